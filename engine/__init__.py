@@ -1,0 +1,35 @@
+"""The rulebridge engine: load, check, compile and evaluate versioned YAML rulesets.
+
+Example:
+    >>> from engine import load_ruleset
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")  # doctest: +SKIP
+    >>> ruleset.evaluate("property", record).included  # doctest: +SKIP
+    True
+"""
+
+from engine.errors import (
+    EvaluationError,
+    RecordError,
+    RulebridgeError,
+    RulesetError,
+    RulesetErrors,
+)
+from engine.explain import Because, Decision
+from engine.load import CheckResult, check_paths, load_ruleset
+from engine.ruleset import CompiledRuleset, Entity, Rule
+
+__all__ = [
+    "Because",
+    "CheckResult",
+    "CompiledRuleset",
+    "Decision",
+    "Entity",
+    "EvaluationError",
+    "RecordError",
+    "RulebridgeError",
+    "Rule",
+    "RulesetError",
+    "RulesetErrors",
+    "check_paths",
+    "load_ruleset",
+]

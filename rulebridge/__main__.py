@@ -1,0 +1,3 @@
+from rulebridge.cli import main
+
+main()

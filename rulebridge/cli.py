@@ -1,0 +1,24 @@
+"""The `rulebridge` command: one click group; each command lives in a module of its own."""
+
+from __future__ import annotations
+
+import click
+
+from rulebridge import _schema_cmd, _validate_cmd
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rulebridge")
+def main() -> None:
+    """rulebridge: versioned YAML rulesets for Alto, Fixflo and Jupix integrations.
+
+    Example:
+
+        rulebridge validate rulesets/
+    """
+
+
+main.add_command(_validate_cmd.validate)
+main.add_command(_schema_cmd.schema)

@@ -1,0 +1,29 @@
+"""Shared test set-up: Hypothesis profiles and a check on requirement markers."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RULESET = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+_REQ_ID = re.compile(r"^[A-Z]{1,2}-\d{2}$")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A `req` marker must name ids of the form P-01 (catches typos at collection)."""
+    for item in items:
+        for marker in item.iter_markers("req"):
+            bad = [rid for rid in marker.args if not isinstance(rid, str) or not _REQ_ID.match(rid)]
+            if bad or not marker.args:
+                raise pytest.UsageError(f"{item.nodeid}: req marker needs ids like 'P-01', got {bad}")
