@@ -14,14 +14,20 @@ from engine.ruleset import Entity, Rule
 __all__ = ["find_contradictions", "find_cycles"]
 
 
-def find_cycles(document: Document, references: list[tuple[str, str, JsonPath]],
-                entities: Mapping[str, Entity], errors: list[RulesetError]) -> None:
+def find_cycles(
+    document: Document,
+    references: list[tuple[str, str, JsonPath]],
+    entities: Mapping[str, Entity],
+    errors: list[RulesetError],
+) -> None:
     """Report each cycle of rule and entity references once, at its first reference."""
     graph: dict[str, set[str]] = {}
     for start, end, _ in references:
         graph.setdefault(start, set()).add(end)
     for name, entity in entities.items():
-        graph.setdefault(f"entity:{name}", set()).update(f"rule:{rule.id}" for rule in entity.include)
+        graph.setdefault(f"entity:{name}", set()).update(
+            f"rule:{rule.id}" for rule in entity.include
+        )
     seen: set[frozenset[str]] = set()
     for start, end, path in sorted(references, key=lambda ref: document.where(ref[2])):
         loop = _route(graph, end, start)
@@ -29,8 +35,13 @@ def find_cycles(document: Document, references: list[tuple[str, str, JsonPath]],
             continue
         seen.add(frozenset(loop))
         chain = " -> ".join(node.split(":", 1)[1] for node in [start, *loop])
-        errors.append(document.error(path, "cycle", f"this reference makes a cycle ({chain}); "
-                                     "a rule cannot depend on its own outcome"))
+        errors.append(
+            document.error(
+                path,
+                "cycle",
+                f"this reference makes a cycle ({chain}); a rule cannot depend on its own outcome",
+            )
+        )
 
 
 def _route(graph: Mapping[str, set[str]], start: str, goal: str) -> list[str] | None:
@@ -48,23 +59,37 @@ def _route(graph: Mapping[str, set[str]], start: str, goal: str) -> list[str] | 
     return None
 
 
-def find_contradictions(document: Document, entities: Mapping[str, Entity],
-                        errors: list[RulesetError]) -> None:
+def find_contradictions(
+    document: Document, entities: Mapping[str, Entity], errors: list[RulesetError]
+) -> None:
     """Report include rules that demand disjoint values of one field."""
     for entity in entities.values():
         constraints = [(rule, leaf) for rule in entity.include for leaf in _leaves(rule)]
         for (first, one), (second, other) in combinations(constraints, 2):
             if first.id == second.id or one.field != other.field:
                 continue
-            if one.allowed is not None and other.allowed is not None and not one.allowed & other.allowed:
-                errors.append(RulesetError(
-                    document.path, second.line, second.column, "contradiction",
-                    f"rule {second.id!r} can never hold together with rule {first.id!r}: "
-                    f"{one.field} must be {one.text} and {other.text}, so no {entity.name} "
-                    "record could ever be included"))
+            if (
+                one.allowed is not None
+                and other.allowed is not None
+                and not one.allowed & other.allowed
+            ):
+                errors.append(
+                    RulesetError(
+                        document.path,
+                        second.line,
+                        second.column,
+                        "contradiction",
+                        f"rule {second.id!r} can never hold together with rule {first.id!r}: "
+                        f"{one.field} must be {one.text} and {other.text}, so no {entity.name} "
+                        "record could ever be included",
+                    )
+                )
 
 
 def _leaves(rule: Rule) -> list[Leaf]:
     checks = rule.check.conjuncts or (rule.check,)
-    return [check.leaf for check in checks
-            if check.leaf is not None and not check.leaf.is_list and check.leaf.allowed is not None]
+    return [
+        check.leaf
+        for check in checks
+        if check.leaf is not None and not check.leaf.is_list and check.leaf.allowed is not None
+    ]

@@ -26,15 +26,34 @@ from engine.errors import RulesetError
 
 __all__ = ["LEAF_OPERATORS", "Leaf", "compile_leaf", "value_key"]
 
-LEAF_OPERATORS = frozenset({"eq", "ne", "in", "not_in", "present", "absent", "gt", "ge",
-                            "lt", "le", "before", "after", "matches"})
+LEAF_OPERATORS = frozenset(
+    {
+        "eq",
+        "ne",
+        "in",
+        "not_in",
+        "present",
+        "absent",
+        "gt",
+        "ge",
+        "lt",
+        "le",
+        "before",
+        "after",
+        "matches",
+    }
+)
 _NEGATIVE = {"ne": "eq", "not_in": "in", "absent": "present"}
 _ORDER = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "before": "before", "after": "after"}
 _CASE_OPERATORS = {"eq", "ne", "in", "not_in", "matches"}
-_SETTING_KINDS = {"eq": {"string", "integer", "number", "boolean", "date"},
-                  "in": {"list"}, "order": {"integer", "number", "date"}, "date": {"date"}}
+_SETTING_KINDS = {
+    "eq": {"string", "integer", "number", "boolean", "date"},
+    "in": {"list"},
+    "order": {"integer", "number", "date"},
+    "date": {"date"},
+}
 
-Predicate = Callable[[Any], bool]
+Predicate = Callable[..., bool]
 Test = Callable[[Any, Context], bool]
 
 
@@ -73,9 +92,16 @@ def as_date(value: Any) -> date | None:
         return None
 
 
-def compile_leaf(document: Document, decls: Declarations, errors: list[RulesetError],
-                 path: JsonPath, condition: Mapping[str, Any], operator: str,
-                 reference: str, source: str) -> Leaf | None:
+def compile_leaf(
+    document: Document,
+    decls: Declarations,
+    errors: list[RulesetError],
+    path: JsonPath,
+    condition: Mapping[str, Any],
+    operator: str,
+    reference: str,
+    source: str,
+) -> Leaf | None:
     """Compile ``{field: reference, operator: ...}`` at `path`, or None after an error."""
     builder = _LeafBuilder(document, decls, errors, path, condition, operator)
     built = builder.build()
@@ -88,8 +114,15 @@ def compile_leaf(document: Document, decls: Declarations, errors: list[RulesetEr
 
 
 class _LeafBuilder:
-    def __init__(self, document: Document, decls: Declarations, errors: list[RulesetError],
-                 path: JsonPath, condition: Mapping[str, Any], operator: str) -> None:
+    def __init__(
+        self,
+        document: Document,
+        decls: Declarations,
+        errors: list[RulesetError],
+        path: JsonPath,
+        condition: Mapping[str, Any],
+        operator: str,
+    ) -> None:
         self.document, self.decls, self.errors = document, decls, errors
         self.path, self.operator = path, operator
         self.raw = condition[operator]
@@ -103,8 +136,11 @@ class _LeafBuilder:
     def build(self) -> tuple[Predicate, str, frozenset[Any] | None, bool] | None:
         positive = _NEGATIVE.get(self.operator, self.operator)
         if self.case_given and self.operator not in _CASE_OPERATORS:
-            self.fail("invalid-value", "'ignore_case' applies to eq, ne, in, not_in and "
-                      "matches only", key="ignore_case")
+            self.fail(
+                "invalid-value",
+                "'ignore_case' applies to eq, ne, in, not_in and matches only",
+                key="ignore_case",
+            )
             return None
         value = self.setting_value(positive)
         if value is _BAD:
@@ -128,8 +164,11 @@ class _LeafBuilder:
             return _BAD
         family = {"eq": "eq", "in": "in", "before": "date", "after": "date"}.get(positive, "order")
         if decl.type not in _SETTING_KINDS[family]:
-            self.fail("setting-type", f"setting {name!r} is a {decl.type}; '{self.operator}' "
-                      f"needs a {' or '.join(sorted(_SETTING_KINDS[family]))} setting")
+            self.fail(
+                "setting-type",
+                f"setting {name!r} is a {decl.type}; '{self.operator}' "
+                f"needs a {' or '.join(sorted(_SETTING_KINDS[family]))} setting",
+            )
             return _BAD
         self.suffix = f" (setting {name})"
         return self.decls.effective[name]
@@ -155,8 +194,11 @@ class _LeafBuilder:
 
     def _present(self, expected: Any) -> tuple[Predicate, str, None, bool] | None:
         if expected is not True:
-            self.fail("invalid-value", f"write '{self.operator}: true'; for the opposite use "
-                      f"'{'absent' if self.operator == 'present' else 'present'}: true'")
+            self.fail(
+                "invalid-value",
+                f"write '{self.operator}: true'; for the opposite use "
+                f"'{'absent' if self.operator == 'present' else 'present'}: true'",
+            )
             return None
         return (lambda item: item is not None and item != "" and item != []), "present", None, False
 
@@ -164,11 +206,17 @@ class _LeafBuilder:
         symbol = _ORDER[self.operator]
         compare = _COMPARE[self.operator]
         if isinstance(expected, (int, float)) and not isinstance(expected, bool):
-            return (lambda item: type(item) in (int, float) and compare(item, expected)), \
-                f"{symbol} {expected}", None, False
+            return (
+                (lambda item: type(item) in (int, float) and compare(item, expected)),
+                f"{symbol} {expected}",
+                None,
+                False,
+            )
         when = as_date(expected) if isinstance(expected, str) and len(expected) == 10 else None
         if when is None:
-            self.fail("bad-date", f"expected a number or an ISO date (YYYY-MM-DD), got {expected!r}")
+            self.fail(
+                "bad-date", f"expected a number or an ISO date (YYYY-MM-DD), got {expected!r}"
+            )
             return None
         return _date_predicate(compare, when), f"{symbol} {expected}", None, False
 
@@ -182,16 +230,23 @@ class _LeafBuilder:
         if when is None:
             self.fail("bad-date", f"expected an ISO date (YYYY-MM-DD) or 'as_of', got {expected!r}")
             return None
-        return _date_predicate(_COMPARE[self.operator], when), f"{self.operator} {expected}", \
-            None, False
+        return (
+            _date_predicate(_COMPARE[self.operator], when),
+            f"{self.operator} {expected}",
+            None,
+            False,
+        )
 
     _after = _before
 
     def _matches(self, pattern: Any) -> tuple[Predicate, str, None, bool] | None:
         pattern = str(pattern)
         if has_nested_quantifier(pattern):
-            self.fail("slow-regex", f"/{pattern}/ repeats a group that itself repeats without "
-                      "bound (like (a+)+), which backtracks catastrophically; repeat only once")
+            self.fail(
+                "slow-regex",
+                f"/{pattern}/ repeats a group that itself repeats without "
+                "bound (like (a+)+), which backtracks catastrophically; repeat only once",
+            )
             return None
         options = re2.Options()
         options.log_errors = False
@@ -200,19 +255,28 @@ class _LeafBuilder:
         try:
             regex = re2.compile(pattern, options)
         except re2.error as exc:
-            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            reason = (
+                exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            )
             self.fail("bad-regex", f"/{pattern}/ is not a valid RE2 regular expression: {reason}")
             return None
         search = regex.search
-        return (lambda item: type(item) is str and search(item) is not None), \
-            f"matches /{pattern}/", None, False
+        return (
+            (lambda item: type(item) is str and search(item) is not None),
+            f"matches /{pattern}/",
+            None,
+            False,
+        )
 
 
 _BAD = object()
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
-    "before": lambda a, b: a < b, "after": lambda a, b: a > b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "before": lambda a, b: a < b,
+    "after": lambda a, b: a > b,
 }
 
 
@@ -224,17 +288,22 @@ def _date_predicate(compare: Callable[[Any, Any], bool], when: date) -> Predicat
     return predicate
 
 
-def _leaf(reference: str, operator: str, predicate: Predicate, text: str,
-          allowed: frozenset[Any] | None, dynamic: bool, is_list: bool) -> Leaf:
+def _leaf(
+    reference: str,
+    operator: str,
+    predicate: Predicate,
+    text: str,
+    allowed: frozenset[Any] | None,
+    dynamic: bool,
+    is_list: bool,
+) -> Leaf:
     read = compile_path(reference)
     negative = operator in _NEGATIVE
-    if dynamic:
-        test = _as_of_test(read, predicate)
-    else:
-        test = _static_test(read, predicate, negative)
+    test = _as_of_test(read, predicate) if dynamic else _static_test(read, predicate, negative)
     if negative:
-        text = {"ne": "!=", "not_in": "not in", "absent": "absent"}[operator] + \
-            (text[1:] if operator == "ne" else text[2:] if operator == "not_in" else "")
+        text = {"ne": "!=", "not_in": "not in", "absent": "absent"}[operator] + (
+            text[1:] if operator == "ne" else text[2:] if operator == "not_in" else ""
+        )
         allowed = None
 
     def describe(context: Context) -> str:

@@ -39,7 +39,9 @@ def content_hash(data: Any) -> str:
 
 
 class _Compiler:
-    def __init__(self, document: Document, broken: set[JsonPath], errors: list[RulesetError]) -> None:
+    def __init__(
+        self, document: Document, broken: set[JsonPath], errors: list[RulesetError]
+    ) -> None:
         self.document = document
         self.data: Mapping[str, Any] = document.data
         self.broken_paths = broken
@@ -64,10 +66,14 @@ class _Compiler:
     def declare(self, overrides: Mapping[str, Any], settings_document: Document | None) -> None:
         self.decls.settings = declare_settings(self.document, self.errors)
         name = str(self.data.get("ruleset", "?"))
-        self.decls.effective = resolve_settings(self.decls.settings, overrides, name,
-                                                settings_document, self.errors)
-        self.decls.tables = {name: table for name, table in self.section("tables").items()
-                             if isinstance(table, Mapping)}
+        self.decls.effective = resolve_settings(
+            self.decls.settings, overrides, name, settings_document, self.errors
+        )
+        self.decls.tables = {
+            name: table
+            for name, table in self.section("tables").items()
+            if isinstance(table, Mapping)
+        }
         for name, spec in self.section("sources").items():
             if isinstance(spec, Mapping) and not self.broken(("sources", name)):
                 self.decls.sources[name] = declare_source(name, spec)
@@ -94,8 +100,16 @@ class _Compiler:
             to_field = self.conditions._field(spec["to_field"], (*path, "to_field"), spec["to"])
             if field is None or to_field is None:
                 continue
-            relation = Relation(f"{source}/{name}", name, source, spec["to"], field, to_field,
-                                compile_path(field), compile_path(to_field))
+            relation = Relation(
+                f"{source}/{name}",
+                name,
+                source,
+                spec["to"],
+                field,
+                to_field,
+                compile_path(field),
+                compile_path(to_field),
+            )
             self.decls.relations.setdefault(source, {})[name] = relation
 
     def register_rules(self) -> None:
@@ -107,8 +121,12 @@ class _Compiler:
                 continue
             if rule_id in first:
                 line = self.document.where(first[rule_id])[0]
-                self.fail(path, "duplicate-rule-id", f"rule id {rule_id!r} is already used on "
-                          f"line {line}; give each rule its own id")
+                self.fail(
+                    path,
+                    "duplicate-rule-id",
+                    f"rule id {rule_id!r} is already used on "
+                    f"line {line}; give each rule its own id",
+                )
                 continue
             first[rule_id] = path
             source = self.decls.entity_sources.get(entity)
@@ -131,13 +149,19 @@ class _Compiler:
             path: JsonPath = ("entities", entity, section, index)
             source = self.decls.entity_sources.get(entity)
             rule_id = spec.get("id")
-            if source is None or self.broken(path) or rule_id in rules:
+            if (
+                source is None
+                or not isinstance(rule_id, str)
+                or self.broken(path)
+                or rule_id in rules
+            ):
                 continue
             check = self.conditions.compile(spec["when"], (*path, "when"), source, rule_id)
             if check is not None:
                 line, column = self.document.where(path)
-                rules[rule_id] = Rule(rule_id, entity, section, str(spec.get("summary", "")),
-                                      line, column, check)
+                rules[rule_id] = Rule(
+                    rule_id, entity, section, str(spec.get("summary", "")), line, column, check
+                )
         return rules
 
     def compile_entities(self, rules: Mapping[str, Rule]) -> dict[str, Entity]:
@@ -146,14 +170,37 @@ class _Compiler:
             source = self.decls.entity_sources.get(name)
             if source is None:
                 continue
-            picked = {section: tuple(rules[rule["id"]] for rule in spec.get(section, [])
-                                     if isinstance(rule, Mapping) and rule.get("id") in rules
-                                     and rules[rule["id"]].entity == name)
-                      for section in ("include", "archive")}
-            entities[name] = Entity(name, source, spec.get("to"), str(spec.get("summary", "")),
-                                    picked["include"], picked["archive"],
-                                    self.compile_map(name, source), self.decls.key_reader(source))
+            target = spec.get("to")
+            entities[name] = Entity(
+                name,
+                source,
+                target if isinstance(target, str) else None,
+                str(spec.get("summary", "")),
+                self.rules_of(spec, "include", name, rules),
+                self.rules_of(spec, "archive", name, rules),
+                self.compile_map(name, source),
+                self.decls.key_reader(source),
+            )
         return entities
+
+    @staticmethod
+    def rules_of(
+        spec: Mapping[str, Any], section: str, entity: str, rules: Mapping[str, Rule]
+    ) -> tuple[Rule, ...]:
+        listed = spec.get(section)
+        ids = (
+            [rule.get("id") for rule in listed if isinstance(rule, Mapping)]
+            if isinstance(listed, list)
+            else []
+        )
+        return tuple(
+            rules[rule_id]
+            for rule_id in ids
+            if isinstance(rule_id, str)
+            and rule_id in rules
+            and rules[rule_id].entity == entity
+            and rules[rule_id].section == section
+        )
 
     def compile_map(self, entity: str, source: str) -> tuple[Any, ...]:
         fields = []
@@ -173,8 +220,12 @@ class _Compiler:
         for other, name in targets.items():
             shorter = min(len(parts), len(other))
             if parts[:shorter] == other[:shorter]:
-                self.fail(path, "conflicting-target", f"{target!r} and {name!r} write the same "
-                          "place; one holds the other", at_key=True)
+                self.fail(
+                    path,
+                    "conflicting-target",
+                    f"{target!r} and {name!r} write the same place; one holds the other",
+                    at_key=True,
+                )
                 return True
         return False
 
@@ -183,13 +234,21 @@ class _Compiler:
         stem = Path(self.document.path).stem
         match = re.fullmatch(r"v(\d+)", stem)
         if match and isinstance(version, int) and int(match.group(1)) != version:
-            self.fail(("version",), "version-mismatch", f"version is {version} but the file is "
-                      f"named {stem}.yaml; rename the file or fix the version")
+            self.fail(
+                ("version",),
+                "version-mismatch",
+                f"version is {version} but the file is "
+                f"named {stem}.yaml; rename the file or fix the version",
+            )
 
 
-def compile_document(document: Document, overrides: Mapping[str, Any],
-                     settings_document: Document | None, broken: set[JsonPath],
-                     errors: list[RulesetError]) -> CompiledRuleset | None:
+def compile_document(
+    document: Document,
+    overrides: Mapping[str, Any],
+    settings_document: Document | None,
+    broken: set[JsonPath],
+    errors: list[RulesetError],
+) -> CompiledRuleset | None:
     """Compile `document` (already schema-checked; `broken` holds the failing paths).
 
     Returns None when the document is not a mapping; every problem goes into `errors`.
@@ -207,20 +266,24 @@ def compile_document(document: Document, overrides: Mapping[str, Any],
     return _assemble(document, compiler, entities, rules)
 
 
-def _assemble(document: Document, compiler: _Compiler, entities: dict[str, Entity],
-              rules: dict[str, Rule]) -> CompiledRuleset:
+def _assemble(
+    document: Document, compiler: _Compiler, entities: dict[str, Entity], rules: dict[str, Rule]
+) -> CompiledRuleset:
     data, decls = document.data, compiler.decls
-    relations = {relation.id: relation for named in decls.relations.values()
-                 for relation in named.values()}
+    relations = {
+        relation.id: relation for named in decls.relations.values() for relation in named.values()
+    }
     return CompiledRuleset(
-        name=str(data.get("ruleset", "")), version=data.get("version", 0)
-        if isinstance(data.get("version"), int) else 0,
-        summary=str(data.get("summary", "")), path=document.path,
+        name=str(data.get("ruleset", "")),
+        version=data.get("version", 0) if isinstance(data.get("version"), int) else 0,
+        summary=str(data.get("summary", "")),
+        path=document.path,
         content_hash=content_hash(data),
         settings=MappingProxyType(dict(decls.effective)),
         settings_declared=MappingProxyType(dict(decls.settings)),
         sources=MappingProxyType(dict(decls.sources)),
         relations=MappingProxyType(relations),
-        entities=MappingProxyType(entities), rules=MappingProxyType(rules),
+        entities=MappingProxyType(entities),
+        rules=MappingProxyType(rules),
         uses_as_of=decls.uses_as_of,
     )

@@ -39,7 +39,7 @@ class Relation:
 
 def index_key(value: Any) -> str | None:
     """The text a joined value is indexed under (ids may arrive as numbers or text)."""
-    if value is None or isinstance(value, bool) or isinstance(value, (dict, list)):
+    if value is None or isinstance(value, (bool, dict, list)):
         return None
     return str(value)
 
@@ -73,8 +73,10 @@ class Context:
     def as_of(self) -> date:
         """The run's date; an error if the run gave none but a rule needs it."""
         if self._as_of is None:
-            raise EvaluationError("a rule compares with 'as_of' but no as_of date was given; "
-                                  "pass as_of= when building the context")
+            raise EvaluationError(
+                "a rule compares with 'as_of' but no as_of date was given; "
+                "pass as_of= when building the context"
+            )
         return self._as_of
 
     def related(self, relation_id: str, record: Any) -> list[Any]:

@@ -68,5 +68,6 @@ def declare_source(name: str, spec: Mapping[str, Any]) -> SourceDecl:
         for end, part in enumerate(parts):
             if part.endswith("]"):
                 lists.add(canonical(".".join(parts[: end + 1])))
-    return SourceDecl(name, str(spec["key"]), tuple(canonical(path) for path in paths),
-                      frozenset(lists))
+    return SourceDecl(
+        name, str(spec["key"]), tuple(canonical(path) for path in paths), frozenset(lists)
+    )

@@ -80,8 +80,10 @@ def _walk(value: Any, steps: list[tuple[str, str | None]]) -> Any:
             values = [item for found in values if isinstance(found, list) for item in found]
         elif index is not None:
             position = int(index)
-            values = [found[position] if isinstance(found, list) and position < len(found)
-                      else None for found in values]
+            values = [
+                found[position] if isinstance(found, list) and position < len(found) else None
+                for found in values
+            ]
         values = [item for item in values if item is not None] if projected else values
     if projected:
         return values

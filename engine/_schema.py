@@ -24,8 +24,12 @@ __all__ = ["check_schema", "load_schema", "schema_text"]
 
 _KIND_CODES = {"operator": "unknown-operator", "transform": "unknown-transform"}
 _TYPE_NAMES = {
-    "string": "text", "integer": "a whole number", "number": "a number",
-    "boolean": "true or false", "null": "nothing (null)", "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing (null)",
+    "array": "a list",
     "object": "a mapping",
 }
 
@@ -64,7 +68,9 @@ def _translate(document: Document, error: ValidationError) -> Iterator[RulesetEr
     yield from handler(document, error, path)
 
 
-def _additional(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
+def _additional(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     known = list(schema.get("properties", {}))
     code = _KIND_CODES.get(str(schema.get("x-kind")), "unknown-key")
@@ -76,51 +82,65 @@ def _additional(document: Document, error: ValidationError, path: tuple[str | in
             yield document.error((*path, key), code, f"unknown {noun} {key!r}{hint}", at_key=True)
 
 
-def _property_names(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
+def _property_names(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
     name = error.instance
     hint = error.schema.get("x-hint", "") if isinstance(error.schema, Mapping) else ""
     message = f"{name!r} is not a valid name" + (f": use {hint}" if hint else "")
     yield document.error((*path, str(name)), "invalid-name", message, at_key=True)
 
 
-def _required(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
+def _required(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
     instance = error.instance if isinstance(error.instance, Mapping) else {}
-    for key in error.validator_value:
+    for key in _listed(error.validator_value):
         if key not in instance:
             where = " here" if path else ""
             yield document.error(path, "missing-key", f"missing key {key!r}{where}", at_key=True)
 
 
-def _type(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
+def _type(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
     expected = error.validator_value
-    names = [expected] if isinstance(expected, str) else list(expected)
+    names = [expected] if isinstance(expected, str) else _listed(expected)
     wanted = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
     got = _describe_value(error.instance)
     hint = "; write it in quotes" if isinstance(error.instance, bool) and "string" in names else ""
     yield document.error(path, "wrong-type", f"expected {wanted}, got {got}{hint}")
 
 
-def _enum(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
-    options = [str(option) for option in error.validator_value]
+def _enum(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
+    options = [str(option) for option in _listed(error.validator_value)]
     value = error.instance
     hint = did_you_mean(str(value), options) if isinstance(value, str) else ""
     message = f"{value!r} is not one of {', '.join(options)}{hint}"
     yield document.error(path, "invalid-value", message)
 
 
-def _pattern(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
+def _pattern(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
     hint = error.schema.get("x-hint", "") if isinstance(error.schema, Mapping) else ""
     message = f"{error.instance!r} is not well formed" + (f": use {hint}" if hint else "")
     yield document.error(path, "invalid-value", message)
 
 
-def _any_of(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
-    choices = [_describe_schema(branch) for branch in error.validator_value]
+def _any_of(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
+    choices = [_describe_schema(branch) for branch in _listed(error.validator_value)]
     message = f"expected {' or '.join(choices)}, got {_describe_value(error.instance)}"
     yield document.error(path, "wrong-type", message)
 
 
-def _generic(document: Document, error: ValidationError, path: tuple[str | int, ...]) -> Iterator[RulesetError]:
+def _generic(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
     messages = {
         "minItems": "the list is empty; give at least one item",
         "minProperties": "the mapping is empty; give at least one key",
@@ -132,12 +152,18 @@ def _generic(document: Document, error: ValidationError, path: tuple[str | int, 
     yield document.error(path, "invalid-value", message)
 
 
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
 def _describe_schema(schema: Any) -> str:
     if not isinstance(schema, Mapping):
         return "a value"
     if "$ref" in schema:
-        return {"#/$defs/setting_ref": "{setting: NAME}",
-                "#/$defs/scalar": "text, a number, true/false or null"}.get(schema["$ref"], "a value")
+        return {
+            "#/$defs/setting_ref": "{setting: NAME}",
+            "#/$defs/scalar": "text, a number, true/false or null",
+        }.get(schema["$ref"], "a value")
     kinds = schema.get("type", [])
     kinds = [kinds] if isinstance(kinds, str) else kinds
     return " or ".join(_TYPE_NAMES.get(kind, kind) for kind in kinds) or "a value"

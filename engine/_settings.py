@@ -61,9 +61,9 @@ def check_setting_value(decl: SettingDecl, value: Any) -> str | None:
     """Why `value` is not valid for `decl`, or None when it is.
 
     Example:
-        >>> decl = SettingDecl("cats", "list", "string", ("Residential", "Commercial"), [], "")
+        >>> decl = SettingDecl("cats", "list", "string", ("Residential",), [], "")
         >>> check_setting_value(decl, ["Residental"])
-        "'Residental' is not allowed; allowed: Residential, Commercial (did you mean 'Residential'?)"
+        "'Residental' is not allowed; allowed: Residential (did you mean 'Residential'?)"
     """
     items = value if decl.type == "list" else [value]
     if decl.type == "list" and not isinstance(value, list):
@@ -71,11 +71,15 @@ def check_setting_value(decl: SettingDecl, value: Any) -> str | None:
     kind = decl.items if decl.type == "list" else decl.type
     for item in items:
         if not _is_type(item, kind):
-            return f"expected {'each item to be ' if decl.type == 'list' else ''}{kind}, got {item!r}"
+            return (
+                f"expected {'each item to be ' if decl.type == 'list' else ''}{kind}, got {item!r}"
+            )
         if decl.allowed is not None and item not in decl.allowed:
             options = [str(option) for option in decl.allowed]
-            return (f"{item!r} is not allowed; allowed: {', '.join(options)}"
-                    f"{did_you_mean(str(item), options)}")
+            return (
+                f"{item!r} is not allowed; allowed: {', '.join(options)}"
+                f"{did_you_mean(str(item), options)}"
+            )
     return None
 
 
@@ -95,26 +99,43 @@ def declare_settings(document: Document, errors: list[RulesetError]) -> dict[str
 _TYPES = {"string", "integer", "number", "boolean", "date", "list"}
 
 
-def _declare(document: Document, name: str, spec: Any, errors: list[RulesetError]) -> SettingDecl | None:
+def _declare(
+    document: Document, name: str, spec: Any, errors: list[RulesetError]
+) -> SettingDecl | None:
     if not isinstance(spec, Mapping) or spec.get("type") not in _TYPES or "default" not in spec:
         return None  # the schema has reported it
     if spec.get("items", "string") not in _TYPES - {"list"}:
         return None
     allowed = spec.get("allowed")
-    decl = SettingDecl(name, spec["type"], str(spec.get("items", "string")),
-                       tuple(allowed) if isinstance(allowed, list) else None,
-                       spec["default"], str(spec.get("summary", "")))
+    decl = SettingDecl(
+        name,
+        spec["type"],
+        str(spec.get("items", "string")),
+        tuple(allowed) if isinstance(allowed, list) else None,
+        spec["default"],
+        str(spec.get("summary", "")),
+    )
     path: JsonPath = ("settings", name)
     kind = decl.items if decl.type == "list" else decl.type
     for index, option in enumerate(decl.allowed or ()):
         if not _is_type(option, kind):
-            errors.append(document.error((*path, "allowed", index), "bad-setting",
-                                         f"allowed value {option!r} is not {kind}"))
+            errors.append(
+                document.error(
+                    (*path, "allowed", index),
+                    "bad-setting",
+                    f"allowed value {option!r} is not {kind}",
+                )
+            )
             return None
     problem = check_setting_value(decl, decl.default)
     if problem is not None:
-        errors.append(document.error((*path, "default"), "bad-default",
-                                     f"the default of setting {name!r} is invalid: {problem}"))
+        errors.append(
+            document.error(
+                (*path, "default"),
+                "bad-default",
+                f"the default of setting {name!r} is invalid: {problem}",
+            )
+        )
         return None
     return decl
 
@@ -140,7 +161,9 @@ def resolve_settings(
     return effective
 
 
-def _override_problem(decls: Mapping[str, SettingDecl], name: str, value: Any) -> tuple[str, str] | None:
+def _override_problem(
+    decls: Mapping[str, SettingDecl], name: str, value: Any
+) -> tuple[str, str] | None:
     decl = decls.get(name)
     if decl is None:
         hint = did_you_mean(name, decls) or f"; declared: {', '.join(decls) or 'none'}"
@@ -149,8 +172,9 @@ def _override_problem(decls: Mapping[str, SettingDecl], name: str, value: Any) -
     return None if problem is None else ("bad-setting", f"setting {name!r}: {problem}")
 
 
-def _override_error(document: Document | None, ruleset_name: str, name: str,
-                    code: str, message: str) -> RulesetError:
+def _override_error(
+    document: Document | None, ruleset_name: str, name: str, code: str, message: str
+) -> RulesetError:
     if document is None:
         return RulesetError(f"<settings for {ruleset_name}>", 1, 1, code, message)
     return document.error(("settings", name), code, message, at_key=code == "unknown-setting")

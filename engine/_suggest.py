@@ -11,7 +11,8 @@ __all__ = ["closest", "did_you_mean"]
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice most like `word`, or None when nothing is close enough.
 
-    A choice equal to `word` but for case wins outright.
+    A choice equal to `word` but for case wins outright; then the closest by difflib; then
+    a choice that `word` starts with (``equals`` -> ``eq``) or that starts with `word`.
 
     Example:
         >>> closest("inclde", ["include", "map", "archive"])
@@ -21,8 +22,17 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     folded = {option.casefold(): option for option in options}
     if word.casefold() in folded:
         return folded[word.casefold()]
-    matches = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    cutoff = 0.5 if len(word) <= 4 else 0.6
+    matches = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
+    if matches:
+        return matches[0]
+    prefixes = [
+        option
+        for option in options
+        if len(option) >= 2
+        and (word.startswith(option) or (option.startswith(word) and len(word) >= 3))
+    ]
+    return max(prefixes, key=len) if prefixes else None
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -27,10 +27,25 @@ __all__ = ["TRANSFORMS", "Value", "ValueCompiler"]
 
 Get = Callable[[Any, Context], Any]
 
-TRANSFORMS = ("field", "const", "format", "join", "first_of", "lookup", "lower", "upper",
-              "strip", "date", "related")
-_MODIFIERS = {"join": {"sep"}, "lookup": {"table"}, "date": {"pattern"},
-              "related": {"value", "where", "pick"}}
+TRANSFORMS = (
+    "field",
+    "const",
+    "format",
+    "join",
+    "first_of",
+    "lookup",
+    "lower",
+    "upper",
+    "strip",
+    "date",
+    "related",
+)
+_MODIFIERS = {
+    "join": {"sep"},
+    "lookup": {"table"},
+    "date": {"pattern"},
+    "related": {"value", "where", "pick"},
+}
 _DATE_DIRECTIVES = set("aAbBdHIjmMpSyYZz%")
 
 
@@ -76,28 +91,44 @@ class ValueCompiler:
             return None
         kinds = [key for key in spec if key in TRANSFORMS]
         if len(kinds) != 1:
-            return self._kind_count(spec, path, kinds)
+            self._kind_count(spec, path, kinds)
+            return None
         kind = kinds[0]
         allowed = {kind, "default"} | _MODIFIERS.get(kind, set())
         stray = [key for key in spec if key not in allowed]
         for key in stray:
-            self._fail((*path, key), "conflicting-transforms", f"{key!r} does not go with "
-                       f"'{kind}'; it takes: {', '.join(sorted(allowed - {kind}))}", at_key=True)
+            self._fail(
+                (*path, key),
+                "conflicting-transforms",
+                f"{key!r} does not go with "
+                f"'{kind}'; it takes: {', '.join(sorted(allowed - {kind}))}",
+                at_key=True,
+            )
         if stray:
             return None
         if kind == "field":
             value = self._field(spec["field"], (*path, "field"), source)
         else:
             value = getattr(self, f"_{kind}")(spec, path, source, rule)
-        return value if value is None or "default" not in spec else _defaulted(value, spec["default"])
+        return (
+            value if value is None or "default" not in spec else _defaulted(value, spec["default"])
+        )
 
     def _kind_count(self, spec: Mapping[str, Any], path: JsonPath, kinds: list[str]) -> None:
         if kinds:
-            self._fail((*path, kinds[1]), "conflicting-transforms", f"{kinds[0]!r} and "
-                       f"{kinds[1]!r} are both here; nest one inside the other", at_key=True)
+            self._fail(
+                (*path, kinds[1]),
+                "conflicting-transforms",
+                f"{kinds[0]!r} and {kinds[1]!r} are both here; nest one inside the other",
+                at_key=True,
+            )
         else:
-            self._fail(path, "missing-transform", "this value names no transform; use one of: "
-                       f"{', '.join(TRANSFORMS)}", at_key=True)
+            self._fail(
+                path,
+                "missing-transform",
+                f"this value names no transform; use one of: {', '.join(TRANSFORMS)}",
+                at_key=True,
+            )
 
     def _field(self, reference: Any, path: JsonPath, source: str) -> Value | None:
         checked = self.conditions._field(reference, path, source)
@@ -107,7 +138,9 @@ class ValueCompiler:
         return Value(lambda record, context: read(record), checked)
 
     def _items(self, specs: Any, path: JsonPath, source: str, rule: str) -> list[Value] | None:
-        values = [self.compile(item, (*path, index), source, rule) for index, item in enumerate(specs)]
+        values = [
+            self.compile(item, (*path, index), source, rule) for index, item in enumerate(specs)
+        ]
         checked = [value for value in values if value is not None]
         return checked if len(checked) == len(values) else None
 
@@ -115,19 +148,28 @@ class ValueCompiler:
         constant = spec["const"]
         return Value(lambda record, context: constant, repr(constant))
 
-    def _format(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _format(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         template = str(spec["format"])
         try:
             parsed = list(string.Formatter().parse(template))
         except ValueError as exc:
-            self._fail((*path, "format"), "bad-format", f"{template!r}: {exc}; write literal "
-                       "braces as '{{' and '}}'")
+            self._fail(
+                (*path, "format"),
+                "bad-format",
+                f"{template!r}: {exc}; write literal braces as '{{{{' and '}}}}'",
+            )
             return None
         parts: list[tuple[str, Get | None]] = []
         for literal, name, spec_text, conversion in parsed:
             if name is not None and (spec_text or conversion or not name):
-                self._fail((*path, "format"), "bad-format", f"{template!r}: placeholders are "
-                           "plain field paths such as {id}; no ':', '!' or empty {}")
+                self._fail(
+                    (*path, "format"),
+                    "bad-format",
+                    f"{template!r}: placeholders are "
+                    "plain field paths such as {id}; no ':', '!' or empty {}",
+                )
                 return None
             field = self._field(name, (*path, "format"), source) if name else None
             if name and field is None:
@@ -135,7 +177,9 @@ class ValueCompiler:
             parts.append((literal, field.get if field else None))
         return Value(_render(parts), repr(template))
 
-    def _join(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _join(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         items = self._items(spec["join"], (*path, "join"), source, rule)
         if items is None:
             return None
@@ -148,7 +192,9 @@ class ValueCompiler:
 
         return Value(get, f"join({', '.join(item.text for item in items)})")
 
-    def _first_of(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _first_of(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         items = self._items(spec["first_of"], (*path, "first_of"), source, rule)
         if items is None:
             return None
@@ -163,7 +209,9 @@ class ValueCompiler:
 
         return Value(get, f"first_of({', '.join(item.text for item in items)})")
 
-    def _lookup(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _lookup(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         name = spec.get("table")
         if not isinstance(name, str):
             self._fail(path, "missing-key", "'lookup' needs 'table: NAME'", at_key=True)
@@ -177,64 +225,98 @@ class ValueCompiler:
         if inner is None:
             return None
         key_of = inner.get
-        return Value(lambda record, context: _look_up(table, key_of(record, context)),
-                     f"lookup({inner.text}, {name})")
+        return Value(
+            lambda record, context: _look_up(table, key_of(record, context)),
+            f"lookup({inner.text}, {name})",
+        )
 
-    def _case(self, kind: str, spec: Mapping[str, Any], path: JsonPath, source: str,
-              rule: str) -> Value | None:
+    def _case(
+        self, kind: str, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         inner = self.compile(spec[kind], (*path, kind), source, rule)
         if inner is None:
             return None
         method, get = getattr(str, kind), inner.get
-        return Value(lambda record, context: _apply_text(method, get(record, context)),
-                     f"{kind}({inner.text})")
+        return Value(
+            lambda record, context: _apply_text(method, get(record, context)),
+            f"{kind}({inner.text})",
+        )
 
-    def _lower(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _lower(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         return self._case("lower", spec, path, source, rule)
 
-    def _upper(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _upper(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         return self._case("upper", spec, path, source, rule)
 
-    def _strip(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _strip(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         return self._case("strip", spec, path, source, rule)
 
-    def _date(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _date(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         pattern = str(spec.get("pattern", "%Y-%m-%d"))
-        bad = [directive for directive in re.findall(r"%(.)", pattern)
-               if directive not in _DATE_DIRECTIVES]
-        if bad or pattern.endswith("%") and not pattern.endswith("%%"):
-            self._fail((*path, "pattern"), "bad-date-format", f"{pattern!r} uses "
-                       f"{', '.join('%' + item for item in bad) or 'a lone %'}; use directives "
-                       "such as %d, %m, %Y, %H, %M")
+        bad = [
+            directive
+            for directive in re.findall(r"%(.)", pattern)
+            if directive not in _DATE_DIRECTIVES
+        ]
+        if bad or (pattern.endswith("%") and not pattern.endswith("%%")):
+            self._fail(
+                (*path, "pattern"),
+                "bad-date-format",
+                f"{pattern!r} uses "
+                f"{', '.join('%' + item for item in bad) or 'a lone %'}; use directives "
+                "such as %d, %m, %Y, %H, %M",
+            )
             return None
         inner = self.compile(spec["date"], (*path, "date"), source, rule)
         if inner is None:
             return None
         get = inner.get
-        return Value(lambda record, context: _format_date(get(record, context), pattern),
-                     f"date({inner.text}, {pattern!r})")
+        return Value(
+            lambda record, context: _format_date(get(record, context), pattern),
+            f"date({inner.text}, {pattern!r})",
+        )
 
-    def _related(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value | None:
+    def _related(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
         relation = self.conditions._relation(spec["related"], (*path, "related"), source)
         if relation is None:
             return None
         if "value" not in spec:
-            self._fail(path, "missing-key", "'related' needs 'value:' to say what to read",
-                       at_key=True)
+            self._fail(
+                path, "missing-key", "'related' needs 'value:' to say what to read", at_key=True
+            )
             return None
         inner = self.compile(spec["value"], (*path, "value"), relation.target, rule)
-        where = self.conditions.compile(spec["where"], (*path, "where"), relation.target, rule) \
-            if "where" in spec else None
+        where = (
+            self.conditions.compile(spec["where"], (*path, "where"), relation.target, rule)
+            if "where" in spec
+            else None
+        )
         if inner is None or ("where" in spec and where is None):
             return None
-        return _related_value(relation.id, relation.name, inner, where.test if where else None,
-                              spec.get("pick", "first"))
+        return _related_value(
+            relation.id,
+            relation.name,
+            inner,
+            where.test if where else None,
+            spec.get("pick", "first"),
+        )
 
 
 def _render(parts: list[tuple[str, Get | None]]) -> Get:
     def get(record: Any, context: Context) -> Any:
-        return "".join(literal + (as_text(read(record, context)) if read else "")
-                       for literal, read in parts)
+        return "".join(
+            literal + (as_text(read(record, context)) if read else "") for literal, read in parts
+        )
 
     return get
 

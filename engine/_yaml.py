@@ -9,6 +9,7 @@ the text the author wrote (so ``on:`` or ``no:`` stay strings).
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,13 +68,15 @@ class Document:
         """The position of the key that holds `path`, falling back to its value."""
         return self.keys.get(path) or self.where(path)
 
-    def error(self, path: JsonPath, code: str, message: str, *, at_key: bool = False) -> RulesetError:
+    def error(
+        self, path: JsonPath, code: str, message: str, *, at_key: bool = False
+    ) -> RulesetError:
         """A located error at the value (or key) of `path` in this document."""
         line, column = self.key_where(path) if at_key else self.where(path)
         return RulesetError(self.path, line, column, code, message)
 
 
-def load_document(path: str | Path) -> Document:
+def load_document(path: str | os.PathLike[str]) -> Document:
     """Read and parse one YAML file.
 
     Raises:
@@ -102,8 +105,11 @@ def parse_document(raw: bytes, label: str) -> Document:
         raise _whole_file(label, "too-large", _too_large(len(raw)))
     text = _decode(raw, label)
     if not text.strip() or all(_is_comment(line) for line in text.splitlines()):
-        raise _whole_file(label, "empty-file", "the file is empty; a ruleset starts with "
-                          "'ruleset:', 'version:' and 'summary:'")
+        raise _whole_file(
+            label,
+            "empty-file",
+            "the file is empty; a ruleset starts with 'ruleset:', 'version:' and 'summary:'",
+        )
     node = _compose(text, label)
     if node is None:
         raise _whole_file(label, "empty-file", "the file holds no YAML document")
@@ -117,8 +123,10 @@ def parse_document(raw: bytes, label: str) -> Document:
 
 def _too_large(size: int) -> str:
     limit = MAX_FILE_BYTES // (1024 * 1024)
-    return (f"the file is {size / (1024 * 1024):.1f} MiB; a ruleset may be at most {limit} "
-            "MiB (is this the right file?)")
+    return (
+        f"the file is {size / (1024 * 1024):.1f} MiB; a ruleset may be at most {limit} "
+        "MiB (is this the right file?)"
+    )
 
 
 def _is_comment(line: str) -> bool:
@@ -126,7 +134,9 @@ def _is_comment(line: str) -> bool:
     return not stripped or stripped.startswith("#") or stripped in {"---", "..."}
 
 
-def _whole_file(label: str, code: str, message: str, line: int = 1, column: int = 1) -> RulesetErrors:
+def _whole_file(
+    label: str, code: str, message: str, line: int = 1, column: int = 1
+) -> RulesetErrors:
     return RulesetErrors([RulesetError(label, line, column, code, message)])
 
 
@@ -138,8 +148,13 @@ def _decode(raw: bytes, label: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _whole_file(label, "not-utf8", f"byte 0x{raw[exc.start]:02x} is not UTF-8; "
-                          "save the file as UTF-8", line, column) from None
+        raise _whole_file(
+            label,
+            "not-utf8",
+            f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8",
+            line,
+            column,
+        ) from None
 
 
 def _compose(text: str, label: str) -> Node | None:
@@ -150,8 +165,13 @@ def _compose(text: str, label: str) -> Node | None:
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise _whole_file(label, "yaml-syntax", f"character U+{int(exc.character):04X} is not "
-                          "allowed in YAML text; remove it", line, column) from None
+        raise _whole_file(
+            label,
+            "yaml-syntax",
+            f"character U+{int(exc.character):04X} is not allowed in YAML text; remove it",
+            line,
+            column,
+        ) from None
     except yaml.YAMLError as exc:
         raise _whole_file(label, "yaml-syntax", str(exc).replace("\n", " ")) from None
 
@@ -190,9 +210,15 @@ class _Builder:
         try:
             return self._node(node, path, depth)
         except _TooBig:
-            self.errors = [self._error(node, "too-large", f"the document expands to more than "
-                                       f"{MAX_VALUES} values (an alias bomb?); write it out "
-                                       "without so many aliases")]
+            self.errors = [
+                self._error(
+                    node,
+                    "too-large",
+                    f"the document expands to more than "
+                    f"{MAX_VALUES} values (an alias bomb?); write it out "
+                    "without so many aliases",
+                )
+            ]
             return None
 
     def _node(self, node: Node, path: JsonPath, depth: int) -> Any:
@@ -201,12 +227,22 @@ class _Builder:
             raise _TooBig
         self.values.setdefault(path, _mark(node))
         if depth > MAX_DEPTH:
-            self.errors.append(self._error(node, "too-deep", f"nesting deeper than {MAX_DEPTH} "
-                                           "levels; flatten the structure"))
+            self.errors.append(
+                self._error(
+                    node,
+                    "too-deep",
+                    f"nesting deeper than {MAX_DEPTH} levels; flatten the structure",
+                )
+            )
             return None
         if id(node) in self.active:
-            self.errors.append(self._error(node, "recursive-alias", "an alias refers to a value "
-                                           "that contains it; remove the recursion"))
+            self.errors.append(
+                self._error(
+                    node,
+                    "recursive-alias",
+                    "an alias refers to a value that contains it; remove the recursion",
+                )
+            )
             return None
         self.active.add(id(node))
         try:
@@ -218,14 +254,20 @@ class _Builder:
         if isinstance(node, MappingNode) and node.tag == _MAP:
             return self._mapping(node, path, depth)
         if isinstance(node, SequenceNode) and node.tag == _SEQ:
-            return [self._node(item, (*path, index), depth + 1)
-                    for index, item in enumerate(node.value)]
+            return [
+                self._node(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
+            ]
         if isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
             return self.scalars.construct_object(node, deep=True)
         if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP:
             return str(node.value)
-        self.errors.append(self._error(node, "tag-not-allowed", f"the YAML tag {node.tag!r} "
-                                       "is not allowed; write plain values without tags"))
+        self.errors.append(
+            self._error(
+                node,
+                "tag-not-allowed",
+                f"the YAML tag {node.tag!r} is not allowed; write plain values without tags",
+            )
+        )
         return None
 
     def _mapping(self, node: MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
@@ -236,8 +278,13 @@ class _Builder:
                 continue
             if key in result:
                 first = self.keys[(*path, key)]
-                self.errors.append(self._error(key_node, "duplicate-key", f"key {key!r} is "
-                                               f"already set on line {first[0]}; keep one"))
+                self.errors.append(
+                    self._error(
+                        key_node,
+                        "duplicate-key",
+                        f"key {key!r} is already set on line {first[0]}; keep one",
+                    )
+                )
                 continue
             self.keys[(*path, key)] = _mark(key_node)
             result[key] = self._node(value_node, (*path, key), depth + 1)
@@ -245,8 +292,13 @@ class _Builder:
 
     def _key(self, node: Node, path: JsonPath) -> str | None:
         if isinstance(node, ScalarNode) and node.tag == f"{_CORE}merge":
-            self.errors.append(self._error(node, "merge-key", "YAML merge keys ('<<') are not "
-                                           "supported; write the keys out"))
+            self.errors.append(
+                self._error(
+                    node,
+                    "merge-key",
+                    "YAML merge keys ('<<') are not supported; write the keys out",
+                )
+            )
             return None
         if not isinstance(node, ScalarNode):
             self.errors.append(self._error(node, "bad-key", "a mapping key must be plain text"))

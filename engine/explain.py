@@ -49,8 +49,13 @@ class Because:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form used in plans: ``{rule, field, value, expected, held}``."""
-        return {"rule": self.rule, "field": self.field, "value": self.value,
-                "expected": self.expected, "held": self.held}
+        return {
+            "rule": self.rule,
+            "field": self.field,
+            "value": self.value,
+            "expected": self.expected,
+            "held": self.held,
+        }
 
 
 @dataclass(frozen=True, slots=True)

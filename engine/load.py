@@ -2,8 +2,9 @@
 
 Example:
     >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml",
-    ...                        settings="rulesets/alto-fixflo/agency.example.yaml")  # doctest: +SKIP
+    >>> ruleset = load_ruleset(
+    ...     "rulesets/alto-fixflo/v1.yaml", settings="rulesets/alto-fixflo/agency.example.yaml"
+    ... )  # doctest: +SKIP
     >>> ruleset.name, ruleset.version  # doctest: +SKIP
     ('alto-fixflo', 1)
 """
@@ -47,15 +48,20 @@ def load_ruleset(path: str | os.PathLike[str], settings: SettingsArg = None) -> 
     return compiled
 
 
-def _compile(document: Document, overrides: Mapping[str, Any], settings_document: Document | None,
-             errors: list[RulesetError]) -> CompiledRuleset | None:
+def _compile(
+    document: Document,
+    overrides: Mapping[str, Any],
+    settings_document: Document | None,
+    errors: list[RulesetError],
+) -> CompiledRuleset | None:
     problems, broken = check_schema(document, "ruleset")
     errors.extend(problems)
     return compile_document(document, overrides, settings_document, broken, errors)
 
 
-def _overrides(settings: SettingsArg, ruleset: Document,
-               errors: list[RulesetError]) -> tuple[Mapping[str, Any], Document | None]:
+def _overrides(
+    settings: SettingsArg, ruleset: Document, errors: list[RulesetError]
+) -> tuple[Mapping[str, Any], Document | None]:
     if settings is None:
         return {}, None
     if isinstance(settings, Mapping):
@@ -68,16 +74,22 @@ def _overrides(settings: SettingsArg, ruleset: Document,
     return _settings_values(document, ruleset, errors), document
 
 
-def _settings_values(document: Document, ruleset: Document,
-                     errors: list[RulesetError]) -> Mapping[str, Any]:
+def _settings_values(
+    document: Document, ruleset: Document, errors: list[RulesetError]
+) -> Mapping[str, Any]:
     problems, _ = check_schema(document, "settings")
     errors.extend(problems)
     data = document.data if isinstance(document.data, Mapping) else {}
     name = ruleset.data.get("ruleset") if isinstance(ruleset.data, Mapping) else None
     meant = data.get("settings_for")
     if isinstance(meant, str) and isinstance(name, str) and meant != name:
-        errors.append(document.error(("settings_for",), "wrong-ruleset", f"these settings are "
-                                     f"for {meant!r}, not for ruleset {name!r}"))
+        errors.append(
+            document.error(
+                ("settings_for",),
+                "wrong-ruleset",
+                f"these settings are for {meant!r}, not for ruleset {name!r}",
+            )
+        )
         return {}
     values = data.get("settings")
     return values if isinstance(values, Mapping) and not problems else {}
@@ -105,8 +117,9 @@ def ruleset_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"}
-                                and p.is_file()))
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+            )
         else:
             found.append(path)
     return list(dict.fromkeys(found))
@@ -147,21 +160,33 @@ def _check_ruleset(document: Document) -> CheckResult:
     return CheckResult(document.path, "ruleset", ruleset=compiled)
 
 
-def _check_settings(file: Path, document: Document, documents: Mapping[Path, Document]) -> CheckResult:
+def _check_settings(
+    file: Path, document: Document, documents: Mapping[Path, Document]
+) -> CheckResult:
     name = document.data.get("settings_for")
     ruleset = _find_ruleset(name, file, documents)
     errors: list[RulesetError] = []
     if ruleset is None:
         errors.extend(check_schema(document, "settings")[0])
-        errors.append(document.error(("settings_for",), "unknown-ruleset", f"no ruleset named "
-                                     f"{name!r} was checked or sits in {file.parent}; name it too"))
+        errors.append(
+            document.error(
+                ("settings_for",),
+                "unknown-ruleset",
+                f"no ruleset named {name!r} was checked or sits in {file.parent}; name it too",
+            )
+        )
         return CheckResult(document.path, "settings", errors=tuple(errors))
     overrides = _settings_values(document, ruleset, errors)
     found: list[RulesetError] = []
     _compile(ruleset, overrides, document, found)
     errors.extend(error for error in found if error.path == document.path)
-    return CheckResult(document.path, "settings", settings_for=str(name),
-                       overrides=len(overrides), errors=tuple(errors))
+    return CheckResult(
+        document.path,
+        "settings",
+        settings_for=str(name),
+        overrides=len(overrides),
+        errors=tuple(errors),
+    )
 
 
 def _find_ruleset(name: Any, file: Path, documents: Mapping[Path, Document]) -> Document | None:
@@ -173,7 +198,14 @@ def _find_ruleset(name: Any, file: Path, documents: Mapping[Path, Document]) -> 
                     candidates.append(load_document(path))
                 except RulesetErrors:
                     continue
-    named = [doc for doc in candidates if isinstance(doc.data, Mapping)
-             and doc.data.get("ruleset") == name]
-    named.sort(key=lambda doc: doc.data.get("version", 0) if isinstance(doc.data.get("version"), int) else 0)
+    named = [
+        doc
+        for doc in candidates
+        if isinstance(doc.data, Mapping) and doc.data.get("ruleset") == name
+    ]
+    named.sort(
+        key=lambda doc: (
+            doc.data.get("version", 0) if isinstance(doc.data.get("version"), int) else 0
+        )
+    )
     return named[-1] if named else None

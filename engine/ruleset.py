@@ -72,8 +72,9 @@ class Entity:
             reasons.extend(because)
             if not held:
                 return Decision(self.name, self.key_of(record), False, {}, tuple(reasons))
-        return Decision(self.name, self.key_of(record), True, self.map(record, context),
-                        tuple(reasons))
+        return Decision(
+            self.name, self.key_of(record), True, self.map(record, context), tuple(reasons)
+        )
 
     def map(self, record: Any, context: Context) -> dict[str, Any]:
         """The target fields for `record` (nested by dotted target path)."""
@@ -128,16 +129,20 @@ class CompiledRuleset:
         found = self.entities.get(name)
         if found is None:
             hint = did_you_mean(name, self.entities)
-            raise EvaluationError(f"ruleset {self.name} has no entity {name!r}{hint}; it has "
-                                  f"{', '.join(self.entities)}")
+            raise EvaluationError(
+                f"ruleset {self.name} has no entity {name!r}{hint}; it has "
+                f"{', '.join(self.entities)}"
+            )
         return found
 
-    def context(self, records: Mapping[str, Sequence[Any]] | None = None,
-                as_of: date | None = None) -> Context:
+    def context(
+        self, records: Mapping[str, Sequence[Any]] | None = None, as_of: date | None = None
+    ) -> Context:
         """A context over the records of each source (by source name) and the run's date.
 
         Example:
-            >>> context = ruleset.context({"alto.tenancies": tenancies}, as_of=date.today())  # doctest: +SKIP
+            >>> records = {"alto.tenancies": tenancies}
+            >>> context = ruleset.context(records, as_of=date.today())  # doctest: +SKIP
         """
         unknown = [name for name in records or {} if name not in self.sources]
         if unknown:
@@ -145,12 +150,15 @@ class CompiledRuleset:
             raise EvaluationError(f"ruleset {self.name} declares no source {unknown[0]!r}{hint}")
         return Context(
             relations=self.relations,
-            include_tests=MappingProxyType({name: entity.includes
-                                            for name, entity in self.entities.items()}),
-            rule_tests=MappingProxyType({rule_id: rule.check.test
-                                         for rule_id, rule in self.rules.items()}),
-            rule_explains=MappingProxyType({rule_id: rule.check.explain
-                                            for rule_id, rule in self.rules.items()}),
+            include_tests=MappingProxyType(
+                {name: entity.includes for name, entity in self.entities.items()}
+            ),
+            rule_tests=MappingProxyType(
+                {rule_id: rule.check.test for rule_id, rule in self.rules.items()}
+            ),
+            rule_explains=MappingProxyType(
+                {rule_id: rule.check.explain for rule_id, rule in self.rules.items()}
+            ),
             records=records or {},
             as_of=as_of,
         )

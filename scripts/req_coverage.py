@@ -22,8 +22,9 @@ ID = re.compile(r"^\|\s*([A-Z]{1,2}-\d{2})\s*\|")
 
 def requirement_ids(path: Path) -> list[str]:
     """The ids in the first column of the catalogue's tables, in order."""
-    ids = [match.group(1) for line in path.read_text("utf-8").splitlines()
-           if (match := ID.match(line))]
+    ids = [
+        match.group(1) for line in path.read_text("utf-8").splitlines() if (match := ID.match(line))
+    ]
     return list(dict.fromkeys(ids))
 
 
@@ -41,8 +42,12 @@ def named_ids(tests: Path) -> dict[str, list[str]]:
 
 
 def _is_req(func: ast.expr) -> bool:
-    return isinstance(func, ast.Attribute) and func.attr == "req" and \
-        isinstance(func.value, ast.Attribute) and func.value.attr == "mark"
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "req"
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "mark"
+    )
 
 
 def expected_ids(path: Path) -> list[str]:
@@ -59,8 +64,11 @@ def main() -> int:
     parser.add_argument("--requirements", type=Path, default=default)
     args = parser.parse_args()
     if not args.requirements.exists():
-        print(f"req_coverage: {args.requirements} not found; set RULEBRIDGE_SHARED to the "
-              "folder holding REQUIREMENTS.md", file=sys.stderr)
+        print(
+            f"req_coverage: {args.requirements} not found; set RULEBRIDGE_SHARED to the "
+            "folder holding REQUIREMENTS.md",
+            file=sys.stderr,
+        )
         return 1
     known = requirement_ids(args.requirements)
     named = named_ids(ROOT / "tests")
@@ -73,14 +81,19 @@ def report(known: list[str], named: dict[str, list[str]], expected: list[str]) -
     uncovered = [rid for rid in known if rid not in named]
     unknown = sorted(rid for rid in named if rid not in known)
     owed = [rid for rid in expected if rid not in named]
-    print(f"requirements: {len(known)} ids, {len(known) - len(uncovered)} named by tests, "
-          f"{len(uncovered)} not yet")
+    print(
+        f"requirements: {len(known)} ids, {len(known) - len(uncovered)} named by tests, "
+        f"{len(uncovered)} not yet"
+    )
     if uncovered:
         print("  not named by any test: " + " ".join(uncovered))
     for rid in unknown:
         print(f"  ERROR: {rid} (in {', '.join(sorted(set(named[rid])))}) is not in REQUIREMENTS.md")
     for rid in owed:
-        print(f"  ERROR: {rid} should be covered (tests/requirements_expected.txt) but no test names it")
+        print(
+            f"  ERROR: {rid} should be covered (tests/requirements_expected.txt) "
+            "but no test names it"
+        )
     return 1 if unknown or owed else 0
 
 

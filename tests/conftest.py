@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
 
 settings.register_profile("dev", max_examples=50, deadline=None)
-settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("stress", max_examples=2000, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 _REQ_ID = re.compile(r"^[A-Z]{1,2}-\d{2}$")
@@ -26,4 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker in item.iter_markers("req"):
             bad = [rid for rid in marker.args if not isinstance(rid, str) or not _REQ_ID.match(rid)]
             if bad or not marker.args:
-                raise pytest.UsageError(f"{item.nodeid}: req marker needs ids like 'P-01', got {bad}")
+                raise pytest.UsageError(
+                    f"{item.nodeid}: req marker needs ids like 'P-01', got {bad}"
+                )

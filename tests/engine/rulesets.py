@@ -12,8 +12,18 @@ from engine import CompiledRuleset, load_ruleset
 SOURCES: dict[str, Any] = {
     "alto.things": {
         "key": "id",
-        "fields": ["id", "kind", "status", "size", "created", "name", "tags[]", "owner.name",
-                   "phones[].number", "archived"],
+        "fields": [
+            "id",
+            "kind",
+            "status",
+            "size",
+            "created",
+            "name",
+            "tags[]",
+            "owner.name",
+            "phones[].number",
+            "archived",
+        ],
         "relations": {"parts": {"to": "alto.parts", "field": "id", "to_field": "thingId"}},
     },
     "alto.parts": {
@@ -24,9 +34,15 @@ SOURCES: dict[str, Any] = {
 }
 
 
-def ruleset_data(include: list[Any] | None = None, *, map_: dict[str, Any] | None = None,
-                 settings: dict[str, Any] | None = None, tables: dict[str, Any] | None = None,
-                 part_include: list[Any] | None = None, archive: list[Any] | None = None) -> dict[str, Any]:
+def ruleset_data(
+    include: list[Any] | None = None,
+    *,
+    map_: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    tables: dict[str, Any] | None = None,
+    part_include: list[Any] | None = None,
+    archive: list[Any] | None = None,
+) -> dict[str, Any]:
     """A ruleset with entities `thing` (alto.things) and `part` (alto.parts)."""
     thing: dict[str, Any] = {"from": "alto.things", "include": include or []}
     if map_:
@@ -34,7 +50,10 @@ def ruleset_data(include: list[Any] | None = None, *, map_: dict[str, Any] | Non
     if archive:
         thing["archive"] = archive
     data: dict[str, Any] = {
-        "ruleset": "demo", "version": 1, "summary": "a test ruleset", "sources": SOURCES,
+        "ruleset": "demo",
+        "version": 1,
+        "summary": "a test ruleset",
+        "sources": SOURCES,
         "entities": {"thing": thing, "part": {"from": "alto.parts", "include": part_include or []}},
     }
     if settings:

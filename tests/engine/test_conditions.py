@@ -11,9 +11,18 @@ import pytest
 from engine import EvaluationError
 from tests.engine.rulesets import compile_rules
 
-THING = {"id": "1", "kind": "Rent", "status": "Let", "size": 3, "created": "2018-06-30T10:00:00Z",
-         "name": "Flat 2", "tags": ["Gas", "Plumbing"], "owner": {"name": "Ann"},
-         "phones": [{"number": "0113"}, {"number": "0114"}], "archived": False}
+THING = {
+    "id": "1",
+    "kind": "Rent",
+    "status": "Let",
+    "size": 3,
+    "created": "2018-06-30T10:00:00Z",
+    "name": "Flat 2",
+    "tags": ["Gas", "Plumbing"],
+    "owner": {"name": "Ann"},
+    "phones": [{"number": "0113"}, {"number": "0114"}],
+    "archived": False,
+}
 
 CASES: list[tuple[dict[str, Any], bool]] = [
     ({"field": "kind", "eq": "Rent"}, True),
@@ -97,26 +106,33 @@ def test_as_of_missing_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_setting_supplies_the_list(tmp_path: Path) -> None:
     settings = {"kinds": {"type": "list", "allowed": ["Rent", "Sale"], "default": ["Sale"]}}
-    ruleset = compile_rules(tmp_path, {"field": "kind", "in": {"setting": "kinds"}},
-                            settings=settings)
+    ruleset = compile_rules(
+        tmp_path, {"field": "kind", "in": {"setting": "kinds"}}, settings=settings
+    )
     decision = ruleset.evaluate("thing", THING)
     assert not decision.included
     assert str(decision.because[0]) == "R1: kind = 'Rent', not in [Sale] (setting kinds)"
 
 
-PARTS = [{"id": "p1", "thingId": "1", "size": 1, "kind": "bolt"},
-         {"id": "p2", "thingId": "1", "size": 9, "kind": "nut"},
-         {"id": "p3", "thingId": 2, "size": 9, "kind": "nut"}]
+PARTS = [
+    {"id": "p1", "thingId": "1", "size": 1, "kind": "bolt"},
+    {"id": "p2", "thingId": "1", "size": 9, "kind": "nut"},
+    {"id": "p3", "thingId": 2, "size": 9, "kind": "nut"},
+]
 
 
-@pytest.mark.parametrize(("quantifier", "condition", "expected"), [
-    ("any", {"field": "size", "gt": 5}, True),
-    ("all", {"field": "size", "gt": 5}, False),
-    ("none", {"field": "size", "gt": 50}, True),
-    ("all", {"field": "size", "gt": 0}, True),
-])
-def test_relation_quantifiers(tmp_path: Path, quantifier: str, condition: dict[str, Any],
-                              expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("quantifier", "condition", "expected"),
+    [
+        ("any", {"field": "size", "gt": 5}, True),
+        ("all", {"field": "size", "gt": 5}, False),
+        ("none", {"field": "size", "gt": 50}, True),
+        ("all", {"field": "size", "gt": 0}, True),
+    ],
+)
+def test_relation_quantifiers(
+    tmp_path: Path, quantifier: str, condition: dict[str, Any], expected: bool
+) -> None:
     ruleset = compile_rules(tmp_path, {"related": "parts", quantifier: condition})
     context = ruleset.context({"alto.parts": PARTS})
     decision = ruleset.evaluate("thing", THING, context)
@@ -131,14 +147,22 @@ def test_relation_keys_join_text_and_numbers(tmp_path: Path) -> None:
 
 
 def test_quantifiers_over_no_related_records(tmp_path: Path) -> None:
-    ruleset = compile_rules(tmp_path, {"related": "parts", "all": {"field": "size", "gt": 0}},
-                            {"related": "parts", "none": {"field": "size", "gt": 0}})
-    assert ruleset.evaluate("thing", {"id": "none"}, ruleset.context({"alto.parts": PARTS})).included
+    ruleset = compile_rules(
+        tmp_path,
+        {"related": "parts", "all": {"field": "size", "gt": 0}},
+        {"related": "parts", "none": {"field": "size", "gt": 0}},
+    )
+    assert ruleset.evaluate(
+        "thing", {"id": "none"}, ruleset.context({"alto.parts": PARTS})
+    ).included
 
 
 def test_included_uses_the_related_entitys_rules(tmp_path: Path) -> None:
-    ruleset = compile_rules(tmp_path, {"included": "parts"},
-                            part_include=[{"id": "P1", "when": {"field": "kind", "eq": "nut"}}])
+    ruleset = compile_rules(
+        tmp_path,
+        {"included": "parts"},
+        part_include=[{"id": "P1", "when": {"field": "kind", "eq": "nut"}}],
+    )
     context = ruleset.context({"alto.parts": PARTS})
     decision = ruleset.evaluate("thing", THING, context)
     assert decision.included
@@ -156,13 +180,19 @@ def test_rule_reference(tmp_path: Path) -> None:
     entity, context = ruleset.entity("thing"), ruleset.context()
     assert entity.archive_reasons(THING, context) == ()
     reasons = entity.archive_reasons({**THING, "kind": "Sale"}, context)
-    assert [str(reason) for reason in reasons] == ["A1: rule R1 = False, not (holds)",
-                                                   "R1: kind = 'Sale', not (= 'Rent')"]
+    assert [str(reason) for reason in reasons] == [
+        "A1: rule R1 = False, not (holds)",
+        "R1: kind = 'Sale', not (= 'Rent')",
+    ]
 
 
 def test_skip_names_the_first_failing_rule_only(tmp_path: Path) -> None:
-    ruleset = compile_rules(tmp_path, {"field": "kind", "eq": "Rent"}, {"field": "size", "gt": 10},
-                            {"field": "status", "eq": "Nope"})
+    ruleset = compile_rules(
+        tmp_path,
+        {"field": "kind", "eq": "Rent"},
+        {"field": "size", "gt": 10},
+        {"field": "status", "eq": "Nope"},
+    )
     decision = ruleset.evaluate("thing", THING)
     assert decision.deciding_rules == ("R2",)
     assert [item.rule for item in decision.because] == ["R1", "R2"]
@@ -171,5 +201,5 @@ def test_skip_names_the_first_failing_rule_only(tmp_path: Path) -> None:
 
 def test_unknown_entity_is_a_clear_error(tmp_path: Path) -> None:
     ruleset = compile_rules(tmp_path)
-    with pytest.raises(EvaluationError, match="no entity 'thin' .*did you mean 'thing'"):
+    with pytest.raises(EvaluationError, match=r"no entity 'thin' .*did you mean 'thing'"):
         ruleset.evaluate("thin", THING)

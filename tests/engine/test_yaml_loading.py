@@ -31,8 +31,10 @@ def test_keys_stay_text_and_dates_stay_iso_text() -> None:
 
 
 def test_empty_file() -> None:
-    assert only_error(b"") == "x.yaml:1:1: empty-file: the file is empty; a ruleset starts " \
+    assert (
+        only_error(b"") == "x.yaml:1:1: empty-file: the file is empty; a ruleset starts "
         "with 'ruleset:', 'version:' and 'summary:'"
+    )
     assert "empty-file" in only_error(b"# only a comment\n---\n")
 
 
@@ -41,15 +43,18 @@ def test_binary_garbage() -> None:
 
 
 def test_not_utf8_names_line_and_column() -> None:
-    assert only_error("a: 1\nb: caf\u00e9\n".encode("latin-1")) == \
-        "x.yaml:2:7: not-utf8: byte 0xe9 is not UTF-8; save the file as UTF-8"
+    assert (
+        only_error("a: 1\nb: caf\u00e9\n".encode("latin-1"))
+        == "x.yaml:2:7: not-utf8: byte 0xe9 is not UTF-8; save the file as UTF-8"
+    )
 
 
 def test_alias_bomb_is_bounded() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
     message = only_error("\n".join(lines).encode())
-    assert "too-large" in message and "alias" in message
+    assert "too-large" in message
+    assert "alias" in message
 
 
 def test_recursive_alias() -> None:
@@ -57,17 +62,22 @@ def test_recursive_alias() -> None:
 
 
 def test_duplicate_key_is_an_error_not_last_wins() -> None:
-    assert only_error(b"a: 1\nb: 2\na: 3\n") == \
-        "x.yaml:3:1: duplicate-key: key 'a' is already set on line 1; keep one"
+    assert (
+        only_error(b"a: 1\nb: 2\na: 3\n")
+        == "x.yaml:3:1: duplicate-key: key 'a' is already set on line 1; keep one"
+    )
 
 
 def test_tab_indentation() -> None:
-    assert only_error(b"a:\n\tb: 1\n") == \
-        "x.yaml:2:1: yaml-syntax: a tab is used for indentation; YAML indents with spaces only"
+    assert (
+        only_error(b"a:\n\tb: 1\n")
+        == "x.yaml:2:1: yaml-syntax: a tab is used for indentation; YAML indents with spaces only"
+    )
 
 
-@pytest.mark.parametrize("tag", ["!!python/object:os.system [ls]", "!!binary aGk=", "!custom 1",
-                                 "!!set {a: null}"])
+@pytest.mark.parametrize(
+    "tag", ["!!python/object:os.system [ls]", "!!binary aGk=", "!custom 1", "!!set {a: null}"]
+)
 def test_object_tags_are_refused(tag: str) -> None:
     assert "tag-not-allowed" in only_error(f"a: {tag}\n".encode())
 
@@ -85,8 +95,10 @@ def test_several_documents_are_refused() -> None:
 
 
 def test_control_characters_are_refused() -> None:
-    assert only_error(b"a: \x07\n") == \
-        "x.yaml:1:4: yaml-syntax: character U+0007 is not allowed in YAML text; remove it"
+    assert (
+        only_error(b"a: \x07\n")
+        == "x.yaml:1:4: yaml-syntax: character U+0007 is not allowed in YAML text; remove it"
+    )
 
 
 def test_huge_file_is_refused_by_size_before_reading(tmp_path: Path) -> None:
@@ -95,8 +107,10 @@ def test_huge_file_is_refused_by_size_before_reading(tmp_path: Path) -> None:
         handle.truncate(50 * 1024 * 1024)
     with pytest.raises(RulesetErrors) as caught:
         load_document(big)
-    assert str(caught.value) == (f"{big}:1:1: too-large: the file is 50.0 MiB; a ruleset may be "
-                                 f"at most {MAX_FILE_BYTES // 1024 // 1024} MiB (is this the right file?)")
+    assert str(caught.value) == (
+        f"{big}:1:1: too-large: the file is 50.0 MiB; a ruleset may be "
+        f"at most {MAX_FILE_BYTES // 1024 // 1024} MiB (is this the right file?)"
+    )
 
 
 def test_missing_file(tmp_path: Path) -> None:
