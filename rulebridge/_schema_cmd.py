@@ -14,7 +14,9 @@ __all__ = ["schema"]
 def _schemas() -> list[str]:
     folder = resources.files("engine").joinpath("schema")
     names = (item.name for item in folder.iterdir())
-    return sorted(name.removesuffix(".schema.json") for name in names if name.endswith(".schema.json"))
+    return sorted(
+        name.removesuffix(".schema.json") for name in names if name.endswith(".schema.json")
+    )
 
 
 @click.command("schema")

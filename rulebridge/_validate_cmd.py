@@ -13,11 +13,12 @@ __all__ = ["validate"]
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
-@click.option("--show-source/--no-show-source", default=None,
-              help="Show the offending line with a caret under each error "
-                   "(default: only in a terminal).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--show-source/--no-show-source",
+    default=None,
+    help="Show the offending line with a caret under each error (default: only in a terminal).",
+)
 def validate(paths: tuple[Path, ...], show_source: bool | None) -> None:
     """Check rulesets and agency settings files (files or folders, searched for *.yaml).
 
@@ -43,8 +44,11 @@ def validate(paths: tuple[Path, ...], show_source: bool | None) -> None:
             click.echo(source_excerpt(error), nl=False)
     if errors:
         failed = sum(not result.ok for result in results)
-        click.echo(f"{len(errors)} error{'s' * (len(errors) != 1)} in {failed} of "
-                   f"{len(results)} file{'s' * (len(results) != 1)}", err=True)
+        click.echo(
+            f"{len(errors)} error{'s' * (len(errors) != 1)} in {failed} of "
+            f"{len(results)} file{'s' * (len(results) != 1)}",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -52,11 +56,15 @@ def summary_line(result: CheckResult) -> str:
     """One line for a valid file: what it is and how to recognise it."""
     if result.ruleset is not None:
         ruleset = result.ruleset
-        return (f"{result.path}: ok: ruleset {ruleset.name} v{ruleset.version}, "
-                f"{ruleset.rule_count} rules, {len(ruleset.entities)} entities, "
-                f"sha256:{ruleset.content_hash[:12]}")
-    return (f"{result.path}: ok: settings for {result.settings_for}, "
-            f"{result.overrides} override{'s' * (result.overrides != 1)}")
+        return (
+            f"{result.path}: ok: ruleset {ruleset.name} v{ruleset.version}, "
+            f"{ruleset.rule_count} rules, {len(ruleset.entities)} entities, "
+            f"sha256:{ruleset.content_hash[:12]}"
+        )
+    return (
+        f"{result.path}: ok: settings for {result.settings_for}, "
+        f"{result.overrides} override{'s' * (result.overrides != 1)}"
+    )
 
 
 def source_excerpt(error: RulesetError) -> str:
