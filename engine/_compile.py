@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine._checks import find_contradictions, find_cycles
+from engine._sync_compile import compile_links, compile_preflight, declare_targets, sync_policies
 from engine._conditions import ConditionCompiler
 from engine._context import Relation
 from engine._declarations import Declarations, declare_source
@@ -27,6 +28,7 @@ from engine._suggest import did_you_mean
 from engine._values import ValueCompiler
 from engine._yaml import Document, JsonPath
 from engine.errors import RulesetError
+from engine.policies import Link
 from engine.ruleset import CompiledRuleset, Entity, Rule
 
 __all__ = ["compile_document", "content_hash"]
@@ -64,7 +66,7 @@ class _Compiler:
         self.errors.append(self.document.error(path, code, message, at_key=at_key))
 
     def declare(self, overrides: Mapping[str, Any], settings_document: Document | None) -> None:
-        self.decls.settings = declare_settings(self.document, self.errors)
+        self.decls.settings = declare_settings(self.document, self.errors, self.broken)
         name = str(self.data.get("ruleset", "?"))
         self.decls.effective = resolve_settings(
             self.decls.settings, overrides, name, settings_document, self.errors
@@ -79,6 +81,7 @@ class _Compiler:
                 self.decls.sources[name] = declare_source(name, spec)
         for name in self.decls.sources:
             self.declare_relations(name)
+        self.decls.targets = declare_targets(self)
         for name, spec in self.section("entities").items():
             source = spec.get("from") if isinstance(spec, Mapping) else None
             if isinstance(source, str) and self.known_source(source, ("entities", name, "from")):
@@ -114,54 +117,62 @@ class _Compiler:
 
     def register_rules(self) -> None:
         first: dict[str, JsonPath] = {}
-        for entity, section, index, rule in self.each_rule():
-            path: JsonPath = ("entities", entity, section, index, "id")
-            rule_id = rule.get("id")
-            if not isinstance(rule_id, str):
-                continue
+        for path, rule_id in self.id_nodes():
             if rule_id in first:
                 line = self.document.where(first[rule_id])[0]
-                self.fail(
-                    path,
-                    "duplicate-rule-id",
-                    f"rule id {rule_id!r} is already used on "
-                    f"line {line}; give each rule its own id",
-                )
+                self.fail((*path, "id"), "duplicate-rule-id", f"rule id {rule_id!r} is already "
+                          f"used on line {line}; give each rule its own id")
                 continue
             first[rule_id] = path
-            source = self.decls.entity_sources.get(entity)
-            if source is not None:
-                self.decls.rule_sources[rule_id] = source
+        for path, _, _, spec, source in self.each_rule():
+            if source is not None and first.get(spec["id"]) == path:
+                self.decls.rule_sources[spec["id"]] = source
 
-    def each_rule(self) -> list[tuple[str, str, int, Mapping[str, Any]]]:
-        found = []
+    def id_nodes(self) -> list[tuple[JsonPath, str]]:
+        """Every (path, id) of the ruleset: rules, policies, links and preflight checks."""
+        nodes: list[tuple[JsonPath, Any]] = [(path, spec.get("id")) for path, *_, spec, _ in
+                                             self.each_rule()]
+        for entity, spec in self.section("entities").items():
+            merge = spec.get("merge") if isinstance(spec, Mapping) else None
+            for index, policy in enumerate(merge if isinstance(merge, list) else []):
+                nodes.append((("entities", entity, "merge", index), _id(policy)))
+            for key in ("near", "unmatched"):
+                nodes.append((("entities", entity, key), _id(self.section("entities", entity, key))))
+        for name, link in self.section("links").items():
+            nodes.append((("links", name), _id(link)))
+        return sorted(((path, rule_id) for path, rule_id in nodes if isinstance(rule_id, str)),
+                      key=lambda node: self.document.where(node[0]))
+
+    def each_rule(self) -> list[tuple[JsonPath, str, str, Mapping[str, Any], str | None]]:
+        """Every condition rule: (path, owner entity, section, spec, source read)."""
+        found: list[tuple[JsonPath, str, str, Mapping[str, Any], str | None]] = []
         for entity, spec in self.section("entities").items():
             for section in ("include", "archive"):
                 rules = spec.get(section) if isinstance(spec, Mapping) else None
                 for index, rule in enumerate(rules if isinstance(rules, list) else []):
-                    if isinstance(rule, Mapping):
-                        found.append((entity, section, index, rule))
+                    if isinstance(rule, Mapping) and isinstance(rule.get("id"), str):
+                        found.append((("entities", entity, section, index), entity, section, rule,
+                                      self.decls.entity_sources.get(entity)))
+        preflight = self.section("preflight")
+        checks = preflight.get("checks")
+        source = preflight.get("from") if preflight.get("from") in self.decls.sources else None
+        for index, rule in enumerate(checks if isinstance(checks, list) else []):
+            if isinstance(rule, Mapping) and isinstance(rule.get("id"), str):
+                found.append((("preflight", "checks", index), "", "preflight", rule, source))
         return found
 
     def compile_rules(self) -> dict[str, Rule]:
         rules: dict[str, Rule] = {}
-        for entity, section, index, spec in self.each_rule():
-            path: JsonPath = ("entities", entity, section, index)
-            source = self.decls.entity_sources.get(entity)
-            rule_id = spec.get("id")
-            if (
-                source is None
-                or not isinstance(rule_id, str)
-                or self.broken(path)
-                or rule_id in rules
-            ):
+        for path, entity, section, spec, source in self.each_rule():
+            rule_id = spec["id"]
+            if source is None or self.broken(path) or rule_id in rules or \
+                    self.decls.rule_sources.get(rule_id) != source:
                 continue
             check = self.conditions.compile(spec["when"], (*path, "when"), source, rule_id)
             if check is not None:
                 line, column = self.document.where(path)
-                rules[rule_id] = Rule(
-                    rule_id, entity, section, str(spec.get("summary", "")), line, column, check
-                )
+                rules[rule_id] = Rule(rule_id, entity, section, str(spec.get("summary", "")),
+                                      line, column, check)
         return rules
 
     def compile_entities(self, rules: Mapping[str, Rule]) -> dict[str, Entity]:
@@ -171,15 +182,14 @@ class _Compiler:
             if source is None:
                 continue
             target = spec.get("to")
+            fields = self.compile_map(name, source, "map")
             entities[name] = Entity(
-                name,
-                source,
-                target if isinstance(target, str) else None,
-                str(spec.get("summary", "")),
-                self.rules_of(spec, "include", name, rules),
-                self.rules_of(spec, "archive", name, rules),
-                self.compile_map(name, source),
+                name, source, target if isinstance(target, str) else None,
+                str(spec.get("summary", "")), self.rules_of(spec, "include", name, rules),
+                self.rules_of(spec, "archive", name, rules), fields,
                 self.decls.key_reader(source),
+                on_create=self.compile_map(name, source, "on_create"),
+                **sync_policies(self, name, spec, fields),
             )
         return entities
 
@@ -202,18 +212,29 @@ class _Compiler:
             and rules[rule_id].section == section
         )
 
-    def compile_map(self, entity: str, source: str) -> tuple[Any, ...]:
+    def compile_map(self, entity: str, source: str, section: str) -> tuple[Any, ...]:
         fields = []
         targets: dict[tuple[str, ...], str] = {}
-        for target, spec in self.section("entities", entity, "map").items():
-            path: JsonPath = ("entities", entity, "map", target)
+        for target, spec in self.section("entities", entity, section).items():
+            path: JsonPath = ("entities", entity, section, target)
             if self.broken(path) or self.clashes(target, targets, path):
+                continue
+            if not self.target_field(entity, target, path):
                 continue
             value = self.values.compile(spec, path, source, f"{entity}.map.{target}")
             if value is not None:
                 targets[tuple(target.split("."))] = target
                 fields.append((tuple(target.split(".")), value))
         return tuple(fields)
+
+    def target_field(self, entity: str, field: str, path: JsonPath) -> bool:
+        """Whether `field` is declared on the entity's target (always, without targets)."""
+        target = self.decls.targets.get(str(self.section("entities", entity).get("to")))
+        if target is None or target.knows(field):
+            return True
+        hint = did_you_mean(field, target.fields) or f"; declare it under targets: {target.name}"
+        self.fail(path, "unknown-field", f"{target.name} has no field {field!r}{hint}", at_key=True)
+        return False
 
     def clashes(self, target: str, targets: dict[tuple[str, ...], str], path: JsonPath) -> bool:
         parts = tuple(target.split("."))
@@ -260,14 +281,16 @@ def compile_document(
     compiler.register_rules()
     rules = compiler.compile_rules()
     entities = compiler.compile_entities(rules)
+    links = compile_links(compiler, entities)
     find_cycles(document, compiler.conditions.references, entities, errors)
     find_contradictions(document, entities, errors)
     compiler.check_version()
-    return _assemble(document, compiler, entities, rules)
+    return _assemble(document, compiler, entities, rules, links)
 
 
 def _assemble(
-    document: Document, compiler: _Compiler, entities: dict[str, Entity], rules: dict[str, Rule]
+    document: Document, compiler: _Compiler, entities: dict[str, Entity], rules: dict[str, Rule],
+    links: tuple[Link, ...],
 ) -> CompiledRuleset:
     data, decls = document.data, compiler.decls
     relations = {
@@ -286,4 +309,12 @@ def _assemble(
         entities=MappingProxyType(entities),
         rules=MappingProxyType(rules),
         uses_as_of=decls.uses_as_of,
+        targets=MappingProxyType(dict(decls.targets)),
+        links=links,
+        preflight_source=compile_preflight(compiler),
+        preflight=tuple(rule for rule in rules.values() if rule.section == "preflight"),
     )
+
+
+def _id(spec: Any) -> Any:
+    return spec.get("id") if isinstance(spec, Mapping) else None

@@ -11,7 +11,7 @@ file names the ruleset it is for and sets some of them::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -83,13 +83,19 @@ def check_setting_value(decl: SettingDecl, value: Any) -> str | None:
     return None
 
 
-def declare_settings(document: Document, errors: list[RulesetError]) -> dict[str, SettingDecl]:
-    """The settings a ruleset declares, with errors for bad defaults or allowed values."""
+def declare_settings(document: Document, errors: list[RulesetError],
+                     broken: Callable[[JsonPath], bool]) -> dict[str, SettingDecl]:
+    """The settings a ruleset declares, with errors for bad defaults or allowed values.
+
+    Declarations that already failed the schema (`broken`) are skipped.
+    """
     declared = document.data.get("settings") if isinstance(document.data, Mapping) else None
     if not isinstance(declared, Mapping):
         return {}
     decls: dict[str, SettingDecl] = {}
     for name, spec in declared.items():
+        if broken(("settings", name)):
+            continue
         decl = _declare(document, name, spec, errors)
         if decl is not None:
             decls[name] = decl

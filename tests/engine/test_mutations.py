@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,8 @@ def check(tmp_path: Path, text: str) -> None:
     path = tmp_path / "v1.yaml"
     path.write_text(text, "utf-8", errors="surrogatepass")
     result = CliRunner().invoke(main, ["validate", "--no-show-source", str(path)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError("".join(traceback.format_exception(*result.exc_info)))
     assert result.exit_code in (0, 1), result.output
     lines = result.stdout.splitlines()
     if result.exit_code == 0:
