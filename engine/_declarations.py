@@ -10,6 +10,7 @@ from typing import Any
 from engine._context import Relation
 from engine._paths import canonical, compile_path
 from engine._settings import SettingDecl
+from engine.policies import TargetDecl
 
 __all__ = ["Declarations", "SourceDecl"]
 
@@ -47,6 +48,7 @@ class Declarations:
     tables: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     entity_sources: dict[str, str] = field(default_factory=dict)
     rule_sources: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, TargetDecl] = field(default_factory=dict)
     uses_as_of: bool = False
 
     def relations_of(self, source: str) -> dict[str, Relation]:

@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 from typing import Any
@@ -25,6 +25,7 @@ from engine._suggest import did_you_mean
 from engine._values import Value
 from engine.errors import EvaluationError
 from engine.explain import Because, Decision
+from engine.policies import Link, MergePolicy, NearPolicy, TargetDecl, Unmatched
 
 __all__ = ["CompiledRuleset", "Entity", "Rule"]
 
@@ -59,6 +60,11 @@ class Entity:
     archive: tuple[Rule, ...]
     fields: tuple[tuple[tuple[str, ...], Value], ...]
     read_key: Reader
+    ref: str | None = None
+    merge: tuple[MergePolicy, ...] = ()
+    near: NearPolicy | None = None
+    unmatched: Unmatched | None = None
+    on_create: tuple[tuple[tuple[str, ...], Value], ...] = ()
 
     def includes(self, record: Any, context: Context) -> bool:
         """Whether every include rule holds (stops at the first that fails)."""
@@ -82,6 +88,21 @@ class Entity:
         for path, value in self.fields:
             set_path(mapped, path, value.get(record, context))
         return mapped
+
+    def value_of(self, target: str, record: Any, context: Context) -> Any:
+        """The mapped value of one target field (e.g. the reference) for any record."""
+        wanted = tuple(target.split("."))
+        for path, value in self.fields:
+            if path == wanted:
+                return value.get(record, context)
+        raise EvaluationError(f"entity {self.name} maps no field {target!r}")
+
+    def create_fields(self, record: Any, context: Context) -> dict[str, Any]:
+        """The fields sent only when the record is created."""
+        extra: dict[str, Any] = {}
+        for path, value in self.on_create:
+            set_path(extra, path, value.get(record, context))
+        return extra
 
     def archive_reasons(self, record: Any, context: Context) -> tuple[Because, ...]:
         """The archive rules that hold for `record`, with what they read (empty: keep)."""
@@ -114,6 +135,10 @@ class CompiledRuleset:
     entities: Mapping[str, Entity]
     rules: Mapping[str, Rule]
     uses_as_of: bool
+    targets: Mapping[str, TargetDecl] = field(default_factory=lambda: MappingProxyType({}))
+    links: tuple[Link, ...] = ()
+    preflight_source: str | None = None
+    preflight: tuple[Rule, ...] = ()
 
     @property
     def rule_count(self) -> int:
