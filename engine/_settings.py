@@ -83,8 +83,9 @@ def check_setting_value(decl: SettingDecl, value: Any) -> str | None:
     return None
 
 
-def declare_settings(document: Document, errors: list[RulesetError],
-                     broken: Callable[[JsonPath], bool]) -> dict[str, SettingDecl]:
+def declare_settings(
+    document: Document, errors: list[RulesetError], broken: Callable[[JsonPath], bool]
+) -> dict[str, SettingDecl]:
     """The settings a ruleset declares, with errors for bad defaults or allowed values.
 
     Declarations that already failed the schema (`broken`) are skipped.

@@ -7,7 +7,8 @@ a person, and applied later. Its JSON form (``format: rulebridge.plan/1``)::
      "summary": {kind: {action: count}},
      "operations": [{op, kind, target, source_id, target_id, target_ref, fields,
                      idempotency_key, because: [{rule, field, value, expected, held}]}],
-     "skips": [...], "merges": [...], "manual": [...], "warnings": [...]}
+     "skips": [...], "merges": [...], "manual": [...], "warnings": [...],
+     "rejected": [{where, record_id, message}]}   # source records that could not be read
 """
 
 from __future__ import annotations
@@ -54,10 +55,17 @@ class Operation:
 
     def to_json(self) -> dict[str, Any]:
         """The operation as plan JSON."""
-        data = {"op": self.op, "kind": self.kind, "target": self.target,
-                "source_id": self.source_id, "target_id": self.target_id,
-                "target_ref": self.target_ref, "fields": self.fields,
-                "idempotency_key": self.idempotency_key, "because": _because(self.because)}
+        data = {
+            "op": self.op,
+            "kind": self.kind,
+            "target": self.target,
+            "source_id": self.source_id,
+            "target_id": self.target_id,
+            "target_ref": self.target_ref,
+            "fields": self.fields,
+            "idempotency_key": self.idempotency_key,
+            "because": _because(self.because),
+        }
         if self.link:
             data["link"] = self.link
         return data
@@ -74,8 +82,12 @@ class Skip:
 
     def to_json(self) -> dict[str, Any]:
         """The skip as plan JSON."""
-        return {"kind": self.kind, "source_id": self.source_id, "rules": list(self.rules),
-                "because": _because(self.because)}
+        return {
+            "kind": self.kind,
+            "source_id": self.source_id,
+            "rules": list(self.rules),
+            "because": _because(self.because),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +102,13 @@ class MergeDecision:
 
     def to_json(self) -> dict[str, Any]:
         """The merge as plan JSON."""
-        return {"kind": self.kind, "source_id": self.source_id, "target_id": self.target_id,
-                "rule": self.rule, "matched_on": self.matched_on}
+        return {
+            "kind": self.kind,
+            "source_id": self.source_id,
+            "target_id": self.target_id,
+            "rule": self.rule,
+            "matched_on": self.matched_on,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +125,19 @@ class ManualAction:
 
     def to_json(self) -> dict[str, Any]:
         """The manual action as plan JSON."""
-        return {"kind": self.kind, "action": self.action, "rule": self.rule,
-                "target_id": self.target_id, "source_id": self.source_id,
-                "reason": self.reason, "record": self.record}
+        return {
+            "kind": self.kind,
+            "action": self.action,
+            "rule": self.rule,
+            "target_id": self.target_id,
+            "source_id": self.source_id,
+            "reason": self.reason,
+            "record": self.record,
+        }
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - the plan's own term; builtins.Warning is never needed here
+class Warning:  # the plan's own term; builtins.Warning is never needed in this module
     """A check of the target's settings that failed (the run goes on)."""
 
     rule: str
@@ -139,6 +162,7 @@ class Plan:
     manual: tuple[ManualAction, ...]
     warnings: tuple[Warning, ...]
     unchanged: Mapping[str, int]
+    rejected: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -160,11 +184,15 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         """The whole plan as JSON-ready data."""
         return {
-            "format": PLAN_FORMAT, "ruleset": dict(self.ruleset), "inputs": dict(self.inputs),
-            "as_of": self.as_of, "summary": self.summary(),
+            "format": PLAN_FORMAT,
+            "ruleset": dict(self.ruleset),
+            "inputs": dict(self.inputs),
+            "as_of": self.as_of,
+            "summary": self.summary(),
             "operations": [op.to_json() for op in self.operations],
             "skips": [skip.to_json() for skip in self.skips],
             "merges": [merge.to_json() for merge in self.merges],
             "manual": [item.to_json() for item in self.manual],
             "warnings": [item.to_json() for item in self.warnings],
+            "rejected": [dict(item) for item in self.rejected],
         }

@@ -45,8 +45,14 @@ __all__ = ["make_plan"]
 Records = Mapping[str, Sequence[Mapping[str, Any]]]
 
 
-def make_plan(ruleset: CompiledRuleset, records: Records, *, as_of: date | None = None,
-              inputs: Mapping[str, str] | None = None) -> Plan:
+def make_plan(
+    ruleset: CompiledRuleset,
+    records: Records,
+    *,
+    as_of: date | None = None,
+    inputs: Mapping[str, str] | None = None,
+    rejected: Sequence[Mapping[str, Any]] = (),
+) -> Plan:
     """Plan the changes that make every entity's target agree with its source.
 
     Args:
@@ -55,16 +61,19 @@ def make_plan(ruleset: CompiledRuleset, records: Records, *, as_of: date | None 
             ``fixflo.properties``); a missing name is an empty collection.
         as_of: the run's date, for rules that compare with it.
         inputs: hashes of the snapshots read, recorded in the plan.
+        rejected: records the readers could not use, carried into the plan so that none
+            is lost from sight.
     """
-    context = ruleset.context({name: rows for name, rows in records.items()
-                               if name in ruleset.sources}, as_of=as_of)
+    context = ruleset.context(
+        {name: rows for name, rows in records.items() if name in ruleset.sources}, as_of=as_of
+    )
     planner = _Planner(ruleset, records, context)
     for entity in ruleset.entities.values():
         planner.plan_entity(entity)
     for link in ruleset.links:
         planner.plan_link(link)
     planner.check_preflight()
-    return planner.finish(as_of, inputs or {})
+    return planner.finish(as_of, inputs or {}, rejected)
 
 
 class _Planner:
@@ -80,8 +89,9 @@ class _Planner:
     def target_of(self, entity: Entity) -> TargetDecl:
         target = self.ruleset.targets.get(entity.target or "")
         if target is None or entity.ref is None:
-            raise EvaluationError(f"entity {entity.name!r} needs a declared target and a 'ref:' "
-                                  "to be planned")
+            raise EvaluationError(
+                f"entity {entity.name!r} needs a declared target and a 'ref:' to be planned"
+            )
         return target
 
     def plan_entity(self, entity: Entity) -> None:
@@ -96,8 +106,14 @@ class _Planner:
                 self.plan_excluded(entity, target, index, record)
         self.list_unmatched(entity, target, index, created)
 
-    def plan_included(self, entity: Entity, target: TargetDecl, index: _TargetIndex,
-                      record: Any, created: list[tuple[str | None, dict[str, Any]]]) -> None:
+    def plan_included(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        record: Any,
+        created: list[tuple[str | None, dict[str, Any]]],
+    ) -> None:
         source_id = entity.key_of(record)
         payload = entity.map(record, self.context)
         ref = read_field(payload, entity.ref or "")
@@ -112,14 +128,29 @@ class _Planner:
         existing = index.records[position]
         target_id = target.read_key(existing)
         if owner is not None:
-            self.manual.append(ManualAction(
-                entity.name, "resolve_conflict", policy.id, target_id, source_id,
-                f"{target.name} record {target_id} already matches source record {owner}; "
-                "two source records cannot both update it", _summary(existing)))
+            self.manual.append(
+                ManualAction(
+                    entity.name,
+                    "resolve_conflict",
+                    policy.id,
+                    target_id,
+                    source_id,
+                    f"{target.name} record {target_id} already matches source record {owner}; "
+                    "two source records cannot both update it",
+                    _summary(existing),
+                )
+            )
             return
         if policy.by != (entity.ref,):
-            self.merges.append(MergeDecision(entity.name, source_id, target_id, policy.id,
-                                             dict(zip(policy.by, policy.key(payload) or (), strict=False))))
+            self.merges.append(
+                MergeDecision(
+                    entity.name,
+                    source_id,
+                    target_id,
+                    policy.id,
+                    dict(zip(policy.by, policy.key(payload) or (), strict=False)),
+                )
+            )
         changes = difference(payload, existing)
         if target.archived and is_true(read_field(existing, target.archived)):
             set_path(changes, tuple(target.archived.split(".")), False)
@@ -128,11 +159,11 @@ class _Planner:
         else:
             self.unchanged[entity.name] += 1
 
-    def plan_excluded(self, entity: Entity, target: TargetDecl, index: _TargetIndex,
-                      record: Any) -> None:
+    def plan_excluded(
+        self, entity: Entity, target: TargetDecl, index: _TargetIndex, record: Any
+    ) -> None:
         source_id = entity.key_of(record)
-        failing = next(rule for rule in entity.include
-                       if not rule.check.test(record, self.context))
+        failing = next(rule for rule in entity.include if not rule.check.test(record, self.context))
         _, because = failing.check.explain(record, self.context)
         self.skips.append(Skip(entity.name, source_id, (failing.id,), tuple(because)))
         ref = entity.value_of(entity.ref or "", record, self.context)
@@ -145,19 +176,52 @@ class _Planner:
             return
         reasons = entity.archive_reasons(record, self.context)
         if reasons:
-            self.add_op("archive", entity, target, source_id, target.read_key(existing), ref,
-                        {target.archived: True}, reasons=reasons)
+            self.add_op(
+                "archive",
+                entity,
+                target,
+                source_id,
+                target.read_key(existing),
+                ref,
+                {target.archived: True},
+                reasons=reasons,
+            )
 
-    def add_op(self, op: str, entity: Entity, target: TargetDecl, source_id: str | None,
-               target_id: Any, ref: Any, fields: dict[str, Any], record: Any = None,
-               reasons: Iterable[Because] = ()) -> None:
+    def add_op(
+        self,
+        op: str,
+        entity: Entity,
+        target: TargetDecl,
+        source_id: str | None,
+        target_id: Any,
+        ref: Any,
+        fields: dict[str, Any],
+        record: Any = None,
+        reasons: Iterable[Because] = (),
+    ) -> None:
         because = tuple(reasons) or entity.evaluate(record, self.context).because
         key = idempotency_key(self.ruleset.name, entity.name, op, source_id, ref, fields)
-        self.operations.append(Operation(op, entity.name, target.name, source_id, target_id,
-                                         None if ref is None else str(ref), fields, key, because))
+        self.operations.append(
+            Operation(
+                op,
+                entity.name,
+                target.name,
+                source_id,
+                target_id,
+                None if ref is None else str(ref),
+                fields,
+                key,
+                because,
+            )
+        )
 
-    def list_unmatched(self, entity: Entity, target: TargetDecl, index: _TargetIndex,
-                       created: list[tuple[str | None, dict[str, Any]]]) -> None:
+    def list_unmatched(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        created: list[tuple[str | None, dict[str, Any]]],
+    ) -> None:
         near = _near_index(entity, created)
         known_refs = index.matched_refs
         for position, existing in enumerate(index.records):
@@ -168,24 +232,48 @@ class _Planner:
             self.list_near(entity, target, existing, near)
             if entity.unmatched is not None and entity.unmatched.action == "list":
                 ref = read_field(existing, entity.ref or "")
-                reason = (f"bears reference {ref!r}, which no source record has" if ref
-                          and ref not in known_refs else "matches no source record")
-                self.manual.append(ManualAction(entity.name, "archive_by_hand",
-                                                entity.unmatched.id, target.read_key(existing),
-                                                None, reason, _summary(existing)))
+                reason = (
+                    f"bears reference {ref!r}, which no source record has"
+                    if ref and ref not in known_refs
+                    else "matches no source record"
+                )
+                self.manual.append(
+                    ManualAction(
+                        entity.name,
+                        "archive_by_hand",
+                        entity.unmatched.id,
+                        target.read_key(existing),
+                        None,
+                        reason,
+                        _summary(existing),
+                    )
+                )
 
-    def list_near(self, entity: Entity, target: TargetDecl, existing: Any,
-                  near: Mapping[tuple[str, ...], list[str | None]]) -> None:
+    def list_near(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        existing: Any,
+        near: Mapping[tuple[str, ...], list[str | None]],
+    ) -> None:
         policy = entity.near
         key = policy.key(existing) if policy else None
         if policy is None or key is None:
             return
         for source_id in near.get(key, ()):
-            self.manual.append(ManualAction(
-                entity.name, "merge_by_hand", policy.id, target.read_key(existing), source_id,
-                f"looks like the new record for source {source_id} "
-                f"({', '.join(field for field, _ in policy.by)} alike) but does not merge "
-                "exactly", _summary(existing)))
+            self.manual.append(
+                ManualAction(
+                    entity.name,
+                    "merge_by_hand",
+                    policy.id,
+                    target.read_key(existing),
+                    source_id,
+                    f"looks like the new record for source {source_id} "
+                    f"({', '.join(field for field, _ in policy.by)} alike) but does not merge "
+                    "exactly",
+                    _summary(existing),
+                )
+            )
 
     def plan_link(self, link: Link) -> None:
         source = self.ruleset.entities[link.source_entity]
@@ -203,24 +291,53 @@ class _Planner:
     def follow(self, link: Link, record: Any) -> list[Any]:
         current = [record]
         for step in link.via:
-            current = [item for each in current for item in self.context.related(step.relation_id, each)
-                       if step.where is None or step.where(item, self.context)]
+            current = [
+                item
+                for each in current
+                for item in self.context.related(step.relation_id, each)
+                if step.where is None or step.where(item, self.context)
+            ]
         unique: dict[int, Any] = {id(item): item for item in current}
         return list(unique.values())
 
-    def add_link(self, link: Link, source: Entity, record: Any, start: Any, end: Any,
-                 existing: set[tuple[str, str]]) -> None:
+    def add_link(
+        self,
+        link: Link,
+        source: Entity,
+        record: Any,
+        start: Any,
+        end: Any,
+        existing: set[tuple[str, str]],
+    ) -> None:
         pair = (str(start), str(end))
         if start is None or end is None or pair in existing:
             return
         existing.add(pair)
         fields = {link.keys[0]: pair[0], link.keys[1]: pair[1], **dict(link.constants)}
-        because = (Because(link.id, link.keys[0], pair[0],
-                           f"joined to {link.target_entity} {pair[1]} ({link.summary})", True),)
+        because = (
+            Because(
+                link.id,
+                link.keys[0],
+                pair[0],
+                f"joined to {link.target_entity} {pair[1]} ({link.summary})",
+                True,
+            ),
+        )
         key = idempotency_key(self.ruleset.name, link.name, "link", pair)
-        self.operations.append(Operation("link", source.name, link.target,
-                                         source.key_of(record), None, pair[0], fields, key,
-                                         because, link=link.name))
+        self.operations.append(
+            Operation(
+                "link",
+                source.name,
+                link.target,
+                source.key_of(record),
+                None,
+                pair[0],
+                fields,
+                key,
+                because,
+                link=link.name,
+            )
+        )
 
     def check_preflight(self) -> None:
         source = self.ruleset.preflight_source
@@ -229,21 +346,41 @@ class _Planner:
         rows = self.records.get(source, ())
         if not rows and self.ruleset.preflight:
             first = self.ruleset.preflight[0]
-            self.warnings.append(Warning(first.id.split(".")[0], f"no {source} records were "
-                                         "read, so the target's settings were not checked", ()))
+            self.warnings.append(
+                Warning(
+                    first.id.split(".")[0],
+                    f"no {source} records were read, so the target's settings were not checked",
+                    (),
+                )
+            )
         for row in rows:
             for rule in self.ruleset.preflight:
                 held, because = rule.check.explain(row, self.context)
                 if not held:
                     self.warnings.append(Warning(rule.id, rule.summary, tuple(because)))
 
-    def finish(self, as_of: date | None, inputs: Mapping[str, str]) -> Plan:
+    def finish(
+        self, as_of: date | None, inputs: Mapping[str, str], rejected: Sequence[Mapping[str, Any]]
+    ) -> Plan:
         ruleset = self.ruleset
-        described = {"name": ruleset.name, "version": ruleset.version,
-                     "content_hash": ruleset.content_hash, "settings": dict(ruleset.settings)}
-        return Plan(described, dict(inputs), as_of.isoformat() if as_of else None,
-                    tuple(self.operations), tuple(self.skips), tuple(self.merges),
-                    tuple(self.manual), tuple(self.warnings), dict(self.unchanged))
+        described = {
+            "name": ruleset.name,
+            "version": ruleset.version,
+            "content_hash": ruleset.content_hash,
+            "settings": dict(ruleset.settings),
+        }
+        return Plan(
+            described,
+            dict(inputs),
+            as_of.isoformat() if as_of else None,
+            tuple(self.operations),
+            tuple(self.skips),
+            tuple(self.merges),
+            tuple(self.manual),
+            tuple(self.warnings),
+            dict(self.unchanged),
+            tuple(rejected),
+        )
 
 
 class _TargetIndex:
@@ -261,8 +398,11 @@ class _TargetIndex:
                 if key is not None:
                     index.setdefault(key, position)
             self.indexes.append(index)
-        self.refs = {str(ref): position for position, record in enumerate(self.records)
-                     if (ref := read_field(record, entity.ref or "")) not in (None, "")}
+        self.refs = {
+            str(ref): position
+            for position, record in enumerate(self.records)
+            if (ref := read_field(record, entity.ref or "")) not in (None, "")
+        }
         self.claims: dict[int, str | None] = {}
         self.matched_refs: set[str] = set()
 
@@ -290,7 +430,9 @@ class _TargetIndex:
         return position in self.claims
 
 
-def _near_index(entity: Entity, created: list[tuple[str | None, dict[str, Any]]]) -> dict[tuple[str, ...], list[str | None]]:
+def _near_index(
+    entity: Entity, created: list[tuple[str | None, dict[str, Any]]]
+) -> dict[tuple[str, ...], list[str | None]]:
     index: dict[tuple[str, ...], list[str | None]] = {}
     if entity.near is None:
         return index
@@ -307,7 +449,7 @@ def _pair(row: Any, keys: tuple[str, str]) -> tuple[str, str]:
 
 def _summary(record: Any) -> dict[str, Any]:
     """A few identifying fields of a target record, for a person to find it."""
-    shown = {}
+    shown: dict[str, Any] = {}
     for path, value in flatten(record):
         if value not in (None, "") and len(shown) < 8:
             shown[path] = value

@@ -13,7 +13,15 @@ from typing import Any
 
 from engine._paths import Reader
 
-__all__ = ["NORMALISERS", "Link", "LinkStep", "MergePolicy", "NearPolicy", "TargetDecl", "Unmatched"]
+__all__ = [
+    "NORMALISERS",
+    "Link",
+    "LinkStep",
+    "MergePolicy",
+    "NearPolicy",
+    "TargetDecl",
+    "Unmatched",
+]
 
 
 @dataclass(frozen=True, slots=True)
