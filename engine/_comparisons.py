@@ -299,7 +299,12 @@ def _leaf(
 ) -> Leaf:
     read = compile_path(reference)
     negative = operator in _NEGATIVE
-    test = _as_of_test(read, predicate) if dynamic else _static_test(read, predicate, negative)
+    if dynamic:
+        test = _as_of_test(read, predicate)
+    elif "." not in reference and "[" not in reference:
+        test = _single_key_test(reference, read, predicate, negative)
+    else:
+        test = _static_test(read, predicate, negative)
     if negative:
         text = {"ne": "!=", "not_in": "not in", "absent": "absent"}[operator] + (
             text[1:] if operator == "ne" else text[2:] if operator == "not_in" else ""
@@ -310,6 +315,22 @@ def _leaf(
         return f"{text} ({context.as_of.isoformat()})" if dynamic else text
 
     return Leaf(reference, operator, read, test, text, describe, allowed, is_list)
+
+
+def _single_key_test(key: str, read: Reader, predicate: Predicate, negative: bool) -> Test:
+    """The common case, a top-level field, read without a reader call (hot path)."""
+
+    def test(record: Any, context: Context) -> bool:
+        value = record.get(key, _MISSING) if type(record) is dict else _MISSING
+        if value is _MISSING:
+            value = read(record)
+        held = any(predicate(item) for item in value) if type(value) is list else predicate(value)
+        return not held if negative else held
+
+    return test
+
+
+_MISSING = object()
 
 
 def _static_test(read: Reader, predicate: Predicate, negative: bool) -> Test:

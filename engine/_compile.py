@@ -18,13 +18,13 @@ from types import MappingProxyType
 from typing import Any
 
 from engine._checks import find_contradictions, find_cycles
-from engine._sync_compile import compile_links, compile_preflight, declare_targets, sync_policies
 from engine._conditions import ConditionCompiler
 from engine._context import Relation
 from engine._declarations import Declarations, declare_source
 from engine._paths import compile_path
 from engine._settings import declare_settings, resolve_settings
 from engine._suggest import did_you_mean
+from engine._sync_compile import compile_links, compile_preflight, declare_targets, sync_policies
 from engine._values import ValueCompiler
 from engine._yaml import Document, JsonPath
 from engine.errors import RulesetError
@@ -120,8 +120,12 @@ class _Compiler:
         for path, rule_id in self.id_nodes():
             if rule_id in first:
                 line = self.document.where(first[rule_id])[0]
-                self.fail((*path, "id"), "duplicate-rule-id", f"rule id {rule_id!r} is already "
-                          f"used on line {line}; give each rule its own id")
+                self.fail(
+                    (*path, "id"),
+                    "duplicate-rule-id",
+                    f"rule id {rule_id!r} is already "
+                    f"used on line {line}; give each rule its own id",
+                )
                 continue
             first[rule_id] = path
         for path, _, _, spec, source in self.each_rule():
@@ -130,18 +134,23 @@ class _Compiler:
 
     def id_nodes(self) -> list[tuple[JsonPath, str]]:
         """Every (path, id) of the ruleset: rules, policies, links and preflight checks."""
-        nodes: list[tuple[JsonPath, Any]] = [(path, spec.get("id")) for path, *_, spec, _ in
-                                             self.each_rule()]
+        nodes: list[tuple[JsonPath, Any]] = [
+            (path, spec.get("id")) for path, *_, spec, _ in self.each_rule()
+        ]
         for entity, spec in self.section("entities").items():
             merge = spec.get("merge") if isinstance(spec, Mapping) else None
             for index, policy in enumerate(merge if isinstance(merge, list) else []):
                 nodes.append((("entities", entity, "merge", index), _id(policy)))
             for key in ("near", "unmatched"):
-                nodes.append((("entities", entity, key), _id(self.section("entities", entity, key))))
+                nodes.append(
+                    (("entities", entity, key), _id(self.section("entities", entity, key)))
+                )
         for name, link in self.section("links").items():
             nodes.append((("links", name), _id(link)))
-        return sorted(((path, rule_id) for path, rule_id in nodes if isinstance(rule_id, str)),
-                      key=lambda node: self.document.where(node[0]))
+        return sorted(
+            ((path, rule_id) for path, rule_id in nodes if isinstance(rule_id, str)),
+            key=lambda node: self.document.where(node[0]),
+        )
 
     def each_rule(self) -> list[tuple[JsonPath, str, str, Mapping[str, Any], str | None]]:
         """Every condition rule: (path, owner entity, section, spec, source read)."""
@@ -151,8 +160,15 @@ class _Compiler:
                 rules = spec.get(section) if isinstance(spec, Mapping) else None
                 for index, rule in enumerate(rules if isinstance(rules, list) else []):
                     if isinstance(rule, Mapping) and isinstance(rule.get("id"), str):
-                        found.append((("entities", entity, section, index), entity, section, rule,
-                                      self.decls.entity_sources.get(entity)))
+                        found.append(
+                            (
+                                ("entities", entity, section, index),
+                                entity,
+                                section,
+                                rule,
+                                self.decls.entity_sources.get(entity),
+                            )
+                        )
         preflight = self.section("preflight")
         checks = preflight.get("checks")
         source = preflight.get("from") if preflight.get("from") in self.decls.sources else None
@@ -165,14 +181,19 @@ class _Compiler:
         rules: dict[str, Rule] = {}
         for path, entity, section, spec, source in self.each_rule():
             rule_id = spec["id"]
-            if source is None or self.broken(path) or rule_id in rules or \
-                    self.decls.rule_sources.get(rule_id) != source:
+            if (
+                source is None
+                or self.broken(path)
+                or rule_id in rules
+                or self.decls.rule_sources.get(rule_id) != source
+            ):
                 continue
             check = self.conditions.compile(spec["when"], (*path, "when"), source, rule_id)
             if check is not None:
                 line, column = self.document.where(path)
-                rules[rule_id] = Rule(rule_id, entity, section, str(spec.get("summary", "")),
-                                      line, column, check)
+                rules[rule_id] = Rule(
+                    rule_id, entity, section, str(spec.get("summary", "")), line, column, check
+                )
         return rules
 
     def compile_entities(self, rules: Mapping[str, Rule]) -> dict[str, Entity]:
@@ -184,9 +205,13 @@ class _Compiler:
             target = spec.get("to")
             fields = self.compile_map(name, source, "map")
             entities[name] = Entity(
-                name, source, target if isinstance(target, str) else None,
-                str(spec.get("summary", "")), self.rules_of(spec, "include", name, rules),
-                self.rules_of(spec, "archive", name, rules), fields,
+                name,
+                source,
+                target if isinstance(target, str) else None,
+                str(spec.get("summary", "")),
+                self.rules_of(spec, "include", name, rules),
+                self.rules_of(spec, "archive", name, rules),
+                fields,
                 self.decls.key_reader(source),
                 on_create=self.compile_map(name, source, "on_create"),
                 **sync_policies(self, name, spec, fields),
@@ -289,7 +314,10 @@ def compile_document(
 
 
 def _assemble(
-    document: Document, compiler: _Compiler, entities: dict[str, Entity], rules: dict[str, Rule],
+    document: Document,
+    compiler: _Compiler,
+    entities: dict[str, Entity],
+    rules: dict[str, Rule],
     links: tuple[Link, ...],
 ) -> CompiledRuleset:
     data, decls = document.data, compiler.decls

@@ -329,7 +329,10 @@ def _all(checks: list[Check]) -> Check:
     tests = tuple(check.test for check in checks)
 
     def test(record: Any, context: Context) -> bool:
-        return all(each(record, context) for each in tests)
+        for each in tests:  # noqa: SIM110 - a plain loop: no generator frame on the hot path
+            if not each(record, context):
+                return False
+        return True
 
     def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
         reasons: list[Because] = []
@@ -349,7 +352,10 @@ def _any(checks: list[Check]) -> Check:
     tests = tuple(check.test for check in checks)
 
     def test(record: Any, context: Context) -> bool:
-        return any(each(record, context) for each in tests)
+        for each in tests:  # noqa: SIM110 - a plain loop: no generator frame on the hot path
+            if each(record, context):
+                return True
+        return False
 
     def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
         reasons: list[Because] = []
@@ -392,12 +398,11 @@ def _quantified(
     text = f"{quantifier} {name}: {inner.text}"
 
     def test(record: Any, context: Context) -> bool:
-        related = context.related(relation_id, record)
-        if quantifier == "any":
-            return any(inner_test(item, context) for item in related)
-        if quantifier == "all":
-            return all(inner_test(item, context) for item in related)
-        return not any(inner_test(item, context) for item in related)
+        wanted = quantifier != "all"
+        for item in context.related(relation_id, record):
+            if inner_test(item, context) is wanted:
+                return quantifier == "any"
+        return quantifier != "any"
 
     def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
         keys = [read_key(item) for item in context.related(relation_id, record)]
@@ -413,7 +418,10 @@ def _included_check(
     relation_id: str, name: str, entity: str, rule: str, read_key: Callable[[Any], Any]
 ) -> Check:
     def test(record: Any, context: Context) -> bool:
-        return any(context.included(entity, item) for item in context.related(relation_id, record))
+        for item in context.related(relation_id, record):  # noqa: SIM110 - a plain loop: no generator frame on the hot path
+            if context.included(entity, item):
+                return True
+        return False
 
     def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
         related = context.related(relation_id, record)

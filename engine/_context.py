@@ -80,13 +80,20 @@ class Context:
         return self._as_of
 
     def related(self, relation_id: str, record: Any) -> list[Any]:
-        """The records related to `record` through `relation_id`, in source order."""
-        relation = self._relations[relation_id]
+        """The records related to `record` through `relation_id`, in source order.
+
+        The list returned may be shared with the index: read it, never change it.
+        """
         index = self._indexes.get(relation_id)
+        relation = self._relations[relation_id]
         if index is None:
             index = self._indexes[relation_id] = self._build_index(relation)
+        value = relation.read_from(record)
+        if type(value) is not list:
+            key = index_key(value)
+            return index.get(key, _NONE) if key is not None else _NONE
         found: list[Any] = []
-        for key in _keys(relation.read_from(record)):
+        for key in _keys(value):
             found.extend(index.get(key, ()))
         return _unique(found) if len(found) > 1 else found
 
@@ -112,6 +119,9 @@ class Context:
             for key in _keys(relation.read_to(record)):
                 index.setdefault(key, []).append(record)
         return index
+
+
+_NONE: list[Any] = []  # shared empty answer; callers never change what `related` returns
 
 
 def _keys(value: Any) -> Iterable[str]:

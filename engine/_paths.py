@@ -36,11 +36,16 @@ def has_projection(path: str) -> bool:
 
 def get_key(record: Any, key: str) -> Any:
     """`record[key]`, else the value of a key equal to `key` but for case, else None."""
-    if not isinstance(record, Mapping):
+    if type(record) is dict or isinstance(record, Mapping):
+        value = record.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+    else:
         return None
-    value = record.get(key, _MISSING)
-    if value is not _MISSING:
-        return value
+    return _any_case(record, key)
+
+
+def _any_case(record: Mapping[Any, Any], key: str) -> Any:
     folded = key.casefold()
     for name, candidate in record.items():
         if isinstance(name, str) and name.casefold() == folded:
@@ -57,10 +62,52 @@ def compile_path(path: str) -> Reader:
         ['C1', 'C2']
     """
     steps = [_step(part) for part in path.split(".")]
-    if len(steps) == 1 and steps[0][1] is None:
-        key = steps[0][0]
-        return lambda record: get_key(record, key)
+    if all(index is None for _, index in steps):
+        return _plain_reader(tuple(key for key, _ in steps))
+    if all(index != "" for _, index in steps):
+        return _indexed_reader(tuple(steps))
     return lambda record: _walk(record, steps)
+
+
+def _indexed_reader(steps: tuple[tuple[str, str | None], ...]) -> Reader:
+    """A reader for keys and list positions such as ``phoneNumbers[0].number``."""
+    compiled = tuple((key, None if index is None else int(index)) for key, index in steps)
+
+    def read(record: Any) -> Any:
+        for key, position in compiled:
+            record = get_key(record, key)
+            if position is not None:
+                record = (
+                    record[position] if type(record) is list and position < len(record) else None
+                )
+            if record is None:
+                return None
+        return record
+
+    return read
+
+
+def _plain_reader(keys: tuple[str, ...]) -> Reader:
+    """A reader for a path of plain keys (the common case), with no list steps."""
+    if len(keys) == 1:
+        (key,) = keys
+
+        def read_one(record: Any) -> Any:
+            if type(record) is dict:
+                value = record.get(key, _MISSING)
+                return _any_case(record, key) if value is _MISSING else value
+            return get_key(record, key)
+
+        return read_one
+
+    def read_nested(record: Any) -> Any:
+        for key in keys:
+            record = get_key(record, key)
+            if record is None:
+                return None
+        return record
+
+    return read_nested
 
 
 def _step(part: str) -> tuple[str, str | None]:

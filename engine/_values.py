@@ -55,6 +55,8 @@ class Value:
 
     get: Get
     text: str
+    key: str | None = None
+    """Set when the value is a plain top-level field, so callers may read it inline."""
 
 
 def is_empty(value: Any) -> bool:
@@ -64,6 +66,8 @@ def is_empty(value: Any) -> bool:
 
 def as_text(value: Any) -> str:
     """A value as text for templates and joins (lists joined with ', ')."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, list):
@@ -135,7 +139,8 @@ class ValueCompiler:
         if checked is None:
             return None
         read = compile_path(checked)
-        return Value(lambda record, context: read(record), checked)
+        plain = checked if "." not in checked and "[" not in checked else None
+        return Value(lambda record, context: read(record), checked, plain)
 
     def _items(self, specs: Any, path: JsonPath, source: str, rule: str) -> list[Value] | None:
         values = [

@@ -95,67 +95,129 @@ class _Planner:
         return target
 
     def plan_entity(self, entity: Entity) -> None:
+        """Two passes: records bearing their reference in the target claim it first; then
+        the rest are matched by the other merge rules against the target as it will be
+        after those updates, so a value one record gives up can be taken by another in the
+        same run. Updates and archives are ordered before creates (the target may insist
+        that merge keys such as email addresses are unique)."""
         target = self.target_of(entity)
         index = _TargetIndex(entity, target, self.records.get(target.name, ()))
         self.unchanged[entity.name] = 0
-        created: list[tuple[str | None, dict[str, Any]]] = []
+        waiting: list[tuple[Any, str | None, dict[str, Any], Any]] = []
         for record in self.records.get(entity.source, ()):
-            if entity.includes(record, self.context):
-                self.plan_included(entity, target, index, record, created)
-            else:
+            if not entity.includes(record, self.context):
                 self.plan_excluded(entity, target, index, record)
+                continue
+            source_id, payload = entity.key_of(record), entity.map(record, self.context)
+            ref = read_field(payload, entity.ref or "")
+            position = index.by_ref(ref)
+            if position is None or index.claim(position, source_id) is not None:
+                waiting.append((record, source_id, payload, ref))
+            else:
+                self.plan_update(entity, target, index, record, position, payload, ref)
+        creates: list[Operation] = []
+        created: list[tuple[str | None, dict[str, Any]]] = []
+        for record, source_id, payload, ref in waiting:
+            self.plan_match(entity, target, index, (record, source_id, payload, ref), creates)
+            if creates and creates[-1].source_id == source_id and creates[-1].op == "create":
+                created.append((source_id, payload))
+        self.operations.extend(creates)
         self.list_unmatched(entity, target, index, created)
 
-    def plan_included(
+    def plan_match(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        item: tuple[Any, str | None, dict[str, Any], Any],
+        creates: list[Operation],
+    ) -> None:
+        record, source_id, payload, ref = item
+        found = index.find(payload)
+        if found is None:
+            fields = {**payload, **entity.create_fields(record, self.context)}
+            operation = self.operation(
+                "create", entity, target, source_id, None, ref, fields, record
+            )
+            index.plan_create(payload, source_id)
+            creates.append(operation)
+            return
+        position, policy = found
+        if position < 0:
+            owner = index.creators.get((policy.id, policy.key(payload) or ()))
+            self.conflict(entity, target, index, position, policy, source_id, owner)
+            return
+        owner = index.claim(position, source_id)
+        if owner is not None:
+            self.conflict(entity, target, index, position, policy, source_id, owner)
+            return
+        existing = index.records[position]
+        self.merges.append(
+            MergeDecision(
+                entity.name,
+                source_id,
+                target.read_key(existing),
+                policy.id,
+                dict(zip(policy.by, policy.key(payload) or (), strict=False)),
+            )
+        )
+        self.plan_update(entity, target, index, record, position, payload, ref)
+
+    def conflict(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        position: int,
+        policy: MergePolicy,
+        source_id: str | None,
+        owner: str | None,
+    ) -> None:
+        if position < 0:
+            reason = (
+                f"source record {owner} will create a {target.name} record with the same "
+                f"{', '.join(policy.by)}; the two cannot both exist"
+            )
+            target_id, shown = None, {}
+        else:
+            existing = index.records[position]
+            target_id, shown = target.read_key(existing), _summary(existing)
+            reason = (
+                f"{target.name} record {target_id} already matches source record {owner}; "
+                "two source records cannot both update it"
+            )
+        self.manual.append(
+            ManualAction(
+                entity.name, "resolve_conflict", policy.id, target_id, source_id, reason, shown
+            )
+        )
+
+    def plan_update(
         self,
         entity: Entity,
         target: TargetDecl,
         index: _TargetIndex,
         record: Any,
-        created: list[tuple[str | None, dict[str, Any]]],
+        position: int,
+        payload: dict[str, Any],
+        ref: Any,
     ) -> None:
-        source_id = entity.key_of(record)
-        payload = entity.map(record, self.context)
-        ref = read_field(payload, entity.ref or "")
-        found = index.find(payload)
-        if found is None:
-            fields = {**payload, **entity.create_fields(record, self.context)}
-            self.add_op("create", entity, target, source_id, None, ref, fields, record)
-            created.append((source_id, payload))
-            return
-        position, policy = found
-        owner = index.claim(position, source_id)
         existing = index.records[position]
-        target_id = target.read_key(existing)
-        if owner is not None:
-            self.manual.append(
-                ManualAction(
-                    entity.name,
-                    "resolve_conflict",
-                    policy.id,
-                    target_id,
-                    source_id,
-                    f"{target.name} record {target_id} already matches source record {owner}; "
-                    "two source records cannot both update it",
-                    _summary(existing),
-                )
-            )
-            return
-        if policy.by != (entity.ref,):
-            self.merges.append(
-                MergeDecision(
-                    entity.name,
-                    source_id,
-                    target_id,
-                    policy.id,
-                    dict(zip(policy.by, policy.key(payload) or (), strict=False)),
-                )
-            )
         changes = difference(payload, existing)
         if target.archived and is_true(read_field(existing, target.archived)):
             set_path(changes, tuple(target.archived.split(".")), False)
+        index.plan_update(position, payload)
         if changes:
-            self.add_op("update", entity, target, source_id, target_id, ref, changes, record)
+            self.add_op(
+                "update",
+                entity,
+                target,
+                source_id=entity.key_of(record),
+                target_id=target.read_key(existing),
+                ref=ref,
+                fields=changes,
+                record=record,
+            )
         else:
             self.unchanged[entity.name] += 1
 
@@ -187,6 +249,32 @@ class _Planner:
                 reasons=reasons,
             )
 
+    def operation(
+        self,
+        op: str,
+        entity: Entity,
+        target: TargetDecl,
+        source_id: str | None,
+        target_id: Any,
+        ref: Any,
+        fields: dict[str, Any],
+        record: Any = None,
+        reasons: Iterable[Because] = (),
+    ) -> Operation:
+        because = tuple(reasons) or entity.evaluate(record, self.context).because
+        key = idempotency_key(self.ruleset.name, entity.name, op, source_id, ref, fields)
+        return Operation(
+            op,
+            entity.name,
+            target.name,
+            source_id,
+            target_id,
+            None if ref is None else str(ref),
+            fields,
+            key,
+            because,
+        )
+
     def add_op(
         self,
         op: str,
@@ -199,20 +287,8 @@ class _Planner:
         record: Any = None,
         reasons: Iterable[Because] = (),
     ) -> None:
-        because = tuple(reasons) or entity.evaluate(record, self.context).because
-        key = idempotency_key(self.ruleset.name, entity.name, op, source_id, ref, fields)
         self.operations.append(
-            Operation(
-                op,
-                entity.name,
-                target.name,
-                source_id,
-                target_id,
-                None if ref is None else str(ref),
-                fields,
-                key,
-                because,
-            )
+            self.operation(op, entity, target, source_id, target_id, ref, fields, record, reasons)
         )
 
     def list_unmatched(
@@ -384,20 +460,17 @@ class _Planner:
 
 
 class _TargetIndex:
-    """The target records of one entity, indexed by each merge rule's key."""
+    """The target records of one entity, indexed by each merge rule's key as the target
+    will be once the planned updates and creates are applied (a planned create holds its
+    keys at position -1: nothing can merge into it, a second one is a conflict)."""
 
     def __init__(self, entity: Entity, target: TargetDecl, records: Sequence[Any]) -> None:
         self.records = list(records)
         self.entity = entity
         self.policies: tuple[MergePolicy, ...] = entity.merge
-        self.indexes: list[dict[tuple[Any, ...], int]] = []
-        for policy in self.policies:
-            index: dict[tuple[Any, ...], int] = {}
-            for position, record in enumerate(self.records):
-                key = policy.key(record)
-                if key is not None:
-                    index.setdefault(key, position)
-            self.indexes.append(index)
+        self.indexes: list[dict[tuple[Any, ...], int]] = [{} for _ in self.policies]
+        for position, record in enumerate(self.records):
+            self._index(position, record, replace=False)
         self.refs = {
             str(ref): position
             for position, record in enumerate(self.records)
@@ -405,6 +478,13 @@ class _TargetIndex:
         }
         self.claims: dict[int, str | None] = {}
         self.matched_refs: set[str] = set()
+        self.creators: dict[tuple[str, tuple[Any, ...]], str | None] = {}
+
+    def _index(self, position: int, record: Any, *, replace: bool) -> None:
+        for policy, index in zip(self.policies, self.indexes, strict=True):
+            key = policy.key(record)
+            if key is not None and (replace or key not in index):
+                index[key] = position
 
     def find(self, payload: Mapping[str, Any]) -> tuple[int, MergePolicy] | None:
         for policy, index in zip(self.policies, self.indexes, strict=True):
@@ -412,6 +492,24 @@ class _TargetIndex:
             if key is not None and key in index:
                 return index[key], policy
         return None
+
+    def plan_update(self, position: int, payload: Mapping[str, Any]) -> None:
+        """Re-key a target record by the values it will hold after its update."""
+        existing = self.records[position]
+        for policy, index in zip(self.policies, self.indexes, strict=True):
+            old, new = policy.key(existing), policy.key(payload)
+            if old != new and old is not None and index.get(old) == position:
+                del index[old]
+            if new is not None:
+                index.setdefault(new, position)
+
+    def plan_create(self, payload: Mapping[str, Any], source_id: str | None) -> None:
+        """Reserve the keys of a record the plan creates."""
+        for policy, index in zip(self.policies, self.indexes, strict=True):
+            key = policy.key(payload)
+            if key is not None and key not in index:
+                index[key] = -1
+                self.creators[(policy.id, key)] = source_id
 
     def by_ref(self, ref: Any) -> int | None:
         return None if ref in (None, "") else self.refs.get(str(ref))

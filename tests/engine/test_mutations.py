@@ -71,7 +71,11 @@ def mutated(draw: st.DrawFn) -> str:
         elif action == "swap":
             other_parent, other_key = parent_and_key(data, draw(st.sampled_from(paths)))
             try:
-                parent[key], other_parent[other_key] = other_parent[other_key], parent[key]
+                # deep copies: swapping a node with its own ancestor must not make a cycle
+                parent[key], other_parent[other_key] = (
+                    copy.deepcopy(other_parent[other_key]),
+                    copy.deepcopy(parent[key]),
+                )
             except (KeyError, IndexError):
                 continue
         elif action == "rename" and isinstance(parent, dict) and len(str(key)) > 1:

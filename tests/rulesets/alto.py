@@ -30,7 +30,7 @@ def prop(pid: str = "P1", **fields: Any) -> dict[str, Any]:
         "address": {
             "subDwelling": "Flat 2",
             "nameNo": "10",
-            "street": "High Street",
+            "street": "High Street" if pid == "P1" else f"{pid} Road",
             "locality": "Headingley",
             "town": "Leeds",
             "county": "West Yorkshire",
