@@ -75,12 +75,21 @@ def check_setting_value(decl: SettingDecl, value: Any) -> str | None:
                 f"expected {'each item to be ' if decl.type == 'list' else ''}{kind}, got {item!r}"
             )
         if decl.allowed is not None and item not in decl.allowed:
-            options = [str(option) for option in decl.allowed]
+            options = [_shown(option) for option in decl.allowed]
             return (
                 f"{item!r} is not allowed; allowed: {', '.join(options)}"
                 f"{did_you_mean(str(item), options)}"
             )
     return None
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: plain text when short and on one line, else quoted and cut."""
+    text = str(value)
+    if isinstance(value, str) and "\n" not in text and len(text) <= 40:
+        return text
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def declare_settings(

@@ -6,9 +6,8 @@ schemas. jsonschema is the authority, but it costs about 300 µs a record here (
 validator object for every sub-schema it enters), so `compile_check` turns the few keywords
 the schema uses into closures that decide *whether* a record is valid some twenty times
 faster, and jsonschema explains only the records that are not. Compiling refuses keywords it
-does not implement, and a property test checks that both agree on arbitrary data.
-
-The rest turns problems into messages that say what is wrong and what to write instead.
+does not implement, and a property test checks that both agree on arbitrary data. The rest
+turns problems into messages that say what is wrong and what to write instead.
 """
 
 from __future__ import annotations
@@ -300,16 +299,13 @@ def _where(path: Iterable[str | int]) -> str:
 def _show(value: object) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-        return "the empty string" if not value else "the string " + _clip(text)
-    if isinstance(value, (int, float)):
-        return f"the number {_clip(repr(value))}"
-    return "an object" if isinstance(value, dict) else "a list"
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if isinstance(value, dict | list):
+        return "an object" if isinstance(value, dict) else "a list"
+    if value == "":
+        return "the empty string"
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    kind = "string" if isinstance(value, str) else "number"
+    return f"the {kind} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _type_words(types: Any) -> str:

@@ -44,7 +44,8 @@ class RulesetError(RulebridgeError):
     message: str = field(compare=True)
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.code}: {self.message}"
+        message = " ".join(self.message.split())  # one error, one line, whatever it quotes
+        return f"{self.path}:{self.line}:{self.column}: {self.code}: {message}"
 
 
 class RulesetErrors(RulebridgeError):

@@ -38,7 +38,7 @@ from engine.plan import (
     idempotency_key,
 )
 from engine.policies import Link, MergePolicy, TargetDecl
-from engine.ruleset import CompiledRuleset, Entity
+from engine.ruleset import CompiledRuleset, Entity, Rule
 
 __all__ = ["make_plan"]
 
@@ -105,8 +105,9 @@ class _Planner:
         self.unchanged[entity.name] = 0
         waiting: list[tuple[Any, str | None, dict[str, Any], Any]] = []
         for record in self.records.get(entity.source, ()):
-            if not entity.includes(record, self.context):
-                self.plan_excluded(entity, target, index, record)
+            failing = _first_failing(entity, record, self.context)
+            if failing is not None:
+                self.plan_excluded(entity, target, index, record, failing)
                 continue
             source_id, payload = entity.key_of(record), entity.map(record, self.context)
             ref = read_field(payload, entity.ref or "")
@@ -222,12 +223,13 @@ class _Planner:
             self.unchanged[entity.name] += 1
 
     def plan_excluded(
-        self, entity: Entity, target: TargetDecl, index: _TargetIndex, record: Any
+        self, entity: Entity, target: TargetDecl, index: _TargetIndex, record: Any, failing: Rule
     ) -> None:
         source_id = entity.key_of(record)
-        failing = next(rule for rule in entity.include if not rule.check.test(record, self.context))
         _, because = failing.check.explain(record, self.context)
         self.skips.append(Skip(entity.name, source_id, (failing.id,), tuple(because)))
+        if not index.refs:
+            return  # nothing in the target bears a reference: nothing to archive
         ref = entity.value_of(entity.ref or "", record, self.context)
         position = index.by_ref(ref)
         if position is None:
@@ -261,7 +263,7 @@ class _Planner:
         record: Any = None,
         reasons: Iterable[Because] = (),
     ) -> Operation:
-        because = tuple(reasons) or entity.evaluate(record, self.context).because
+        because = tuple(reasons) or _included_because(entity, record, self.context)
         key = idempotency_key(self.ruleset.name, entity.name, op, source_id, ref, fields)
         return Operation(
             op,
@@ -526,6 +528,22 @@ class _TargetIndex:
 
     def is_claimed(self, position: int) -> bool:
         return position in self.claims
+
+
+def _included_because(entity: Entity, record: Any, context: Context) -> tuple[Because, ...]:
+    """What every include rule read for an included record (no map: it is done already)."""
+    reasons: list[Because] = []
+    for rule in entity.include:
+        reasons.extend(rule.check.explain(record, context)[1])
+    return tuple(reasons)
+
+
+def _first_failing(entity: Entity, record: Any, context: Context) -> Rule | None:
+    """The first include rule that does not hold, or None when the record is included."""
+    for rule in entity.include:
+        if not rule.check.test(record, context):
+            return rule
+    return None
 
 
 def _near_index(

@@ -129,6 +129,7 @@ def test_plan_after_apply_exits_0(tmp_path: Path) -> None:
         "properties": [],
         "tenants": [],
         "tenant_properties": [],
+        "agency_settings": [{"AgencyId": "A1", **GOOD_SETTINGS}],
     }
     for number, op in enumerate(first["operations"], 1):
         name = op["target"].split(".", 1)[1]
@@ -136,6 +137,7 @@ def test_plan_after_apply_exits_0(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, snapshots(tmp_path, ALTO, fixflo))
     assert result.exit_code == 0, result.output
     assert "No changes." in result.stdout
+    assert "Warnings" not in result.stdout
 
 
 def test_plan_table_counts_first_then_details(tmp_path: Path) -> None:
