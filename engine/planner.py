@@ -209,15 +209,17 @@ class _Planner:
             set_path(changes, tuple(target.archived.split(".")), False)
         index.plan_update(position, payload)
         if changes:
-            self.add_op(
-                "update",
-                entity,
-                target,
-                source_id=entity.key_of(record),
-                target_id=target.read_key(existing),
-                ref=ref,
-                fields=changes,
-                record=record,
+            self.operations.append(
+                self.operation(
+                    "update",
+                    entity,
+                    target,
+                    source_id=entity.key_of(record),
+                    target_id=target.read_key(existing),
+                    ref=ref,
+                    fields=changes,
+                    record=record,
+                )
             )
         else:
             self.unchanged[entity.name] += 1
@@ -240,15 +242,17 @@ class _Planner:
             return
         reasons = entity.archive_reasons(record, self.context)
         if reasons:
-            self.add_op(
-                "archive",
-                entity,
-                target,
-                source_id,
-                target.read_key(existing),
-                ref,
-                {target.archived: True},
-                reasons=reasons,
+            self.operations.append(
+                self.operation(
+                    "archive",
+                    entity,
+                    target,
+                    source_id,
+                    target.read_key(existing),
+                    ref,
+                    {target.archived: True},
+                    reasons=reasons,
+                )
             )
 
     def operation(
@@ -275,22 +279,6 @@ class _Planner:
             fields,
             key,
             because,
-        )
-
-    def add_op(
-        self,
-        op: str,
-        entity: Entity,
-        target: TargetDecl,
-        source_id: str | None,
-        target_id: Any,
-        ref: Any,
-        fields: dict[str, Any],
-        record: Any = None,
-        reasons: Iterable[Because] = (),
-    ) -> None:
-        self.operations.append(
-            self.operation(op, entity, target, source_id, target_id, ref, fields, record, reasons)
         )
 
     def list_unmatched(
