@@ -21,6 +21,7 @@ from engine._checks import find_contradictions, find_cycles
 from engine._conditions import ConditionCompiler
 from engine._context import Relation
 from engine._declarations import Declarations, declare_source
+from engine._dedupe import compile_dedupe
 from engine._paths import compile_path
 from engine._settings import declare_settings, resolve_settings
 from engine._suggest import did_you_mean
@@ -215,6 +216,8 @@ class _Compiler:
                 self.decls.key_reader(source),
                 on_create=self.compile_map(name, source, "on_create"),
                 **sync_policies(self, name, spec, fields),
+                dedupe=compile_dedupe(self, name, spec, source),
+                role=spec.get("role", "record"),
             )
         return entities
 

@@ -2,8 +2,10 @@
 
 Transforms: ``field``, ``const``, ``format`` ('{id}/{oid}', placeholders are field paths),
 ``join`` (+ ``sep``), ``first_of``, ``lookup`` (+ ``table``), ``lower``, ``upper``, ``strip``,
-``date`` (+ ``pattern``, an strftime pattern), and ``related`` (+ ``value``, ``where``,
-``pick``) to read from related records. Any of them takes ``default:``, used when the
+``date`` (+ ``pattern``, an strftime pattern), ``related`` (+ ``value``, ``where``,
+``pick``) to read from related records, ``case`` (+ ``else``; see `engine._case`),
+``as_of`` (the run's date, formatted), ``digits`` (only the digits of a text) and
+``list`` (the non-empty values as one list). Any of them takes ``default:``, used when the
 result is missing or empty.
 """
 
@@ -39,12 +41,17 @@ TRANSFORMS = (
     "strip",
     "date",
     "related",
+    "case",
+    "as_of",
+    "digits",
+    "list",
 )
 _MODIFIERS = {
     "join": {"sep"},
     "lookup": {"table"},
     "date": {"pattern"},
     "related": {"value", "where", "pick"},
+    "case": {"else"},
 }
 _DATE_DIRECTIVES = set("aAbBdHIjmMpSyYZz%")
 
@@ -235,7 +242,7 @@ class ValueCompiler:
             f"lookup({inner.text}, {name})",
         )
 
-    def _case(
+    def _text_case(
         self, kind: str, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
         inner = self.compile(spec[kind], (*path, kind), source, rule)
@@ -250,22 +257,64 @@ class ValueCompiler:
     def _lower(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        return self._case("lower", spec, path, source, rule)
+        return self._text_case("lower", spec, path, source, rule)
 
     def _upper(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        return self._case("upper", spec, path, source, rule)
+        return self._text_case("upper", spec, path, source, rule)
 
     def _strip(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        return self._case("strip", spec, path, source, rule)
+        return self._text_case("strip", spec, path, source, rule)
 
-    def _date(
+    def _case(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        pattern = str(spec.get("pattern", "%Y-%m-%d"))
+        from engine._case import compile_case  # _case builds on Value: import it late
+
+        return compile_case(self, spec, path, source, rule)
+
+    def _as_of(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
+        pattern = spec["as_of"]
+        if not isinstance(pattern, str) or not self._date_pattern(pattern, (*path, "as_of")):
+            return None
+        self.decls.uses_as_of = True
+        return Value(lambda record, context: context.as_of.strftime(pattern), f"as_of({pattern!r})")
+
+    def _digits(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
+        inner = self.compile(spec["digits"], (*path, "digits"), source, rule)
+        if inner is None:
+            return None
+        get = inner.get
+        return Value(
+            lambda record, context: _apply_text(_only_digits, get(record, context)),
+            f"digits({inner.text})",
+        )
+
+    def _list(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
+        items = self._items(spec["list"], (*path, "list"), source, rule)
+        if items is None:
+            return None
+        getters = tuple(item.get for item in items)
+
+        def get(record: Any, context: Context) -> Any:
+            found: list[Any] = []
+            for each in getters:
+                value = each(record, context)
+                found.extend(value if isinstance(value, list) else [value])
+            return [value for value in found if not is_empty(value)]
+
+        return Value(get, f"list({', '.join(item.text for item in items)})")
+
+    def _date_pattern(self, pattern: str, path: JsonPath) -> bool:
         bad = [
             directive
             for directive in re.findall(r"%(.)", pattern)
@@ -273,12 +322,20 @@ class ValueCompiler:
         ]
         if bad or (pattern.endswith("%") and not pattern.endswith("%%")):
             self._fail(
-                (*path, "pattern"),
+                path,
                 "bad-date-format",
                 f"{pattern!r} uses "
                 f"{', '.join('%' + item for item in bad) or 'a lone %'}; use directives "
                 "such as %d, %m, %Y, %H, %M",
             )
+            return False
+        return True
+
+    def _date(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
+        pattern = str(spec.get("pattern", "%Y-%m-%d"))
+        if not self._date_pattern(pattern, (*path, "pattern")):
             return None
         inner = self.compile(spec["date"], (*path, "date"), source, rule)
         if inner is None:
@@ -344,6 +401,10 @@ def _apply_text(method: Callable[[str], str], value: Any) -> Any:
     if isinstance(value, list):
         return [method(item) if isinstance(item, str) else item for item in value]
     return method(value) if isinstance(value, str) else value
+
+
+def _only_digits(text: str) -> str:
+    return "".join(char for char in text if char.isdigit())
 
 
 def _format_date(value: Any, pattern: str) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 from engine._conditions import Check
 from engine._context import Context, Relation
 from engine._declarations import SourceDecl
+from engine._dedupe import DedupePolicy
 from engine._paths import Reader, set_path
 from engine._settings import SettingDecl
 from engine._suggest import did_you_mean
@@ -65,6 +66,8 @@ class Entity:
     near: NearPolicy | None = None
     unmatched: Unmatched | None = None
     on_create: tuple[tuple[tuple[str, ...], Value], ...] = ()
+    dedupe: DedupePolicy | None = None
+    role: str = "record"
 
     def includes(self, record: Any, context: Context) -> bool:
         """Whether every include rule holds (stops at the first that fails)."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from rulebridge import _demo_cmd, _generate_cmd, _plan_cmd, _schema_cmd, _validate_cmd
+from rulebridge import (
+    _demo_cmd,
+    _generate_cmd,
+    _migrate_cmd,
+    _plan_cmd,
+    _schema_cmd,
+    _validate_cmd,
+)
 
 __all__ = ["main"]
 
@@ -24,4 +31,5 @@ main.add_command(_validate_cmd.validate)
 main.add_command(_schema_cmd.schema)
 main.add_command(_plan_cmd.plan)
 main.add_command(_generate_cmd.generate)
+main.add_command(_migrate_cmd.migrate_command)
 main.add_command(_demo_cmd.demo)

@@ -1,0 +1,277 @@
+"""`rulebridge migrate`: migrate a Jupix export into Alto records, with its two reports."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from adapters.jupix import ExportError, JupixExport
+from adapters.jupix.records import export_records
+from engine import CompiledRuleset, RecordError, RulebridgeError, RulesetErrors, load_ruleset
+from engine.migration import Emit, Migration, migrate
+from rulebridge._migrate_out import (
+    CollectionWriter,
+    Fingerprints,
+    ListingSpill,
+    NullJournal,
+    SpillJournal,
+    atomic_folder,
+    collection_name,
+    write_json,
+    write_text,
+)
+
+__all__ = ["migrate_command"]
+
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+FOLDER = click.Path(file_okay=False, path_type=Path)
+
+
+@click.command("migrate")
+@click.option(
+    "--ruleset",
+    "ruleset_path",
+    required=True,
+    type=EXISTING_FILE,
+    help="The migration ruleset, e.g. rulesets/jupix-alto/v1.yaml.",
+)
+@click.option("--jupix", required=True, type=FOLDER, help="The Jupix export folder.")
+@click.option(
+    "--as-of",
+    "as_of",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The migration date (YYYY-MM-DD): expiry checks and note dates use it.",
+)
+@click.option(
+    "--out", type=FOLDER, help="The folder to write (replaced as a whole). Optional with --check."
+)
+@click.option("--settings", type=EXISTING_FILE, help="The agency's settings file.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only the pre-migration housekeeping report (J-17); writes no records.",
+)
+@click.option(
+    "--since", type=FOLDER, help="An earlier export: write only the records that changed after it."
+)
+def migrate_command(
+    ruleset_path: Path,
+    jupix: Path,
+    as_of: datetime,
+    out: Path | None,
+    settings: Path | None,
+    check: bool,
+    since: Path | None,
+) -> None:
+    """Migrate a Jupix export into Alto records, with reconciliation and manual actions.
+
+    Writes one JSON file per Alto collection (contacts, applicants, inventory, tenancies,
+    offers, sales, timeline, media) and reconciliation.{md,json} (every Jupix record
+    accounted for once, every difference by rule and record) and manual-actions.{md,json}
+    (what to re-enter by hand) into --out, atomically. Bad rows are reported as file:line
+    and counted as "not migrated: unreadable". Exit 0 when done, 1 when the ruleset or the
+    export cannot be read.
+
+    Example:
+
+        rulebridge migrate --ruleset rulesets/jupix-alto/v1.yaml --jupix export/
+        --as-of 2025-06-02 --out alto/
+
+        rulebridge migrate --ruleset rulesets/jupix-alto/v1.yaml --jupix export/
+        --as-of 2025-06-02 --check
+    """
+    if out is None and not check:
+        raise click.UsageError("--out is required unless --check is given")
+    ruleset = _load(ruleset_path, settings)
+    export = _open(jupix)
+    try:
+        if check:
+            _housekeeping(ruleset, export, as_of.date(), out)
+        else:
+            assert out is not None
+            _migrate(ruleset, export, as_of.date(), out, _open(since) if since else None)
+    except ExportError as exc:
+        _fail(str(exc))
+
+
+def _load(path: Path, settings: Path | None) -> CompiledRuleset:
+    try:
+        return load_ruleset(path, settings=settings)
+    except RulesetErrors as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        _fail(f"{len(exc.errors)} error(s) in the ruleset; nothing migrated")
+
+
+def _open(folder: Path) -> JupixExport:
+    try:
+        export = JupixExport(folder)
+    except ExportError as exc:
+        _fail(str(exc))
+    problems = export.check()
+    broken = [problem for problem in problems if isinstance(problem, ExportError)]
+    for problem in broken or problems:
+        click.echo(f"{'error' if problem in broken else 'warning'}: {problem}", err=True)
+    if broken:
+        _fail(f"the export {folder} cannot be read; nothing migrated")
+    return export
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _run(ruleset: CompiledRuleset, export: JupixExport, as_of: date, **options: Any) -> Migration:
+    try:
+        return migrate(ruleset, export_records(export, ruleset.sources), as_of=as_of, **options)
+    except ExportError:
+        raise
+    except RulebridgeError as exc:
+        _fail(str(exc))
+
+
+def _housekeeping(
+    ruleset: CompiledRuleset, export: JupixExport, as_of: date, out: Path | None
+) -> None:
+    title = f"Housekeeping before go-live, as of {as_of}"
+    head = {"as_of": as_of.isoformat()}
+    with tempfile.TemporaryDirectory() as scratch:
+        spill = ListingSpill(Path(scratch), "housekeeping", "check")
+        _run(ruleset, export, as_of, check=True, emit=lambda _target, record: spill(record))
+        if out is None:
+            markdown = Path(scratch) / "housekeeping.md"
+            spill.write(Path(scratch) / "housekeeping.json", markdown, title, head, "checks")
+            with markdown.open(encoding="utf-8") as lines:
+                for line in lines:
+                    click.echo(line, nl=False)
+            return
+        with atomic_folder(out) as work:
+            spill.write(work / "housekeeping.json", work / "housekeeping.md", title, head, "checks")
+    click.echo(f"{sum(spill.groups.values())} housekeeping item(s) written to {out}")
+
+
+def _migrate(
+    ruleset: CompiledRuleset, export: JupixExport, as_of: date, out: Path, since: JupixExport | None
+) -> None:
+    before = None
+    if since is not None:
+        before = Fingerprints()
+        _run(ruleset, since, as_of, emit=_records_only(ruleset, before), journal=NullJournal())
+    collections = sorted(
+        {
+            collection_name(entity.target)
+            for entity in ruleset.entities.values()
+            if entity.role == "record" and entity.target
+        }
+    )
+    with atomic_folder(out) as work:
+        writer = CollectionWriter(work, before.seen if before else None)
+        journal = SpillJournal(work)
+        manual = ListingSpill(work, "manual-actions", "action")
+        try:
+            result = _run(
+                ruleset, export, as_of, emit=_router(ruleset, writer, manual), journal=journal
+            )
+        finally:
+            writer.close(collections)
+            journal.close()
+        snapshot = _snapshot(export, as_of)
+        summary = {**result.reconciliation.summary_json(), "snapshot": snapshot}
+        journal.write_report(work / "reconciliation.json", summary)
+        write_text(
+            work / "reconciliation.md",
+            result.reconciliation.to_markdown().replace(
+                "\n",
+                f"\n\nSnapshot: {snapshot['agency']}, exported {snapshot['exported_at']} "
+                "(J-15: changes made in Jupix after it are not migrated).\n",
+                1,
+            ),
+        )
+        manual.write(
+            work / "manual-actions.json",
+            work / "manual-actions.md",
+            f"Manual actions after the migration of {as_of}",
+            {"as_of": as_of.isoformat()},
+            "actions",
+        )
+        if before is not None:
+            _catch_up(work, writer)
+    _summary(result, out, sum(manual.groups.values()))
+
+
+def _snapshot(export: JupixExport, as_of: date) -> dict[str, str]:
+    """The export's manifest: when it was taken (J-15) and for whom; warns if after as_of."""
+    manifest = export.manifest()
+    if manifest.exported_at[:10] > as_of.isoformat():
+        click.echo(
+            f"warning: the export was taken {manifest.exported_at}, after the migration date "
+            f"{as_of}; records changed in between are migrated as of the export",
+            err=True,
+        )
+    return {"exported_at": manifest.exported_at, "agency": manifest.agency}
+
+
+def _router(ruleset: CompiledRuleset, writer: CollectionWriter, manual: ListingSpill) -> Emit:
+    listed = {entity.target for entity in ruleset.entities.values() if entity.role != "record"}
+
+    def emit(target: str, record: dict[str, Any]) -> None:
+        if target in listed:
+            manual(record)
+        else:
+            writer(target, record)
+
+    return emit
+
+
+def _records_only(ruleset: CompiledRuleset, take: Emit) -> Emit:
+    listed = {entity.target for entity in ruleset.entities.values() if entity.role != "record"}
+
+    def emit(target: str, record: dict[str, Any]) -> None:
+        if target not in listed:
+            take(target, record)
+
+    return emit
+
+
+def _catch_up(work: Path, writer: CollectionWriter) -> None:
+    removed = writer.removed()
+    write_json(
+        work / "catch-up.json",
+        {
+            "written": writer.written,
+            "unchanged": writer.unchanged,
+            "removed": [{"collection": name, "id": record} for name, record in removed],
+        },
+    )
+    lines = [
+        "# Cut-over catch-up",
+        "",
+        "| collection | new or changed | unchanged |",
+        "|---|---:|---:|",
+    ]
+    for name in sorted(set(writer.written) | set(writer.unchanged)):
+        lines.append(
+            f"| {name} | {writer.written.get(name, 0)} | {writer.unchanged.get(name, 0)} |"
+        )
+    lines += ["", f"## Gone since the earlier export ({len(removed)})", ""]
+    lines += [f"- {name} `{record}`" for name, record in removed]
+    write_text(work / "catch-up.md", "\n".join(lines) + "\n")
+
+
+def _summary(result: Migration, out: Path, manual: int) -> None:
+    bad = result.reconciliation.unreadable
+    for item in bad:
+        click.echo(str(RecordError(item.where or "?", item.record, item.detail)), err=True)
+    counts = result.reconciliation.outcome_counts()
+    total = sum(sum(found.values()) for found in counts.values())
+    click.echo(
+        f"{total} Jupix record(s) accounted for ({len(bad)} unreadable); "
+        f"{manual} manual action(s); written to {out}"
+    )
