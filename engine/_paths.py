@@ -102,7 +102,11 @@ def _plain_reader(keys: tuple[str, ...]) -> Reader:
 
     def read_nested(record: Any) -> Any:
         for key in keys:
-            record = get_key(record, key)
+            if type(record) is dict:
+                value = record.get(key, _MISSING)
+                record = _any_case(record, key) if value is _MISSING else value
+            else:
+                record = get_key(record, key)
             if record is None:
                 return None
         return record
