@@ -115,9 +115,17 @@ class Context:
 
     def _build_index(self, relation: Relation) -> dict[str, list[Any]]:
         index: dict[str, list[Any]] = {}
+        read_to = relation.read_to
         for record in self._records.get(relation.target, ()):
-            for key in _keys(relation.read_to(record)):
-                index.setdefault(key, []).append(record)
+            value = read_to(record)
+            for item in value if type(value) is list else (value,):
+                key = item if type(item) is str else index_key(item)
+                if key is not None:
+                    found = index.get(key)
+                    if found is None:
+                        index[key] = [record]
+                    else:
+                        found.append(record)
         return index
 
 

@@ -66,7 +66,34 @@ def compile_path(path: str) -> Reader:
         return _plain_reader(tuple(key for key, _ in steps))
     if all(index != "" for _, index in steps):
         return _indexed_reader(tuple(steps))
+    projected = [position for position, (_, index) in enumerate(steps) if index == ""]
+    if len(projected) == 1 and all(index in (None, "") for _, index in steps):
+        cut = projected[0]
+        return _projection_reader(
+            tuple(key for key, _ in steps[: cut + 1]), tuple(key for key, _ in steps[cut + 1 :])
+        )
     return lambda record: _walk(record, steps)
+
+
+def _projection_reader(before: tuple[str, ...], after: tuple[str, ...]) -> Reader:
+    """A reader for ``a.b[].c.d``: the list at ``a.b``, then ``c.d`` of each item (hot for
+    relation indexes such as ``tenants[].id``); missing values are left out."""
+    read_list, read_item = _plain_reader(before), _plain_reader(after) if after else None
+
+    def read(record: Any) -> list[Any]:
+        items = read_list(record)
+        if type(items) is not list:
+            return []
+        if read_item is None:
+            return [item for item in items if item is not None]
+        found = []
+        for item in items:
+            value = read_item(item)
+            if value is not None:
+                found.append(value)
+        return found
+
+    return read
 
 
 def _indexed_reader(steps: tuple[tuple[str, str | None], ...]) -> Reader:
