@@ -16,6 +16,8 @@ from engine.errors import (
 )
 from engine.explain import Because, Decision
 from engine.load import CheckResult, check_paths, load_ruleset
+from engine.plan import Plan
+from engine.planner import make_plan
 from engine.ruleset import CompiledRuleset, Entity, Rule
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Decision",
     "Entity",
     "EvaluationError",
+    "Plan",
     "RecordError",
     "Rule",
     "RulebridgeError",
@@ -32,4 +35,5 @@ __all__ = [
     "RulesetErrors",
     "check_paths",
     "load_ruleset",
+    "make_plan",
 ]

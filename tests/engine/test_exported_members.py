@@ -13,6 +13,7 @@ def test_engine_exports() -> None:
         "Decision",
         "Entity",
         "EvaluationError",
+        "Plan",
         "RecordError",
         "Rule",
         "RulebridgeError",
@@ -20,6 +21,7 @@ def test_engine_exports() -> None:
         "RulesetErrors",
         "check_paths",
         "load_ruleset",
+        "make_plan",
     ]
     for name in engine.__all__:
         assert getattr(engine, name).__module__.startswith("engine")
