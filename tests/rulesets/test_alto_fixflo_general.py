@@ -207,3 +207,17 @@ def test_two_new_people_with_one_email_are_a_conflict_not_two_creates() -> None:
     (manual,) = [m for m in made.manual if m.kind == "occupier"]
     assert (manual.action, manual.source_id) == ("resolve_conflict", "C2")
     assert "source record C1 will create" in manual.reason
+
+
+def test_plan_with_bad_agency_settings_exits_1_with_the_place(tmp_path: Path) -> None:
+    settings = tmp_path / "agency.yaml"
+    settings.write_text(
+        "settings_for: alto-fixflo\nsettings:\n  property_categories: [Residental]\n", "utf-8"
+    )
+    result = CliRunner().invoke(main, [*snapshots(tmp_path, ALTO), "--settings", str(settings)])
+    assert result.exit_code == 1
+    assert (
+        f"{settings}:3:24: bad-setting: setting 'property_categories': 'Residental' is not "
+        "allowed" in result.stderr
+    )
+    assert "did you mean 'Residential'?" in result.stderr
