@@ -22,6 +22,7 @@ from engine._conditions import ConditionCompiler
 from engine._context import Relation
 from engine._declarations import Declarations, declare_source
 from engine._dedupe import compile_dedupe
+from engine._lifecycle_compile import compile_lifecycle
 from engine._paths import compile_path
 from engine._settings import declare_settings, resolve_settings
 from engine._suggest import did_you_mean
@@ -344,6 +345,7 @@ def _assemble(
         links=links,
         preflight_source=compile_preflight(compiler),
         preflight=tuple(rule for rule in rules.values() if rule.section == "preflight"),
+        lifecycle=compile_lifecycle(compiler),
     )
 
 

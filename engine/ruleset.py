@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine._conditions import Check
 from engine._context import Context, Relation
@@ -27,6 +27,9 @@ from engine._values import Value
 from engine.errors import EvaluationError
 from engine.explain import Because, Decision
 from engine.policies import Link, MergePolicy, NearPolicy, TargetDecl, Unmatched
+
+if TYPE_CHECKING:
+    from engine.lifecycle import Lifecycle
 
 __all__ = ["CompiledRuleset", "Entity", "Rule"]
 
@@ -153,6 +156,7 @@ class CompiledRuleset:
     links: tuple[Link, ...] = ()
     preflight_source: str | None = None
     preflight: tuple[Rule, ...] = ()
+    lifecycle: Lifecycle | None = None
 
     @property
     def rule_count(self) -> int:

@@ -6,10 +6,12 @@ import click
 
 from rulebridge import (
     _demo_cmd,
+    _explore_cmd,
     _generate_cmd,
     _migrate_cmd,
     _plan_cmd,
     _schema_cmd,
+    _simulate_cmd,
     _validate_cmd,
 )
 
@@ -32,4 +34,6 @@ main.add_command(_schema_cmd.schema)
 main.add_command(_plan_cmd.plan)
 main.add_command(_generate_cmd.generate)
 main.add_command(_migrate_cmd.migrate_command)
+main.add_command(_simulate_cmd.simulate)
+main.add_command(_explore_cmd.explore_command)
 main.add_command(_demo_cmd.demo)

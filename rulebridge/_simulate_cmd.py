@@ -1,0 +1,84 @@
+"""`rulebridge simulate`: play a lifecycle scenario and show Fixflo and Alto after each step."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from engine import RulebridgeError, RulesetErrors, load_ruleset
+from simulator.lifecycle import StepReport, load_scenario, play
+
+__all__ = ["render_text", "simulate"]
+
+EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("simulate")
+@click.option("--ruleset", "ruleset_path", required=True, type=EXISTING, help="The ruleset file.")
+@click.option("--scenario", "scenario_path", required=True, type=EXISTING, help="A scenario file.")
+@click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def simulate(ruleset_path: Path, scenario_path: Path, output: str) -> None:
+    """Play a Fixflo issue scenario through the ruleset's lifecycle into a simulated Alto.
+
+    After each step: the Fixflo status, the Alto works order (status and fields) or "none",
+    Alto documents and charges, warnings, and the rules that fired with what they read.
+    Exit codes: 0 every invariant held, 2 an invariant was broken, 1 error.
+
+    Example:
+
+        rulebridge simulate --ruleset rulesets/alto-fixflo/v1.yaml \
+            --scenario simulator/scenarios/documented-path.yaml
+    """
+    try:
+        ruleset = load_ruleset(ruleset_path)
+        if ruleset.lifecycle is None:
+            raise RulebridgeError(f"{ruleset_path} declares no 'lifecycle:'")
+        reports = play(ruleset, load_scenario(scenario_path, ruleset.lifecycle))
+    except RulesetErrors as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except RulebridgeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if output == "json":
+        click.echo(json.dumps([report.to_json() for report in reports], indent=2, default=str))
+    else:
+        click.echo(render_text(reports), nl=False)
+    sys.exit(2 if any(report.violations for report in reports) else 0)
+
+
+def render_text(reports: Sequence[StepReport]) -> str:
+    """The reports as plain text, one block per step."""
+    return "".join(_block(report) for report in reports)
+
+
+def _block(report: StepReport) -> str:
+    lines = [f"step {report.index}: {report.step} on {report.issue}"]
+    lines.append(f"  fixflo status: {report.fixflo_status}")
+    works = report.works_order
+    if works is None:
+        lines.append("  alto works order: none")
+    else:
+        lines.append(f"  alto works order {works.get('id')}: {works.get('status')}")
+        lines += [
+            f"    {key}: {value!r}" for key, value in works.items() if key not in ("id", "status")
+        ]
+    lines.append(f"  alto documents: {', '.join(report.documents) or 'none'}")
+    if not report.charges:
+        lines.append("  alto charges: none")
+    for charge in report.charges:
+        raised = "raised" if charge.get("raised") else "unraised"
+        lines.append(
+            f"  alto charge: {charge.get('category')} to {charge.get('payer')}, "
+            f"{charge.get('amount')}, {raised}, works order {charge.get('workOrderId')}"
+        )
+    lines += [f"  warning: {text}" for text in report.warnings]
+    lines += [f"  rule: {text}" for text in report.fired]
+    lines += [f"  VIOLATION: {text}" for text in report.violations]
+    return "\n".join(lines) + "\n\n"

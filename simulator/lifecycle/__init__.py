@@ -1,0 +1,29 @@
+"""The issue lifecycle simulator: Fixflo and Alto worlds, a clock, events and scenarios.
+
+Example:
+    >>> from simulator.lifecycle import Simulation  # doctest: +SKIP
+    >>> sim = Simulation(ruleset)  # doctest: +SKIP
+    >>> sim.perform("report", "I1")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from simulator.lifecycle.clock import Clock
+from simulator.lifecycle.invariants import violations
+from simulator.lifecycle.play import StepReport, play
+from simulator.lifecycle.scenario import Scenario, Step, load_scenario
+from simulator.lifecycle.simulation import Simulation
+from simulator.lifecycle.worlds import AltoWorld, FixfloWorld
+
+__all__ = [
+    "AltoWorld",
+    "Clock",
+    "FixfloWorld",
+    "Scenario",
+    "Simulation",
+    "Step",
+    "StepReport",
+    "load_scenario",
+    "play",
+    "violations",
+]

@@ -1,0 +1,102 @@
+"""Play a scenario step by step and report, after each step, what Fixflo and Alto hold.
+
+Example:
+    >>> reports = play(ruleset, load_scenario(path, ruleset.lifecycle))  # doctest: +SKIP
+    >>> reports[-1].works_order["status"]  # doctest: +SKIP
+    'CompleteInvoicingReceived'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.reconcile import Reconciliation
+from engine.ruleset import CompiledRuleset
+from simulator.lifecycle.invariants import violations
+from simulator.lifecycle.scenario import Scenario, Step
+from simulator.lifecycle.simulation import Simulation
+
+__all__ = ["StepReport", "play"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    """The state after one step: Fixflo status, Alto's works order, documents and charges."""
+
+    index: int
+    step: str
+    issue: str
+    fixflo_status: str | None
+    works_order: Mapping[str, Any] | None
+    documents: tuple[str, ...]
+    charges: tuple[Mapping[str, Any], ...]
+    warnings: tuple[str, ...]
+    fired: tuple[str, ...]
+    operations: tuple[Mapping[str, Any], ...]
+    violations: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON."""
+        return {
+            "step": self.index,
+            "action": self.step,
+            "issue": self.issue,
+            "fixflo_status": self.fixflo_status,
+            "works_order": None if self.works_order is None else dict(self.works_order),
+            "documents": list(self.documents),
+            "charges": [dict(charge) for charge in self.charges],
+            "warnings": list(self.warnings),
+            "fired": list(self.fired),
+            "operations": [dict(op) for op in self.operations],
+            "violations": list(self.violations),
+        }
+
+
+def play(ruleset: CompiledRuleset, scenario: Scenario) -> list[StepReport]:
+    """Play every step of `scenario` against fresh worlds; one report per step."""
+    sim = Simulation(ruleset)
+    return [
+        _report(sim, index, step, _run(sim, step)) for index, step in enumerate(scenario.steps, 1)
+    ]
+
+
+def _run(sim: Simulation, step: Step) -> Reconciliation | None:
+    if step.event is None:
+        return sim.deliver(step.issue, step.redeliver)
+    return sim.perform(step.event, step.issue, step.details, deliver=step.deliver)
+
+
+def _report(sim: Simulation, index: int, step: Step, result: Reconciliation | None) -> StepReport:
+    issue = sim.fixflo.issues.get(step.issue)
+    works = sim.alto.works_order_of(step.issue)
+    label = step.event or f"redeliver revision {step.redeliver}"
+    if step.event and not step.deliver:
+        label += " (not delivered)"
+    return StepReport(
+        index=index,
+        step=label,
+        issue=step.issue,
+        fixflo_status=sim.lifecycle.status_of(issue),
+        works_order=None if works is None else {k: v for k, v in works.items() if k != "issueId"},
+        documents=tuple(doc["name"] for doc in sim.alto.documents if doc["issueId"] == step.issue),
+        charges=tuple(
+            _charge(charge) for charge in sim.alto.charges if charge["issueId"] == step.issue
+        ),
+        warnings=tuple(str(item) for item in (result.warnings if result else ())),
+        fired=tuple(str(item) for item in (result.fired if result else ())),
+        operations=tuple(op.to_json() for op in (result.operations if result else ())),
+        violations=tuple(violations(sim.fixflo, sim.alto)),
+    )
+
+
+def _charge(charge: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "category": charge.get("chargeType"),
+        "payer": charge.get("payer"),
+        "amount": charge.get("totalGross"),
+        "raised": charge.get("raised"),
+        "invoiceDocument": charge.get("invoiceDocument"),
+        "workOrderId": charge.get("workOrderId"),
+    }

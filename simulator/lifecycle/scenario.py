@@ -1,0 +1,129 @@
+"""Scenario files: a named list of events (and late or repeated deliveries) to play.
+
+```yaml
+scenario: documented-path
+summary: Reported, quoted, instructed to a contractor, completed and closed.
+steps:
+  - {event: report}                                   # issue I1 unless `issue:` says
+  - {event: instruct, with: {Job.AssignedTo: Landlord}}
+  - {event: complete_job, deliver: false}             # Fixflo moves; the webhook is lost
+  - {redeliver: 1}                                    # an old snapshot arrives late
+  - {event: close}
+```
+
+Each step is checked when the file is read: an unknown key or event (with a "did you
+mean") is a located error, all of them reported at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine._suggest import did_you_mean
+from engine._yaml import Document, JsonPath, load_document
+from engine.errors import RulesetError, RulesetErrors
+from engine.lifecycle import Lifecycle
+
+__all__ = ["Scenario", "Step", "load_scenario"]
+
+_STEP_KEYS = {"event", "issue", "with", "deliver", "redeliver", "note"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step: an event on an issue, or the late delivery of an old revision."""
+
+    issue: str = "I1"
+    event: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    deliver: bool = True
+    redeliver: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A named list of steps."""
+
+    name: str
+    summary: str
+    steps: tuple[Step, ...]
+
+
+def load_scenario(path: str | os.PathLike[str], lifecycle: Lifecycle) -> Scenario:
+    """Read a scenario file, checking its events against `lifecycle`.
+
+    Raises:
+        RulesetErrors: every problem, located as ``file:line:col: code: message``.
+
+    Example:
+        >>> load_scenario("simulator/scenarios/documented-path.yaml", lifecycle)  # doctest: +SKIP
+    """
+    document = load_document(path)
+    errors: list[RulesetError] = []
+    data = document.data if isinstance(document.data, Mapping) else {}
+    if not isinstance(data.get("scenario"), str):
+        errors.append(document.error((), "missing-key", "a scenario needs 'scenario: NAME'"))
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        errors.append(document.error((), "missing-key", "a scenario needs a list of 'steps:'"))
+        raw_steps = []
+    steps = [
+        _step(document, item, ("steps", index), lifecycle, errors)
+        for index, item in enumerate(raw_steps)
+    ]
+    if errors:
+        raise RulesetErrors(errors)
+    return Scenario(
+        str(data["scenario"]),
+        str(data.get("summary", "")),
+        tuple(step for step in steps if step is not None),
+    )
+
+
+def _step(
+    document: Document, item: Any, path: JsonPath, lifecycle: Lifecycle, errors: list[RulesetError]
+) -> Step | None:
+    if not isinstance(item, Mapping):
+        errors.append(
+            document.error(path, "bad-step", "a step is a mapping such as {event: report}")
+        )
+        return None
+    before = len(errors)
+    for key in item:
+        if key not in _STEP_KEYS:
+            hint = did_you_mean(str(key), _STEP_KEYS) or f"; use {', '.join(sorted(_STEP_KEYS))}"
+            errors.append(
+                document.error(
+                    (*path, key), "unknown-key", f"unknown key {key!r}{hint}", at_key=True
+                )
+            )
+    event = item.get("event")
+    if ("event" in item) == ("redeliver" in item):
+        errors.append(
+            document.error(path, "bad-step", "a step has either 'event:' or 'redeliver:'")
+        )
+    elif event is not None and event not in lifecycle.events:
+        hint = (
+            did_you_mean(str(event), lifecycle.events) or f"; events: {', '.join(lifecycle.events)}"
+        )
+        errors.append(
+            document.error((*path, "event"), "unknown-event", f"no event {event!r}{hint}")
+        )
+    details = item.get("with", {})
+    if not isinstance(details, Mapping):
+        errors.append(document.error((*path, "with"), "bad-step", "'with' is a mapping of fields"))
+    if len(errors) > before:
+        return None
+    redeliver = item.get("redeliver")
+    return Step(
+        issue=str(item.get("issue", "I1")),
+        event=None if event is None else str(event),
+        details=dict(details),
+        deliver=bool(item.get("deliver", True)),
+        redeliver=redeliver if isinstance(redeliver, int) else None,
+        note=str(item.get("note", "")),
+    )

@@ -1,0 +1,91 @@
+"""A simulation: Fixflo and Alto worlds, a clock, and the ruleset reconciling between them.
+
+Example:
+    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v1.yaml"))  # doctest: +SKIP
+    >>> sim.perform("report", "I1")  # doctest: +SKIP
+    >>> sim.perform("instruct", "I1", {"Job.AssignedTo": "Landlord"})  # doctest: +SKIP
+    >>> sim.alto.works_order_of("I1")["status"]  # doctest: +SKIP
+    'SupplierInstructed'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import EvaluationError
+from engine.lifecycle import Event, Lifecycle
+from engine.reconcile import Reconciliation, reconcile
+from engine.ruleset import CompiledRuleset
+from simulator.lifecycle.clock import Clock
+from simulator.lifecycle.events import defaults, write_details
+from simulator.lifecycle.worlds import AltoWorld, FixfloWorld
+
+__all__ = ["Simulation"]
+
+
+@dataclass
+class Simulation:
+    """Fixflo and Alto for one ruleset; events go to Fixflo, then Alto is reconciled."""
+
+    ruleset: CompiledRuleset
+    fixflo: FixfloWorld = field(default_factory=FixfloWorld)
+    alto: AltoWorld = field(default_factory=AltoWorld)
+    clock: Clock = field(default_factory=Clock)
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The ruleset's lifecycle (the ruleset must declare one)."""
+        if self.ruleset.lifecycle is None:
+            raise EvaluationError(f"ruleset {self.ruleset.name} declares no 'lifecycle:'")
+        return self.ruleset.lifecycle
+
+    def legal(self, issue_id: str) -> list[Event]:
+        """The events that may happen to `issue_id` now (creating events for a new one)."""
+        issue = self.fixflo.issues.get(issue_id)
+        return self.lifecycle.legal_events(issue, self.ruleset.context())
+
+    def perform(
+        self,
+        event: str,
+        issue_id: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        deliver: bool = True,
+    ) -> Reconciliation | None:
+        """Apply `event` to the issue in Fixflo; then, with `deliver`, reconcile Alto.
+
+        Raises:
+            EvaluationError: the event is unknown or not legal for the issue now.
+        """
+        spec = self._legal(event, issue_id)
+        issue = self.fixflo.issues.get(issue_id) or {"Id": issue_id}
+        if spec.creates:
+            issue = {"Id": issue_id, "Created": self.clock.now().isoformat()}
+        values = {**defaults(event, issue_id, issue), **(details or {})}
+        write_details(spec, issue, values)
+        issue[self.lifecycle.status_field] = spec.to
+        issue["StatusChanged"] = self.clock.tick()
+        self.fixflo.save(issue)
+        return self.deliver(issue_id) if deliver else None
+
+    def deliver(self, issue_id: str, revision: int | None = None) -> Reconciliation:
+        """Reconcile Alto with the issue as it is now (or as it was at `revision`)."""
+        snapshot = self.fixflo.snapshot(issue_id, revision)
+        result = reconcile(self.ruleset, snapshot, self.alto.holding(issue_id))
+        self.alto.apply(result)
+        return result
+
+    def _legal(self, event: str, issue_id: str) -> Event:
+        spec = self.lifecycle.events.get(event)
+        if spec is None:
+            raise EvaluationError(
+                f"no event {event!r}; the lifecycle has {', '.join(self.lifecycle.events)}"
+            )
+        if spec not in self.legal(issue_id):
+            status = self.lifecycle.status_of(self.fixflo.issues.get(issue_id))
+            raise EvaluationError(
+                f"event {event!r} is not legal for issue {issue_id} at status {status!r}"
+            )
+        return spec

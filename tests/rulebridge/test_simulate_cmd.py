@@ -1,0 +1,63 @@
+"""`rulebridge simulate` and `rulebridge explore` (their modules; cli.py registers them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from rulebridge._explore_cmd import explore_command
+from rulebridge._simulate_cmd import simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+RULESET = str(ROOT / "rulesets" / "alto-fixflo" / "v1.yaml")
+SCENARIO = str(ROOT / "simulator" / "scenarios" / "documented-path.yaml")
+
+
+@pytest.mark.parametrize("command", [simulate, explore_command])
+def test_help_has_an_example(command: click.Command) -> None:
+    result = CliRunner().invoke(command, ["--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+
+
+def test_simulate_prints_each_step_as_text() -> None:
+    result = CliRunner().invoke(simulate, ["--ruleset", RULESET, "--scenario", SCENARIO])
+    assert result.exit_code == 0, result.output
+    assert (
+        "step 1: report on I1\n  fixflo status: Reported\n  alto works order: none" in result.output
+    )
+    assert "alto works order WO-1: SupplierInstructed" in result.output
+    assert (
+        "alto charge: Maintenance to Landlord, 120.0, unraised, works order WO-1" in result.output
+    )
+    assert "rule: CH-04: Invoice.Document = 'invoice-I1.pdf', present" in result.output
+
+
+def test_simulate_json_is_a_list_of_steps() -> None:
+    result = CliRunner().invoke(
+        simulate, ["--ruleset", RULESET, "--scenario", SCENARIO, "--format", "json"]
+    )
+    steps = json.loads(result.output)
+    assert [step["fixflo_status"] for step in steps][-1] == "Closed"
+    assert steps[0]["works_order"] is None
+    assert steps[-1]["charges"][0]["category"] == "Maintenance"
+
+
+def test_simulate_reports_scenario_errors_cleanly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: bad\nsteps: []\n", "utf-8")
+    result = CliRunner().invoke(simulate, ["--ruleset", RULESET, "--scenario", str(bad)])
+    assert result.exit_code == 1
+    assert "missing-key" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_explore_reports_counts_and_rate() -> None:
+    result = CliRunner().invoke(explore_command, ["--ruleset", RULESET, "--depth", "3"])
+    assert result.exit_code == 0, result.output
+    assert "states/s" in result.output
+    assert "every invariant held" in result.output
