@@ -7,11 +7,13 @@ import click
 from rulebridge import (
     _demo_cmd,
     _explore_cmd,
+    _fake_cmd,
     _generate_cmd,
     _migrate_cmd,
     _plan_cmd,
     _schema_cmd,
     _simulate_cmd,
+    _snapshot_cmd,
     _validate_cmd,
 )
 
@@ -36,4 +38,6 @@ main.add_command(_generate_cmd.generate)
 main.add_command(_migrate_cmd.migrate_command)
 main.add_command(_simulate_cmd.simulate)
 main.add_command(_explore_cmd.explore_command)
+main.add_command(_snapshot_cmd.snapshot)
+main.add_command(_fake_cmd.fake)
 main.add_command(_demo_cmd.demo)

@@ -1,0 +1,158 @@
+"""The one place adapters talk HTTP: rate limit, retries, and translation of failures.
+
+`Caller.send` waits for the rate limiter, sends one request, turns httpx's exceptions and
+error statuses into `adapters.errors`, and retries with stamina (exponential backoff with
+jitter, honouring ``Retry-After``, bounded in attempts and total time). Writes that are not
+idempotent are only retried when the request surely did not land (no connection, 429).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import stamina
+from aiolimiter import AsyncLimiter
+
+from adapters.errors import (
+    AdapterError,
+    ConnectError,
+    ProtocolError,
+    RateLimitedError,
+    error_for_response,
+    redact,
+    translate_transport_error,
+)
+
+__all__ = ["Caller", "RetryPolicy", "decode_json", "make_limiter"]
+
+log = logging.getLogger("rulebridge.adapters")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to retry: at most `attempts` tries within `timeout` seconds in total.
+
+    Example:
+        >>> RetryPolicy(attempts=3, timeout=10.0).attempts
+        3
+    """
+
+    attempts: int = 8
+    timeout: float = 120.0
+    wait_initial: float = 0.2
+    wait_max: float = 10.0
+    wait_jitter: float = 0.5
+    max_retry_after: float = 60.0
+
+
+def make_limiter(per_minute: float, *, period: float = 60.0) -> AsyncLimiter:
+    """A limiter that never lets more than `per_minute` requests into any `period` window.
+
+    aiolimiter is a leaky bucket: a burst of its capacity, then its rate. Capacity plus what
+    drips in during one window must not exceed the limit, so the capacity is a tenth of it.
+
+    Example:
+        >>> make_limiter(500).max_rate
+        50
+    """
+    if per_minute < 1:
+        raise ValueError(f"a rate limit must allow at least 1 request, not {per_minute}")
+    burst = max(1, int(per_minute // 10))
+    if per_minute <= burst:
+        return AsyncLimiter(1, period / per_minute)
+    return AsyncLimiter(burst, period * burst / (per_minute - burst))
+
+
+class Caller:
+    """Sends an adapter's requests through its client, limiter and retry policy.
+
+    Args:
+        client: the adapter's `httpx.AsyncClient` (base URL and auth already set).
+        limiter: the agency's limiter for this API, shared by everything calling it.
+        retry: the retry policy.
+        secrets: strings never to show in an error's body excerpt.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        limiter: AsyncLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self.client, self.limiter = client, limiter
+        self.retry, self.secrets = retry or RetryPolicy(), secrets
+
+    async def send(
+        self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One request, retried as the policy allows; an error status raises.
+
+        Raises:
+            AdapterError: the last failure once retries are spent (or not allowed).
+        """
+        hook = self._backoff if idempotent else self._backoff_unsent
+        policy = self.retry
+        async for attempt in stamina.retry_context(
+            on=hook,
+            attempts=policy.attempts,
+            timeout=policy.timeout,
+            wait_initial=policy.wait_initial,
+            wait_max=policy.wait_max,
+            wait_jitter=policy.wait_jitter,
+        ):
+            with attempt:
+                return await self._once(method, path, kwargs)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`send`, then the body as JSON."""
+        response = await self.send(method, path, **kwargs)
+        return decode_json(response, path)
+
+    async def _once(self, method: str, path: str, kwargs: Mapping[str, Any]) -> httpx.Response:
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        try:
+            response = await self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise translate_transport_error(exc, method, path) from exc
+        if response.status_code >= 400:
+            raise error_for_response(response, self.secrets, path)
+        return response
+
+    def pause(self, attempt: int) -> float:
+        """Seconds to wait before round `attempt` of a caller's own retry loop."""
+        return float(min(self.retry.wait_max, self.retry.wait_initial * 2.0**attempt))
+
+    def _backoff(self, exc: Exception) -> bool | float:
+        if not isinstance(exc, AdapterError) or not exc.retryable:
+            return False
+        log.info("retrying %s", type(exc).__name__)
+        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.retry.max_retry_after)
+        return True
+
+    def _backoff_unsent(self, exc: Exception) -> bool | float:
+        if isinstance(exc, ConnectError | RateLimitedError):
+            return self._backoff(exc)
+        return False
+
+
+def decode_json(response: httpx.Response, path: str) -> Any:
+    """The JSON body of `response`, or a ProtocolError saying it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ProtocolError(
+            "the answer is not JSON",
+            method=response.request.method,
+            path=path,
+            status=response.status_code,
+            excerpt=redact(response.text),
+        ) from exc

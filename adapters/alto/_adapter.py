@@ -1,0 +1,205 @@
+"""The Alto adapter: reads inventory, contacts, tenancies and suppliers; writes works
+orders, documents and charges."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from adapters._http import Caller, RetryPolicy, decode_json
+from adapters._paging import alto_cursor
+from adapters._records import ci_get, normalise
+from adapters.errors import (
+    ConflictError,
+    ConnectionLostError,
+    OutcomeUnknownError,
+    ServerError,
+    TimeoutError,
+)
+from engine.ports import ChargeTarget, Document, Record
+
+__all__ = ["COLLECTIONS", "AltoAdapter"]
+
+# collection -> (path, dashed cursor parameters?)
+COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
+    "inventory": ("/inventory/filter", False),
+    "contacts": ("/contacts", True),
+    "tenancies": ("/tenancies", False),
+    "suppliers": ("/suppliers", True),
+}
+_UNKNOWN: Final = (ServerError, TimeoutError, ConnectionLostError)
+
+
+class AltoAdapter:
+    """Alto through a client the caller made (base URL and `AltoAuth` set on it).
+
+    Implements `engine.ports.RecordSource`, `WorksOrders`, `Documents` and `Charges`.
+
+    Args:
+        client: an `httpx.AsyncClient` with ``base_url`` and ``auth=AltoAuth(...)``.
+        limiter: the agency's Alto limiter (`adapters.make_limiter`), or None for none.
+        retry: the retry policy.
+        page_size: items asked for per page.
+
+    Example:
+        >>> async with httpx.AsyncClient(base_url=url, auth=auth) as client:  # doctest: +SKIP
+        ...     alto = AltoAdapter(client, limiter=make_limiter(600))
+        ...     async for record in alto.read("inventory"):
+        ...         print(record["id"])
+    """
+
+    system = "alto"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        limiter: AsyncLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        page_size: int = 100,
+    ) -> None:
+        secrets = getattr(client.auth, "secrets", ())
+        self._caller = Caller(client, limiter=limiter, retry=retry, secrets=tuple(secrets))
+        self.page_size = page_size
+
+    def collections(self) -> tuple[str, ...]:
+        """The collections of an Alto snapshot."""
+        return tuple(COLLECTIONS)
+
+    async def read(self, collection: str, *, since: str | None = None) -> AsyncIterator[Record]:
+        """Every record of `collection` (changed since `since` when given), normalised."""
+        path, dashed = COLLECTIONS[collection]
+        params = {"modified-from": since} if since else {}
+        pages = alto_cursor(self._caller, path, params, dashed=dashed, page_size=self.page_size)
+        async for item in pages:
+            if isinstance(item, Mapping):
+                yield normalise("alto", collection, item)
+
+    async def create_works_order(
+        self, property_id: str, order: Mapping[str, Any], *, reference: str
+    ) -> Record:
+        """Create a works order exactly once, however the calls fail.
+
+        Alto has no idempotency keys, so the order carries `reference` (the Fixflo issue's)
+        in its notes; after a failure that may have landed, the property's works orders are
+        searched for it before trying again.
+
+        Raises:
+            OutcomeUnknownError: the order could not be created nor found after retries.
+        """
+        payload = _with_reference(dict(order), reference) | {"propertyId": property_id}
+        for attempt in range(self._caller.retry.attempts):
+            if attempt:
+                await asyncio.sleep(self._caller.pause(attempt))
+                found = await self.find_works_order(property_id, reference)
+                if found is not None:
+                    return found
+            try:
+                response = await self._caller.send(
+                    "POST", "/work-orders", json=payload, idempotent=False
+                )
+            except _UNKNOWN:
+                continue
+            except ConflictError:
+                found = await self.find_works_order(property_id, reference)
+                if found is not None:
+                    return found
+                raise
+            return _created(response)
+        raise OutcomeUnknownError(
+            f"works order {reference} may not have been created; check Alto before retrying",
+            method="POST",
+            path="/work-orders",
+        )
+
+    async def find_works_order(self, property_id: str, reference: str) -> Record | None:
+        """The property's works order carrying `reference`, if there is one."""
+        body = await self._caller.json("GET", f"/inventory/{property_id}/work-orders")
+        items = ci_get(body, "items", body) if isinstance(body, Mapping) else body
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping) and _carries(item, reference):
+                return dict(item)
+        return None
+
+    async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
+        """Replace the fields in `changes` (a JSON Patch; the same patch twice is harmless)."""
+        patch = [{"op": "replace", "path": f"/{key}", "value": v} for key, v in changes.items()]
+        headers = {"Content-Type": "application/json-patch+json"}
+        content = json.dumps(patch).encode()
+        await self._caller.send(
+            "PATCH", f"/work-orders/{order_id}", content=content, headers=headers
+        )
+
+    async def attach_document(self, linked_type: str, linked_id: str, document: Document) -> Record:
+        """Upload a document (up to 30 MB) linked to a record.
+
+        Raises:
+            OutcomeUnknownError: the upload may have landed; it is not repeated blindly.
+        """
+        files = {"fileToUpload": (document.name, document.content, document.media_type)}
+        data = {"linkedType": linked_type, "linkedId": linked_id}
+        return await self._post_once("/documents/post", files=files, data=data)
+
+    async def post_charge(
+        self,
+        target: ChargeTarget,
+        target_id: str,
+        charge: Mapping[str, Any],
+        invoice: Document | None = None,
+    ) -> Record:
+        """Post a charge (multipart) against a property or a tenancy.
+
+        Raises:
+            OutcomeUnknownError: the charge may have landed; it is not repeated blindly.
+        """
+        data = {key: _form_value(value) for key, value in charge.items() if value is not None}
+        files = (
+            {"invoiceDocument": (invoice.name, invoice.content, invoice.media_type)}
+            if invoice
+            else None
+        )
+        return await self._post_once(f"/{target}/{target_id}/charges", files=files, data=data)
+
+    async def _post_once(self, path: str, **kwargs: Any) -> Record:
+        try:
+            response = await self._caller.send("POST", path, idempotent=False, **kwargs)
+        except _UNKNOWN as exc:
+            raise OutcomeUnknownError(
+                f"the write may have landed ({exc.message}); check Alto before retrying",
+                method="POST",
+                path=path,
+                status=exc.status,
+            ) from exc
+        return _created(response)
+
+
+def _with_reference(order: dict[str, Any], reference: str) -> dict[str, Any]:
+    if not _carries(order, reference):
+        notes = str(order.get("notes") or "")
+        order["notes"] = f"{notes}\n[ref {reference}]".strip()
+    return order
+
+
+def _carries(record: Mapping[str, Any], reference: str) -> bool:
+    fields = ("notes", "description", "summary")
+    return any(reference in str(ci_get(record, field) or "") for field in fields)
+
+
+def _created(response: httpx.Response) -> Record:
+    body = decode_json(response, response.request.url.path) if response.content else {}
+    record = dict(body) if isinstance(body, Mapping) else {}
+    location = response.headers.get("Location")
+    if "id" not in record and location:
+        record["id"] = location.rstrip("/").rsplit("/", 1)[-1]
+    return record
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,21 @@
+"""The Fixflo adapter: an async client for Fixflo's API v2.
+
+Reads properties, landlords, tenants, contractors, their links and the agency's settings
+(page pagination, keys in any case), reads issues and their PDF reports, and upserts by
+external reference. A 200 whose envelope carries ``Errors`` raises `EnvelopeError`.
+
+Example:
+    >>> import httpx
+    >>> from adapters.fixflo import FixfloAdapter, FixfloAuth
+    >>> async def main() -> None:  # doctest: +SKIP
+    ...     auth = FixfloAuth("token")
+    ...     async with httpx.AsyncClient(base_url="https://acme.fixflo.com/api/v2", auth=auth) as c:
+    ...         print(await FixfloAdapter(c).upsert("landlords", {"ExternalRef": "200001"}))
+"""
+
+from __future__ import annotations
+
+from adapters.fixflo._adapter import COLLECTIONS, FixfloAdapter, ListEndpoint
+from adapters.fixflo._auth import FixfloAuth
+
+__all__ = ["COLLECTIONS", "FixfloAdapter", "FixfloAuth", "ListEndpoint"]

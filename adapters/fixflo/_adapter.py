@@ -1,0 +1,200 @@
+"""The Fixflo adapter: reads the snapshot collections and issues, upserts by reference."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from adapters._http import Caller, RetryPolicy, decode_json
+from adapters._paging import fixflo_pages
+from adapters._records import ci_get, normalise
+from adapters.errors import EnvelopeError, NotFoundError, ProtocolError, redact
+from engine.ports import Record
+
+__all__ = ["COLLECTIONS", "FixfloAdapter", "ListEndpoint"]
+
+
+@dataclass(frozen=True, slots=True)
+class ListEndpoint:
+    """Where a collection is listed, and how that endpoint names its paging parameters.
+
+    `confirmed` is False for endpoints API_NOTES.md does not document: a 404 there reads as
+    an empty collection instead of failing the snapshot.
+    """
+
+    path: str
+    page_key: str
+    size_key: str | None = None
+    since_key: str | None = "UpdatedSince"
+    confirmed: bool = True
+
+
+COLLECTIONS: Final[dict[str, ListEndpoint]] = {
+    "properties": ListEndpoint("/Property/Search", "pg", "pgsz", since_key=None),
+    "landlords": ListEndpoint("/Landlords", "pg"),
+    "tenants": ListEndpoint("/Tenants", "pg"),
+    "contractors": ListEndpoint("/Contractors", "Pg"),
+    "landlord_properties": ListEndpoint("/LandlordPropertyJoins", "page", confirmed=False),
+    "tenant_properties": ListEndpoint("/TenantPropertyLinks", "Page", confirmed=False),
+}
+ISSUE_FIELDS: Final = (
+    "Id", "ExternalRef", "ExternalPropertyRef", "Title", "FaultCategory", "FaultNotes",
+    "FaultPriority", "Firstname", "Surname", "EmailAddress", "ContactNumber", "Status",
+    "StatusChanged", "Created", "PropertyId", "Job", "Quotes", "Landlord", "IsEmergency",
+    "IssueType", "CloseReason",
+)  # fmt: skip
+_SETTINGS_PATH: Final = "/AgencySettings"  # unconfirmed: the API does not publish settings
+_WRITES: Final = {
+    "properties": ("/Property", "ExternalPropertyRef"),
+    "landlords": ("/Landlord", "ExternalRef"),
+    "tenants": ("/Tenant", "ExternalRef"),
+    "contractors": ("/Contractor", "ExternalRef"),
+}
+
+
+class FixfloAdapter:
+    """Fixflo through a client the caller made (base URL and `FixfloAuth` set on it).
+
+    Implements `engine.ports.RecordSource` and `RecordTarget`. Writes are upserts by
+    external reference, so retrying one after a lost answer lands it once.
+
+    Example:
+        >>> async with httpx.AsyncClient(base_url=url, auth=FixfloAuth(token)) as client:
+        ...     fixflo = FixfloAdapter(client, limiter=make_limiter(500))  # doctest: +SKIP
+        ...     await fixflo.upsert("landlords", {"ExternalRef": "200001", "Surname": "Ng"})
+    """
+
+    system = "fixflo"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        limiter: AsyncLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        page_size: int = 100,
+    ) -> None:
+        secrets = tuple(getattr(client.auth, "secrets", ()))
+        self._caller = Caller(client, limiter=limiter, retry=retry, secrets=secrets)
+        self.page_size = page_size
+
+    def collections(self) -> tuple[str, ...]:
+        """The collections of a Fixflo snapshot."""
+        return (*COLLECTIONS, "agency_settings")
+
+    async def read(self, collection: str, *, since: str | None = None) -> AsyncIterator[Record]:
+        """Every record of `collection` (changed since `since` where the API can filter)."""
+        if collection == "agency_settings":
+            async for record in self._settings():
+                yield record
+            return
+        endpoint = COLLECTIONS[collection]
+        params = {endpoint.since_key: since} if since and endpoint.since_key else {}
+        items = fixflo_pages(
+            self._caller,
+            endpoint.path,
+            params,
+            page_key=endpoint.page_key,
+            size_key=endpoint.size_key,
+            page_size=self.page_size,
+        )
+        try:
+            async for item in items:
+                if isinstance(item, Mapping):
+                    yield normalise("fixflo", collection, item)
+        except NotFoundError:
+            if endpoint.confirmed:
+                raise
+
+    async def _settings(self) -> AsyncIterator[Record]:
+        try:
+            body = await self._caller.json("GET", _SETTINGS_PATH)
+        except NotFoundError:
+            return
+        if isinstance(body, Mapping):
+            yield normalise("fixflo", "agency_settings", body)
+
+    async def upsert(self, collection: str, fields: Mapping[str, Any]) -> Record:
+        """Create or update by external reference; returns the stored entity.
+
+        Raises:
+            EnvelopeError: Fixflo answered 200 with Errors.
+        """
+        path, ref_key = _WRITES[collection]
+        has_ref = bool(ci_get(fields, ref_key)) or bool(ci_get(fields, "Id"))
+        body = await self._write(path, dict(fields), idempotent=has_ref)
+        entity = ci_get(body, "Entity", body)
+        return normalise("fixflo", collection, entity) if isinstance(entity, Mapping) else {}
+
+    async def archive(self, collection: str, fields: Mapping[str, Any]) -> Record:
+        """Archive by setting ``IsDeleted`` (an upsert, so repeating it is harmless)."""
+        return await self.upsert(collection, {**fields, "IsDeleted": True})
+
+    async def link(self, collection: str, fields: Mapping[str, Any]) -> None:
+        """Join a landlord or a tenant to a property by their external references."""
+        if collection == "landlord_properties":
+            await self._write("/LandlordPropertyJoin", dict(fields))
+            return
+        if collection != "tenant_properties":
+            raise ValueError(f"no links in {collection!r}")
+        tenant = await self.find("tenants", ExternalRef=str(ci_get(fields, "TenantExternalRef")))
+        if tenant is None:
+            ref = ci_get(fields, "TenantExternalRef")
+            raise NotFoundError(f"no tenant with ExternalRef {ref}", method="GET", path="/Tenant")
+        link = {
+            "PropertyExternalRef": ci_get(fields, "PropertyExternalRef"),
+            "LinkType": ci_get(fields, "LinkType") or "Tenant",
+        }
+        await self._write(f"/Tenant/{tenant['Id']}/Property", link)
+
+    async def find(self, collection: str, **query: str) -> Record | None:
+        """One record by ``Id``, ``EmailAddress`` or ``ExternalRef``, or None."""
+        path = {"landlords": "/Landlord", "tenants": "/Tenant", "properties": "/Property"}
+        try:
+            body = await self._caller.json("GET", path[collection], params=query)
+        except NotFoundError:
+            return None
+        return normalise("fixflo", collection, body) if isinstance(body, Mapping) else None
+
+    async def read_issues(
+        self, *, since: str | None = None, status: str | None = None
+    ) -> AsyncIterator[Record]:
+        """Issues updated since `since`: ``GET /Issues`` lists URLs, each read in turn.
+
+        Each issue has exactly the keys of `ISSUE_FIELDS` (None where Fixflo sent nothing).
+        """
+        params = ({"UpdatedSince": since} if since else {}) | ({"Status": status} if status else {})
+        urls = fixflo_pages(
+            self._caller, "/Issues", params, page_key="page", size_key=None, page_size=0
+        )
+        async for url in urls:
+            issue_id = str(url).rstrip("/").rsplit("/", 1)[-1]
+            body = await self._caller.json("GET", f"/Issue/{issue_id}")
+            if isinstance(body, Mapping):
+                yield {name: ci_get(body, name) for name in ISSUE_FIELDS}
+
+    async def issue_report(self, issue_id: int | str) -> bytes:
+        """The issue as a PDF (``GET /Issue/{Id}/Report``)."""
+        response = await self._caller.send("GET", f"/Issue/{issue_id}/Report")
+        return response.content
+
+    async def _write(self, path: str, payload: dict[str, Any], *, idempotent: bool = True) -> Any:
+        response = await self._caller.send("POST", path, json=payload, idempotent=idempotent)
+        body = decode_json(response, path)
+        errors = ci_get(body, "Errors") if isinstance(body, Mapping) else None
+        if errors:
+            excerpt = redact(str(errors), self._caller.secrets)
+            raise EnvelopeError(
+                "Fixflo answered 200 but refused the write",
+                method="POST",
+                path=path,
+                status=response.status_code,
+                excerpt=excerpt,
+            )
+        if not isinstance(body, Mapping):
+            raise ProtocolError("the answer is not an envelope", method="POST", path=path)
+        return body

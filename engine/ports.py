@@ -1,0 +1,116 @@
+"""The ports the engine owns: what it needs of a system it reads from or writes to.
+
+Adapters (`adapters.alto`, `adapters.fixflo`) implement these `Protocol`s; the runner and
+the planner depend only on them, so tests and the simulator plug in anything that fits.
+Records are plain JSON-like dicts in the vendor's own shapes (docs/snapshots.md), and
+collections are the snapshot's names (``inventory``, ``properties``, ``landlord_properties``).
+
+Every method may raise `adapters.errors.AdapterError` (a `RulebridgeError`).
+
+Example:
+    >>> async def count(source: RecordSource, collection: str) -> int:
+    ...     return sum([1 async for _ in source.read(collection)])
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "ChargeTarget",
+    "Charges",
+    "Document",
+    "Documents",
+    "Record",
+    "RecordSource",
+    "RecordTarget",
+    "WorksOrders",
+]
+
+Record = dict[str, Any]
+ChargeTarget = Literal["inventory", "tenancies"]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file to attach: its name, media type and bytes."""
+
+    name: str
+    content: bytes
+    media_type: str = "application/pdf"
+
+
+@runtime_checkable
+class RecordSource(Protocol):
+    """Reads a system's records, collection by collection."""
+
+    system: str
+
+    def collections(self) -> tuple[str, ...]:
+        """The collections this source can read, in snapshot order."""
+        ...
+
+    def read(self, collection: str, *, since: str | None = None) -> AsyncIterator[Record]:
+        """Every record of `collection`, or only those changed since `since` (ISO 8601).
+
+        Records come one at a time in the snapshot's casing, unknown fields dropped.
+        """
+        ...
+
+
+@runtime_checkable
+class RecordTarget(Protocol):
+    """Writes records by their external reference, so a repeated write changes nothing."""
+
+    async def upsert(self, collection: str, fields: Mapping[str, Any]) -> Record:
+        """Create or update one record; returns it as the system now holds it."""
+        ...
+
+    async def archive(self, collection: str, fields: Mapping[str, Any]) -> Record:
+        """Archive one record (identified within `fields`); returns it."""
+        ...
+
+    async def link(self, collection: str, fields: Mapping[str, Any]) -> None:
+        """Make one link (``landlord_properties`` or ``tenant_properties``)."""
+        ...
+
+
+@runtime_checkable
+class WorksOrders(Protocol):
+    """Works orders in the CRM, carrying the reference of the issue they come from."""
+
+    async def create_works_order(
+        self, property_id: str, order: Mapping[str, Any], *, reference: str
+    ) -> Record:
+        """Create a works order once: an order carrying `reference` already is returned."""
+        ...
+
+    async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
+        """Set the fields in `changes` on an existing works order."""
+        ...
+
+
+@runtime_checkable
+class Documents(Protocol):
+    """Documents attached to a record of the CRM."""
+
+    async def attach_document(self, linked_type: str, linked_id: str, document: Document) -> Record:
+        """Upload `document` and link it to the record; returns the stored document."""
+        ...
+
+
+@runtime_checkable
+class Charges(Protocol):
+    """Charges (supplier invoices) posted against a property or a tenancy."""
+
+    async def post_charge(
+        self,
+        target: ChargeTarget,
+        target_id: str,
+        charge: Mapping[str, Any],
+        invoice: Document | None = None,
+    ) -> Record:
+        """Post one charge; returns it as stored."""
+        ...

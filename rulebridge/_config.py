@@ -1,0 +1,170 @@
+"""Agency config: a YAML file per agency saying how to reach its Alto and Fixflo.
+
+Checked against ``engine/schema/agency.schema.json`` with every error located, like
+rulesets. Credentials are named (environment variables), never written in the file::
+
+    agency: acme
+    secrets_file: acme.secrets        # optional NAME=value lines, owner-readable only
+    alto:
+      base_url: https://api.alto.zoopla.co.uk
+      agency_ref: 9b6c0d1e-2f3a-4b5c-8d7e-0f1a2b3c4d5e
+      client_id_env: ACME_ALTO_CLIENT_ID
+      client_secret_env: ACME_ALTO_CLIENT_SECRET
+      rate_limit: {per_minute: 600}
+    fixflo:
+      base_url: https://acme.fixflo.com/api/v2
+      token_env: ACME_FIXFLO_TOKEN
+      rate_limit: {per_minute: 500}     # the default
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from adapters._http import RetryPolicy, make_limiter
+from adapters._secrets import read_secret
+from adapters.alto import AltoAuth
+from adapters.fixflo import FixfloAuth
+from engine._schema import check_schema
+from engine._yaml import Document, load_document
+from engine.errors import RulesetError, RulesetErrors
+
+__all__ = ["AgencyConfig", "ApiConfig", "load_agency_config"]
+
+DEFAULT_PER_MINUTE: Final = {"alto": 600.0, "fixflo": 500.0}
+_LOCAL: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """One API of the agency: where it is, which variables hold its secrets, its limit."""
+
+    system: str
+    base_url: str
+    env: dict[str, str]
+    per_minute: float
+    agency_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyConfig:
+    """A checked agency config; relative paths are resolved against the file's folder."""
+
+    path: Path
+    agency: str
+    apis: dict[str, ApiConfig]
+    secrets_file: Path | None
+    ruleset: Path | None
+    settings: Path | None
+    timeout: float
+    retry: RetryPolicy
+
+    def api(self, system: str) -> ApiConfig:
+        """The config of `system`; a ValueError naming the file if it has none."""
+        if system not in self.apis:
+            raise ValueError(f"{self.path}: no '{system}:' section; add one to reach {system}")
+        return self.apis[system]
+
+    def auth(self, system: str) -> httpx.Auth:
+        """The `httpx.Auth` for `system`, secrets read from the environment or secrets file.
+
+        Raises:
+            adapters.errors.ConfigError: a secret is not set (the message names the variable).
+        """
+        api = self.api(system)
+        if system == "fixflo":
+            return FixfloAuth(read_secret(api.env["token_env"], self.secrets_file))
+        client_id = read_secret(api.env["client_id_env"], self.secrets_file)
+        secret = read_secret(api.env["client_secret_env"], self.secrets_file)
+        token_url = api.base_url.rstrip("/") + "/token"
+        return AltoAuth(token_url, client_id, secret, api.agency_ref or "")
+
+    def limiter(self, system: str) -> AsyncLimiter:
+        """A limiter for this agency's `system` (make one per run and share it)."""
+        return make_limiter(self.api(system).per_minute)
+
+    def client(self, system: str) -> httpx.AsyncClient:
+        """A client for `system`: base URL, auth and timeout set. The caller closes it."""
+        api = self.api(system)
+        return httpx.AsyncClient(
+            base_url=api.base_url, auth=self.auth(system), timeout=self.timeout
+        )
+
+
+def load_agency_config(path: str | os.PathLike[str]) -> AgencyConfig:
+    """Load and check an agency config.
+
+    Raises:
+        RulesetErrors: every problem, each as ``file:line:column: code: message``.
+
+    Example:
+        >>> config = load_agency_config("agencies/acme.yaml")  # doctest: +SKIP
+        >>> config.api("fixflo").per_minute  # doctest: +SKIP
+        500.0
+    """
+    document = load_document(path)
+    errors, _ = check_schema(document, "agency")
+    if not errors:
+        errors = list(_semantic_errors(document))
+    if errors:
+        raise RulesetErrors(errors)
+    return _build(Path(path), document.data)
+
+
+def _semantic_errors(document: Document) -> list[RulesetError]:
+    errors = []
+    for system in ("alto", "fixflo"):
+        section = document.data.get(system)
+        if not isinstance(section, dict):
+            continue
+        url = urlsplit(section["base_url"])
+        if url.scheme != "https" and url.hostname not in _LOCAL:
+            message = f"{system} base_url must use https (plain http only for 127.0.0.1)"
+            errors.append(document.error((system, "base_url"), "insecure-url", message))
+    if not any(isinstance(document.data.get(name), dict) for name in ("alto", "fixflo")):
+        message = "the config reaches neither API; add an 'alto:' or a 'fixflo:' section"
+        errors.append(document.error((), "no-api", message))
+    return errors
+
+
+def _build(path: Path, data: dict[str, Any]) -> AgencyConfig:
+    folder = path.parent
+
+    def resolve(key: str) -> Path | None:
+        return folder / data[key] if key in data else None
+
+    apis: dict[str, ApiConfig] = {
+        name: _api(name, data[name]) for name in ("alto", "fixflo") if name in data
+    }
+    retry = data.get("retry", {})
+    return AgencyConfig(
+        path=path,
+        agency=data["agency"],
+        apis=apis,
+        secrets_file=resolve("secrets_file"),
+        ruleset=resolve("ruleset"),
+        settings=resolve("settings"),
+        timeout=float(data.get("timeout_seconds", 30)),
+        retry=RetryPolicy(
+            attempts=int(retry.get("attempts", 8)), timeout=float(retry.get("total_seconds", 120))
+        ),
+    )
+
+
+def _api(system: str, section: dict[str, Any]) -> ApiConfig:
+    env = {key: value for key, value in section.items() if key.endswith("_env")}
+    per_minute = section.get("rate_limit", {}).get("per_minute", DEFAULT_PER_MINUTE[system])
+    return ApiConfig(
+        system=system,
+        base_url=section["base_url"],
+        env=env,
+        per_minute=float(per_minute),
+        agency_ref=section.get("agency_ref"),
+    )

@@ -1,0 +1,147 @@
+"""The adapters' exception boundary: complete, located, and free of secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+import adapters.alto
+import adapters.errors
+import adapters.fixflo
+from adapters._http import make_limiter
+from adapters._secrets import read_secret
+from adapters.errors import (
+    AdapterError,
+    AuthError,
+    ConfigError,
+    ConflictError,
+    ConnectError,
+    ConnectionLostError,
+    ForbiddenError,
+    HTTPStatusError,
+    RateLimitedError,
+    ServerError,
+    TimeoutError,
+    error_for_response,
+    mapped_transport_errors,
+    redact,
+    translate_transport_error,
+)
+from engine.errors import RulebridgeError
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub} | _subclasses(sub)
+    return found
+
+
+def test_every_httpx_exception_is_mapped() -> None:
+    """After httpx's test_httpcore_all_exceptions_mapped: a new httpx exception fails here."""
+    public = {cls for cls in _subclasses(httpx.HTTPError) if cls.__module__.startswith("httpx")}
+    assert public - mapped_transport_errors() == set()
+
+
+@pytest.mark.parametrize("cls", sorted(mapped_transport_errors(), key=lambda c: c.__name__))
+def test_each_translation_keeps_method_and_path(cls: type[httpx.HTTPError]) -> None:
+    request = httpx.Request("GET", "http://x.test/inventory/filter")
+    exc = (
+        cls("boom", request=request, response=httpx.Response(500, request=request))  # type: ignore[call-arg]
+        if cls is httpx.HTTPStatusError
+        else cls("boom")
+    )
+    error = translate_transport_error(exc, "GET", "/inventory/filter")
+    assert isinstance(error, AdapterError)
+    assert isinstance(error, RulebridgeError)
+    assert str(error).startswith("GET /inventory/filter: ")
+
+
+@pytest.mark.parametrize(
+    ("cls", "expected", "retryable"),
+    [
+        (httpx.ConnectError, ConnectError, True),
+        (httpx.ReadTimeout, TimeoutError, True),
+        (httpx.RemoteProtocolError, ConnectionLostError, True),
+        (httpx.UnsupportedProtocol, ConfigError, False),
+    ],
+)
+def test_transport_errors_by_kind(
+    cls: type[httpx.HTTPError], expected: type, retryable: bool
+) -> None:
+    error = translate_transport_error(cls("x"), "POST", "/work-orders")
+    assert type(error) is expected
+    assert error.retryable is retryable
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (401, AuthError),
+        (403, ForbiddenError),
+        (409, ConflictError),
+        (429, RateLimitedError),
+        (500, ServerError),
+        (503, ServerError),
+        (400, HTTPStatusError),
+    ],
+)
+def test_statuses_map_to_classes(status: int, expected: type) -> None:
+    request = httpx.Request("GET", "http://x.test/contacts?email=a@b.example")
+    headers = {"Retry-After": "2", "Location": "/work-orders/9"}
+    response = httpx.Response(status, request=request, headers=headers, json={"title": "x"})
+    error = error_for_response(response)
+    assert type(error) is expected
+    assert (error.method, error.path, error.status) == ("GET", "/contacts", status)
+    assert "a@b.example" not in str(error)
+    if isinstance(error, RateLimitedError):
+        assert error.retry_after == 2.0
+    if isinstance(error, ConflictError):
+        assert error.location == "/work-orders/9"
+
+
+def test_redaction_hides_tokens_people_and_named_secrets() -> None:
+    text = '{"access_token": "tok-123", "email": "ann@x.example", "phone": "+44 20 7946 0123"}'
+    shown = redact(text + " Bearer abc.def s3cret", secrets=("s3cret",))
+    for hidden in ("tok-123", "ann@x.example", "7946", "abc.def", "s3cret"):
+        assert hidden not in shown
+    assert len(redact("x" * 5000)) < 400
+
+
+def test_secrets_come_from_the_environment_then_the_file(tmp_path: Path) -> None:
+    secrets = tmp_path / "acme.secrets"
+    secrets.write_text("# comment\nFIXFLO_TOKEN = 'from-file'\n", "utf-8")
+    secrets.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        read_secret("FIXFLO_TOKEN", secrets, env={})
+    secrets.chmod(0o600)
+    assert read_secret("FIXFLO_TOKEN", secrets, env={}) == "from-file"
+    assert read_secret("FIXFLO_TOKEN", secrets, env={"FIXFLO_TOKEN": "env"}) == "env"
+    with pytest.raises(ConfigError, match="OTHER is not set") as caught:
+        read_secret("OTHER", secrets, env={})
+    assert "from-file" not in str(caught.value)
+    with pytest.raises(ConfigError, match="cannot read the secrets file"):
+        read_secret("OTHER", tmp_path / "missing", env={})
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    assert adapters.errors.parse_retry_after("3") == 3.0
+    assert adapters.errors.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert adapters.errors.parse_retry_after("soon") is None
+    assert adapters.errors.parse_retry_after("nan") is None
+
+
+def test_limiter_sizes_keep_any_window_within_the_limit() -> None:
+    limiter = make_limiter(500)
+    assert limiter.max_rate + 60 * limiter.max_rate / limiter.time_period <= 500 + 1e-9
+    with pytest.raises(ValueError, match="at least 1"):
+        make_limiter(0)
+
+
+def test_exported_members() -> None:
+    assert adapters.alto.__all__ == ["COLLECTIONS", "AltoAdapter", "AltoAuth"]
+    assert adapters.fixflo.__all__ == ["COLLECTIONS", "FixfloAdapter", "FixfloAuth", "ListEndpoint"]
+    for name in adapters.errors.__all__:
+        assert hasattr(adapters.errors, name)

@@ -1,0 +1,256 @@
+"""The Alto adapter against the fake Alto, in-process and over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import pytest
+
+from adapters._http import RetryPolicy, make_limiter
+from adapters.alto import AltoAdapter, AltoAuth
+from adapters.errors import AuthError, ForbiddenError, OutcomeUnknownError
+from engine.ports import Charges, Document, Documents, RecordSource, WorksOrders
+from simulator.fake import FakeAlto, Faults, parse_faults
+from tests.adapters.fakes import FAST, MODES, base_url, client
+
+ORDER = {"summary": "Boiler not heating", "priority": "High", "reportedDate": "2026-11-20"}
+
+
+def _auth(url: str, fake: FakeAlto, *, secret: str | None = None, ref: str | None = None) -> Any:
+    return AltoAuth(
+        url + "/token",
+        fake.client_id,
+        fake.client_secret if secret is None else secret,
+        fake.agency_ref if ref is None else ref,
+    )
+
+
+def _faulty(size: int, spec: str, seed: int = 3, retry_after: float = 0.01) -> FakeAlto:
+    faults = Faults(parse_faults(spec), seed=seed, retry_after=retry_after, delay=0.01)
+    return FakeAlto(size, seed=11, faults=faults)
+
+
+async def _read_all(adapter: AltoAdapter) -> dict[str, list[dict[str, Any]]]:
+    return {name: [r async for r in adapter.read(name)] for name in adapter.collections()}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_snapshot_read_is_complete_and_exact_under_faults(mode: str) -> None:
+    fake = _faulty(120, "all=0.1")
+
+    async def run() -> dict[str, list[dict[str, Any]]]:
+        with base_url(mode, fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                return await _read_all(AltoAdapter(http, retry=FAST, page_size=25))
+
+    assert asyncio.run(run()) == fake.world
+    assert {"429", "500", "502", "503", "slow", "drop"} & set(fake.log.faults())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_works_orders_land_exactly_once_under_faults(mode: str) -> None:
+    fake = _faulty(40, "all=0.1,lost@POST /work-orders=0.2,500@POST /work-orders=0.1")
+    properties = [record["id"] for record in fake.world["inventory"]][:30]
+
+    async def run() -> list[dict[str, Any]]:
+        with base_url(mode, fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST)
+                jobs = [
+                    alto.create_works_order(pid, ORDER, reference=f"FF-{n}")
+                    for n, pid in enumerate(properties)
+                ]
+                return list(await asyncio.gather(*jobs))
+
+    made = asyncio.run(run())
+    assert len(fake.work_orders) == len(properties)
+    notes = [order["notes"] for order in fake.work_orders.values()]
+    assert sorted(notes) == sorted(f"[ref FF-{n}]" for n in range(len(properties)))
+    assert {order["id"] for order in made} == set(fake.work_orders)
+    assert fake.log.faults().get("lost", 0) >= 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_401_refreshes_the_token_once(mode: str) -> None:
+    fake = FakeAlto(20, seed=1)
+
+    async def run() -> AltoAuth:
+        with base_url(mode, fake.app) as (url, transport):
+            auth = _auth(url, fake)
+            async with client(url, transport, auth) as http:
+                alto = AltoAdapter(http, retry=FAST)
+                await _read_all(alto)
+                fake.expire_tokens()
+                assert [r async for r in alto.read("suppliers")] == fake.world["suppliers"]
+                return auth
+
+    auth = asyncio.run(run())
+    assert auth.token_requests == 2
+    assert fake.token_grants == 2
+    assert len([e for e in fake.log.entries if e.status == 401]) == 1
+
+
+def test_a_refused_secret_raises_auth_error_without_the_secret() -> None:
+    fake = FakeAlto(5, seed=1)
+
+    async def run() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake, secret="wrong-s3cret")) as http:
+                await _read_all(AltoAdapter(http, retry=FAST))
+
+    with pytest.raises(AuthError) as caught:
+        asyncio.run(run())
+    assert "wrong-s3cret" not in str(caught.value)
+    assert caught.value.status == 401
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_403_says_the_agency_ref_is_wrong(mode: str) -> None:
+    fake = FakeAlto(5, seed=1)
+    wrong = "00000000-0000-4000-8000-000000000000"
+
+    async def run() -> None:
+        with base_url(mode, fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake, ref=wrong)) as http:
+                await _read_all(AltoAdapter(http, retry=FAST))
+
+    with pytest.raises(ForbiddenError, match="AgencyRef is missing or wrong") as caught:
+        asyncio.run(run())
+    assert caught.value.method == "GET"
+    assert caught.value.path == "/inventory/filter"
+    assert caught.value.status == 403
+
+
+def test_a_429_waits_for_retry_after() -> None:
+    fake = _faulty(30, "429@GET /inventory/filter=0.5", seed=5, retry_after=0.15)
+    slow_backoff = RetryPolicy(attempts=20, wait_initial=0.001, wait_max=0.001, wait_jitter=0)
+
+    async def run() -> list[dict[str, Any]]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=slow_backoff, page_size=5)
+                return [r async for r in alto.read("inventory")]
+
+    assert asyncio.run(run()) == fake.world["inventory"]
+    reads = fake.log.matching("GET", "/inventory/filter")
+    limited = [n for n, entry in enumerate(reads) if entry.fault == "429"]
+    assert limited
+    for n in limited:
+        assert reads[n + 1].at - reads[n].at >= 0.15
+
+
+def test_the_rate_limiter_never_exceeds_its_limit_over_a_burst() -> None:
+    fake = FakeAlto(5, seed=1)
+    limit, window = 10, 0.5
+    sent: list[float] = []
+
+    async def stamp(_request: Any) -> None:
+        sent.append(time.monotonic())
+
+    async def run() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            hooks = {"request": [stamp]}
+            async with client(url, transport, _auth(url, fake), event_hooks=hooks) as http:
+                limiter = make_limiter(limit, period=window)
+                alto = AltoAdapter(http, retry=FAST, limiter=limiter)
+                await asyncio.gather(*(alto.find_works_order("100001", "x") for _ in range(40)))
+
+    asyncio.run(run())
+    calls = sorted(sent)[1:]  # the first is the token request, which is not limited
+    assert len(calls) == 40
+    busiest = max(sum(1 for t in calls if start <= t < start + window) for start in calls)
+    assert busiest <= limit
+    assert calls[-1] - calls[0] >= (40 - limit) * window / limit * 0.9
+
+
+def test_documents_and_charges_are_posted() -> None:
+    fake = FakeAlto(5, seed=1)
+    invoice = Document("invoice.pdf", b"%PDF-1.4 tiny")
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST)
+                order = await alto.create_works_order("100001", ORDER, reference="FF-9")
+                await alto.update_works_order(order["id"], {"status": "SupplierInstructed"})
+                doc = await alto.attach_document("WorkOrder", order["id"], invoice)
+                charge = {"chargeType": "Maintenance", "totalNet": 100, "totalVat": 20}
+                return doc, await alto.post_charge("inventory", "100001", charge, invoice)
+
+    doc, charge = asyncio.run(run())
+    assert fake.documents[doc["id"]]["size"] == len(invoice.content)
+    assert fake.charges[charge["id"]]["hasInvoice"] is True
+    assert next(iter(fake.work_orders.values()))["status"] == "SupplierInstructed"
+
+
+def test_a_lost_charge_is_reported_as_outcome_unknown() -> None:
+    fake = _faulty(5, "lost@POST /inventory=1.0")
+
+    async def run() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                await AltoAdapter(http, retry=FAST).post_charge(
+                    "inventory", "100001", {"chargeType": "Maintenance"}
+                )
+
+    with pytest.raises(OutcomeUnknownError, match="check Alto before retrying"):
+        asyncio.run(run())
+    assert len(fake.charges) == 1  # it landed; the adapter did not post it twice
+
+
+def test_the_adapter_implements_the_engine_ports() -> None:
+    fake = FakeAlto(5, seed=1)
+
+    async def run() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http)
+                for port in (RecordSource, WorksOrders, Documents, Charges):
+                    assert isinstance(alto, port)
+
+    asyncio.run(run())
+
+
+def test_no_secret_in_logs_or_exceptions(caplog: pytest.LogCaptureFixture) -> None:
+    fake = _faulty(30, "all=0.2")
+    caplog.set_level(logging.DEBUG)
+
+    async def run() -> AltoAuth:
+        with base_url("asgi", fake.app) as (url, transport):
+            auth = _auth(url, fake)
+            async with client(url, transport, auth) as http:
+                await _read_all(AltoAdapter(http, retry=FAST))
+            return auth
+
+    auth = asyncio.run(run())
+    tokens = list(fake.tokens)
+
+    async def refused() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            wrong = _auth(url, fake, secret="x" + fake.client_secret)
+            async with client(url, transport, wrong) as http:
+                await _read_all(AltoAdapter(http, retry=FAST))
+
+    with pytest.raises(AuthError) as caught:
+        asyncio.run(refused())
+    shown = caplog.text + str(caught.value) + repr(caught.value) + repr(auth)
+    for secret in [fake.client_secret, "x" + fake.client_secret, *tokens]:
+        assert secret not in shown
+
+
+def test_reading_only_what_changed_since_a_cursor() -> None:
+    fake = FakeAlto(40, seed=2)
+    cursor = sorted(str(r["modifiedDate"]) for r in fake.world["inventory"])[20]
+
+    async def run() -> list[dict[str, Any]]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                return [r async for r in AltoAdapter(http).read("inventory", since=cursor)]
+
+    changed = asyncio.run(run())
+    assert changed == [r for r in fake.world["inventory"] if str(r["modifiedDate"]) >= cursor]
+    assert 0 < len(changed) < len(fake.world["inventory"])
+    assert "modified-from=" in fake.log.matching("GET", "/inventory/filter")[0].query
