@@ -186,8 +186,11 @@ def _with_reference(order: dict[str, Any], reference: str) -> dict[str, Any]:
 
 
 def _carries(record: Mapping[str, Any], reference: str) -> bool:
+    """Whether `record` carries the tag ``[ref REFERENCE]`` (the whole tag: ``I1`` is not
+    carried by an order tagged ``[ref I10]``)."""
+    tag = f"[ref {reference}]"
     fields = ("notes", "description", "summary")
-    return any(reference in str(ci_get(record, field) or "") for field in fields)
+    return any(tag in str(ci_get(record, field) or "") for field in fields)
 
 
 def _created(response: httpx.Response) -> Record:

@@ -5,7 +5,8 @@ Serves ``POST /token`` (client credentials, Basic auth), the cursor lists ``/inv
 ``/suppliers``, ``/inventory/{id}``, works orders, documents and charges. Every call but the
 token needs a valid bearer token (401 otherwise, as ProblemDetails) and the agency's
 ``AgencyRef`` (403 otherwise). Works orders, documents and charges live in this fake's own
-in-memory store.
+in-memory store, or in a `simulator.lifecycle.AltoWorld` when one is given (see
+`simulator.fake._alto_world`), where the world's invariants can judge them.
 
 Example:
     >>> fake = FakeAlto(size=50, seed=7)
@@ -28,8 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.agency import AgencyGenerator
+from simulator.fake._alto_world import WorldWrites
 from simulator.fake._common import cursor_page, problem
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
+from simulator.lifecycle.worlds import AltoWorld
 
 __all__ = ["FakeAlto"]
 
@@ -53,10 +56,14 @@ class FakeAlto:
         faults: the faults to inject; none by default.
         client_id: the client id the token endpoint accepts.
         client_secret: the client secret it accepts.
+        alto_world: a lifecycle Alto world that works orders, documents and charges land in
+            (any property id is then accepted: the world names properties its own way).
 
     Attributes:
         world: the agency's records by collection (what a snapshot must read).
-        work_orders, documents, charges: what writes created, by id.
+        work_orders, documents, charges: what writes created, by id (with `alto_world`,
+            `work_orders` is the world's own dict, and the others index the world's records).
+        alto_world: the lifecycle Alto world written to, or None.
         log: every request received.
     """
 
@@ -68,6 +75,7 @@ class FakeAlto:
         faults: Faults | None = None,
         client_id: str = "rulebridge-fake",
         client_secret: str = "fake-client-secret",  # noqa: S107 - a fake's made-up secret
+        alto_world: AltoWorld | None = None,
     ) -> None:
         generator = AgencyGenerator(size, seed)
         self.agency_ref = generator.agency_ref
@@ -78,7 +86,9 @@ class FakeAlto:
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens: set[str] = set()
         self.token_grants = 0
-        self.work_orders: dict[str, Record] = {}
+        self.alto_world = alto_world
+        self._writes = None if alto_world is None else WorldWrites(alto_world)
+        self.work_orders: dict[str, Record] = {} if alto_world is None else alto_world.works_orders
         self.documents: dict[str, Record] = {}
         self.charges: dict[str, Record] = {}
         self.log = RequestLog()
@@ -95,11 +105,11 @@ class FakeAlto:
             Route("/token", self._token, methods=["POST"]),
             *lists,
             Route("/inventory/{id}", self._guard(self._property), methods=["GET"]),
-            Route("/inventory/{id}/work-orders", self._guard(self._orders), methods=["GET"]),
+            Route("/inventory/{id:path}/work-orders", self._guard(self._orders), methods=["GET"]),
             Route("/work-orders", self._guard(self._create_order), methods=["POST"]),
             Route("/work-orders/{id}", self._guard(self._patch_order), methods=["PATCH"]),
             Route("/documents/post", self._guard(self._document), methods=["POST"]),
-            Route("/{target:str}/{id}/charges", self._guard(self._charge), methods=["POST"]),
+            Route("/{target:str}/{id:path}/charges", self._guard(self._charge), methods=["POST"]),
         ]
 
     async def _token(self, request: Request) -> Response:
@@ -150,7 +160,7 @@ class FakeAlto:
 
     async def _orders(self, request: Request) -> Response:
         wanted = request.path_params["id"]
-        items = [o for o in self.work_orders.values() if o["propertyId"] == wanted]
+        items = [o for o in self.work_orders.values() if o.get("propertyId") == wanted]
         return JSONResponse({"meta": {"nextToken": None, "totalItems": len(items)}, "items": items})
 
     async def _create_order(self, request: Request) -> Response:
@@ -163,6 +173,10 @@ class FakeAlto:
             return JSONResponse({"errors": errors}, status_code=400)
         if len(str(body["summary"])) > 150:
             return problem(400, "Bad Request", "summary is longer than 150 characters")
+        if self._writes is not None:
+            order = self._writes.order(body)
+            headers = {"Location": f"/work-orders/{order['id']}"}
+            return JSONResponse(order, status_code=201, headers=headers)
         if body["propertyId"] not in self._by_id:
             return problem(404, "Not Found", "no such property")
         order_id = str(len(self.work_orders) + 700001)
@@ -202,6 +216,8 @@ class FakeAlto:
             "linkedType": form.get("linkedType"),
             "linkedId": form.get("linkedId"),
         }
+        if self._writes is not None:
+            self._writes.document(self.documents[doc_id])
         return JSONResponse(self.documents[doc_id], status_code=201)
 
     async def _charge(self, request: Request) -> Response:
@@ -215,8 +231,14 @@ class FakeAlto:
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
         if not fields.get("chargeType"):
             return JSONResponse({"errors": [{"code": "Required", "message": "chargeType"}]}, 400)
-        charge_id = str(len(self.charges) + 900001)
         invoice = form.get("invoiceDocument")
+        if self._writes is not None:
+            name = None if invoice is None or isinstance(invoice, str) else invoice.filename
+            target_id = request.path_params["id"]
+            charge = self._writes.charge(fields, target, target_id, name)
+            self.charges[charge["id"]] = charge
+            return JSONResponse(charge, status_code=201)
+        charge_id = str(len(self.charges) + 900001)
         self.charges[charge_id] = fields | {
             "id": charge_id,
             "target": target,

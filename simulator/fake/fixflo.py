@@ -5,7 +5,9 @@ PreviousURL}`` with each endpoint's own page parameter (``pg``, ``Pg``, ``page``
 keys come in Fixflo's inconsistent casing (``Id``/``id``, ``FirstName``/``Firstname``) with
 fields the adapters do not know. Writes answer the envelope ``{HttpStatusCode,
 HttpStatusCodeDesc, Errors, Messages, Entity}``, a refused write as a 200 with ``Errors``.
-Every call needs the bearer token (401 otherwise).
+Every call needs the bearer token (401 otherwise). Issues, jobs, invoices, completion
+documents and the PDF report come from a lifecycle world when one is given
+(`simulator.fake._fixflo_issues`).
 
 Example:
     >>> fake = FakeFixflo(size=50, seed=7)
@@ -25,13 +27,15 @@ from starlette.routing import Mount, Route
 
 from simulator.fake._common import number_page
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
+from simulator.fake._fixflo_issues import IssueRoutes
 from simulator.fake._fixflo_store import REF_KEYS, FixfloStore, WriteRefused, get_ci
+from simulator.fake._pdf import PDF
+from simulator.lifecycle.worlds import FixfloWorld
 
 __all__ = ["PDF", "FakeFixflo"]
 
 Record = dict[str, Any]
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-PDF: Final = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 _LISTS: Final = {
     "/Property/Search": ("properties", "pg", "pgsz"),
     "/Landlords": ("landlords", "pg", None),
@@ -58,9 +62,12 @@ class FakeFixflo:
         faults: the faults to inject; none by default.
         token: the bearer token the API accepts.
         page_size: items a page holds where the client cannot choose.
+        world: a `simulator.lifecycle.FixfloWorld` whose issues (with their jobs, invoices
+            and completion documents) are served instead of the store's made-up ones.
 
     Attributes:
         store: the records (`FixfloStore`), changed by writes.
+        world: the lifecycle world served, or None.
         log: every request received.
     """
 
@@ -72,9 +79,11 @@ class FakeFixflo:
         faults: Faults | None = None,
         token: str = "fake-fixflo-token",  # noqa: S107 - a fake's made-up token
         page_size: int = 50,
+        world: FixfloWorld | None = None,
     ) -> None:
         self.store = FixfloStore.generate(size, seed)
-        self.token, self.page_size = token, page_size
+        self.token, self.page_size, self.world = token, page_size, world
+        self.issue_routes = IssueRoutes(self.store, world, page_size, _vary)
         self.log = RequestLog()
         self.faults = faults or Faults()
         api = Starlette(routes=[Mount("/api/v2", routes=self._routes())])
@@ -102,9 +111,7 @@ class FakeFixflo:
             Route("/LandlordPropertyJoin", guard(self._join_landlord), methods=["POST"]),
             Route("/Tenant/{id:int}/Property", guard(self._join_tenant), methods=["POST"]),
             Route("/AgencySettings", guard(self._settings), methods=["GET"]),
-            Route("/Issues", guard(self._issues), methods=["GET"]),
-            Route("/Issue/{id:int}", guard(self._issue), methods=["GET"]),
-            Route("/Issue/{id:int}/Report", guard(self._report), methods=["GET"]),
+            *self.issue_routes.routes(guard),
         ]
 
     def _guard(self, handler: Handler) -> Handler:
@@ -183,30 +190,6 @@ class FakeFixflo:
 
     async def _settings(self, request: Request) -> Response:
         return JSONResponse(self.store.settings)
-
-    async def _issues(self, request: Request) -> Response:
-        since = request.query_params.get("UpdatedSince") or ""
-        status = request.query_params.get("Status")
-        base = str(request.url.replace(query="")).rsplit("/Issues", 1)[0]
-        urls = [
-            f"{base}/Issue/{issue_id}"
-            for issue_id, issue in self.store.issues.items()
-            if str(issue["StatusChanged"]) >= since and status in (None, issue["Status"])
-        ]
-        return number_page(
-            request, urls, page_key="page", size_key=None, default_size=self.page_size
-        )
-
-    async def _issue(self, request: Request) -> Response:
-        issue = self.store.issues.get(request.path_params["id"])
-        if issue is None:
-            return JSONResponse({"Message": "No issue found"}, status_code=404)
-        return JSONResponse(_vary(issue))
-
-    async def _report(self, request: Request) -> Response:
-        if request.path_params["id"] not in self.store.issues:
-            return JSONResponse({"Message": "No issue found"}, status_code=404)
-        return Response(PDF, media_type="application/pdf")
 
 
 def _route(request: Request) -> str:
