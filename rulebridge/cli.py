@@ -14,6 +14,7 @@ from rulebridge import (
     _schema_cmd,
     _simulate_cmd,
     _snapshot_cmd,
+    _tui_cmd,
     _validate_cmd,
 )
 
@@ -40,4 +41,5 @@ main.add_command(_simulate_cmd.simulate)
 main.add_command(_explore_cmd.explore_command)
 main.add_command(_snapshot_cmd.snapshot)
 main.add_command(_fake_cmd.fake)
+main.add_command(_tui_cmd.tui)
 main.add_command(_demo_cmd.demo)

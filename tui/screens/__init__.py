@@ -1,0 +1,10 @@
+"""The TUI's screens: the lifecycle stepper, the ruleset browser, help and dialogs."""
+
+from __future__ import annotations
+
+from tui.screens.browser import BrowserScreen
+from tui.screens.dialogs import EventDialog, PromptDialog
+from tui.screens.help import HelpScreen
+from tui.screens.stepper import StepperScreen
+
+__all__ = ["BrowserScreen", "EventDialog", "HelpScreen", "PromptDialog", "StepperScreen"]
