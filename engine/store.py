@@ -1,0 +1,394 @@
+"""The state store: one SQLite file per agency holding everything a run must remember.
+
+Runs, operations and their status, the id map, per-issue reconcile state, cursors, dead
+letters and an append-only audit log (DESIGN.md section 6). The file is in WAL mode,
+created 0600 in a folder others cannot read; its schema is applied by numbered migrations
+(`engine._store_schema`) and every change is one transaction (``BEGIN IMMEDIATE``).
+
+**The exactly-once contract (intent before effect).** For every call with an effect:
+
+1. ``intent = store.record_intent(op)`` *before* the call. It commits the operation as
+   ``in_flight`` and says what to do: ``call``; ``verify`` (an earlier attempt was left
+   in flight by a crash, so the call may have happened: look in the target for a record
+   carrying the operation's reference before calling again); ``skip`` (already done); or
+   ``dead`` (dead-lettered: not called until retried).
+2. Make the call (or find the existing record).
+3. ``store.record_effect(op, result)`` *after* it, which marks the operation ``done`` and
+   appends its audit row in one transaction. Put the ledger updates (`map_id`,
+   `put_issue_state`) in the same ``with store.transaction():`` block, so a crash leaves
+   either all of them or none.
+
+A crash between 1 and 3 leaves the operation ``in_flight``; the next run's
+`record_intent` answers ``verify``. An effect with no intent is refused, and a second
+`record_effect` of a done key is a no-op returning False (one audit row per effect).
+Creates, attachments and charges (``create``, ``attach``, ``post``) happen once per key,
+ever; updates, archives and links set a state and may be applied again by a later run.
+
+**What is stored.** The operation as its plan carries it (fields, reasons), ids, hashes
+and error texts; never credentials, raw snapshots or the records a target returns.
+Callers pass error texts already redacted.
+
+Example:
+    >>> with Store.open(tmp / "agency.db") as store:  # doctest: +SKIP
+    ...     run = store.start_run("alto-fixflo", "1", "sha256:...")
+    ...     if store.record_intent(op).action == "call":
+    ...         store.record_effect(op, EffectResult(target_id="42"))
+    ...     store.finish_run("succeeded")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from engine._store_files import StoreError
+from engine._store_ledger import Ledger
+from engine._store_records import (
+    ONCE_OPS,
+    DeadLetter,
+    EffectResult,
+    IdMapEntry,
+    Intent,
+    IssueState,
+    OpStatus,
+    Run,
+    RunStatus,
+    StoredOperation,
+    dumps,
+)
+
+__all__ = [
+    "DeadLetter",
+    "EffectResult",
+    "IdMapEntry",
+    "Intent",
+    "IssueState",
+    "Run",
+    "Store",
+    "StoreError",
+]
+
+_MAX_ERROR = 500  # error texts are kept short: they are for people, not for replay
+
+
+class Store(Ledger):
+    """An open state store. Use `Store.open`; close it (or use ``with``) when done."""
+
+    # Runs ------------------------------------------------------------------------------
+
+    def start_run(
+        self, ruleset_name: str, ruleset_version: str, ruleset_hash: str, *, dry_run: bool = False
+    ) -> Run:
+        """Record a new run; later calls on this store belong to it until `finish_run`.
+
+        Runs left ``running`` by a killed process become ``interrupted``. Call it while
+        holding the agency's run lock.
+
+        Example:
+            >>> store.start_run("alto-fixflo", "1", "ab12").status  # doctest: +SKIP
+            'running'
+        """
+        with self.transaction():
+            # A run still 'running' was killed (the runner's lock keeps runs apart).
+            self._db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            cursor = self._db.execute(
+                "INSERT INTO runs (started, status, ruleset_name, ruleset_version, "
+                "ruleset_hash, dry_run) VALUES (?, 'running', ?, ?, ?, ?)",
+                [self._now(), ruleset_name, str(ruleset_version), ruleset_hash, int(dry_run)],
+            )
+        self._run, self._ruleset_hash = cursor.lastrowid, ruleset_hash
+        return self.run(self._require_run())
+
+    def finish_run(
+        self, status: RunStatus, counts: Mapping[str, Mapping[str, int]] | None = None
+    ) -> Run:
+        """Close the current run with `status`; `counts` default to its done operations
+        per kind and action."""
+        run_id = self._require_run()
+        if counts is None:
+            counts = self._counts(run_id)
+        with self.transaction():
+            self._db.execute(
+                "UPDATE runs SET finished = ?, status = ?, counts = ? WHERE id = ?",
+                [self._now(), status, dumps(counts), run_id],
+            )
+        self._run = None
+        return self.run(run_id)
+
+    def _counts(self, run_id: int) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for row in self._all(
+            "SELECT kind, op, count(*) AS n FROM audit WHERE run_id = ? GROUP BY kind, op",
+            [run_id],
+        ):
+            counts.setdefault(row["kind"], {})[row["op"]] = row["n"]
+        return counts
+
+    def runs(self) -> list[Run]:
+        """Every run, newest first (for ``rulebridge history``)."""
+        return [_run(row) for row in self._all("SELECT * FROM runs ORDER BY id DESC")]
+
+    def run(self, run_id: int) -> Run:
+        """One run (for ``rulebridge report RUN``); `StoreError` if there is none.
+
+        A run not yet finished reports the effects recorded so far as its counts.
+        """
+        row = self._one("SELECT * FROM runs WHERE id = ?", [run_id])
+        if row is None:
+            raise StoreError(str(self.path), f"has no run {run_id}", "see `rulebridge history`")
+        if row["finished"] is None:
+            row["counts"] = dumps(self._counts(run_id))
+        return _run(row)
+
+    # Operations ------------------------------------------------------------------------
+
+    def record_plan(self, ops: Iterable[StoredOperation]) -> int:
+        """Record planned operations (status ``planned``); known keys are left as they are.
+
+        Returns how many were new.
+        """
+        run_id, now, new = self._require_run(), self._now(), 0
+        with self.transaction():
+            for op in ops:
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO operations (idempotency_key, run_id, op, kind, status, "
+                    "generation, operation, updated) VALUES (?, ?, ?, ?, 'planned', 1, ?, ?)",
+                    [op.idempotency_key, run_id, op.op, op.kind, dumps(op.to_json()), now],
+                )
+                new += cursor.rowcount
+        return new
+
+    def record_intent(self, op: StoredOperation) -> Intent:
+        """Commit the intent to perform `op` *before* the call; the `Intent` says what to do.
+
+        A dead-lettered operation answers ``dead`` (nothing recorded): it waits for
+        `retry_dead_letter`, and the run goes on without it.
+
+        Example:
+            >>> store.record_intent(op).action  # doctest: +SKIP
+            'call'
+        """
+        run_id, key = self._require_run(), op.idempotency_key
+        with self.transaction():
+            row = self._one("SELECT * FROM operations WHERE idempotency_key = ?", [key])
+            if row is not None and row["status"] == "dead":
+                return Intent(key, "dead", row["attempts"])
+            done = self._once_done(key) if op.op in ONCE_OPS else None
+            if done is not None:
+                return Intent(key, "skip", 0, done)
+            if row is not None and row["status"] == "done" and row["run_id"] == run_id:
+                return Intent(key, "skip", 0, _result(row["result"]))
+            action: Literal["call", "verify"] = (
+                "verify" if row is not None and row["status"] == "in_flight" else "call"
+            )
+            attempts = (row["attempts"] if row and row["status"] != "done" else 0) + 1
+            generation = 1 if row is None else row["generation"] + (row["status"] == "done")
+            self._db.execute(
+                "INSERT OR REPLACE INTO operations (idempotency_key, run_id, op, kind, status, "
+                "generation, attempts, operation, result, last_error, updated) "
+                "VALUES (?, ?, ?, ?, 'in_flight', ?, ?, ?, NULL, ?, ?)",
+                [
+                    key,
+                    run_id,
+                    op.op,
+                    op.kind,
+                    generation,
+                    attempts,
+                    dumps(op.to_json()),
+                    row["last_error"] if row else None,
+                    self._now(),
+                ],
+            )
+        return Intent(key, action, attempts)
+
+    def _once_done(self, key: str) -> EffectResult | None:
+        row = self._one(
+            "SELECT result FROM audit WHERE idempotency_key = ? AND op IN (?, ?, ?) "
+            "ORDER BY id LIMIT 1",
+            [key, *sorted(ONCE_OPS)],
+        )
+        return None if row is None else (_result(row["result"]) or EffectResult())
+
+    def record_effect(self, op: StoredOperation, result: EffectResult | None = None) -> bool:
+        """Record that `op`'s call took effect, *after* it: ``done`` plus one audit row.
+
+        Returns False (and changes nothing) when this intent is already done.
+
+        Raises:
+            StoreError: no intent was recorded for the operation, or the intent was for
+                another action under the same key.
+
+        Example:
+            >>> store.record_effect(op, EffectResult(target_id="42"))  # doctest: +SKIP
+            True
+        """
+        run_id, key = self._require_run(), op.idempotency_key
+        with self.transaction():
+            row = self._one("SELECT * FROM operations WHERE idempotency_key = ?", [key])
+            if row is not None and row["status"] == "done":
+                return False
+            if row is None or row["status"] != "in_flight":
+                raise StoreError(
+                    str(self.path),
+                    f"an effect of {key} was recorded without an intent",
+                    "call record_intent() before making the call",
+                )
+            if row["op"] != op.op:
+                raise StoreError(
+                    str(self.path),
+                    f"the intent for {key} was {row['op']!r}, not {op.op!r}",
+                    "record the effect of the operation whose intent was recorded",
+                )
+            result_text = dumps((result or EffectResult()).to_json())
+            now = self._now()
+            self._db.execute(
+                "UPDATE operations SET status = 'done', run_id = ?, result = ?, updated = ? "
+                "WHERE idempotency_key = ?",
+                [run_id, result_text, now, key],
+            )
+            self._db.execute(
+                "INSERT INTO audit (at, run_id, idempotency_key, generation, op, kind, "
+                "operation, result, because, ruleset_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    now,
+                    run_id,
+                    key,
+                    row["generation"],
+                    op.op,
+                    op.kind,
+                    dumps(op.to_json()),
+                    result_text,
+                    dumps([item.to_json() for item in op.because]),
+                    self._ruleset_hash,
+                ],
+            )
+        return True
+
+    def mark_failed(self, op: StoredOperation, error: str) -> None:
+        """The call failed and surely took no effect (the target refused it): ``failed``,
+        called again by the next intent. When the outcome is unknown (a timeout, a lost
+        response), do not call this: leave the operation ``in_flight`` so the next intent
+        answers ``verify``.
+
+        Example:
+            >>> store.mark_failed(op, "HTTP 422: Name is required")  # doctest: +SKIP
+        """
+        self._set_status(op.idempotency_key, "failed", error)
+
+    def _set_status(self, key: str, status: OpStatus, error: str | None) -> dict[str, Any]:
+        with self.transaction():
+            row = self._one("SELECT * FROM operations WHERE idempotency_key = ?", [key])
+            if row is None or row["status"] == "done":
+                raise StoreError(
+                    str(self.path),
+                    f"operation {key} is {row['status'] if row else 'unknown'}",
+                    "only an operation with a recorded intent that is not done can fail",
+                )
+            self._db.execute(
+                "UPDATE operations SET status = ?, last_error = ?, updated = ? "
+                "WHERE idempotency_key = ?",
+                [status, (error or "")[:_MAX_ERROR] or None, self._now(), key],
+            )
+        return row
+
+    def operation_status(self, key: str) -> OpStatus | None:
+        """The status of the operation with idempotency key `key` (None: never recorded)."""
+        row = self._one("SELECT status FROM operations WHERE idempotency_key = ?", [key])
+        return None if row is None else row["status"]
+
+    def in_flight(self) -> list[dict[str, Any]]:
+        """Operations whose outcome is unknown (intent without effect), as plan JSON."""
+        rows = self._all("SELECT operation FROM operations WHERE status = 'in_flight'")
+        return [json.loads(row["operation"]) for row in rows]
+
+    # Dead letters ----------------------------------------------------------------------
+
+    def dead_letter(
+        self, op: StoredOperation, reason: str, *, error: str | None = None, retryable: bool
+    ) -> DeadLetter:
+        """Give up on `op` with `reason`; the run goes on. Listed by `dead_letters`.
+
+        Example:
+            >>> store.dead_letter(op, "property 7 is gone", error="HTTP 404", retryable=False)
+            ... # doctest: +SKIP
+        """
+        run_id = self._require_run()
+        with self.transaction():
+            if self.operation_status(op.idempotency_key) is None:
+                self.record_plan([op])
+            row = self._set_status(op.idempotency_key, "dead", error)
+            cursor = self._db.execute(
+                "INSERT INTO dead_letters (idempotency_key, run_id, operation, reason, "
+                "attempts, last_error, retryable, created) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    op.idempotency_key,
+                    run_id,
+                    dumps(op.to_json()),
+                    reason,
+                    row["attempts"],
+                    (error or row["last_error"] or "")[:_MAX_ERROR] or None,
+                    int(retryable),
+                    self._now(),
+                ],
+            )
+        return self._dead(cursor.lastrowid)
+
+    def dead_letters(self, *, include_retried: bool = False) -> list[DeadLetter]:
+        """Dead letters, oldest first; retried ones only when asked."""
+        where = "" if include_retried else "WHERE retried IS NULL"
+        rows = self._all(f"SELECT * FROM dead_letters {where} ORDER BY id")  # noqa: S608
+        return [_dead(row) for row in rows]
+
+    def _dead(self, letter_id: int | None) -> DeadLetter:
+        row = self._one("SELECT * FROM dead_letters WHERE id = ?", [letter_id])
+        if row is None:
+            raise StoreError(
+                str(self.path), f"has no dead letter {letter_id}", "see `rulebridge deadletters`"
+            )
+        return _dead(row)
+
+    def retry_dead_letter(self, letter_id: int) -> dict[str, Any]:
+        """Put a dead letter's operation back to ``planned``; returns it as plan JSON."""
+        letter = self._dead(letter_id)
+        if letter.retried is not None:
+            raise StoreError(
+                str(self.path), f"dead letter {letter_id} was already retried", "list them again"
+            )
+        with self.transaction():
+            self._db.execute(
+                "UPDATE dead_letters SET retried = ? WHERE id = ?", [self._now(), letter_id]
+            )
+            self._db.execute(
+                "UPDATE operations SET status = 'planned', attempts = 0, updated = ? "
+                "WHERE idempotency_key = ?",
+                [self._now(), letter.idempotency_key],
+            )
+        return dict(letter.operation)
+
+    def audit(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Audit rows (all, or one run's), oldest first, JSON columns decoded."""
+        where, params = ("WHERE run_id = ?", [run_id]) if run_id is not None else ("", [])
+        rows = self._all(f"SELECT * FROM audit {where} ORDER BY id", params)  # noqa: S608
+        for row in rows:
+            for column in ("operation", "result", "because"):
+                row[column] = json.loads(row[column]) if row[column] is not None else None
+        return rows
+
+
+def _result(text: str | None) -> EffectResult | None:
+    return None if text is None else EffectResult(**json.loads(text))
+
+
+def _run(row: Mapping[str, Any]) -> Run:
+    values = dict(row)
+    values["dry_run"] = bool(values["dry_run"])
+    values["counts"] = json.loads(values["counts"])
+    return Run(**values)
+
+
+def _dead(row: Mapping[str, Any]) -> DeadLetter:
+    values = dict(row)
+    values["operation"] = json.loads(values["operation"])
+    values["retryable"] = bool(values["retryable"])
+    return DeadLetter(**values)

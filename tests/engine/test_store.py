@@ -1,0 +1,526 @@
+"""The state store: migrations, permissions, the exactly-once contract, ledger and audit."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlite_utils import Database
+
+from engine import _store_schema as schema
+from engine._store_files import translate
+from engine.errors import RulebridgeError
+from engine.explain import Because
+from engine.plan import Operation
+from engine.reconcile import LifecycleOp
+from engine.store import EffectResult, IdMapEntry, IssueState, Store, StoreError
+
+OpenStore = Callable[..., Store]
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+@pytest.fixture
+def open_store(state_dir: Path) -> Iterator[OpenStore]:
+    """Opens stores in a private folder and closes every one of them afterwards."""
+    opened: list[Store] = []
+
+    def _open(name: str = "agency.db", **kwargs: object) -> Store:
+        store = Store.open(state_dir / name, **kwargs)  # type: ignore[arg-type]
+        opened.append(store)
+        return store
+
+    yield _open
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: OpenStore) -> Store:
+    return open_store()
+
+
+def works_order(key: str = "wo-FF-1", op: str = "create", **fields: object) -> LifecycleOp:
+    because = (Because("L-03", "status", "Job awarded", "= 'Job awarded'", True),)
+    return LifecycleOp(op, "works_order", "FF-1", fields or {"status": "Raised"}, key, because)
+
+
+def update(key: str, value: str = "x") -> Operation:
+    return Operation(
+        "update", "property", "fixflo.properties", "100001", 7, "100001/OID", {"Name": value},
+        key, (Because("P-01", "recordType", "Rent", "= 'Rent'", True),),
+    )  # fmt: skip
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(str(path))
+
+
+# Files, migrations, errors ---------------------------------------------------------------
+
+
+def test_migrations_apply_once_in_order_and_reopening_is_a_no_op(open_store: OpenStore) -> None:
+    first = open_store()
+    first.close()
+    second = open_store()
+    rows = list(second._db.query("SELECT number FROM migrations ORDER BY rowid"))
+    assert [row["number"] for row in rows] == [n for n, _, _ in schema.MIGRATIONS]
+    assert schema.migrate(second._db, "now") == []
+
+
+def test_new_migrations_run_once_in_order_and_a_failing_one_stays_pending(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_store().close()
+    calls: list[int] = []
+
+    def step(number: int, fail: bool = False) -> Callable[[Database], None]:
+        def apply(db: Database) -> None:
+            calls.append(number)
+            db.execute(f"CREATE TABLE extra_{number} (x)")
+            if fail:
+                raise sqlite3.OperationalError("migration failed")
+
+        return apply
+
+    base = schema.MIGRATIONS
+    monkeypatch.setattr(
+        schema, "MIGRATIONS", (*base, (2, "two", step(2)), (3, "three", step(3, True)))
+    )
+    with pytest.raises(StoreError, match="migration failed"):
+        open_store()
+    monkeypatch.setattr(schema, "MIGRATIONS", (*base, (2, "two", step(2)), (3, "three", step(3))))
+    store = open_store()
+    assert calls == [2, 3, 3]
+    numbers = [row["number"] for row in store._db.query("SELECT number FROM migrations")]
+    assert numbers == [1, 2, 3]
+    assert {"extra_2", "extra_3"} <= set(store._db.table_names())
+    open_store().close()
+    assert calls == [2, 3, 3]
+
+
+def test_a_path_that_cannot_be_created_is_a_clear_error(state_dir: Path) -> None:
+    (state_dir / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot be created"):
+        Store.open(state_dir / "file" / "agency.db")
+    with pytest.raises(StoreError, match="cannot be created"):
+        Store.open(state_dir / "file" / "deeper" / "agency.db")
+
+
+def test_store_file_folder_and_wal_are_owner_only(store: Store, state_dir: Path) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    wal = state_dir / "agency.db-wal"
+    assert wal.exists()  # the connection is open, so the WAL is there
+    for path in (store.path, wal, state_dir / "agency.db-shm"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert store._db.journal_mode == "wal"
+
+
+def test_owner_only_whatever_the_umask(state_dir: Path) -> None:
+    previous = os.umask(0)
+    try:
+        with Store.open(state_dir / "open-umask" / "agency.db") as store:
+            store.start_run("alto-fixflo", "1", "h")
+            modes = {
+                path.name: stat.S_IMODE(path.stat().st_mode)
+                for path in (store.path.parent, *store.path.parent.iterdir())
+            }
+    finally:
+        os.umask(previous)
+    assert modes == {
+        "open-umask": 0o700, "agency.db": 0o600, "agency.db-wal": 0o600, "agency.db-shm": 0o600,
+    }  # fmt: skip
+
+
+def test_a_missing_folder_is_created_owner_only(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "new" / "deep" / "agency.db") as store:
+        assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+
+
+def test_a_folder_others_can_read_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "open"
+    folder.mkdir()
+    folder.chmod(0o755)
+    with pytest.raises(StoreError, match="chmod o-rwx"):
+        Store.open(folder / "agency.db")
+
+
+def test_a_newer_schema_is_refused_with_a_clear_message(
+    open_store: OpenStore, state_dir: Path
+) -> None:
+    open_store().close()
+    with raw(state_dir / "agency.db") as conn:
+        conn.execute("INSERT INTO migrations VALUES (999, 'future', 'later')")
+    conn.close()
+    with pytest.raises(StoreError, match=r"newer rulebridge \(migrations \[999\]") as info:
+        open_store()
+    assert "upgrade rulebridge" in str(info.value)
+    assert isinstance(info.value, RulebridgeError)
+
+
+def test_a_file_that_is_not_a_store_is_refused(state_dir: Path) -> None:
+    (state_dir / "notes.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a rulebridge store"):
+        Store.open(state_dir / "notes.db")
+    other = raw(state_dir / "other.db")
+    other.execute("CREATE TABLE things (x)")
+    other.close()
+    with pytest.raises(StoreError, match="not a rulebridge store"):
+        Store.open(state_dir / "other.db")
+
+
+def test_a_store_locked_by_another_run_is_a_clear_error(open_store: OpenStore) -> None:
+    holder = open_store()
+    holder._db.conn.execute("BEGIN IMMEDIATE")
+    waiting = open_store(timeout=0.05)
+    with pytest.raises(StoreError, match="locked by another run"):
+        waiting.start_run("alto-fixflo", "1", "h")
+    holder._db.rollback()
+
+
+def test_a_full_disk_is_a_clear_error_and_changes_nothing(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    big = IssueState("FF-1", documents=frozenset({"x" * 20_000}))
+    with pytest.raises(StoreError, match="disk is full"):
+        store.put_issue_state(big)
+    assert store._db.conn.in_transaction is False
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("SQLITE_BUSY_SNAPSHOT", "locked by another run"),
+        ("SQLITE_NOTADB", "not a rulebridge store"),
+        ("SQLITE_FULL", "disk is full"),
+        ("SQLITE_READONLY_DBMOVED", "read-only"),
+        ("SQLITE_WHATEVER", "failed"),
+    ],
+)
+def test_sqlite_errors_are_translated_with_the_file_and_a_fix(name: str, words: str) -> None:
+    exc = sqlite3.OperationalError("boom")
+    exc.sqlite_errorname = name
+    error = translate(exc, "state/a.db")
+    assert str(error).startswith("state/a.db: ")
+    assert words in str(error)
+    assert error.fix
+
+
+# Exactly once ---------------------------------------------------------------------------
+
+
+def test_intent_then_crash_leaves_the_operation_in_flight_for_the_next_open(
+    open_store: OpenStore,
+) -> None:
+    first = open_store()
+    first.start_run("alto-fixflo", "1", "h")
+    assert first.record_intent(works_order()).action == "call"
+    first.close()  # the process dies between the call and the record of its effect
+    second = open_store()
+    assert second.operation_status("wo-FF-1") == "in_flight"
+    assert [op["idempotency_key"] for op in second.in_flight()] == ["wo-FF-1"]
+    assert second.runs()[0].status == "running"
+    second.start_run("alto-fixflo", "1", "h")
+    intent = second.record_intent(works_order())
+    assert (intent.action, intent.attempts) == ("verify", 2)
+    assert second.record_effect(works_order(), EffectResult("42", "FF-1"))
+    assert len(second.audit()) == 1
+    assert [run.status for run in second.runs()] == ["running", "interrupted"]
+
+
+def test_an_effect_for_another_action_than_the_intent_is_refused(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    store.record_intent(works_order(op="create"))
+    with pytest.raises(StoreError, match="intent for wo-FF-1 was 'create', not 'update'"):
+        store.record_effect(works_order(op="update"))
+
+
+def test_store_exports() -> None:
+    import engine.store
+
+    assert engine.store.__all__ == [
+        "DeadLetter", "EffectResult", "IdMapEntry", "Intent", "IssueState", "Run", "Store",
+        "StoreError",
+    ]  # fmt: skip
+
+
+def test_an_effect_is_recorded_once_per_key_and_a_second_record_is_a_no_op(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "hash-1")
+    op = works_order()
+    store.record_intent(op)
+    assert store.record_effect(op, EffectResult("42")) is True
+    assert store.record_effect(op, EffectResult("43")) is False
+    [row] = store.audit()
+    assert row["result"] == {"target_id": "42", "target_ref": None}
+    assert row["ruleset_hash"] == "hash-1"
+    assert row["because"][0]["rule"] == "L-03"
+
+
+def test_an_effect_without_an_intent_is_refused(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    with pytest.raises(StoreError, match="without an intent"):
+        store.record_effect(works_order())
+    assert store.audit() == []
+
+
+def test_a_create_happens_once_ever_and_its_result_is_returned(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    store.record_intent(works_order())
+    store.record_effect(works_order(), EffectResult("42"))
+    store.finish_run("succeeded")
+    store.start_run("alto-fixflo", "1", "h")
+    intent = store.record_intent(works_order())
+    assert (intent.action, intent.result) == ("skip", EffectResult("42"))
+
+
+def test_an_update_may_recur_in_a_later_run_but_not_within_one(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    store.record_intent(update("u1"))
+    store.record_effect(update("u1"))
+    assert store.record_intent(update("u1")).action == "skip"
+    store.finish_run("succeeded")
+    store.start_run("alto-fixflo", "1", "h")
+    assert store.record_intent(update("u1")).action == "call"
+    assert store.record_effect(update("u1"))
+    assert [row["generation"] for row in store.audit()] == [1, 2]
+    assert store.run(2).counts == {"property": {"update": 1}}  # not finished: live counts
+    assert store.finish_run("succeeded").counts == {"property": {"update": 1}}
+
+
+def test_a_failed_operation_is_tried_again(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    store.record_plan([update("u1"), update("u2")])
+    assert store.operation_status("u1") == "planned"
+    store.record_intent(update("u1"))
+    store.mark_failed(update("u1"), "HTTP 503")
+    assert store.operation_status("u1") == "failed"
+    assert store.record_intent(update("u1")) .attempts == 2  # fmt: skip
+
+
+def test_calls_outside_a_run_are_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="start_run"):
+        store.record_intent(works_order())
+
+
+def test_the_audit_log_refuses_update_and_delete(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    store.record_intent(works_order())
+    store.record_effect(works_order())
+    conn = raw(store.path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE audit SET op = 'nothing'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM audit")
+    finally:
+        conn.close()
+    assert len(store.audit()) == 1
+
+
+# Dead letters, ledger, cursors, runs ------------------------------------------------------
+
+
+def test_dead_letters_list_and_retry(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    op = works_order()
+    store.record_intent(op)
+    letter = store.dead_letter(op, "property 7 does not exist", error="HTTP 404", retryable=False)
+    assert (letter.reason, letter.attempts, letter.last_error) == (
+        "property 7 does not exist", 1, "HTTP 404",
+    )  # fmt: skip
+    assert store.dead_letters() == [letter]
+    assert store.record_intent(op).action == "dead"
+    assert store.operation_status("wo-FF-1") == "dead"
+    assert store.retry_dead_letter(letter.id)["idempotency_key"] == "wo-FF-1"
+    assert store.dead_letters() == []
+    assert len(store.dead_letters(include_retried=True)) == 1
+    with pytest.raises(StoreError, match="already retried"):
+        store.retry_dead_letter(letter.id)
+    assert store.record_intent(op).action == "call"
+
+
+def test_an_operation_never_tried_can_be_dead_lettered(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    letter = store.dead_letter(update("bad"), "no postcode", retryable=True)
+    assert letter.retryable
+    assert letter.attempts == 0
+    assert store.operation_status("bad") == "dead"
+
+
+def test_cursors_only_advance(store: Store) -> None:
+    assert store.cursor("fixflo.issues") is None
+    store.advance_cursor("fixflo.issues", "2026-11-22T01:00:00Z")
+    store.advance_cursor("fixflo.issues", "2026-11-22T01:00:00Z")
+    store.advance_cursor("fixflo.issues", "2026-11-22T02:00:00Z")
+    with pytest.raises(StoreError, match="cannot move back"):
+        store.advance_cursor("fixflo.issues", "2026-11-21T00:00:00Z")
+    assert store.cursor("fixflo.issues") == "2026-11-22T02:00:00Z"
+
+
+def test_id_map_lookups_and_updates(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    store.map_id(IdMapEntry("property", "100001", "7", "100001/OID", "c1"))
+    store.map_id(IdMapEntry("property", "100001", "7", "100001/OID", "c2"))
+    entry = store.lookup("property", "100001")
+    assert entry == IdMapEntry("property", "100001", "7", "100001/OID", "c2", 1)
+    assert store.lookup_target("property", "7") == entry
+    assert store.lookup("property", "nope") is None
+    assert list(store.id_map("property")) == ["100001"]
+
+
+def test_issue_state_round_trips_and_feeds_reconcile(store: Store) -> None:
+    assert store.issue_state("FF-1") == IssueState("FF-1")
+    state = IssueState(
+        "FF-1", "42", {"status": "Raised"}, frozenset({"quote"}), frozenset({"invoice"}), 3
+    )
+    store.put_issue_state(state)
+    assert store.issue_state("FF-1") == state
+    held = store.issue_state("FF-1").holding()
+    assert (held.works_order, held.revision) == ({"status": "Raised"}, 3)
+
+
+def test_effect_and_ledger_commit_together_or_not_at_all(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    store.record_intent(works_order())
+
+    def effect_and_ledger_then_crash() -> None:
+        with store.transaction():
+            store.record_effect(works_order(), EffectResult("42"))
+            store.put_issue_state(IssueState("FF-1", "42"))
+            raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        effect_and_ledger_then_crash()
+    assert store.operation_status("wo-FF-1") == "in_flight"
+    assert store.issue_state("FF-1").works_order_id is None
+    assert store.audit() == []
+
+
+def test_runs_are_listed_newest_first(open_store: OpenStore) -> None:
+    clock = iter(datetime(2026, 11, 22, hour, tzinfo=UTC) for hour in range(10))
+    store = open_store(clock=lambda: next(clock))
+    store.start_run("alto-fixflo", "1", "h", dry_run=True)
+    store.finish_run("succeeded", {"property": {"create": 3}})
+    store.start_run("alto-fixflo", "2", "h2")
+    assert [run.id for run in store.runs()] == [2, 1]
+    first = store.run(1)
+    assert (first.dry_run, first.counts, first.finished) == (
+        True, {"property": {"create": 3}}, "2026-11-22T02:00:00.000000+00:00",
+    )  # fmt: skip
+    with pytest.raises(StoreError, match="has no run 9"):
+        store.run(9)
+
+
+# A stateful test over random sequences of store calls --------------------------------------
+
+KEYS = ("k1", "k2", "k3")
+
+
+class StoreMachine(RuleBasedStateMachine):
+    """Random intents, effects, failures, dead letters, runs and crashes; the invariants
+    of the exactly-once contract hold after every step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = tempfile.TemporaryDirectory()
+        self.path = Path(self.folder.name) / "agency.db"
+        self.store = Store.open(self.path)
+        self.store.start_run("alto-fixflo", "1", "h")
+        self.in_flight: set[str] = set()
+        self.kinds: dict[str, str] = {}
+
+    def op(self, key: str, kind: str) -> LifecycleOp | Operation:
+        return works_order(key) if kind == "create" else update(key)
+
+    @rule(key=st.sampled_from(KEYS), kind=st.sampled_from(["create", "update"]))
+    def intent(self, key: str, kind: str) -> None:
+        intent = self.store.record_intent(self.op(key, kind))
+        if intent.action == "dead":
+            assert self.store.operation_status(key) == "dead"
+            return
+        if intent.action == "verify":
+            assert key in self.in_flight
+        if intent.action != "skip":
+            self.in_flight.add(key)
+            self.kinds[key] = kind
+
+    @rule(key=st.sampled_from(KEYS))
+    def effect(self, key: str) -> None:
+        status = self.store.operation_status(key)
+        kind = self.kinds.get(key, "update")
+        try:
+            recorded = self.store.record_effect(self.op(key, kind), EffectResult(key))
+        except StoreError:
+            assert status not in ("in_flight", "done")
+            return
+        assert recorded == (status == "in_flight")
+        self.in_flight.discard(key)
+
+    @precondition(lambda self: self.in_flight)
+    @rule(data=st.data())
+    def fail_or_dead_letter(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.in_flight)))
+        if data.draw(st.booleans()):
+            self.store.mark_failed(update(key), "HTTP 500")
+        else:
+            self.store.dead_letter(update(key), "gave up", retryable=True)
+        self.in_flight.discard(key)
+
+    @rule()
+    def retry_dead_letters(self) -> None:
+        for letter in self.store.dead_letters():
+            self.store.retry_dead_letter(letter.id)
+
+    @rule()
+    def next_run(self) -> None:
+        self.store.finish_run("succeeded")
+        self.store.start_run("alto-fixflo", "1", "h")
+
+    @rule()
+    def crash(self) -> None:
+        self.store.close()
+        self.store = Store.open(self.path)
+        self.store.start_run("alto-fixflo", "1", "h")
+
+    @invariant()
+    def every_done_operation_has_exactly_one_audit_row(self) -> None:
+        rows = self.store._db.query(
+            "SELECT o.idempotency_key, o.status, count(a.id) AS n FROM operations o "
+            "LEFT JOIN audit a ON a.idempotency_key = o.idempotency_key "
+            "AND a.generation = o.generation GROUP BY o.idempotency_key"
+        )
+        for row in rows:
+            assert row["n"] == (1 if row["status"] == "done" else 0), row
+
+    @invariant()
+    def no_effect_without_a_prior_intent(self) -> None:
+        orphans = self.store._db.execute(
+            "SELECT count(*) FROM audit a LEFT JOIN operations o "
+            "ON a.idempotency_key = o.idempotency_key WHERE o.idempotency_key IS NULL"
+        ).fetchone()[0]
+        assert orphans == 0
+        statuses = {row[0] for row in self.store._db.execute("SELECT status FROM operations")}
+        assert statuses <= {"planned", "in_flight", "done", "failed", "dead"}
+
+    def teardown(self) -> None:
+        self.store.close()
+        self.folder.cleanup()
+
+
+StoreMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=20, deadline=None)
+TestStoreMachine = StoreMachine.TestCase
