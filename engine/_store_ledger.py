@@ -8,7 +8,9 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 
 from engine._store_base import StoreBase
 from engine._store_files import StoreError
@@ -54,6 +56,35 @@ class Ledger(StoreBase):
         """Every entry of `entity`, by source id."""
         rows = self._all("SELECT * FROM id_map WHERE entity = ?", [entity])
         return {row["source_id"]: IdMapEntry(**row) for row in rows}
+
+    def id_map_fingerprint(self, exclude: Iterable[tuple[str, str]] = ()) -> str:
+        """A hash of the id map (every entity, ids, refs and content hashes).
+
+        Read-only. It changes whenever an entry is added, removed or changed, so a saved
+        plan can carry it and be refused when the id map moved since it was made.
+        Entries named in `exclude` (``(entity, source_id)`` pairs, e.g. the records a plan
+        writes itself) are left out, so a plan's own effects do not make it stale.
+
+        Example:
+            >>> store.id_map_fingerprint()  # doctest: +SKIP
+            'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+        """
+        skipped = set(exclude)
+        rows = self._all(
+            "SELECT entity, source_id, target_id, target_ref, content_hash FROM id_map "
+            "ORDER BY entity, source_id"
+        )
+        digest = hashlib.sha256()
+        for row in rows:
+            if (row["entity"], row["source_id"]) in skipped:
+                continue
+            line = [row[name] for name in ("entity", "source_id", "target_id", "target_ref")]
+            digest.update(dumps([*line, row["content_hash"]]).encode("utf-8") + b"\n")
+        return "sha256:" + digest.hexdigest()
+
+    def current_run_id(self) -> int | None:
+        """The id of the run started on this store and not yet finished, or None."""
+        return self._run
 
     def issue_state(self, issue_id: str) -> IssueState:
         """What Alto holds for `issue_id` per the ledger (empty when never seen).

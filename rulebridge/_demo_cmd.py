@@ -12,6 +12,7 @@ from rich.console import Console
 
 from engine import RulebridgeError, check_paths, load_ruleset
 from engine.planner import make_plan
+from rulebridge._help import CONTEXT
 from rulebridge._plan_table import print_plan
 from rulebridge._snapshots import load_snapshots
 from rulebridge._validate_cmd import summary_line
@@ -26,7 +27,7 @@ RULESET = RULESETS / "alto-fixflo" / "v1.yaml"
 SETTINGS = RULESETS / "alto-fixflo" / "agency.example.yaml"
 
 
-@click.command("demo")
+@click.command("demo", context_settings=CONTEXT)
 @click.option(
     "--size",
     type=click.IntRange(10, 100_000),

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, RulesetErrors, load_ruleset
+from rulebridge._help import CONTEXT
 from simulator.lifecycle.explore import explore, scenario_yaml
 
 __all__ = ["explore_command"]
@@ -16,7 +17,7 @@ __all__ = ["explore_command"]
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.command("explore")
+@click.command("explore", context_settings=CONTEXT)
 @click.option("--ruleset", "ruleset_path", required=True, type=EXISTING, help="The ruleset file.")
 @click.option(
     "--depth",

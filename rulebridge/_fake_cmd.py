@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
+from rulebridge._help import CONTEXT
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults, run
 
 __all__ = ["fake"]
 
 
-@click.command("fake")
+@click.command("fake", context_settings=CONTEXT)
 @click.argument("system", type=click.Choice(["alto", "fixflo"]))
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True, help="The agency's seed.")

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from engine.errors import RulebridgeError
+from rulebridge._help import CONTEXT
 from simulator.agency import MAX_SIZE, AgencyGenerator
 
 __all__ = ["generate"]
 
 
-@click.command("generate")
+@click.command("generate", context_settings=CONTEXT)
 @click.option(
     "--size",
     type=click.IntRange(min=1, max=MAX_SIZE),

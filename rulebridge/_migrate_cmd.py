@@ -14,6 +14,7 @@ from adapters.jupix import ExportError, JupixExport
 from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RecordError, RulebridgeError, RulesetErrors, load_ruleset
 from engine.migration import Emit, Migration, migrate
+from rulebridge._help import CONTEXT
 from rulebridge._migrate_out import (
     CollectionWriter,
     Fingerprints,
@@ -32,7 +33,7 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 FOLDER = click.Path(file_okay=False, path_type=Path)
 
 
-@click.command("migrate")
+@click.command("migrate", context_settings=CONTEXT)
 @click.option(
     "--ruleset",
     "ruleset_path",

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from engine import RulebridgeError, RulesetErrors, load_ruleset
 from engine.planner import make_plan
+from rulebridge._help import CONTEXT
 from rulebridge._plan_table import print_plan
 from rulebridge._snapshots import load_snapshots
 
@@ -21,7 +22,7 @@ __all__ = ["plan"]
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.command("plan")
+@click.command("plan", context_settings=CONTEXT)
 @click.option("--ruleset", "ruleset_path", required=True, type=EXISTING, help="The ruleset file.")
 @click.option("--alto", required=True, type=EXISTING, help="An Alto snapshot (JSON).")
 @click.option("--fixflo", type=EXISTING, help="A Fixflo snapshot; without it Fixflo is empty.")

@@ -7,6 +7,7 @@ from importlib import resources
 import click
 
 from engine._schema import schema_text
+from rulebridge._help import CONTEXT
 
 __all__ = ["schema"]
 
@@ -19,7 +20,7 @@ def _schemas() -> list[str]:
     )
 
 
-@click.command("schema")
+@click.command("schema", context_settings=CONTEXT)
 @click.argument("kind", default="ruleset", type=click.Choice(_schemas()))
 def schema(kind: str) -> None:
     """Print the JSON Schema (draft 2020-12) for rulesets or another file kind.

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, RulesetErrors, load_ruleset
+from rulebridge._help import CONTEXT
 from simulator.lifecycle import StepReport, load_scenario, play
 
 __all__ = ["render_text", "simulate"]
@@ -17,7 +18,7 @@ __all__ = ["render_text", "simulate"]
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.command("simulate")
+@click.command("simulate", context_settings=CONTEXT)
 @click.option("--ruleset", "ruleset_path", required=True, type=EXISTING, help="The ruleset file.")
 @click.option("--scenario", "scenario_path", required=True, type=EXISTING, help="A scenario file.")
 @click.option(

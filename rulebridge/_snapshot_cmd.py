@@ -18,12 +18,13 @@ from adapters.fixflo import FixfloAdapter
 from engine import RulebridgeError, RulesetErrors
 from engine.ports import RecordSource
 from rulebridge._config import AgencyConfig, load_agency_config
+from rulebridge._help import CONTEXT
 from rulebridge._snapshot_io import take_snapshot
 
 __all__ = ["snapshot"]
 
 
-@click.command("snapshot")
+@click.command("snapshot", context_settings=CONTEXT)
 @click.argument("system", type=click.Choice(["alto", "fixflo"]))
 @click.option(
     "--config",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, RulesetErrors
+from rulebridge._help import CONTEXT
 
 __all__ = ["tui"]
 
@@ -15,7 +16,7 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 DEFAULT_RULESET = "rulesets/alto-fixflo/v1.yaml"
 
 
-@click.command("tui")
+@click.command("tui", context_settings=CONTEXT)
 @click.option(
     "--ruleset",
     "ruleset_path",

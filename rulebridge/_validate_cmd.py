@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from engine import CheckResult, RulesetError, check_paths
+from rulebridge._help import CONTEXT
 
 __all__ = ["validate"]
 
 
-@click.command("validate")
+@click.command("validate", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--show-source/--no-show-source",

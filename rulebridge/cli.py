@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from rulebridge import (
+    _apply_cmd,
+    _deadletters_cmd,
     _demo_cmd,
     _explore_cmd,
     _fake_cmd,
@@ -17,11 +19,12 @@ from rulebridge import (
     _tui_cmd,
     _validate_cmd,
 )
+from rulebridge._help import CONTEXT
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings=CONTEXT)
 @click.version_option(package_name="rulebridge")
 def main() -> None:
     """rulebridge: versioned YAML rulesets for Alto, Fixflo and Jupix integrations.
@@ -35,6 +38,8 @@ def main() -> None:
 main.add_command(_validate_cmd.validate)
 main.add_command(_schema_cmd.schema)
 main.add_command(_plan_cmd.plan)
+main.add_command(_apply_cmd.apply_command)
+main.add_command(_deadletters_cmd.deadletters)
 main.add_command(_generate_cmd.generate)
 main.add_command(_migrate_cmd.migrate_command)
 main.add_command(_simulate_cmd.simulate)

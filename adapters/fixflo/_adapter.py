@@ -144,7 +144,9 @@ class FixfloAdapter:
         tenant = await self.find("tenants", ExternalRef=str(ci_get(fields, "TenantExternalRef")))
         if tenant is None:
             ref = ci_get(fields, "TenantExternalRef")
-            raise NotFoundError(f"no tenant with ExternalRef {ref}", method="GET", path="/Tenant")
+            raise NotFoundError(
+                f"no tenant with ExternalRef {ref}", method="GET", path="/Tenant", status=404
+            )
         link = {
             "PropertyExternalRef": ci_get(fields, "PropertyExternalRef"),
             "LinkType": ci_get(fields, "LinkType") or "Tenant",

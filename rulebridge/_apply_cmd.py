@@ -1,0 +1,138 @@
+"""`rulebridge apply PLAN.json --config AGENCY.yaml`: apply exactly a saved plan to Fixflo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+import httpx
+
+from adapters.fixflo import FixfloAdapter
+from engine import RulebridgeError, RulesetErrors, load_ruleset
+from engine.apply import ApplyResult, StalePlanError, apply_plan, check_fresh, read_plan
+from engine.plan import Plan
+from engine.store import Store
+from rulebridge._config import AgencyConfig, load_agency_config
+from rulebridge._help import CONTEXT
+
+__all__ = ["apply_command", "default_store"]
+
+EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def default_store(config_path: Path) -> Path:
+    """The agency's state store when ``--store`` is not given: ``state/<config name>.db``
+    next to the config.
+
+    Example:
+        >>> default_store(Path("agencies/acme.yaml"))
+        PosixPath('agencies/state/acme.db')
+    """
+    return config_path.parent / "state" / f"{config_path.stem}.db"
+
+
+@click.command("apply", context_settings=CONTEXT)
+@click.argument("plan_path", metavar="PLAN.json", type=EXISTING)
+@click.option("--config", "config_path", required=True, type=EXISTING, help="The agency config.")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The agency's state store (default: state/<config name>.db next to the config).",
+)
+@click.option(
+    "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def apply_command(plan_path: Path, config_path: Path, store_path: Path | None, output: str) -> None:
+    """Apply exactly the saved plan PLAN.json to the agency's Fixflo, each effect once.
+
+    The plan is refused when the ruleset or the id map changed since it was made. Records
+    Fixflo refuses go to dead letters (see `rulebridge deadletters`) and the rest go on.
+    Exit codes: 0 nothing applied, 2 changes applied, 1 failure (including operations left
+    to a later apply: run the same command again).
+
+    Example:
+
+        rulebridge apply plan.json --config agencies/acme.yaml
+    """
+    try:
+        plan = read_plan(_read_json(plan_path))
+        config = load_agency_config(config_path)
+        ruleset_hash = _ruleset_hash(config)
+        with Store.open(store_path or default_store(config_path)) as store:
+            check_fresh(plan, ruleset_hash=ruleset_hash, store=store)
+            result, requests = asyncio.run(_apply(plan, config, store, ruleset_hash))
+    except StalePlanError as exc:
+        click.echo(f"error: {plan_path}: {exc}", err=True)
+        sys.exit(1)
+    except RulesetErrors as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except (RulebridgeError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    _print(result, requests, output)
+    for letter in result.dead_letters:
+        click.echo(f"warning: dead letter {letter}: see `rulebridge deadletters`", err=True)
+    if result.incomplete:
+        click.echo(
+            f"error: {result.incomplete} operation(s) did not complete; apply the plan again",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(2 if result.applied else 0)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a plan: the file is not JSON ({exc})") from None
+
+
+def _ruleset_hash(config: AgencyConfig) -> str:
+    if config.ruleset is None:
+        raise ValueError(f"{config.path}: no 'ruleset:'; name the ruleset the plan was made with")
+    return load_ruleset(config.ruleset, settings=config.settings).content_hash
+
+
+async def _apply(
+    plan: Plan, config: AgencyConfig, store: Store, ruleset_hash: str
+) -> tuple[ApplyResult, Counter[str]]:
+    """Apply within the agency's rate limit; count HTTP requests per endpoint."""
+    requests: Counter[str] = Counter()
+
+    async def count(request: httpx.Request) -> None:
+        requests[f"{request.method} {request.url.path}"] += 1
+
+    name, version = plan.ruleset.get("name", ""), plan.ruleset.get("version", "")
+    run = store.start_run(str(name), str(version), ruleset_hash)
+    status: Literal["succeeded", "failed"] = "failed"
+    try:
+        async with config.client("fixflo") as client:
+            client.event_hooks["request"].append(count)
+            fixflo = FixfloAdapter(client, limiter=config.limiter("fixflo"), retry=config.retry)
+            result = await apply_plan(plan, fixflo, store, run=run)
+        status = "failed" if result.incomplete else "succeeded"
+    finally:
+        store.finish_run(status)
+    return result, requests
+
+
+def _print(result: ApplyResult, requests: Counter[str], output: str) -> None:
+    if output == "json":
+        data = result.to_json() | {"requests": dict(sorted(requests.items()))}
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    click.echo(f"{'entity':<14} outcomes")
+    for kind, counter in sorted(result.counts.items()):
+        outcomes = ", ".join(f"{name} {n}" for name, n in sorted(counter.items()))
+        click.echo(f"{kind:<14} {outcomes}")
+    click.echo(f"API requests: {sum(requests.values())}; operations tried again: {result.retries}")
+    for endpoint, n in sorted(requests.items()):
+        click.echo(f"  {endpoint:<40} {n}")
