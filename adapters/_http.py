@@ -27,7 +27,7 @@ from adapters.errors import (
     translate_transport_error,
 )
 
-__all__ = ["Caller", "RetryPolicy", "decode_json", "make_limiter"]
+__all__ = ["Caller", "HttpAdapter", "RetryPolicy", "decode_json", "make_limiter"]
 
 log = logging.getLogger("rulebridge.adapters")
 
@@ -156,3 +156,23 @@ def decode_json(response: httpx.Response, path: str) -> Any:
             status=response.status_code,
             excerpt=redact(response.text),
         ) from exc
+
+
+class HttpAdapter:
+    """What both vendor adapters share: they are given a client, never build one.
+
+    The client's auth may name the secrets it holds (``auth.secrets``), so that every error
+    and log line is scrubbed of them.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        limiter: AsyncLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        page_size: int = 100,
+    ) -> None:
+        secrets = tuple(getattr(client.auth, "secrets", ()))
+        self._caller = Caller(client, limiter=limiter, retry=retry, secrets=secrets)
+        self.page_size = page_size

@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
 import httpx
-from aiolimiter import AsyncLimiter
 
-from adapters._http import Caller, RetryPolicy, decode_json
+from adapters._http import HttpAdapter, decode_json
 from adapters._paging import alto_cursor
 from adapters._records import ci_get, normalise
 from adapters.errors import (
@@ -35,7 +34,7 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
 _UNKNOWN: Final = (ServerError, TimeoutError, ConnectionLostError)
 
 
-class AltoAdapter:
+class AltoAdapter(HttpAdapter):
     """Alto through a client the caller made (base URL and `AltoAuth` set on it).
 
     Implements `engine.ports.RecordSource`, `WorksOrders`, `Documents` and `Charges`.
@@ -54,18 +53,6 @@ class AltoAdapter:
     """
 
     system = "alto"
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        limiter: AsyncLimiter | None = None,
-        retry: RetryPolicy | None = None,
-        page_size: int = 100,
-    ) -> None:
-        secrets = getattr(client.auth, "secrets", ())
-        self._caller = Caller(client, limiter=limiter, retry=retry, secrets=tuple(secrets))
-        self.page_size = page_size
 
     def collections(self) -> tuple[str, ...]:
         """The collections of an Alto snapshot."""

@@ -6,10 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import httpx
-from aiolimiter import AsyncLimiter
-
-from adapters._http import Caller, RetryPolicy, decode_json
+from adapters._http import HttpAdapter, decode_json
 from adapters._paging import fixflo_pages
 from adapters._records import ci_get, normalise
 from adapters.errors import EnvelopeError, NotFoundError, ProtocolError, redact
@@ -56,7 +53,7 @@ _WRITES: Final = {
 }
 
 
-class FixfloAdapter:
+class FixfloAdapter(HttpAdapter):
     """Fixflo through a client the caller made (base URL and `FixfloAuth` set on it).
 
     Implements `engine.ports.RecordSource` and `RecordTarget`. Writes are upserts by
@@ -69,18 +66,6 @@ class FixfloAdapter:
     """
 
     system = "fixflo"
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        limiter: AsyncLimiter | None = None,
-        retry: RetryPolicy | None = None,
-        page_size: int = 100,
-    ) -> None:
-        secrets = tuple(getattr(client.auth, "secrets", ()))
-        self._caller = Caller(client, limiter=limiter, retry=retry, secrets=secrets)
-        self.page_size = page_size
 
     def collections(self) -> tuple[str, ...]:
         """The collections of a Fixflo snapshot."""
