@@ -18,6 +18,7 @@ boundary by `translate_transport_error`, chained with ``from``::
             ├── AuthError            401: bad or expired credentials
             ├── ForbiddenError       403: Alto's AgencyRef is missing or wrong
             ├── NotFoundError        404
+            │   └── DocumentNotFoundError  an issue has no document of that name
             ├── ConflictError        409: a duplicate; `location` of the existing record
             ├── RateLimitedError     429 (retried, honouring Retry-After)
             ├── ServerError          5xx (retried)
@@ -50,6 +51,7 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "ConnectionLostError",
+    "DocumentNotFoundError",
     "EnvelopeError",
     "ForbiddenError",
     "HTTPStatusError",
@@ -145,7 +147,12 @@ class ProtocolError(AdapterError):
 
 
 class OutcomeUnknownError(AdapterError):
-    """A write that is not idempotent failed in a way that leaves its outcome unknown."""
+    """A write that is not idempotent failed in a way that leaves its outcome unknown.
+
+    `outcome_unknown` lets the engine recognise it without importing the adapters.
+    """
+
+    outcome_unknown = True
 
 
 class HTTPStatusError(AdapterError):
@@ -162,6 +169,14 @@ class ForbiddenError(HTTPStatusError):
 
 class NotFoundError(HTTPStatusError):
     """404: no such record or endpoint."""
+
+
+class DocumentNotFoundError(NotFoundError):
+    """The repair system holds no document of that name (or no invoice) for the issue.
+
+    Its status is 404 even when the list of documents itself was read (a 200): the document
+    is what is missing, and retrying will not bring it.
+    """
 
 
 class ConflictError(HTTPStatusError):

@@ -19,13 +19,17 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "ChargeLookup",
     "ChargeTarget",
     "Charges",
     "Document",
+    "DocumentLookup",
+    "DocumentSource",
     "Documents",
     "Record",
     "RecordSource",
     "RecordTarget",
+    "WorksOrderLookup",
     "WorksOrders",
 ]
 
@@ -113,4 +117,57 @@ class Charges(Protocol):
         invoice: Document | None = None,
     ) -> Record:
         """Post one charge; returns it as stored."""
+        ...
+
+
+@runtime_checkable
+class WorksOrderLookup(Protocol):
+    """Finds the works order a cut-off create may have left behind."""
+
+    async def find_works_order(self, property_id: str, reference: str) -> Record | None:
+        """The property's works order carrying `reference` (the Fixflo issue's), or None."""
+        ...
+
+
+@runtime_checkable
+class DocumentLookup(Protocol):
+    """Finds a document an upload whose answer was lost may have stored."""
+
+    async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
+        """The document called `name` linked to the record, or None.
+
+        Raises:
+            adapters.errors.NotFoundError: the system offers no such lookup (the caller must
+                not guess: it hands the operation to a person).
+        """
+        ...
+
+
+@runtime_checkable
+class ChargeLookup(Protocol):
+    """Finds a charge a post whose answer was lost may have stored."""
+
+    async def find_charge(
+        self, target: ChargeTarget, target_id: str, invoice_reference: str
+    ) -> Record | None:
+        """The charge for invoice `invoice_reference` on the property or tenancy, or None.
+
+        Raises:
+            adapters.errors.NotFoundError: the system offers no such lookup.
+        """
+        ...
+
+
+@runtime_checkable
+class DocumentSource(Protocol):
+    """Where the bytes of an issue's documents come from (the repair system)."""
+
+    async def fetch(self, issue_id: str, kind: str, name: str) -> Document:
+        """The document `name` of the issue; `kind` is the lifecycle attachment it belongs
+        to (``issue_report``, ``completion_documents``) or ``invoice``.
+
+        Raises:
+            KeyError: `kind` is not a kind of document this source knows.
+            adapters.errors.AdapterError: the document could not be read.
+        """
         ...

@@ -1,7 +1,9 @@
 """The Alto adapter: an async client for Alto's API (Zoopla / Houseful).
 
 Reads the snapshot collections (cursor pagination), creates and updates works orders
-exactly once, uploads documents and posts charges. Failures are `adapters.errors`.
+exactly once, uploads documents and posts charges, and finds a document or charge a lost
+answer may have left (`find_document`, `find_charge`: unconfirmed endpoints, NotFoundError
+where Alto lacks them). Failures are `adapters.errors`.
 
 Example:
     >>> import httpx

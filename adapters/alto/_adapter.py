@@ -1,5 +1,5 @@
 """The Alto adapter: reads inventory, contacts, tenancies and suppliers; writes works
-orders, documents and charges."""
+orders, documents and charges, and looks them up after a lost answer."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from adapters._records import ci_get, normalise
 from adapters.errors import (
     ConflictError,
     ConnectionLostError,
+    HTTPStatusError,
+    NotFoundError,
     OutcomeUnknownError,
     ServerError,
     TimeoutError,
@@ -32,12 +34,17 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
     "suppliers": ("/suppliers", True),
 }
 _UNKNOWN: Final = (ServerError, TimeoutError, ConnectionLostError)
+# Unconfirmed: API_NOTES.md documents no read of documents or charges (docs/adapters.md).
+DOCUMENTS_LOOKUP: Final = "/documents"
+CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
+_ABSENT: Final = (404, 405)
 
 
 class AltoAdapter(HttpAdapter):
     """Alto through a client the caller made (base URL and `AltoAuth` set on it).
 
-    Implements `engine.ports.RecordSource`, `WorksOrders`, `Documents` and `Charges`.
+    Implements `engine.ports.RecordSource`, `WorksOrders`, `Documents`, `Charges`,
+    `WorksOrderLookup`, `DocumentLookup` and `ChargeLookup`.
 
     Args:
         client: an `httpx.AsyncClient` with ``base_url`` and ``auth=AltoAuth(...)``.
@@ -152,6 +159,59 @@ class AltoAdapter(HttpAdapter):
         )
         return await self._post_once(f"/{target}/{target_id}/charges", files=files, data=data)
 
+    async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
+        """The document called `name` linked to the record, or None.
+
+        Reads ``GET /documents?linkedType=&linkedId=`` (unconfirmed: not in Alto's notes).
+
+        Raises:
+            NotFoundError: Alto has no such endpoint (404 or 405): check by hand, do not guess.
+        """
+        params = {"linkedType": linked_type, "linkedId": linked_id}
+        what = f"whether document {name!r} is attached to {linked_type} {linked_id}"
+        for item in await self._lookup(DOCUMENTS_LOOKUP, params, what):
+            if _linked(item, linked_type, linked_id) and _file_name(item) == name:
+                return dict(item)
+        return None
+
+    async def find_charge(
+        self, target: ChargeTarget, target_id: str, invoice_reference: str
+    ) -> Record | None:
+        """The charge for invoice `invoice_reference` on the property or tenancy, or None.
+
+        Reads ``GET /inventory/{id}/charges`` or ``GET /tenancies/{id}/charges``
+        (unconfirmed: Alto's notes document only the POST).
+
+        Raises:
+            NotFoundError: Alto has no such endpoint, or no such property or tenancy (404 or
+                405).
+        """
+        path = CHARGES_LOOKUP.format(target=target, target_id=target_id)
+        what = f"whether invoice {invoice_reference!r} was charged to {target} {target_id}"
+        for item in await self._lookup(path, {}, what):
+            if str(ci_get(item, "invoiceReference") or "") == invoice_reference:
+                return dict(item)
+        return None
+
+    async def _lookup(
+        self, path: str, params: Mapping[str, str], what: str
+    ) -> list[Mapping[str, Any]]:
+        """Every item of a lookup list; a 404 or 405 (no such endpoint, or no GET on it) is a
+        NotFoundError saying what to check by hand."""
+        items = alto_cursor(self._caller, path, params, dashed=False, page_size=self.page_size)
+        try:
+            return [item async for item in items if isinstance(item, Mapping)]
+        except HTTPStatusError as exc:
+            if exc.status not in _ABSENT:
+                raise
+            raise NotFoundError(
+                f"Alto cannot be asked {what} (no such endpoint or record); check in Alto",
+                method="GET",
+                path=path,
+                status=exc.status,
+                excerpt=exc.excerpt,
+            ) from exc
+
     async def _post_once(self, path: str, **kwargs: Any) -> Record:
         try:
             response = await self._caller.send("POST", path, idempotent=False, **kwargs)
@@ -178,6 +238,23 @@ def _carries(record: Mapping[str, Any], reference: str) -> bool:
     tag = f"[ref {reference}]"
     fields = ("notes", "description", "summary")
     return any(tag in str(ci_get(record, field) or "") for field in fields)
+
+
+def _linked(record: Mapping[str, Any], linked_type: str, linked_id: str) -> bool:
+    """Whether a document is linked to the record (a field the answer omits is not checked:
+    the filter in the query did that)."""
+    kind, key = ci_get(record, "linkedType"), ci_get(record, "linkedId")
+    return (kind is None or str(kind).casefold() == linked_type.casefold()) and (
+        key is None or str(key) == linked_id
+    )
+
+
+def _file_name(record: Mapping[str, Any]) -> str | None:
+    for field in ("fileName", "name", "title"):
+        value = ci_get(record, field)
+        if value:
+            return str(value)
+    return None
 
 
 def _created(response: httpx.Response) -> Record:

@@ -1,8 +1,10 @@
 """The Fixflo adapter: an async client for Fixflo's API v2.
 
 Reads properties, landlords, tenants, contractors, their links and the agency's settings
-(page pagination, keys in any case), reads issues and their PDF reports, and upserts by
-external reference. A 200 whose envelope carries ``Errors`` raises `EnvelopeError`.
+(page pagination, keys in any case); reads issues with the fields the lifecycle uses, their
+PDF reports, invoices and completion documents (`FixfloDocuments` serves those to a run,
+one read per issue); upserts by external reference. A 200 whose envelope carries ``Errors``
+raises `EnvelopeError`.
 
 Example:
     >>> import httpx
@@ -17,5 +19,6 @@ from __future__ import annotations
 
 from adapters.fixflo._adapter import COLLECTIONS, FixfloAdapter, ListEndpoint
 from adapters.fixflo._auth import FixfloAuth
+from adapters.fixflo._documents import FixfloDocuments
 
-__all__ = ["COLLECTIONS", "FixfloAdapter", "FixfloAuth", "ListEndpoint"]
+__all__ = ["COLLECTIONS", "FixfloAdapter", "FixfloAuth", "FixfloDocuments", "ListEndpoint"]

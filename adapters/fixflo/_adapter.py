@@ -1,4 +1,5 @@
-"""The Fixflo adapter: reads the snapshot collections and issues, upserts by reference."""
+"""The Fixflo adapter: reads the snapshot collections, issues and their files, upserts by
+reference."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from adapters._http import HttpAdapter, decode_json
 from adapters._paging import fixflo_pages
 from adapters._records import ci_get, normalise
 from adapters.errors import EnvelopeError, NotFoundError, ProtocolError, redact
-from engine.ports import Record
+from adapters.fixflo._files import decode_completion_documents, decode_invoice
+from engine.ports import Document, Record
 
-__all__ = ["COLLECTIONS", "FixfloAdapter", "ListEndpoint"]
+__all__ = ["COLLECTIONS", "ISSUE_FIELDS", "LIFECYCLE_FIELDS", "FixfloAdapter", "ListEndpoint"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,13 @@ ISSUE_FIELDS: Final = (
     "StatusChanged", "Created", "PropertyId", "Job", "Quotes", "Landlord", "IsEmergency",
     "IssueType", "CloseReason",
 )  # fmt: skip
+# The lifecycle's fields that API_NOTES.md does not list (unconfirmed: the integration's
+# reading of Fixflo's screens, served by the fake); see docs/adapters.md.
+LIFECYCLE_FIELDS: Final = (
+    "Revision", "TenantRef", "InvoiceRecipient", "FeedbackEnabled", "FeedbackGiven",
+    "FeedbackRating", "QuotesReviewed", "Invoice", "CompletionDocuments",
+)  # fmt: skip
+_ISSUE_KEYS: Final = ISSUE_FIELDS + LIFECYCLE_FIELDS
 _SETTINGS_PATH: Final = "/AgencySettings"  # unconfirmed: the API does not publish settings
 _WRITES: Final = {
     "properties": ("/Property", "ExternalPropertyRef"),
@@ -152,22 +161,62 @@ class FixfloAdapter(HttpAdapter):
     ) -> AsyncIterator[Record]:
         """Issues updated since `since`: ``GET /Issues`` lists URLs, each read in turn.
 
-        Each issue has exactly the keys of `ISSUE_FIELDS` (None where Fixflo sent nothing).
+        Each issue has the shape of `read_issue`.
         """
         params = ({"UpdatedSince": since} if since else {}) | ({"Status": status} if status else {})
         urls = fixflo_pages(
             self._caller, "/Issues", params, page_key="page", size_key=None, page_size=0
         )
         async for url in urls:
-            issue_id = str(url).rstrip("/").rsplit("/", 1)[-1]
-            body = await self._caller.json("GET", f"/Issue/{issue_id}")
-            if isinstance(body, Mapping):
-                yield {name: ci_get(body, name) for name in ISSUE_FIELDS}
+            yield await self.read_issue(str(url).rstrip("/").rsplit("/", 1)[-1])
+
+    async def read_issue(self, issue_id: int | str) -> Record:
+        """One issue (``GET /Issue/{Id}``) with exactly the keys of `ISSUE_FIELDS` and
+        `LIFECYCLE_FIELDS` (None where Fixflo sent nothing; nested values as sent).
+
+        Raises:
+            NotFoundError: no such issue.
+            ProtocolError: the answer is not an object.
+        """
+        path = f"/Issue/{issue_id}"
+        body = await self._caller.json("GET", path)
+        if not isinstance(body, Mapping):
+            raise ProtocolError("the issue is not a JSON object", method="GET", path=path)
+        return {name: ci_get(body, name) for name in _ISSUE_KEYS}
 
     async def issue_report(self, issue_id: int | str) -> bytes:
         """The issue as a PDF (``GET /Issue/{Id}/Report``)."""
         response = await self._caller.send("GET", f"/Issue/{issue_id}/Report")
         return response.content
+
+    async def invoice(self, issue_id: int | str) -> Record | None:
+        """The issue's invoice (``GET /issue/{id}/invoicedetails``), or None if it has none.
+
+        The record is the invoice as sent, except that the base64 ``EncodedByteData`` is
+        decoded into bytes under ``content`` (None without bytes) and ``Document`` names
+        the file (``invoice-{InvoiceNumber}.pdf`` when Fixflo sent bytes but no name).
+
+        Raises:
+            ProtocolError: the answer is not an object, or its bytes are not base64.
+        """
+        path = f"/issue/{issue_id}/invoicedetails"
+        try:
+            body = await self._caller.json("GET", path)
+        except NotFoundError:
+            return None
+        return decode_invoice(str(issue_id), body, path)
+
+    async def completion_documents(self, issue_id: int | str) -> list[Document]:
+        """The issue's completion documents (``GET /issue/{id}/completiondocs``), decoded.
+
+        Raises:
+            NotFoundError: no such issue.
+            ProtocolError: the answer is not a list of documents, or one's bytes are not
+                base64 (the error names the issue and the document).
+        """
+        path = f"/issue/{issue_id}/completiondocs"
+        body = await self._caller.json("GET", path)
+        return decode_completion_documents(str(issue_id), body, path)
 
     async def _write(self, path: str, payload: dict[str, Any], *, idempotent: bool = True) -> Any:
         response = await self._caller.send("POST", path, json=payload, idempotent=idempotent)

@@ -2,9 +2,12 @@
 
 Serves ``POST /token`` (client credentials, Basic auth), the cursor lists ``/inventory/filter``
 (``nextToken``/``maxResults``), ``/contacts`` (``next-token``/``max-results``), ``/tenancies``,
-``/suppliers``, ``/inventory/{id}``, works orders, documents and charges. Every call but the
-token needs a valid bearer token (401 otherwise, as ProblemDetails) and the agency's
-``AgencyRef`` (403 otherwise). Works orders, documents and charges live in this fake's own
+``/suppliers``, ``/inventory/{id}``, works orders, documents and charges, and the lookups the
+adapter guesses at (unconfirmed in the real API): ``GET /documents?linkedType=&linkedId=``
+and ``GET /inventory|tenancies/{id}/charges`` (cursor lists; ``lookups=False`` removes them,
+as a real Alto without them would answer 404). Every call but the token needs a valid
+bearer token (401 otherwise, as ProblemDetails) and the agency's ``AgencyRef`` (403
+otherwise). Works orders, documents and charges live in this fake's own
 in-memory store, or in a `simulator.lifecycle.AltoWorld` when one is given (see
 `simulator.fake._alto_world`), where the world's invariants can judge them.
 
@@ -58,6 +61,7 @@ class FakeAlto:
         client_secret: the client secret it accepts.
         alto_world: a lifecycle Alto world that works orders, documents and charges land in
             (any property id is then accepted: the world names properties its own way).
+        lookups: whether to serve the document and charge lookups (404 without them).
 
     Attributes:
         world: the agency's records by collection (what a snapshot must read).
@@ -76,6 +80,7 @@ class FakeAlto:
         client_id: str = "rulebridge-fake",
         client_secret: str = "fake-client-secret",  # noqa: S107 - a fake's made-up secret
         alto_world: AltoWorld | None = None,
+        lookups: bool = True,
     ) -> None:
         generator = AgencyGenerator(size, seed)
         self.agency_ref = generator.agency_ref
@@ -91,6 +96,7 @@ class FakeAlto:
         self.work_orders: dict[str, Record] = {} if alto_world is None else alto_world.works_orders
         self.documents: dict[str, Record] = {}
         self.charges: dict[str, Record] = {}
+        self.lookups = lookups
         self.log = RequestLog()
         self.faults = faults or Faults()
         self.app = FaultInjector(Starlette(routes=self._routes()), self.faults, self.log)
@@ -110,6 +116,15 @@ class FakeAlto:
             Route("/work-orders/{id}", self._guard(self._patch_order), methods=["PATCH"]),
             Route("/documents/post", self._guard(self._document), methods=["POST"]),
             Route("/{target:str}/{id:path}/charges", self._guard(self._charge), methods=["POST"]),
+            *(self._lookup_routes() if self.lookups else []),
+        ]
+
+    def _lookup_routes(self) -> list[Route]:
+        return [
+            Route("/documents", self._guard(self._find_documents), methods=["GET"]),
+            Route(
+                "/{target:str}/{id:path}/charges", self._guard(self._find_charges), methods=["GET"]
+            ),
         ]
 
     async def _token(self, request: Request) -> Response:
@@ -246,6 +261,37 @@ class FakeAlto:
             "hasInvoice": invoice is not None and not isinstance(invoice, str),
         }
         return JSONResponse(self.charges[charge_id], status_code=201)
+
+    def _stored_documents(self) -> list[Record]:
+        """Every document Alto holds: the world's (written over HTTP or not), or the fake's."""
+        if self.alto_world is not None:
+            return list(self.alto_world.documents)
+        return list(self.documents.values())
+
+    def _stored_charges(self) -> list[Record]:
+        return list(self.alto_world.charges if self.alto_world else self.charges.values())
+
+    async def _find_documents(self, request: Request) -> Response:
+        query = request.query_params
+        kind, linked = query.get("linkedType"), query.get("linkedId")
+        items = [
+            document
+            for document in self._stored_documents()
+            if (not kind or str(document.get("linkedType") or "").lower() == kind.lower())
+            and (not linked or str(document.get("linkedId")) == linked)
+        ]
+        return cursor_page(request, items, dashed=False)
+
+    async def _find_charges(self, request: Request) -> Response:
+        target, target_id = request.path_params["target"], request.path_params["id"]
+        if target not in ("inventory", "tenancies"):
+            return problem(404, "Not Found", "charges are kept on inventory or tenancies")
+        items = [
+            charge
+            for charge in self._stored_charges()
+            if charge.get("target") == target and str(charge.get("targetId")) == target_id
+        ]
+        return cursor_page(request, items, dashed=False)
 
 
 async def _json(request: Request) -> Any:

@@ -33,8 +33,9 @@ from engine.errors import RulebridgeError
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set()
-    for sub in cls.__subclasses__():
+    found: set[type] = set()
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
         found |= {sub} | _subclasses(sub)
     return found
 
@@ -45,11 +46,11 @@ def test_every_httpx_exception_is_mapped() -> None:
     assert public - mapped_transport_errors() == set()
 
 
-@pytest.mark.parametrize("cls", sorted(mapped_transport_errors(), key=lambda c: c.__name__))
+@pytest.mark.parametrize("cls", sorted(mapped_transport_errors(), key=str))
 def test_each_translation_keeps_method_and_path(cls: type[httpx.HTTPError]) -> None:
     request = httpx.Request("GET", "http://x.test/inventory/filter")
     exc = (
-        cls("boom", request=request, response=httpx.Response(500, request=request))  # type: ignore[call-arg]
+        cls("boom", request=request, response=httpx.Response(500, request=request))
         if cls is httpx.HTTPStatusError
         else cls("boom")
     )
@@ -142,6 +143,12 @@ def test_limiter_sizes_keep_any_window_within_the_limit() -> None:
 
 def test_exported_members() -> None:
     assert adapters.alto.__all__ == ["COLLECTIONS", "AltoAdapter", "AltoAuth"]
-    assert adapters.fixflo.__all__ == ["COLLECTIONS", "FixfloAdapter", "FixfloAuth", "ListEndpoint"]
+    assert adapters.fixflo.__all__ == [
+        "COLLECTIONS",
+        "FixfloAdapter",
+        "FixfloAuth",
+        "FixfloDocuments",
+        "ListEndpoint",
+    ]
     for name in adapters.errors.__all__:
         assert hasattr(adapters.errors, name)

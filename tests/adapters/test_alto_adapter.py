@@ -19,7 +19,9 @@ from tests.adapters.fakes import FAST, MODES, base_url, client
 ORDER = {"summary": "Boiler not heating", "priority": "High", "reportedDate": "2026-11-20"}
 
 
-def _auth(url: str, fake: FakeAlto, *, secret: str | None = None, ref: str | None = None) -> Any:
+def _auth(
+    url: str, fake: FakeAlto, *, secret: str | None = None, ref: str | None = None
+) -> AltoAuth:
     return AltoAuth(
         url + "/token",
         fake.client_id,

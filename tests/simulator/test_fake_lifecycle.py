@@ -137,14 +137,15 @@ def test_issues_read_through_the_adapter_match_the_fixflo_world(mode: str) -> No
     }
 
 
-async def _once(post: Callable[[], Awaitable[Any]], landed: Callable[[], bool]) -> None:
-    """Post; when the outcome is unknown, check Alto and post again only if it did not land."""
+async def _once(post: Callable[[], Awaitable[Any]], find: Callable[[], Awaitable[Any]]) -> None:
+    """Post; when the outcome is unknown, ask Alto (the adapter's lookup) and post again only
+    if it did not land."""
     for _ in range(20):
         try:
             await post()
             return
         except OutcomeUnknownError:
-            if landed():
+            if await find() is not None:
                 return
     raise AssertionError("the write never landed")
 
@@ -166,33 +167,26 @@ async def _integrate(alto: AltoAdapter, world: AltoWorld, result: Reconciliation
             if status:
                 await alto.update_works_order(entry.works_order_id, {"status": status})
         elif op.op == "attach":
-            await _attach(alto, world, issue, fields, str(entry.works_order_id))
+            await _attach(alto, fields, str(entry.works_order_id))
             entry.documents.add(str(op.name))
         elif op.op == "post":
-            await _post(alto, world, issue, fields, order, str(entry.works_order_id))
+            await _post(alto, fields, order, str(entry.works_order_id))
             entry.charges.add(str(op.name))
     if not result.stale:
         entry.revision = result.revision
 
 
-async def _attach(
-    alto: AltoAdapter, world: AltoWorld, issue: str, fields: dict[str, Any], works: str
-) -> None:
-    name = str(fields["name"])
+async def _attach(alto: AltoAdapter, fields: dict[str, Any], works: str) -> None:
+    name, linked_type = str(fields["name"]), str(fields["linkedType"])
     document = Document(name, pdf_document([name]))
     await _once(
-        lambda: alto.attach_document(str(fields["linkedType"]), works, document),
-        lambda: any((d["issueId"], d["name"]) == (issue, name) for d in world.documents),
+        lambda: alto.attach_document(linked_type, works, document),
+        lambda: alto.find_document(linked_type, works, name),
     )
 
 
 async def _post(
-    alto: AltoAdapter,
-    world: AltoWorld,
-    issue: str,
-    fields: dict[str, Any],
-    order: dict[str, Any],
-    works: str,
+    alto: AltoAdapter, fields: dict[str, Any], order: dict[str, Any], works: str
 ) -> None:
     tenant = fields.pop("payer") == "Tenant"
     invoice = Document(str(fields.pop("invoiceDocument")), pdf_document(["Invoice"]))
@@ -202,7 +196,7 @@ async def _post(
     target_id = order["tenantId"] if tenant else order["propertyId"]
     await _once(
         lambda: alto.post_charge(target, str(target_id), charge, invoice),
-        lambda: any(c["issueId"] == issue for c in world.charges),
+        lambda: alto.find_charge(target, str(target_id), str(charge["invoiceReference"])),
     )
 
 
