@@ -104,6 +104,7 @@ class Run:
     ruleset_hash: str
     dry_run: bool
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    report: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ by a newer rulebridge and is refused rather than guessed at.
 
 Example:
     >>> [number for number, _, _ in MIGRATIONS]
-    [1]
+    [1, 2]
 """
 
 from __future__ import annotations
@@ -126,8 +126,16 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+def _run_reports(db: Database) -> None:
+    """A run's report (JSON), written once when the run finishes (`rulebridge report`)."""
+    db.execute("ALTER TABLE runs ADD COLUMN report TEXT")
+
+
 Migration = tuple[int, str, Callable[[Database], None]]
-MIGRATIONS: tuple[Migration, ...] = ((1, "initial schema", _initial),)
+MIGRATIONS: tuple[Migration, ...] = (
+    (1, "initial schema", _initial),
+    (2, "run reports", _run_reports),
+)
 
 
 def latest() -> int:

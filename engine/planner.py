@@ -204,7 +204,7 @@ class _Planner:
         ref: Any,
     ) -> None:
         existing = index.records[position]
-        changes = difference(payload, existing)
+        changes = _whole_objects(difference(payload, existing), payload)
         if target.archived and is_true(read_field(existing, target.archived)):
             set_path(changes, tuple(target.archived.split(".")), False)
         index.plan_update(position, payload)
@@ -516,6 +516,15 @@ class _TargetIndex:
 
     def is_claimed(self, position: int) -> bool:
         return position in self.claims
+
+
+def _whole_objects(changes: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` with each nested object (an ``Address``) sent whole: Fixflo's upserts
+    replace a nested object with what is sent, so a part of one would blank the rest."""
+    return {
+        key: payload[key] if isinstance(value, dict) and key in payload else value
+        for key, value in changes.items()
+    }
 
 
 def _included_because(entity: Entity, record: Any, context: Context) -> tuple[Because, ...]:

@@ -39,7 +39,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
 
 from engine._store_files import StoreError
@@ -101,17 +101,27 @@ class Store(Ledger):
         return self.run(self._require_run())
 
     def finish_run(
-        self, status: RunStatus, counts: Mapping[str, Mapping[str, int]] | None = None
+        self,
+        status: RunStatus,
+        counts: Mapping[str, Mapping[str, int]] | None = None,
+        *,
+        report: Mapping[str, Any] | None = None,
     ) -> Run:
         """Close the current run with `status`; `counts` default to its done operations
-        per kind and action."""
+        per kind and action; `report` (JSON) is kept for ``rulebridge report``."""
         run_id = self._require_run()
         if counts is None:
             counts = self._counts(run_id)
         with self.transaction():
             self._db.execute(
-                "UPDATE runs SET finished = ?, status = ?, counts = ? WHERE id = ?",
-                [self._now(), status, dumps(counts), run_id],
+                "UPDATE runs SET finished = ?, status = ?, counts = ?, report = ? WHERE id = ?",
+                [
+                    self._now(),
+                    status,
+                    dumps(counts),
+                    None if report is None else dumps(report),
+                    run_id,
+                ],
             )
         self._run = None
         return self.run(run_id)
@@ -297,6 +307,37 @@ class Store(Ledger):
         row = self._one("SELECT status FROM operations WHERE idempotency_key = ?", [key])
         return None if row is None else row["status"]
 
+    def settle_in_flight(self, keep: Collection[str], kinds: Collection[str]) -> int:
+        """Close in-flight operations of `kinds` that a new plan no longer holds.
+
+        An operation cut off by a crash stays ``in_flight`` so the next apply verifies it.
+        When the next plan, made from the target as it now is, no longer asks for it (it
+        landed, or the source changed), nothing will verify it: it becomes ``failed`` with
+        the reason, and is never called again under that key. Returns how many.
+
+        Example:
+            >>> store.settle_in_flight({op.idempotency_key for op in plan.operations},
+            ...                        {"property", "landlord"})  # doctest: +SKIP
+            0
+        """
+        wanted, settled = set(keep), 0
+        marks = ",".join("?" for _ in kinds) or "NULL"
+        rows = self._all(
+            f"SELECT idempotency_key FROM operations WHERE status = 'in_flight' "  # noqa: S608
+            f"AND kind IN ({marks})",
+            list(kinds),
+        )
+        for row in rows:
+            if row["idempotency_key"] not in wanted:
+                self._set_status(
+                    row["idempotency_key"],
+                    "failed",
+                    "superseded: a later plan, made from the target as it then was, "
+                    "no longer holds this operation",
+                )
+                settled += 1
+        return settled
+
     def in_flight(self) -> list[dict[str, Any]]:
         """Operations whose outcome is unknown (intent without effect), as plan JSON."""
         rows = self._all("SELECT operation FROM operations WHERE status = 'in_flight'")
@@ -384,6 +425,7 @@ def _run(row: Mapping[str, Any]) -> Run:
     values = dict(row)
     values["dry_run"] = bool(values["dry_run"])
     values["counts"] = json.loads(values["counts"])
+    values["report"] = None if values.get("report") is None else json.loads(values["report"])
     return Run(**values)
 
 

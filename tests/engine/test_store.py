@@ -97,20 +97,23 @@ def test_new_migrations_run_once_in_order_and_a_failing_one_stays_pending(
 
         return apply
 
-    base = schema.MIGRATIONS
+    base, n = schema.MIGRATIONS, schema.latest()
+    two, three = n + 1, n + 2
     monkeypatch.setattr(
-        schema, "MIGRATIONS", (*base, (2, "two", step(2)), (3, "three", step(3, True)))
+        schema, "MIGRATIONS", (*base, (two, "two", step(two)), (three, "three", step(three, True)))
     )
     with pytest.raises(StoreError, match="migration failed"):
         open_store()
-    monkeypatch.setattr(schema, "MIGRATIONS", (*base, (2, "two", step(2)), (3, "three", step(3))))
+    monkeypatch.setattr(
+        schema, "MIGRATIONS", (*base, (two, "two", step(two)), (three, "three", step(three)))
+    )
     store = open_store()
-    assert calls == [2, 3, 3]
+    assert calls == [two, three, three]
     numbers = [row["number"] for row in store._db.query("SELECT number FROM migrations")]
-    assert numbers == [1, 2, 3]
-    assert {"extra_2", "extra_3"} <= set(store._db.table_names())
+    assert numbers == [*range(1, n + 1), two, three]
+    assert {f"extra_{two}", f"extra_{three}"} <= set(store._db.table_names())
     open_store().close()
-    assert calls == [2, 3, 3]
+    assert calls == [two, three, three]
 
 
 def test_a_path_that_cannot_be_created_is_a_clear_error(state_dir: Path) -> None:
@@ -524,3 +527,29 @@ class StoreMachine(RuleBasedStateMachine):
 
 StoreMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=20, deadline=None)
 TestStoreMachine = StoreMachine.TestCase
+
+
+def test_in_flight_operations_a_new_plan_no_longer_holds_are_settled(
+    open_store: OpenStore,
+) -> None:
+    first = open_store()
+    first.start_run("alto-fixflo", "1", "h")
+    for key in ("gone", "kept"):
+        first.record_intent(update(key))
+    first.record_intent(works_order())
+    first.close()  # killed with three calls unanswered
+    second = open_store()
+    second.start_run("alto-fixflo", "1", "h")
+    assert second.settle_in_flight({"kept"}, {"property"}) == 1
+    assert second.operation_status("gone") == "failed"
+    assert second.operation_status("kept") == "in_flight"  # tonight's plan verifies it
+    assert second.operation_status("wo-FF-1") == "in_flight"  # another kind: left alone
+    assert second.record_intent(update("gone")).action == "call"
+
+
+def test_a_finished_run_keeps_its_report(store: Store) -> None:
+    run = store.start_run("alto-fixflo", "1", "h")
+    assert run.report is None
+    store.finish_run("succeeded", report={"run": {"exit_code": 0}})
+    assert store.run(run.id).report == {"run": {"exit_code": 0}}
+    assert store.runs()[0].report == {"run": {"exit_code": 0}}
