@@ -1,0 +1,663 @@
+"""Applying one issue's reconciliation to Alto: every works order, document and charge lands
+exactly once, through lost answers, refusals and crashes, recorded in a real state store.
+
+The Alto double below keeps its records in a `simulator.lifecycle.AltoWorld` (through the
+fake Alto's `WorldWrites`), so the lifecycle invariants judge it; the ledger they read is
+the store's issue state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.errors import (
+    AdapterError,
+    AuthError,
+    HTTPStatusError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ServerError,
+    TimeoutError,
+)
+from engine.issue_apply import IssueApplyResult, apply_reconciliation, attachment_kinds
+from engine.ports import ChargeTarget, Document, Record
+from engine.reconcile import AltoHolding, Reconciliation, reconcile
+from engine.store import Store, StoreError
+from simulator.fake._alto_world import WorldWrites
+from simulator.lifecycle import AltoWorld, Simulation, load_scenario, violations
+from simulator.lifecycle.worlds import LedgerEntry
+from tests.rulesets.lifecycle import RULESET, SCENARIOS, lifecycle
+
+NAMES = sorted(path.stem for path in SCENARIOS.glob("*.yaml"))
+KINDS = attachment_kinds(lifecycle())
+WRITES = ("create_works_order", "update_works_order", "attach_document", "post_charge")
+# Faults a write can meet. "lost": applied, the answer lost; "timeout": not applied, no
+# answer; "crash_before"/"crash_after": the process dies before or after Alto applied it.
+FAULTS = ("ok", "lost", "timeout", "500", "crash_before", "crash_after")
+RANDOM_SCENARIOS = ("landlord-instructed", "missed-and-late-webhooks")
+
+
+class Crash(Exception):
+    """The runner's process is killed in the middle of a call."""
+
+
+def _error(fault: str, method: str) -> AdapterError:
+    """The error the Alto adapter raises for `fault` on `method`."""
+    once = method in ("attach_document", "post_charge")  # no idempotency in Alto
+    if fault == "lost" and (once or method == "create_works_order"):
+        return OutcomeUnknownError("the write may have landed", method="POST", path=method)
+    if fault in ("lost", "timeout"):
+        return TimeoutError("timed out waiting for the answer", method="POST", path=method)
+    if fault == "500" and once:
+        return OutcomeUnknownError("the write may have landed", path=method, status=500)
+    if fault == "500":
+        return ServerError("the API answered 500", path=method, status=500)
+    if fault == "401":
+        return AuthError("the credentials or token were refused", path=method, status=401)
+    return HTTPStatusError("Unprocessable: supplierContactId", path=method, status=int(fault))
+
+
+@dataclass
+class AltoDouble:
+    """Alto's works orders, documents and charges in an `AltoWorld`; no document or charge
+    lookups. `faults[method]` (or ``faults["*"]``, for any write) is consumed one per call."""
+
+    world: AltoWorld = field(default_factory=AltoWorld)
+    faults: dict[str, list[str]] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def _fault(self, method: str) -> str:
+        queue = self.faults.get(method) or self.faults.get("*") or []
+        return queue.pop(0) if queue else "ok"
+
+    def _write(self, method: str, apply: Callable[[], Record]) -> Record:
+        self.calls[method] += 1
+        fault = self._fault(method)
+        if fault == "crash_before":
+            raise Crash(method)
+        if fault not in ("ok", "lost", "crash_after"):
+            raise _error(fault, method)
+        record = apply()
+        if fault == "crash_after":
+            raise Crash(method)
+        if fault == "lost":
+            raise _error(fault, method)
+        return dict(record)
+
+    async def create_works_order(
+        self, property_id: str, order: Mapping[str, Any], *, reference: str
+    ) -> Record:
+        notes = f"{order.get('notes') or ''}\n[ref {reference}]".strip()
+        body = {**order, "propertyId": property_id, "notes": notes}
+        return self._write("create_works_order", lambda: WorldWrites(self.world).order(body))
+
+    async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
+        if order_id not in self.world.works_orders:
+            raise NotFoundError("not found", path=f"/work-orders/{order_id}", status=404)
+        self._write("update_works_order", lambda: _updated(self.world, order_id, changes))
+
+    async def find_works_order(self, property_id: str, reference: str) -> Record | None:
+        self.calls["find_works_order"] += 1
+        orders = self.world.works_orders.values()
+        found = [o for o in orders if o["propertyId"] == property_id and o["issueId"] == reference]
+        return dict(found[0]) if found else None
+
+    async def attach_document(self, linked_type: str, linked_id: str, document: Document) -> Record:
+        def apply() -> Record:
+            number = len(self.world.documents) + 1
+            record = {"id": f"D-{number}", "fileName": document.name, "linkedId": linked_id}
+            return WorldWrites(self.world).document(record | {"linkedType": linked_type})
+
+        return self._write("attach_document", apply)
+
+    async def post_charge(
+        self,
+        target: ChargeTarget,
+        target_id: str,
+        charge: Mapping[str, Any],
+        invoice: Document | None = None,
+    ) -> Record:
+        name = None if invoice is None else invoice.name
+        writes = WorldWrites(self.world)
+        return self._write("post_charge", lambda: writes.charge(charge, target, target_id, name))
+
+
+def _updated(world: AltoWorld, order_id: str, changes: Mapping[str, Any]) -> Record:
+    world.works_orders[order_id].update(changes)
+    return world.works_orders[order_id]
+
+
+@dataclass
+class AltoWithLookups(AltoDouble):
+    """The double with document and charge lookups; `offered` False makes them answer
+    like an endpoint that does not exist (404)."""
+
+    offered: bool = True
+
+    def _lookup(self, method: str) -> None:
+        self.calls[method] += 1
+        if not self.offered:
+            raise NotFoundError("not found", method="GET", path=method, status=404)
+
+    async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
+        self._lookup("find_document")
+        docs = [d for d in self.world.documents if (d["linkedId"], d["name"]) == (linked_id, name)]
+        return dict(docs[0]) if docs else None
+
+    async def find_charge(
+        self, target: ChargeTarget, target_id: str, invoice_reference: str
+    ) -> Record | None:
+        self._lookup("find_charge")
+        wanted = (target, target_id, invoice_reference)
+        charges = [
+            c
+            for c in self.world.charges
+            if (c["target"], c["targetId"], c.get("invoiceReference")) == wanted
+        ]
+        return dict(charges[0]) if charges else None
+
+
+@dataclass
+class Documents:
+    """Fixflo's documents: the issue report, completion documents and invoices."""
+
+    fetched: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def fetch(self, issue_id: str, kind: str, name: str) -> Document:
+        if kind not in ("issue_report", "completion_documents", "invoice"):
+            raise KeyError(kind)
+        self.fetched.append((issue_id, kind, name))
+        return Document(name, b"%PDF-1.4 " + name.encode())
+
+
+@dataclass
+class Harness:
+    """Fixflo (a `Simulation`), the Alto double and a state store on disk; each delivery is
+    one run. A `Crash` closes the store as a killed process would (its run stays open) and
+    the next delivery opens it again."""
+
+    path: Path
+    alto: AltoDouble = field(default_factory=AltoWithLookups)
+    sim: Simulation = field(default_factory=lambda: Simulation(RULESET))
+    docs: Documents = field(default_factory=Documents)
+    results: list[IssueApplyResult] = field(default_factory=list)
+    crashes: int = 0
+    _open: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store, opened again after a crash."""
+        if self._open is None:
+            self._open = Store.open(self.path)
+        return self._open
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+
+    def perform(self, event: str, issue: str, details: Mapping[str, Any] | None = None) -> None:
+        self.sim.perform(event, issue, details)
+        self.deliver(issue)
+
+    def deliver(self, issue: str, revision: int | None = None) -> IssueApplyResult | None:
+        """Reconcile the issue (now, or at `revision`) against the ledger and apply it."""
+        try:
+            done = asyncio.run(self._apply(self.sim.fixflo.snapshot(issue, revision)))
+        except Crash:
+            self.crashes += 1
+            self.close()
+            return None
+        self.results.append(done)
+        return done
+
+    async def _apply(self, snapshot: Mapping[str, Any]) -> IssueApplyResult:
+        store = self.store
+        run = store.start_run("alto-fixflo", "1", "sha256:test")
+        result = reconcile(RULESET, snapshot, store.issue_state(snapshot["Id"]).holding())
+        done = await apply_reconciliation(
+            result, self.alto, self.docs, store, run=run, attachments=KINDS
+        )
+        store.finish_run("succeeded")
+        return done
+
+    def play(self, name: str, issue: str = "I1") -> None:
+        """Play a shipped scenario on `issue`, applying each delivered step."""
+        for step in load_scenario(SCENARIOS / f"{name}.yaml", lifecycle()).steps:
+            if step.event is None:
+                self.deliver(issue, step.redeliver)
+                continue
+            self.sim.perform(step.event, issue, step.details, deliver=step.deliver)
+            if step.deliver:
+                self.deliver(issue)
+
+    def settle(self, rounds: int = 50) -> None:
+        """Deliver every issue as it is now until each apply completes."""
+        for issue in self.sim.fixflo.issues:
+            for _ in range(rounds):
+                done = self.deliver(issue)
+                if done is not None and done.complete:
+                    break
+
+    def pending(self) -> dict[str, Reconciliation]:
+        """Issues whose reconcile against the ledger still has operations."""
+        store = self.store
+        results = {
+            issue: reconcile(RULESET, held, store.issue_state(issue).holding())
+            for issue, held in self.sim.fixflo.issues.items()
+        }
+        return {issue: result for issue, result in results.items() if result.operations}
+
+    def judged(self) -> list[str]:
+        """The lifecycle invariants over the double's Alto and the store's ledger."""
+        for issue in self.sim.fixflo.issues:
+            state = self.store.issue_state(issue)
+            self.alto.world.ledger[issue] = LedgerEntry(
+                state.works_order_id, set(state.documents), set(state.charges), state.revision
+            )
+        return violations(self.sim.fixflo, self.alto.world)
+
+    def letters(self) -> list[Any]:
+        return list(self.store.dead_letters())
+
+
+def _duplicates(world: AltoWorld) -> list[tuple[Any, ...]]:
+    """Works orders per issue, documents per (issue, name), charges per invoice, beyond one."""
+    seen: Counter[tuple[Any, ...]] = Counter()
+    seen.update(("works_order", o["issueId"]) for o in world.works_orders.values())
+    seen.update(("document", d["issueId"], d["name"]) for d in world.documents)
+    seen.update(("charge", c["issueId"], c.get("invoiceReference")) for c in world.charges)
+    return sorted(key for key, count in seen.items() if count > 1)
+
+
+def _summary(world: AltoWorld) -> dict[str, list[tuple[Any, ...]]]:
+    keys = ("issueId", "payer", "totalGross", "invoiceReference", "invoiceDocument")
+    return {
+        "orders": sorted((o["issueId"], o["status"]) for o in world.works_orders.values()),
+        "documents": sorted((d["issueId"], d["name"]) for d in world.documents),
+        "charges": sorted(tuple(c[k] for k in keys) for c in world.charges),
+    }
+
+
+def _closed(harness: Harness, issue: str = "I1") -> None:
+    """Report, instruct, complete and close `issue` in Fixflo without delivering."""
+    sim = harness.sim
+    sim.perform("report", issue, deliver=False)
+    sim.perform("instruct", issue, deliver=False)
+    sim.perform("complete_job", issue, deliver=False)
+    sim.perform("close", issue, deliver=False)
+
+
+@pytest.fixture
+def make(tmp_path: Path) -> Iterator[Callable[[AltoDouble], Harness]]:
+    """Harnesses on a store in `tmp_path`, closed afterwards."""
+    made: list[Harness] = []
+
+    def harness(alto: AltoDouble) -> Harness:
+        made.append(Harness(tmp_path / "s.db", alto=alto))
+        return made[-1]
+
+    yield harness
+    for item in made:
+        item.close()
+
+
+@pytest.fixture
+def harness(make: Callable[[AltoDouble], Harness]) -> Harness:
+    return make(AltoWithLookups())
+
+
+# Scenarios end to end ------------------------------------------------------------------
+
+
+@pytest.mark.req("W-01", "W-02", "W-03", "W-05", "W-07", "W-08", "W-09", "W-10")
+@pytest.mark.req("CH-01", "CH-02", "CH-03", "CH-04", "CH-05", "CH-06")
+@pytest.mark.parametrize("name", NAMES)
+def test_each_scenario_lands_in_alto_once_and_converges(harness: Harness, name: str) -> None:
+    harness.play(name)
+    assert harness.judged() == []
+    assert _duplicates(harness.alto.world) == []
+    assert _summary(harness.alto.world) == _summary(harness.sim.alto)  # the simulator's Alto
+    assert harness.pending() == {}  # level-triggered: nothing left to do
+    assert all(result.complete for result in harness.results)
+
+
+@pytest.mark.req("W-03", "W-09", "W-10", "CH-02", "CH-03", "CH-04")
+def test_every_scenario_on_one_store_gives_one_of_each(harness: Harness) -> None:
+    for number, name in enumerate(NAMES, 1):
+        harness.play(name, f"I{number}")
+    harness.perform("report", "I20")
+    harness.perform("instruct", "I20")
+    world = harness.alto.world
+    awarded = [k for k, i in harness.sim.fixflo.issues.items() if (i.get("Job") or {}).get("Id")]
+    assert sorted(o["issueId"] for o in world.works_orders.values()) == sorted(awarded)
+    assert _duplicates(world) == []
+    assert harness.judged() == []
+    assert all(charge["workOrderId"] for charge in world.charges)  # W-10
+    assert harness.pending() == {}
+
+
+def test_documents_are_fetched_by_their_attachment_kind(harness: Harness) -> None:
+    assert KINDS == {"W-09.report": "issue_report", "W-09.documents": "completion_documents"}
+    harness.play("documented-path")
+    assert sorted(harness.docs.fetched) == [
+        ("I1", "completion_documents", "gas-safety-certificate.pdf"),
+        ("I1", "invoice", "invoice-I1.pdf"),
+        ("I1", "issue_report", "issue-I1.pdf"),
+    ]
+
+
+@pytest.mark.req("W-03", "W-08")
+def test_a_works_order_is_created_once_then_updated(harness: Harness) -> None:
+    harness.perform("report", "I1")
+    assert harness.results[-1].counts == {}
+    harness.perform("instruct", "I1")
+    created = harness.results[-1]
+    assert dict(created.counts["works_order"]) == {"create": 1}
+    assert created.calls == Counter(create_works_order=1, update_works_order=1)
+    (order,) = harness.alto.world.works_orders.values()
+    assert order["status"] == "SupplierInstructed"  # created at NewRequest, then moved
+    harness.perform("complete_job", "I1")
+    assert dict(harness.results[-1].counts["works_order"]) == {"update": 1}
+    assert order["status"] == "CompleteAwaitingInvoice"
+    assert order["notes"] == "Replaced the washer; tap no longer drips."
+    assert len(harness.alto.world.works_orders) == 1
+
+
+def test_a_stale_snapshot_changes_nothing(harness: Harness) -> None:
+    harness.play("documented-path")
+    calls = sum(harness.alto.calls.values())
+    with Store.open(harness.path) as store:
+        before = store.issue_state("I1")
+    done = harness.deliver("I1", 4)
+    assert done is not None
+    assert done.complete
+    assert done.counts == {}
+    assert sum(harness.alto.calls.values()) == calls
+    with Store.open(harness.path) as store:
+        assert store.issue_state("I1").revision == before.revision
+
+
+def test_apply_needs_the_run_in_progress(harness: Harness) -> None:
+    _closed(harness)
+    result = reconcile(RULESET, harness.sim.fixflo.snapshot("I1"), AltoHolding())
+
+    async def go() -> None:
+        with Store.open(harness.path) as store:
+            run = store.start_run("alto-fixflo", "1", "sha256:test")
+            store.finish_run("succeeded")
+            await apply_reconciliation(
+                result, harness.alto, harness.docs, store, run=run, attachments=KINDS
+            )
+
+    with pytest.raises(StoreError, match="not the run in progress"):
+        asyncio.run(go())
+    assert harness.alto.calls == Counter()
+
+
+# Lost answers and crashes -------------------------------------------------------------------
+
+
+@pytest.mark.req("W-03", "W-09", "CH-03")
+def test_lost_answers_are_looked_up_not_written_twice(harness: Harness) -> None:
+    harness.alto.faults = {method: ["lost", "lost"] for method in WRITES}
+    _closed(harness)
+    first = harness.deliver("I1")
+    assert first is not None
+    assert dict(first.counts["works_order"]) == {"unknown": 1}  # verified next run
+    assert dict(first.counts["document"]) == {"blocked": 2}  # they need the works order
+    assert not first.complete
+    harness.settle()
+    assert _duplicates(harness.alto.world) == []
+    assert harness.judged() == []
+    assert harness.pending() == {}
+    verified = sum(
+        (Counter(r.counts.get(k, {})) for r in harness.results for k in r.counts), Counter()
+    )
+    assert verified["verified"] == 4  # the works order, two documents and the charge
+    assert harness.alto.calls["create_works_order"] == 1
+    assert harness.alto.calls["attach_document"] == 2
+    assert harness.alto.calls["post_charge"] == 1
+
+
+@pytest.mark.req("W-03", "CH-03")
+def test_an_unlanded_charge_is_looked_up_then_posted_again(harness: Harness) -> None:
+    harness.alto.faults = {"post_charge": ["500", "timeout"]}
+    _closed(harness)
+    done = harness.deliver("I1")
+    assert done is not None
+    assert done.complete
+    assert dict(done.counts["charge"]) == {"post": 1}
+    assert harness.alto.calls["find_charge"] == 2
+    assert harness.alto.calls["post_charge"] == 3
+    assert len(harness.alto.world.charges) == 1
+    assert done.retries == 2
+
+
+@pytest.mark.parametrize("fault", ["crash_before", "crash_after"])
+@pytest.mark.parametrize("point", range(5))
+def test_a_crash_at_any_write_converges_on_the_next_apply(
+    harness: Harness, fault: str, point: int
+) -> None:
+    harness.alto.faults = {"*": ["ok"] * point + [fault]}
+    _closed(harness)
+    assert harness.deliver("I1") is None  # the process died mid-call
+    assert harness.crashes == 1
+    with Store.open(harness.path) as store:
+        assert len(store.in_flight()) == 1  # intent recorded, effect not
+    done = harness.deliver("I1")
+    assert done is not None
+    assert done.complete
+    assert done.retries >= 1
+    assert _duplicates(harness.alto.world) == []
+    assert harness.judged() == []
+    assert harness.pending() == {}
+
+
+# Without lookups -------------------------------------------------------------------------
+
+
+@pytest.mark.req("CH-03")
+@pytest.mark.parametrize("double", [AltoDouble, lambda: AltoWithLookups(offered=False)])
+def test_without_a_lookup_an_unknown_charge_is_a_dead_letter_never_posted_twice(
+    make: Callable[[AltoDouble], Harness], double: Callable[[], AltoDouble]
+) -> None:
+    harness = make(double())
+    harness.alto.faults = {"post_charge": ["lost"]}
+    _closed(harness)
+    done = harness.deliver("I1")
+    assert done is not None
+    assert dict(done.counts["charge"]) == {"dead": 1}
+    assert not done.complete
+    (letter,) = harness.letters()
+    assert done.dead_letters == [letter.id]
+    assert not letter.retryable
+    assert "invoice 'INV-I1'" in letter.reason
+    assert "property P1/OP1" in letter.reason
+    assert "rulebridge deadletters --retry" in letter.reason
+    for _ in range(2):
+        again = harness.deliver("I1")
+        assert again is not None
+        assert dict(again.counts["charge"]) == {"dead": 1}
+    assert harness.alto.calls["post_charge"] == 1
+    assert len(harness.alto.world.charges) == 1
+
+
+def test_a_dead_letter_retried_by_a_person_is_posted_once(
+    make: Callable[[AltoDouble], Harness],
+) -> None:
+    harness = make(AltoDouble())
+    harness.alto.faults = {"attach_document": ["500"]}  # the upload did not land
+    _closed(harness)
+    harness.deliver("I1")
+    (letter,) = harness.letters()
+    assert "works order WO-1 holds document 'issue-I1.pdf'" in letter.reason
+    assert "issue-I1.pdf" not in {d["name"] for d in harness.alto.world.documents}
+    with Store.open(harness.path) as store:  # a person checked Alto: it is not there
+        store.retry_dead_letter(letter.id)
+    done = harness.deliver("I1")
+    assert done is not None
+    assert done.complete
+    assert _duplicates(harness.alto.world) == []
+    assert harness.judged() == []
+
+
+# Refusals --------------------------------------------------------------------------------
+
+
+@pytest.mark.req("W-03", "W-10")
+def test_a_refused_works_order_is_a_dead_letter_and_other_issues_go_on(
+    harness: Harness,
+) -> None:
+    harness.alto.faults = {"create_works_order": ["422"]}
+    _closed(harness, "I1")
+    _closed(harness, "I2")
+    first = harness.deliver("I1")
+    assert first is not None
+    assert dict(first.counts["works_order"]) == {"dead": 1}
+    assert dict(first.counts["document"]) == {"blocked": 2}
+    assert dict(first.counts["charge"]) == {"blocked": 1}
+    (letter,) = harness.letters()
+    assert letter.reason.startswith("issue I1: create works_order: Alto answered 422")
+    assert letter.retryable is False
+    second = harness.deliver("I2")
+    assert second is not None
+    assert second.complete
+    calls = sum(harness.alto.calls.values())
+    again = harness.deliver("I1")
+    assert again is not None
+    assert dict(again.counts["works_order"]) == {"dead": 1}
+    assert sum(harness.alto.calls.values()) == calls  # nothing is tried
+    assert [o["issueId"] for o in harness.alto.world.works_orders.values()] == ["I2"]
+    assert {d["issueId"] for d in harness.alto.world.documents} == {"I2"}
+
+
+@pytest.mark.req("W-09")
+def test_a_refused_document_leaves_the_rest_of_the_issue_applied(harness: Harness) -> None:
+    harness.alto.faults = {"attach_document": ["422"]}
+    _closed(harness)
+    done = harness.deliver("I1")
+    assert done is not None
+    assert done.counts["document"] == Counter(dead=1, attach=1)
+    assert dict(done.counts["charge"]) == {"post": 1}
+    assert not done.complete
+    with Store.open(harness.path) as store:
+        assert store.issue_state("I1").revision is None  # Alto does not agree yet
+
+
+def test_a_server_error_is_failed_and_called_again(harness: Harness) -> None:
+    harness.alto.faults = {"update_works_order": ["ok", "500"]}
+    harness.perform("report", "I1")
+    harness.perform("instruct", "I1")
+    harness.perform("complete_job", "I1")
+    failed = harness.results[-1]
+    assert dict(failed.counts["works_order"]) == {"failed": 1}
+    harness.deliver("I1")
+    assert dict(harness.results[-1].counts["works_order"]) == {"update": 1}
+    assert harness.pending() == {}
+
+
+def test_a_status_update_lost_after_the_create_is_sent_again(harness: Harness) -> None:
+    harness.alto.faults = {"update_works_order": ["500"]}
+    harness.perform("report", "I1")
+    harness.perform("instruct", "I1")
+    first = harness.results[-1]
+    assert dict(first.counts["works_order"]) == {"create": 1}
+    assert not first.complete
+    with Store.open(harness.path) as store:
+        assert store.issue_state("I1").works_order["status"] == "NewRequest"  # type: ignore[index]
+    harness.deliver("I1")
+    assert dict(harness.results[-1].counts["works_order"]) == {"update": 1}
+    (order,) = harness.alto.world.works_orders.values()
+    assert order["status"] == "SupplierInstructed"
+    assert harness.pending() == {}
+
+
+def test_refused_credentials_stop_the_apply_and_keep_what_landed(harness: Harness) -> None:
+    harness.alto.faults = {"post_charge": ["401"]}
+    _closed(harness)
+    with pytest.raises(AuthError):
+        asyncio.run(harness._apply(harness.sim.fixflo.snapshot("I1")))
+    with Store.open(harness.path) as store:
+        state = store.issue_state("I1")
+    assert state.works_order_id == "WO-1"
+    assert state.documents == {"issue-I1.pdf", "gas-safety-certificate.pdf"}
+    assert state.charges == frozenset()
+    harness.settle()
+    assert harness.judged() == []
+    assert _duplicates(harness.alto.world) == []
+
+
+# Random faults and crashes ------------------------------------------------------------------
+
+
+@contextmanager
+def _fresh(alto: AltoDouble) -> Iterator[Harness]:
+    """A harness on a new store (Hypothesis examples cannot share `tmp_path`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        harness = Harness(Path(folder) / "s.db", alto=alto)
+        try:
+            yield harness
+        finally:
+            harness.close()
+
+
+@pytest.mark.req("W-03", "W-09", "W-10", "CH-03", "CH-04")
+@given(
+    faults=st.lists(st.sampled_from(FAULTS), max_size=16),
+    lookups=st.booleans(),
+    scenario=st.sampled_from(RANDOM_SCENARIOS),
+)
+def test_random_faults_and_crashes_never_duplicate_and_converge(
+    faults: list[str], lookups: bool, scenario: str
+) -> None:
+    with _fresh(AltoWithLookups() if lookups else AltoDouble()) as harness:
+        harness.alto.faults = {"*": list(faults)}
+        harness.play(scenario, "I1")
+        harness.sim.perform("report", "I2", deliver=False)
+        harness.perform("instruct", "I2")  # a second issue, left open
+        harness.settle()
+        assert _duplicates(harness.alto.world) == []
+        if lookups:
+            assert harness.judged() == []
+            assert harness.pending() == {}
+            assert harness.letters() == []
+        else:  # what could not be told went to a person, never written twice
+            assert all(not letter.retryable for letter in harness.letters())
+
+
+def test_a_second_reconcile_in_the_same_run_is_left_to_the_next_run(harness: Harness) -> None:
+    harness.sim.perform("report", "I1", deliver=False)
+    harness.sim.perform("instruct", "I1", deliver=False)
+
+    async def both() -> IssueApplyResult:
+        store = harness.store
+        run = store.start_run("alto-fixflo", "1", "sha256:test")
+        for event in ("instruct", "complete_job"):
+            if event == "complete_job":
+                harness.sim.perform(event, "I1", deliver=False)
+            issue = harness.sim.fixflo.snapshot("I1")
+            result = reconcile(RULESET, issue, store.issue_state("I1").holding())
+            done = await apply_reconciliation(
+                result, harness.alto, harness.docs, store, run=run, attachments=KINDS
+            )
+        store.finish_run("succeeded")
+        return done
+
+    second = asyncio.run(both())
+    assert dict(second.counts["works_order"]) == {"deferred": 1}  # its key is done this run
+    assert not second.complete
+    harness.deliver("I1")
+    assert dict(harness.results[-1].counts["works_order"]) == {"update": 1}
+    assert harness.pending() == {}
