@@ -338,6 +338,33 @@ class Store(Ledger):
                 settled += 1
         return settled
 
+    def requeued(self, kinds: Collection[str]) -> list[dict[str, Any]]:
+        """Operations of `kinds` a person queued again (`retry_dead_letter`) that no run has
+        tried since, as their JSON: the runner revisits the issues they belong to.
+
+        Example:
+            >>> [op["issue_id"] for op in store.requeued({"charge"})]  # doctest: +SKIP
+            ['I17']
+        """
+        marks = ",".join("?" for _ in kinds) or "NULL"
+        rows = self._all(
+            "SELECT operation FROM operations WHERE status = 'planned' "  # noqa: S608
+            f"AND kind IN ({marks}) AND idempotency_key IN "
+            "(SELECT idempotency_key FROM dead_letters WHERE retried IS NOT NULL) "
+            "ORDER BY updated",
+            list(kinds),
+        )
+        return [json.loads(row["operation"]) for row in rows]
+
+    def settle(self, key: str, reason: str) -> bool:
+        """Close a ``planned`` or ``in_flight`` operation nothing will call again as
+        ``failed`` with `reason` (e.g. a queued retry its issue no longer needs).
+        Returns whether it was open."""
+        if self.operation_status(key) not in ("planned", "in_flight"):
+            return False
+        self._set_status(key, "failed", reason)
+        return True
+
     def in_flight(self) -> list[dict[str, Any]]:
         """Operations whose outcome is unknown (intent without effect), as plan JSON."""
         rows = self._all("SELECT operation FROM operations WHERE status = 'in_flight'")

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import json
+import io
+import shutil
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from engine import RulebridgeError, check_paths, load_ruleset
-from engine.planner import make_plan
+from engine import RulebridgeError, check_paths
+from rulebridge._config import load_agency_config
 from rulebridge._help import CONTEXT
-from rulebridge._plan_table import print_plan
-from rulebridge._snapshots import load_snapshots
 from rulebridge._validate_cmd import summary_line
-from simulator.agency import AgencyGenerator
-from simulator.apply_plan import apply_plan
+from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run_nightly
+from simulator.nightly import agreement, fake_agency, play_issues
 
 __all__ = ["demo"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
-RULESET = RULESETS / "alto-fixflo" / "v1.yaml"
-SETTINGS = RULESETS / "alto-fixflo" / "agency.example.yaml"
 
 
 @click.command("demo", context_settings=CONTEXT)
@@ -47,10 +43,11 @@ SETTINGS = RULESETS / "alto-fixflo" / "agency.example.yaml"
 def demo(size: int, seed: int, out_dir: Path) -> None:
     """Run the main job on the embedded default and print what it did.
 
-    Validates the shipped rulesets, generates a realistic agency (Alto and the Fixflo
-    records it must merge with), plans the nightly Alto -> Fixflo sync with the example
-    agency settings, then applies the plan to the Fixflo records in memory and plans again
-    to show that a second night changes nothing.
+    Validates the shipped rulesets, serves a generated agency from a fake Alto and a fake
+    Fixflo on 127.0.0.1, runs the nightly job (`rulebridge run`) against them, plays a few
+    repairs through Fixflo, runs again (works orders, documents and charges reach Alto)
+    and prints that run's report, then runs a third time to show nothing is written when
+    nothing changed. Exit codes: 0 done, 1 a run failed or did not converge.
 
     Example:
 
@@ -79,25 +76,71 @@ def _validate(console: Console) -> None:
 
 
 def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
-    console.rule(f"2. A generated agency ({size} properties, seed {seed})")
-    for snapshot in AgencyGenerator(size, seed).write(out_dir):
-        counts = ", ".join(f"{count} {name}" for name, count in snapshot.counts.items())
-        console.print(f"{snapshot.path}: {counts}", markup=False, highlight=False)
-    ruleset = load_ruleset(RULESET, settings=SETTINGS)
-    loaded = load_snapshots(out_dir / "alto.json", out_dir / "fixflo.json")
-    as_of = date.fromisoformat(loaded.headers["alto"].taken_at[:10])
-    console.rule("3. The nightly plan (nothing is written to Alto or Fixflo)")
-    first = make_plan(ruleset, loaded.records, as_of=as_of, inputs=loaded.inputs())
-    print_plan(first, console)
-    plan_file = out_dir / "plan.json"
-    plan_file.write_text(json.dumps(first.to_json(), indent=2, default=str) + "\n", "utf-8")
-    console.print(f"The whole plan, every record explained: {plan_file}", highlight=False)
-    console.rule("4. The next night, after the plan is applied")
-    fixflo = {name: rows for name, rows in loaded.records.items() if name.startswith("fixflo.")}
-    after = {**loaded.records, **apply_plan(ruleset, first, fixflo)}
-    second = make_plan(ruleset, after, as_of=as_of)
+    night_dir = out_dir / "night"
+    shutil.rmtree(night_dir, ignore_errors=True)  # every demo starts from a new agency
+    console.rule(f"2. A generated agency ({size} properties, seed {seed}) on the fake servers")
+    with fake_agency(night_dir, size=size, seed=seed) as agency:
+        console.print(
+            f"fake Alto {agency.alto_url}, fake Fixflo {agency.fixflo_url}; "
+            f"config {agency.config_path}",
+            markup=False,
+            highlight=False,
+        )
+        options = RunOptions(load_agency_config(agency.config_path), agency.store_path)
+        console.rule("3. The first night: everything that should be in Fixflo is sent")
+        first = _night(console, options)
+        console.rule("4. During the day: repairs reported and worked on in Fixflo")
+        issues = play_issues(agency, 6, seed=seed)
+        for issue_id in issues:
+            issue = agency.simulation.fixflo.issues[issue_id]
+            console.print(
+                f"{issue_id}: {issue['Status']} at {issue['ExternalPropertyRef']}",
+                markup=False,
+                highlight=False,
+            )
+        console.rule("5. The second night: the issues become works orders and charges in Alto")
+        second = _night(console, options)
+        render_report(second.report, console)
+        console.rule("6. The third night: nothing changed, so nothing is written")
+        third = _night(console, options)
+        problems = agreement(agency)
+    _summary(console, [first, second, third], problems)
+    if problems or third.exit_code != 0:
+        raise click.ClickException("the nightly job did not converge (see above)")
+
+
+def _night(console: Console, options: RunOptions) -> RunOutcome:
+    log = RunLog() if console.is_terminal else RunLog(io.StringIO(), terminal=False)
+    outcome = run_nightly(options, log)
+    run, api = outcome.report["run"], outcome.report["api"]
     console.print(
-        f"operations: {len(second.operations)} (first night: {len(first.operations)}); "
-        f"still for a person: {len(second.manual)}",
+        f"run {run['id']}: exit code {outcome.exit_code}, {api['total']} API requests "
+        f"({api['writes']} writes), {run['seconds']:.1f} s",
+        markup=False,
         highlight=False,
     )
+    if outcome.exit_code == 1:
+        raise click.ClickException(f"run {run['id']} failed: {run.get('error')}")
+    return outcome
+
+
+def _summary(console: Console, nights: list[RunOutcome], problems: list[str]) -> None:
+    console.rule("Summary")
+    for number, night in enumerate(nights, 1):
+        api = night.report["api"]
+        console.print(
+            f"night {number}: exit {night.exit_code}, {api['writes']} writes, "
+            f"{api['total'] - api['writes']} reads",
+            markup=False,
+            highlight=False,
+        )
+    if problems:
+        for problem in problems:
+            console.print(f"disagreement: {problem}", markup=False, highlight=False)
+    else:
+        console.print(
+            "Alto agrees with every Fixflo issue (W-01..W-10, CH-01..CH-06); "
+            "see `rulebridge history --store out/demo/night/state/agency.db`",
+            markup=False,
+            highlight=False,
+        )

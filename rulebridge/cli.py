@@ -11,8 +11,10 @@ from rulebridge import (
     _explore_cmd,
     _fake_cmd,
     _generate_cmd,
+    _history_cmd,
     _migrate_cmd,
     _plan_cmd,
+    _run_cmd,
     _schema_cmd,
     _simulate_cmd,
     _snapshot_cmd,
@@ -40,6 +42,9 @@ main.add_command(_schema_cmd.schema)
 main.add_command(_plan_cmd.plan)
 main.add_command(_apply_cmd.apply_command)
 main.add_command(_deadletters_cmd.deadletters)
+main.add_command(_run_cmd.run_command)
+main.add_command(_history_cmd.history)
+main.add_command(_history_cmd.report)
 main.add_command(_generate_cmd.generate)
 main.add_command(_migrate_cmd.migrate_command)
 main.add_command(_simulate_cmd.simulate)

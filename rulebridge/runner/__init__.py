@@ -1,0 +1,30 @@
+"""The production runner: the nightly job of one agency, its lock, log and report.
+
+The engine decides and records; the runner drives it against the real adapters (or the
+fake servers on loopback) and is what ``rulebridge run`` calls.
+
+Example:
+    >>> outcome = run_nightly(RunOptions(config, store_path), RunLog())  # doctest: +SKIP
+"""
+
+from rulebridge.runner._night import RunOptions
+from rulebridge.runner.calls import ApiCalls
+from rulebridge.runner.issues import ISSUES_CURSOR
+from rulebridge.runner.lock import LockedError, RunLock
+from rulebridge.runner.log import RunLog, redact_personal
+from rulebridge.runner.nightly import RunFailedError, RunOutcome, run_nightly
+from rulebridge.runner.report import render_report
+
+__all__ = [
+    "ISSUES_CURSOR",
+    "ApiCalls",
+    "LockedError",
+    "RunFailedError",
+    "RunLock",
+    "RunLog",
+    "RunOptions",
+    "RunOutcome",
+    "redact_personal",
+    "render_report",
+    "run_nightly",
+]

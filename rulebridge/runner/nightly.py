@@ -1,0 +1,297 @@
+"""The nightly job for one agency: snapshot, plan, apply, reconcile issues, report.
+
+1. **Lock** the agency (`rulebridge.runner.lock.RunLock`): a second run at the same time exits.
+2. **Snapshot** Alto and Fixflo through the adapters into the run's folder (preflight: a
+   refused credential stops the run here, before anything is written). Records the
+   readers cannot use are kept in the report, never silently dropped.
+3. **Plan** with the ruleset (G-07 settings checks become warnings), stamped with the id
+   map's fingerprint; ``--plan-out`` saves it for ``rulebridge apply``.
+4. **Apply** the plan to Fixflo with exactly-once effects (`engine.apply.apply_plan`).
+5. **Issues**: read the Fixflo issues changed since the cursor, reconcile each into Alto
+   (works orders, documents, charges; `engine.issue_apply`), then advance the cursor, only
+   past issues whose effects are all recorded.
+6. **Report** into the store (``rulebridge report RUN``) and back to the caller.
+
+Killed at any point, the next run resumes: effects are recorded after they happen and
+intents before, so nothing is done twice and nothing is lost (docs/runner.md).
+
+Example:
+    >>> outcome = run_nightly(RunOptions(config, Path("state/acme.db")), RunLog())  # doctest: +SKIP
+    >>> outcome.exit_code  # doctest: +SKIP
+    2
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.alto import AltoAdapter
+from adapters.errors import AuthError, ForbiddenError
+from adapters.fixflo import FixfloAdapter
+from engine import RulebridgeError, load_ruleset
+from engine._store_records import RunStatus
+from engine.apply import ApplyResult, apply_plan, stamp_plan
+from engine.plan import Plan
+from engine.planner import make_plan
+from engine.ports import RecordSource
+from engine.store import Store
+from rulebridge._snapshot_io import take_snapshot
+from rulebridge._snapshots import LoadedSnapshots, load_snapshots
+from rulebridge.runner._night import Night, RunOptions
+from rulebridge.runner.issues import reconcile_issues
+from rulebridge.runner.lock import RunLock
+from rulebridge.runner.log import RunLog, redact_personal
+
+__all__ = ["RunFailedError", "RunOutcome", "run_nightly"]
+
+
+class RunFailedError(RulebridgeError):
+    """The run could not go on (the message says why and what to do)."""
+
+
+@dataclass
+class RunOutcome:
+    """The run's report (JSON, as stored) and its exit code: 0 no change, 2 changes, 1 failure."""
+
+    report: dict[str, Any]
+    exit_code: int
+
+
+def run_nightly(options: RunOptions, log: RunLog) -> RunOutcome:
+    """Run the nightly job once; see the module docstring.
+
+    Raises:
+        rulebridge.runner.lock.LockedError: another run for the agency is in progress
+            (nothing done).
+        engine.RulesetErrors: the ruleset or its settings do not validate (nothing done).
+        engine.store.StoreError: the state store cannot be opened.
+    """
+    config = options.config
+    if config.ruleset is None:
+        raise RunFailedError(f"{config.path}: no 'ruleset:'; name the ruleset the agency runs")
+    ruleset = load_ruleset(config.ruleset, settings=config.settings)
+    with RunLock(options.store_path), Store.open(options.store_path) as store:
+        run = store.start_run(
+            ruleset.name, str(ruleset.version), ruleset.content_hash, dry_run=options.dry_run
+        )
+        log.run_id = run.id
+        night = Night(options, ruleset, store, run, log)
+        log.event("run", state="started", agency=config.agency, dry_run=options.dry_run)
+        started = time.monotonic()
+        error: str | None = None
+        try:
+            _run_phases(night)
+        except (RulebridgeError, ValueError) as exc:
+            error = redact_personal(str(exc))
+            log.event("error", message=error)
+        except BaseException as exc:  # a defect or an interrupt: recorded, then raised
+            report = _report(night, started, f"interrupted by {type(exc).__name__}")
+            store.finish_run("failed", report=report)
+            raise
+        report = _report(night, started, error)
+        status: RunStatus = "failed" if report["run"]["exit_code"] == 1 else "succeeded"
+        store.finish_run(status, report=report)
+        log.event("run", state="finished", status=status, exit_code=report["run"]["exit_code"])
+        _prune(night)
+        return RunOutcome(report, report["run"]["exit_code"])
+
+
+def _run_phases(night: Night) -> None:
+    loaded = night.timed("snapshot", lambda: _snapshots(night))
+    plan = night.timed("plan", lambda: _plan(night, loaded))
+    asyncio.run(_write_phases(night, plan))
+
+
+# Snapshot ------------------------------------------------------------------------------
+
+
+def _snapshots(night: Night) -> LoadedSnapshots:
+    """Read Alto and Fixflo into the run's folder; a refused credential stops the run."""
+    night.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    paths = {}
+    for system in ("alto", "fixflo"):
+        api = night.config.api(system)
+        night.config.auth(system)  # a missing secret fails here, naming the variable
+        path = night.folder / f"{system}.json"
+        with night.log.phase(f"read {system}") as advance:
+            try:
+                counts = take_snapshot(
+                    path,
+                    system,
+                    _opener(night, system),
+                    taken_at=taken_at,
+                    agency_ref=api.agency_ref,
+                    on_record=lambda _name: advance(1),
+                )
+            except (AuthError, ForbiddenError) as exc:
+                raise RunFailedError(
+                    f"preflight: {system} refused the credentials ({exc.status}); check the "
+                    f"variables named under '{system}:' in {night.config.path}"
+                ) from None
+        night.log.event("snapshot", system=system, records=counts)
+        paths[system] = path
+    return load_snapshots(paths["alto"], paths["fixflo"])
+
+
+def _opener(
+    night: Night, system: str
+) -> Callable[[Callable[[RecordSource], Awaitable[None]]], Any]:
+    async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
+        async with night.config.client(system) as client:
+            night.calls.attach(client, system)
+            kind = AltoAdapter if system == "alto" else FixfloAdapter
+            limiter = night.config.limiter(system)
+            await use(kind(client, limiter=limiter, retry=night.config.retry))
+
+    return open_source
+
+
+# Plan ----------------------------------------------------------------------------------
+
+
+def _plan(night: Night, loaded: LoadedSnapshots) -> Plan:
+    """The plan against the snapshots; saved when asked, stamped with the id map."""
+    rejected = [
+        {"where": error.where, "record_id": error.record_id, "message": error.message}
+        for error in loaded.rejected
+    ]
+    as_of = night.options.as_of or datetime.now(UTC).date()
+    plan = make_plan(
+        night.ruleset, loaded.records, as_of=as_of, inputs=loaded.inputs(), rejected=rejected
+    )
+    if night.options.plan_out is not None:
+        _write_plan(night.options.plan_out, stamp_plan(plan.to_json(), night.store))
+    night.reference = {
+        "planned": plan.summary(),
+        "skips_by_rule": dict(Counter(skip.rules[0] for skip in plan.skips if skip.rules)),
+        "rejected": len(plan.rejected),
+        "manual": len(plan.manual),
+    }
+    for warning in plan.warnings:
+        detail = "; ".join(str(item) for item in warning.because)
+        night.warn(warning.rule, f"{warning.summary} ({detail})")
+    for item in rejected[:100]:
+        night.warn("snapshot", f"{item['where']}: unreadable, left out of the plan")
+    night.log.event("plan", operations=len(plan.operations), summary=_changes(plan))
+    return plan
+
+
+def _changes(plan: Plan) -> dict[str, int]:
+    counts = Counter(f"{op.kind} {op.op}" for op in plan.operations)
+    return dict(sorted(counts.items()))
+
+
+def _write_plan(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=2, default=str) + "\n", "utf-8")
+    os.chmod(partial, 0o600)
+    partial.replace(path)
+
+
+# Apply and issues ----------------------------------------------------------------------
+
+
+async def _write_phases(night: Night, plan: Plan) -> None:
+    """Apply the plan to Fixflo, then reconcile Fixflo's issues into Alto: one event loop,
+    one limiter per system."""
+    config = night.config
+    fixflo_limiter = config.limiter("fixflo")
+    async with config.client("fixflo") as fixflo_client:
+        night.calls.attach(fixflo_client, "fixflo")
+        fixflo = FixfloAdapter(fixflo_client, limiter=fixflo_limiter, retry=config.retry)
+        started = time.monotonic()
+        await _apply(night, plan, fixflo)
+        night.add_time("apply", time.monotonic() - started)
+        if night.ruleset.lifecycle is None or "alto" not in config.apis:
+            return
+        started = time.monotonic()
+        async with config.client("alto") as alto_client:
+            night.calls.attach(alto_client, "alto")
+            alto = AltoAdapter(alto_client, limiter=config.limiter("alto"), retry=config.retry)
+            await reconcile_issues(night, fixflo, alto)
+        night.add_time("issues", time.monotonic() - started)
+
+
+async def _apply(night: Night, plan: Plan, fixflo: FixfloAdapter) -> None:
+    if night.options.dry_run:
+        night.changes += len(plan.operations)
+        return
+    settled = night.store.settle_in_flight(
+        {op.idempotency_key for op in plan.operations}, set(night.ruleset.entities)
+    )
+    if settled:
+        night.log.event("settled", operations=settled)
+    with night.log.phase("apply", total=len(plan.operations)):
+        # A plan made tonight from Fixflo as it is holds only what is needed now: an update
+        # done on an earlier night (and undone in Fixflo since) is made again.
+        result = await apply_plan(plan, fixflo, night.store, run=night.run, reapply_done=True)
+    _note_apply(night, result)
+
+
+def _note_apply(night: Night, result: ApplyResult) -> None:
+    night.reference["applied"] = {kind: dict(c) for kind, c in result.counts.items()}
+    night.reference["calls"] = dict(result.calls)
+    night.changes += result.total("create", "update", "archive", "link")
+    night.incomplete += result.incomplete
+    night.dead_letters.extend(result.dead_letters)
+    night.log.event("apply", outcomes=night.reference["applied"], dead=result.dead_lettered)
+
+
+# Report --------------------------------------------------------------------------------
+
+
+def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
+    failed = error is not None or night.incomplete > 0
+    exit_code = 1 if failed else (2 if night.changes else 0)
+    letters = {letter.id: letter for letter in night.store.dead_letters(include_retried=True)}
+    return {
+        "run": {
+            "id": night.run.id,
+            "agency": night.config.agency,
+            "ruleset": {
+                "name": night.ruleset.name,
+                "version": str(night.ruleset.version),
+                "hash": night.ruleset.content_hash,
+            },
+            "dry_run": night.options.dry_run,
+            "started": night.run.started,
+            "finished": datetime.now(UTC).isoformat(),
+            "seconds": round(time.monotonic() - started, 3),
+            "status": "failed" if failed else "succeeded",
+            "exit_code": exit_code,
+            "error": error,
+            "incomplete": night.incomplete,
+            "phases": night.phases,
+        },
+        "reference": night.reference,
+        "issues": night.issues,
+        "warnings": night.warnings,
+        "dead_letters": [
+            {"id": key, "reason": redact_personal(letters[key].reason)}
+            for key in night.dead_letters
+            if key in letters
+        ],
+        "api": night.calls.to_json(),
+    }
+
+
+def _prune(night: Night) -> None:
+    """Keep the snapshots of the latest `keep_runs` runs only (they hold personal data)."""
+    parent = night.folder.parent
+    if not parent.is_dir():
+        return
+    folders = sorted(path for path in parent.iterdir() if path.is_dir() and path.name.isdigit())
+    for old in folders[: max(0, len(folders) - night.options.keep_runs)]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,310 @@
+"""The nightly job against the fake servers on loopback: real HTTP, a real SQLite store.
+
+Each test serves a small generated agency (`simulator.nightly.fake_agency`) and runs the
+job in this process, as `rulebridge run` does, or through the CLI.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from engine.store import Store
+from rulebridge._config import load_agency_config
+from rulebridge.cli import main
+from rulebridge.runner import ISSUES_CURSOR, RunLock, RunLog, RunOptions, run_nightly
+from simulator.nightly import FakeAgency, agreement, fake_agency, play_issues
+
+SIZE, SEED = 40, 3
+
+
+@pytest.fixture
+def agency(tmp_path: Path) -> Iterator[FakeAgency]:
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED) as served:
+        yield served
+
+
+def night(agency: FakeAgency, **options: Any) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+    """Run the job once; its report, exit code and JSON log lines."""
+    stream = io.StringIO()
+    config = load_agency_config(agency.config_path)
+    outcome = run_nightly(
+        RunOptions(config, agency.store_path, **options), RunLog(stream, terminal=False)
+    )
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return outcome.report, outcome.exit_code, lines
+
+
+def fixflo_writes(agency: FakeAgency) -> int:
+    return len([e for e in agency.fixflo.log.entries if e.method == "POST"])
+
+
+def reads(report: dict[str, Any]) -> Counter[str]:
+    per = report["api"]["per_endpoint"]
+    return Counter({name: n for name, n in per.items() if " GET " in name})
+
+
+@pytest.mark.req("G-01", "W-03", "W-09", "CH-01")
+def test_first_night_syncs_second_night_reconciles_issues_third_writes_nothing(
+    agency: FakeAgency,
+) -> None:
+    first, code, _ = night(agency)
+    assert code == 2
+    assert first["run"]["status"] == "succeeded"
+    assert first["api"]["writes"] > 0
+    assert sum(first["reference"]["applied"]["property"].values()) > 0
+    assert first["issues"]["read"] == 0
+
+    issues = play_issues(agency, 6, seed=SEED)
+    second, code, _ = night(agency)
+    assert code == 2
+    assert second["issues"]["read"] == len(issues)
+    assert second["issues"]["reconciled"] == len(issues)
+    outcomes = second["issues"]["outcomes"]
+    assert outcomes["works_order"]["create"] >= 3
+    assert outcomes["charge"]["post"] >= 1
+    assert agreement(agency) == []
+    orders = Counter(order["issueId"] for order in agency.simulation.alto.works_orders.values())
+    assert max(orders.values()) == 1  # W-03: one works order per issue
+
+    third, code, _ = night(agency)
+    assert code == 0
+    assert third["api"]["writes"] == 0
+    assert agreement(agency) == []
+
+
+def test_a_second_unchanged_run_makes_no_write_and_reads_each_page_once(
+    agency: FakeAgency,
+) -> None:
+    night(agency)
+    play_issues(agency, 3, seed=1)
+    night(agency)
+    posts_before = fixflo_writes(agency)
+    alto_writes_before = len(agency.alto.log.matching("POST", "/work-orders"))
+    settled, code, _ = night(agency)
+    again, code_again, _ = night(agency)
+
+    assert (code, code_again) == (0, 0)
+    assert again["api"]["writes"] == 0
+    assert fixflo_writes(agency) == posts_before
+    assert len(agency.alto.log.matching("POST", "/work-orders")) == alto_writes_before
+    # The minimum reads: every list page once (the rules depend on the date, so Alto and
+    # Fixflo are read whole), the issues changed since the cursor (none), and the one
+    # issue at the cursor itself (UpdatedSince is inclusive). No per-record reads.
+    got = reads(again)
+    assert got == reads(settled)
+    lists = {name: n for name, n in got.items() if "{id}" not in name}
+    assert sum(got.values()) - sum(lists.values()) == got["fixflo GET /api/v2/Issue/{id}"] == 1
+    assert got["fixflo GET /api/v2/Issues"] == 1
+    assert again["issues"]["read"] == 1  # the boundary issue: reconciled, nothing owed
+    assert again["issues"]["outcomes"] == {}
+
+
+def test_cursor_moves_only_forward_and_only_past_recorded_effects(agency: FakeAgency) -> None:
+    night(agency)
+    play_issues(agency, 4, seed=2)
+    night(agency)
+    with Store.open(agency.store_path) as store:
+        cursor = store.cursor(ISSUES_CURSOR)
+    stamps = [str(i["StatusChanged"]) for i in agency.simulation.fixflo.issues.values()]
+    assert cursor == max(stamps)
+
+
+def test_dry_run_writes_nothing_and_says_what_it_would_do(agency: FakeAgency) -> None:
+    report, code, _ = night(agency, dry_run=True)
+    assert code == 2
+    assert report["api"]["writes"] == 0
+    assert fixflo_writes(agency) == 0
+    assert report["run"]["dry_run"] is True
+    assert sum(report["reference"]["planned"]["property"].values()) > 0
+
+
+def test_a_run_already_in_progress_makes_the_second_exit_cleanly(agency: FakeAgency) -> None:
+    with RunLock(agency.store_path):
+        result = CliRunner().invoke(main, ["run", "--config", str(agency.config_path)])
+    assert result.exit_code == 1
+    assert "another run for this agency is in progress" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert fixflo_writes(agency) == 0
+    assert not agency.alto.log.entries
+    assert not agency.fixflo.log.entries
+
+
+def test_refused_credentials_stop_the_run_in_preflight(
+    agency: FakeAgency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RULEBRIDGE_DEMO_FIXFLO_TOKEN", "not-the-token")
+    report, code, lines = night(agency)
+    assert code == 1
+    assert "preflight: fixflo refused the credentials (401)" in report["run"]["error"]
+    assert fixflo_writes(agency) == 0
+    assert "not-the-token" not in json.dumps(report) + json.dumps(lines)
+    with Store.open(agency.store_path) as store:
+        assert store.runs()[0].status == "failed"
+
+
+def test_log_lines_are_json_and_carry_no_personal_data(agency: FakeAgency) -> None:
+    _, _, lines = night(agency)
+    assert lines[0]["event"] == "run"
+    assert lines[-1]["event"] == "run"
+    assert {line["run"] for line in lines} == {1}
+    text = json.dumps(lines)
+    people = agency.fixflo.store.collections["tenants"].values()
+    emails = [str(p.get("EmailAddress")) for p in people if p.get("EmailAddress")]
+    assert emails
+    assert not [email for email in emails if email in text]
+
+
+def test_history_and_report_show_the_runs(agency: FakeAgency) -> None:
+    night(agency)
+    night(agency)
+    config = ["--config", str(agency.config_path)]
+    listed = CliRunner().invoke(main, ["history", *config, "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    runs = json.loads(listed.stdout)
+    assert [run["run"] for run in runs] == [2, 1]
+    assert [run["exit"] for run in runs] == [0, 2]
+    shown = CliRunner().invoke(main, ["report", "1", *config])
+    assert shown.exit_code == 0, shown.output
+    for text in ("Run 1 for demo: succeeded", "Skipped, by the rule that decided", "API requests"):
+        assert text in shown.stdout
+    missing = CliRunner().invoke(main, ["report", "9", *config])
+    assert missing.exit_code == 1
+    assert "has no run 9" in missing.stderr
+
+
+def test_a_saved_plan_is_refused_once_a_run_changed_the_id_map(
+    agency: FakeAgency, tmp_path: Path
+) -> None:
+    night(agency)
+    with Store.open(agency.store_path) as store:
+        synced = sorted(store.id_map("property"))
+    first, second = (
+        next(p for p in agency.alto.world["inventory"] if p["id"] == key) for key in synced[:2]
+    )
+    first["address"]["street"] = "Changed Street"
+    plan = tmp_path / "plan.json"
+    _, code, _ = night(agency, dry_run=True, plan_out=plan)
+    assert code == 2
+    saved = json.loads(plan.read_text())
+    assert [op["source_id"] for op in saved["operations"]] == [first["id"]]
+    second["address"]["street"] = "Another Street"
+    night(agency)  # writes both: the id map moves under a record the plan does not hold
+    apply = ["apply", str(plan), "--config", str(agency.config_path)]
+    result = CliRunner().invoke(main, [*apply, "--store", str(agency.store_path)])
+    assert result.exit_code == 1
+    assert "the id map changed since the plan was made" in result.stderr
+    assert "make the plan again" in result.stderr
+
+
+def test_the_cli_prints_the_report_and_exits_with_the_detailed_code(agency: FakeAgency) -> None:
+    result = CliRunner().invoke(main, ["run", "--config", str(agency.config_path)])
+    assert result.exit_code == 2, result.output
+    assert "Reference data, Alto -> Fixflo" in result.stdout
+    again = CliRunner().invoke(main, ["run", "--config", str(agency.config_path), "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert again.stdout == ""
+
+
+def test_records_fixflo_refuses_are_dead_letters_and_the_night_goes_on(tmp_path: Path) -> None:
+    refused = "errors@POST /api/v2/Tenant=1.0"  # Fixflo answers 200 with Errors to each
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED, faults=refused) as agency:
+        report, code, _ = night(agency)
+        assert code == 2  # the rest was applied; the refusals wait for a person
+        letters = report["dead_letters"]
+        assert letters
+        assert all("occupier" in letter["reason"] for letter in letters)
+        assert report["reference"]["applied"]["property"]["create"] > 0
+        listed = CliRunner().invoke(
+            main, ["deadletters", "--store", str(agency.store_path), "--format", "json"]
+        )
+        assert listed.exit_code == 0
+        assert len(json.loads(listed.stdout)) == len(letters)
+        again, code, _ = night(agency)
+        assert again["dead_letters"] == []  # not called again until retried
+        assert code == 0
+
+
+def test_an_issue_the_ruleset_cannot_read_is_a_warning_and_is_read_again(
+    agency: FakeAgency,
+) -> None:
+    night(agency)
+    (issue_id,) = play_issues(agency, 1)
+    world = agency.simulation.fixflo
+    world.issues[issue_id]["Status"] = "OnHold"  # a status the lifecycle does not declare
+    report, _, _ = night(agency)
+    (warning,) = [w for w in report["warnings"] if w["rule"] == "lifecycle"]
+    assert f"issue {issue_id}" in warning["message"]
+    assert "OnHold" in warning["message"]
+    assert report["issues"]["held"] == 1
+    again, _, _ = night(agency)
+    assert again["issues"]["read"] == 1  # held back: read again until the ruleset says
+
+
+def test_the_demo_runs_three_nights_and_converges(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--size", "30", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for text in (
+        "night 1: exit 2",
+        "night 2: exit 2",
+        "night 3: exit 0, 0 writes",
+        "Fixflo issues -> Alto: 6 read",
+        "Alto agrees with every Fixflo issue",
+    ):
+        assert text in result.stdout
+
+
+@pytest.mark.req("CH-02")
+def test_a_dead_lettered_charge_parks_its_issue_and_a_retry_reads_it_again(
+    agency: FakeAgency,
+) -> None:
+    night(agency)
+    prop = next(p for p in agency.fixflo.store.collections["properties"].values() if p.get(
+        "ExternalPropertyRef"))  # fmt: skip
+    sim = agency.simulation
+    sim.perform("report", "T1", {"ExternalPropertyRef": prop["ExternalPropertyRef"],
+                                 "TenantRef": None}, deliver=False)  # fmt: skip
+    sim.perform("instruct", "T1", {"Job.PayingParty": "Tenant"}, deliver=False)
+    sim.perform("complete_job", "T1", deliver=False)
+    sim.perform("close", "T1", deliver=False)
+    report, code, _ = night(agency)
+    assert code == 2  # the works order and documents went; the charge could not
+    (letter,) = report["dead_letters"]
+    assert "no tenantId" in letter["reason"]
+    assert report["issues"]["parked"] == 1
+    assert report["issues"]["cursor"] == sim.fixflo.issues["T1"]["StatusChanged"]
+    sim.perform("report", "T2", {"ExternalPropertyRef": prop["ExternalPropertyRef"]},
+                deliver=False)  # fmt: skip
+    night(agency)  # the cursor moves past the parked T1
+    quiet, _, _ = night(agency)
+    assert quiet["issues"]["read"] == 1  # only T2, the issue at the cursor
+    assert quiet["dead_letters"] == []
+    retried = CliRunner().invoke(
+        main, ["deadletters", "--store", str(agency.store_path), "--retry", str(letter["id"])]
+    )
+    assert retried.exit_code == 0, retried.output
+    revisit, _, _ = night(agency)
+    assert revisit["issues"]["read"] == 2  # T2 at the cursor, and T1 requeued, unchanged
+    assert len(revisit["dead_letters"]) == 1  # still no tenant: a person must fill it in
+
+
+def test_a_broken_config_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "acme.yaml"
+    config.write_text(
+        "agency: acme\nruleset: v1.yaml\nfixflo:\n  base_url: http://127.0.0.1:9/api/v2\n"
+        "  token_envv: ACME_TOKEN\n",
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code == 1
+    assert f"{config}:5:3" in result.stderr
+    assert "token_envv" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "state").exists()  # nothing was started
