@@ -97,6 +97,10 @@ def main() -> None:
             f"{seconds:>9.1f}{fixflo / VENDOR_PER_MINUTE:>15.1f} min"
         )
     print(f"baseline: the unchanged night, {base} requests, every one a read")
+    print("seconds per phase:")
+    for label, (report, _) in (("1", first), ("2", day), ("3", unchanged)):
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in report["run"]["phases"].items())
+        print(f"  night {label}: {phases}")
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
         console.rule("6. The third night: nothing changed, so nothing is written")
         third = _night(console, options)
         problems = agreement(agency)
-    _summary(console, [first, second, third], problems)
+    _summary(console, [first, second, third], problems, agency.store_path)
     if problems or third.exit_code != 0:
         raise click.ClickException("the nightly job did not converge (see above)")
 
@@ -124,7 +124,7 @@ def _night(console: Console, options: RunOptions) -> RunOutcome:
     return outcome
 
 
-def _summary(console: Console, nights: list[RunOutcome], problems: list[str]) -> None:
+def _summary(console: Console, nights: list[RunOutcome], problems: list[str], store: Path) -> None:
     console.rule("Summary")
     for number, night in enumerate(nights, 1):
         api = night.report["api"]
@@ -140,7 +140,7 @@ def _summary(console: Console, nights: list[RunOutcome], problems: list[str]) ->
     else:
         console.print(
             "Alto agrees with every Fixflo issue (W-01..W-10, CH-01..CH-06); "
-            "see `rulebridge history --store out/demo/night/state/agency.db`",
+            f"see `rulebridge history --store {store}`",
             markup=False,
             highlight=False,
         )

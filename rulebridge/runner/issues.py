@@ -63,12 +63,14 @@ async def reconcile_issues(night: Night, fixflo: FixfloAdapter, alto: AltoAdapte
         return
     since = night.store.cursor(ISSUES_CURSOR)
     phase = _Phase(lifecycle, FixfloDocuments(fixflo), attachment_kinds(lifecycle))
-    with night.log.phase("issues"):
+    with night.log.phase("issues") as advance:
         async for issue in fixflo.read_issues(since=since):
             await _one_issue(night, phase, fixflo, alto, issue, stamped=True)
+            advance(1)
         for issue_id in _requeued(night, phase):
             issue = await fixflo.read_issue(issue_id)
             await _one_issue(night, phase, fixflo, alto, issue, stamped=False)
+            advance(1)
     cursor = next_cursor(since, phase.stamps["reconciled"] + phase.stamps["parked"],
                          phase.stamps["held"])  # fmt: skip
     if cursor is not None and not night.options.dry_run:

@@ -80,13 +80,24 @@ class RunLog:
         """One fact: a JSON line, or a line above the progress bar on a terminal."""
         fields = _clean(fields)
         if self._console is not None:
-            text = ", ".join(f"{key} {value}" for key, value in fields.items())
-            target = self._progress.console if self._progress else self._console
-            target.print(f"{event}: {text}" if text else event, markup=False, highlight=False)
+            self._say(event, fields)
             return
         line = {"at": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), "run": self.run_id}
         self.stream.write(json.dumps(line | {"event": event} | fields, default=str) + "\n")
         self.stream.flush()
+
+    def _say(self, event: str, fields: dict[str, Any]) -> None:
+        """An event as a line for a person (a phase's start is the progress bar itself)."""
+        if event == "phase":
+            if fields.get("state") != "finished":
+                return
+            text = f"{fields.get('phase')}: done in {fields.get('seconds')} s"
+        else:
+            details = ", ".join(f"{key} {value}" for key, value in fields.items())
+            text = f"{event}: {details}" if details else event
+        target = self._progress.console if self._progress else self._console
+        if target is not None:
+            target.print(text, markup=False, highlight=False)
 
     @contextmanager
     def phase(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:

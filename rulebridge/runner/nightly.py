@@ -29,11 +29,13 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAdapter
 from adapters.errors import AuthError, ForbiddenError
@@ -43,7 +45,7 @@ from engine._store_records import RunStatus
 from engine.apply import ApplyResult, apply_plan, stamp_plan
 from engine.plan import Plan
 from engine.planner import make_plan
-from engine.ports import RecordSource
+from engine.ports import Record, RecordSource
 from engine.store import Store
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge._snapshots import LoadedSnapshots, load_snapshots
@@ -207,7 +209,7 @@ async def _write_phases(night: Night, plan: Plan) -> None:
     """Apply the plan to Fixflo, then reconcile Fixflo's issues into Alto: one event loop,
     one limiter per system."""
     config = night.config
-    fixflo_limiter = config.limiter("fixflo")
+    fixflo_limiter = await _drained(config.limiter("fixflo"))
     async with config.client("fixflo") as fixflo_client:
         night.calls.attach(fixflo_client, "fixflo")
         fixflo = FixfloAdapter(fixflo_client, limiter=fixflo_limiter, retry=config.retry)
@@ -219,9 +221,46 @@ async def _write_phases(night: Night, plan: Plan) -> None:
         started = time.monotonic()
         async with config.client("alto") as alto_client:
             night.calls.attach(alto_client, "alto")
-            alto = AltoAdapter(alto_client, limiter=config.limiter("alto"), retry=config.retry)
+            alto_limiter = await _drained(config.limiter("alto"))
+            alto = AltoAdapter(alto_client, limiter=alto_limiter, retry=config.retry)
             await reconcile_issues(night, fixflo, alto)
         night.add_time("issues", time.monotonic() - started)
+
+
+class ProgressTarget:
+    """A record target that moves the progress bar on at each write it forwards."""
+
+    def __init__(self, target: FixfloAdapter, advance: Callable[[int], None]) -> None:
+        self.target, self.advance = target, advance
+
+    async def upsert(self, collection: str, fields: Mapping[str, Any]) -> Record:
+        """Forward, then advance."""
+        record = await self.target.upsert(collection, fields)
+        self.advance(1)
+        return record
+
+    async def archive(self, collection: str, fields: Mapping[str, Any]) -> Record:
+        """Forward, then advance."""
+        record = await self.target.archive(collection, fields)
+        self.advance(1)
+        return record
+
+    async def link(self, collection: str, fields: Mapping[str, Any]) -> None:
+        """Forward, then advance."""
+        await self.target.link(collection, fields)
+        self.advance(1)
+
+    async def find(self, collection: str, **query: str) -> Record | None:
+        """Forward (a lookup before re-creating after a crash)."""
+        return await self.target.find(collection, **query)
+
+
+async def _drained(limiter: AsyncLimiter) -> AsyncLimiter:
+    """`limiter` with its burst spent. The snapshot read the same API a moment ago through
+    a limiter of its own (another event loop); starting this one empty keeps any minute
+    spanning both within the agency's limit (`adapters.make_limiter`)."""
+    await limiter.acquire(limiter.max_rate)
+    return limiter
 
 
 async def _apply(night: Night, plan: Plan, fixflo: FixfloAdapter) -> None:
@@ -233,10 +272,11 @@ async def _apply(night: Night, plan: Plan, fixflo: FixfloAdapter) -> None:
     )
     if settled:
         night.log.event("settled", operations=settled)
-    with night.log.phase("apply", total=len(plan.operations)):
+    with night.log.phase("apply", total=len(plan.operations)) as advance:
         # A plan made tonight from Fixflo as it is holds only what is needed now: an update
         # done on an earlier night (and undone in Fixflo since) is made again.
-        result = await apply_plan(plan, fixflo, night.store, run=night.run, reapply_done=True)
+        target = ProgressTarget(fixflo, advance)
+        result = await apply_plan(plan, target, night.store, run=night.run, reapply_done=True)
     _note_apply(night, result)
 
 
