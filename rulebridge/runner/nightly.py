@@ -119,7 +119,8 @@ def _run_phases(night: Night) -> None:
 
 def _snapshots(night: Night) -> LoadedSnapshots:
     """Read Alto and Fixflo into the run's folder; a refused credential stops the run."""
-    night.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in (night.folder.parent, night.folder):  # owner-only: personal data
+        folder.mkdir(mode=0o700, exist_ok=True)
     taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     paths = {}
     for system in ("alto", "fixflo"):

@@ -308,3 +308,12 @@ def test_a_broken_config_is_a_located_error_not_a_traceback(tmp_path: Path) -> N
     assert "token_envv" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "state").exists()  # nothing was started
+
+
+def test_snapshots_are_owner_only_and_only_the_latest_runs_are_kept(agency: FakeAgency) -> None:
+    for _ in range(3):
+        night(agency, keep_runs=2)
+    runs = agency.store_path.with_name("agency-runs")
+    assert sorted(path.name for path in runs.iterdir()) == ["000002", "000003"]
+    for path in (runs, *runs.iterdir(), *runs.glob("*/*.json")):
+        assert path.stat().st_mode & 0o077 == 0, path
