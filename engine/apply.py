@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from engine._outcomes import Outcomes
 from engine._saved_plan import (
     PlanFileError,
     StalePlanError,
@@ -81,7 +81,7 @@ class RecordLookup(Protocol):
 
 
 @dataclass
-class ApplyResult:
+class ApplyResult(Outcomes):
     """What an apply did.
 
     Attributes:
@@ -99,42 +99,15 @@ class ApplyResult:
         0
     """
 
-    counts: dict[str, Counter[str]] = field(default_factory=dict)
-    calls: Counter[str] = field(default_factory=Counter)
-    retries: int = 0
-    dead_letters: list[int] = field(default_factory=list)
-
-    def count(self, kind: str, outcome: str) -> None:
-        """Add one `outcome` for entity `kind`."""
-        self.counts.setdefault(kind, Counter())[outcome] += 1
-
-    def total(self, *outcomes: str) -> int:
-        """How many operations ended in any of `outcomes`."""
-        return sum(counter[name] for counter in self.counts.values() for name in outcomes)
-
     @property
     def applied(self) -> int:
         """Operations whose effect this apply recorded."""
         return self.total("create", "update", "archive", "link", "verified")
 
     @property
-    def dead_lettered(self) -> int:
-        """Operations this apply gave up on."""
-        return len(self.dead_letters)
-
-    @property
     def incomplete(self) -> int:
         """Operations left to a later apply (failed or outcome unknown)."""
         return self.total("failed", "unknown")
-
-    def to_json(self) -> dict[str, Any]:
-        """The result as JSON (for ``--format json`` and run reports)."""
-        return {
-            "counts": {kind: dict(counter) for kind, counter in self.counts.items()},
-            "calls": dict(self.calls),
-            "retries": self.retries,
-            "dead_letters": list(self.dead_letters),
-        }
 
 
 def content_hash(fields: Mapping[str, Any]) -> str:

@@ -37,11 +37,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from engine._outcomes import Outcomes
 from engine.errors import RulebridgeError
 from engine.lifecycle import Lifecycle
 from engine.ports import (
@@ -76,7 +76,7 @@ class AltoWriter(WorksOrders, Documents, Charges, Protocol):
 
 
 @dataclass
-class IssueApplyResult:
+class IssueApplyResult(Outcomes):
     """What one apply did.
 
     Attributes:
@@ -97,19 +97,7 @@ class IssueApplyResult:
         0
     """
 
-    counts: dict[str, Counter[str]] = field(default_factory=dict)
-    calls: Counter[str] = field(default_factory=Counter)
-    retries: int = 0
-    dead_letters: list[int] = field(default_factory=list)
     complete: bool = False
-
-    def count(self, kind: str, outcome: str) -> None:
-        """Add one `outcome` for `kind`."""
-        self.counts.setdefault(kind, Counter())[outcome] += 1
-
-    def total(self, *outcomes: str) -> int:
-        """How many operations ended in any of `outcomes`."""
-        return sum(counter[name] for counter in self.counts.values() for name in outcomes)
 
     @property
     def applied(self) -> int:
@@ -118,13 +106,7 @@ class IssueApplyResult:
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON (for run reports)."""
-        return {
-            "counts": {kind: dict(counter) for kind, counter in self.counts.items()},
-            "calls": dict(self.calls),
-            "retries": self.retries,
-            "dead_letters": list(self.dead_letters),
-            "complete": self.complete,
-        }
+        return super().to_json() | {"complete": self.complete}
 
 
 def attachment_kinds(lifecycle: Lifecycle) -> dict[str, str]:

@@ -13,32 +13,22 @@ import click
 import httpx
 
 from adapters.fixflo import FixfloAdapter
-from engine import RulebridgeError, RulesetErrors, load_ruleset
+from engine import load_ruleset
 from engine.apply import ApplyResult, StalePlanError, apply_plan, check_fresh, read_plan
 from engine.plan import Plan
 from engine.store import Store
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge._help import CONTEXT
+from rulebridge._options import AGENCY, default_store, failing_cleanly
 
-__all__ = ["apply_command", "default_store"]
+__all__ = ["apply_command"]
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def default_store(config_path: Path) -> Path:
-    """The agency's state store when ``--store`` is not given: ``state/<config name>.db``
-    next to the config.
-
-    Example:
-        >>> default_store(Path("agencies/acme.yaml"))
-        PosixPath('agencies/state/acme.db')
-    """
-    return config_path.parent / "state" / f"{config_path.stem}.db"
-
-
 @click.command("apply", context_settings=CONTEXT)
 @click.argument("plan_path", metavar="PLAN.json", type=EXISTING)
-@click.option("--config", "config_path", required=True, type=EXISTING, help="The agency config.")
+@AGENCY
 @click.option(
     "--store",
     "store_path",
@@ -60,22 +50,16 @@ def apply_command(plan_path: Path, config_path: Path, store_path: Path | None, o
 
         rulebridge apply plan.json --config agencies/acme.yaml
     """
-    try:
+    with failing_cleanly():
         plan = read_plan(_read_json(plan_path))
         config = load_agency_config(config_path)
         ruleset_hash = _ruleset_hash(config)
         with Store.open(store_path or default_store(config_path)) as store:
-            check_fresh(plan, ruleset_hash=ruleset_hash, store=store)
+            try:
+                check_fresh(plan, ruleset_hash=ruleset_hash, store=store)
+            except StalePlanError as exc:
+                raise ValueError(f"{plan_path}: {exc}") from None
             result, requests = asyncio.run(_apply(plan, config, store, ruleset_hash))
-    except StalePlanError as exc:
-        click.echo(f"error: {plan_path}: {exc}", err=True)
-        sys.exit(1)
-    except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except (RulebridgeError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     _print(result, requests, output)
     for letter in result.dead_letters:
         click.echo(f"warning: dead letter {letter}: see `rulebridge deadletters`", err=True)

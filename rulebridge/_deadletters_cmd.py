@@ -11,31 +11,19 @@ import click
 
 from engine import RulebridgeError
 from engine.store import DeadLetter, Store
-from rulebridge._apply_cmd import default_store
 from rulebridge._help import CONTEXT
+from rulebridge._options import CONFIG, FORMAT, STORE, store_of
 
 __all__ = ["deadletters"]
 
 
 @click.command("deadletters", context_settings=CONTEXT)
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The agency's state store (default: the one `rulebridge apply --config` uses).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The agency config, to find its default store.",
-)
+@STORE
+@CONFIG
 @click.option("--retry", "retry_id", type=int, help="Queue dead letter ID for the next apply.")
 @click.option("--retry-all", is_flag=True, help="Queue every dead letter for the next apply.")
 @click.option("--all", "show_all", is_flag=True, help="List retried dead letters too.")
-@click.option(
-    "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@FORMAT
 def deadletters(
     store_path: Path | None,
     config_path: Path | None,
@@ -53,14 +41,7 @@ def deadletters(
 
         rulebridge deadletters --store state/acme.db --retry 3
     """
-    if store_path is None:
-        if config_path is None:
-            click.echo("error: give --store FILE or --config AGENCY.yaml", err=True)
-            sys.exit(1)
-        store_path = default_store(config_path)
-        if not store_path.exists():
-            click.echo(f"error: {store_path}: no state store yet (nothing applied)", err=True)
-            sys.exit(1)
+    store_path = store_of(store_path, config_path)
     if retry_id is not None and retry_all:
         click.echo("error: give --retry ID or --retry-all, not both", err=True)
         sys.exit(1)

@@ -12,40 +12,11 @@ from rich.table import Table
 
 from engine import RulebridgeError
 from engine.store import Run, Store
-from rulebridge._apply_cmd import default_store
 from rulebridge._help import CONTEXT
+from rulebridge._options import CONFIG, FORMAT, STORE, store_of
 from rulebridge.runner import render_report
 
 __all__ = ["history", "report"]
-
-STORE = click.option(
-    "--store",
-    "store_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The agency's state store (default: the one `rulebridge run --config` uses).",
-)
-CONFIG = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The agency config, to find its default store.",
-)
-FORMAT = click.option(
-    "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
-
-
-def _store_path(store_path: Path | None, config_path: Path | None) -> Path:
-    if store_path is not None:
-        return store_path
-    if config_path is None:
-        click.echo("error: give --store FILE or --config AGENCY.yaml", err=True)
-        sys.exit(1)
-    path = default_store(config_path)
-    if not path.exists():
-        click.echo(f"error: {path}: no state store yet; the agency has never run", err=True)
-        sys.exit(1)
-    return path
 
 
 def _console() -> Console:
@@ -68,7 +39,7 @@ def history(store_path: Path | None, config_path: Path | None, limit: int, outpu
         rulebridge history --config agencies/acme.yaml
     """
     try:
-        with Store.open(_store_path(store_path, config_path)) as store:
+        with Store.open(store_of(store_path, config_path)) as store:
             runs = store.runs()[:limit]
     except RulebridgeError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -118,7 +89,7 @@ def report(run_id: int, store_path: Path | None, config_path: Path | None, outpu
         rulebridge report 12 --config agencies/acme.yaml
     """
     try:
-        with Store.open(_store_path(store_path, config_path)) as store:
+        with Store.open(store_of(store_path, config_path)) as store:
             run = store.run(run_id)
     except RulebridgeError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -9,23 +9,16 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from engine import RulebridgeError, RulesetErrors
-from rulebridge._apply_cmd import default_store
 from rulebridge._config import load_agency_config
 from rulebridge._help import CONTEXT
-from rulebridge.runner import LockedError, RunLog, RunOptions, render_report, run_nightly
+from rulebridge._options import AGENCY, default_store, failing_cleanly
+from rulebridge.runner import RunLog, RunOptions, render_report, run_nightly
 
 __all__ = ["run_command"]
 
 
 @click.command("run", context_settings=CONTEXT)
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The agency config: base URLs, credential variable names, ruleset, settings.",
-)
+@AGENCY
 @click.option(
     "--store",
     "store_path",
@@ -72,7 +65,7 @@ def run_command(
 
         rulebridge run --config agencies/acme.yaml
     """
-    try:
+    with failing_cleanly():
         config = load_agency_config(config_path)
         options = RunOptions(
             config,
@@ -83,15 +76,6 @@ def run_command(
             keep_runs=keep_runs,
         )
         outcome = run_nightly(options, RunLog())
-    except LockedError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except (RulebridgeError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     if not quiet:
         console = Console()
         render_report(outcome.report, console if console.is_terminal else Console(width=140))

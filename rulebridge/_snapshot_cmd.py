@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +14,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from adapters.alto import AltoAdapter
 from adapters.fixflo import FixfloAdapter
-from engine import RulebridgeError, RulesetErrors
 from engine.ports import RecordSource
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge._help import CONTEXT
+from rulebridge._options import AGENCY, failing_cleanly
 from rulebridge._snapshot_io import take_snapshot
 
 __all__ = ["snapshot"]
@@ -26,13 +25,7 @@ __all__ = ["snapshot"]
 
 @click.command("snapshot", context_settings=CONTEXT)
 @click.argument("system", type=click.Choice(["alto", "fixflo"]))
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The agency config (YAML): base URLs, credential variable names, rate limits.",
-)
+@AGENCY
 @click.option(
     "--out",
     required=True,
@@ -51,16 +44,10 @@ def snapshot(system: str, config_path: Path, out: Path) -> None:
         rulebridge snapshot fixflo --config agencies/acme.yaml --out fixflo.json
     """
     retries = _RetryCounter()
-    try:
+    with failing_cleanly():
         config = load_agency_config(config_path)
         with retries.counting():
             counts = _run(config, system, out)
-    except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except (RulebridgeError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     total = sum(counts.values())
     parts = ", ".join(f"{name} {count}" for name, count in counts.items())
     click.echo(f"wrote {out}: {total} records ({parts}); {retries.count} requests retried")

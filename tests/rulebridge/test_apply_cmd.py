@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from engine.apply import stamp_plan
 from engine.plan import Plan
 from engine.store import IdMapEntry, Store
-from rulebridge._apply_cmd import apply_command, default_store
+from rulebridge._apply_cmd import apply_command
 from rulebridge._deadletters_cmd import deadletters
+from rulebridge._options import default_store
 from simulator.fake import serving
 from tests.engine.apply_world import RULESET, World, make_world, writes
 

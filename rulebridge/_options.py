@@ -1,0 +1,92 @@
+"""What the runner's commands share: the agency options, finding the store, clean failures.
+
+Example:
+    >>> @click.command()  # doctest: +SKIP
+    ... @CONFIG
+    ... @STORE
+    ... def history(config_path, store_path): ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from engine import RulebridgeError, RulesetErrors
+
+__all__ = [
+    "AGENCY",
+    "CONFIG",
+    "FORMAT",
+    "STORE",
+    "default_store",
+    "failing_cleanly",
+    "store_of",
+]
+
+AGENCY = click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The agency config (YAML): base URLs, credential variable names, rate limits, "
+    "ruleset and settings.",
+)
+CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The agency config, to find its default store.",
+)
+STORE = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The agency's state store (default: state/<config name>.db next to the config).",
+)
+FORMAT = click.option(
+    "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+
+def default_store(config_path: Path) -> Path:
+    """The agency's state store when ``--store`` is not given: ``state/<config name>.db``
+    next to the config.
+
+    Example:
+        >>> default_store(Path("agencies/acme.yaml"))
+        PosixPath('agencies/state/acme.db')
+    """
+    return config_path.parent / "state" / f"{config_path.stem}.db"
+
+
+def store_of(store_path: Path | None, config_path: Path | None) -> Path:
+    """The store named, or the config's default one; exits 1 saying why when neither is."""
+    if store_path is not None:
+        return store_path
+    if config_path is None:
+        click.echo("error: give --store FILE or --config AGENCY.yaml", err=True)
+        sys.exit(1)
+    path = default_store(config_path)
+    if not path.exists():
+        click.echo(f"error: {path}: no state store yet; the agency has never run", err=True)
+        sys.exit(1)
+    return path
+
+
+@contextlib.contextmanager
+def failing_cleanly() -> Iterator[None]:
+    """Turn rulebridge's errors into a message on standard error and exit code 1: ruleset
+    and config errors as located lines, the rest as ``error: ...``; never a traceback."""
+    try:
+        yield
+    except RulesetErrors as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except (RulebridgeError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
