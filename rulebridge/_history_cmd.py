@@ -63,7 +63,7 @@ def _row(run: Run) -> dict[str, object]:
     status = run.status + (" (dry run)" if run.dry_run else "")
     return {
         "run": run.id,
-        "started": run.started,
+        "started": run.started[:19].replace("T", " "),
         "seconds": head.get("seconds", "-"),
         "status": status,
         "exit": head.get("exit_code", "-"),

@@ -26,6 +26,8 @@ from rich.table import Table
 
 __all__ = ["render_report"]
 
+_PHASES = {name: order for order, name in enumerate(("snapshot", "plan", "apply", "issues"))}
+
 
 def render_report(report: Mapping[str, Any], console: Console) -> None:
     """Print `report` as tables: the run, counts, warnings, dead letters, API calls."""
@@ -57,7 +59,8 @@ def _header(run: Mapping[str, Any], console: Console) -> None:
     )
     phases = run.get("phases") or {}
     if phases:
-        _print(console, "  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
+        ordered = sorted(phases.items(), key=lambda item: _PHASES.get(item[0], len(_PHASES)))
+        _print(console, "  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in ordered))
     if run.get("error"):
         _print(console, f"  error: {run['error']}")
 
