@@ -138,7 +138,11 @@ class IssueState:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An operation given up on, with why; `retryable` says whether retrying may help."""
+    """An operation given up on, with why; `retryable` says whether retrying may help.
+
+    A letter is open until a person either retries it (`retried`, when) or resolves it by
+    hand (`resolved`, when, and their note, `resolution`).
+    """
 
     id: int
     idempotency_key: str
@@ -150,3 +154,5 @@ class DeadLetter:
     retryable: bool
     created: str
     retried: str | None = None
+    resolved: str | None = None
+    resolution: str | None = None

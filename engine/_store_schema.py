@@ -8,7 +8,7 @@ by a newer rulebridge and is refused rather than guessed at.
 
 Example:
     >>> [number for number, _, _ in MIGRATIONS]
-    [1, 2]
+    [1, 2, 3]
 """
 
 from __future__ import annotations
@@ -131,10 +131,18 @@ def _run_reports(db: Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN report TEXT")
 
 
+def _resolved_dead_letters(db: Database) -> None:
+    """A dead letter a person closed by hand: when (`resolved`) and their note
+    (`resolution`); `Store.resolve_dead_letter`."""
+    db.execute("ALTER TABLE dead_letters ADD COLUMN resolved TEXT")
+    db.execute("ALTER TABLE dead_letters ADD COLUMN resolution TEXT")
+
+
 Migration = tuple[int, str, Callable[[Database], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial schema", _initial),
     (2, "run reports", _run_reports),
+    (3, "resolved dead letters", _resolved_dead_letters),
 )
 
 

@@ -436,8 +436,9 @@ async def _ask(op: LifecycleOp, write: _Post) -> Record | None:
     except _NotOffered:
         problem = "the write may have landed and Alto offers no lookup to tell"
         fix = (
-            f"check in Alto whether {write.where}: if it does, leave this letter (a retry "
-            "would write it twice); if it does not"
+            f"check in Alto whether {write.where}: if it does, record it with `rulebridge "
+            "deadletters --resolve ID --landed --note ...` (a retry would write it twice); "
+            "if it does not"
         )
         raise _to_person(op, problem, fix, retryable=False) from None
 

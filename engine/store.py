@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
@@ -57,6 +58,7 @@ from engine._store_records import (
     StoredOperation,
     dumps,
 )
+from engine.explain import Because
 
 __all__ = [
     "DeadLetter",
@@ -340,7 +342,9 @@ class Store(Ledger):
 
     def requeued(self, kinds: Collection[str]) -> list[dict[str, Any]]:
         """Operations of `kinds` a person queued again (`retry_dead_letter`) that no run has
-        tried since, as their JSON: the runner revisits the issues they belong to.
+        tried since, or found in the target (`resolve_dead_letter` with ``landed``) since
+        the last successful run (dry runs aside), as their JSON: the runner revisits their
+        issues.
 
         Example:
             >>> [op["issue_id"] for op in store.requeued({"charge"})]  # doctest: +SKIP
@@ -348,10 +352,13 @@ class Store(Ledger):
         """
         marks = ",".join("?" for _ in kinds) or "NULL"
         rows = self._all(
-            "SELECT operation FROM operations WHERE status = 'planned' "  # noqa: S608
-            f"AND kind IN ({marks}) AND idempotency_key IN "
-            "(SELECT idempotency_key FROM dead_letters WHERE retried IS NOT NULL) "
-            "ORDER BY updated",
+            f"SELECT operation FROM operations WHERE kind IN ({marks}) AND ("  # noqa: S608
+            "(status = 'planned' AND idempotency_key IN "
+            "(SELECT idempotency_key FROM dead_letters WHERE retried IS NOT NULL)) "
+            "OR (status = 'done' AND idempotency_key IN (SELECT idempotency_key "
+            "FROM dead_letters AS d WHERE resolved IS NOT NULL AND NOT EXISTS (SELECT 1 "
+            "FROM runs WHERE started > d.resolved AND status = 'succeeded' AND dry_run = 0)))"
+            ") ORDER BY updated",
             list(kinds),
         )
         return [json.loads(row["operation"]) for row in rows]
@@ -403,8 +410,9 @@ class Store(Ledger):
         return self._dead(cursor.lastrowid)
 
     def dead_letters(self, *, include_retried: bool = False) -> list[DeadLetter]:
-        """Dead letters, oldest first; retried ones only when asked."""
-        where = "" if include_retried else "WHERE retried IS NULL"
+        """Open dead letters (neither retried nor resolved), oldest first; every one,
+        retried and resolved included, with `include_retried`."""
+        where = "" if include_retried else "WHERE retried IS NULL AND resolved IS NULL"
         rows = self._all(f"SELECT * FROM dead_letters {where} ORDER BY id")  # noqa: S608
         return [_dead(row) for row in rows]
 
@@ -434,6 +442,114 @@ class Store(Ledger):
             )
         return dict(letter.operation)
 
+    def resolve_dead_letter(self, letter_id: int, note: str, *, landed: bool) -> dict[str, Any]:
+        """Close an open dead letter a person dealt with by hand; returns its operation (JSON).
+
+        With `landed`, the person found the write in the target (a document or charge whose
+        answer was lost where Alto offers no lookup): the operation becomes ``done`` with an
+        audit row naming the person's resolution, and the issue's `IssueState` gains the
+        document or charge, so its next reconcile owes nothing for it (the next run reads
+        the issue again, wherever the cursor is). Without it (dealt with otherwise, or not
+        needed), the operation becomes ``failed``: a later plan that still holds it calls
+        it again. One transaction.
+
+        Raises:
+            StoreError: no such letter; it was already retried or resolved; `note` is
+                empty; or `landed` for an operation other than a document or charge (the
+                target's id for it is unknown: retry it, or resolve it without `landed`).
+
+        Example:
+            >>> store.resolve_dead_letter(3, "found in Alto", landed=True)["kind"]
+            ... # doctest: +SKIP
+            'document'
+        """
+        note = note.strip()
+        with self.transaction():
+            letter = self._dead(letter_id)
+            key = self._resolvable(letter, note, landed=landed)
+            now = self._now()
+            self._db.execute(
+                "UPDATE dead_letters SET resolved = ?, resolution = ? WHERE id = ?",
+                [now, note, letter_id],
+            )
+            if landed:
+                self._landed(letter, note, now)
+            else:
+                self._db.execute(
+                    "UPDATE operations SET status = 'failed', last_error = ?, updated = ? "
+                    "WHERE idempotency_key = ?",
+                    [f"resolved by a person: {note}"[:_MAX_ERROR], now, key],
+                )
+        return dict(letter.operation)
+
+    def _resolvable(self, letter: DeadLetter, note: str, *, landed: bool) -> str:
+        """The letter's key when it may be resolved so; `StoreError` saying why not."""
+        number, path = letter.id, str(self.path)
+        if letter.retried is not None:
+            raise StoreError(path, f"dead letter {number} was already retried", "list them again")
+        if letter.resolved is not None:
+            problem = f"dead letter {number} was already resolved ({letter.resolution})"
+            raise StoreError(path, problem, "list them again")
+        if not note:
+            raise StoreError(
+                path, f"resolving dead letter {number} needs a note", "say what was found or done"
+            )
+        status = self.operation_status(letter.idempotency_key)
+        if status != "dead":
+            problem = f"the operation of dead letter {number} is {status}, not dead"
+            raise StoreError(path, problem, "list the dead letters again")
+        operation = letter.operation
+        if landed and _landed_in(operation) is None:
+            what = f"{operation.get('op')} {operation.get('kind')}"
+            raise StoreError(
+                path,
+                f"dead letter {number} ({what}) cannot be recorded as landed: the target's id "
+                "for it is unknown (only a document or charge can be)",
+                f"retry it (`rulebridge deadletters --retry {number}`) or resolve it "
+                "without --landed",
+            )
+        return letter.idempotency_key
+
+    def _landed(self, letter: DeadLetter, note: str, now: str) -> None:
+        """Record the write a person found in the target: ``done``, the audit row, and
+        the issue's ledger state."""
+        key, operation = letter.idempotency_key, letter.operation
+        row = self._one("SELECT * FROM operations WHERE idempotency_key = ?", [key])
+        run = self._one("SELECT ruleset_hash FROM runs WHERE id = ?", [letter.run_id])
+        found = _landed_in(operation)
+        if row is None or run is None or found is None:  # `_resolvable` checked them
+            raise AssertionError(key)
+        result = dumps({"resolved": note})
+        because = Because("person", "dead_letter", letter.id, note, True)
+        self._db.execute(
+            "UPDATE operations SET status = 'done', result = ?, updated = ? "
+            "WHERE idempotency_key = ?",
+            [result, now, key],
+        )
+        self._db.execute(
+            "INSERT INTO audit (at, run_id, idempotency_key, generation, op, kind, "
+            "operation, result, because, ruleset_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                now,
+                letter.run_id,
+                key,
+                row["generation"],
+                row["op"],
+                row["kind"],
+                dumps(dict(operation)),
+                result,
+                dumps([because.to_json()]),
+                run["ruleset_hash"],
+            ],
+        )
+        state = self.issue_state(str(operation["issue_id"]))
+        column, name = found
+        if column == "documents":
+            state = dataclasses.replace(state, documents=state.documents | {name})
+        else:
+            state = dataclasses.replace(state, charges=state.charges | {name})
+        self.put_issue_state(state)
+
     def audit(self, run_id: int | None = None) -> list[dict[str, Any]]:
         """Audit rows (all, or one run's), oldest first, JSON columns decoded."""
         where, params = ("WHERE run_id = ?", [run_id]) if run_id is not None else ("", [])
@@ -445,7 +561,23 @@ class Store(Ledger):
 
 
 def _result(text: str | None) -> EffectResult | None:
-    return None if text is None else EffectResult(**json.loads(text))
+    if text is None:
+        return None
+    value = json.loads(text)  # a person's resolution carries no target id
+    return EffectResult(value.get("target_id"), value.get("target_ref"))
+
+
+def _landed_in(operation: Mapping[str, Any]) -> tuple[Literal["documents", "charges"], str] | None:
+    """Where a lifecycle write a person found in Alto goes in its issue's `IssueState`, and
+    the name it is held under (as `engine.issue_apply` records it); None for other writes."""
+    name, fields = operation.get("name"), operation.get("fields") or {}
+    if operation.get("issue_id") is None or name is None:
+        return None
+    if (operation.get("op"), operation.get("kind")) == ("attach", "document"):
+        return "documents", str(fields.get("name", name))
+    if (operation.get("op"), operation.get("kind")) == ("post", "charge"):
+        return "charges", str(name)
+    return None
 
 
 def _run(row: Mapping[str, Any]) -> Run:

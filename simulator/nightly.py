@@ -77,6 +77,7 @@ def fake_agency(
     faults: str = "",
     per_minute: int = 100_000,
     fixflo_page_size: int = 50,
+    lookups: bool = True,
 ) -> Iterator[FakeAgency]:
     """Serve a generated agency of `size` properties; write its config into `folder`.
 
@@ -87,12 +88,18 @@ def fake_agency(
         faults: faults to inject in both fakes, e.g. ``"all=0.05"`` (`parse_faults`).
         per_minute: the config's rate limits (the fakes have none; the real default is 500).
         fixflo_page_size: records on a page of the fake Fixflo's lists.
+        lookups: whether the fake Alto serves the document and charge lookups (without
+            them, a lost answer to a document or charge becomes a dead letter).
     """
     folder.mkdir(parents=True, exist_ok=True)
     rules = parse_faults(faults)
     fixflo_world, alto_world = FixfloWorld(), AltoWorld()
     alto = FakeAlto(
-        size, seed, faults=Faults(rules, seed=seed, retry_after=0.01), alto_world=alto_world
+        size,
+        seed,
+        faults=Faults(rules, seed=seed, retry_after=0.01),
+        alto_world=alto_world,
+        lookups=lookups,
     )
     fixflo = FakeFixflo(
         size,

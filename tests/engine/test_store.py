@@ -18,11 +18,12 @@ from sqlite_utils import Database
 
 from engine import _store_schema as schema
 from engine._store_files import translate
+from engine._store_records import StoredOperation as StoredOp
 from engine.errors import RulebridgeError
 from engine.explain import Because
 from engine.plan import Operation
 from engine.reconcile import LifecycleOp
-from engine.store import EffectResult, IdMapEntry, IssueState, Store, StoreError
+from engine.store import DeadLetter, EffectResult, IdMapEntry, IssueState, Store, StoreError
 
 OpenStore = Callable[..., Store]
 
@@ -553,3 +554,166 @@ def test_a_finished_run_keeps_its_report(store: Store) -> None:
     store.finish_run("succeeded", report={"run": {"exit_code": 0}})
     assert store.run(run.id).report == {"run": {"exit_code": 0}}
     assert store.runs()[0].report == {"run": {"exit_code": 0}}
+
+
+# Dead letters a person resolves by hand ----------------------------------------------------
+
+
+def document(name: str = "issue-FF-1.pdf") -> LifecycleOp:
+    because = (Because("W-09.report", "document", name, "the issue PDF", True),)
+    fields = {"name": name, "linkedType": "WorkOrder"}
+    return LifecycleOp(
+        "attach", "document", "FF-1", fields, f"doc-{name}", because, "wo-FF-1", name
+    )
+
+
+def charge() -> LifecycleOp:
+    because = (Because("CH-01", "Invoice", "INV-1", "present", True),)
+    fields = {"invoiceReference": "INV-1", "payer": "Landlord"}
+    return LifecycleOp(
+        "post", "charge", "FF-1", fields, "charge-FF-1", because, "wo-FF-1", "maintenance"
+    )
+
+
+def lost(store: Store, op: StoredOp) -> DeadLetter:
+    """A write whose answer was lost where Alto offers no lookup: a letter for a person."""
+    store.record_intent(op)
+    return store.dead_letter(op, "check Alto whether it landed", retryable=False)
+
+
+def last_error(store: Store, key: str) -> str | None:
+    [row] = store._db.query("SELECT last_error FROM operations WHERE idempotency_key = ?", [key])
+    return row["last_error"]
+
+
+@pytest.mark.parametrize(
+    ("op", "column", "held"),
+    [(document(), "documents", "issue-FF-1.pdf"), (charge(), "charges", "maintenance")],
+    ids=["document", "charge"],
+)
+def test_a_write_a_person_found_in_alto_is_done_in_the_ledger_and_the_audit(
+    store: Store, op: LifecycleOp, column: str, held: str
+) -> None:
+    store.start_run("alto-fixflo", "1", "hash-1")
+    store.put_issue_state(IssueState("FF-1", "42", documents=frozenset({"quote.pdf"})))
+    letter = lost(store, op)
+    store.finish_run("failed")
+
+    resolved = store.resolve_dead_letter(letter.id, " found in Alto ", landed=True)
+
+    assert resolved["idempotency_key"] == op.idempotency_key
+    assert store.operation_status(op.idempotency_key) == "done"
+    state = store.issue_state("FF-1")
+    assert held in getattr(state, column)
+    assert "quote.pdf" in state.documents
+    assert state.works_order_id == "42"
+    [row] = store.audit()
+    assert (row["run_id"], row["ruleset_hash"]) == (letter.run_id, "hash-1")
+    assert (row["op"], row["kind"], row["result"]) == (
+        op.op,
+        op.kind,
+        {"resolved": "found in Alto"},
+    )
+    assert row["because"] == [
+        {"rule": "person", "field": "dead_letter", "value": letter.id,
+         "expected": "found in Alto", "held": True},
+    ]  # fmt: skip
+    assert store.dead_letters() == []
+    [closed] = store.dead_letters(include_retried=True)
+    assert (closed.resolution, closed.retried) == ("found in Alto", None)
+    assert closed.resolved is not None
+    store.start_run("alto-fixflo", "1", "hash-1")
+    assert store.record_intent(op).action == "skip"  # never posted again
+
+
+def test_a_landed_resolution_has_the_next_run_read_its_issue_again(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    letter = lost(store, document())
+    store.finish_run("failed")
+    store.resolve_dead_letter(letter.id, "found in Alto", landed=True)
+    kinds = {"works_order", "document", "charge"}
+    store.start_run("alto-fixflo", "1", "h", dry_run=True)
+    store.finish_run("succeeded")  # a dry run writes nothing: the issue still waits
+    store.start_run("alto-fixflo", "1", "h")
+    assert [op["issue_id"] for op in store.requeued(kinds)] == ["FF-1"]
+    store.finish_run("succeeded")
+    assert store.requeued(kinds) == []
+
+
+def test_a_letter_resolved_without_landing_is_failed_and_called_again(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    letter = lost(store, charge())
+    store.resolve_dead_letter(letter.id, "posted by hand as INV-1b", landed=False)
+    assert store.operation_status("charge-FF-1") == "failed"
+    assert last_error(store, "charge-FF-1") == "resolved by a person: posted by hand as INV-1b"
+    assert store.issue_state("FF-1") == IssueState("FF-1")
+    assert store.audit() == []
+    assert store.requeued({"charge"}) == []
+    assert store.dead_letters() == []
+    assert store.record_intent(charge()).action == "call"
+
+
+def test_reference_data_letters_may_be_resolved_without_landing(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    letter = lost(store, update("u1"))
+    assert store.resolve_dead_letter(letter.id, "fixed in Fixflo", landed=False)["kind"] == (
+        "property"
+    )
+    assert store.operation_status("u1") == "failed"
+
+
+@pytest.mark.parametrize(
+    "op", [works_order(), update("u1")], ids=["works-order-create", "reference-update"]
+)
+def test_only_a_document_or_charge_can_be_resolved_as_landed(store: Store, op: StoredOp) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    letter = lost(store, op)
+    with pytest.raises(StoreError, match="cannot be recorded as landed") as refused:
+        store.resolve_dead_letter(letter.id, "it is there", landed=True)
+    assert "resolve it without --landed" in refused.value.fix
+    assert f"--retry {letter.id}" in refused.value.fix
+    assert store.dead_letters() == [letter]  # nothing changed
+    assert store.operation_status(op.idempotency_key) == "dead"
+    assert store.audit() == []
+
+
+def test_resolving_is_refused_for_a_closed_letter_or_without_a_note(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    retried, resolved, open_ = (lost(store, op) for op in (document("a"), document("b"), charge()))
+    store.retry_dead_letter(retried.id)
+    store.resolve_dead_letter(resolved.id, "found in Alto", landed=True)
+    with pytest.raises(StoreError, match="already retried"):
+        store.resolve_dead_letter(retried.id, "found in Alto", landed=True)
+    with pytest.raises(StoreError, match=r"already resolved \(found in Alto\)"):
+        store.resolve_dead_letter(resolved.id, "again", landed=False)
+    with pytest.raises(StoreError, match="needs a note"):
+        store.resolve_dead_letter(open_.id, "  ", landed=True)
+    with pytest.raises(StoreError, match="has no dead letter 9"):
+        store.resolve_dead_letter(9, "found", landed=True)
+    assert store.dead_letters() == [open_]
+    assert store.operation_status("doc-a") == "planned"
+    assert len(store.audit()) == 1
+
+
+def test_the_listing_shows_open_letters_unless_all_are_asked_for(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    retried, resolved, open_ = (lost(store, op) for op in (document("a"), document("b"), charge()))
+    store.retry_dead_letter(retried.id)
+    store.resolve_dead_letter(resolved.id, "not needed", landed=False)
+    assert store.dead_letters() == [open_]
+    every = store.dead_letters(include_retried=True)
+    assert [letter.id for letter in every] == [retried.id, resolved.id, open_.id]
+    assert [letter.resolution for letter in every] == [None, "not needed", None]
+
+
+def test_letters_written_before_migration_3_are_open_after_it(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        old = open_store()
+        old.start_run("alto-fixflo", "1", "h")
+        letter = lost(old, charge())
+        old.close()
+    [kept] = open_store().dead_letters()
+    assert (kept.id, kept.resolved, kept.resolution) == (letter.id, None, None)
