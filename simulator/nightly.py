@@ -78,6 +78,7 @@ def fake_agency(
     per_minute: int = 100_000,
     fixflo_page_size: int = 50,
     lookups: bool = True,
+    attempts: int = 8,
 ) -> Iterator[FakeAgency]:
     """Serve a generated agency of `size` properties; write its config into `folder`.
 
@@ -90,6 +91,7 @@ def fake_agency(
         fixflo_page_size: records on a page of the fake Fixflo's lists.
         lookups: whether the fake Alto serves the document and charge lookups (without
             them, a lost answer to a document or charge becomes a dead letter).
+        attempts: the config's retry attempts per request.
     """
     folder.mkdir(parents=True, exist_ok=True)
     rules = parse_faults(faults)
@@ -112,7 +114,8 @@ def fake_agency(
     simulation = Simulation(ruleset, fixflo=fixflo_world, alto=alto_world)
     with serving(alto.app) as alto_url, serving(fixflo.app) as fixflo_base:
         fixflo_url = fixflo_base + "/api/v2"
-        config_path = _write_config(folder, alto, fixflo, alto_url, fixflo_url, per_minute)
+        urls = (alto_url, fixflo_url)
+        config_path = _write_config(folder, alto, fixflo, urls, per_minute, attempts)
         yield FakeAgency(
             folder,
             config_path,
@@ -126,8 +129,14 @@ def fake_agency(
 
 
 def _write_config(
-    folder: Path, alto: FakeAlto, fixflo: FakeFixflo, alto_url: str, fixflo_url: str, rate: int
+    folder: Path,
+    alto: FakeAlto,
+    fixflo: FakeFixflo,
+    urls: tuple[str, str],
+    rate: int,
+    attempts: int,
 ) -> Path:
+    alto_url, fixflo_url = urls
     secrets = folder / "agency.secrets"
     secrets.touch(mode=0o600)
     os.chmod(secrets, 0o600)
@@ -145,7 +154,7 @@ def _write_config(
         f"ruleset: {RULESET}\n"
         f"settings: {SETTINGS}\n"
         "timeout_seconds: 10\n"
-        "retry: {attempts: 8, total_seconds: 60}\n"
+        f"retry: {{attempts: {attempts}, total_seconds: 60}}\n"
         "alto:\n"
         f"  base_url: {alto_url}\n"
         f"  agency_ref: {alto.agency_ref}\n"

@@ -163,12 +163,20 @@ class FixfloAdapter(HttpAdapter):
 
         Each issue has the shape of `read_issue`.
         """
+        async for issue_id in self.issue_ids(since=since, status=status):
+            yield await self.read_issue(issue_id)
+
+    async def issue_ids(
+        self, *, since: str | None = None, status: str | None = None
+    ) -> AsyncIterator[str]:
+        """The ids of the issues updated since `since` (``GET /Issues`` lists their URLs),
+        so a caller can read each with `read_issue` and go on when one cannot be read."""
         params = ({"UpdatedSince": since} if since else {}) | ({"Status": status} if status else {})
         urls = fixflo_pages(
             self._caller, "/Issues", params, page_key="page", size_key=None, page_size=0
         )
         async for url in urls:
-            yield await self.read_issue(str(url).rstrip("/").rsplit("/", 1)[-1])
+            yield str(url).rstrip("/").rsplit("/", 1)[-1]
 
     async def read_issue(self, issue_id: int | str) -> Record:
         """One issue (``GET /Issue/{Id}``) with exactly the keys of `ISSUE_FIELDS` and

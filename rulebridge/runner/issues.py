@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from adapters.alto import AltoAdapter
+from adapters.errors import AuthError, ForbiddenError
 from adapters.fixflo import FixfloAdapter, FixfloDocuments
 from engine.errors import EvaluationError, RulebridgeError
 from engine.issue_apply import IssueApplyResult, apply_reconciliation, attachment_kinds
@@ -64,12 +65,11 @@ async def reconcile_issues(night: Night, fixflo: FixfloAdapter, alto: AltoAdapte
     since = night.store.cursor(ISSUES_CURSOR)
     phase = _Phase(lifecycle, FixfloDocuments(fixflo), attachment_kinds(lifecycle))
     with night.log.phase("issues") as advance:
-        async for issue in fixflo.read_issues(since=since):
-            await _one_issue(night, phase, fixflo, alto, issue, stamped=True)
+        async for issue_id in fixflo.issue_ids(since=since):
+            await _read_and_reconcile(night, phase, fixflo, alto, issue_id, stamped=True)
             advance(1)
         for issue_id in _requeued(night, phase):
-            issue = await fixflo.read_issue(issue_id)
-            await _one_issue(night, phase, fixflo, alto, issue, stamped=False)
+            await _read_and_reconcile(night, phase, fixflo, alto, issue_id, stamped=False)
             advance(1)
     cursor = next_cursor(since, phase.stamps["reconciled"] + phase.stamps["parked"],
                          phase.stamps["held"])  # fmt: skip
@@ -91,17 +91,29 @@ def _requeued(night: Night, phase: _Phase) -> list[str]:
     return sorted(found - phase.read - {"None"})
 
 
-async def _one_issue(
+async def _read_and_reconcile(
     night: Night,
     phase: _Phase,
     fixflo: FixfloAdapter,
     alto: AltoAdapter,
-    issue: dict[str, Any],
+    issue_id: str,
     *,
     stamped: bool,
 ) -> None:
-    issue_id = str(issue.get("Id"))
+    """Read one issue and reconcile it. An issue Fixflo will not give (an unreadable
+    answer after the adapter's retries) is a warning and holds the cursor where it is;
+    the other issues go on. Refused credentials stop the phase."""
     phase.read.add(issue_id)
+    try:
+        issue = await fixflo.read_issue(issue_id)
+    except (AuthError, ForbiddenError):
+        raise
+    except RulebridgeError as exc:
+        night.warn("fixflo", f"issue {issue_id} could not be read ({exc}); read again next run")
+        night.incomplete += 1
+        if stamped:
+            phase.stamps["held"].append("")  # its stamp is unknown: the cursor stays
+        return
     fate = await _reconcile_one(night, phase, fixflo, alto, issue)
     if stamped:
         phase.stamps[fate].append(str(issue.get("StatusChanged") or ""))
@@ -196,12 +208,10 @@ def next_cursor(since: str | None, passed: list[str], held: list[str]) -> str | 
         >>> next_cursor("2026-11-01", ["2026-11-03"], ["2026-11-02"])
         '2026-11-02'
     """
-    if held:
-        stamps = [stamp for stamp in held if stamp]
-        cursor = min(stamps) if stamps else since
-    else:
-        stamps = [stamp for stamp in passed if stamp]
-        cursor = max(stamps) if stamps else since
+    if not all(held):
+        return None  # an issue held without a stamp (it could not be read): stay
+    stamps = [stamp for stamp in passed if stamp]
+    cursor = min(held) if held else max(stamps, default=since)
     if cursor is None or (since is not None and cursor <= since):
         return None
     return cursor

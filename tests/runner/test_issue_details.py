@@ -92,6 +92,7 @@ def test_no_invoice_in_fixflo_leaves_the_issue_without_one() -> None:
         ("2026-11-01", ["2026-11-05"], ["2026-11-04", "2026-11-02"], "2026-11-02"),
         ("2026-11-02", ["2026-11-05"], ["2026-11-02"], None),  # never backwards
         ("2026-11-01", ["2026-11-05"], [""], None),  # a held issue without a stamp: stay
+        ("2026-11-01", ["2026-11-05"], ["2026-11-04", ""], None),
     ],
 )
 def test_the_cursor_stops_at_the_first_issue_held_back(

@@ -317,3 +317,23 @@ def test_snapshots_are_owner_only_and_only_the_latest_runs_are_kept(agency: Fake
     assert sorted(path.name for path in runs.iterdir()) == ["000002", "000003"]
     for path in (runs, *runs.iterdir(), *runs.glob("*/*.json")):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_an_issue_fixflo_will_not_give_is_a_warning_and_the_others_go_on(tmp_path: Path) -> None:
+    broken = "500@GET /api/v2/Issue/X1=1.0"
+    with fake_agency(tmp_path / "a", size=SIZE, seed=SEED, faults=broken, attempts=2) as agency:
+        night(agency)
+        prop = next(p for p in agency.fixflo.store.collections["properties"].values() if p.get(
+            "ExternalPropertyRef"))  # fmt: skip
+        where = {"ExternalPropertyRef": prop["ExternalPropertyRef"]}
+        for issue_id in ("A1", "X1", "B1"):
+            agency.simulation.perform("report", issue_id, where, deliver=False)
+            agency.simulation.perform("instruct", issue_id, deliver=False)
+        report, code, _ = night(agency)
+        assert code == 1  # not everything is in Alto yet
+        (warning,) = [w for w in report["warnings"] if w["rule"] == "fixflo"]
+        assert "issue X1 could not be read" in warning["message"]
+        assert "500" in warning["message"]
+        orders = {o["issueId"] for o in agency.simulation.alto.works_orders.values()}
+        assert orders == {"A1", "B1"}  # the others went on
+        assert report["issues"]["cursor"] is None  # X1's stamp is unknown: the cursor stays
