@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import re2
-
 from engine._context import Context
 from engine._declarations import Declarations
 from engine._paths import Reader, compile_path
-from engine._regex import has_nested_quantifier
+from engine._regex import compile_re2
 from engine._suggest import did_you_mean
 from engine._yaml import Document, JsonPath
 from engine.errors import RulesetError
@@ -258,24 +256,9 @@ class _LeafBuilder:
 
     def _matches(self, pattern: Any) -> tuple[Predicate, str, None, bool] | None:
         pattern = str(pattern)
-        if has_nested_quantifier(pattern):
-            self.fail(
-                "slow-regex",
-                f"/{pattern}/ repeats a group that itself repeats without "
-                "bound (like (a+)+), which backtracks catastrophically; repeat only once",
-            )
-            return None
-        options = re2.Options()
-        options.log_errors = False
-        options.max_mem = 8 << 20
-        options.case_sensitive = not self.fold
-        try:
-            regex = re2.compile(pattern, options)
-        except re2.error as exc:
-            reason = (
-                exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-            )
-            self.fail("bad-regex", f"/{pattern}/ is not a valid RE2 regular expression: {reason}")
+        regex, code, message = compile_re2(pattern, case_sensitive=not self.fold)
+        if regex is None:
+            self.fail(code, message)
             return None
         search = regex.search
         return (

@@ -6,7 +6,42 @@ tools, so a pattern such as ``(a+)+`` or ``(\\w*)*`` is refused with a fix inste
 
 from __future__ import annotations
 
-__all__ = ["has_nested_quantifier"]
+from typing import Any
+
+import re2
+
+__all__ = ["compile_re2", "has_nested_quantifier"]
+
+
+def compile_re2(pattern: str, *, case_sensitive: bool = True) -> tuple[Any, str, str]:
+    """Compile `pattern` with RE2 (linear time, 8 MiB at most).
+
+    Returns ``(regex, "", "")``, or ``(None, code, message)`` saying why it is refused:
+    ``slow-regex`` (a nested unbounded repeat, see `has_nested_quantifier`) or
+    ``bad-regex`` (not valid RE2).
+
+    Example:
+        >>> compile_re2("^([^/]+)")[0].search("100020/OID-1").group(1)
+        '100020'
+        >>> compile_re2("(a+)+")[1]
+        'slow-regex'
+    """
+    if has_nested_quantifier(pattern):
+        return (
+            None,
+            "slow-regex",
+            f"/{pattern}/ repeats a group that itself repeats without bound (like (a+)+), "
+            "which backtracks catastrophically; repeat only once",
+        )
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 8 << 20
+    options.case_sensitive = case_sensitive
+    try:
+        return re2.compile(pattern, options), "", ""
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        return None, "bad-regex", f"/{pattern}/ is not a valid RE2 regular expression: {reason}"
 
 
 def has_nested_quantifier(pattern: str) -> bool:

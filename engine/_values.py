@@ -4,8 +4,9 @@ Transforms: ``field``, ``const``, ``format`` ('{id}/{oid}', placeholders are fie
 ``join`` (+ ``sep``), ``first_of``, ``lookup`` (+ ``table``), ``lower``, ``upper``, ``strip``,
 ``date`` (+ ``pattern``, an strftime pattern), ``related`` (+ ``value``, ``where``,
 ``pick``) to read from related records, ``case`` (+ ``else``; see `engine._case`),
-``as_of`` (the run's date, formatted), ``digits`` (only the digits of a text) and
-``list`` (the non-empty values as one list). Any of them takes ``default:``, used when the
+``as_of`` (the run's date, formatted), ``digits`` (only the digits of a text),
+``extract`` (+ ``pattern``: the first RE2 capture group that matched, or the whole match)
+and ``list`` (the non-empty values as one list). Any of them takes ``default:``, used when the
 result is missing or empty.
 """
 
@@ -22,6 +23,7 @@ from engine._comparisons import as_date
 from engine._conditions import ConditionCompiler
 from engine._context import Context
 from engine._paths import compile_path
+from engine._regex import compile_re2
 from engine._suggest import did_you_mean
 from engine._yaml import JsonPath
 
@@ -44,6 +46,7 @@ TRANSFORMS = (
     "case",
     "as_of",
     "digits",
+    "extract",
     "list",
 )
 _MODIFIERS = {
@@ -52,6 +55,7 @@ _MODIFIERS = {
     "date": {"pattern"},
     "related": {"value", "where", "pick"},
     "case": {"else"},
+    "extract": {"pattern"},
 }
 _DATE_DIRECTIVES = set("aAbBdHIjmMpSyYZz%")
 
@@ -295,6 +299,34 @@ class ValueCompiler:
         return Value(
             lambda record, context: _apply_text(_only_digits, get(record, context)),
             f"digits({inner.text})",
+        )
+
+    def _extract(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
+        inner = self.compile(spec["extract"], (*path, "extract"), source, rule)
+        pattern = spec.get("pattern")
+        if not isinstance(pattern, str):
+            self._fail(path, "missing-pattern", "'extract' needs 'pattern:', an RE2 expression")
+            return None
+        regex, code, message = compile_re2(pattern)
+        if regex is None:
+            self._fail((*path, "pattern"), code, message)
+            return None
+        if inner is None:
+            return None
+        get, search = inner.get, regex.search
+
+        def first(text: str) -> Any:
+            found = search(text)
+            if found is None:
+                return None
+            groups = [group for group in found.groups() if group is not None]
+            return groups[0] if groups else found.group(0)
+
+        return Value(
+            lambda record, context: _apply_text(first, get(record, context)),
+            f"extract({inner.text}, /{pattern}/)",
         )
 
     def _list(

@@ -1,4 +1,5 @@
-"""The ``case``, ``as_of``, ``digits`` and ``list`` transforms: values and located errors."""
+"""The ``case``, ``as_of``, ``digits``, ``extract`` and ``list`` transforms: values and
+located errors."""
 
 from __future__ import annotations
 
@@ -83,6 +84,29 @@ def test_as_of_digits_and_list(tmp_path: Path) -> None:
     assert value_of(tmp_path / "c", {"list": ["name", "tags"]}) == ["Ann Lee", "Gas"]
 
 
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"extract": "name", "pattern": "^(\\w+)"}, "Ann"),  # the first group
+        ({"extract": "name", "pattern": "L\\w+"}, "Lee"),  # no group: the whole match
+        ({"extract": "name", "pattern": "(x)?(Lee)"}, "Lee"),  # the first group that matched
+        ({"extract": "name", "pattern": "^Bob"}, None),  # no match: nothing
+        ({"extract": "name", "pattern": "^Bob", "default": "?"}, "?"),
+        ({"extract": "tags", "pattern": "^(.)"}, ["G", None]),  # each item of a list
+        ({"extract": "size", "pattern": "3"}, 3),  # not text: as it is
+    ],
+)
+def test_extract_takes_the_part_a_pattern_finds(tmp_path: Path, spec: Any, expected: Any) -> None:
+    assert value_of(tmp_path, spec) == expected
+
+
+@pytest.mark.req("G-02")
+def test_extract_reads_the_alto_id_out_of_an_id_oid_reference(tmp_path: Path) -> None:
+    spec = {"extract": "id", "pattern": "^([^/]+)"}
+    assert value_of(tmp_path / "a", spec, {**THING, "id": "100020/OID-000020"}) == "100020"
+    assert value_of(tmp_path / "b", spec, {**THING, "id": "100020"}) == "100020"
+
+
 def test_as_of_marks_the_ruleset_as_needing_a_date(tmp_path: Path) -> None:
     ruleset = load_ruleset(write(tmp_path, ruleset_data(map_={"Out": {"as_of": "%Y"}})))
     assert ruleset.uses_as_of
@@ -110,6 +134,10 @@ def test_as_of_marks_the_ruleset_as_needing_a_date(tmp_path: Path) -> None:
         ),
         ({"as_of": "%Q"}, "bad-date-format"),
         ({"digits": "nmae"}, "did you mean 'name'"),
+        ({"extract": "name"}, "missing-pattern: 'extract' needs 'pattern:'"),
+        ({"extract": "name", "pattern": "(a+)+"}, "slow-regex"),
+        ({"extract": "name", "pattern": "(unclosed"}, "bad-regex"),
+        ({"extract": "nmae", "pattern": "x"}, "did you mean 'name'"),
         ({"list": ["id", {"lowr": "name"}]}, "lower"),
     ],
 )

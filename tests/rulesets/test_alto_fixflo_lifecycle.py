@@ -29,7 +29,8 @@ def test_requesting_and_reviewing_quotes_creates_nothing_in_alto() -> None:
 
 @pytest.mark.req("W-03")
 @pytest.mark.parametrize(
-    ("name", "supplier"), [("documented-path", "S1/OS1"), ("landlord-instructed", None)]
+    ("name", "supplier"),
+    [("documented-path", "S1"), ("landlord-instructed", None)],  # G-02: the ID of "ID/OID"
 )
 def test_instructing_creates_a_works_order_at_supplier_instructed(
     name: str, supplier: str | None
@@ -66,7 +67,7 @@ def test_works_order_fields_are_copied_from_the_issue() -> None:
     works = reports[-1].works_order
     assert works is not None
     assert {key: works[key] for key in ("propertyId", "tenantId", "summary", "priority")} == {
-        "propertyId": "P1/OP1",
+        "propertyId": "P1",  # G-02: Fixflo's "P1/OP1" carries Alto's ID and OID
         "tenantId": "T1",
         "summary": "Boiler out",
         "priority": 1,

@@ -45,7 +45,7 @@ async def test_a_whole_lifecycle_from_report_to_close(app: RulebridgeApp) -> Non
         assert works(app) == {}
         await press(pilot, "2", "enter")  # instruct, to a contractor
         assert works(app)["status"] == "SupplierInstructed"
-        assert works(app)["supplierContactId"] == "S1/OS1"
+        assert works(app)["supplierContactId"] == "S1"
         await press(pilot, "1")  # set_appointment: nothing to ask
         assert app.session.frame.sim.fixflo.issues["I1"]["Status"] == "AwaitingJobCompletion"
         await press(pilot, "1", "enter")  # complete_job with the default invoice
