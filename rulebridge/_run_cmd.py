@@ -59,7 +59,8 @@ def run_command(
     Only one run per agency at a time: a second one exits at once. A progress bar on a
     terminal, JSON log lines on standard error otherwise; the report is printed at the end
     and kept (`rulebridge history`, `rulebridge report RUN`). Exit codes: 0 no changes,
-    2 changes applied (or, with --dry-run, to apply), 1 failure (run it again: it resumes).
+    2 changes applied (or, with --dry-run, to apply), 1 failure (run it again: it resumes),
+    130 interrupted (Ctrl-C; it resumes too).
 
     Example:
 
@@ -75,7 +76,15 @@ def run_command(
             as_of=as_of.date() if as_of else None,
             keep_runs=keep_runs,
         )
-        outcome = run_nightly(options, RunLog())
+        try:
+            outcome = run_nightly(options, RunLog())
+        except KeyboardInterrupt:
+            click.echo(
+                "interrupted: every effect made so far is recorded; the next run resumes "
+                "where this one stopped",
+                err=True,
+            )
+            sys.exit(130)
     if not quiet:
         console = Console()
         render_report(outcome.report, console if console.is_terminal else Console(width=140))

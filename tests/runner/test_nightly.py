@@ -337,3 +337,21 @@ def test_an_issue_fixflo_will_not_give_is_a_warning_and_the_others_go_on(tmp_pat
         orders = {o["issueId"] for o in agency.simulation.alto.works_orders.values()}
         assert orders == {"A1", "B1"}  # the others went on
         assert report["issues"]["cursor"] is None  # X1's stamp is unknown: the cursor stays
+
+
+def test_an_interrupted_run_is_recorded_and_exits_130_without_a_traceback(
+    agency: FakeAgency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rulebridge.runner.nightly.make_plan", interrupt)
+    result = CliRunner().invoke(main, ["run", "--config", str(agency.config_path)])
+    assert result.exit_code == 130
+    assert "interrupted: every effect made so far is recorded" in result.stderr
+    assert "Traceback" not in result.stderr
+    with Store.open(agency.store_path) as store:
+        (run,) = store.runs()
+        assert run.status == "failed"
+        assert run.report is not None
+        assert run.report["run"]["error"] == "interrupted by KeyboardInterrupt"
