@@ -246,17 +246,29 @@ class ValueCompiler:
             f"lookup({inner.text}, {name})",
         )
 
-    def _text_case(
-        self, kind: str, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    def _per_text(
+        self,
+        kind: str,
+        spec: Mapping[str, Any],
+        where: tuple[JsonPath, str, str],
+        method: Callable[[str], Any],
+        shown: str = "",
     ) -> Value | None:
+        """`method` applied to the text `spec[kind]` gives (to each text of a list)."""
+        path, source, rule = where
         inner = self.compile(spec[kind], (*path, kind), source, rule)
         if inner is None:
             return None
-        method, get = getattr(str, kind), inner.get
+        get = inner.get
         return Value(
             lambda record, context: _apply_text(method, get(record, context)),
-            f"{kind}({inner.text})",
+            f"{kind}({inner.text}{shown})",
         )
+
+    def _text_case(
+        self, kind: str, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
+        return self._per_text(kind, spec, (path, source, rule), getattr(str, kind))
 
     def _lower(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
@@ -292,30 +304,22 @@ class ValueCompiler:
     def _digits(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        inner = self.compile(spec["digits"], (*path, "digits"), source, rule)
-        if inner is None:
-            return None
-        get = inner.get
-        return Value(
-            lambda record, context: _apply_text(_only_digits, get(record, context)),
-            f"digits({inner.text})",
-        )
+        return self._per_text("digits", spec, (path, source, rule), _only_digits)
 
     def _extract(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        inner = self.compile(spec["extract"], (*path, "extract"), source, rule)
         pattern = spec.get("pattern")
-        if not isinstance(pattern, str):
-            self._fail(path, "missing-pattern", "'extract' needs 'pattern:', an RE2 expression")
-            return None
-        regex, code, message = compile_re2(pattern)
+        regex, code, message = (
+            compile_re2(pattern)
+            if isinstance(pattern, str)
+            else (None, "missing-pattern", "'extract' needs 'pattern:', an RE2 expression")
+        )
         if regex is None:
-            self._fail((*path, "pattern"), code, message)
+            self._fail((*path, "pattern") if isinstance(pattern, str) else path, code, message)
+            self.compile(spec["extract"], (*path, "extract"), source, rule)  # its errors too
             return None
-        if inner is None:
-            return None
-        get, search = inner.get, regex.search
+        search = regex.search
 
         def first(text: str) -> Any:
             found = search(text)
@@ -324,10 +328,7 @@ class ValueCompiler:
             groups = [group for group in found.groups() if group is not None]
             return groups[0] if groups else found.group(0)
 
-        return Value(
-            lambda record, context: _apply_text(first, get(record, context)),
-            f"extract({inner.text}, /{pattern}/)",
-        )
+        return self._per_text("extract", spec, (path, source, rule), first, f", /{pattern}/")
 
     def _list(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
