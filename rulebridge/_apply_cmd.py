@@ -19,7 +19,7 @@ from engine.plan import Plan
 from engine.store import Store
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge._help import CONTEXT
-from rulebridge._options import AGENCY, default_store, failing_cleanly
+from rulebridge._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
 
 __all__ = ["apply_command"]
 
@@ -29,12 +29,7 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.command("apply", context_settings=CONTEXT)
 @click.argument("plan_path", metavar="PLAN.json", type=EXISTING)
 @AGENCY
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The agency's state store (default: state/<config name>.db next to the config).",
-)
+@STORE_TO_BE
 @click.option(
     "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
 )

@@ -23,6 +23,7 @@ __all__ = [
     "CONFIG",
     "FORMAT",
     "STORE",
+    "STORE_TO_BE",
     "default_store",
     "failing_cleanly",
     "store_of",
@@ -47,6 +48,13 @@ STORE = click.option(
     "store_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The agency's state store (default: state/<config name>.db next to the config).",
+)
+STORE_TO_BE = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The agency's state store, made on first use (default: state/<config name>.db next "
+    "to the config).",
 )
 FORMAT = click.option(
     "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True

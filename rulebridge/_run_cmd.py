@@ -11,7 +11,7 @@ from rich.console import Console
 
 from rulebridge._config import load_agency_config
 from rulebridge._help import CONTEXT
-from rulebridge._options import AGENCY, default_store, failing_cleanly
+from rulebridge._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
 from rulebridge.runner import RunLog, RunOptions, render_report, run_nightly
 
 __all__ = ["run_command"]
@@ -19,12 +19,7 @@ __all__ = ["run_command"]
 
 @click.command("run", context_settings=CONTEXT)
 @AGENCY
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The agency's state store (default: state/<config name>.db next to the config).",
-)
+@STORE_TO_BE
 @click.option("--dry-run", is_flag=True, help="Read, plan and reconcile; write nothing.")
 @click.option(
     "--plan-out",
