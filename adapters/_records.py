@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Final
 
-from engine._schema import load_schema
+from engine.documents.schema import load_schema
 
 __all__ = ["ci_get", "normalise"]
 

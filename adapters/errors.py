@@ -10,7 +10,7 @@ boundary by `translate_transport_error`, chained with ``from``::
         ├── ConfigError              no credentials, unreadable secrets file (no request made)
         ├── TransportError           no usable HTTP answer (retried)
         │   ├── ConnectError         the connection could not be made: nothing was sent
-        │   ├── TimeoutError         an answer did not come in time
+        │   ├── RequestTimeoutError         an answer did not come in time
         │   └── ConnectionLostError  the connection dropped mid-exchange
         ├── ProtocolError            an answer that is not the JSON the API documents
         ├── OutcomeUnknownError      a write that is not idempotent may or may not have landed
@@ -59,8 +59,8 @@ __all__ = [
     "OutcomeUnknownError",
     "ProtocolError",
     "RateLimitedError",
+    "RequestTimeoutError",
     "ServerError",
-    "TimeoutError",
     "TransportError",
     "error_for_response",
     "mapped_transport_errors",
@@ -134,7 +134,7 @@ class ConnectError(TransportError):
     """The connection could not be made, so nothing was sent."""
 
 
-class TimeoutError(TransportError):
+class RequestTimeoutError(TransportError):
     """An answer did not come in time; a write may have landed."""
 
 
@@ -269,10 +269,10 @@ _TRANSPORT: Final[dict[type[httpx.HTTPError], tuple[type[AdapterError], str]]] =
     httpx.ConnectTimeout: (ConnectError, "timed out connecting"),
     httpx.ProxyError: (ConnectError, "the proxy refused the connection"),
     httpx.UnsupportedProtocol: (ConfigError, "the base URL's scheme is not http or https"),
-    httpx.ReadTimeout: (TimeoutError, "timed out waiting for the answer"),
-    httpx.WriteTimeout: (TimeoutError, "timed out sending the request"),
-    httpx.PoolTimeout: (TimeoutError, "timed out waiting for a free connection"),
-    httpx.TimeoutException: (TimeoutError, "timed out"),
+    httpx.ReadTimeout: (RequestTimeoutError, "timed out waiting for the answer"),
+    httpx.WriteTimeout: (RequestTimeoutError, "timed out sending the request"),
+    httpx.PoolTimeout: (RequestTimeoutError, "timed out waiting for a free connection"),
+    httpx.TimeoutException: (RequestTimeoutError, "timed out"),
     httpx.ReadError: (ConnectionLostError, "the connection dropped while reading"),
     httpx.WriteError: (ConnectionLostError, "the connection dropped while sending"),
     httpx.CloseError: (ConnectionLostError, "the connection failed while closing"),

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import CompiledRuleset, load_ruleset
-from engine.planner import make_plan
+from engine.sync.planner import make_plan
 from simulator.agency import AgencyGenerator
 
 RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "alto-fixflo" / "v1.yaml"

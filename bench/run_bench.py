@@ -28,7 +28,7 @@ from typing import Any
 from engine.store import Store
 from rulebridge._config import load_agency_config
 from rulebridge.runner import RunLog, RunOptions, run_nightly
-from simulator.nightly import FakeAgency, fake_agency, play_issues
+from simulator.fake.loopback import FakeAgency, fake_agency, play_issues
 
 VENDOR_PER_MINUTE = 500
 

@@ -15,10 +15,10 @@ from engine.errors import (
     RulesetErrors,
 )
 from engine.explain import Because, Decision
-from engine.load import CheckResult, check_paths, load_ruleset
-from engine.plan import Plan
-from engine.planner import make_plan
-from engine.ruleset import CompiledRuleset, Entity, Rule
+from engine.language.load import CheckResult, check_paths, load_ruleset
+from engine.language.ruleset import CompiledRuleset, Entity, Rule
+from engine.sync.plan import Plan
+from engine.sync.planner import make_plan
 
 __all__ = [
     "Because",

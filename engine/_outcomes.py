@@ -1,7 +1,7 @@
 """What applying operations did: outcomes per kind, calls per method, retries, dead letters.
 
-Shared by `engine.apply.ApplyResult` (reference data) and
-`engine.issue_apply.IssueApplyResult` (one issue's lifecycle effects).
+Shared by `engine.sync.apply.ApplyResult` (reference data) and
+`engine.issues.apply.IssueApplyResult` (one issue's lifecycle effects).
 
 Example:
     >>> done = Outcomes()

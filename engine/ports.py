@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "AltoHolding",
+    "Attachment",
     "ChargeLookup",
     "ChargeTarget",
     "Charges",
-    "Document",
     "DocumentLookup",
     "DocumentSource",
     "Documents",
@@ -38,12 +39,29 @@ ChargeTarget = Literal["inventory", "tenancies"]
 
 
 @dataclass(frozen=True, slots=True)
-class Document:
+class Attachment:
     """A file to attach: its name, media type and bytes."""
 
     name: str
     content: bytes
     media_type: str = "application/pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class AltoHolding:
+    """What Alto holds for one issue (read through the ledger).
+
+    Attributes:
+        works_order: the works order's fields (``status`` among them), or None.
+        documents: names of the documents attached to it.
+        charges: names of the charge policies already posted for the issue.
+        revision: the issue revision Alto last agreed with (None: never seen).
+    """
+
+    works_order: Mapping[str, Any] | None = None
+    documents: frozenset[str] = frozenset()
+    charges: frozenset[str] = frozenset()
+    revision: Any = None
 
 
 @runtime_checkable
@@ -100,7 +118,9 @@ class WorksOrders(Protocol):
 class Documents(Protocol):
     """Documents attached to a record of the CRM."""
 
-    async def attach_document(self, linked_type: str, linked_id: str, document: Document) -> Record:
+    async def attach_document(
+        self, linked_type: str, linked_id: str, document: Attachment
+    ) -> Record:
         """Upload `document` and link it to the record; returns the stored document."""
         ...
 
@@ -114,7 +134,7 @@ class Charges(Protocol):
         target: ChargeTarget,
         target_id: str,
         charge: Mapping[str, Any],
-        invoice: Document | None = None,
+        invoice: Attachment | None = None,
     ) -> Record:
         """Post one charge; returns it as stored."""
         ...
@@ -162,7 +182,7 @@ class ChargeLookup(Protocol):
 class DocumentSource(Protocol):
     """Where the bytes of an issue's documents come from (the repair system)."""
 
-    async def fetch(self, issue_id: str, kind: str, name: str) -> Document:
+    async def fetch(self, issue_id: str, kind: str, name: str) -> Attachment:
         """The document `name` of the issue; `kind` is the lifecycle attachment it belongs
         to (``issue_report``, ``completion_documents``) or ``invoice``.
 

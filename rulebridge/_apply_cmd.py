@@ -14,9 +14,9 @@ import httpx
 
 from adapters.fixflo import FixfloAdapter
 from engine import load_ruleset
-from engine.apply import ApplyResult, StalePlanError, apply_plan, check_fresh, read_plan
-from engine.plan import Plan
 from engine.store import Store
+from engine.sync.apply import ApplyResult, StalePlanError, apply_plan, check_fresh, read_plan
+from engine.sync.plan import Plan
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge._help import CONTEXT
 from rulebridge._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly

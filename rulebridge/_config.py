@@ -32,8 +32,8 @@ from adapters._http import RetryPolicy, make_limiter
 from adapters._secrets import read_secret
 from adapters.alto import AltoAuth
 from adapters.fixflo import FixfloAuth
-from engine._schema import check_schema
-from engine._yaml import Document, load_document
+from engine.documents.document import Document, load_document
+from engine.documents.schema import check_schema
 from engine.errors import RulesetError, RulesetErrors
 
 __all__ = ["AgencyConfig", "ApiConfig", "load_agency_config"]

@@ -15,7 +15,7 @@ from rulebridge._config import load_agency_config
 from rulebridge._help import CONTEXT
 from rulebridge._validate_cmd import summary_line
 from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run_nightly
-from simulator.nightly import agreement, fake_agency, play_issues
+from simulator.fake.loopback import agreement, fake_agency, play_issues
 
 __all__ = ["demo"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.migration import fingerprint
-from engine.reconciliation import Difference, Outcome, listing_line
+from engine.migration.report import Difference, Outcome, listing_line
 
 __all__ = [
     "CollectionWriter",

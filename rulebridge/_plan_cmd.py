@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 from engine import RulebridgeError, RulesetErrors, load_ruleset
-from engine.planner import make_plan
+from engine.sync.planner import make_plan
 from rulebridge._help import CONTEXT
 from rulebridge._plan_table import print_plan
 from rulebridge._snapshots import load_snapshots

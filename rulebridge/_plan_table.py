@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.plan import ACTIONS, Plan
+from engine.sync.plan import ACTIONS, Plan
 
 __all__ = ["print_plan"]
 

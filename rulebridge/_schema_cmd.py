@@ -6,7 +6,7 @@ from importlib import resources
 
 import click
 
-from engine._schema import schema_text
+from engine.documents.schema import schema_text
 from rulebridge._help import CONTEXT
 
 __all__ = ["schema"]

@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from engine import RulebridgeError, load_ruleset
-from engine.ruleset import CompiledRuleset
+from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle import Clock, Step, load_scenario
 from tui.rules import RuleInfo, rule_index
 from tui.screens import BrowserScreen, HelpScreen, PromptDialog, StepperScreen

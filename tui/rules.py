@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.ruleset import CompiledRuleset
+from engine.language.ruleset import CompiledRuleset
 
 __all__ = ["RuleInfo", "rule_index"]
 

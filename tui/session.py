@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from engine.lifecycle import Event
-from engine.reconcile import Reconciliation
-from engine.ruleset import CompiledRuleset
+from engine.issues.reconcile import IssueOps
+from engine.language.lifecycle import Event
+from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle import Clock, Simulation, Step, violations
 from simulator.lifecycle.explore import VARIANTS
 
@@ -36,7 +36,7 @@ class Frame:
 
     step: Step | None
     sim: Simulation
-    result: Reconciliation | None
+    result: IssueOps | None
     problems: tuple[str, ...]
 
 
@@ -98,7 +98,7 @@ class Session:
             copy.copy(before.clock),
         )
         if step.event is None:
-            result: Reconciliation | None = sim.deliver(step.issue, step.redeliver)
+            result: IssueOps | None = sim.deliver(step.issue, step.redeliver)
         else:
             result = sim.perform(step.event, step.issue, step.details, deliver=step.deliver)
         frame = Frame(step, sim, result, tuple(violations(sim.fixflo, sim.alto)))

@@ -19,10 +19,10 @@ from adapters.errors import (
     HTTPStatusError,
     NotFoundError,
     OutcomeUnknownError,
+    RequestTimeoutError,
     ServerError,
-    TimeoutError,
 )
-from engine.ports import ChargeTarget, Document, Record
+from engine.ports import Attachment, ChargeTarget, Record
 
 __all__ = ["COLLECTIONS", "AltoAdapter"]
 
@@ -33,7 +33,7 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
     "tenancies": ("/tenancies", False),
     "suppliers": ("/suppliers", True),
 }
-_UNKNOWN: Final = (ServerError, TimeoutError, ConnectionLostError)
+_UNKNOWN: Final = (ServerError, RequestTimeoutError, ConnectionLostError)
 # Unconfirmed: API_NOTES.md documents no read of documents or charges (docs/adapters.md).
 DOCUMENTS_LOOKUP: Final = "/documents"
 CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
@@ -129,7 +129,9 @@ class AltoAdapter(HttpAdapter):
             "PATCH", f"/work-orders/{order_id}", content=content, headers=headers
         )
 
-    async def attach_document(self, linked_type: str, linked_id: str, document: Document) -> Record:
+    async def attach_document(
+        self, linked_type: str, linked_id: str, document: Attachment
+    ) -> Record:
         """Upload a document (up to 30 MB) linked to a record.
 
         Raises:
@@ -144,7 +146,7 @@ class AltoAdapter(HttpAdapter):
         target: ChargeTarget,
         target_id: str,
         charge: Mapping[str, Any],
-        invoice: Document | None = None,
+        invoice: Attachment | None = None,
     ) -> Record:
         """Post a charge (multipart) against a property or a tenancy.
 

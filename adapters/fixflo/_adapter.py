@@ -12,7 +12,7 @@ from adapters._paging import fixflo_pages
 from adapters._records import ci_get, normalise
 from adapters.errors import EnvelopeError, NotFoundError, ProtocolError, redact
 from adapters.fixflo._files import decode_completion_documents, decode_invoice
-from engine.ports import Document, Record
+from engine.ports import Attachment, Record
 
 __all__ = ["COLLECTIONS", "ISSUE_FIELDS", "LIFECYCLE_FIELDS", "FixfloAdapter", "ListEndpoint"]
 
@@ -214,7 +214,7 @@ class FixfloAdapter(HttpAdapter):
             return None
         return decode_invoice(str(issue_id), body, path)
 
-    async def completion_documents(self, issue_id: int | str) -> list[Document]:
+    async def completion_documents(self, issue_id: int | str) -> list[Attachment]:
         """The issue's completion documents (``GET /issue/{id}/completiondocs``), decoded.
 
         Raises:

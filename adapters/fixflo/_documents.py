@@ -13,7 +13,7 @@ from typing import Final
 
 from adapters.errors import DocumentNotFoundError
 from adapters.fixflo._adapter import FixfloAdapter
-from engine.ports import Document, Record
+from engine.ports import Attachment, Record
 
 __all__ = ["KINDS", "FixfloDocuments"]
 
@@ -38,16 +38,16 @@ class FixfloDocuments:
 
     def __init__(self, fixflo: FixfloAdapter) -> None:
         self.fixflo = fixflo
-        self._completion: dict[str, dict[str, Document]] = {}
+        self._completion: dict[str, dict[str, Attachment]] = {}
         self._invoices: dict[str, Record | None] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._readers: dict[str, Callable[[str, str], Awaitable[Document]]] = {
+        self._readers: dict[str, Callable[[str, str], Awaitable[Attachment]]] = {
             "issue_report": self._report,
             "completion_documents": self._completion_document,
             "invoice": self._invoice,
         }
 
-    async def fetch(self, issue_id: str, kind: str, name: str) -> Document:
+    async def fetch(self, issue_id: str, kind: str, name: str) -> Attachment:
         """The document `name` of the issue, of attachment kind `kind`.
 
         Raises:
@@ -62,10 +62,10 @@ class FixfloDocuments:
             raise KeyError(f"no document kind {kind!r} in Fixflo (known: {', '.join(KINDS)}){hint}")
         return await reader(str(issue_id), name)
 
-    async def _report(self, issue_id: str, name: str) -> Document:
-        return Document(name or f"issue-{issue_id}.pdf", await self.fixflo.issue_report(issue_id))
+    async def _report(self, issue_id: str, name: str) -> Attachment:
+        return Attachment(name or f"issue-{issue_id}.pdf", await self.fixflo.issue_report(issue_id))
 
-    async def _completion_document(self, issue_id: str, name: str) -> Document:
+    async def _completion_document(self, issue_id: str, name: str) -> Attachment:
         async with self._lock(issue_id):
             if issue_id not in self._completion:
                 read = await self.fixflo.completion_documents(issue_id)
@@ -78,7 +78,7 @@ class FixfloDocuments:
             )
         return held[name]
 
-    async def _invoice(self, issue_id: str, name: str) -> Document:
+    async def _invoice(self, issue_id: str, name: str) -> Attachment:
         async with self._lock(issue_id):
             if issue_id not in self._invoices:
                 self._invoices[issue_id] = await self.fixflo.invoice(issue_id)
@@ -88,7 +88,7 @@ class FixfloDocuments:
         content = invoice.get("content")
         if not isinstance(content, bytes):
             raise _missing(issue_id, "an invoice without its file", "invoicedetails")
-        return Document(name or str(invoice["Document"]), content)
+        return Attachment(name or str(invoice["Document"]), content)
 
     def _lock(self, issue_id: str) -> asyncio.Lock:
         """One lock per issue, so concurrent fetches of one issue share a single read."""

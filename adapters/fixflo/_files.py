@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from adapters._records import ci_get
 from adapters.errors import ProtocolError
-from engine.ports import Document, Record
+from engine.ports import Attachment, Record
 
 __all__ = ["decode_bytes", "decode_completion_documents", "decode_invoice"]
 
@@ -58,7 +58,7 @@ def decode_invoice(issue_id: str, body: Any, path: str) -> Record:
     return record | {"Document": name or None, "content": content}
 
 
-def decode_completion_documents(issue_id: str, body: Any, path: str) -> list[Document]:
+def decode_completion_documents(issue_id: str, body: Any, path: str) -> list[Attachment]:
     """The documents of a ``completiondocs`` answer (a list, or a page with ``Items``)."""
     items = ci_get(body, "Items") if isinstance(body, Mapping) else body
     if not isinstance(items, list):
@@ -66,7 +66,7 @@ def decode_completion_documents(issue_id: str, body: Any, path: str) -> list[Doc
     return [_document(issue_id, item, number, path) for number, item in enumerate(items, 1)]
 
 
-def _document(issue_id: str, item: Any, number: int, path: str) -> Document:
+def _document(issue_id: str, item: Any, number: int, path: str) -> Attachment:
     if not isinstance(item, Mapping):
         raise ProtocolError(
             f"completion document {number} of issue {issue_id} is not an object",
@@ -77,4 +77,4 @@ def _document(issue_id: str, item: Any, number: int, path: str) -> Document:
     what = f"completion document {str(name)!r} of issue {issue_id}"
     content = decode_bytes(ci_get(item, _BYTES), what=what, path=path)
     media_type = ci_get(item, "ContentType") or _PDF
-    return Document(str(name), content, str(media_type))
+    return Attachment(str(name), content, str(media_type))

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.ruleset import CompiledRuleset
+from engine.language.ruleset import CompiledRuleset
 from engine.store import Run, Store
 from rulebridge._config import AgencyConfig
 from rulebridge.runner.calls import ApiCalls

@@ -2,8 +2,8 @@
 
 Each issue is read once per run, completed with what its status needs and the issue
 resource may not carry (the invoice, the completion documents' names), reconciled with
-the ruleset against the ledger (`engine.reconcile`) and applied to Alto exactly once
-(`engine.issue_apply`). Issues whose dead letters a person queued again
+the ruleset against the ledger (`engine.issues.reconcile`) and applied to Alto exactly once
+(`engine.issues.apply`). Issues whose dead letters a person queued again
 (``rulebridge deadletters --retry``) are read again too, wherever the cursor is.
 
 The cursor then moves to the latest ``StatusChanged`` read, never past an issue held back:
@@ -28,9 +28,9 @@ from adapters.alto import AltoAdapter
 from adapters.errors import AuthError, ForbiddenError
 from adapters.fixflo import FixfloAdapter, FixfloDocuments
 from engine.errors import EvaluationError, RulebridgeError
-from engine.issue_apply import IssueApplyResult, apply_reconciliation, attachment_kinds
-from engine.lifecycle import Lifecycle
-from engine.reconcile import reconcile
+from engine.issues.apply import IssueApplyResult, apply_issue_ops, attachment_kinds
+from engine.issues.reconcile import reconcile
+from engine.language.lifecycle import Lifecycle
 from engine.store import IssueState
 from rulebridge.runner._night import Night
 
@@ -147,7 +147,7 @@ async def _reconcile_one(
             phase.outcomes.setdefault(op.kind, Counter())[f"would {op.op}"] += 1
         night.changes += len(result.operations)
         return "reconciled"
-    applied = await apply_reconciliation(
+    applied = await apply_issue_ops(
         result, alto, phase.documents, night.store, run=night.run, attachments=phase.kinds
     )
     return _note(night, phase, applied)

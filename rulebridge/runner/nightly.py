@@ -6,9 +6,9 @@
    readers cannot use are kept in the report, never silently dropped.
 3. **Plan** with the ruleset (G-07 settings checks become warnings), stamped with the id
    map's fingerprint; ``--plan-out`` saves it for ``rulebridge apply``.
-4. **Apply** the plan to Fixflo with exactly-once effects (`engine.apply.apply_plan`).
+4. **Apply** the plan to Fixflo with exactly-once effects (`engine.sync.apply.apply_plan`).
 5. **Issues**: read the Fixflo issues changed since the cursor, reconcile each into Alto
-   (works orders, documents, charges; `engine.issue_apply`), then advance the cursor, only
+   (works orders, documents, charges; `engine.issues.apply`), then advance the cursor, only
    past issues whose effects are all recorded.
 6. **Report** into the store (``rulebridge report RUN``) and back to the caller.
 
@@ -41,12 +41,12 @@ from adapters.alto import AltoAdapter
 from adapters.errors import AuthError, ForbiddenError
 from adapters.fixflo import FixfloAdapter
 from engine import RulebridgeError, load_ruleset
-from engine._store_records import RunStatus
-from engine.apply import ApplyResult, apply_plan, stamp_plan
-from engine.plan import Plan
-from engine.planner import make_plan
 from engine.ports import Record, RecordSource
 from engine.store import Store
+from engine.store.records import RunStatus
+from engine.sync.apply import ApplyResult, apply_plan, stamp_plan
+from engine.sync.plan import Plan
+from engine.sync.planner import make_plan
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge._snapshots import LoadedSnapshots, load_snapshots
 from rulebridge.runner._night import Night, RunOptions

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from simulator.agency import AgencyGenerator
+from simulator.agency.generate import AgencyGenerator
 
 __all__ = ["REF_KEYS", "FixfloStore", "WriteRefused", "get_ci"]
 

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulator.agency import AgencyGenerator
+from simulator.agency.generate import AgencyGenerator
 from simulator.fake._alto_world import WorldWrites
 from simulator.fake._common import cursor_page, problem
 from simulator.fake._faults import FaultInjector, Faults, RequestLog

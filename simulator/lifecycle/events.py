@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine._paths import set_path
 from engine.errors import EvaluationError
-from engine.lifecycle import Event
+from engine.language.lifecycle import Event
+from engine.language.paths import set_path
 
 __all__ = ["defaults", "write_details"]
 

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.ruleset import CompiledRuleset
+from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.invariants import violations
 from simulator.lifecycle.scenario import Step
 from simulator.lifecycle.simulation import Simulation

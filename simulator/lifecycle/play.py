@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.reconcile import Reconciliation
-from engine.ruleset import CompiledRuleset
+from engine.issues.reconcile import IssueOps
+from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.invariants import violations
 from simulator.lifecycle.scenario import Scenario, Step
 from simulator.lifecycle.simulation import Simulation
@@ -62,13 +62,13 @@ def play(ruleset: CompiledRuleset, scenario: Scenario) -> list[StepReport]:
     ]
 
 
-def _run(sim: Simulation, step: Step) -> Reconciliation | None:
+def _run(sim: Simulation, step: Step) -> IssueOps | None:
     if step.event is None:
         return sim.deliver(step.issue, step.redeliver)
     return sim.perform(step.event, step.issue, step.details, deliver=step.deliver)
 
 
-def _report(sim: Simulation, index: int, step: Step, result: Reconciliation | None) -> StepReport:
+def _report(sim: Simulation, index: int, step: Step, result: IssueOps | None) -> StepReport:
     issue = sim.fixflo.issues.get(step.issue)
     works = sim.alto.works_order_of(step.issue)
     label = step.event or f"redeliver revision {step.redeliver}"

@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine._suggest import did_you_mean
-from engine._yaml import Document, JsonPath, load_document
+from engine.documents.document import Document, JsonPath, load_document
+from engine.documents.suggest import did_you_mean
 from engine.errors import RulesetError, RulesetErrors
-from engine.lifecycle import Lifecycle
+from engine.language.lifecycle import Lifecycle
 
 __all__ = ["Scenario", "Step", "load_scenario"]
 

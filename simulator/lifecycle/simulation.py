@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import EvaluationError
-from engine.lifecycle import Event, Lifecycle
-from engine.reconcile import Reconciliation, reconcile
-from engine.ruleset import CompiledRuleset
+from engine.issues.reconcile import IssueOps, reconcile
+from engine.language.lifecycle import Event, Lifecycle
+from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.clock import Clock
 from simulator.lifecycle.events import defaults, write_details
 from simulator.lifecycle.worlds import AltoWorld, FixfloWorld
@@ -53,7 +53,7 @@ class Simulation:
         details: Mapping[str, Any] | None = None,
         *,
         deliver: bool = True,
-    ) -> Reconciliation | None:
+    ) -> IssueOps | None:
         """Apply `event` to the issue in Fixflo; then, with `deliver`, reconcile Alto.
 
         Raises:
@@ -70,7 +70,7 @@ class Simulation:
         self.fixflo.save(issue)
         return self.deliver(issue_id) if deliver else None
 
-    def deliver(self, issue_id: str, revision: int | None = None) -> Reconciliation:
+    def deliver(self, issue_id: str, revision: int | None = None) -> IssueOps:
         """Reconcile Alto with the issue as it is now (or as it was at `revision`)."""
         snapshot = self.fixflo.snapshot(issue_id, revision)
         result = reconcile(self.ruleset, snapshot, self.alto.holding(issue_id))

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.reconcile import AltoHolding, LifecycleOp, Reconciliation
+from engine.issues.reconcile import IssueOps, LifecycleOp
+from engine.ports import AltoHolding
 
 __all__ = ["AltoWorld", "FixfloWorld", "LedgerEntry"]
 
@@ -73,7 +74,7 @@ class AltoWorld:
             revision=entry.revision,
         )
 
-    def apply(self, result: Reconciliation) -> None:
+    def apply(self, result: IssueOps) -> None:
         """Perform every operation of `result`, then record the revision Alto agrees with."""
         entry = self.ledger.setdefault(result.issue_id, LedgerEntry())
         for op in result.operations:

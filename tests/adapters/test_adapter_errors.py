@@ -22,8 +22,8 @@ from adapters.errors import (
     ForbiddenError,
     HTTPStatusError,
     RateLimitedError,
+    RequestTimeoutError,
     ServerError,
-    TimeoutError,
     error_for_response,
     mapped_transport_errors,
     redact,
@@ -64,7 +64,7 @@ def test_each_translation_keeps_method_and_path(cls: type[httpx.HTTPError]) -> N
     ("cls", "expected", "retryable"),
     [
         (httpx.ConnectError, ConnectError, True),
-        (httpx.ReadTimeout, TimeoutError, True),
+        (httpx.ReadTimeout, RequestTimeoutError, True),
         (httpx.RemoteProtocolError, ConnectionLostError, True),
         (httpx.UnsupportedProtocol, ConfigError, False),
     ],

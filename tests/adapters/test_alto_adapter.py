@@ -12,7 +12,7 @@ import pytest
 from adapters._http import RetryPolicy, make_limiter
 from adapters.alto import AltoAdapter, AltoAuth
 from adapters.errors import AuthError, ForbiddenError, OutcomeUnknownError
-from engine.ports import Charges, Document, Documents, RecordSource, WorksOrders
+from engine.ports import Attachment, Charges, Documents, RecordSource, WorksOrders
 from simulator.fake import FakeAlto, Faults, parse_faults
 from tests.adapters.fakes import FAST, MODES, base_url, client
 
@@ -170,7 +170,7 @@ def test_the_rate_limiter_never_exceeds_its_limit_over_a_burst() -> None:
 
 def test_documents_and_charges_are_posted() -> None:
     fake = FakeAlto(5, seed=1)
-    invoice = Document("invoice.pdf", b"%PDF-1.4 tiny")
+    invoice = Attachment("invoice.pdf", b"%PDF-1.4 tiny")
 
     async def run() -> tuple[dict[str, Any], dict[str, Any]]:
         with base_url("asgi", fake.app) as (url, transport):

@@ -21,14 +21,15 @@ from adapters.errors import (
     ProtocolError,
 )
 from adapters.fixflo import FixfloAdapter, FixfloAuth, FixfloDocuments
+from engine.issues.reconcile import reconcile
 from engine.ports import (
+    AltoHolding,
+    Attachment,
     ChargeLookup,
-    Document,
     DocumentLookup,
     DocumentSource,
     WorksOrderLookup,
 )
-from engine.reconcile import AltoHolding, reconcile
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults
 from simulator.fake._pdf import pdf_document
 from simulator.lifecycle import AltoWorld, Simulation
@@ -150,10 +151,10 @@ def test_fixflo_documents_serve_every_kind_and_read_each_issue_once(mode: str) -
     fake = FakeFixflo(5, seed=1, world=sim.fixflo, faults=_faults(0.1, seed=3))
     issues = _closed_with_files(sim)
 
-    async def job(fixflo: FixfloAdapter) -> dict[str, list[Document]]:
+    async def job(fixflo: FixfloAdapter) -> dict[str, list[Attachment]]:
         documents = FixfloDocuments(fixflo)
         assert isinstance(documents, DocumentSource)
-        fetched: dict[str, list[Document]] = {}
+        fetched: dict[str, list[Attachment]] = {}
         for issue_id in issues:
             held = sim.fixflo.issues[issue_id]
             names = [d["Name"] for d in held["CompletionDocuments"]]
@@ -235,7 +236,7 @@ def test_an_invoice_without_a_name_is_named_by_its_number() -> None:
             return httpx.Response(200, json=body)
         return httpx.Response(404, json={"Message": "No invoice found"})
 
-    async def run() -> tuple[Any, Any, Document]:
+    async def run() -> tuple[Any, Any, Attachment]:
         async with _mock(handler) as http:
             fixflo = FixfloAdapter(http, retry=FAST)
             documents = FixfloDocuments(fixflo)
@@ -250,7 +251,7 @@ def test_an_invoice_without_a_name_is_named_by_its_number() -> None:
         "content": pdf,
     }
     assert missing is None
-    assert fetched == Document("invoice-77.pdf", pdf)
+    assert fetched == Attachment("invoice-77.pdf", pdf)
 
 
 def _b64(content: bytes) -> str:
@@ -294,11 +295,11 @@ def test_completion_documents_accept_line_breaks_and_a_paged_answer() -> None:
     wrapped = "\n".join(_b64(pdf)[i : i + 76] for i in range(0, len(_b64(pdf)), 76))
     body = {"Items": [{"name": "cert.pdf", "encodedByteData": wrapped, "ContentType": "image/png"}]}
 
-    async def run() -> list[Document]:
+    async def run() -> list[Attachment]:
         async with _mock(lambda request: httpx.Response(200, json=body)) as http:
             return await FixfloAdapter(http, retry=FAST).completion_documents("9")
 
-    assert asyncio.run(run()) == [Document("cert.pdf", pdf, "image/png")]
+    assert asyncio.run(run()) == [Attachment("cert.pdf", pdf, "image/png")]
 
 
 # Alto lookups ---------------------------------------------------------------------------
@@ -320,7 +321,7 @@ def test_the_alto_adapter_implements_the_lookup_ports() -> None:
 def test_alto_lookups_find_what_was_written_and_nothing_else(mode: str) -> None:
     spec = "all=0.1,lost@POST /documents=0.3,lost@POST /inventory=0.3"
     fake = FakeAlto(5, seed=1, faults=Faults(parse_faults(spec), seed=4, retry_after=0.001))
-    invoice = Document("invoice-INV-1.pdf", pdf_document(["Invoice"]))
+    invoice = Attachment("invoice-INV-1.pdf", pdf_document(["Invoice"]))
 
     async def job(alto: AltoAdapter) -> dict[str, Any]:
         order = await _written(alto, invoice)
@@ -348,12 +349,12 @@ def test_alto_lookups_find_what_was_written_and_nothing_else(mode: str) -> None:
     assert sorted(nothing) == sorted(set(found) - {"document", "charge"})
 
 
-async def _written(alto: AltoAdapter, invoice: Document) -> dict[str, Any]:
+async def _written(alto: AltoAdapter, invoice: Attachment) -> dict[str, Any]:
     """A works order with two documents and two charges, each written exactly once however
     the posts fail: after an unknown outcome, the lookup says whether to post again."""
     order = await alto.create_works_order("100001", ORDER, reference="I1")
     works = str(order["id"])
-    for document in (Document("other.pdf", b"%PDF-1.4 other"), invoice):
+    for document in (Attachment("other.pdf", b"%PDF-1.4 other"), invoice):
         await _once(
             partial(alto.attach_document, "WorkOrder", works, document),
             partial(alto.find_document, "WorkOrder", works, document.name),
@@ -382,7 +383,7 @@ def test_alto_lookups_read_the_world_a_fake_is_backed_by() -> None:
     world = AltoWorld()
     world.documents.append({"linkedType": "WorkOrder", "linkedId": "WO-9", "name": "report.pdf"})
     fake = FakeAlto(5, seed=1, alto_world=world)
-    invoice = Document("invoice-INV-1.pdf", pdf_document(["Invoice"]))
+    invoice = Attachment("invoice-INV-1.pdf", pdf_document(["Invoice"]))
 
     async def job(alto: AltoAdapter) -> list[Any]:
         order = await _written(alto, invoice)

@@ -12,8 +12,8 @@ import httpx
 
 from adapters.fixflo import FixfloAdapter, FixfloAuth
 from engine import load_ruleset
-from engine.plan import Plan
-from engine.planner import make_plan
+from engine.sync.plan import Plan
+from engine.sync.planner import make_plan
 from rulebridge._snapshots import load_snapshots
 from simulator.agency import write_agency
 from simulator.fake import FakeFixflo, FakeTransport, Faults, parse_faults

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.apply import (
+from engine.store import IdMapEntry, Store
+from engine.sync.apply import (
     ApplyResult,
     PlanFileError,
     StalePlanError,
@@ -17,8 +18,7 @@ from engine.apply import (
     read_plan,
     stamp_plan,
 )
-from engine.plan import Plan
-from engine.store import IdMapEntry, Store
+from engine.sync.plan import Plan
 from tests.engine.apply_world import World, fixflo, holders, make_world, writes
 
 REF_KEYS = {"properties": "ExternalPropertyRef"}

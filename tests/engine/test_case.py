@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine import RulesetErrors, load_ruleset
-from engine._case import CaseValue
+from engine.language.operators.case import CaseValue
 from tests.engine.rulesets import ruleset_data, write
 
 THING = {

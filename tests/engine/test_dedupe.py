@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine import RulesetErrors, load_ruleset
-from engine._dedupe import group_duplicates
+from engine.language.dedupe import group_duplicates
 from tests.engine.rulesets import ruleset_data, write
 
 DEDUPE = {

@@ -27,12 +27,12 @@ from adapters.errors import (
     HTTPStatusError,
     NotFoundError,
     OutcomeUnknownError,
+    RequestTimeoutError,
     ServerError,
-    TimeoutError,
 )
-from engine.issue_apply import IssueApplyResult, apply_reconciliation, attachment_kinds
-from engine.ports import ChargeTarget, Document, Record
-from engine.reconcile import AltoHolding, Reconciliation, reconcile
+from engine.issues.apply import IssueApplyResult, apply_issue_ops, attachment_kinds
+from engine.issues.reconcile import IssueOps, reconcile
+from engine.ports import AltoHolding, Attachment, ChargeTarget, Record
 from engine.store import Store, StoreError
 from simulator.fake._alto_world import WorldWrites
 from simulator.lifecycle import AltoWorld, Simulation, load_scenario, violations
@@ -58,7 +58,7 @@ def _error(fault: str, method: str) -> AdapterError:
     if fault == "lost" and (once or method == "create_works_order"):
         return OutcomeUnknownError("the write may have landed", method="POST", path=method)
     if fault in ("lost", "timeout"):
-        return TimeoutError("timed out waiting for the answer", method="POST", path=method)
+        return RequestTimeoutError("timed out waiting for the answer", method="POST", path=method)
     if fault == "500" and once:
         return OutcomeUnknownError("the write may have landed", path=method, status=500)
     if fault == "500":
@@ -113,7 +113,9 @@ class AltoDouble:
         found = [o for o in orders if o["propertyId"] == property_id and o["issueId"] == reference]
         return dict(found[0]) if found else None
 
-    async def attach_document(self, linked_type: str, linked_id: str, document: Document) -> Record:
+    async def attach_document(
+        self, linked_type: str, linked_id: str, document: Attachment
+    ) -> Record:
         def apply() -> Record:
             number = len(self.world.documents) + 1
             record = {"id": f"D-{number}", "fileName": document.name, "linkedId": linked_id}
@@ -126,7 +128,7 @@ class AltoDouble:
         target: ChargeTarget,
         target_id: str,
         charge: Mapping[str, Any],
-        invoice: Document | None = None,
+        invoice: Attachment | None = None,
     ) -> Record:
         name = None if invoice is None else invoice.name
         writes = WorldWrites(self.world)
@@ -174,11 +176,11 @@ class Documents:
 
     fetched: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def fetch(self, issue_id: str, kind: str, name: str) -> Document:
+    async def fetch(self, issue_id: str, kind: str, name: str) -> Attachment:
         if kind not in ("issue_report", "completion_documents", "invoice"):
             raise KeyError(kind)
         self.fetched.append((issue_id, kind, name))
-        return Document(name, b"%PDF-1.4 " + name.encode())
+        return Attachment(name, b"%PDF-1.4 " + name.encode())
 
 
 @dataclass
@@ -226,7 +228,7 @@ class Harness:
         store = self.store
         run = store.start_run("alto-fixflo", "1", "sha256:test")
         result = reconcile(RULESET, snapshot, store.issue_state(snapshot["Id"]).holding())
-        done = await apply_reconciliation(
+        done = await apply_issue_ops(
             result, self.alto, self.docs, store, run=run, attachments=KINDS
         )
         store.finish_run("succeeded")
@@ -250,7 +252,7 @@ class Harness:
                 if done is not None and done.complete:
                     break
 
-    def pending(self) -> dict[str, Reconciliation]:
+    def pending(self) -> dict[str, IssueOps]:
         """Issues whose reconcile against the ledger still has operations."""
         store = self.store
         results = {
@@ -397,7 +399,7 @@ def test_apply_needs_the_run_in_progress(harness: Harness) -> None:
         with Store.open(harness.path) as store:
             run = store.start_run("alto-fixflo", "1", "sha256:test")
             store.finish_run("succeeded")
-            await apply_reconciliation(
+            await apply_issue_ops(
                 result, harness.alto, harness.docs, store, run=run, attachments=KINDS
             )
 
@@ -649,7 +651,7 @@ def test_a_second_reconcile_in_the_same_run_is_left_to_the_next_run(harness: Har
                 harness.sim.perform(event, "I1", deliver=False)
             issue = harness.sim.fixflo.snapshot("I1")
             result = reconcile(RULESET, issue, store.issue_state("I1").holding())
-            done = await apply_reconciliation(
+            done = await apply_issue_ops(
                 result, harness.alto, harness.docs, store, run=run, attachments=KINDS
             )
         store.finish_run("succeeded")

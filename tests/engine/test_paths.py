@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine._paths import _step, _walk, compile_path
+from engine.language.paths import _step, _walk, compile_path
 
 KEYS = ["a", "b", "c", "A"]
 PATHS = [

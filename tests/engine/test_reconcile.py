@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from engine import EvaluationError, load_ruleset
-from engine.reconcile import AltoHolding, reconcile
+from engine.issues.reconcile import reconcile
+from engine.ports import AltoHolding
 from simulator.lifecycle import Simulation, violations
 from tests.engine.rulesets import ruleset_data, write
 from tests.rulesets.lifecycle import RULESET

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import _snapshot_schema
 from engine.errors import RecordError
 from engine.snapshot import SnapshotError, iter_records, read_header, write_snapshot
+from engine.snapshot import schema as snapshot_schema
 
 TAKEN = "2026-11-22T02:00:00Z"
 HEADER = f'"system": "alto", "taken_at": "{TAKEN}"'
@@ -279,7 +279,7 @@ JSON_LEAVES = (
 SCHEMA_KEYS = sorted(
     {
         key
-        for name in _snapshot_schema.load_schema()["$defs"].values()
+        for name in snapshot_schema.load_schema()["$defs"].values()
         for key in name.get("properties", {})
     }
 )
@@ -291,8 +291,8 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=15,
 )
-COLLECTIONS = [("alto", name) for name in _snapshot_schema.collections_of("alto")] + [
-    ("fixflo", name) for name in _snapshot_schema.collections_of("fixflo")
+COLLECTIONS = [("alto", name) for name in snapshot_schema.collections_of("alto")] + [
+    ("fixflo", name) for name in snapshot_schema.collections_of("fixflo")
 ]
 
 
@@ -317,7 +317,7 @@ def test_arbitrary_json_records_give_a_record_or_a_record_error(
 
 @given(record=JSON_VALUES, which=st.sampled_from(COLLECTIONS))
 def test_the_fast_check_agrees_with_jsonschema(record: Any, which: tuple[str, str]) -> None:
-    checks = _snapshot_schema.collection_schema(*which)
+    checks = snapshot_schema.collection_schema(*which)
     assert checks.is_valid(record) == checks.validator.is_valid(record)
 
 
@@ -325,19 +325,19 @@ def test_the_fast_check_agrees_with_jsonschema(record: Any, which: tuple[str, st
     record=st.fixed_dictionaries({"id": JSON_LEAVES, "address": JSON_VALUES, "owners": JSON_VALUES})
 )
 def test_the_fast_check_agrees_on_near_valid_inventory(record: dict[str, Any]) -> None:
-    checks = _snapshot_schema.collection_schema("alto", "inventory")
+    checks = snapshot_schema.collection_schema("alto", "inventory")
     assert checks.is_valid(record) == checks.validator.is_valid(record)
 
 
 def test_the_fast_check_refuses_keywords_it_does_not_implement() -> None:
     with pytest.raises(ValueError, match="'minimum'"):
-        _snapshot_schema.compile_check({"type": "integer", "minimum": 1}, {})
+        snapshot_schema.compile_check({"type": "integer", "minimum": 1}, {})
 
 
 def test_the_schema_file_is_valid_json_schema() -> None:
     from jsonschema import Draft202012Validator
 
-    Draft202012Validator.check_schema(_snapshot_schema.load_schema())
-    assert json.loads(json.dumps(_snapshot_schema.load_schema()))["$defs"]["alto_inventory"][
+    Draft202012Validator.check_schema(snapshot_schema.load_schema())
+    assert json.loads(json.dumps(snapshot_schema.load_schema()))["$defs"]["alto_inventory"][
         "required"
     ] == ["id"]

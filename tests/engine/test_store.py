@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlite_utils import Database
 
-from engine import _store_schema as schema
-from engine._store_files import translate
-from engine._store_records import StoredOperation as StoredOp
 from engine.errors import RulebridgeError
 from engine.explain import Because
-from engine.plan import Operation
-from engine.reconcile import LifecycleOp
+from engine.issues.reconcile import LifecycleOp
 from engine.store import DeadLetter, EffectResult, IdMapEntry, IssueState, Store, StoreError
+from engine.store import _schema as schema
+from engine.store._files import translate
+from engine.store.records import StoredOperation as StoredOp
+from engine.sync.plan import Operation
 
 OpenStore = Callable[..., Store]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine._yaml import MAX_FILE_BYTES, load_document, parse_document
+from engine.documents.document import MAX_FILE_BYTES, load_document, parse_document
 from engine.errors import RulesetErrors
 
 

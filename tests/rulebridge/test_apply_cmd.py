@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from engine.apply import stamp_plan
-from engine.plan import Plan
 from engine.store import IdMapEntry, Store
+from engine.sync.apply import stamp_plan
+from engine.sync.plan import Plan
 from rulebridge._apply_cmd import apply_command
 from rulebridge._deadletters_cmd import deadletters
 from rulebridge._options import default_store

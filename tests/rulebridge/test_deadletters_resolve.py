@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine.explain import Because
-from engine.reconcile import LifecycleOp
+from engine.issues.reconcile import LifecycleOp
 from engine.store import Store
 from rulebridge._deadletters_cmd import deadletters
 

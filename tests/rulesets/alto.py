@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from engine import CompiledRuleset, load_ruleset
-from engine.plan import Operation, Plan
-from engine.planner import make_plan
-from simulator.apply_plan import apply_plan
+from engine.sync.plan import Operation, Plan
+from engine.sync.planner import make_plan
+from simulator.agency.memory import apply_in_memory
 
 RULESET_PATH = Path(__file__).resolve().parents[2] / "rulesets" / "alto-fixflo" / "v1.yaml"
 DEFAULT = load_ruleset(RULESET_PATH)
@@ -128,4 +128,4 @@ def applied(
 ) -> dict[str, list[dict[str, Any]]]:
     """`records` with the plan applied to the Fixflo side."""
     fixflo = {name: rows for name, rows in records.items() if name.startswith("fixflo.")}
-    return {**records, **apply_plan(ruleset, made, fixflo)}
+    return {**records, **apply_in_memory(ruleset, made, fixflo)}

@@ -10,7 +10,7 @@ from adapters.jupix import JupixExport, write_manifest
 from adapters.jupix.records import export_records
 from engine import CompiledRuleset, load_ruleset
 from engine.migration import Migration, migrate
-from simulator._jupix_sink import ExportSink
+from simulator.jupix._sink import ExportSink
 
 ROOT = Path(__file__).resolve().parents[2]
 RULESET_PATH = ROOT / "rulesets" / "jupix-alto" / "v1.yaml"

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import CompiledRuleset, load_ruleset
-from engine.lifecycle import Lifecycle
+from engine.language.lifecycle import Lifecycle
 from simulator.lifecycle import Scenario, Step, StepReport, load_scenario, play
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.reconcile import reconcile
+from engine.issues.reconcile import reconcile
 from engine.store import Store
+from simulator.fake.loopback import FakeAgency, fake_agency, play_issues
 from simulator.lifecycle import AltoWorld, violations
 from simulator.lifecycle.worlds import LedgerEntry
-from simulator.nightly import FakeAgency, fake_agency, play_issues
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTS = "lost=0.05"

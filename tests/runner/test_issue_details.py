@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.ports import Document
+from engine.ports import Attachment
 from engine.store import IssueState
 from rulebridge.runner.issues import _with_details, next_cursor
 from tests.rulesets.lifecycle import RULESET
@@ -27,9 +27,9 @@ class FixfloReads:
         self.calls.append(f"invoice {issue_id}")
         return self.answer
 
-    async def completion_documents(self, issue_id: str) -> list[Document]:
+    async def completion_documents(self, issue_id: str) -> list[Attachment]:
         self.calls.append(f"documents {issue_id}")
-        return [Document(name, b"%PDF-1.4") for name in self.documents]
+        return [Attachment(name, b"%PDF-1.4") for name in self.documents]
 
 
 def closed(**extra: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The nightly job against the fake servers on loopback: real HTTP, a real SQLite store.
 
-Each test serves a small generated agency (`simulator.nightly.fake_agency`) and runs the
+Each test serves a small generated agency (`simulator.fake.loopback.fake_agency`) and runs the
 job in this process, as `rulebridge run` does, or through the CLI.
 """
 
@@ -20,7 +20,7 @@ from engine.store import Store
 from rulebridge._config import load_agency_config
 from rulebridge.cli import main
 from rulebridge.runner import ISSUES_CURSOR, RunLock, RunLog, RunOptions, run_nightly
-from simulator.nightly import FakeAgency, agreement, fake_agency, play_issues
+from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
 
 SIZE, SEED = 40, 3
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from engine.reconcile import reconcile
+from engine.issues.reconcile import reconcile
 from engine.store import Store
 from rulebridge.cli import main
-from simulator.nightly import FakeAgency, agreement, fake_agency
+from simulator.fake.loopback import FakeAgency, agreement, fake_agency
 from tests.runner.test_nightly import SEED, SIZE, night
 
 LOST_UPLOADS = "lost@POST /documents=1.0"

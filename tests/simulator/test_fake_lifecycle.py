@@ -16,8 +16,8 @@ from adapters._http import Caller
 from adapters.alto import AltoAdapter, AltoAuth
 from adapters.errors import NotFoundError, OutcomeUnknownError
 from adapters.fixflo import FixfloAdapter, FixfloAuth
-from engine.ports import ChargeTarget, Document
-from engine.reconcile import AltoHolding, Reconciliation, reconcile
+from engine.issues.reconcile import IssueOps, reconcile
+from engine.ports import AltoHolding, Attachment, ChargeTarget
 from simulator.fake import PDF, FakeAlto, FakeFixflo, Faults, parse_faults
 from simulator.fake._pdf import pdf_document
 from simulator.lifecycle import AltoWorld, Simulation, load_scenario, violations
@@ -150,7 +150,7 @@ async def _once(post: Callable[[], Awaitable[Any]], find: Callable[[], Awaitable
     raise AssertionError("the write never landed")
 
 
-async def _integrate(alto: AltoAdapter, world: AltoWorld, result: Reconciliation) -> None:
+async def _integrate(alto: AltoAdapter, world: AltoWorld, result: IssueOps) -> None:
     """What the integration does with a reconcile: the writes over HTTP, then its ledger."""
     issue = result.issue_id
     entry = world.ledger.setdefault(issue, LedgerEntry())
@@ -178,7 +178,7 @@ async def _integrate(alto: AltoAdapter, world: AltoWorld, result: Reconciliation
 
 async def _attach(alto: AltoAdapter, fields: dict[str, Any], works: str) -> None:
     name, linked_type = str(fields["name"]), str(fields["linkedType"])
-    document = Document(name, pdf_document([name]))
+    document = Attachment(name, pdf_document([name]))
     await _once(
         lambda: alto.attach_document(linked_type, works, document),
         lambda: alto.find_document(linked_type, works, name),
@@ -189,7 +189,7 @@ async def _post(
     alto: AltoAdapter, fields: dict[str, Any], order: dict[str, Any], works: str
 ) -> None:
     tenant = fields.pop("payer") == "Tenant"
-    invoice = Document(str(fields.pop("invoiceDocument")), pdf_document(["Invoice"]))
+    invoice = Attachment(str(fields.pop("invoiceDocument")), pdf_document(["Invoice"]))
     fields.pop("totalGross")
     charge = fields | {"workOrderId": works}
     target: ChargeTarget = "tenancies" if tenant else "inventory"

@@ -17,7 +17,7 @@ from textual.containers import HorizontalGroup, VerticalGroup
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from engine.lifecycle import Event
+from engine.language.lifecycle import Event
 
 __all__ = ["EventDialog", "PromptDialog", "form_fields"]
 

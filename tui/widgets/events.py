@@ -8,7 +8,7 @@ from textual import on
 from textual.containers import HorizontalGroup
 from textual.widgets import Button, Label
 
-from engine.lifecycle import Event
+from engine.language.lifecycle import Event
 from tui.messages import EventChosen
 
 __all__ = ["EventBar"]

@@ -1,0 +1,33 @@
+"""The ruleset language: load, check and compile a ruleset into an immutable model.
+
+Phases, in order: `engine.documents` reads the YAML with positions and checks it against the
+JSON Schema; `engine.language.compiler` declares sources, settings and targets, compiles
+conditions (`operators.conditions`), transforms (`operators.transforms`) and policies into
+closures and checks the whole (contradictions, cycles, the lifecycle graph); the result is a
+`CompiledRuleset` (`ruleset`, `policies`, `lifecycle`) evaluated against a `Context`.
+
+Example:
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")  # doctest: +SKIP
+    >>> ruleset.evaluate("property", {"id": "1", "recordType": "Sale"}).included  # doctest: +SKIP
+    False
+"""
+
+from engine.language.context import Context, Relation
+from engine.language.lifecycle import ChargePolicy, Event, Lifecycle, StatusSpec
+from engine.language.load import CheckResult, check_paths, load_ruleset
+from engine.language.ruleset import CompiledRuleset, Entity, Rule
+
+__all__ = [
+    "ChargePolicy",
+    "CheckResult",
+    "CompiledRuleset",
+    "Context",
+    "Entity",
+    "Event",
+    "Lifecycle",
+    "Relation",
+    "Rule",
+    "StatusSpec",
+    "check_paths",
+    "load_ruleset",
+]

@@ -1,0 +1,353 @@
+"""Run a migration: every source record, every entity that reads it, one outcome each.
+
+A migration is the one-off cousin of a plan (`engine.sync.planner`): there is no target to
+compare with, so each record an entity includes is mapped and written. An entity's
+``role`` says what its records are: ``record`` (migrated into the target), ``manual``
+(listed for a person to re-enter) or ``check`` (housekeeping reported before go-live; run
+only with ``check=True``). The result carries the written records (unless `emit` takes them
+as they come) and the `MigrationReport`: counts, every difference by rule and record, and
+one outcome per source record.
+
+Memory stays bounded: only the sources that relations reach are held (relations need their
+indexes); every other source is streamed, each record decided for every entity reading it,
+then dropped. A source an entity de-duplicates is read three times (match keys, merged
+records, decisions) when it can be iterated again, and held when it cannot.
+
+Example:
+    >>> records = {"jupix.contacts": rows}
+    >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))  # doctest: +SKIP
+    >>> result.records["alto.contacts"][0]["contactType"]  # doctest: +SKIP
+    'Client'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from sys import intern
+from typing import Any
+
+from engine.documents.suggest import did_you_mean
+from engine.errors import EvaluationError, RecordError
+from engine.explain import Because
+from engine.language.context import Context
+from engine.language.dedupe import group_duplicates
+from engine.language.operators.case import CaseValue
+from engine.language.operators.transforms import is_empty
+from engine.language.paths import set_path
+from engine.language.ruleset import CompiledRuleset, Entity
+from engine.migration.report import Difference, EntityCount, Journal, MigrationReport, Outcome
+
+__all__ = ["Emit", "Migration", "fingerprint", "migrate"]
+
+Emit = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class Migration:
+    """What a migration wrote and why.
+
+    Attributes:
+        records: target name to the records written (empty when `emit` took them).
+        manual: the records of ``manual`` entities, each with its ``entity`` (ditto).
+        checks: the records of ``check`` entities, only with ``check=True`` (ditto).
+        reconciliation: counts, differences and outcomes (empty with ``check=True``).
+    """
+
+    ruleset: str
+    as_of: date
+    check: bool
+    reconciliation: MigrationReport
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    manual: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fingerprint(record: Mapping[str, Any]) -> str:
+    """A short hash of a written record's content, to find what changed between runs.
+
+    Example:
+        >>> fingerprint({"id": "C1", "n": 2}) == fingerprint({"n": 2, "id": "C1"})
+        True
+    """
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def migrate(
+    ruleset: CompiledRuleset,
+    records: Mapping[str, Iterable[Any]],
+    *,
+    as_of: date,
+    check: bool = False,
+    emit: Emit | None = None,
+    journal: Journal | None = None,
+) -> Migration:
+    """Migrate `records` (source name to rows; a `RecordError` row is unreadable).
+
+    Args:
+        ruleset: the compiled migration ruleset.
+        records: each source's rows, iterated once (sources that relations reach are held).
+        as_of: the migration date, for rules and values that use ``as_of``.
+        check: run only the ``check`` entities (pre-migration housekeeping) and write nothing.
+        emit: called with ``(target, record)`` for each record written (manual and check
+            records carry their ``entity``) instead of keeping it in the `Migration`, so a
+            large migration can stream to files.
+        journal: takes the reconciliation's outcomes and differences as they come instead
+            of keeping them (see `MigrationReport`).
+
+    Raises:
+        EvaluationError: `records` names a source the ruleset does not declare.
+
+    Example:
+        >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))  # doctest: +SKIP
+        >>> result.reconciliation.outcome_counts()["jupix.applicants"]["merged"]  # doctest: +SKIP
+        3
+    """
+    unknown = [name for name in records if name not in ruleset.sources]
+    if unknown:
+        hint = did_you_mean(unknown[0], ruleset.sources)
+        raise EvaluationError(f"ruleset {ruleset.name} declares no source {unknown[0]!r}{hint}")
+    runner = _Runner(ruleset, as_of, check, emit, journal)
+    runner.hold(records)
+    for source in ruleset.sources:
+        runner.run_source(source, runner.held.get(source, records.get(source, ())))
+    return runner.result
+
+
+class _Runner:
+    def __init__(
+        self,
+        ruleset: CompiledRuleset,
+        as_of: date,
+        check: bool,
+        emit: Emit | None,
+        journal: Journal | None,
+    ) -> None:
+        self.ruleset, self.check, self.emit = ruleset, check, emit
+        self.entities = [
+            entity for entity in ruleset.entities.values() if (entity.role == "check") == check
+        ]
+        self.result = Migration(
+            ruleset.name, as_of, check, MigrationReport(ruleset.name, as_of, journal)
+        )
+        self.counts = {
+            entity.name: EntityCount(entity.name, entity.source, entity.target, entity.role)
+            for entity in self.entities
+        }
+        self.result.reconciliation.entities.extend(self.counts.values())
+        self.held: dict[str, list[Any]] = {}
+        self.context: Context = ruleset.context({}, as_of=as_of)
+
+    def hold(self, records: Mapping[str, Iterable[Any]]) -> None:
+        """Keep in memory the sources that relations reach or entities de-duplicate."""
+        wanted = {relation.target for relation in self.ruleset.relations.values()}
+        again = {entity.source for entity in self.entities if entity.dedupe is not None}
+        for name in self.ruleset.sources:
+            rows = records.get(name)
+            if rows is not None and (name in wanted or (name in again and iter(rows) is rows)):
+                self.held[name] = [_compact(row) for row in rows]
+        readable = {
+            name: [row for row in rows if not isinstance(row, RecordError)]
+            for name, rows in self.held.items()
+        }
+        self.context = self.ruleset.context(readable, as_of=self.result.as_of)
+
+    def run_source(self, source: str, rows: Iterable[Any]) -> None:
+        entities = [entity for entity in self.entities if entity.source == source]
+        if self.check and not entities:
+            return
+        merges = {
+            entity.name: self.duplicates(entity, rows)
+            for entity in entities
+            if entity.dedupe is not None
+        }
+        kept: dict[str, dict[str, list[Any]]] = {
+            entity.name: _members(merges[entity.name], rows, entity, self.context)
+            for entity in entities
+            if entity.name in merges
+        }
+        for row in rows:
+            if isinstance(row, RecordError):
+                self.unreadable(source, row)
+                continue
+            decided = [
+                self.decide(entity, row, merges.get(entity.name, {}), kept.get(entity.name, {}))
+                for entity in entities
+            ]
+            if not self.check:
+                self.account(source, row, entities, decided)
+
+    def duplicates(self, entity: Entity, rows: Iterable[Any]) -> dict[str, str]:
+        assert entity.dedupe is not None
+        included = (
+            (entity.key_of(row) or "", row)
+            for row in rows
+            if not isinstance(row, RecordError) and entity.includes(row, self.context)
+        )
+        return group_duplicates(entity.dedupe, included, self.context)
+
+    def decide(
+        self, entity: Entity, row: Any, merged: Mapping[str, str], kept: Mapping[str, list[Any]]
+    ) -> tuple[str, tuple[str, ...]]:
+        """Decide `row` for `entity`: ``(status, rules)``, writing what it includes."""
+        self.counts[entity.name].source_count += 1
+        key = entity.key_of(row)
+        failed = _first_failure(entity, row, self.context)
+        if failed is not None:
+            if entity.role == "record":
+                self.differ(entity, failed.rule, key, "not migrated", str(failed))
+            return "excluded", (failed.rule,)
+        if key is not None and key in merged and entity.dedupe is not None:
+            self.differ(
+                entity,
+                entity.dedupe.id,
+                key,
+                "merged",
+                f"merged into {merged[key]} (same {entity.dedupe.text})",
+            )
+            return "merged", (entity.dedupe.id,)
+        fields, reasons = _map_explained(entity, row, self.context)
+        for twin in kept.get(key or "", ()):
+            _fill(fields, twin)
+        for because in reasons:
+            self.differ(entity, because.rule, key, "changed", str(because))
+        self.write(entity, fields)
+        decided = [rule.id for rule in entity.include] + [because.rule for because in reasons]
+        return "included", tuple(decided)
+
+    def write(self, entity: Entity, fields: dict[str, Any]) -> None:
+        self.counts[entity.name].target_count += 1
+        if entity.role != "record":
+            fields = {"entity": entity.name, **fields}
+        if self.emit is not None:
+            self.emit(entity.target or entity.name, fields)
+        elif entity.role == "manual":
+            self.result.manual.append(fields)
+        elif entity.role == "check":
+            self.result.checks.append(fields)
+        else:
+            self.result.records.setdefault(entity.target or entity.name, []).append(fields)
+
+    def differ(self, entity: Entity, rule: str, key: str | None, change: Any, detail: str) -> None:
+        self.result.reconciliation.add_difference(
+            Difference(entity.name, rule, key, change, detail)
+        )
+
+    def account(
+        self,
+        source: str,
+        row: Any,
+        entities: list[Entity],
+        decided: list[tuple[str, tuple[str, ...]]],
+    ) -> None:
+        key = entity_key(self.ruleset, source)(row)
+        by_status: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+        for entity, (status, rules) in zip(entities, decided, strict=True):
+            role = "record" if entity.role == "record" else "manual"
+            by_status.setdefault((role, status), []).append((entity.name, rules))
+        for (role, status), kind in _PRECEDENCE:
+            found = by_status.get((role, status))
+            if found:
+                self.outcome(source, key, kind, found)
+                return
+        failed = by_status.get(("record", "excluded"), [])
+        self.outcome(
+            source, key, "not migrated", failed, "" if entities else f"no entity reads {source}"
+        )
+
+    def outcome(
+        self,
+        source: str,
+        key: str | None,
+        kind: Any,
+        found: list[tuple[str, tuple[str, ...]]],
+        detail: str = "",
+    ) -> None:
+        names = tuple(name for name, _ in found)
+        rules = tuple(dict.fromkeys(rule for _, ids in found for rule in ids))
+        self.result.reconciliation.add_outcome(
+            Outcome(source, key, kind, names, rules, detail=detail)
+        )
+
+    def unreadable(self, source: str, error: RecordError) -> None:
+        if not self.check:
+            self.result.reconciliation.add_outcome(
+                Outcome(
+                    source, error.record_id, "unreadable", where=error.where, detail=error.message
+                )
+            )
+
+
+_PRECEDENCE: tuple[tuple[tuple[str, str], Any], ...] = (
+    (("record", "included"), "migrated"),
+    (("record", "merged"), "merged"),
+    (("manual", "included"), "manual"),
+)
+
+
+def entity_key(ruleset: CompiledRuleset, source: str) -> Callable[[Any], str | None]:
+    """The key of a `source` record as text (None when it has none)."""
+    declared = ruleset.sources[source]
+
+    def read(row: Any) -> str | None:
+        value = row.get(declared.key) if isinstance(row, Mapping) else None
+        return None if value is None else str(value)
+
+    return read
+
+
+def _first_failure(entity: Entity, row: Any, context: Context) -> Because | None:
+    for rule in entity.include:
+        if not rule.check.test(row, context):
+            _, because = rule.check.explain(row, context)
+            failing = [item for item in because if not item.held]
+            return (failing or because or [Because(rule.id, rule.text, None, "holds", False)])[0]
+    return None
+
+
+def _map_explained(
+    entity: Entity, row: Any, context: Context
+) -> tuple[dict[str, Any], list[Because]]:
+    mapped: dict[str, Any] = {}
+    reasons: list[Because] = []
+    for path, value in entity.fields:
+        if isinstance(value, CaseValue):
+            found, because = value.explain(row, context)
+            if because is not None:
+                reasons.append(because)
+        else:
+            found = value.get(row, context)
+        set_path(mapped, path, found)
+    return mapped, reasons
+
+
+def _fill(fields: dict[str, Any], other: Mapping[str, Any]) -> None:
+    for name, value in other.items():
+        if is_empty(fields.get(name)) and not is_empty(value):
+            fields[name] = value
+
+
+def _members(
+    merged: Mapping[str, str], rows: Iterable[Any], entity: Entity, context: Context
+) -> dict[str, list[dict[str, Any]]]:
+    """For each kept record, the mapped fields of the records merged into it."""
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = None if isinstance(row, RecordError) else entity.key_of(row)
+        if key is not None and key in merged:
+            members.setdefault(merged[key], []).append(entity.map(row, context))
+    return members
+
+
+def _compact(row: Any) -> Any:
+    """A held row with its short texts interned: statuses and dates repeat a lot."""
+    if not isinstance(row, dict):
+        return row
+    return {
+        name: intern(value) if isinstance(value, str) and len(value) <= 24 else value
+        for name, value in row.items()
+    }

@@ -1,0 +1,29 @@
+"""The agency's state store: one SQLite file holding everything a run must remember.
+
+Runs, operations and their status, the id map, per-issue ledger state, cursors, dead
+letters and an append-only audit log, behind the intent-before-effect contract for
+exactly-once effects (see `engine.store._store` and docs/store.md). This package imports
+nothing of `engine.language` or `engine.issues`.
+"""
+
+from engine.store._files import StoreError
+from engine.store._store import Store
+from engine.store.records import (
+    DeadLetter,
+    EffectResult,
+    IdMapEntry,
+    Intent,
+    IssueState,
+    Run,
+)
+
+__all__ = [
+    "DeadLetter",
+    "EffectResult",
+    "IdMapEntry",
+    "Intent",
+    "IssueState",
+    "Run",
+    "Store",
+    "StoreError",
+]

@@ -1,0 +1,206 @@
+"""A plan: the operations that make the target agree with the source, each explained.
+
+Like Terraform's plan, it is made without touching either system and can be saved, read by
+a person, and applied later. Its JSON form (``format: rulebridge.plan/1``)::
+
+    {"format", "ruleset": {name, version, content_hash, settings}, "inputs": {...}, "as_of",
+     "summary": {kind: {action: count}},
+     "operations": [{op, kind, target, source_id, target_id, target_ref, fields,
+                     idempotency_key, because: [{rule, field, value, expected, held}]}],
+     "skips": [...], "merges": [...], "manual": [...], "warnings": [...],
+     "rejected": [{where, record_id, message}]}   # source records that could not be read
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.explain import Because
+
+__all__ = [
+    "PLAN_FORMAT",
+    "ManualAction",
+    "MergeDecision",
+    "Operation",
+    "Plan",
+    "PlanWarning",
+    "Skip",
+]
+
+PLAN_FORMAT = "rulebridge.plan/1"
+ACTIONS = ("create", "update", "archive", "link", "unchanged", "skip", "merge", "manual")
+
+
+def _because(items: tuple[Because, ...]) -> list[dict[str, Any]]:
+    return [item.to_json() for item in items]
+
+
+def idempotency_key(*parts: Any) -> str:
+    """A stable key for one intended effect: the same intent always gets the same key."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One change to make in the target: create, update (changed fields only), archive, link."""
+
+    op: str
+    kind: str
+    target: str
+    source_id: str | None
+    target_id: Any
+    target_ref: str | None
+    fields: Mapping[str, Any]
+    idempotency_key: str
+    because: tuple[Because, ...]
+    link: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The operation as plan JSON."""
+        data = {
+            "op": self.op,
+            "kind": self.kind,
+            "target": self.target,
+            "source_id": self.source_id,
+            "target_id": self.target_id,
+            "target_ref": self.target_ref,
+            "fields": self.fields,
+            "idempotency_key": self.idempotency_key,
+            "because": _because(self.because),
+        }
+        if self.link:
+            data["link"] = self.link
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A source record not synced, with the rule that decided and what it read."""
+
+    kind: str
+    source_id: str | None
+    rules: tuple[str, ...]
+    because: tuple[Because, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The skip as plan JSON."""
+        return {
+            "kind": self.kind,
+            "source_id": self.source_id,
+            "rules": list(self.rules),
+            "because": _because(self.because),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MergeDecision:
+    """A source record matched to an existing target record by a merge rule."""
+
+    kind: str
+    source_id: str | None
+    target_id: Any
+    rule: str
+    matched_on: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The merge as plan JSON."""
+        return {
+            "kind": self.kind,
+            "source_id": self.source_id,
+            "target_id": self.target_id,
+            "rule": self.rule,
+            "matched_on": self.matched_on,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ManualAction:
+    """Something the plan will not do by itself and a person should."""
+
+    kind: str
+    action: str
+    rule: str
+    target_id: Any
+    source_id: str | None
+    reason: str
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The manual action as plan JSON."""
+        return {
+            "kind": self.kind,
+            "action": self.action,
+            "rule": self.rule,
+            "target_id": self.target_id,
+            "source_id": self.source_id,
+            "reason": self.reason,
+            "record": self.record,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """A check of the target's settings that failed (the run goes on)."""
+
+    rule: str
+    summary: str
+    because: tuple[Because, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The warning as plan JSON."""
+        return {"rule": self.rule, "summary": self.summary, "because": _because(self.because)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a plan decided. `has_changes` is what the exit code reports."""
+
+    ruleset: Mapping[str, Any]
+    inputs: Mapping[str, str]
+    as_of: str | None
+    operations: tuple[Operation, ...]
+    skips: tuple[Skip, ...]
+    merges: tuple[MergeDecision, ...]
+    manual: tuple[ManualAction, ...]
+    warnings: tuple[PlanWarning, ...]
+    unchanged: Mapping[str, int]
+    rejected: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying the plan would change the target."""
+        return bool(self.operations)
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Counts per kind and action, every action present (zeros included)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        counts.update((op.kind, op.op) for op in self.operations)
+        counts.update((skip.kind, "skip") for skip in self.skips)
+        counts.update((merge.kind, "merge") for merge in self.merges)
+        counts.update((item.kind, "manual") for item in self.manual)
+        for kind, count in self.unchanged.items():
+            counts[(kind, "unchanged")] += count
+        kinds = dict.fromkeys([*self.unchanged, *(kind for kind, _ in counts)])
+        return {kind: {action: counts[(kind, action)] for action in ACTIONS} for kind in kinds}
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole plan as JSON-ready data."""
+        return {
+            "format": PLAN_FORMAT,
+            "ruleset": dict(self.ruleset),
+            "inputs": dict(self.inputs),
+            "as_of": self.as_of,
+            "summary": self.summary(),
+            "operations": [op.to_json() for op in self.operations],
+            "skips": [skip.to_json() for skip in self.skips],
+            "merges": [merge.to_json() for merge in self.merges],
+            "manual": [item.to_json() for item in self.manual],
+            "warnings": [item.to_json() for item in self.warnings],
+            "rejected": [dict(item) for item in self.rejected],
+        }

@@ -1,0 +1,569 @@
+"""Make a plan: compare what the ruleset says the target should hold with what it holds.
+
+For each entity, every source record is decided once: included records are matched to a
+target record by the entity's merge rules (in order) and become a create, an update of the
+fields that differ, or nothing; records that are not included are skipped with the rule
+that decided, and a target record bearing their reference is archived when an archive rule
+holds. Target records no source record matched are listed for a person when the entity
+says so, and near-duplicates of new records are listed for a manual merge. Links and
+preflight checks follow.
+
+Explanations are built only where they are reported (changes and skips), so an unchanged
+record costs no more than its rule tests and its map.
+
+Example:
+    >>> plan = make_plan(ruleset, records, as_of=date(2026, 11, 22))  # doctest: +SKIP
+    >>> plan.summary()["property"]["create"]  # doctest: +SKIP
+    12
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from engine.errors import EvaluationError
+from engine.explain import Because
+from engine.language.context import Context
+from engine.language.paths import set_path
+from engine.language.policies import Link, MergePolicy, TargetDecl
+from engine.language.ruleset import CompiledRuleset, Entity, Rule
+from engine.sync._diff import difference, flatten, is_true, read_field
+from engine.sync.plan import (
+    ManualAction,
+    MergeDecision,
+    Operation,
+    Plan,
+    PlanWarning,
+    Skip,
+    idempotency_key,
+)
+
+__all__ = ["make_plan"]
+
+Records = Mapping[str, Sequence[Mapping[str, Any]]]
+
+
+def make_plan(
+    ruleset: CompiledRuleset,
+    records: Records,
+    *,
+    as_of: date | None = None,
+    inputs: Mapping[str, str] | None = None,
+    rejected: Sequence[Mapping[str, Any]] = (),
+) -> Plan:
+    """Plan the changes that make every entity's target agree with its source.
+
+    Args:
+        ruleset: the compiled ruleset; every entity planned needs a declared target.
+        records: the records of every source and target, by name (e.g. ``alto.inventory``,
+            ``fixflo.properties``); a missing name is an empty collection.
+        as_of: the run's date, for rules that compare with it.
+        inputs: hashes of the snapshots read, recorded in the plan.
+        rejected: records the readers could not use, carried into the plan so that none
+            is lost from sight.
+    """
+    context = ruleset.context(
+        {name: rows for name, rows in records.items() if name in ruleset.sources}, as_of=as_of
+    )
+    planner = _Planner(ruleset, records, context)
+    for entity in ruleset.entities.values():
+        planner.plan_entity(entity)
+    for link in ruleset.links:
+        planner.plan_link(link)
+    planner.check_preflight()
+    return planner.finish(as_of, inputs or {}, rejected)
+
+
+class _Planner:
+    def __init__(self, ruleset: CompiledRuleset, records: Records, context: Context) -> None:
+        self.ruleset, self.records, self.context = ruleset, records, context
+        self.operations: list[Operation] = []
+        self.skips: list[Skip] = []
+        self.merges: list[MergeDecision] = []
+        self.manual: list[ManualAction] = []
+        self.warnings: list[PlanWarning] = []
+        self.unchanged: dict[str, int] = {}
+
+    def target_of(self, entity: Entity) -> TargetDecl:
+        target = self.ruleset.targets.get(entity.target or "")
+        if target is None or entity.ref is None:
+            raise EvaluationError(
+                f"entity {entity.name!r} needs a declared target and a 'ref:' to be planned"
+            )
+        return target
+
+    def plan_entity(self, entity: Entity) -> None:
+        """Two passes: records bearing their reference in the target claim it first; then
+        the rest are matched by the other merge rules against the target as it will be
+        after those updates, so a value one record gives up can be taken by another in the
+        same run. Updates and archives are ordered before creates (the target may insist
+        that merge keys such as email addresses are unique)."""
+        target = self.target_of(entity)
+        index = _TargetIndex(entity, target, self.records.get(target.name, ()))
+        self.unchanged[entity.name] = 0
+        waiting: list[tuple[Any, str | None, dict[str, Any], Any]] = []
+        for record in self.records.get(entity.source, ()):
+            failing = _first_failing(entity, record, self.context)
+            if failing is not None:
+                self.plan_excluded(entity, target, index, record, failing)
+                continue
+            source_id, payload = entity.key_of(record), entity.map(record, self.context)
+            ref = read_field(payload, entity.ref or "")
+            position = index.by_ref(ref)
+            if position is None or index.claim(position, source_id) is not None:
+                waiting.append((record, source_id, payload, ref))
+            else:
+                self.plan_update(entity, target, index, record, position, payload, ref)
+        creates: list[Operation] = []
+        created: list[tuple[str | None, dict[str, Any]]] = []
+        for record, source_id, payload, ref in waiting:
+            self.plan_match(entity, target, index, (record, source_id, payload, ref), creates)
+            if creates and creates[-1].source_id == source_id and creates[-1].op == "create":
+                created.append((source_id, payload))
+        self.operations.extend(creates)
+        self.list_unmatched(entity, target, index, created)
+
+    def plan_match(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        item: tuple[Any, str | None, dict[str, Any], Any],
+        creates: list[Operation],
+    ) -> None:
+        record, source_id, payload, ref = item
+        found = index.find(payload)
+        if found is None:
+            fields = {**payload, **entity.create_fields(record, self.context)}
+            operation = self.operation(
+                "create", entity, target, source_id, None, ref, fields, record
+            )
+            index.plan_create(payload, source_id)
+            creates.append(operation)
+            return
+        position, policy = found
+        if position < 0:
+            owner = index.creators.get((policy.id, policy.key(payload) or ()))
+            self.conflict(entity, target, index, position, policy, source_id, owner)
+            return
+        owner = index.claim(position, source_id)
+        if owner is not None:
+            self.conflict(entity, target, index, position, policy, source_id, owner)
+            return
+        existing = index.records[position]
+        self.merges.append(
+            MergeDecision(
+                entity.name,
+                source_id,
+                target.read_key(existing),
+                policy.id,
+                dict(zip(policy.by, policy.key(payload) or (), strict=False)),
+            )
+        )
+        self.plan_update(entity, target, index, record, position, payload, ref)
+
+    def conflict(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        position: int,
+        policy: MergePolicy,
+        source_id: str | None,
+        owner: str | None,
+    ) -> None:
+        if position < 0:
+            reason = (
+                f"source record {owner} will create a {target.name} record with the same "
+                f"{', '.join(policy.by)}; the two cannot both exist"
+            )
+            target_id, shown = None, {}
+        else:
+            existing = index.records[position]
+            target_id, shown = target.read_key(existing), _summary(existing)
+            reason = (
+                f"{target.name} record {target_id} already matches source record {owner}; "
+                "two source records cannot both update it"
+            )
+        self.manual.append(
+            ManualAction(
+                entity.name, "resolve_conflict", policy.id, target_id, source_id, reason, shown
+            )
+        )
+
+    def plan_update(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        record: Any,
+        position: int,
+        payload: dict[str, Any],
+        ref: Any,
+    ) -> None:
+        existing = index.records[position]
+        changes = _whole_objects(difference(payload, existing), payload)
+        if target.archived and is_true(read_field(existing, target.archived)):
+            set_path(changes, tuple(target.archived.split(".")), False)
+        index.plan_update(position, payload)
+        if changes:
+            self.operations.append(
+                self.operation(
+                    "update",
+                    entity,
+                    target,
+                    source_id=entity.key_of(record),
+                    target_id=target.read_key(existing),
+                    ref=ref,
+                    fields=changes,
+                    record=record,
+                )
+            )
+        else:
+            self.unchanged[entity.name] += 1
+
+    def plan_excluded(
+        self, entity: Entity, target: TargetDecl, index: _TargetIndex, record: Any, failing: Rule
+    ) -> None:
+        source_id = entity.key_of(record)
+        _, because = failing.check.explain(record, self.context)
+        self.skips.append(Skip(entity.name, source_id, (failing.id,), tuple(because)))
+        if not index.refs:
+            return  # nothing in the target bears a reference: nothing to archive
+        ref = entity.value_of(entity.ref or "", record, self.context)
+        position = index.by_ref(ref)
+        if position is None:
+            return
+        index.claim(position, source_id)
+        existing = index.records[position]
+        if not target.archived or is_true(read_field(existing, target.archived)):
+            return
+        reasons = entity.archive_reasons(record, self.context)
+        if reasons:
+            self.operations.append(
+                self.operation(
+                    "archive",
+                    entity,
+                    target,
+                    source_id,
+                    target.read_key(existing),
+                    ref,
+                    {target.archived: True},
+                    reasons=reasons,
+                )
+            )
+
+    def operation(
+        self,
+        op: str,
+        entity: Entity,
+        target: TargetDecl,
+        source_id: str | None,
+        target_id: Any,
+        ref: Any,
+        fields: dict[str, Any],
+        record: Any = None,
+        reasons: Iterable[Because] = (),
+    ) -> Operation:
+        because = tuple(reasons) or _included_because(entity, record, self.context)
+        key = idempotency_key(self.ruleset.name, entity.name, op, source_id, ref, fields)
+        return Operation(
+            op,
+            entity.name,
+            target.name,
+            source_id,
+            target_id,
+            None if ref is None else str(ref),
+            fields,
+            key,
+            because,
+        )
+
+    def list_unmatched(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        created: list[tuple[str | None, dict[str, Any]]],
+    ) -> None:
+        near = _near_index(entity, created)
+        known_refs = index.matched_refs
+        for position, existing in enumerate(index.records):
+            if index.is_claimed(position):
+                continue
+            if target.archived and is_true(read_field(existing, target.archived)):
+                continue
+            self.list_near(entity, target, existing, near)
+            if entity.unmatched is not None and entity.unmatched.action == "list":
+                ref = read_field(existing, entity.ref or "")
+                reason = (
+                    f"bears reference {ref!r}, which no source record has"
+                    if ref and ref not in known_refs
+                    else "matches no source record"
+                )
+                self.manual.append(
+                    ManualAction(
+                        entity.name,
+                        "archive_by_hand",
+                        entity.unmatched.id,
+                        target.read_key(existing),
+                        None,
+                        reason,
+                        _summary(existing),
+                    )
+                )
+
+    def list_near(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        existing: Any,
+        near: Mapping[tuple[str, ...], list[str | None]],
+    ) -> None:
+        policy = entity.near
+        key = policy.key(existing) if policy else None
+        if policy is None or key is None:
+            return
+        for source_id in near.get(key, ()):
+            self.manual.append(
+                ManualAction(
+                    entity.name,
+                    "merge_by_hand",
+                    policy.id,
+                    target.read_key(existing),
+                    source_id,
+                    f"looks like the new record for source {source_id} "
+                    f"({', '.join(field for field, _ in policy.by)} alike) but does not merge "
+                    "exactly",
+                    _summary(existing),
+                )
+            )
+
+    def plan_link(self, link: Link) -> None:
+        source = self.ruleset.entities[link.source_entity]
+        goal = self.ruleset.entities[link.target_entity]
+        existing = {_pair(row, link.keys) for row in self.records.get(link.target, ())}
+        for record in self.records.get(source.source, ()):
+            if not self.context.included(source.name, record):
+                continue
+            start = source.value_of(source.ref or "", record, self.context)
+            for reached in self.follow(link, record):
+                if self.context.included(goal.name, reached):
+                    end = goal.value_of(goal.ref or "", reached, self.context)
+                    self.add_link(link, source, record, start, end, existing)
+
+    def follow(self, link: Link, record: Any) -> list[Any]:
+        current = [record]
+        for step in link.via:
+            current = [
+                item
+                for each in current
+                for item in self.context.related(step.relation_id, each)
+                if step.where is None or step.where(item, self.context)
+            ]
+        unique: dict[int, Any] = {id(item): item for item in current}
+        return list(unique.values())
+
+    def add_link(
+        self,
+        link: Link,
+        source: Entity,
+        record: Any,
+        start: Any,
+        end: Any,
+        existing: set[tuple[str, str]],
+    ) -> None:
+        pair = (str(start), str(end))
+        if start is None or end is None or pair in existing:
+            return
+        existing.add(pair)
+        fields = {link.keys[0]: pair[0], link.keys[1]: pair[1], **dict(link.constants)}
+        because = (
+            Because(
+                link.id,
+                link.keys[0],
+                pair[0],
+                f"joined to {link.target_entity} {pair[1]} ({link.summary})",
+                True,
+            ),
+        )
+        key = idempotency_key(self.ruleset.name, link.name, "link", pair)
+        self.operations.append(
+            Operation(
+                "link",
+                source.name,
+                link.target,
+                source.key_of(record),
+                None,
+                pair[0],
+                fields,
+                key,
+                because,
+                link=link.name,
+            )
+        )
+
+    def check_preflight(self) -> None:
+        source = self.ruleset.preflight_source
+        if source is None:
+            return
+        rows = self.records.get(source, ())
+        if not rows and self.ruleset.preflight:
+            first = self.ruleset.preflight[0]
+            self.warnings.append(
+                PlanWarning(
+                    first.id.split(".")[0],
+                    f"no {source} records were read, so the target's settings were not checked",
+                    (),
+                )
+            )
+        for row in rows:
+            for rule in self.ruleset.preflight:
+                held, because = rule.check.explain(row, self.context)
+                if not held:
+                    self.warnings.append(PlanWarning(rule.id, rule.summary, tuple(because)))
+
+    def finish(
+        self, as_of: date | None, inputs: Mapping[str, str], rejected: Sequence[Mapping[str, Any]]
+    ) -> Plan:
+        ruleset = self.ruleset
+        described = {
+            "name": ruleset.name,
+            "version": ruleset.version,
+            "content_hash": ruleset.content_hash,
+            "settings": dict(ruleset.settings),
+        }
+        return Plan(
+            described,
+            dict(inputs),
+            as_of.isoformat() if as_of else None,
+            tuple(self.operations),
+            tuple(self.skips),
+            tuple(self.merges),
+            tuple(self.manual),
+            tuple(self.warnings),
+            dict(self.unchanged),
+            tuple(rejected),
+        )
+
+
+class _TargetIndex:
+    """The target records of one entity, indexed by each merge rule's key as the target
+    will be once the planned updates and creates are applied (a planned create holds its
+    keys at position -1: nothing can merge into it, a second one is a conflict)."""
+
+    def __init__(self, entity: Entity, target: TargetDecl, records: Sequence[Any]) -> None:
+        self.records = list(records)
+        self.entity = entity
+        self.policies: tuple[MergePolicy, ...] = entity.merge
+        self.indexes: list[dict[tuple[Any, ...], int]] = [{} for _ in self.policies]
+        for position, record in enumerate(self.records):
+            self._index(position, record, replace=False)
+        self.refs = {
+            str(ref): position
+            for position, record in enumerate(self.records)
+            if (ref := read_field(record, entity.ref or "")) not in (None, "")
+        }
+        self.claims: dict[int, str | None] = {}
+        self.matched_refs: set[str] = set()
+        self.creators: dict[tuple[str, tuple[Any, ...]], str | None] = {}
+
+    def _index(self, position: int, record: Any, *, replace: bool) -> None:
+        for policy, index in zip(self.policies, self.indexes, strict=True):
+            key = policy.key(record)
+            if key is not None and (replace or key not in index):
+                index[key] = position
+
+    def find(self, payload: Mapping[str, Any]) -> tuple[int, MergePolicy] | None:
+        for policy, index in zip(self.policies, self.indexes, strict=True):
+            key = policy.key(payload)
+            if key is not None and key in index:
+                return index[key], policy
+        return None
+
+    def plan_update(self, position: int, payload: Mapping[str, Any]) -> None:
+        """Re-key a target record by the values it will hold after its update."""
+        existing = self.records[position]
+        for policy, index in zip(self.policies, self.indexes, strict=True):
+            old, new = policy.key(existing), policy.key(payload)
+            if old != new and old is not None and index.get(old) == position:
+                del index[old]
+            if new is not None:
+                index.setdefault(new, position)
+
+    def plan_create(self, payload: Mapping[str, Any], source_id: str | None) -> None:
+        """Reserve the keys of a record the plan creates."""
+        for policy, index in zip(self.policies, self.indexes, strict=True):
+            key = policy.key(payload)
+            if key is not None and key not in index:
+                index[key] = -1
+                self.creators[(policy.id, key)] = source_id
+
+    def by_ref(self, ref: Any) -> int | None:
+        return None if ref in (None, "") else self.refs.get(str(ref))
+
+    def claim(self, position: int, source_id: str | None) -> str | None:
+        """Claim a target record; the earlier claimant if another source record has it."""
+        ref = read_field(self.records[position], self.entity.ref or "")
+        if ref:
+            self.matched_refs.add(str(ref))
+        if position in self.claims:
+            return self.claims[position] or "?"
+        self.claims[position] = source_id
+        return None
+
+    def is_claimed(self, position: int) -> bool:
+        return position in self.claims
+
+
+def _whole_objects(changes: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` with each nested object (an ``Address``) sent whole: Fixflo's upserts
+    replace a nested object with what is sent, so a part of one would blank the rest."""
+    return {
+        key: payload[key] if isinstance(value, dict) and key in payload else value
+        for key, value in changes.items()
+    }
+
+
+def _included_because(entity: Entity, record: Any, context: Context) -> tuple[Because, ...]:
+    """What every include rule read for an included record (no map: it is done already)."""
+    reasons: list[Because] = []
+    for rule in entity.include:
+        reasons.extend(rule.check.explain(record, context)[1])
+    return tuple(reasons)
+
+
+def _first_failing(entity: Entity, record: Any, context: Context) -> Rule | None:
+    """The first include rule that does not hold, or None when the record is included."""
+    for rule in entity.include:
+        if not rule.check.test(record, context):
+            return rule
+    return None
+
+
+def _near_index(
+    entity: Entity, created: list[tuple[str | None, dict[str, Any]]]
+) -> dict[tuple[str, ...], list[str | None]]:
+    index: dict[tuple[str, ...], list[str | None]] = {}
+    if entity.near is None:
+        return index
+    for source_id, payload in created:
+        key = entity.near.key(payload)
+        if key is not None:
+            index.setdefault(key, []).append(source_id)
+    return index
+
+
+def _pair(row: Any, keys: tuple[str, str]) -> tuple[str, str]:
+    return (str(read_field(row, keys[0])), str(read_field(row, keys[1])))
+
+
+def _summary(record: Any) -> dict[str, Any]:
+    """A few identifying fields of a target record, for a person to find it."""
+    shown: dict[str, Any] = {}
+    for path, value in flatten(record):
+        if value not in (None, "") and len(shown) < 8:
+            shown[path] = value
+    return shown

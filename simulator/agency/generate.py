@@ -1,0 +1,253 @@
+"""A seeded, believable letting agency in Alto, and what Fixflo already holds of it.
+
+`AgencyGenerator` streams each collection lazily: records are made one at a time from the
+seed and their number, never collected, so a million properties go to disk in flat memory.
+The same size and seed always give byte-identical files.
+
+What comes out (shares are of records, for large sizes):
+
+- inventory: ~80% Rent, ~13% Sale, ~7% Unspecified; ~80% Residential; Let the commonest
+  status; lettings mostly Managed, FullyManaged or PartManaged, and mostly MaintainedByUs;
+  ~5% archived. Owners are landlords owning 1-6 properties, sometimes jointly, or vendors.
+- contacts: the owners, 1-3 tenants a tenancy, applicants, potential landlords and others;
+  ~8% without email, ~5% archived, a few deleted.
+- tenancies: none, one or several a let property over the years: Active, Periodic,
+  Proposed, Vacated, Renewed (the next tenancy has the same tenants), and the rest.
+- suppliers: one to three trades each, synced and not, some inactive.
+- Fixflo: see `simulator.agency._fixflo` for the pre-existing records that merges must handle.
+
+Example:
+    >>> generator = AgencyGenerator(size=50, seed=7)
+    >>> next(generator.inventory())["id"]
+    '100001'
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.snapshot import write_snapshot
+from simulator.agency import _fixflo as ff
+from simulator.agency._alto import (
+    contact_record,
+    inventory_record,
+    supplier_count,
+    supplier_record,
+    tenancy_record,
+)
+from simulator.agency._plan import PlannedProperty, walk
+from simulator.agency._rand import Tag, chance, mix
+
+__all__ = ["MAX_SIZE", "TAKEN_AT", "AgencyGenerator", "WrittenSnapshot", "write_agency"]
+
+TAKEN_AT = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+MAX_SIZE = 2_000_000  # beyond it, contact numbers would reach those of Fixflo's strangers
+FIXFLO_ID_BASE = 10_001
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenSnapshot:
+    """A snapshot file that was written, and how many records each collection got."""
+
+    path: Path
+    counts: Mapping[str, int]
+
+
+class AgencyGenerator:
+    """Streams of the records of one generated agency, on the Alto and the Fixflo side.
+
+    Every method starts a fresh, independent stream; calling one twice gives equal records.
+
+    Args:
+        size: the number of Alto inventory records, 1 to `MAX_SIZE` (the other collections
+            scale with it).
+        seed: any integer; the same seed gives the same agency.
+        taken_at: when the snapshot is said to be taken; dates are relative to it.
+
+    Example:
+        >>> tenancy = next(AgencyGenerator(100, seed=3).tenancies())
+        >>> sorted(tenancy)[:3]
+        ['endDate', 'id', 'modifiedDate']
+    """
+
+    def __init__(self, size: int, seed: int, *, taken_at: datetime = TAKEN_AT) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
+            raise ValueError(f"size must be a whole number from 1 to {MAX_SIZE:,}, not {size!r}")
+        if taken_at.tzinfo is None:
+            raise ValueError("taken_at must be an aware datetime (give it tzinfo=UTC)")
+        self.size, self.seed, self.taken_at = size, seed, taken_at
+        self._today = taken_at.astimezone(UTC).date()
+
+    @property
+    def agency_ref(self) -> str:
+        """The agency's AgencyRef GUID, derived from the seed."""
+        value = mix(self.seed, Tag.AGENCY, 0) << 64 | mix(self.seed, Tag.AGENCY, 1)
+        return str(uuid.UUID(int=value, version=4))
+
+    def _walk(self) -> Iterator[PlannedProperty]:
+        return walk(self.seed, self.size, self._today)
+
+    def inventory(self) -> Iterator[Record]:
+        """Alto inventory records (properties), ``size`` of them."""
+        for plan in self._walk():
+            yield inventory_record(self.seed, plan, self._today)
+
+    def contacts(self) -> Iterator[Record]:
+        """Alto contacts: owners, tenants, applicants, potential landlords and others."""
+        for plan in self._walk():
+            for person in plan.new_people:
+                yield contact_record(self.seed, person, self._today)
+
+    def tenancies(self) -> Iterator[Record]:
+        """Alto tenancies, each property's oldest first."""
+        for plan in self._walk():
+            for tenancy in plan.tenancies:
+                yield tenancy_record(self.seed, plan, tenancy, self._today)
+
+    def suppliers(self) -> Iterator[Record]:
+        """Alto suppliers, about one for every twenty properties (at least three)."""
+        for index in range(supplier_count(self.size)):
+            yield supplier_record(self.seed, index, self._today)
+
+    def fixflo_properties(self) -> Iterator[Record]:
+        """Fixflo properties: synced, stale, exact-address and near-duplicate ones, orphans."""
+        return _numbered(self._properties())
+
+    def _properties(self) -> Iterator[Record | None]:
+        for plan in self._walk():
+            yield ff.property_record(self.seed, plan, ff.property_fate(self.seed, plan))
+            yield ff.orphan_property(self.seed, plan)
+
+    def fixflo_landlords(self) -> Iterator[Record]:
+        """Fixflo landlords: synced, stale, same-email twins and orphans."""
+        return _numbered(self._people("landlord"))
+
+    def fixflo_tenants(self) -> Iterator[Record]:
+        """Fixflo tenants (occupiers): synced, stale, same-email twins and orphans."""
+        return _numbered(self._people("tenant"))
+
+    def _people(self, kind: str) -> Iterator[Record | None]:
+        seed, today = self.seed, self._today
+        for plan in self._walk():
+            live = ff.live_tenants(plan)
+            ref = plan.ref if ff.property_fate(seed, plan) in ff.HAS_REF else None
+            for person in plan.new_people:
+                if person.kind == kind:
+                    fate = ff.person_fate(seed, person, person.number in live, today)
+                    yield ff.person_record(seed, person, fate, today, ref)
+                    yield ff.orphan_person(seed, person, today)
+
+    def fixflo_contractors(self) -> Iterator[Record]:
+        """Fixflo contractors: synced, stale, same-email twins and orphans."""
+        return _numbered(self._contractors())
+
+    def _contractors(self) -> Iterator[Record | None]:
+        for supplier in self.suppliers():
+            yield ff.contractor_record(self.seed, supplier, ff.supplier_fate(self.seed, supplier))
+            yield ff.orphan_contractor(self.seed, supplier, self._today)
+
+    def fixflo_landlord_properties(self) -> Iterator[Record]:
+        """Links between synced landlords and synced properties, primary owner first."""
+        for plan in self._walk():
+            if ff.property_fate(self.seed, plan) not in ff.HAS_REF:
+                continue
+            for position, owner in enumerate(plan.owners):
+                if ff.person_fate(self.seed, owner, False, self._today) in ff.HAS_REF:
+                    yield {
+                        "ExternalLandlordRef": owner.contact_id,
+                        "ExternalPropertyRef": plan.ref,
+                        "IsPrimaryLandlord": position == 0,
+                    }
+
+    def fixflo_tenant_properties(self) -> Iterator[Record]:
+        """Links between synced tenants and the synced properties they rent."""
+        for plan in self._walk():
+            if ff.property_fate(self.seed, plan) not in ff.HAS_REF:
+                continue
+            live = ff.live_tenants(plan)
+            for person in plan.new_people:
+                if person.kind != "tenant":
+                    continue
+                fate = ff.person_fate(self.seed, person, person.number in live, self._today)
+                if fate in ff.HAS_REF:
+                    link = {"TenantExternalRef": person.contact_id, "PropertyExternalRef": plan.ref}
+                    yield link | {"LinkType": "Tenant"}
+
+    def alto_collections(self) -> dict[str, Iterator[Record]]:
+        """The Alto snapshot's collections, as fresh lazy streams."""
+        return {
+            "inventory": self.inventory(),
+            "contacts": self.contacts(),
+            "tenancies": self.tenancies(),
+            "suppliers": self.suppliers(),
+        }
+
+    def fixflo_collections(self) -> dict[str, Iterator[Record]]:
+        """The Fixflo snapshot's collections, as fresh lazy streams."""
+        return {
+            "properties": self.fixflo_properties(),
+            "landlords": self.fixflo_landlords(),
+            "tenants": self.fixflo_tenants(),
+            "contractors": self.fixflo_contractors(),
+            "landlord_properties": self.fixflo_landlord_properties(),
+            "tenant_properties": self.fixflo_tenant_properties(),
+            "agency_settings": self.fixflo_agency_settings(),
+        }
+
+    def fixflo_agency_settings(self) -> Iterator[Record]:
+        """The agency's Fixflo settings (G-07): most agencies have them right, some do not."""
+        rng = random.Random(mix(self.seed, Tag.AGENCY_SETTINGS))  # noqa: S311 - made-up data
+        yield {
+            "AgencyId": self.agency_ref,
+            "OnlyDisplayUploadedProperties": chance(rng, 0.7),
+            "DefaultContractorCosts": "ProvideCosts" if chance(rng, 0.8) else "NoCosts",
+            "DefaultContractorInvoiceOption": "InvoiceDocumentRequired"
+            if chance(rng, 0.8)
+            else "NoInvoice",
+        }
+
+    def write(self, out_dir: str | os.PathLike[str]) -> tuple[WrittenSnapshot, WrittenSnapshot]:
+        """Write ``alto.json`` and ``fixflo.json`` into `out_dir` (made if missing).
+
+        Raises:
+            engine.snapshot.SnapshotError: a file cannot be written.
+        """
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        alto, fixflo = folder / "alto.json", folder / "fixflo.json"
+        alto_counts = write_snapshot(
+            alto, "alto", self.alto_collections(), self.taken_at, self.agency_ref
+        )
+        fixflo_counts = write_snapshot(fixflo, "fixflo", self.fixflo_collections(), self.taken_at)
+        return WrittenSnapshot(alto, alto_counts), WrittenSnapshot(fixflo, fixflo_counts)
+
+
+def write_agency(out_dir: str | os.PathLike[str], size: int, seed: int) -> tuple[Path, Path]:
+    """Generate an agency and write its Alto and Fixflo snapshots; return their paths.
+
+    Example:
+        >>> alto, fixflo = write_agency("out/", size=200, seed=1)  # doctest: +SKIP
+        >>> alto.name, fixflo.name  # doctest: +SKIP
+        ('alto.json', 'fixflo.json')
+    """
+    alto, fixflo = AgencyGenerator(size, seed).write(out_dir)
+    return alto.path, fixflo.path
+
+
+def _numbered(records: Iterable[Record | None]) -> Iterator[Record]:
+    """Drop the Nones and give each record the next Fixflo Id."""
+    number = FIXFLO_ID_BASE
+    for record in records:
+        if record is not None:
+            record["Id"] = number
+            number += 1
+            yield record
