@@ -16,7 +16,8 @@ from engine.errors import (
 )
 from engine.explain import Because, Decision
 from engine.language.load import CheckResult, check_paths, load_ruleset
-from engine.language.ruleset import CompiledRuleset, Entity, Rule
+from engine.language.rule import Rule
+from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync.plan import Plan
 from engine.sync.planner import make_plan
 

@@ -24,7 +24,8 @@ from engine.explain import Because
 from engine.language.context import Context
 from engine.language.lifecycle import Fields, Lifecycle, StatusSpec
 from engine.language.operators.case import CaseValue
-from engine.language.ruleset import CompiledRuleset, Rule
+from engine.language.rule import Rule
+from engine.language.ruleset import CompiledRuleset
 from engine.ports import AltoHolding
 from engine.sync.plan import idempotency_key
 

@@ -15,7 +15,8 @@ Example:
 from engine.language.context import Context, Relation
 from engine.language.lifecycle import ChargePolicy, Event, Lifecycle, StatusSpec
 from engine.language.load import CheckResult, check_paths, load_ruleset
-from engine.language.ruleset import CompiledRuleset, Entity, Rule
+from engine.language.rule import Rule
+from engine.language.ruleset import CompiledRuleset, Entity
 
 __all__ = [
     "ChargePolicy",

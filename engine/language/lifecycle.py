@@ -23,7 +23,7 @@ from engine.language.context import Context
 from engine.language.operators.conditions import Check
 from engine.language.operators.transforms import Value
 from engine.language.paths import Reader
-from engine.language.ruleset import Rule
+from engine.language.rule import Rule
 
 __all__ = ["AttachRule", "ChargePolicy", "Event", "Lifecycle", "LifecycleWarning", "StatusSpec"]
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.documents.suggest import did_you_mean
 from engine.errors import EvaluationError
@@ -23,33 +23,13 @@ from engine.language._declarations import SourceDecl
 from engine.language._settings import SettingDecl
 from engine.language.context import Context, Relation
 from engine.language.dedupe import DedupePolicy
-from engine.language.operators.conditions import Check
+from engine.language.lifecycle import Lifecycle
 from engine.language.operators.transforms import Value
 from engine.language.paths import Reader, set_path
 from engine.language.policies import Link, MergePolicy, NearPolicy, TargetDecl, Unmatched
+from engine.language.rule import Rule
 
-if TYPE_CHECKING:
-    from engine.language.lifecycle import Lifecycle
-
-__all__ = ["CompiledRuleset", "Entity", "Rule"]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One rule: its id, where it sits (entity, section, line) and its compiled condition."""
-
-    id: str
-    entity: str
-    section: str
-    summary: str
-    line: int
-    column: int
-    check: Check
-
-    @property
-    def text(self) -> str:
-        """The condition in words, e.g. ``managementType in [Managed, PartManaged]``."""
-        return self.check.text
+__all__ = ["CompiledRuleset", "Entity"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ from engine.explain import Because
 from engine.language.context import Context
 from engine.language.paths import set_path
 from engine.language.policies import Link, MergePolicy, TargetDecl
-from engine.language.ruleset import CompiledRuleset, Entity, Rule
+from engine.language.rule import Rule
+from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync._diff import difference, flatten, is_true, read_field
 from engine.sync.plan import (
     ManualAction,

@@ -3,8 +3,9 @@ the last step did what it did, and the invariants."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import Any, ClassVar, Protocol, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,13 +17,26 @@ from textual.widgets import Footer, Header
 from simulator.lifecycle.events import defaults
 from tui.messages import EventChosen
 from tui.render import alto_text, explain_text, fixflo_text, invariants_text, timeline_text
+from tui.rules import RuleInfo
 from tui.screens.dialogs import EventDialog, form_fields
+from tui.session import Session
 from tui.widgets import EventBar, Pane
 
-if TYPE_CHECKING:
-    from tui.app import RulebridgeApp
-
 __all__ = ["StepperScreen"]
+
+
+class StepperHost(Protocol):
+    """What the stepper needs of its app (`tui.app.RulebridgeApp`): messages up, calls down."""
+
+    session: Session
+    rules: dict[str, RuleInfo]
+
+    def changed(self) -> None:
+        """Tell the screens the session changed."""
+
+    def perform(self, event: str, details: Mapping[str, Any]) -> None:
+        """Perform `event` with `details` on the session."""
+
 
 EVENT_KEYS = [
     Binding(str(n), f"event({n})", f"event {n}", show=False, tooltip="events") for n in range(1, 10)
@@ -42,9 +56,9 @@ class StepperScreen(Screen[None]):
     ]
 
     @property
-    def rb(self) -> RulebridgeApp:
-        """The app, typed."""
-        return cast("RulebridgeApp", self.app)
+    def rb(self) -> StepperHost:
+        """The app, as the stepper uses it."""
+        return cast("StepperHost", self.app)
 
     def compose(self) -> ComposeResult:
         """Two worlds, the events, the timeline and explanation, the invariants."""

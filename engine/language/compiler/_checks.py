@@ -9,7 +9,8 @@ from itertools import combinations
 from engine.documents.document import Document, JsonPath
 from engine.errors import RulesetError
 from engine.language.operators.comparisons import Leaf
-from engine.language.ruleset import Entity, Rule
+from engine.language.rule import Rule
+from engine.language.ruleset import Entity
 
 __all__ = ["find_contradictions", "find_cycles"]
 

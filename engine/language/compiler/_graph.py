@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from engine.language.lifecycle import Event, StatusSpec
 
 if TYPE_CHECKING:
-    from engine.language.compiler._ruleset import _Compiler
+    from engine.language.compiler._state import Compiling
 
 __all__ = ["check_graph", "check_progress", "reachable"]
 
@@ -40,7 +40,7 @@ def reachable(start: str, events: Mapping[str, Event]) -> set[str]:
 
 
 def check_graph(
-    compiler: _Compiler,
+    compiler: Compiling,
     spec: Mapping[str, Any],
     statuses: Mapping[str, StatusSpec],
     events: Mapping[str, Event],
@@ -81,7 +81,7 @@ def check_graph(
 
 
 def check_progress(
-    compiler: _Compiler,
+    compiler: Compiling,
     statuses: Mapping[str, StatusSpec],
     events: Mapping[str, Event],
     order: tuple[str, ...],

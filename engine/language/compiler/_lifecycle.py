@@ -26,17 +26,17 @@ from engine.language.lifecycle import (
     StatusSpec,
 )
 from engine.language.paths import compile_path
-from engine.language.ruleset import Rule
+from engine.language.rule import Rule
 
 if TYPE_CHECKING:
-    from engine.language.compiler._ruleset import _Compiler
+    from engine.language.compiler._state import Compiling
 
 __all__ = ["compile_lifecycle"]
 
 _NONE = "none"
 
 
-def compile_lifecycle(compiler: _Compiler) -> Lifecycle | None:
+def compile_lifecycle(compiler: Compiling) -> Lifecycle | None:
     """The compiled lifecycle, or None when there is none (or it is too broken to build)."""
     spec = compiler.section("lifecycle")
     if not spec:
@@ -52,7 +52,7 @@ def compile_lifecycle(compiler: _Compiler) -> Lifecycle | None:
 
 
 class _LifecycleCompiler:
-    def __init__(self, compiler: _Compiler, source: str) -> None:
+    def __init__(self, compiler: Compiling, source: str) -> None:
         self.compiler = compiler
         self.source = source
         self.ids: dict[str, JsonPath] = {path_id: path for path, path_id in compiler.id_nodes()}
@@ -97,7 +97,7 @@ class _LifecycleCompiler:
     def field(self, reference: Any, path: JsonPath) -> str | None:
         if not isinstance(reference, str):
             return None
-        return self.compiler.conditions._field(reference, path, self.source)
+        return self.compiler.conditions.declared_field(reference, path, self.source)
 
     def known_all(self, name: Any, known: set[str], path: JsonPath, what: str) -> bool:
         if name in known:

@@ -36,7 +36,8 @@ from engine.language.operators.conditions import ConditionCompiler
 from engine.language.operators.transforms import ValueCompiler
 from engine.language.paths import compile_path
 from engine.language.policies import Link
-from engine.language.ruleset import CompiledRuleset, Entity, Rule
+from engine.language.rule import Rule
+from engine.language.ruleset import CompiledRuleset, Entity
 
 __all__ = ["compile_document", "content_hash"]
 
@@ -106,8 +107,10 @@ class _Compiler:
             path: JsonPath = ("sources", source, "relations", name)
             if self.broken(path) or not self.known_source(spec["to"], (*path, "to")):
                 continue
-            field = self.conditions._field(spec["field"], (*path, "field"), source)
-            to_field = self.conditions._field(spec["to_field"], (*path, "to_field"), spec["to"])
+            field = self.conditions.declared_field(spec["field"], (*path, "field"), source)
+            to_field = self.conditions.declared_field(
+                spec["to_field"], (*path, "to_field"), spec["to"]
+            )
             if field is None or to_field is None:
                 continue
             relation = Relation(

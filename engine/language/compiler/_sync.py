@@ -16,7 +16,7 @@ from engine.language.paths import canonical, compile_path
 from engine.language.policies import Link, LinkStep, MergePolicy, NearPolicy, TargetDecl, Unmatched
 
 if TYPE_CHECKING:
-    from engine.language.compiler._ruleset import _Compiler
+    from engine.language.compiler._state import Compiling
     from engine.language.operators.transforms import Value
     from engine.language.ruleset import Entity
 
@@ -25,7 +25,7 @@ __all__ = ["compile_links", "compile_preflight", "declare_targets", "sync_polici
 Fields = tuple[tuple[tuple[str, ...], "Value"], ...]
 
 
-def declare_targets(compiler: _Compiler) -> dict[str, TargetDecl]:
+def declare_targets(compiler: Compiling) -> dict[str, TargetDecl]:
     """The declared targets, by name."""
     targets = {}
     for name, spec in compiler.section("targets").items():
@@ -52,7 +52,7 @@ def declare_targets(compiler: _Compiler) -> dict[str, TargetDecl]:
 
 
 def sync_policies(
-    compiler: _Compiler, entity: str, spec: Mapping[str, Any], fields: Fields
+    compiler: Compiling, entity: str, spec: Mapping[str, Any], fields: Fields
 ) -> dict[str, Any]:
     """The keyword arguments of `Entity` for its reference and policies."""
     mapped = {".".join(path) for path, _ in fields}
@@ -87,7 +87,7 @@ def sync_policies(
 
 
 class _FieldCheck:
-    def __init__(self, compiler: _Compiler, entity: str, mapped: set[str]) -> None:
+    def __init__(self, compiler: Compiling, entity: str, mapped: set[str]) -> None:
         self.compiler, self.entity, self.fields = compiler, entity, mapped
 
     def mapped(self, field: Any, path: JsonPath) -> bool:
@@ -128,7 +128,7 @@ def _near(check: _FieldCheck, spec: Any, path: JsonPath) -> NearPolicy | None:
     )
 
 
-def compile_links(compiler: _Compiler, entities: Mapping[str, Entity]) -> tuple[Link, ...]:
+def compile_links(compiler: Compiling, entities: Mapping[str, Entity]) -> tuple[Link, ...]:
     """The declared links whose entities, relations and target all check out."""
     links = []
     for name, spec in compiler.section("links").items():
@@ -141,7 +141,7 @@ def compile_links(compiler: _Compiler, entities: Mapping[str, Entity]) -> tuple[
 
 
 def _link(
-    compiler: _Compiler,
+    compiler: Compiling,
     entities: Mapping[str, Entity],
     name: str,
     spec: Mapping[str, Any],
@@ -187,7 +187,7 @@ def _link(
 
 
 def _entity(
-    compiler: _Compiler, entities: Mapping[str, Entity], name: str, path: JsonPath
+    compiler: Compiling, entities: Mapping[str, Entity], name: str, path: JsonPath
 ) -> Entity | None:
     if name in entities:
         return entities[name]
@@ -197,11 +197,13 @@ def _entity(
 
 
 def _steps(
-    compiler: _Compiler, via: list[Any], path: JsonPath, source: str, goal: str, name: str
+    compiler: Compiling, via: list[Any], path: JsonPath, source: str, goal: str, name: str
 ) -> tuple[LinkStep, ...] | None:
     steps = []
     for index, hop in enumerate(via):
-        relation = compiler.conditions._relation(hop["related"], (*path, index, "related"), source)
+        relation = compiler.conditions.declared_relation(
+            hop["related"], (*path, index, "related"), source
+        )
         if relation is None:
             return None
         where = None
@@ -222,7 +224,7 @@ def _steps(
     return tuple(steps)
 
 
-def compile_preflight(compiler: _Compiler) -> str | None:
+def compile_preflight(compiler: Compiling) -> str | None:
     """The source preflight checks read (errors if it is not declared)."""
     source = compiler.section("preflight").get("from")
     if not isinstance(source, str):

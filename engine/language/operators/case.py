@@ -18,19 +18,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.documents.document import JsonPath
 from engine.documents.suggest import did_you_mean
 from engine.explain import Because
+from engine.language._declarations import Declarations
 from engine.language.context import Context
-from engine.language.operators.conditions import Check
-from engine.language.operators.transforms import Value
-
-if TYPE_CHECKING:
-    from engine.language.operators.transforms import ValueCompiler
+from engine.language.operators.conditions import Check, ConditionCompiler
+from engine.language.operators.value import Value
 
 __all__ = ["Branch", "CaseValue", "compile_case"]
+
+
+class ValueCompiling(Protocol):
+    """What ``case`` needs of the value compiler (`transforms.ValueCompiler`) it is part of."""
+
+    conditions: ConditionCompiler
+    decls: Declarations
+    case_ids: dict[str, JsonPath]
+    """Branch rule id -> where it is declared, so two branches cannot share one."""
+
+    def fail(self, path: JsonPath, code: str, message: str, at_key: bool = False) -> None:
+        """Record an error at `path`."""
+
+    def compile(self, spec: Any, path: JsonPath, source: str, rule: str) -> Value | None:
+        """Compile a value."""
+
 
 _BRANCH_KEYS = ("id", "summary", "when", "value")
 
@@ -77,12 +91,12 @@ class CaseValue(Value):
 
 
 def compile_case(
-    values: ValueCompiler, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    values: ValueCompiling, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
 ) -> Value | None:
     """Compile ``{case: [{id?, when, value}, ...], else?: V}`` read against `source`."""
     listed = spec["case"]
     if not isinstance(listed, list) or not listed:
-        values._fail(
+        values.fail(
             (*path, "case"),
             "wrong-type",
             "'case' takes a list of branches, e.g. [{when: {field: status, eq: Let}, value: X}]",
@@ -118,23 +132,23 @@ def _case_value(branches: tuple[Branch, ...], otherwise: Value | None) -> CaseVa
 
 
 def _branch(
-    values: ValueCompiler, item: Any, path: JsonPath, source: str, rule: str
+    values: ValueCompiling, item: Any, path: JsonPath, source: str, rule: str
 ) -> Branch | None:
     if not isinstance(item, Mapping):
-        values._fail(path, "wrong-type", "a case branch is a mapping: {when: ..., value: ...}")
+        values.fail(path, "wrong-type", "a case branch is a mapping: {when: ..., value: ...}")
         return None
     for key in item:
         if key not in _BRANCH_KEYS:
             hint = (
                 did_you_mean(str(key), _BRANCH_KEYS) or "; a branch takes id, summary, when, value"
             )
-            values._fail(
+            values.fail(
                 (*path, key), "unknown-key", f"unknown branch key {key!r}{hint}", at_key=True
             )
             return None
     missing = [key for key in ("when", "value") if key not in item]
     if missing:
-        values._fail(
+        values.fail(
             path, "missing-key", f"a case branch needs {' and '.join(missing)}", at_key=True
         )
         return None
@@ -149,9 +163,9 @@ def _branch(
     return Branch(None if branch_id is None else str(branch_id), check, value)
 
 
-def _fresh_id(values: ValueCompiler, branch_id: str, path: JsonPath) -> bool:
+def _fresh_id(values: ValueCompiling, branch_id: str, path: JsonPath) -> bool:
     """A branch id may not repeat a rule id or another branch's id."""
-    seen: dict[str, JsonPath] = values.__dict__.setdefault("case_ids", {})
+    seen = values.case_ids
     clash = seen.get(branch_id)
     if branch_id in values.decls.rule_sources or clash is not None:
         where = (
@@ -159,7 +173,7 @@ def _fresh_id(values: ValueCompiler, branch_id: str, path: JsonPath) -> bool:
             if clash is not None
             else "by a rule"
         )
-        values._fail(
+        values.fail(
             (*path, "id"),
             "duplicate-rule-id",
             f"rule id {branch_id!r} is already used {where}; give each rule its own id",

@@ -73,7 +73,7 @@ class ConditionCompiler:
             return self._comparison(condition, path, source, rule)
         return self._logical(condition, path, source, rule)
 
-    def _fail(self, path: JsonPath, code: str, message: str, *, at_key: bool = False) -> None:
+    def fail(self, path: JsonPath, code: str, message: str, *, at_key: bool = False) -> None:
         self.errors.append(self.document.error(path, code, message, at_key=at_key))
 
     def _only(
@@ -81,7 +81,7 @@ class ConditionCompiler:
     ) -> bool:
         extra = [key for key in condition if key not in allowed]
         for key in extra:
-            self._fail(
+            self.fail(
                 (*path, key),
                 "conflicting-operators",
                 f"{key!r} cannot be combined with {what} in one condition; put each under 'all:'",
@@ -99,7 +99,7 @@ class ConditionCompiler:
         operator = operators[0]
         if not self._only(condition, path, {"field", operator, "ignore_case"}, f"'{operator}'"):
             return None
-        reference = self._field(condition["field"], (*path, "field"), source)
+        reference = self.declared_field(condition["field"], (*path, "field"), source)
         if reference is None:
             return None
         leaf = compile_leaf(
@@ -111,7 +111,7 @@ class ConditionCompiler:
         self, condition: Mapping[str, Any], path: JsonPath, operators: list[str]
     ) -> None:
         if not operators:
-            self._fail(
+            self.fail(
                 path,
                 "missing-operator",
                 "this condition names a 'field' but no test; "
@@ -119,14 +119,15 @@ class ConditionCompiler:
                 at_key=True,
             )
         else:
-            self._fail(
+            self.fail(
                 (*path, operators[1]),
                 "conflicting-operators",
                 f"{operators[0]!r} and {operators[1]!r} are both here; put each under 'all:'",
                 at_key=True,
             )
 
-    def _field(self, reference: Any, path: JsonPath, source: str) -> str | None:
+    def declared_field(self, reference: Any, path: JsonPath, source: str) -> str | None:
+        """The canonical path of a declared field of `source`, or None after an error."""
         if not isinstance(reference, str):
             return None
         declared = self.decls.sources.get(source)
@@ -136,7 +137,7 @@ class ConditionCompiler:
             did_you_mean(reference, declared.fields)
             or f"; declare it under sources: {source}: fields"
         )
-        self._fail(path, "unknown-field", f"{source} has no field {reference!r}{hint}")
+        self.fail(path, "unknown-field", f"{source} has no field {reference!r}{hint}")
         return None
 
     def _logical(
@@ -145,7 +146,7 @@ class ConditionCompiler:
         operators = [key for key in condition if key in _LOGICAL]
         comparison = [key for key in condition if key in LEAF_OPERATORS]
         if comparison and not operators:
-            self._fail(
+            self.fail(
                 (*path, comparison[0]),
                 "missing-field",
                 f"{comparison[0]!r} needs a 'field' to test, e.g. {{field: status, ...}}",
@@ -163,7 +164,7 @@ class ConditionCompiler:
             inner = self.compile(body, (*path, "not"), source, rule)
             return None if inner is None else _negate(inner)
         if not isinstance(body, list):
-            self._fail(
+            self.fail(
                 (*path, operator),
                 "wrong-type",
                 f"'{operator}' takes a list of conditions "
@@ -175,7 +176,7 @@ class ConditionCompiler:
     def _logical_count(self, condition: Mapping[str, Any], path: JsonPath) -> None:
         present = [key for key in condition if key in _LOGICAL]
         if present:
-            self._fail(
+            self.fail(
                 (*path, present[1]),
                 "conflicting-operators",
                 f"{present[0]!r} and {present[1]!r} are both here; nest one inside the other",
@@ -200,7 +201,7 @@ class ConditionCompiler:
     ) -> Check | None:
         quantifiers = [key for key in condition if key in _QUANTIFIERS]
         if len(quantifiers) != 1:
-            self._fail(
+            self.fail(
                 path,
                 "missing-operator",
                 "'related' needs exactly one of any, all or "
@@ -211,11 +212,11 @@ class ConditionCompiler:
         quantifier = quantifiers[0]
         if not self._only(condition, path, {"related", quantifier}, "'related'"):
             return None
-        relation = self._relation(condition["related"], (*path, "related"), source)
+        relation = self.declared_relation(condition["related"], (*path, "related"), source)
         body = condition[quantifier]
         if relation is None or not isinstance(body, Mapping):
             if relation is not None:
-                self._fail(
+                self.fail(
                     (*path, quantifier),
                     "wrong-type",
                     f"with 'related', '{quantifier}' takes one condition (a mapping), not a list",
@@ -235,14 +236,15 @@ class ConditionCompiler:
             )
         )
 
-    def _relation(self, name: Any, path: JsonPath, source: str) -> Any:
+    def declared_relation(self, name: Any, path: JsonPath, source: str) -> Any:
+        """The declared relation `name` of `source`, or None after an error."""
         if not isinstance(name, str):
             return None
         relations = self.decls.relations_of(source)
         if name in relations:
             return relations[name]
         hint = did_you_mean(name, relations) or f"; declare it under sources: {source}: relations"
-        self._fail(path, "unknown-relation", f"{source} has no relation {name!r}{hint}")
+        self.fail(path, "unknown-relation", f"{source} has no relation {name!r}{hint}")
         return None
 
     def _included(
@@ -250,7 +252,7 @@ class ConditionCompiler:
     ) -> Check | None:
         if not self._only(condition, path, {"included", "entity"}, "'included'"):
             return None
-        relation = self._relation(condition["included"], (*path, "included"), source)
+        relation = self.declared_relation(condition["included"], (*path, "included"), source)
         if relation is None:
             return None
         entity = self._entity_for(condition.get("entity"), relation, path)
@@ -271,7 +273,7 @@ class ConditionCompiler:
                 did_you_mean(named, reading)
                 or f"; entities reading {relation.target}: {', '.join(reading) or 'none'}"
             )
-            self._fail(
+            self.fail(
                 (*path, "entity"),
                 "unknown-entity",
                 f"no entity {named!r} reads {relation.target}{hint}",
@@ -281,7 +283,7 @@ class ConditionCompiler:
         if len(candidates) == 1:
             return candidates[0]
         problem = "no entity reads" if not candidates else "several entities read"
-        self._fail(
+        self.fail(
             (*path, "included"),
             "unknown-entity",
             f"{problem} {relation.target}; name the one meant with 'entity:'"
@@ -301,10 +303,10 @@ class ConditionCompiler:
         declared = self.decls.rule_sources
         if target not in declared:
             hint = did_you_mean(target, declared)
-            self._fail((*path, "rule"), "unknown-rule", f"no rule has the id {target!r}{hint}")
+            self.fail((*path, "rule"), "unknown-rule", f"no rule has the id {target!r}{hint}")
             return None
         if declared[target] != source:
-            self._fail(
+            self.fail(
                 (*path, "rule"),
                 "rule-source-mismatch",
                 f"rule {target!r} reads {declared[target]}, not {source}; it cannot be tested here",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -23,13 +22,13 @@ from engine.documents.document import JsonPath
 from engine.documents.suggest import did_you_mean
 from engine.language._regex import compile_re2
 from engine.language.context import Context
+from engine.language.operators.case import compile_case
 from engine.language.operators.comparisons import as_date
 from engine.language.operators.conditions import ConditionCompiler
+from engine.language.operators.value import Get, Value, as_text, is_empty
 from engine.language.paths import compile_path
 
-__all__ = ["TRANSFORMS", "Value", "ValueCompiler"]
-
-Get = Callable[[Any, Context], Any]
+__all__ = ["TRANSFORMS", "Value", "ValueCompiler", "as_text", "is_empty"]
 
 TRANSFORMS = (
     "field",
@@ -60,43 +59,16 @@ _MODIFIERS = {
 _DATE_DIRECTIVES = set("aAbBdHIjmMpSyYZz%")
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A compiled value: `get` computes it from a record, `text` describes it."""
-
-    get: Get
-    text: str
-    key: str | None = None
-    """Set when the value is a plain top-level field, so callers may read it inline."""
-
-
-def is_empty(value: Any) -> bool:
-    """Missing, empty text or an empty list."""
-    return value is None or value == "" or value == []
-
-
-def as_text(value: Any) -> str:
-    """A value as text for templates and joins (lists joined with ', ')."""
-    if type(value) is str:
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(as_text(item) for item in value if not is_empty(item))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 class ValueCompiler:
     """Compiles the field maps of one document; conditions go to `conditions`."""
 
     def __init__(self, conditions: ConditionCompiler) -> None:
         self.conditions = conditions
         self.decls = conditions.decls
+        self.case_ids: dict[str, JsonPath] = {}
 
-    def _fail(self, path: JsonPath, code: str, message: str, at_key: bool = False) -> None:
-        self.conditions._fail(path, code, message, at_key=at_key)
+    def fail(self, path: JsonPath, code: str, message: str, at_key: bool = False) -> None:
+        self.conditions.fail(path, code, message, at_key=at_key)
 
     def compile(self, spec: Any, path: JsonPath, source: str, rule: str) -> Value | None:
         """Compile the value `spec` at `path`, read against `source`."""
@@ -112,7 +84,7 @@ class ValueCompiler:
         allowed = {kind, "default"} | _MODIFIERS.get(kind, set())
         stray = [key for key in spec if key not in allowed]
         for key in stray:
-            self._fail(
+            self.fail(
                 (*path, key),
                 "conflicting-transforms",
                 f"{key!r} does not go with "
@@ -131,14 +103,14 @@ class ValueCompiler:
 
     def _kind_count(self, spec: Mapping[str, Any], path: JsonPath, kinds: list[str]) -> None:
         if kinds:
-            self._fail(
+            self.fail(
                 (*path, kinds[1]),
                 "conflicting-transforms",
                 f"{kinds[0]!r} and {kinds[1]!r} are both here; nest one inside the other",
                 at_key=True,
             )
         else:
-            self._fail(
+            self.fail(
                 path,
                 "missing-transform",
                 f"this value names no transform; use one of: {', '.join(TRANSFORMS)}",
@@ -146,7 +118,7 @@ class ValueCompiler:
             )
 
     def _field(self, reference: Any, path: JsonPath, source: str) -> Value | None:
-        checked = self.conditions._field(reference, path, source)
+        checked = self.conditions.declared_field(reference, path, source)
         if checked is None:
             return None
         read = compile_path(checked)
@@ -171,7 +143,7 @@ class ValueCompiler:
         try:
             parsed = list(string.Formatter().parse(template))
         except ValueError as exc:
-            self._fail(
+            self.fail(
                 (*path, "format"),
                 "bad-format",
                 f"{template!r}: {exc}; write literal braces as '{{{{' and '}}}}'",
@@ -180,7 +152,7 @@ class ValueCompiler:
         parts: list[tuple[str, Get | None]] = []
         for literal, name, spec_text, conversion in parsed:
             if name is not None and (spec_text or conversion or not name):
-                self._fail(
+                self.fail(
                     (*path, "format"),
                     "bad-format",
                     f"{template!r}: placeholders are "
@@ -230,12 +202,12 @@ class ValueCompiler:
     ) -> Value | None:
         name = spec.get("table")
         if not isinstance(name, str):
-            self._fail(path, "missing-key", "'lookup' needs 'table: NAME'", at_key=True)
+            self.fail(path, "missing-key", "'lookup' needs 'table: NAME'", at_key=True)
             return None
         table = self.decls.tables.get(name)
         if table is None:
             hint = did_you_mean(name, self.decls.tables) or "; declare it under 'tables:'"
-            self._fail((*path, "table"), "unknown-table", f"no table {name!r}{hint}")
+            self.fail((*path, "table"), "unknown-table", f"no table {name!r}{hint}")
             return None
         inner = self.compile(spec["lookup"], (*path, "lookup"), source, rule)
         if inner is None:
@@ -288,9 +260,6 @@ class ValueCompiler:
     def _case(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        from engine.language.operators.case import (
-            compile_case,  # _case builds on Value: import it late
-        )
 
         return compile_case(self, spec, path, source, rule)
 
@@ -318,7 +287,7 @@ class ValueCompiler:
             else (None, "missing-pattern", "'extract' needs 'pattern:', an RE2 expression")
         )
         if regex is None:
-            self._fail((*path, "pattern") if isinstance(pattern, str) else path, code, message)
+            self.fail((*path, "pattern") if isinstance(pattern, str) else path, code, message)
             self.compile(spec["extract"], (*path, "extract"), source, rule)  # its errors too
             return None
         search = regex.search
@@ -356,7 +325,7 @@ class ValueCompiler:
             if directive not in _DATE_DIRECTIVES
         ]
         if bad or (pattern.endswith("%") and not pattern.endswith("%%")):
-            self._fail(
+            self.fail(
                 path,
                 "bad-date-format",
                 f"{pattern!r} uses "
@@ -384,11 +353,11 @@ class ValueCompiler:
     def _related(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Value | None:
-        relation = self.conditions._relation(spec["related"], (*path, "related"), source)
+        relation = self.conditions.declared_relation(spec["related"], (*path, "related"), source)
         if relation is None:
             return None
         if "value" not in spec:
-            self._fail(
+            self.fail(
                 path, "missing-key", "'related' needs 'value:' to say what to read", at_key=True
             )
             return None
