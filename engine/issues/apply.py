@@ -57,7 +57,7 @@ from engine.ports import (
     WorksOrderLookup,
     WorksOrders,
 )
-from engine.store._store import EffectResult, IssueState, Run, Store, StoreError
+from engine.store import EffectResult, IssueState, Run, Store, StoreError
 
 __all__ = ["AltoWriter", "IssueApplyResult", "apply_issue_ops", "attachment_kinds"]
 

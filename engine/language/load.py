@@ -20,7 +20,7 @@ from typing import Any
 from engine.documents.document import Document, load_document
 from engine.documents.schema import check_schema
 from engine.errors import RulesetError, RulesetErrors
-from engine.language.compiler._ruleset import compile_document
+from engine.language.compiler import compile_document
 from engine.language.ruleset import CompiledRuleset
 
 __all__ = ["CheckResult", "check_paths", "load_ruleset"]

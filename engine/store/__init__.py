@@ -6,8 +6,8 @@ exactly-once effects (see `engine.store._store` and docs/store.md). This package
 nothing of `engine.language` or `engine.issues`.
 """
 
-from engine.store._files import StoreError
 from engine.store._store import Store
+from engine.store.files import StoreError
 from engine.store.records import (
     DeadLetter,
     EffectResult,

@@ -17,8 +17,8 @@ from typing import Any, Self
 
 from sqlite_utils import Database
 
-from engine.store import _schema as schema
-from engine.store._files import StoreError, prepare_file, secure_companions, translate
+from engine.store import migrations as schema
+from engine.store.files import StoreError, prepare_file, secure_companions, translate
 
 __all__ = ["Clock", "StoreBase"]
 

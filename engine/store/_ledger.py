@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 
 from engine.store._base import StoreBase
-from engine.store._files import StoreError
+from engine.store.files import StoreError
 from engine.store.records import IdMapEntry, IssueState, dumps
 
 __all__ = ["Ledger"]

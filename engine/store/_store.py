@@ -3,7 +3,7 @@
 Runs, operations and their status, the id map, per-issue reconcile state, cursors, dead
 letters and an append-only audit log (DESIGN.md section 6). The file is in WAL mode,
 created 0600 in a folder others cannot read; its schema is applied by numbered migrations
-(`engine.store._schema`) and every change is one transaction (``BEGIN IMMEDIATE``).
+(`engine.store.migrations`) and every change is one transaction (``BEGIN IMMEDIATE``).
 
 **The exactly-once contract (intent before effect).** For every call with an effect:
 
@@ -44,8 +44,8 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
 
 from engine.explain import Because
-from engine.store._files import StoreError
 from engine.store._ledger import Ledger
+from engine.store.files import StoreError
 from engine.store.records import (
     ONCE_OPS,
     DeadLetter,

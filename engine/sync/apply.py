@@ -45,7 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 from engine._outcomes import Outcomes
 from engine.errors import RulebridgeError
 from engine.ports import Record, RecordTarget
-from engine.store._store import EffectResult, IdMapEntry, Run, Store, StoreError
+from engine.store import EffectResult, IdMapEntry, Run, Store, StoreError
 from engine.sync.plan import Operation, Plan
 from engine.sync.saved_plan import (
     PlanFileError,

@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.errors import RulebridgeError
 from engine.explain import Because
-from engine.store._store import Store
+from engine.store import Store
 from engine.sync.plan import PLAN_FORMAT, Operation, Plan
 
 __all__ = [

@@ -20,8 +20,8 @@ from engine.errors import RulebridgeError
 from engine.explain import Because
 from engine.issues.reconcile import LifecycleOp
 from engine.store import DeadLetter, EffectResult, IdMapEntry, IssueState, Store, StoreError
-from engine.store import _schema as schema
-from engine.store._files import translate
+from engine.store import migrations as schema
+from engine.store.files import translate
 from engine.store.records import StoredOperation as StoredOp
 from engine.sync.plan import Operation
 
