@@ -12,9 +12,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.documents.suggest import did_you_mean
 from engine.errors import RecordError
 
-from ._coerce import ExportError, Row, did_you_mean
+from ._coerce import ExportError, Row
 from .manifest import read_manifest, sha256_file
 from .spec import MANIFEST, TABLES, Reference, TableSpec
 

@@ -6,7 +6,6 @@ Both the CSV reader and the XML feed build rows here, so a bad date reads the sa
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from engine.documents.suggest import did_you_mean
 from engine.errors import RecordError, RulebridgeError
 
 from .spec import AVAILABILITY, LIST_SEPARATOR, Column, TableSpec
@@ -25,7 +25,6 @@ __all__ = [
     "Row",
     "Value",
     "build_row",
-    "did_you_mean",
     "open_binary",
     "show",
 ]
@@ -82,22 +81,6 @@ def show(text: str, limit: int = 40) -> str:
         "'Moved out'"
     """
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the choice closest to `word`, or ``""``.
-
-    Example:
-        >>> did_you_mean("Moved out", ["Active", "Moved Out"])
-        " (did you mean 'Moved Out'?)"
-    """
-    options = list(choices)
-    folded = {option.casefold(): option for option in options}
-    match = folded.get(word.strip().casefold())
-    if match is None:
-        close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-        match = close[0] if close else None
-    return f" (did you mean {match!r}?)" if match is not None and match != word else ""
 
 
 def _one_of(text: str, allowed: tuple[str, ...]) -> str:

@@ -27,9 +27,10 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from defusedxml.ElementTree import ParseError, iterparse
 
+from engine.documents.suggest import did_you_mean
 from engine.errors import RecordError
 
-from ._coerce import Cell, ExportError, Row, build_row, did_you_mean, open_binary
+from ._coerce import Cell, ExportError, Row, build_row, open_binary
 from .spec import FEED_RECORD, FEED_ROOT, IGNORED_FEED_ELEMENTS, TABLES, TableSpec
 
 __all__ = ["iter_feed"]

@@ -16,7 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from ._coerce import ExportError, did_you_mean, open_binary
+from engine.documents.suggest import did_you_mean
+
+from ._coerce import ExportError, open_binary
 from .spec import MANIFEST, TABLES
 
 __all__ = ["FORMAT", "Manifest", "read_manifest", "sha256_file", "write_manifest"]

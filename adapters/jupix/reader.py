@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from engine.documents.suggest import did_you_mean
 from engine.errors import RecordError
 
 from ._check import check_export
-from ._coerce import ExportError, Row, build_row, did_you_mean, open_binary
+from ._coerce import ExportError, Row, build_row, open_binary
 from .feed import iter_feed
 from .manifest import Manifest, read_manifest
 from .spec import TABLES, TableSpec

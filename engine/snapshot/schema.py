@@ -13,7 +13,6 @@ turns problems into messages that say what is wrong and what to write instead.
 from __future__ import annotations
 
 import codecs
-import difflib
 import json
 import os
 import re
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
+
+from engine.documents.suggest import did_you_mean
 
 SYSTEMS = ("alto", "fixflo")
 _ANNOTATIONS = frozenset({"title", "description", "examples", "format", "x-hint", "$comment"})
@@ -358,9 +359,7 @@ def _advance(line: int, column: int, data: bytes) -> tuple[int, int]:
 
 def suggest(word: str, options: Sequence[str]) -> str:
     """A ``(did you mean "x"?)`` note for the closest of `options`, or the empty string."""
-    lowered = {option.lower(): option for option in options}
-    matches = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f' (did you mean "{lowered[matches[0]]}"?)' if matches else ""
+    return did_you_mean(word, options, quote=json.dumps)
 
 
 def not_json(path: str | os.PathLike[str], reason: str) -> tuple[str, int, int]:
