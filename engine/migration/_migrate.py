@@ -22,14 +22,13 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from sys import intern
 from typing import Any
 
+from engine.canonical import content_hash
 from engine.documents.suggest import did_you_mean
 from engine.errors import EvaluationError, RecordError
 from engine.explain import Because
@@ -73,8 +72,7 @@ def fingerprint(record: Mapping[str, Any]) -> str:
         >>> fingerprint({"id": "C1", "n": 2}) == fingerprint({"n": 2, "id": "C1"})
         True
     """
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    return content_hash(record, 20)
 
 
 def migrate(

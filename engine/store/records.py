@@ -7,11 +7,11 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from engine.canonical import canonical_json
 from engine.explain import Because
 from engine.ports import AltoHolding
 
@@ -53,7 +53,7 @@ class StoredOperation(Protocol):
 
 def dumps(value: Any) -> str:
     """Canonical JSON text (sorted keys, no spaces) for the store's TEXT columns."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return canonical_json(value)
 
 
 @dataclass(frozen=True, slots=True)

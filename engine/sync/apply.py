@@ -36,13 +36,11 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from engine._outcomes import Outcomes
+from engine.canonical import content_hash
 from engine.errors import RulebridgeError
 from engine.ports import Record, RecordTarget
 from engine.store import EffectResult, IdMapEntry, Run, Store, StoreError
@@ -62,7 +60,6 @@ __all__ = [
     "StalePlanError",
     "apply_plan",
     "check_fresh",
-    "content_hash",
     "read_plan",
     "stamp_plan",
 ]
@@ -108,17 +105,6 @@ class ApplyResult(Outcomes):
     def incomplete(self) -> int:
         """Operations left to a later apply (failed or outcome unknown)."""
         return self.total("failed", "unknown")
-
-
-def content_hash(fields: Mapping[str, Any]) -> str:
-    """The hash of what was written, kept in the id map.
-
-    Example:
-        >>> content_hash({"b": 1, "a": 2}) == content_hash({"a": 2, "b": 1})
-        True
-    """
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 async def apply_plan(

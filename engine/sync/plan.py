@@ -13,13 +13,12 @@ a person, and applied later. Its JSON form (``format: rulebridge.plan/1``)::
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.canonical import content_hash
 from engine.explain import Because
 
 __all__ = [
@@ -42,8 +41,7 @@ def _because(items: tuple[Because, ...]) -> list[dict[str, Any]]:
 
 def idempotency_key(*parts: Any) -> str:
     """A stable key for one intended effect: the same intent always gets the same key."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+    return content_hash(parts, 24)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ from engine.sync.plan import (
     idempotency_key,
 )
 
-__all__ = ["make_plan"]
+__all__ = ["Records", "make_plan"]
 
 Records = Mapping[str, Sequence[Mapping[str, Any]]]
 

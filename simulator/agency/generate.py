@@ -31,8 +31,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from engine.ports import Record
 from engine.snapshot import write_snapshot
 from simulator.agency import _fixflo as ff
 from simulator.agency._alto import (
@@ -50,8 +50,6 @@ __all__ = ["MAX_SIZE", "TAKEN_AT", "AgencyGenerator", "WrittenSnapshot", "write_
 TAKEN_AT = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 MAX_SIZE = 2_000_000  # beyond it, contact numbers would reach those of Fixflo's strangers
 FIXFLO_ID_BASE = 10_001
-
-Record = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,14 @@ after applying converges to no operations, and by the simulator's worlds.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from engine.language.ruleset import CompiledRuleset
 from engine.sync.plan import Operation, Plan
+from engine.sync.planner import Records
 
 __all__ = ["apply_in_memory"]
-
-Records = Mapping[str, Sequence[Mapping[str, Any]]]
 
 
 def apply_in_memory(

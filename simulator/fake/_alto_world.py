@@ -13,11 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from engine.ports import Record
 from simulator.lifecycle.worlds import AltoWorld
 
 __all__ = ["WorldWrites"]
 
-Record = dict[str, Any]
 _REFERENCE: Final = re.compile(r"\[ref ([^\]]+)\]")
 
 

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from engine.ports import Record
 from simulator.fake._common import number_page
 from simulator.fake._fixflo_store import FixfloStore
 from simulator.fake._pdf import PDF, pdf_document
@@ -31,7 +32,6 @@ from simulator.lifecycle.worlds import FixfloWorld
 
 __all__ = ["IssueRoutes"]
 
-Record = dict[str, Any]
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 Vary = Callable[[Record], Record]
 STATUS_LISTS: Final = ("JobAwarded", "JobCompleted", "Closed")

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from engine.ports import Record
 from simulator.agency.generate import AgencyGenerator
 
 __all__ = ["REF_KEYS", "FixfloStore", "WriteRefused", "get_ci"]
 
-Record = dict[str, Any]
 REF_KEYS: Final = {
     "properties": "ExternalPropertyRef",
     "landlords": "ExternalRef",

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from engine.ports import Record
 from simulator.agency.generate import AgencyGenerator
 from simulator.fake._alto_world import WorldWrites
 from simulator.fake._common import cursor_page, problem
@@ -39,7 +40,6 @@ from simulator.lifecycle.worlds import AltoWorld
 
 __all__ = ["FakeAlto"]
 
-Record = dict[str, Any]
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 _LISTS: Final = {
     "/inventory/filter": ("inventory", False),

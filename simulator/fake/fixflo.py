@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from engine.ports import Record
 from simulator.fake._common import number_page
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
 from simulator.fake._fixflo_issues import IssueRoutes
@@ -34,7 +35,6 @@ from simulator.lifecycle.worlds import FixfloWorld
 
 __all__ = ["PDF", "FakeFixflo"]
 
-Record = dict[str, Any]
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 _LISTS: Final = {
     "/Property/Search": ("properties", "pg", "pgsz"),

@@ -9,14 +9,13 @@ reported once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from engine.canonical import content_hash
 from engine.documents.document import Document, JsonPath
 from engine.documents.suggest import did_you_mean
 from engine.errors import RulesetError
@@ -39,13 +38,7 @@ from engine.language.policies import Link
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
 
-__all__ = ["compile_document", "content_hash"]
-
-
-def content_hash(data: Any) -> str:
-    """A hash of the ruleset's meaning: its data as canonical JSON (comments do not count)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+__all__ = ["compile_document"]
 
 
 class _Compiler:
