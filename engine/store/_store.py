@@ -50,9 +50,7 @@ from engine.store.records import (
     ONCE_OPS,
     DeadLetter,
     EffectResult,
-    IdMapEntry,
     Intent,
-    IssueState,
     OpStatus,
     Run,
     RunStatus,
@@ -60,16 +58,7 @@ from engine.store.records import (
     dumps,
 )
 
-__all__ = [
-    "DeadLetter",
-    "EffectResult",
-    "IdMapEntry",
-    "Intent",
-    "IssueState",
-    "Run",
-    "Store",
-    "StoreError",
-]
+__all__ = ["Store"]
 
 _MAX_ERROR = 500  # error texts are kept short: they are for people, not for replay
 
