@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import adapters.jupix
 from adapters.jupix import TABLES, ExportError, JupixExport, write_manifest
 from engine.errors import RecordError
 
@@ -97,20 +96,6 @@ def located(export: JupixExport, table: str) -> list[tuple[str, object]]:
 
 def messages(items: list[tuple[str, object]]) -> list[str]:
     return [str(item) for _, item in items if isinstance(item, RecordError)]
-
-
-def test_exported_members() -> None:
-    assert adapters.jupix.__all__ == [
-        "TABLES",
-        "Column",
-        "ExportError",
-        "JupixExport",
-        "Manifest",
-        "Row",
-        "TableSpec",
-        "Value",
-        "write_manifest",
-    ]
 
 
 def test_a_valid_export_reads_back_typed_with_no_problems(tmp_path: Path) -> None:

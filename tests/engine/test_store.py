@@ -254,15 +254,6 @@ def test_an_effect_for_another_action_than_the_intent_is_refused(store: Store) -
         store.record_effect(works_order(op="update"))
 
 
-def test_store_exports() -> None:
-    import engine.store
-
-    assert engine.store.__all__ == [
-        "DeadLetter", "EffectResult", "IdMapEntry", "Intent", "IssueState", "Run", "Store",
-        "StoreError",
-    ]  # fmt: skip
-
-
 def test_an_effect_is_recorded_once_per_key_and_a_second_record_is_a_no_op(store: Store) -> None:
     store.start_run("alto-fixflo", "1", "hash-1")
     op = works_order()

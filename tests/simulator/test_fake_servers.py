@@ -149,21 +149,3 @@ def test_a_real_server_binds_loopback_and_stops() -> None:
     with socket.socket() as probe:
         probe.settimeout(1)
         assert probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def test_exported_members() -> None:
-    assert simulator.fake.__all__ == [
-        "KINDS",
-        "LOOPBACK",
-        "PDF",
-        "ConnectionDropped",
-        "FakeAlto",
-        "FakeFixflo",
-        "FakeTransport",
-        "Faults",
-        "LoggedRequest",
-        "RequestLog",
-        "parse_faults",
-        "run",
-        "serving",
-    ]

@@ -89,23 +89,6 @@ def test_explore_holds_for_the_shipped_ruleset_to_depth_5() -> None:
     assert result.sequences > result.states
 
 
-def test_simulator_lifecycle_exports() -> None:
-    import simulator.lifecycle
-
-    assert simulator.lifecycle.__all__ == [
-        "AltoWorld",
-        "Clock",
-        "FixfloWorld",
-        "Scenario",
-        "Simulation",
-        "Step",
-        "StepReport",
-        "load_scenario",
-        "play",
-        "violations",
-    ]
-
-
 def test_explore_over_two_issues() -> None:
     result = explore(RULESET, depth=3, issues=2)
     assert result.counterexample is None
