@@ -9,6 +9,7 @@ ruleset stays safe wherever it is read.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -113,16 +114,7 @@ def compile_leaf(
         fast = _text_key_test(
             reference, leaf.read, predicate, builder.strings, operator in _NEGATIVE
         )
-        leaf = Leaf(
-            leaf.field,
-            leaf.operator,
-            leaf.read,
-            fast,
-            leaf.text,
-            leaf.describe,
-            leaf.allowed,
-            leaf.is_list,
-        )
+        leaf = dataclasses.replace(leaf, test=fast)
     return leaf
 
 
