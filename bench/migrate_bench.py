@@ -35,7 +35,7 @@ def main() -> None:
     command = [
         sys.executable,
         "-c",
-        "from rulebridge._migrate_cmd import migrate_command; migrate_command()",
+        "from rulebridge.cli.migrate import migrate_command; migrate_command()",
         "--ruleset",
         str(ROOT / "rulesets/jupix-alto/v1.yaml"),
         "--jupix",

@@ -21,7 +21,7 @@ def peak():
         kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     print("peak-kib", kib, file=sys.stderr)
 atexit.register(peak)
-from rulebridge._migrate_cmd import migrate_command
+from rulebridge.cli.migrate import migrate_command
 migrate_command()
 """
 

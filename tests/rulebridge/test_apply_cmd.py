@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from engine.store import IdMapEntry, Store
 from engine.sync.apply import stamp_plan
 from engine.sync.plan import Plan
-from rulebridge._apply_cmd import apply_command
-from rulebridge._deadletters_cmd import deadletters
-from rulebridge._options import default_store
+from rulebridge.cli._options import default_store
+from rulebridge.cli.apply import apply_command
+from rulebridge.cli.deadletters import deadletters
 from simulator.fake import serving
 from tests.engine.apply_world import RULESET, World, make_world, writes
 

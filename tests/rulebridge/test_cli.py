@@ -132,7 +132,9 @@ def test_rulesets_name_the_schema_by_a_path_that_resolves() -> None:
 
 
 def all_commands(group: click.Group) -> list[tuple[str, click.Command]]:
-    return [(name, command) for name, command in sorted(group.commands.items())]
+    ctx = click.Context(group)
+    names = group.list_commands(ctx)
+    return [(name, command) for name in names if (command := group.get_command(ctx, name))]
 
 
 @pytest.mark.parametrize(("name", "command"), all_commands(main))

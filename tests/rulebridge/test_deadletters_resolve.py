@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from engine.explain import Because
 from engine.issues.reconcile import LifecycleOp
 from engine.store import Store
-from rulebridge._deadletters_cmd import deadletters
+from rulebridge.cli.deadletters import deadletters
 
 
 def _document(name: str) -> LifecycleOp:

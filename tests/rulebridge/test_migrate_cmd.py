@@ -9,7 +9,7 @@ import click.testing
 import pytest
 from click.testing import CliRunner
 
-from rulebridge._migrate_cmd import migrate_command
+from rulebridge.cli.migrate import migrate_command
 from tests.rulesets.jupix import RULESET_PATH, write_export
 
 PROPERTIES = [

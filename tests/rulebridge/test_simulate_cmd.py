@@ -1,4 +1,4 @@
-"""`rulebridge simulate` and `rulebridge explore` (their modules; cli.py registers them)."""
+"""`rulebridge simulate` and `rulebridge explore`, through their own modules."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from rulebridge._explore_cmd import explore_command
-from rulebridge._simulate_cmd import simulate
+from rulebridge.cli.explore import explore_command
+from rulebridge.cli.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 RULESET = str(ROOT / "rulesets" / "alto-fixflo" / "v1.yaml")

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from engine.errors import RulesetErrors
 from engine.snapshot import iter_records, read_header
 from rulebridge._config import load_agency_config
-from rulebridge._fake_cmd import fake
-from rulebridge._snapshot_cmd import snapshot
+from rulebridge.cli.fake import fake
+from rulebridge.cli.snapshot import snapshot
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults, serving
 
 GUID = "9b6c0d1e-2f3a-4b5c-8d7e-0f1a2b3c4d5e"

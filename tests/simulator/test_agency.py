@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from engine.errors import RecordError
 from engine.snapshot import iter_records, read_header
-from rulebridge._generate_cmd import generate
+from rulebridge.cli.generate import generate
 from simulator.agency import MAX_SIZE, AgencyGenerator, write_agency
 
 Record = dict[str, Any]

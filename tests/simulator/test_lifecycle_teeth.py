@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from engine import CompiledRuleset, load_ruleset
-from rulebridge._explore_cmd import explore_command
-from rulebridge._simulate_cmd import simulate
+from rulebridge.cli.explore import explore_command
+from rulebridge.cli.simulate import simulate
 from simulator.lifecycle.explore import explore
 from tests.rulesets.lifecycle import RULESET_PATH
 from tests.simulator.lifecycle_machine import LifecycleMachine

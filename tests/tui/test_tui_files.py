@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from textual.widgets import Input, Tree
 
 from engine import load_ruleset
-from rulebridge._simulate_cmd import simulate
-from rulebridge._tui_cmd import tui
+from rulebridge.cli.simulate import simulate
+from rulebridge.cli.tui import tui
 from tests.tui.tui_helpers import RULESET, SCENARIOS, build, settle
 from tui.app import RulebridgeApp
 from tui.screens import BrowserScreen, HelpScreen

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, RulesetErrors
-from rulebridge._help import CONTEXT
+from rulebridge.cli._help import CONTEXT
 
 __all__ = ["tui"]
 

@@ -18,8 +18,8 @@ from engine.store import Store
 from engine.sync.apply import ApplyResult, StalePlanError, apply_plan, check_fresh, read_plan
 from engine.sync.plan import Plan
 from rulebridge._config import AgencyConfig, load_agency_config
-from rulebridge._help import CONTEXT
-from rulebridge._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
 
 __all__ = ["apply_command"]
 

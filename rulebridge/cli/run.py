@@ -10,8 +10,8 @@ import click
 from rich.console import Console
 
 from rulebridge._config import load_agency_config
-from rulebridge._help import CONTEXT
-from rulebridge._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
 from rulebridge.runner import RunLog, RunOptions, render_report, run_nightly
 
 __all__ = ["run_command"]

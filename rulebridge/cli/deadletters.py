@@ -12,8 +12,8 @@ import click
 
 from engine import RulebridgeError
 from engine.store import DeadLetter, Store
-from rulebridge._help import CONTEXT
-from rulebridge._options import CONFIG, FORMAT, STORE, store_of
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import CONFIG, FORMAT, STORE, store_of
 
 __all__ = ["deadletters"]
 

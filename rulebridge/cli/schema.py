@@ -7,7 +7,7 @@ from importlib import resources
 import click
 
 from engine.documents.schema import schema_text
-from rulebridge._help import CONTEXT
+from rulebridge.cli._help import CONTEXT
 
 __all__ = ["schema"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rulebridge._help import CONTEXT
+from rulebridge.cli._help import CONTEXT
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults, run
 
 __all__ = ["fake"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from engine.errors import RulebridgeError
-from rulebridge._help import CONTEXT
+from rulebridge.cli._help import CONTEXT
 from simulator.agency import MAX_SIZE, AgencyGenerator
 
 __all__ = ["generate"]

@@ -12,14 +12,14 @@ from rich.console import Console
 
 from engine import RulebridgeError, check_paths
 from rulebridge._config import load_agency_config
-from rulebridge._help import CONTEXT
-from rulebridge._validate_cmd import summary_line
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli.validate import summary_line
 from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run_nightly
 from simulator.fake.loopback import agreement, fake_agency, play_issues
 
 __all__ = ["demo"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RULESETS = ROOT / "rulesets"
 
 

@@ -16,9 +16,9 @@ from adapters.alto import AltoAdapter
 from adapters.fixflo import FixfloAdapter
 from engine.ports import RecordSource
 from rulebridge._config import AgencyConfig, load_agency_config
-from rulebridge._help import CONTEXT
-from rulebridge._options import AGENCY, failing_cleanly
 from rulebridge._snapshot_io import take_snapshot
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import AGENCY, failing_cleanly
 
 __all__ = ["snapshot"]
 

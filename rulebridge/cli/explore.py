@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, RulesetErrors, load_ruleset
-from rulebridge._help import CONTEXT
+from rulebridge.cli._help import CONTEXT
 from simulator.lifecycle.explore import explore, scenario_yaml
 
 __all__ = ["explore_command"]

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from engine import RulebridgeError
 from engine.store import Run, Store
-from rulebridge._help import CONTEXT
-from rulebridge._options import CONFIG, FORMAT, STORE, store_of
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import CONFIG, FORMAT, STORE, store_of
 from rulebridge.runner import render_report
 
 __all__ = ["history", "report"]

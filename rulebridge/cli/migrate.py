@@ -14,8 +14,8 @@ from adapters.jupix import ExportError, JupixExport
 from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RecordError, RulebridgeError, RulesetErrors, load_ruleset
 from engine.migration import Emit, Migration, migrate
-from rulebridge._help import CONTEXT
-from rulebridge._migrate_out import (
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._migrate_out import (
     CollectionWriter,
     Fingerprints,
     ListingSpill,

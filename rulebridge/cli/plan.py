@@ -13,9 +13,9 @@ from rich.console import Console
 
 from engine import RulebridgeError, RulesetErrors, load_ruleset
 from engine.sync.planner import make_plan
-from rulebridge._help import CONTEXT
-from rulebridge._plan_table import print_plan
 from rulebridge._snapshots import load_snapshots
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._plan_table import print_plan
 
 __all__ = ["plan"]
 

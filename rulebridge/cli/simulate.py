@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, RulesetErrors, load_ruleset
-from rulebridge._help import CONTEXT
+from rulebridge.cli._help import CONTEXT
 from simulator.lifecycle import StepReport, load_scenario, play
 
 __all__ = ["render_text", "simulate"]
