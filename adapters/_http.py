@@ -18,7 +18,6 @@ import stamina
 from aiolimiter import AsyncLimiter
 
 from adapters.errors import (
-    AdapterError,
     ConnectError,
     ProtocolError,
     RateLimitedError,
@@ -26,6 +25,7 @@ from adapters.errors import (
     redact,
     translate_transport_error,
 )
+from engine.errors import Retryable
 
 __all__ = ["Caller", "HttpAdapter", "RetryPolicy", "decode_json", "make_limiter"]
 
@@ -131,7 +131,7 @@ class Caller:
         return float(min(self.retry.wait_max, self.retry.wait_initial * 2.0**attempt))
 
     def _backoff(self, exc: Exception) -> bool | float:
-        if not isinstance(exc, AdapterError) or not exc.retryable:
+        if not isinstance(exc, Retryable):
             return False
         log.info("retrying %s", type(exc).__name__)
         if isinstance(exc, RateLimitedError) and exc.retry_after is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Final
 
 import httpx
@@ -17,7 +18,7 @@ from adapters.errors import (
     ConflictError,
     ConnectionLostError,
     HTTPStatusError,
-    NotFoundError,
+    NotOfferedError,
     OutcomeUnknownError,
     RequestTimeoutError,
     ServerError,
@@ -112,8 +113,14 @@ class AltoAdapter(HttpAdapter):
         )
 
     async def find_works_order(self, property_id: str, reference: str) -> Record | None:
-        """The property's works order carrying `reference`, if there is one."""
-        body = await self._caller.json("GET", f"/inventory/{property_id}/work-orders")
+        """The property's works order carrying `reference`, if there is one.
+
+        Raises:
+            NotOfferedError: Alto answered 404 or 405 (no such property, or no such list).
+        """
+        path = f"/inventory/{property_id}/work-orders"
+        with _offered(path, f"which works orders property {property_id} has"):
+            body = await self._caller.json("GET", path)
         items = ci_get(body, "items", body) if isinstance(body, Mapping) else body
         for item in items if isinstance(items, list) else []:
             if isinstance(item, Mapping) and _carries(item, reference):
@@ -167,7 +174,7 @@ class AltoAdapter(HttpAdapter):
         Reads ``GET /documents?linkedType=&linkedId=`` (unconfirmed: not in Alto's notes).
 
         Raises:
-            NotFoundError: Alto has no such endpoint (404 or 405): check by hand, do not guess.
+            NotOfferedError: Alto has no such endpoint (404 or 405): check by hand, do not guess.
         """
         params = {"linkedType": linked_type, "linkedId": linked_id}
         what = f"whether document {name!r} is attached to {linked_type} {linked_id}"
@@ -185,7 +192,7 @@ class AltoAdapter(HttpAdapter):
         (unconfirmed: Alto's notes document only the POST).
 
         Raises:
-            NotFoundError: Alto has no such endpoint, or no such property or tenancy (404 or
+            NotOfferedError: Alto has no such endpoint, or no such property or tenancy (404 or
                 405).
         """
         path = CHARGES_LOOKUP.format(target=target, target_id=target_id)
@@ -198,21 +205,10 @@ class AltoAdapter(HttpAdapter):
     async def _lookup(
         self, path: str, params: Mapping[str, str], what: str
     ) -> list[Mapping[str, Any]]:
-        """Every item of a lookup list; a 404 or 405 (no such endpoint, or no GET on it) is a
-        NotFoundError saying what to check by hand."""
+        """Every item of a lookup list (see `_offered` for a 404 or 405)."""
         items = alto_cursor(self._caller, path, params, dashed=False, page_size=self.page_size)
-        try:
+        with _offered(path, what):
             return [item async for item in items if isinstance(item, Mapping)]
-        except HTTPStatusError as exc:
-            if exc.status not in _ABSENT:
-                raise
-            raise NotFoundError(
-                f"Alto cannot be asked {what} (no such endpoint or record); check in Alto",
-                method="GET",
-                path=path,
-                status=exc.status,
-                excerpt=exc.excerpt,
-            ) from exc
 
     async def _post_once(self, path: str, **kwargs: Any) -> Record:
         try:
@@ -225,6 +221,24 @@ class AltoAdapter(HttpAdapter):
                 status=exc.status,
             ) from exc
         return _created(response)
+
+
+@contextmanager
+def _offered(path: str, what: str) -> Iterator[None]:
+    """A 404 or 405 on a lookup (no such endpoint or record, or no GET on it) becomes a
+    NotOfferedError saying what to check by hand."""
+    try:
+        yield
+    except HTTPStatusError as exc:
+        if exc.status not in _ABSENT:
+            raise
+        raise NotOfferedError(
+            f"Alto cannot be asked {what} (no such endpoint or record); check in Alto",
+            method="GET",
+            path=path,
+            status=exc.status,
+            excerpt=exc.excerpt,
+        ) from exc
 
 
 def _with_reference(order: dict[str, Any], reference: str) -> dict[str, Any]:
