@@ -129,11 +129,6 @@ class AdapterError(PortError):
         self.method, self.path, self.excerpt = method, path, excerpt
         super().__init__(message, status=status)
 
-    @property
-    def retryable(self) -> bool:
-        """Whether the failure is transient (`engine.errors.Retryable`)."""
-        return isinstance(self, Retryable)
-
     def __str__(self) -> str:
         where = f"{self.method} {self.path}: " if self.method else ""
         status = f"{self.status}: " if self.status is not None else ""
@@ -170,8 +165,6 @@ class ProtocolError(AdapterError, OutcomeUnknown):
 
 class OutcomeUnknownError(AdapterError, OutcomeUnknown):
     """A write that is not idempotent failed in a way that leaves its outcome unknown."""
-
-    outcome_unknown = True
 
 
 class HTTPStatusError(AdapterError):

@@ -150,7 +150,7 @@ def test_transport_errors_by_kind(
 ) -> None:
     error = translate_transport_error(cls("x"), "POST", "/work-orders")
     assert type(error) is expected
-    assert error.retryable is retryable
+    assert isinstance(error, Retryable) is retryable
 
 
 @pytest.mark.parametrize(
