@@ -3,25 +3,22 @@ orders, documents and charges, and looks them up after a lost answer."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Final
 
 import httpx
 
-from adapters._http import HttpAdapter, decode_json
+from adapters._http import MAY_HAVE_LANDED, HttpAdapter, decode_json
 from adapters._paging import alto_cursor
 from adapters._records import ci_get, normalise
 from adapters.errors import (
     ConflictError,
-    ConnectionLostError,
     HTTPStatusError,
     NotOfferedError,
     OutcomeUnknownError,
-    RequestTimeoutError,
-    ServerError,
 )
 from engine.ports import Attachment, ChargeTarget, Record
 
@@ -34,7 +31,6 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
     "tenancies": ("/tenancies", False),
     "suppliers": ("/suppliers", True),
 }
-_UNKNOWN: Final = (ServerError, RequestTimeoutError, ConnectionLostError)
 # Unconfirmed: API_NOTES.md documents no read of documents or charges (docs/adapters.md).
 DOCUMENTS_LOOKUP: Final = "/documents"
 CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
@@ -82,35 +78,23 @@ class AltoAdapter(HttpAdapter):
 
         Alto has no idempotency keys, so the order carries `reference` (the Fixflo issue's)
         in its notes; after a failure that may have landed, the property's works orders are
-        searched for it before trying again.
+        searched for it before the create is retried (`Caller.write_once`), and a 409 is
+        answered by the order it found.
 
         Raises:
-            OutcomeUnknownError: the order could not be created nor found after retries.
+            OutcomeUnknownError: the order may have been created and could not be found.
         """
         payload = _with_reference(dict(order), reference) | {"propertyId": property_id}
-        for attempt in range(self._caller.retry.attempts):
-            if attempt:
-                await asyncio.sleep(self._caller.pause(attempt))
-                found = await self.find_works_order(property_id, reference)
-                if found is not None:
-                    return found
-            try:
-                response = await self._caller.send(
-                    "POST", "/work-orders", json=payload, idempotent=False
-                )
-            except _UNKNOWN:
-                continue
-            except ConflictError:
-                found = await self.find_works_order(property_id, reference)
-                if found is not None:
-                    return found
-                raise
-            return _created(response)
-        raise OutcomeUnknownError(
-            f"works order {reference} may not have been created; check Alto before retrying",
-            method="POST",
-            path="/work-orders",
-        )
+        find = partial(self.find_works_order, property_id, reference)
+        try:
+            return await self._caller.write_once(
+                "POST", "/work-orders", find=find, read=_created, json=payload
+            )
+        except ConflictError:
+            found = await find()
+            if found is not None:
+                return found
+            raise
 
     async def find_works_order(self, property_id: str, reference: str) -> Record | None:
         """The property's works order carrying `reference`, if there is one.
@@ -213,7 +197,7 @@ class AltoAdapter(HttpAdapter):
     async def _post_once(self, path: str, **kwargs: Any) -> Record:
         try:
             response = await self._caller.send("POST", path, idempotent=False, **kwargs)
-        except _UNKNOWN as exc:
+        except MAY_HAVE_LANDED as exc:
             raise OutcomeUnknownError(
                 f"the write may have landed ({exc.message}); check Alto before retrying",
                 method="POST",

@@ -62,7 +62,9 @@ from engine.store._store import EffectResult, IssueState, Run, Store, StoreError
 
 __all__ = ["AltoWriter", "IssueApplyResult", "apply_issue_ops", "attachment_kinds"]
 
-_POST_TRIES = 3  # posts of one document or charge per apply when the answers are lost
+# Posts of one document or charge in one apply, each after a lookup found the last one did
+# not land (`_once`); past it the operation stays in flight and the next run verifies it.
+_POSTS_PER_APPLY = 3
 
 
 @runtime_checkable
@@ -402,13 +404,21 @@ class _Post:
 
 async def _once(job: _Job, op: LifecycleOp, verify: bool, write: _Post) -> tuple[Record, str]:
     """Post once: look first when verifying, and after a lost answer post again only when
-    the lookup says it did not land. Raises `_ToPerson` when there is no lookup to ask."""
+    the lookup says it did not land. Raises `_ToPerson` when there is no lookup to ask.
+
+    This loop is verify-then-write, not a retry layer. Transient failures were retried
+    (with backoff) inside each post by the HTTP layer, which never resends a post whose
+    answer was lost: such a post reaches here as `OutcomeUnknown`, is looked up, and is
+    sent again only when the lookup says it is not in Alto. It stays in the engine because
+    the lookups are optional ports and the engine's policy without one is a dead letter,
+    never a guess; the bound keeps a run from spinning on an Alto that keeps losing answers.
+    """
     if verify:
         found = await _ask(op, write)
         if found is not None:
             return found, "verified"
     document = await write.fetch()
-    for attempt in range(_POST_TRIES):
+    for attempt in range(_POSTS_PER_APPLY):
         if attempt:
             job.out.retries += 1
         try:
