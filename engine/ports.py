@@ -37,6 +37,7 @@ __all__ = [
     "DocumentLookup",
     "DocumentSource",
     "Documents",
+    "IssueSource",
     "Record",
     "RecordSource",
     "RecordTarget",
@@ -200,6 +201,31 @@ class ChargeLookup(Protocol):
         Raises:
             engine.errors.NotOffered: the system offers no such lookup.
         """
+        ...
+
+
+@runtime_checkable
+class IssueSource(Protocol):
+    """The repair system's issues (Fixflo's, in its shapes), read one at a time."""
+
+    def issue_ids(self, *, since: str | None = None) -> AsyncIterator[str]:
+        """The ids of the issues updated since `since` (ISO 8601; every issue if None)."""
+        ...
+
+    async def read_issue(self, issue_id: str) -> Record:
+        """One issue, with the fields the lifecycle reads (None where the system sent none).
+
+        Raises:
+            engine.errors.RecordRefused: no such issue.
+        """
+        ...
+
+    async def invoice(self, issue_id: str) -> Record | None:
+        """The issue's invoice, or None if it has none."""
+        ...
+
+    async def completion_documents(self, issue_id: str) -> list[Attachment]:
+        """The documents the issue's job was completed with."""
         ...
 
 
