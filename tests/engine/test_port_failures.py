@@ -1,7 +1,8 @@
-"""A port's failure is sorted by its type (`engine.errors`), the same way in both appliers.
+"""A port's failure is sorted by its type (`engine.errors`), the same way in both appliers
+(`engine._failures`, tested here through them).
 
-The fake ports here raise the engine's own classes, with statuses and messages chosen to
-mislead: only the type may decide what becomes of the operation.
+The fake ports here raise the engine's own classes, some with statuses chosen to mislead:
+only the type may decide what becomes of the operation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from engine._failures import Fate, Refusal, sort_failure
 from engine.errors import (
     CredentialsRefused,
     NotOffered,
@@ -28,15 +28,15 @@ from engine.ports import Record
 from engine.store import Store
 from engine.sync.apply import ApplyResult, apply_plan
 from tests.engine.apply_world import make_world
-from tests.engine.test_issue_apply import AltoDouble, Harness, _closed
+from tests.engine.test_issue_apply import AltoDouble, AltoWithLookups, Harness, _closed
 
 
 class Lost(Retryable, OutcomeUnknown):
     """A timeout: transient, and the answer was lost."""
 
 
-# (the failure a port raises, its fate, the outcome an applier counts)
-FAILURES: list[tuple[PortError | RulebridgeError, str]] = [
+# (the failure a port raises, the outcome an applier counts; "stop": it is raised)
+FAILURES: list[tuple[RulebridgeError, str]] = [
     (CredentialsRefused("refused", status=500), "stop"),
     (RecordRefused("Unprocessable: supplierContactId", status=422), "dead"),
     (RecordRefused("no such tenant", status=404), "dead"),
@@ -53,21 +53,6 @@ FAILURES: list[tuple[PortError | RulebridgeError, str]] = [
 
 def _id(case: tuple[Exception, str]) -> str:
     return f"{type(case[0]).__name__}-{case[1]}"
-
-
-@pytest.mark.parametrize(("failure", "outcome"), FAILURES, ids=map(_id, FAILURES))
-def test_every_kind_has_one_fate(failure: Exception, outcome: str) -> None:
-    fate = sort_failure(failure)
-    assert (fate.value if isinstance(fate, Fate) else "dead") == outcome
-
-
-def test_a_refusal_says_what_the_system_answered() -> None:
-    assert sort_failure(RecordRefused("bad", status=422)) == Refusal(422, "bad", retryable=False)
-    assert sort_failure(RecordRefused("gone", status=404)) == Refusal(404, "gone", retryable=True)
-    envelope = sort_failure(RecordRefused("Errors", status=200))
-    assert isinstance(envelope, Refusal)
-    assert envelope.answer("refused it") == "refused it"
-    assert sort_failure(NotOffered("x", status=405)) == Refusal(405, "x", retryable=False)
 
 
 # Reference data: engine.sync.apply ------------------------------------------------------
@@ -163,5 +148,43 @@ def test_apply_issue_ops_sorts_a_failure_by_its_type(
             assert letters[0].retryable is (failure.status == 404)
             answer = "refused it" if failure.status == 200 else f"answered {failure.status}"
             assert f"create works_order: Alto {answer}: {failure.message}" in letters[0].reason
+    finally:
+        harness.close()
+
+
+@dataclasses.dataclass
+class FailingLookups(AltoWithLookups):
+    """Alto whose charge lookup raises `failure`."""
+
+    failure: Exception = dataclasses.field(default_factory=lambda: PortError("unset"))
+
+    async def find_charge(
+        self, target: Any, target_id: str, invoice_reference: str
+    ) -> Record | None:
+        self.calls["find_charge"] += 1
+        raise self.failure
+
+
+@pytest.mark.parametrize(
+    ("failure", "outcome"),
+    [
+        (NotOffered("no such endpoint", status=400), "dead"),  # a person checks Alto
+        (RecordRefused("not found", status=404), "unknown"),  # verified next run
+        (Retryable("the API answered 503"), "unknown"),
+    ],
+    ids=["NotOffered", "RecordRefused-404", "Retryable"],
+)
+def test_a_lookup_after_a_lost_answer_is_sorted_by_its_type(
+    tmp_path: Path, failure: Exception, outcome: str
+) -> None:
+    harness = Harness(tmp_path / "s.db", alto=FailingLookups(failure=failure))
+    try:
+        harness.alto.faults = {"post_charge": ["lost"]}
+        _closed(harness)
+        done = harness.deliver("I1")
+        assert done is not None
+        assert dict(done.counts["charge"]) == {outcome: 1}
+        assert len(harness.letters()) == (1 if outcome == "dead" else 0)
+        assert harness.alto.calls["post_charge"] == 1  # never posted twice
     finally:
         harness.close()
