@@ -406,12 +406,13 @@ async def _once(job: _Job, op: LifecycleOp, verify: bool, write: _Post) -> tuple
     """Post once: look first when verifying, and after a lost answer post again only when
     the lookup says it did not land. Raises `_ToPerson` when there is no lookup to ask.
 
-    This loop is verify-then-write, not a retry layer. Transient failures were retried
-    (with backoff) inside each post by the HTTP layer, which never resends a post whose
-    answer was lost: such a post reaches here as `OutcomeUnknown`, is looked up, and is
-    sent again only when the lookup says it is not in Alto. It stays in the engine because
-    the lookups are optional ports and the engine's policy without one is a dead letter,
-    never a guess; the bound keeps a run from spinning on an Alto that keeps losing answers.
+    This loop is verify-then-write, not a retry layer. Inside each post the HTTP layer has
+    retried (with backoff) what surely did not land (no connection, 429) and resends
+    nothing that may have: such a post reaches here as `OutcomeUnknown`, is looked up, and
+    is sent again only when the lookup says it is not in Alto. It stays in the engine
+    because the lookups are optional ports and the engine's policy without one is a dead
+    letter, never a guess; the bound keeps a run from spinning on an Alto that keeps losing
+    answers.
     """
     if verify:
         found = await _ask(op, write)
