@@ -8,27 +8,24 @@ boundary by `translate_transport_error`, chained with ``from``::
     RulebridgeError (engine.errors)
     └── PortError (engine.errors)
         └── AdapterError                  method, path, status, excerpt
-            ├── ConfigError               no credentials, unreadable secrets file (no request)
-            ├── TransportError            no usable HTTP answer              Retryable
-            │   ├── ConnectError          no connection could be made: nothing was sent
-            │   ├── RequestTimeoutError   an answer did not come in time     + OutcomeUnknown
-            │   └── ConnectionLostError   the connection dropped mid-exchange + OutcomeUnknown
-            ├── ProtocolError             an answer that is not the JSON the API documents
-            │                                                                OutcomeUnknown
-            ├── OutcomeUnknownError       a write that is not idempotent may or may not have
-            │                             landed                             OutcomeUnknown
+            ├── ConfigError               no credentials or secrets file
+            ├── TransportError            no usable HTTP answer             Retryable
+            │   ├── ConnectError          no connection: nothing was sent
+            │   ├── RequestTimeoutError   no answer in time                 + OutcomeUnknown
+            │   └── ConnectionLostError   dropped mid-exchange              + OutcomeUnknown
+            ├── ProtocolError             not the JSON the API documents    OutcomeUnknown
+            ├── OutcomeUnknownError       a write that may have landed      OutcomeUnknown
             └── HTTPStatusError           a 4xx or 5xx answer
-                ├── AuthError             401: bad or expired credentials    CredentialsRefused
-                ├── ForbiddenError        403: Alto's AgencyRef is wrong     CredentialsRefused
-                ├── NotFoundError         404                                RecordRefused
-                │   ├── DocumentNotFoundError  an issue has no document of that name
-                │   └── NotOfferedError   404/405 on a lookup Alto may lack  + NotOffered
-                ├── ConflictError         409: a duplicate; `location`       RecordRefused
-                ├── BadRequestError       any other 4xx (400, 405, 422...)   RecordRefused
-                ├── RateLimitedError      429 (retried, honouring Retry-After)  Retryable
-                ├── ServerError           5xx (retried)                      Retryable
-                └── EnvelopeError         Fixflo's 200 whose envelope carries Errors
-                                                                             RecordRefused
+                ├── AuthError             401: bad or expired credentials   CredentialsRefused
+                ├── ForbiddenError        403: Alto's AgencyRef is wrong    CredentialsRefused
+                ├── NotFoundError         404                               RecordRefused
+                │   ├── DocumentNotFoundError  an issue has no such document
+                │   └── NotOfferedError   404/405 on a lookup               + NotOffered
+                ├── ConflictError         409: a duplicate; `location`      RecordRefused
+                ├── BadRequestError       any other 4xx (400, 405, 422...)  RecordRefused
+                ├── RateLimitedError      429, honouring Retry-After        Retryable
+                ├── ServerError           5xx                               Retryable
+                └── EnvelopeError         Fixflo's 200 listing Errors       RecordRefused
 
 The right-hand column is the engine's kind (`engine.errors`) each class also inherits, so the
 engine sorts a failure by type without importing the adapters; `AdapterError`, `ConfigError`

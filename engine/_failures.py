@@ -13,7 +13,7 @@ order, documents and charges to Alto) sort a port's failure by its type alone
 
 Example:
     >>> sort_failure(CredentialsRefused("401", status=401))
-    <Fate.STOP: 'stop'>
+    <Verdict.STOP: 'stop'>
     >>> sort_failure(RecordRefused("Unprocessable", status=422)).answer("refused it")
     'answered 422'
 """
@@ -32,10 +32,10 @@ from engine.errors import (
     Retryable,
 )
 
-__all__ = ["Fate", "Refusal", "sort_failure"]
+__all__ = ["Refusal", "Verdict", "sort_failure"]
 
 
-class Fate(enum.Enum):
+class Verdict(enum.Enum):
     """What becomes of an operation whose call failed, unless the system refused it."""
 
     STOP = "stop"
@@ -65,17 +65,17 @@ class Refusal:
         return f"answered {status}" if status is not None and status >= 300 else refused
 
 
-def sort_failure(exc: Exception) -> Fate | Refusal:
-    """The fate of an operation whose call raised `exc` (the module docstring's table)."""
+def sort_failure(exc: Exception) -> Verdict | Refusal:
+    """The verdict of an operation whose call raised `exc` (the module docstring's table)."""
     if isinstance(exc, CredentialsRefused):
-        return Fate.STOP
+        return Verdict.STOP
     if isinstance(exc, OutcomeUnknown):
-        return Fate.UNKNOWN
+        return Verdict.UNKNOWN
     if isinstance(exc, RecordRefused | NotOffered):
         return _refusal(exc)
     if isinstance(exc, Retryable):
-        return Fate.FAILED
-    return Fate.UNKNOWN
+        return Verdict.FAILED
+    return Verdict.UNKNOWN
 
 
 def _refusal(exc: PortError) -> Refusal:

@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from engine._failures import Fate, Refusal, sort_failure
+from engine._failures import Refusal, Verdict, sort_failure
 from engine._outcomes import Outcomes
 from engine.errors import NotOffered, RulebridgeError
 from engine.issues.reconcile import IssueOps, LifecycleOp
@@ -263,7 +263,7 @@ async def _create_works_order(job: _Job, op: LifecycleOp, verify: bool) -> None:
     held = dict(op.fields) if failure is None else _held(op, record, changes)
     state = dataclasses.replace(job.state, works_order_id=order_id, works_order=held)
     _record(job, op, state, EffectResult(order_id, op.issue_id), outcome)
-    if failure is not None and sort_failure(failure) is Fate.STOP:
+    if failure is not None and sort_failure(failure) is Verdict.STOP:
         raise failure
 
 
@@ -425,7 +425,7 @@ async def _once(job: _Job, op: LifecycleOp, verify: bool, write: _Post) -> tuple
         try:
             return await write.post(document), op.op
         except RulebridgeError as exc:
-            if sort_failure(exc) is not Fate.UNKNOWN:
+            if sort_failure(exc) is not Verdict.UNKNOWN:
                 raise
         found = await _ask(op, write)
         if found is not None:
@@ -468,7 +468,7 @@ async def _look(
     except NotOffered:
         raise
     except RulebridgeError as exc:
-        if sort_failure(exc) is Fate.STOP:
+        if sort_failure(exc) is Verdict.STOP:
             raise
         raise _Unverified(str(exc)) from exc
 
@@ -482,10 +482,10 @@ async def _fetch(job: _Job, op: LifecycleOp, kind: str, name: str) -> Attachment
         problem = f"the document source knows no documents of kind {kind!r}"
         raise _to_person(op, problem, "fix the runner's document source", retryable=True) from exc
     except RulebridgeError as exc:
-        fate = sort_failure(exc)
-        if fate is Fate.STOP:
+        verdict = sort_failure(exc)
+        if verdict is Verdict.STOP:
             raise
-        if isinstance(fate, Refusal):
+        if isinstance(verdict, Refusal):
             problem = f"document {name!r} could not be read ({exc})"
             raise _to_person(op, problem, "check it in Fixflo", retryable=True) from exc
         raise _Unsent(str(exc)) from exc
@@ -540,15 +540,15 @@ def _agree(job: _Job) -> None:
 
 def _failed(job: _Job, op: LifecycleOp, exc: RulebridgeError) -> None:
     match sort_failure(exc):
-        case Fate.STOP:
+        case Verdict.STOP:
             raise exc  # left in flight: verified, not guessed, when the credentials are fixed
         case Refusal() as refusal:
             what = f"issue {op.issue_id}: {op.op} {op.kind} {op.name or ''}".rstrip()
             reason = f"{what}: Alto {refusal.answer('refused it')}: {refusal.message}"
             _dead_letter(job, op, reason, retryable=refusal.retryable, error=str(exc))
-        case Fate.FAILED:
+        case Verdict.FAILED:
             _mark_failed(job, op, str(exc))  # answered, applied nothing: call again next run
-        case Fate.UNKNOWN:
+        case Verdict.UNKNOWN:
             _left_in_flight(job, op)
 
 

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from engine._failures import Fate, Refusal, sort_failure
+from engine._failures import Refusal, Verdict, sort_failure
 from engine._outcomes import Outcomes
 from engine.errors import RulebridgeError
 from engine.ports import Record, RecordTarget
@@ -251,7 +251,7 @@ def _record(store: Store, op: Operation, record: Record | None) -> None:
 
 def _failed(op: Operation, store: Store, result: ApplyResult, exc: RulebridgeError) -> None:
     match sort_failure(exc):
-        case Fate.STOP:
+        case Verdict.STOP:
             raise exc
         case Refusal() as refusal:
             what = f"{op.op} {op.kind} {op.source_id or op.target_ref or op.target_id}"
@@ -259,8 +259,8 @@ def _failed(op: Operation, store: Store, result: ApplyResult, exc: RulebridgeErr
             letter = store.dead_letter(op, reason, error=str(exc), retryable=refusal.retryable)
             result.dead_letters.append(letter.id)
             result.count(op.kind, "dead")
-        case Fate.FAILED:
+        case Verdict.FAILED:
             store.mark_failed(op, str(exc))  # answered, applied nothing: call again next time
             result.count(op.kind, "failed")
-        case Fate.UNKNOWN:
+        case Verdict.UNKNOWN:
             result.count(op.kind, "unknown")  # no answer: stays in flight, verified next time
