@@ -14,10 +14,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -26,11 +25,10 @@ from adapters.alto import AltoAdapter
 from adapters.fixflo import FixfloAdapter, FixfloDocuments
 from engine.issues import AltoWriter
 from engine.ports import DocumentSource, IssueSource, RecordSource, RecordTarget
+from rulebridge._snapshot_io import Opener
 from rulebridge.runner._night import Night
 
 __all__ = ["FixfloPorts", "alto_writer", "fixflo_ports", "snapshot_reader"]
-
-Use = Callable[[RecordSource], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +46,7 @@ class FixfloPorts:
     documents: DocumentSource
 
 
-def snapshot_reader(night: Night, system: str) -> Callable[[Use], Coroutine[Any, Any, None]]:
+def snapshot_reader(night: Night, system: str) -> Opener:
     """An opener for `rulebridge._snapshot_io.take_snapshot`: on the snapshot's own event
     loop it opens a client of `system` and hands its adapter to ``use``.
 
@@ -59,7 +57,7 @@ def snapshot_reader(night: Night, system: str) -> Callable[[Use], Coroutine[Any,
     night.config.auth(system)
     kind = AltoAdapter if system == "alto" else FixfloAdapter
 
-    async def open_source(use: Use) -> None:
+    async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
         async with _client(night, system) as client:
             limiter = night.config.limiter(system)
             await use(kind(client, limiter=limiter, retry=night.config.retry))
