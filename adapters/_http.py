@@ -3,15 +3,18 @@
 `Caller.send` waits for the rate limiter, sends one request, turns httpx's exceptions and
 error statuses into `adapters.errors`, and retries with stamina (exponential backoff with
 jitter, honouring ``Retry-After``, bounded in attempts and total time). Writes that are not
-idempotent are only retried when the request surely did not land (no connection, 429).
+idempotent are only retried when the request surely did not land (no connection, 429), or
+by `Caller.write_once`, which looks the write up before sending it again after a lost
+answer. This is the one layer that retries a transient failure: adapters and the engine
+above it do not wait and try again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import httpx
 import stamina
@@ -20,16 +23,32 @@ from aiolimiter import AsyncLimiter
 from adapters.errors import (
     AdapterError,
     ConnectError,
+    ConnectionLostError,
+    OutcomeUnknownError,
     ProtocolError,
     RateLimitedError,
+    RequestTimeoutError,
+    ServerError,
     error_for_response,
     redact,
     translate_transport_error,
 )
+from engine.errors import CredentialsRefused, Retryable
 
-__all__ = ["Caller", "HttpAdapter", "RetryPolicy", "decode_json", "make_limiter"]
+__all__ = [
+    "MAY_HAVE_LANDED",
+    "Caller",
+    "HttpAdapter",
+    "RetryPolicy",
+    "decode_json",
+    "make_limiter",
+]
 
 log = logging.getLogger("rulebridge.adapters")
+T = TypeVar("T")
+# The failures after which a write that is not idempotent may have landed: the server may
+# have applied it before failing (5xx), or its answer never came.
+MAY_HAVE_LANDED: Final = (ServerError, RequestTimeoutError, ConnectionLostError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +115,56 @@ class Caller:
         Raises:
             AdapterError: the last failure once retries are spent (or not allowed).
         """
-        hook = self._backoff if idempotent else self._backoff_unsent
-        policy = self.retry
-        async for attempt in stamina.retry_context(
-            on=hook,
-            attempts=policy.attempts,
-            timeout=policy.timeout,
-            wait_initial=policy.wait_initial,
-            wait_max=policy.wait_max,
-            wait_jitter=policy.wait_jitter,
-        ):
+        async for attempt in self._attempts(self._backoff if idempotent else self._backoff_unsent):
             with attempt:
                 return await self._once(method, path, kwargs)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    async def write_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        find: Callable[[], Awaitable[T | None]],
+        read: Callable[[httpx.Response], T],
+        **kwargs: Any,
+    ) -> T:
+        """A write that is not idempotent, landed once however its answers are lost.
+
+        Retried as `send` retries and by the same policy, except that once an answer was
+        lost (a 5xx, a timeout, a dropped connection: the write may have landed) each
+        attempt first asks `find`; what it finds is returned instead of writing again.
+
+        Args:
+            method: the write's method.
+            path: the write's path.
+            find: looks for what an earlier attempt may have written; None if absent.
+            read: the written record, from the write's answer.
+            **kwargs: the request's body and headers, as for `httpx.AsyncClient.request`.
+
+        Raises:
+            OutcomeUnknownError: the write may have landed and was not found (the retries
+                ran out, or `find` failed).
+            AdapterError: the last failure, when no attempt can have landed, or refused
+                credentials.
+        """
+        lost: AdapterError | None = None
+        try:
+            async for attempt in self._attempts(self._backoff):
+                with attempt:
+                    if lost is not None:
+                        found = await self._find_lost(find, lost, method, path)
+                        if found is not None:
+                            return found
+                    try:
+                        return read(await self._once(method, path, kwargs))
+                    except MAY_HAVE_LANDED as exc:
+                        lost = exc
+                        raise
+        except Retryable as exc:
+            if lost is None:
+                raise
+            raise _unknown(lost, method, path, "the retries ran out") from exc
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -126,12 +183,36 @@ class Caller:
             raise error_for_response(response, self.secrets, path)
         return response
 
-    def pause(self, attempt: int) -> float:
-        """Seconds to wait before round `attempt` of a caller's own retry loop."""
-        return float(min(self.retry.wait_max, self.retry.wait_initial * 2.0**attempt))
+    def _attempts(self, hook: Callable[[Exception], bool | float]) -> Any:
+        """stamina's attempts under the policy, retrying what `hook` allows."""
+        policy = self.retry
+        return stamina.retry_context(
+            on=hook,
+            attempts=policy.attempts,
+            timeout=policy.timeout,
+            wait_initial=policy.wait_initial,
+            wait_max=policy.wait_max,
+            wait_jitter=policy.wait_jitter,
+        )
+
+    async def _find_lost(
+        self,
+        find: Callable[[], Awaitable[T | None]],
+        lost: AdapterError,
+        method: str,
+        path: str,
+    ) -> T | None:
+        """What a write whose answer was lost left behind; a lookup that fails leaves the
+        write's outcome unknown (refused credentials stop everything as they are)."""
+        try:
+            return await find()
+        except CredentialsRefused:
+            raise
+        except AdapterError as exc:
+            raise _unknown(lost, method, path, f"the lookup failed: {exc.message}") from exc
 
     def _backoff(self, exc: Exception) -> bool | float:
-        if not isinstance(exc, AdapterError) or not exc.retryable:
+        if not isinstance(exc, Retryable):
             return False
         log.info("retrying %s", type(exc).__name__)
         if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
@@ -142,6 +223,16 @@ class Caller:
         if isinstance(exc, ConnectError | RateLimitedError):
             return self._backoff(exc)
         return False
+
+
+def _unknown(lost: AdapterError, method: str, path: str, why: str) -> OutcomeUnknownError:
+    return OutcomeUnknownError(
+        f"the write may have landed ({lost.message}) and was not found ({why}); "
+        "check before sending it again",
+        method=method,
+        path=path,
+        status=lost.status,
+    )
 
 
 def decode_json(response: httpx.Response, path: str) -> Any:

@@ -6,23 +6,30 @@ and a redacted excerpt of the response body. httpx's exceptions are translated a
 boundary by `translate_transport_error`, chained with ``from``::
 
     RulebridgeError (engine.errors)
-    └── AdapterError                 method, path, status, excerpt
-        ├── ConfigError              no credentials, unreadable secrets file (no request made)
-        ├── TransportError           no usable HTTP answer (retried)
-        │   ├── ConnectError         the connection could not be made: nothing was sent
-        │   ├── RequestTimeoutError         an answer did not come in time
-        │   └── ConnectionLostError  the connection dropped mid-exchange
-        ├── ProtocolError            an answer that is not the JSON the API documents
-        ├── OutcomeUnknownError      a write that is not idempotent may or may not have landed
-        └── HTTPStatusError          a 4xx or 5xx answer
-            ├── AuthError            401: bad or expired credentials
-            ├── ForbiddenError       403: Alto's AgencyRef is missing or wrong
-            ├── NotFoundError        404
-            │   └── DocumentNotFoundError  an issue has no document of that name
-            ├── ConflictError        409: a duplicate; `location` of the existing record
-            ├── RateLimitedError     429 (retried, honouring Retry-After)
-            ├── ServerError          5xx (retried)
-            └── EnvelopeError        Fixflo's HTTP 200 whose envelope carries Errors
+    └── PortError (engine.errors)
+        └── AdapterError                  method, path, status, excerpt
+            ├── ConfigError               no credentials or secrets file
+            ├── TransportError            no usable HTTP answer             Retryable
+            │   ├── ConnectError          no connection: nothing was sent
+            │   ├── RequestTimeoutError   no answer in time                 + OutcomeUnknown
+            │   └── ConnectionLostError   dropped mid-exchange              + OutcomeUnknown
+            ├── ProtocolError             not the JSON the API documents    OutcomeUnknown
+            ├── OutcomeUnknownError       a write that may have landed      OutcomeUnknown
+            └── HTTPStatusError           a 4xx or 5xx answer
+                ├── AuthError             401: bad or expired credentials   CredentialsRefused
+                ├── ForbiddenError        403: Alto's AgencyRef is wrong    CredentialsRefused
+                ├── NotFoundError         404                               RecordRefused
+                │   ├── DocumentNotFoundError  an issue has no such document
+                │   └── NotOfferedError   404/405 on a lookup               + NotOffered
+                ├── ConflictError         409: a duplicate; `location`      RecordRefused
+                ├── BadRequestError       any other 4xx (400, 405, 422...)  RecordRefused
+                ├── RateLimitedError      429, honouring Retry-After        Retryable
+                ├── ServerError           5xx                               Retryable
+                └── EnvelopeError         Fixflo's 200 listing Errors       RecordRefused
+
+The right-hand column is the engine's kind (`engine.errors`) each class also inherits, so the
+engine sorts a failure by type without importing the adapters; `AdapterError`, `ConfigError`
+and `HTTPStatusError` themselves are of no kind (the engine reads them as outcome unknown).
 
 Example:
     >>> from adapters.errors import AdapterError
@@ -42,11 +49,19 @@ from typing import Final
 
 import httpx
 
-from engine.errors import RulebridgeError
+from engine.errors import (
+    CredentialsRefused,
+    NotOffered,
+    OutcomeUnknown,
+    PortError,
+    RecordRefused,
+    Retryable,
+)
 
 __all__ = [
     "AdapterError",
     "AuthError",
+    "BadRequestError",
     "ConfigError",
     "ConflictError",
     "ConnectError",
@@ -56,6 +71,7 @@ __all__ = [
     "ForbiddenError",
     "HTTPStatusError",
     "NotFoundError",
+    "NotOfferedError",
     "OutcomeUnknownError",
     "ProtocolError",
     "RateLimitedError",
@@ -95,10 +111,8 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
 
 
-class AdapterError(RulebridgeError):
+class AdapterError(PortError):
     """A call to Alto or Fixflo failed. Prints as ``METHOD path: status: message (body)``."""
-
-    retryable = False
 
     def __init__(
         self,
@@ -109,9 +123,8 @@ class AdapterError(RulebridgeError):
         status: int | None = None,
         excerpt: str = "",
     ) -> None:
-        self.message, self.method, self.path = message, method, path
-        self.status, self.excerpt = status, excerpt
-        super().__init__(str(self))
+        self.method, self.path, self.excerpt = method, path, excerpt
+        super().__init__(message, status=status)
 
     def __str__(self) -> str:
         where = f"{self.method} {self.path}: " if self.method else ""
@@ -124,50 +137,46 @@ class ConfigError(AdapterError, ValueError):
     """The adapter cannot be set up: missing credentials or an unreadable secrets file."""
 
 
-class TransportError(AdapterError):
+class TransportError(AdapterError, Retryable):
     """No usable HTTP answer came back."""
-
-    retryable = True
 
 
 class ConnectError(TransportError):
     """The connection could not be made, so nothing was sent."""
 
 
-class RequestTimeoutError(TransportError):
+class RequestTimeoutError(TransportError, OutcomeUnknown):
     """An answer did not come in time; a write may have landed."""
 
 
-class ConnectionLostError(TransportError):
+class ConnectionLostError(TransportError, OutcomeUnknown):
     """The connection dropped mid-exchange; a write may have landed."""
 
 
-class ProtocolError(AdapterError):
-    """An answer that is not what the API documents (not JSON, wrong shape)."""
+class ProtocolError(AdapterError, OutcomeUnknown):
+    """An answer that is not what the API documents (not JSON, wrong shape).
 
-
-class OutcomeUnknownError(AdapterError):
-    """A write that is not idempotent failed in a way that leaves its outcome unknown.
-
-    `outcome_unknown` lets the engine recognise it without importing the adapters.
+    A write answered so may have landed: its answer cannot be read.
     """
 
-    outcome_unknown = True
+
+class OutcomeUnknownError(AdapterError, OutcomeUnknown):
+    """A write that is not idempotent failed in a way that leaves its outcome unknown."""
 
 
 class HTTPStatusError(AdapterError):
     """The API answered with an error status."""
 
 
-class AuthError(HTTPStatusError):
+class AuthError(HTTPStatusError, CredentialsRefused):
     """401: the credentials or token were refused."""
 
 
-class ForbiddenError(HTTPStatusError):
+class ForbiddenError(HTTPStatusError, CredentialsRefused):
     """403: for Alto, the AgencyRef header is missing or names another agency."""
 
 
-class NotFoundError(HTTPStatusError):
+class NotFoundError(HTTPStatusError, RecordRefused):
     """404: no such record or endpoint."""
 
 
@@ -179,26 +188,31 @@ class DocumentNotFoundError(NotFoundError):
     """
 
 
-class ConflictError(HTTPStatusError):
+class NotOfferedError(NotFoundError, NotOffered):
+    """404 or 405 on a lookup the API may not offer: what it would say cannot be known."""
+
+
+class ConflictError(HTTPStatusError, RecordRefused):
     """409: a duplicate; `location` is the existing record's address when given."""
 
     location: str | None = None
 
 
-class RateLimitedError(HTTPStatusError):
+class BadRequestError(HTTPStatusError, RecordRefused):
+    """A 4xx not named above (400, 405, 410, 422...): the request as sent was refused."""
+
+
+class RateLimitedError(HTTPStatusError, Retryable):
     """429: too many requests; `retry_after` is the seconds the API asked to wait."""
 
-    retryable = True
     retry_after: float | None = None
 
 
-class ServerError(HTTPStatusError):
+class ServerError(HTTPStatusError, Retryable):
     """5xx: the API failed; retried."""
 
-    retryable = True
 
-
-class EnvelopeError(HTTPStatusError):
+class EnvelopeError(HTTPStatusError, RecordRefused):
     """Fixflo answered 200 but its envelope lists Errors: the write did not happen."""
 
 
@@ -219,7 +233,7 @@ def error_for_response(
 ) -> HTTPStatusError:
     """The `HTTPStatusError` subclass for an error `response`, with a redacted excerpt."""
     status = response.status_code
-    cls, message = _BY_STATUS.get(status, (ServerError if status >= 500 else HTTPStatusError, ""))
+    cls, message = _BY_STATUS.get(status, (_unnamed(status), ""))
     error = cls(
         message or f"the API answered {status} {response.reason_phrase}",
         method=response.request.method,
@@ -232,6 +246,13 @@ def error_for_response(
     if isinstance(error, ConflictError):
         error.location = response.headers.get("Location")
     return error
+
+
+def _unnamed(status: int) -> type[HTTPStatusError]:
+    """The class of an error status `_BY_STATUS` does not name."""
+    if status >= 500:
+        return ServerError
+    return BadRequestError if status >= 400 else HTTPStatusError
 
 
 def parse_retry_after(value: str | None) -> float | None:

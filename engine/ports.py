@@ -5,7 +5,17 @@ the planner depend only on them, so tests and the simulator plug in anything tha
 Records are plain JSON-like dicts in the vendor's own shapes (docs/snapshots.md), and
 collections are the snapshot's names (``inventory``, ``properties``, ``landlord_properties``).
 
-Every method may raise `adapters.errors.AdapterError` (a `RulebridgeError`).
+Ports raise the failures `engine.errors` declares, whatever the system behind them, so the
+engine sorts a failure by its type alone (`PortError` and its kinds):
+
+- `CredentialsRefused`: the credentials were refused; every call would be.
+- `RecordRefused`: this record was refused (its ``status`` and ``message`` say why).
+- `NotOffered`: an optional lookup the system does not offer.
+- `Retryable`: a transient failure; the port has already retried it as far as it will.
+- `OutcomeUnknown`: a write may or may not have taken effect.
+
+A failure of none of these kinds is read as `OutcomeUnknown`. Adapters (`adapters.errors`)
+raise subclasses of these kinds.
 
 Example:
     >>> async def count(source: RecordSource, collection: str) -> int:
@@ -27,6 +37,7 @@ __all__ = [
     "DocumentLookup",
     "DocumentSource",
     "Documents",
+    "IssueSource",
     "Record",
     "RecordSource",
     "RecordTarget",
@@ -106,7 +117,12 @@ class WorksOrders(Protocol):
     async def create_works_order(
         self, property_id: str, order: Mapping[str, Any], *, reference: str
     ) -> Record:
-        """Create a works order once: an order carrying `reference` already is returned."""
+        """Create a works order once: an order carrying `reference` already is returned.
+
+        Raises:
+            engine.errors.OutcomeUnknown: the order may have been created and could not be
+                found.
+        """
         ...
 
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
@@ -121,7 +137,12 @@ class Documents(Protocol):
     async def attach_document(
         self, linked_type: str, linked_id: str, document: Attachment
     ) -> Record:
-        """Upload `document` and link it to the record; returns the stored document."""
+        """Upload `document` and link it to the record; returns the stored document.
+
+        Raises:
+            engine.errors.OutcomeUnknown: the upload may have landed; it is not sent again
+                blindly (the caller looks it up first).
+        """
         ...
 
 
@@ -136,7 +157,12 @@ class Charges(Protocol):
         charge: Mapping[str, Any],
         invoice: Attachment | None = None,
     ) -> Record:
-        """Post one charge; returns it as stored."""
+        """Post one charge; returns it as stored.
+
+        Raises:
+            engine.errors.OutcomeUnknown: the charge may have landed; it is not posted again
+                blindly (the caller looks it up first).
+        """
         ...
 
 
@@ -157,8 +183,8 @@ class DocumentLookup(Protocol):
         """The document called `name` linked to the record, or None.
 
         Raises:
-            adapters.errors.NotFoundError: the system offers no such lookup (the caller must
-                not guess: it hands the operation to a person).
+            engine.errors.NotOffered: the system offers no such lookup (the caller must not
+                guess: it hands the operation to a person).
         """
         ...
 
@@ -173,8 +199,33 @@ class ChargeLookup(Protocol):
         """The charge for invoice `invoice_reference` on the property or tenancy, or None.
 
         Raises:
-            adapters.errors.NotFoundError: the system offers no such lookup.
+            engine.errors.NotOffered: the system offers no such lookup.
         """
+        ...
+
+
+@runtime_checkable
+class IssueSource(Protocol):
+    """The repair system's issues (Fixflo's, in its shapes), read one at a time."""
+
+    def issue_ids(self, *, since: str | None = None) -> AsyncIterator[str]:
+        """The ids of the issues updated since `since` (ISO 8601; every issue if None)."""
+        ...
+
+    async def read_issue(self, issue_id: str) -> Record:
+        """One issue, with the fields the lifecycle reads (None where the system sent none).
+
+        Raises:
+            engine.errors.RecordRefused: no such issue.
+        """
+        ...
+
+    async def invoice(self, issue_id: str) -> Record | None:
+        """The issue's invoice, or None if it has none."""
+        ...
+
+    async def completion_documents(self, issue_id: str) -> list[Attachment]:
+        """The documents the issue's job was completed with."""
         ...
 
 
@@ -188,6 +239,7 @@ class DocumentSource(Protocol):
 
         Raises:
             KeyError: `kind` is not a kind of document this source knows.
-            adapters.errors.AdapterError: the document could not be read.
+            engine.errors.RecordRefused: the issue has no such document.
+            engine.errors.PortError: the document could not be read.
         """
         ...

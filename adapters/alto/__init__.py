@@ -2,7 +2,7 @@
 
 Reads the snapshot collections (cursor pagination), creates and updates works orders
 exactly once, uploads documents and posts charges, and finds a document or charge a lost
-answer may have left (`find_document`, `find_charge`: unconfirmed endpoints, NotFoundError
+answer may have left (`find_document`, `find_charge`: unconfirmed endpoints, NotOfferedError
 where Alto lacks them). Failures are `adapters.errors`.
 
 Example:

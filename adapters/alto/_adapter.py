@@ -3,24 +3,22 @@ orders, documents and charges, and looks them up after a lost answer."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
 from typing import Any, Final
 
 import httpx
 
-from adapters._http import HttpAdapter, decode_json
+from adapters._http import MAY_HAVE_LANDED, HttpAdapter, decode_json
 from adapters._paging import alto_cursor
 from adapters._records import ci_get, normalise
 from adapters.errors import (
     ConflictError,
-    ConnectionLostError,
     HTTPStatusError,
-    NotFoundError,
+    NotOfferedError,
     OutcomeUnknownError,
-    RequestTimeoutError,
-    ServerError,
 )
 from engine.ports import Attachment, ChargeTarget, Record
 
@@ -33,7 +31,6 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
     "tenancies": ("/tenancies", False),
     "suppliers": ("/suppliers", True),
 }
-_UNKNOWN: Final = (ServerError, RequestTimeoutError, ConnectionLostError)
 # Unconfirmed: API_NOTES.md documents no read of documents or charges (docs/adapters.md).
 DOCUMENTS_LOOKUP: Final = "/documents"
 CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
@@ -81,39 +78,33 @@ class AltoAdapter(HttpAdapter):
 
         Alto has no idempotency keys, so the order carries `reference` (the Fixflo issue's)
         in its notes; after a failure that may have landed, the property's works orders are
-        searched for it before trying again.
+        searched for it before the create is retried (`Caller.write_once`), and a 409 is
+        answered by the order it found.
 
         Raises:
-            OutcomeUnknownError: the order could not be created nor found after retries.
+            OutcomeUnknownError: the order may have been created and could not be found.
         """
         payload = _with_reference(dict(order), reference) | {"propertyId": property_id}
-        for attempt in range(self._caller.retry.attempts):
-            if attempt:
-                await asyncio.sleep(self._caller.pause(attempt))
-                found = await self.find_works_order(property_id, reference)
-                if found is not None:
-                    return found
-            try:
-                response = await self._caller.send(
-                    "POST", "/work-orders", json=payload, idempotent=False
-                )
-            except _UNKNOWN:
-                continue
-            except ConflictError:
-                found = await self.find_works_order(property_id, reference)
-                if found is not None:
-                    return found
-                raise
-            return _created(response)
-        raise OutcomeUnknownError(
-            f"works order {reference} may not have been created; check Alto before retrying",
-            method="POST",
-            path="/work-orders",
-        )
+        find = partial(self.find_works_order, property_id, reference)
+        try:
+            return await self._caller.write_once(
+                "POST", "/work-orders", find=find, read=_created, json=payload
+            )
+        except ConflictError:
+            found = await find()
+            if found is not None:
+                return found
+            raise
 
     async def find_works_order(self, property_id: str, reference: str) -> Record | None:
-        """The property's works order carrying `reference`, if there is one."""
-        body = await self._caller.json("GET", f"/inventory/{property_id}/work-orders")
+        """The property's works order carrying `reference`, if there is one.
+
+        Raises:
+            NotOfferedError: Alto answered 404 or 405 (no such property, or no such list).
+        """
+        path = f"/inventory/{property_id}/work-orders"
+        with _offered(path, f"which works orders property {property_id} has"):
+            body = await self._caller.json("GET", path)
         items = ci_get(body, "items", body) if isinstance(body, Mapping) else body
         for item in items if isinstance(items, list) else []:
             if isinstance(item, Mapping) and _carries(item, reference):
@@ -167,7 +158,7 @@ class AltoAdapter(HttpAdapter):
         Reads ``GET /documents?linkedType=&linkedId=`` (unconfirmed: not in Alto's notes).
 
         Raises:
-            NotFoundError: Alto has no such endpoint (404 or 405): check by hand, do not guess.
+            NotOfferedError: Alto has no such endpoint (404 or 405): check by hand, do not guess.
         """
         params = {"linkedType": linked_type, "linkedId": linked_id}
         what = f"whether document {name!r} is attached to {linked_type} {linked_id}"
@@ -185,7 +176,7 @@ class AltoAdapter(HttpAdapter):
         (unconfirmed: Alto's notes document only the POST).
 
         Raises:
-            NotFoundError: Alto has no such endpoint, or no such property or tenancy (404 or
+            NotOfferedError: Alto has no such endpoint, or no such property or tenancy (404 or
                 405).
         """
         path = CHARGES_LOOKUP.format(target=target, target_id=target_id)
@@ -198,26 +189,15 @@ class AltoAdapter(HttpAdapter):
     async def _lookup(
         self, path: str, params: Mapping[str, str], what: str
     ) -> list[Mapping[str, Any]]:
-        """Every item of a lookup list; a 404 or 405 (no such endpoint, or no GET on it) is a
-        NotFoundError saying what to check by hand."""
+        """Every item of a lookup list (see `_offered` for a 404 or 405)."""
         items = alto_cursor(self._caller, path, params, dashed=False, page_size=self.page_size)
-        try:
+        with _offered(path, what):
             return [item async for item in items if isinstance(item, Mapping)]
-        except HTTPStatusError as exc:
-            if exc.status not in _ABSENT:
-                raise
-            raise NotFoundError(
-                f"Alto cannot be asked {what} (no such endpoint or record); check in Alto",
-                method="GET",
-                path=path,
-                status=exc.status,
-                excerpt=exc.excerpt,
-            ) from exc
 
     async def _post_once(self, path: str, **kwargs: Any) -> Record:
         try:
             response = await self._caller.send("POST", path, idempotent=False, **kwargs)
-        except _UNKNOWN as exc:
+        except MAY_HAVE_LANDED as exc:
             raise OutcomeUnknownError(
                 f"the write may have landed ({exc.message}); check Alto before retrying",
                 method="POST",
@@ -225,6 +205,24 @@ class AltoAdapter(HttpAdapter):
                 status=exc.status,
             ) from exc
         return _created(response)
+
+
+@contextmanager
+def _offered(path: str, what: str) -> Iterator[None]:
+    """A 404 or 405 on a lookup (no such endpoint or record, or no GET on it) becomes a
+    NotOfferedError saying what to check by hand."""
+    try:
+        yield
+    except HTTPStatusError as exc:
+        if exc.status not in _ABSENT:
+            raise
+        raise NotOfferedError(
+            f"Alto cannot be asked {what} (no such endpoint or record); check in Alto",
+            method="GET",
+            path=path,
+            status=exc.status,
+            excerpt=exc.excerpt,
+        ) from exc
 
 
 def _with_reference(order: dict[str, Any], reference: str) -> dict[str, Any]:

@@ -65,8 +65,8 @@ _WRITES: Final = {
 class FixfloAdapter(HttpAdapter):
     """Fixflo through a client the caller made (base URL and `FixfloAuth` set on it).
 
-    Implements `engine.ports.RecordSource` and `RecordTarget`. Writes are upserts by
-    external reference, so retrying one after a lost answer lands it once.
+    Implements `engine.ports.RecordSource`, `RecordTarget` and `IssueSource`. Writes are
+    upserts by external reference, so retrying one after a lost answer lands it once.
 
     Example:
         >>> async with httpx.AsyncClient(base_url=url, auth=FixfloAuth(token)) as client:

@@ -15,10 +15,10 @@ Fixflo issue, as `engine.sync.apply.apply_plan` does for reference data. For eac
 4. ``record_effect`` and the issue's `IssueState` in one transaction; when every operation
    is done, the issue's revision too, so reconciling the issue again gives no operations.
 
-Failures are sorted like `engine.sync.apply`'s, duck-typed on ``status``, ``retryable`` and
-an outcome-unknown marker (the engine imports no adapter): 401/403 raise; other refusals
-are dead letters; 5xx/429 are ``failed`` (called again next run); no answer stays in
-flight (verified next run).
+Failures are sorted by their type, as `engine.sync.apply`'s are (`engine._failures`; the
+engine imports no adapter): `CredentialsRefused` raises; `RecordRefused` and `NotOffered`
+are dead letters; `Retryable` (5xx, 429) is ``failed`` (called again next run);
+`OutcomeUnknown` (no answer) stays in flight (verified next run).
 
 Apply one reconciliation per issue per run: the store skips an update whose key is done in
 the same run (a second reconciliation in that run is left to the next run).
@@ -41,8 +41,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from engine._failures import Refusal, Verdict, sort_failure
 from engine._outcomes import Outcomes
-from engine.errors import RulebridgeError
+from engine.errors import NotOffered, RulebridgeError
 from engine.issues.reconcile import IssueOps, LifecycleOp
 from engine.language.lifecycle import Lifecycle
 from engine.ports import (
@@ -61,9 +62,9 @@ from engine.store import EffectResult, IssueState, Run, Store, StoreError
 
 __all__ = ["AltoWriter", "IssueApplyResult", "apply_issue_ops", "attachment_kinds"]
 
-_FATAL_STATUSES = frozenset({401, 403})
-_NOT_OFFERED = frozenset({404, 405})  # a lookup answered like this does not exist
-_POST_TRIES = 3  # posts of one document or charge per apply when the answers are lost
+# Posts of one document or charge in one apply, each after a lookup found the last one did
+# not land (`_once`); past it the operation stays in flight and the next run verifies it.
+_POSTS_PER_APPLY = 3
 
 
 @runtime_checkable
@@ -119,7 +120,7 @@ def attachment_kinds(lifecycle: Lifecycle) -> dict[str, str]:
     return {attachment.id: attachment.name for attachment in lifecycle.attachments.values()}
 
 
-class _Refused(Exception):
+class _ToPerson(Exception):
     """The operation goes to a person: a dead letter with `reason`."""
 
     def __init__(self, reason: str, *, retryable: bool) -> None:
@@ -127,15 +128,11 @@ class _Refused(Exception):
         self.reason, self.retryable = reason, retryable
 
 
-def _to_person(op: LifecycleOp, problem: str, fix: str, *, retryable: bool) -> _Refused:
+def _to_person(op: LifecycleOp, problem: str, fix: str, *, retryable: bool) -> _ToPerson:
     """A dead letter's reason: the issue and operation, what is wrong, what to do."""
     what = f"issue {op.issue_id}: {op.op} {op.kind}" + (f" {op.name!r}" if op.name else "")
     retry = "retry it with `rulebridge deadletters --retry ID` (ID: this letter's)"
-    return _Refused(f"{what}: {problem}; {fix}, then {retry}", retryable=retryable)
-
-
-class _NotOffered(Exception):
-    """The adapter has no such lookup (or Alto answered 404/405 to it)."""
+    return _ToPerson(f"{what}: {problem}; {fix}, then {retry}", retryable=retryable)
 
 
 class _Unverified(Exception):
@@ -184,7 +181,7 @@ async def apply_issue_ops(
 
     Raises:
         StoreError: `run` is not the store's current run.
-        RulebridgeError: Alto refused the credentials (401/403); nothing more is tried.
+        CredentialsRefused: Alto refused the credentials (401/403); nothing more is tried.
             Effects recorded so far stay recorded.
 
     Example:
@@ -223,7 +220,7 @@ async def _apply_one(job: _Job, op: LifecycleOp) -> None:
         job.out.retries += 1
     try:
         await _PERFORM[(op.op, op.kind)](job, op, verify)
-    except _Refused as exc:
+    except _ToPerson as exc:
         _dead_letter(job, op, exc.reason, retryable=exc.retryable)
     except _Unverified:
         _left_in_flight(job, op)
@@ -266,7 +263,7 @@ async def _create_works_order(job: _Job, op: LifecycleOp, verify: bool) -> None:
     held = dict(op.fields) if failure is None else _held(op, record, changes)
     state = dataclasses.replace(job.state, works_order_id=order_id, works_order=held)
     _record(job, op, state, EffectResult(order_id, op.issue_id), outcome)
-    if failure is not None and getattr(failure, "status", None) in _FATAL_STATUSES:
+    if failure is not None and sort_failure(failure) is Verdict.STOP:
         raise failure
 
 
@@ -303,7 +300,7 @@ async def _find_works_order(job: _Job, property_id: str) -> Record | None:
         return await _look(
             job, "find_works_order", job.alto.find_works_order, property_id, job.result.issue_id
         )
-    except _NotOffered:
+    except NotOffered:
         return None
 
 
@@ -407,19 +404,28 @@ class _Post:
 
 async def _once(job: _Job, op: LifecycleOp, verify: bool, write: _Post) -> tuple[Record, str]:
     """Post once: look first when verifying, and after a lost answer post again only when
-    the lookup says it did not land. Raises `_Refused` when there is no lookup to ask."""
+    the lookup says it did not land. Raises `_ToPerson` when there is no lookup to ask.
+
+    This loop is verify-then-write, not a retry layer. Inside each post the HTTP layer has
+    retried (with backoff) what surely did not land (no connection, 429) and resends
+    nothing that may have: such a post reaches here as `OutcomeUnknown`, is looked up, and
+    is sent again only when the lookup says it is not in Alto. It stays in the engine
+    because the lookups are optional ports and the engine's policy without one is a dead
+    letter, never a guess; the bound keeps a run from spinning on an Alto that keeps losing
+    answers.
+    """
     if verify:
         found = await _ask(op, write)
         if found is not None:
             return found, "verified"
     document = await write.fetch()
-    for attempt in range(_POST_TRIES):
+    for attempt in range(_POSTS_PER_APPLY):
         if attempt:
             job.out.retries += 1
         try:
             return await write.post(document), op.op
         except RulebridgeError as exc:
-            if not _outcome_unknown(exc):
+            if sort_failure(exc) is not Verdict.UNKNOWN:
                 raise
         found = await _ask(op, write)
         if found is not None:
@@ -429,18 +435,18 @@ async def _once(job: _Job, op: LifecycleOp, verify: bool, write: _Post) -> tuple
 
 async def _ask(op: LifecycleOp, write: _Post) -> Record | None:
     """The record if it landed; a person is asked when Alto cannot tell (never a guess)."""
-    try:
-        if write.find is None:
-            raise _NotOffered
-        return await write.find()
-    except _NotOffered:
-        problem = "the write may have landed and Alto offers no lookup to tell"
-        fix = (
-            f"check in Alto whether {write.where}: if it does, record it with `rulebridge "
-            "deadletters --resolve ID --landed --note ...` (a retry would write it twice); "
-            "if it does not"
-        )
-        raise _to_person(op, problem, fix, retryable=False) from None
+    if write.find is not None:
+        try:
+            return await write.find()
+        except NotOffered:
+            pass
+    problem = "the write may have landed and Alto offers no lookup to tell"
+    fix = (
+        f"check in Alto whether {write.where}: if it does, record it with `rulebridge "
+        "deadletters --resolve ID --landed --note ...` (a retry would write it twice); "
+        "if it does not"
+    )
+    raise _to_person(op, problem, fix, retryable=False)
 
 
 def _bound(
@@ -455,16 +461,15 @@ def _bound(
 async def _look(
     job: _Job, method: str, lookup: Callable[..., Awaitable[Record | None]], *args: str
 ) -> Record | None:
-    """Ask a lookup; `_NotOffered` when it does not exist, `_Unverified` when it failed."""
+    """Ask a lookup; `NotOffered` when it does not exist, `_Unverified` when it failed."""
     job.call(method)
     try:
         return await lookup(*args)
+    except NotOffered:
+        raise
     except RulebridgeError as exc:
-        status = getattr(exc, "status", None)
-        if status in _FATAL_STATUSES:
+        if sort_failure(exc) is Verdict.STOP:
             raise
-        if status in _NOT_OFFERED:
-            raise _NotOffered(method) from exc
         raise _Unverified(str(exc)) from exc
 
 
@@ -477,10 +482,10 @@ async def _fetch(job: _Job, op: LifecycleOp, kind: str, name: str) -> Attachment
         problem = f"the document source knows no documents of kind {kind!r}"
         raise _to_person(op, problem, "fix the runner's document source", retryable=True) from exc
     except RulebridgeError as exc:
-        status = getattr(exc, "status", None)
-        if status in _FATAL_STATUSES:
+        verdict = sort_failure(exc)
+        if verdict is Verdict.STOP:
             raise
-        if isinstance(status, int) and 400 <= status < 500 and status != 429:
+        if isinstance(verdict, Refusal):
             problem = f"document {name!r} could not be read ({exc})"
             raise _to_person(op, problem, "check it in Fixflo", retryable=True) from exc
         raise _Unsent(str(exc)) from exc
@@ -493,15 +498,6 @@ def _kind(job: _Job, op: LifecycleOp) -> str:
         problem = f"no attachment kind for rule {rule!r}"
         raise _to_person(op, problem, "pass attachment_kinds(lifecycle)", retryable=True)
     return kind
-
-
-def _outcome_unknown(exc: RulebridgeError) -> bool:
-    """A write that may have landed: marked so, an `OutcomeUnknownError`, or no answer."""
-    return (
-        bool(getattr(exc, "outcome_unknown", False))
-        or type(exc).__name__ == "OutcomeUnknownError"
-        or getattr(exc, "status", None) is None
-    )
 
 
 def _id(record: Record) -> str | None:
@@ -543,22 +539,17 @@ def _agree(job: _Job) -> None:
 
 
 def _failed(job: _Job, op: LifecycleOp, exc: RulebridgeError) -> None:
-    status = getattr(exc, "status", None)
-    if status in _FATAL_STATUSES:
-        raise exc  # left in flight: verified, not guessed, when the credentials are fixed
-    if _outcome_unknown(exc) or not isinstance(status, int):
-        _left_in_flight(job, op)
-    elif not getattr(exc, "retryable", False) and (status < 300 or 400 <= status < 500):
-        refused = "refused it" if status < 300 else f"answered {status}"
-        message = getattr(exc, "message", "") or type(exc).__name__
-        reason = f"issue {op.issue_id}: {op.op} {op.kind} {op.name or ''}".rstrip()
-        # 404: what it refers to is missing (a property not in Alto yet); it may be there by
-        # the time the letter is retried. Anything else needs the issue fixed first.
-        _dead_letter(
-            job, op, f"{reason}: Alto {refused}: {message}", retryable=status == 404, error=str(exc)
-        )
-    else:
-        _mark_failed(job, op, str(exc))  # answered, applied nothing: call again next run
+    match sort_failure(exc):
+        case Verdict.STOP:
+            raise exc  # left in flight: verified, not guessed, when the credentials are fixed
+        case Refusal() as refusal:
+            what = f"issue {op.issue_id}: {op.op} {op.kind} {op.name or ''}".rstrip()
+            reason = f"{what}: Alto {refusal.answer('refused it')}: {refusal.message}"
+            _dead_letter(job, op, reason, retryable=refusal.retryable, error=str(exc))
+        case Verdict.FAILED:
+            _mark_failed(job, op, str(exc))  # answered, applied nothing: call again next run
+        case Verdict.UNKNOWN:
+            _left_in_flight(job, op)
 
 
 def _mark_failed(job: _Job, op: LifecycleOp, error: str) -> None:

@@ -12,17 +12,17 @@ For each operation, in the plan's order:
 3. The call: create and update are ``upsert``, archive is ``archive``, link is ``link``.
 4. ``record_effect`` and the id-map entry in one ``store.transaction()``.
 
-Failures, sorted by what they say about the record (duck-typed on ``status`` and
-``retryable`` so the engine imports no adapter):
+Failures are sorted by their type (`engine.errors`, through `engine._failures`), so the
+engine imports no adapter:
 
-- the target refused the record (a 4xx other than 401/403/429, or an answer of 200 whose
-  envelope lists Errors): a dead letter with the reason; the run goes on;
-- the target answered with a failure but applied nothing (5xx, 429, after the adapter's
-  retries): ``mark_failed``; the next apply calls it again; the run goes on;
-- no answer at all (timeout, dropped connection, unreadable answer): the outcome is
-  unknown, so the operation stays ``in_flight`` and the next apply verifies it;
-- credentials refused (401/403) or anything that is not a `RulebridgeError`: raised, the
-  run stops (every other record would fail the same way).
+- the target refused the record (`RecordRefused`: a 4xx other than 401/403/429, or an
+  answer of 200 whose envelope lists Errors): a dead letter with the reason; the run goes on;
+- the target answered with a failure but applied nothing (`Retryable`: 5xx, 429, after the
+  adapter's retries): ``mark_failed``; the next apply calls it again; the run goes on;
+- no answer at all (`OutcomeUnknown`: timeout, dropped connection, unreadable answer): the
+  outcome is unknown, so the operation stays ``in_flight`` and the next apply verifies it;
+- credentials refused (`CredentialsRefused`: 401/403) or anything that is not a
+  `RulebridgeError`: raised, the run stops (every other record would fail the same way).
 
 An operation already ``done`` in an earlier run is not applied again (a saved plan is
 applied once); pass ``reapply_done=True`` to let updates, archives and links recur.
@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from engine._failures import Refusal, Verdict, sort_failure
 from engine._outcomes import Outcomes
 from engine.canonical import content_hash
 from engine.errors import RulebridgeError
@@ -65,7 +66,6 @@ __all__ = [
 ]
 
 _REF_KEYS = ("ExternalPropertyRef", "ExternalRef")
-_FATAL_STATUSES = frozenset({401, 403})
 
 
 @runtime_checkable
@@ -127,7 +127,7 @@ async def apply_plan(
 
     Raises:
         StoreError: `run` is not the store's current run.
-        RulebridgeError: the target refused the credentials (401/403); nothing more is
+        CredentialsRefused: the target refused the credentials (401/403); nothing more is
             tried. Effects recorded so far stay recorded.
 
     Example:
@@ -236,25 +236,17 @@ def _record(store: Store, op: Operation, record: Record | None) -> None:
 
 
 def _failed(op: Operation, store: Store, result: ApplyResult, exc: RulebridgeError) -> None:
-    status = getattr(exc, "status", None)
-    retryable = bool(getattr(exc, "retryable", False))
-    if status in _FATAL_STATUSES:
-        raise exc
-    if isinstance(status, int) and not retryable and (status < 300 or 400 <= status < 500):
-        reason = _reason(op, exc, status)
-        # 404: what the record refers to is missing (a tenant not created yet); it may be
-        # there by the time the letter is retried. Anything else needs the record fixed.
-        letter = store.dead_letter(op, reason, error=str(exc), retryable=status == 404)
-        result.dead_letters.append(letter.id)
-        result.count(op.kind, "dead")
-    elif isinstance(status, int):
-        store.mark_failed(op, str(exc))  # answered, applied nothing: call again next time
-        result.count(op.kind, "failed")
-    else:
-        result.count(op.kind, "unknown")  # no answer: stays in flight, verified next time
-
-
-def _reason(op: Operation, exc: RulebridgeError, status: int) -> str:
-    what = f"{op.op} {op.kind} {op.source_id or op.target_ref or op.target_id}"
-    refused = "refused the record" if status < 300 else f"answered {status}"
-    return f"{what}: the target {refused}: {getattr(exc, 'message', '') or type(exc).__name__}"
+    match sort_failure(exc):
+        case Verdict.STOP:
+            raise exc
+        case Refusal() as refusal:
+            what = f"{op.op} {op.kind} {op.source_id or op.target_ref or op.target_id}"
+            reason = f"{what}: the target {refusal.answer('refused the record')}: {refusal.message}"
+            letter = store.dead_letter(op, reason, error=str(exc), retryable=refusal.retryable)
+            result.dead_letters.append(letter.id)
+            result.count(op.kind, "dead")
+        case Verdict.FAILED:
+            store.mark_failed(op, str(exc))  # answered, applied nothing: call again next time
+            result.count(op.kind, "failed")
+        case Verdict.UNKNOWN:
+            result.count(op.kind, "unknown")  # no answer: stays in flight, verified next time

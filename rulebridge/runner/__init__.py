@@ -1,7 +1,8 @@
 """The production runner: the nightly job of one agency, its lock, log and report.
 
 The engine decides and records; the runner drives it against the real adapters (or the
-fake servers on loopback) and is what ``rulebridge run`` calls.
+fake servers on loopback) and is what ``rulebridge run`` calls. Its phases take the
+engine's ports; `rulebridge.runner.wiring` is the one module that makes the real ones.
 
 Example:
     >>> outcome = run_nightly(RunOptions(config, store_path), RunLog())  # doctest: +SKIP

@@ -13,7 +13,8 @@ the dead letters hold it, not the cursor, so one bad issue does not make every l
 night read everything after it again.
 
 Example:
-    >>> await reconcile_issues(night, fixflo, alto)  # doctest: +SKIP
+    >>> async with fixflo_ports(night) as fixflo, alto_writer(night) as alto:  # doctest: +SKIP
+    ...     await reconcile_issues(night, fixflo.issues, fixflo.documents, alto)
     >>> night.issues["reconciled"]  # doctest: +SKIP
     6
 """
@@ -24,13 +25,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from adapters.alto import AltoAdapter
-from adapters.errors import AuthError, ForbiddenError
-from adapters.fixflo import FixfloAdapter, FixfloDocuments
-from engine.errors import EvaluationError, RulebridgeError
-from engine.issues.apply import IssueApplyResult, apply_issue_ops, attachment_kinds
+from engine.errors import CredentialsRefused, EvaluationError, RulebridgeError
+from engine.issues.apply import AltoWriter, IssueApplyResult, apply_issue_ops, attachment_kinds
 from engine.issues.reconcile import reconcile
 from engine.language.lifecycle import Lifecycle
+from engine.ports import DocumentSource, IssueSource
 from engine.store import IssueState
 from rulebridge.runner._night import Night
 
@@ -44,10 +43,13 @@ Fate = Literal["reconciled", "parked", "held"]
 
 @dataclass
 class _Phase:
-    """What the phase has seen: stamps by fate, outcomes per kind, issues read."""
+    """The ports the phase reads and writes through, and what it has seen: stamps by fate,
+    outcomes per kind, issues read."""
 
     lifecycle: Lifecycle
-    documents: FixfloDocuments
+    issues: IssueSource
+    documents: DocumentSource
+    alto: AltoWriter
     kinds: dict[str, str]
     stamps: dict[Fate, list[str]] = field(
         default_factory=lambda: {"reconciled": [], "parked": [], "held": []}
@@ -56,20 +58,29 @@ class _Phase:
     read: set[str] = field(default_factory=set)
 
 
-async def reconcile_issues(night: Night, fixflo: FixfloAdapter, alto: AltoAdapter) -> None:
+async def reconcile_issues(
+    night: Night, issues: IssueSource, documents: DocumentSource, alto: AltoWriter
+) -> None:
     """Reconcile every issue changed since the cursor (and every requeued one) into Alto,
-    then advance the cursor; the counts go to ``night.issues``."""
+    then advance the cursor; the counts go to ``night.issues``.
+
+    Args:
+        night: the run.
+        issues: the repair system's issues (Fixflo).
+        documents: their files, attached to Alto's works orders.
+        alto: the CRM written to.
+    """
     lifecycle = night.ruleset.lifecycle
     if lifecycle is None:
         return
     since = night.store.cursor(ISSUES_CURSOR)
-    phase = _Phase(lifecycle, FixfloDocuments(fixflo), attachment_kinds(lifecycle))
+    phase = _Phase(lifecycle, issues, documents, alto, attachment_kinds(lifecycle))
     with night.log.phase("issues") as advance:
-        async for issue_id in fixflo.issue_ids(since=since):
-            await _read_and_reconcile(night, phase, fixflo, alto, issue_id, stamped=True)
+        async for issue_id in issues.issue_ids(since=since):
+            await _read_and_reconcile(night, phase, issue_id, stamped=True)
             advance(1)
         for issue_id in _requeued(night, phase):
-            await _read_and_reconcile(night, phase, fixflo, alto, issue_id, stamped=False)
+            await _read_and_reconcile(night, phase, issue_id, stamped=False)
             advance(1)
     cursor = next_cursor(since, phase.stamps["reconciled"] + phase.stamps["parked"],
                          phase.stamps["held"])  # fmt: skip
@@ -91,22 +102,14 @@ def _requeued(night: Night, phase: _Phase) -> list[str]:
     return sorted(found - phase.read - {"None"})
 
 
-async def _read_and_reconcile(
-    night: Night,
-    phase: _Phase,
-    fixflo: FixfloAdapter,
-    alto: AltoAdapter,
-    issue_id: str,
-    *,
-    stamped: bool,
-) -> None:
+async def _read_and_reconcile(night: Night, phase: _Phase, issue_id: str, *, stamped: bool) -> None:
     """Read one issue and reconcile it. An issue Fixflo will not give (an unreadable
     answer after the adapter's retries) is a warning and holds the cursor where it is;
     the other issues go on. Refused credentials stop the phase."""
     phase.read.add(issue_id)
     try:
-        issue = await fixflo.read_issue(issue_id)
-    except (AuthError, ForbiddenError):
+        issue = await phase.issues.read_issue(issue_id)
+    except CredentialsRefused:
         raise
     except RulebridgeError as exc:
         night.warn("fixflo", f"issue {issue_id} could not be read ({exc}); read again next run")
@@ -114,18 +117,16 @@ async def _read_and_reconcile(
         if stamped:
             phase.stamps["held"].append("")  # its stamp is unknown: the cursor stays
         return
-    fate = await _reconcile_one(night, phase, fixflo, alto, issue)
+    fate = await _reconcile_one(night, phase, issue)
     if stamped:
         phase.stamps[fate].append(str(issue.get("StatusChanged") or ""))
 
 
-async def _reconcile_one(
-    night: Night, phase: _Phase, fixflo: FixfloAdapter, alto: AltoAdapter, issue: dict[str, Any]
-) -> Fate:
+async def _reconcile_one(night: Night, phase: _Phase, issue: dict[str, Any]) -> Fate:
     issue_id = str(issue.get("Id"))
     state = night.store.issue_state(issue_id)
     try:
-        issue = await _with_details(phase.lifecycle, fixflo, issue, state)
+        issue = await _with_details(phase.lifecycle, phase.issues, issue, state)
     except RulebridgeError as exc:
         night.warn("fixflo", f"issue {issue_id}: {exc}; it is read again next run")
         night.incomplete += 1
@@ -148,7 +149,7 @@ async def _reconcile_one(
         night.changes += len(result.operations)
         return "reconciled"
     applied = await apply_issue_ops(
-        result, alto, phase.documents, night.store, run=night.run, attachments=phase.kinds
+        result, phase.alto, phase.documents, night.store, run=night.run, attachments=phase.kinds
     )
     return _note(night, phase, applied)
 
@@ -167,7 +168,7 @@ def _note(night: Night, phase: _Phase, applied: IssueApplyResult) -> Fate:
 
 
 async def _with_details(
-    lifecycle: Lifecycle, fixflo: FixfloAdapter, issue: dict[str, Any], held: IssueState
+    lifecycle: Lifecycle, issues: IssueSource, issue: dict[str, Any], held: IssueState
 ) -> dict[str, Any]:
     """The issue with the invoice and completion documents its status needs, read from
     their own endpoints when the issue resource does not carry them."""
@@ -176,11 +177,11 @@ async def _with_details(
         return issue
     issue_id = str(issue.get("Id"))
     if spec.charge and spec.charge not in held.charges and issue.get("Invoice") is None:
-        invoice = await fixflo.invoice(issue_id)
+        invoice = await issues.invoice(issue_id)
         if invoice is not None:
             issue = {**issue, "Invoice": _invoice(invoice)}
     if spec.attach and issue.get("CompletionDocuments") is None:
-        documents = await fixflo.completion_documents(issue_id)
+        documents = await issues.completion_documents(issue_id)
         issue = {**issue, "CompletionDocuments": [{"Name": doc.name} for doc in documents]}
     return issue
 

@@ -15,6 +15,8 @@
 Killed at any point, the next run resumes: effects are recorded after they happen and
 intents before, so nothing is done twice and nothing is lost (docs/runner.md).
 
+The phases take the engine's ports; `rulebridge.runner.wiring` makes the real ones.
+
 Example:
     >>> outcome = run_nightly(RunOptions(config, Path("state/acme.db")), RunLog())  # doctest: +SKIP
     >>> outcome.exit_code  # doctest: +SKIP
@@ -29,22 +31,18 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-
-from adapters.alto import AltoAdapter
-from adapters.errors import AuthError, ForbiddenError
-from adapters.fixflo import FixfloAdapter
 from engine import RulebridgeError, load_ruleset
-from engine.ports import Record, RecordSource
+from engine.errors import CredentialsRefused
+from engine.ports import Record, RecordTarget
 from engine.store import Store
 from engine.store.records import RunStatus
-from engine.sync.apply import ApplyResult, apply_plan, stamp_plan
+from engine.sync.apply import ApplyResult, RecordLookup, apply_plan, stamp_plan
 from engine.sync.plan import Plan
 from engine.sync.planner import make_plan
 from rulebridge._snapshot_io import take_snapshot
@@ -53,6 +51,7 @@ from rulebridge.runner._night import Night, RunOptions
 from rulebridge.runner.issues import reconcile_issues
 from rulebridge.runner.lock import RunLock
 from rulebridge.runner.log import RunLog, redact_personal
+from rulebridge.runner.wiring import alto_writer, fixflo_ports, snapshot_reader
 
 __all__ = ["RunFailedError", "RunOutcome", "run_nightly"]
 
@@ -125,19 +124,19 @@ def _snapshots(night: Night) -> LoadedSnapshots:
     paths = {}
     for system in ("alto", "fixflo"):
         api = night.config.api(system)
-        night.config.auth(system)  # a missing secret fails here, naming the variable
+        reader = snapshot_reader(night, system)  # a missing secret fails here, naming it
         path = night.folder / f"{system}.json"
         with night.log.phase(f"read {system}") as advance:
             try:
                 counts = take_snapshot(
                     path,
                     system,
-                    _opener(night, system),
+                    reader,
                     taken_at=taken_at,
                     agency_ref=api.agency_ref,
                     on_record=lambda _name: advance(1),
                 )
-            except (AuthError, ForbiddenError) as exc:
+            except CredentialsRefused as exc:
                 raise RunFailedError(
                     f"preflight: {system} refused the credentials ({exc.status}); check the "
                     f"variables named under '{system}:' in {night.config.path}"
@@ -145,19 +144,6 @@ def _snapshots(night: Night) -> LoadedSnapshots:
         night.log.event("snapshot", system=system, records=counts)
         paths[system] = path
     return load_snapshots(paths["alto"], paths["fixflo"])
-
-
-def _opener(
-    night: Night, system: str
-) -> Callable[[Callable[[RecordSource], Awaitable[None]]], Any]:
-    async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
-        async with night.config.client(system) as client:
-            night.calls.attach(client, system)
-            kind = AltoAdapter if system == "alto" else FixfloAdapter
-            limiter = night.config.limiter(system)
-            await use(kind(client, limiter=limiter, retry=night.config.retry))
-
-    return open_source
 
 
 # Plan ----------------------------------------------------------------------------------
@@ -209,29 +195,22 @@ def _write_plan(path: Path, data: dict[str, Any]) -> None:
 async def _write_phases(night: Night, plan: Plan) -> None:
     """Apply the plan to Fixflo, then reconcile Fixflo's issues into Alto: one event loop,
     one limiter per system."""
-    config = night.config
-    fixflo_limiter = await _drained(config.limiter("fixflo"))
-    async with config.client("fixflo") as fixflo_client:
-        night.calls.attach(fixflo_client, "fixflo")
-        fixflo = FixfloAdapter(fixflo_client, limiter=fixflo_limiter, retry=config.retry)
+    async with fixflo_ports(night) as fixflo:
         started = time.monotonic()
-        await _apply(night, plan, fixflo)
+        await _apply(night, plan, fixflo.target)
         night.add_time("apply", time.monotonic() - started)
-        if night.ruleset.lifecycle is None or "alto" not in config.apis:
+        if night.ruleset.lifecycle is None or "alto" not in night.config.apis:
             return
         started = time.monotonic()
-        async with config.client("alto") as alto_client:
-            night.calls.attach(alto_client, "alto")
-            alto_limiter = await _drained(config.limiter("alto"))
-            alto = AltoAdapter(alto_client, limiter=alto_limiter, retry=config.retry)
-            await reconcile_issues(night, fixflo, alto)
+        async with alto_writer(night) as alto:
+            await reconcile_issues(night, fixflo.issues, fixflo.documents, alto)
         night.add_time("issues", time.monotonic() - started)
 
 
 class ProgressTarget:
     """A record target that moves the progress bar on at each write it forwards."""
 
-    def __init__(self, target: FixfloAdapter, advance: Callable[[int], None]) -> None:
+    def __init__(self, target: RecordTarget, advance: Callable[[int], None]) -> None:
         self.target, self.advance = target, advance
 
     async def upsert(self, collection: str, fields: Mapping[str, Any]) -> Record:
@@ -252,19 +231,14 @@ class ProgressTarget:
         self.advance(1)
 
     async def find(self, collection: str, **query: str) -> Record | None:
-        """Forward (a lookup before re-creating after a crash)."""
+        """Forward (a lookup before re-creating after a crash); None when the target
+        offers no lookup."""
+        if not isinstance(self.target, RecordLookup):
+            return None
         return await self.target.find(collection, **query)
 
 
-async def _drained(limiter: AsyncLimiter) -> AsyncLimiter:
-    """`limiter` with its burst spent. The snapshot read the same API a moment ago through
-    a limiter of its own (another event loop); starting this one empty keeps any minute
-    spanning both within the agency's limit (`adapters.make_limiter`)."""
-    await limiter.acquire(limiter.max_rate)
-    return limiter
-
-
-async def _apply(night: Night, plan: Plan, fixflo: FixfloAdapter) -> None:
+async def _apply(night: Night, plan: Plan, fixflo: RecordTarget) -> None:
     if night.options.dry_run:
         night.changes += len(plan.operations)
         return

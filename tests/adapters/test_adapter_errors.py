@@ -15,21 +15,69 @@ from adapters._secrets import read_secret
 from adapters.errors import (
     AdapterError,
     AuthError,
+    BadRequestError,
     ConfigError,
     ConflictError,
     ConnectError,
     ConnectionLostError,
+    DocumentNotFoundError,
+    EnvelopeError,
     ForbiddenError,
     HTTPStatusError,
+    NotFoundError,
+    NotOfferedError,
+    OutcomeUnknownError,
+    ProtocolError,
     RateLimitedError,
     RequestTimeoutError,
     ServerError,
+    TransportError,
     error_for_response,
     mapped_transport_errors,
     redact,
     translate_transport_error,
 )
-from engine.errors import RulebridgeError
+from engine.errors import (
+    CredentialsRefused,
+    NotOffered,
+    OutcomeUnknown,
+    PortError,
+    RecordRefused,
+    Retryable,
+    RulebridgeError,
+)
+
+# The kinds of port failure the engine sorts by (engine.errors).
+ENGINE_KINDS: tuple[type[PortError], ...] = (
+    CredentialsRefused,
+    RecordRefused,
+    NotOffered,
+    Retryable,
+    OutcomeUnknown,
+)
+# Every adapter exception and the engine kinds it is. A class of no kind (the bases,
+# ConfigError) is one the engine reads as outcome unknown.
+KINDS: dict[type[AdapterError], set[type[PortError]]] = {
+    AdapterError: set(),
+    ConfigError: set(),
+    TransportError: {Retryable},
+    ConnectError: {Retryable},
+    RequestTimeoutError: {Retryable, OutcomeUnknown},
+    ConnectionLostError: {Retryable, OutcomeUnknown},
+    ProtocolError: {OutcomeUnknown},
+    OutcomeUnknownError: {OutcomeUnknown},
+    HTTPStatusError: set(),
+    AuthError: {CredentialsRefused},
+    ForbiddenError: {CredentialsRefused},
+    NotFoundError: {RecordRefused},
+    DocumentNotFoundError: {RecordRefused},
+    NotOfferedError: {RecordRefused, NotOffered},
+    ConflictError: {RecordRefused},
+    BadRequestError: {RecordRefused},
+    RateLimitedError: {Retryable},
+    ServerError: {Retryable},
+    EnvelopeError: {RecordRefused},
+}
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -44,6 +92,34 @@ def test_every_httpx_exception_is_mapped() -> None:
     """After httpx's test_httpcore_all_exceptions_mapped: a new httpx exception fails here."""
     public = {cls for cls in _subclasses(httpx.HTTPError) if cls.__module__.startswith("httpx")}
     assert public - mapped_transport_errors() == set()
+
+
+def test_every_adapter_exception_has_its_engine_kind() -> None:
+    """After httpx's test_httpcore_all_exceptions_mapped: a new adapter exception fails here
+    until it is given the engine kind the engine should sort it by."""
+    declared = {
+        value
+        for value in vars(adapters.errors).values()
+        if isinstance(value, type) and issubclass(value, AdapterError)
+    }
+    assert declared == set(KINDS)
+    assert {cls.__name__ for cls in declared} <= set(adapters.errors.__all__)
+    for cls, kinds in KINDS.items():
+        assert issubclass(cls, PortError)
+        assert {kind for kind in ENGINE_KINDS if issubclass(cls, kind)} == kinds, cls.__name__
+
+
+def test_every_status_and_transport_failure_has_a_kind() -> None:
+    request = httpx.Request("POST", "http://x.test/work-orders")
+    statuses = [*range(400, 419), 421, 422, 429, *range(500, 512)]
+    for status in statuses:
+        error = error_for_response(httpx.Response(status, request=request))
+        assert any(isinstance(error, kind) for kind in ENGINE_KINDS), status
+    for cls in mapped_transport_errors() - {httpx.HTTPStatusError, httpx.HTTPError}:
+        error = translate_transport_error(cls("x"), "POST", "/work-orders")
+        assert any(isinstance(error, kind) for kind in ENGINE_KINDS) or isinstance(
+            error, ConfigError
+        ), cls
 
 
 @pytest.mark.parametrize("cls", sorted(mapped_transport_errors(), key=str))
@@ -74,7 +150,7 @@ def test_transport_errors_by_kind(
 ) -> None:
     error = translate_transport_error(cls("x"), "POST", "/work-orders")
     assert type(error) is expected
-    assert error.retryable is retryable
+    assert isinstance(error, Retryable) is retryable
 
 
 @pytest.mark.parametrize(
@@ -86,7 +162,7 @@ def test_transport_errors_by_kind(
         (429, RateLimitedError),
         (500, ServerError),
         (503, ServerError),
-        (400, HTTPStatusError),
+        (400, BadRequestError),
     ],
 )
 def test_statuses_map_to_classes(status: int, expected: type) -> None:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from adapters._http import RetryPolicy, make_limiter
 from adapters.alto import AltoAdapter, AltoAuth
-from adapters.errors import AuthError, ForbiddenError, OutcomeUnknownError
+from adapters.errors import (
+    AuthError,
+    ConnectError,
+    ForbiddenError,
+    OutcomeUnknownError,
+    ServerError,
+)
 from engine.ports import Attachment, Charges, Documents, RecordSource, WorksOrders
 from simulator.fake import FakeAlto, Faults, parse_faults
 from tests.adapters.fakes import FAST, MODES, base_url, client
@@ -186,6 +194,81 @@ def test_documents_and_charges_are_posted() -> None:
     assert fake.documents[doc["id"]]["size"] == len(invoice.content)
     assert fake.charges[charge["id"]]["hasInvoice"] is True
     assert next(iter(fake.work_orders.values()))["status"] == "SupplierInstructed"
+
+
+class OneProperty:
+    """Alto's works orders of property 1 behind a `MockTransport`: each create is stored,
+    then answered by `answers` in turn (``ok``, ``lost``: stored, connection dropped;
+    ``503``: nothing stored; ``refused``: no connection), and lookups answer `lookup`."""
+
+    def __init__(self, answers: list[str], lookup: int = 200) -> None:
+        self.answers, self.lookup = answers, lookup
+        self.orders: list[dict[str, Any]] = []
+        self.calls: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request.method)
+        if request.method == "GET":
+            page = {"items": self.orders, "meta": {}}
+            return httpx.Response(self.lookup, json=page if self.lookup == 200 else {})
+        answer = self.answers.pop(0) if self.answers else "ok"
+        if answer == "refused":
+            raise httpx.ConnectError("refused", request=request)
+        if answer == "503":
+            return httpx.Response(503, json={"title": "Service Unavailable"})
+        order = {"id": str(len(self.orders) + 1), **json.loads(request.content)}
+        self.orders.append(order)
+        if answer == "lost":
+            raise httpx.ReadError("dropped", request=request)
+        return httpx.Response(201, json=order)
+
+    def create(self) -> dict[str, Any]:
+        async def run() -> dict[str, Any]:
+            transport = httpx.MockTransport(self)
+            async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as http:
+                return await AltoAdapter(http, retry=FAST).create_works_order(
+                    "1", ORDER, reference="FF-1"
+                )
+
+        return asyncio.run(run())
+
+
+def test_a_lost_create_is_looked_up_not_sent_again() -> None:
+    alto = OneProperty(["lost"])
+    assert alto.create()["id"] == "1"
+    assert alto.calls == ["POST", "GET"]
+    assert len(alto.orders) == 1
+
+
+def test_a_create_that_did_not_land_is_sent_again_after_the_lookup() -> None:
+    alto = OneProperty(["503", "refused", "ok"])
+    assert alto.create()["id"] == "1"
+    assert alto.calls == ["POST", "GET", "POST", "GET", "POST"]  # looked up before each
+
+
+def test_a_create_never_answered_nor_found_is_outcome_unknown() -> None:
+    alto = OneProperty(["refused"] * 3 + ["503"] * 20)
+    alto.orders.append({"id": "9", "notes": "[ref FF-2]"})  # another issue's order
+    with pytest.raises(OutcomeUnknownError, match="check before sending it again") as caught:
+        alto.create()
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert alto.calls.count("POST") == FAST.attempts
+
+
+def test_a_create_that_cannot_be_looked_up_after_a_lost_answer_is_outcome_unknown() -> None:
+    alto = OneProperty(["lost"], lookup=500)
+    with pytest.raises(OutcomeUnknownError, match="the lookup failed"):
+        alto.create()
+    assert alto.calls.count("POST") == 1
+    assert len(alto.orders) == 1  # it landed: never sent twice
+
+
+def test_a_create_refused_a_connection_throughout_is_no_outcome_unknown() -> None:
+    alto = OneProperty(["refused"] * 50)
+    with pytest.raises(ConnectError):
+        alto.create()
+    assert alto.calls == ["POST"] * FAST.attempts  # nothing was sent: no lookup
+    assert alto.orders == []
 
 
 def test_a_lost_charge_is_reported_as_outcome_unknown() -> None:

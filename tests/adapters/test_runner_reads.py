@@ -21,6 +21,7 @@ from adapters.errors import (
     ProtocolError,
 )
 from adapters.fixflo import FixfloAdapter, FixfloAuth, FixfloDocuments
+from engine.errors import OutcomeUnknown
 from engine.issues.reconcile import reconcile
 from engine.ports import (
     AltoHolding,
@@ -313,8 +314,8 @@ def test_the_alto_adapter_implements_the_lookup_ports() -> None:
                 assert isinstance(alto, port)
 
     asyncio.run(run())
-    assert OutcomeUnknownError.outcome_unknown is True
-    assert getattr(NotFoundError, "outcome_unknown", False) is False
+    assert issubclass(OutcomeUnknownError, OutcomeUnknown)
+    assert not issubclass(NotFoundError, OutcomeUnknown)
 
 
 @pytest.mark.parametrize("mode", MODES)

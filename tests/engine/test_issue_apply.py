@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from adapters.errors import (
     AdapterError,
     AuthError,
-    HTTPStatusError,
+    BadRequestError,
     NotFoundError,
+    NotOfferedError,
     OutcomeUnknownError,
     RequestTimeoutError,
     ServerError,
@@ -65,7 +66,7 @@ def _error(fault: str, method: str) -> AdapterError:
         return ServerError("the API answered 500", path=method, status=500)
     if fault == "401":
         return AuthError("the credentials or token were refused", path=method, status=401)
-    return HTTPStatusError("Unprocessable: supplierContactId", path=method, status=int(fault))
+    return BadRequestError("Unprocessable: supplierContactId", path=method, status=int(fault))
 
 
 @dataclass
@@ -150,7 +151,7 @@ class AltoWithLookups(AltoDouble):
     def _lookup(self, method: str) -> None:
         self.calls[method] += 1
         if not self.offered:
-            raise NotFoundError("not found", method="GET", path=method, status=404)
+            raise NotOfferedError("not found", method="GET", path=method, status=404)
 
     async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
         self._lookup("find_document")

@@ -1,0 +1,97 @@
+"""The runner's adapters: the one place a run's real clients, limiters and adapters are made.
+
+The phases (`rulebridge.runner.nightly`, `rulebridge.runner.issues`) take the engine's ports
+(`engine.ports`, `engine.issues.AltoWriter`); this module builds them from the agency
+config for one run. Each system gets an `httpx.AsyncClient` with its base URL, auth and
+timeout (`rulebridge._config.AgencyConfig.client`), the run's API call counters
+(`rulebridge.runner.calls.ApiCalls`), the agency's limiter and retry policy, and the Alto
+or Fixflo adapter over them. Clients are closed when the phase that opened them ends.
+
+Example:
+    >>> async with fixflo_ports(night) as fixflo:  # doctest: +SKIP
+    ...     await apply_plan(plan, fixflo.target, night.store, run=night.run)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from adapters.alto import AltoAdapter
+from adapters.fixflo import FixfloAdapter, FixfloDocuments
+from engine.issues import AltoWriter
+from engine.ports import DocumentSource, IssueSource, RecordSource, RecordTarget
+from rulebridge._snapshot_io import Opener
+from rulebridge.runner._night import Night
+
+__all__ = ["FixfloPorts", "alto_writer", "fixflo_ports", "snapshot_reader"]
+
+
+@dataclass(frozen=True, slots=True)
+class FixfloPorts:
+    """Fixflo as the write phases use it, through one client.
+
+    Attributes:
+        target: where the plan is applied (it also offers `engine.sync.RecordLookup`).
+        issues: the issues changed since the cursor.
+        documents: the issues' files, each issue's read at most once in the run.
+    """
+
+    target: RecordTarget
+    issues: IssueSource
+    documents: DocumentSource
+
+
+def snapshot_reader(night: Night, system: str) -> Opener:
+    """An opener for `rulebridge._snapshot_io.take_snapshot`: on the snapshot's own event
+    loop it opens a client of `system` and hands its adapter to ``use``.
+
+    Raises:
+        adapters.errors.ConfigError: a secret of `system` is not set (raised here, before
+            anything is read, naming the variable).
+    """
+    night.config.auth(system)
+    kind = AltoAdapter if system == "alto" else FixfloAdapter
+
+    async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
+        async with _client(night, system) as client:
+            limiter = night.config.limiter(system)
+            await use(kind(client, limiter=limiter, retry=night.config.retry))
+
+    return open_source
+
+
+@asynccontextmanager
+async def fixflo_ports(night: Night) -> AsyncIterator[FixfloPorts]:
+    """Fixflo's ports for the write phases, its limiter starting drained (`_drained`)."""
+    async with _client(night, "fixflo") as client:
+        limiter = await _drained(night.config.limiter("fixflo"))
+        fixflo = FixfloAdapter(client, limiter=limiter, retry=night.config.retry)
+        yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo))
+
+
+@asynccontextmanager
+async def alto_writer(night: Night) -> AsyncIterator[AltoWriter]:
+    """Alto's writer for the issue phase (with its lookups), its limiter starting drained."""
+    async with _client(night, "alto") as client:
+        limiter = await _drained(night.config.limiter("alto"))
+        yield AltoAdapter(client, limiter=limiter, retry=night.config.retry)
+
+
+@asynccontextmanager
+async def _client(night: Night, system: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The agency's client for `system`, its calls counted for the report; closed on exit."""
+    async with night.config.client(system) as client:
+        yield night.calls.attach(client, system)
+
+
+async def _drained(limiter: AsyncLimiter) -> AsyncLimiter:
+    """`limiter` with its burst spent. The snapshot read the same API a moment ago through
+    a limiter of its own (another event loop); starting this one empty keeps any minute
+    spanning both within the agency's limit (`adapters._http.make_limiter`)."""
+    await limiter.acquire(limiter.max_rate)
+    return limiter
