@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from adapters._http import Caller
 from adapters._records import ci_get
 from adapters.errors import ProtocolError
+from adapters.http import Caller
 
 __all__ = ["alto_cursor", "fixflo_pages"]
 

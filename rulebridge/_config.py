@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 import httpx
 from aiolimiter import AsyncLimiter
 
-from adapters._http import RetryPolicy, make_limiter
-from adapters._secrets import read_secret
 from adapters.alto import AltoAuth
 from adapters.fixflo import FixfloAuth
+from adapters.http import RetryPolicy, make_limiter
+from adapters.secrets import read_secret
 from engine.documents.document import Document, load_document
 from engine.documents.schema import check_schema
 from engine.errors import RulesetError, RulesetErrors

@@ -11,7 +11,6 @@ from typing import Any, Final
 
 import httpx
 
-from adapters._http import MAY_HAVE_LANDED, HttpAdapter, decode_json
 from adapters._paging import alto_cursor
 from adapters._records import ci_get, normalise
 from adapters.errors import (
@@ -20,6 +19,7 @@ from adapters.errors import (
     NotOfferedError,
     OutcomeUnknownError,
 )
+from adapters.http import MAY_HAVE_LANDED, HttpAdapter, decode_json
 from engine.ports import Attachment, ChargeTarget, Record
 
 __all__ = ["COLLECTIONS", "AltoAdapter"]

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from adapters._http import HttpAdapter, decode_json
 from adapters._paging import fixflo_pages
 from adapters._records import ci_get, normalise
 from adapters.errors import EnvelopeError, NotFoundError, ProtocolError, redact
 from adapters.fixflo._files import decode_completion_documents, decode_invoice
+from adapters.http import HttpAdapter, decode_json
 from engine.ports import Attachment, Record
 
 __all__ = ["COLLECTIONS", "ISSUE_FIELDS", "LIFECYCLE_FIELDS", "FixfloAdapter", "ListEndpoint"]

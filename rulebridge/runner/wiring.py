@@ -92,6 +92,6 @@ async def _client(night: Night, system: str) -> AsyncIterator[httpx.AsyncClient]
 async def _drained(limiter: AsyncLimiter) -> AsyncLimiter:
     """`limiter` with its burst spent. The snapshot read the same API a moment ago through
     a limiter of its own (another event loop); starting this one empty keeps any minute
-    spanning both within the agency's limit (`adapters._http.make_limiter`)."""
+    spanning both within the agency's limit (`adapters.http.make_limiter`)."""
     await limiter.acquire(limiter.max_rate)
     return limiter

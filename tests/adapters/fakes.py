@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp
 
-from adapters._http import RetryPolicy
+from adapters.http import RetryPolicy
 from simulator.fake import FakeTransport, serving
 
 MODES = ("asgi", "loopback")

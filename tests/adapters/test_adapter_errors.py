@@ -10,8 +10,6 @@ import pytest
 import adapters.alto
 import adapters.errors
 import adapters.fixflo
-from adapters._http import make_limiter
-from adapters._secrets import read_secret
 from adapters.errors import (
     AdapterError,
     AuthError,
@@ -37,6 +35,8 @@ from adapters.errors import (
     redact,
     translate_transport_error,
 )
+from adapters.http import make_limiter
+from adapters.secrets import read_secret
 from engine.errors import (
     CredentialsRefused,
     NotOffered,
@@ -215,16 +215,3 @@ def test_limiter_sizes_keep_any_window_within_the_limit() -> None:
     assert limiter.max_rate + 60 * limiter.max_rate / limiter.time_period <= 500 + 1e-9
     with pytest.raises(ValueError, match="at least 1"):
         make_limiter(0)
-
-
-def test_exported_members() -> None:
-    assert adapters.alto.__all__ == ["COLLECTIONS", "AltoAdapter", "AltoAuth"]
-    assert adapters.fixflo.__all__ == [
-        "COLLECTIONS",
-        "FixfloAdapter",
-        "FixfloAuth",
-        "FixfloDocuments",
-        "ListEndpoint",
-    ]
-    for name in adapters.errors.__all__:
-        assert hasattr(adapters.errors, name)

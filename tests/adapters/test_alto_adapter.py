@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters._http import RetryPolicy, make_limiter
 from adapters.alto import AltoAdapter, AltoAuth
 from adapters.errors import (
     AuthError,
@@ -20,6 +19,7 @@ from adapters.errors import (
     OutcomeUnknownError,
     ServerError,
 )
+from adapters.http import RetryPolicy, make_limiter
 from engine.ports import Attachment, Charges, Documents, RecordSource, WorksOrders
 from simulator.fake import FakeAlto, Faults, parse_faults
 from tests.adapters.fakes import FAST, MODES, base_url, client

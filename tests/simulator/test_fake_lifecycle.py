@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from adapters._http import Caller
 from adapters.alto import AltoAdapter, AltoAuth
 from adapters.errors import NotFoundError, OutcomeUnknownError
 from adapters.fixflo import FixfloAdapter, FixfloAuth
+from adapters.http import Caller
 from engine.issues.reconcile import IssueOps, reconcile
 from engine.ports import AltoHolding, Attachment, ChargeTarget
 from simulator.fake import PDF, FakeAlto, FakeFixflo, Faults, parse_faults
