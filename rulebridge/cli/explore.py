@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from engine import RulebridgeError, RulesetErrors, load_ruleset
+from engine import RulebridgeError, load_ruleset
 from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import failing_cleanly
 from simulator.lifecycle.explore import explore, scenario_yaml
 
 __all__ = ["explore_command"]
@@ -50,19 +51,13 @@ def explore_command(ruleset_path: Path, depth: int, issues: int, out: Path | Non
 
         rulebridge explore --ruleset rulesets/alto-fixflo/v1.yaml --depth 6
     """
-    try:
+    with failing_cleanly():
         ruleset = load_ruleset(ruleset_path)
         if ruleset.lifecycle is None:
             raise RulebridgeError(f"{ruleset_path} declares no 'lifecycle:'")
         started = time.perf_counter()
         result = explore(ruleset, depth, issues)
         elapsed = max(time.perf_counter() - started, 1e-9)
-    except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except RulebridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     click.echo(
         f"explored {result.states} states and {result.sequences} sequences up to depth {depth} "
         f"over {issues} issue{'s' * (issues != 1)} "

@@ -11,10 +11,11 @@ from typing import Any
 import click
 from rich.console import Console
 
-from engine import RulebridgeError, RulesetErrors, load_ruleset
+from engine import load_ruleset
 from engine.sync.planner import make_plan
 from rulebridge._snapshots import load_snapshots
 from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import failing_cleanly
 from rulebridge.cli._plan_table import print_plan
 
 __all__ = ["plan"]
@@ -59,14 +60,8 @@ def plan(
 
         rulebridge plan --ruleset rulesets/alto-fixflo/v1.yaml --alto alto.json --fixflo fixflo.json
     """
-    try:
+    with failing_cleanly():
         made = _make(ruleset_path, alto, fixflo, settings, as_of.date() if as_of else None)
-    except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except RulebridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     _write(made, output, out)
     for rejected in made.rejected[:20]:
         click.echo(f"warning: {rejected['where']}: {rejected['message']}", err=True)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from engine import RulebridgeError, RulesetErrors, load_ruleset
+from engine import RulebridgeError, load_ruleset
 from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import failing_cleanly
 from simulator.lifecycle import StepReport, load_scenario, play
 
 __all__ = ["render_text", "simulate"]
@@ -36,17 +37,11 @@ def simulate(ruleset_path: Path, scenario_path: Path, output: str) -> None:
         rulebridge simulate --ruleset rulesets/alto-fixflo/v1.yaml \
             --scenario simulator/scenarios/documented-path.yaml
     """
-    try:
+    with failing_cleanly():
         ruleset = load_ruleset(ruleset_path)
         if ruleset.lifecycle is None:
             raise RulebridgeError(f"{ruleset_path} declares no 'lifecycle:'")
         reports = play(ruleset, load_scenario(scenario_path, ruleset.lifecycle))
-    except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except RulebridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     if output == "json":
         click.echo(json.dumps([report.to_json() for report in reports], indent=2, default=str))
     else:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from engine import RulebridgeError, RulesetErrors
 from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import failing_cleanly
 
 __all__ = ["tui"]
 
@@ -43,12 +42,6 @@ def tui(ruleset_path: Path, scenario_path: Path | None, seed: int | None) -> Non
         raise click.UsageError("give --scenario or --seed, not both")
     from tui.app import make_app  # Textual loads only for this command
 
-    try:
+    with failing_cleanly():
         app = make_app(ruleset_path, scenario=scenario_path, seed=seed)
-    except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    except RulebridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     app.run()
