@@ -207,7 +207,7 @@ def dumped(draw: st.DrawFn) -> str:
 
 
 @needs_libyaml
-@settings(max_examples=max(300, settings.default.max_examples))
+@settings(max_examples=max(300, settings().max_examples))
 @given(st.one_of(st.tuples(soups, endings).map("".join), dumped()))
 @example("a: 1\n")
 @example("? \n")
