@@ -104,9 +104,9 @@ def load_document(path: str | os.PathLike[str]) -> Document:
         RulesetErrors: the file is missing, too large, not UTF-8 text or not valid YAML.
 
     Example:
-        >>> doc = load_document("rulesets/alto-fixflo/v1.yaml")  # doctest: +SKIP
-        >>> doc.where(("entities", "property"))  # doctest: +SKIP
-        (40, 5)
+        >>> doc = load_document("rulesets/alto-fixflo/v1.yaml")
+        >>> doc.data["ruleset"], doc.key_where(("ruleset",))
+        ('alto-fixflo', (2, 1))
     """
     label = str(path)
     file = Path(path)
