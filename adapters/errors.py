@@ -24,12 +24,13 @@ boundary by `translate_transport_error`, chained with ``from``::
             ├── ServerError          5xx (retried)
             └── EnvelopeError        Fixflo's HTTP 200 whose envelope carries Errors
 
-Example:
-    >>> from adapters.errors import AdapterError
-    >>> try:  # doctest: +SKIP
-    ...     await adapter.read("inventory")
-    ... except AdapterError as exc:
-    ...     print(exc)  # GET /inventory/filter: 403: the AgencyRef ... (body: ...)
+Example::
+
+    from adapters.errors import AdapterError
+    try:
+        await adapter.read("inventory")
+    except AdapterError as exc:
+        print(exc)  # GET /inventory/filter: 403: the AgencyRef ... (body: ...)
 """
 
 from __future__ import annotations

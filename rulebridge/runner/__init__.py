@@ -3,8 +3,9 @@
 The engine decides and records; the runner drives it against the real adapters (or the
 fake servers on loopback) and is what ``rulebridge run`` calls.
 
-Example:
-    >>> outcome = run_nightly(RunOptions(config, store_path), RunLog())  # doctest: +SKIP
+Example::
+
+    outcome = run_nightly(RunOptions(config, store_path), RunLog())
 """
 
 from rulebridge.runner._night import RunOptions

@@ -12,10 +12,11 @@ the ruleset cannot read. An issue whose only open operations are dead letters is
 the dead letters hold it, not the cursor, so one bad issue does not make every later
 night read everything after it again.
 
-Example:
-    >>> await reconcile_issues(night, fixflo, alto)  # doctest: +SKIP
-    >>> night.issues["reconciled"]  # doctest: +SKIP
-    6
+Example::
+
+    await reconcile_issues(night, fixflo, alto)
+    night.issues["reconciled"]
+    # 6
 """
 
 from __future__ import annotations

@@ -15,10 +15,11 @@
 Killed at any point, the next run resumes: effects are recorded after they happen and
 intents before, so nothing is done twice and nothing is lost (docs/runner.md).
 
-Example:
-    >>> outcome = run_nightly(RunOptions(config, Path("state/acme.db")), RunLog())  # doctest: +SKIP
-    >>> outcome.exit_code  # doctest: +SKIP
-    2
+Example::
+
+    outcome = run_nightly(RunOptions(config, Path("state/acme.db")), RunLog())
+    outcome.exit_code
+    # 2
 """
 
 from __future__ import annotations
