@@ -31,12 +31,13 @@ The right-hand column is the engine's kind (`engine.errors`) each class also inh
 engine sorts a failure by type without importing the adapters; `AdapterError`, `ConfigError`
 and `HTTPStatusError` themselves are of no kind (the engine reads them as outcome unknown).
 
-Example:
-    >>> from adapters.errors import AdapterError
-    >>> try:  # doctest: +SKIP
-    ...     await adapter.read("inventory")
-    ... except AdapterError as exc:
-    ...     print(exc)  # GET /inventory/filter: 403: the AgencyRef ... (body: ...)
+Example::
+
+    from adapters.errors import AdapterError
+    try:
+        await adapter.read("inventory")
+    except AdapterError as exc:
+        print(exc)  # GET /inventory/filter: 403: the AgencyRef ... (body: ...)
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Example:
     >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")  # doctest: +SKIP
-    >>> ruleset.evaluate("property", record).included  # doctest: +SKIP
-    True
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> decision = ruleset.evaluate("property", {"id": "1", "recordType": "Sale"})
+    >>> decision.included, [str(reason) for reason in decision.because]
+    (False, ["P-01: recordType = 'Sale', not = 'Rent'"])
 """
 
 from engine.errors import (

@@ -104,10 +104,11 @@ def load_agency_config(path: str | os.PathLike[str]) -> AgencyConfig:
     Raises:
         RulesetErrors: every problem, each as ``file:line:column: code: message``.
 
-    Example:
-        >>> config = load_agency_config("agencies/acme.yaml")  # doctest: +SKIP
-        >>> config.api("fixflo").per_minute  # doctest: +SKIP
-        500.0
+    Example::
+
+        config = load_agency_config("agencies/acme.yaml")
+        config.api("fixflo").per_minute
+        # 500.0
     """
     document = load_document(path)
     errors, _ = check_schema(document, "agency")

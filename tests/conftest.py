@@ -1,12 +1,14 @@
-"""Shared test set-up: Hypothesis profiles and a check on requirement markers."""
+"""Shared test set-up: Hypothesis profiles, retries without waits, a check on `req` markers."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import stamina
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,23 @@ settings.register_profile("stress", max_examples=2000, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 _REQ_ID = re.compile(r"^[A-Z]{1,2}-\d{2}$")
+
+
+@pytest.fixture(autouse=True)
+def _retries_without_waits(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Stamina's testing mode: every retry as the policy says, but no wait before it.
+
+    With ``cap=True`` the cap is only an upper bound, so each policy keeps its own number of
+    attempts and tests that count them still mean something. Waits (backoff and a hook's
+    ``Retry-After``) are zero and the policy's total timeout is not applied. A test that times
+    the waits opts out with ``@pytest.mark.real_backoff``. Subprocesses (``rulebridge run``
+    in tests/runner/test_crash.py) are not in testing mode.
+    """
+    if request.node.get_closest_marker("real_backoff"):
+        yield
+        return
+    with stamina.set_testing(True, attempts=1_000, cap=True):
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

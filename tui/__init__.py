@@ -1,8 +1,9 @@
 """The rulebridge TUI (Textual): step a Fixflo issue through a ruleset's lifecycle.
 
-Example:
-    >>> from tui import make_app  # doctest: +SKIP
-    >>> make_app("rulesets/alto-fixflo/v1.yaml", seed=7).run()  # doctest: +SKIP
+Example::
+
+    from tui import make_app
+    make_app("rulesets/alto-fixflo/v1.yaml", seed=7).run()
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Two modes: ``stepper`` (the main screen) and ``rules`` (the ruleset browser). Fi
 reloads, replays and saves run in thread workers; their results come back to the UI thread
 with `call_from_thread`, then `changed` bumps `version`, which the screens watch.
 
-Example:
-    >>> app = make_app("rulesets/alto-fixflo/v1.yaml", seed=7)  # doctest: +SKIP
-    >>> app.run()  # doctest: +SKIP
+Example::
+
+    app = make_app("rulesets/alto-fixflo/v1.yaml", seed=7)
+    app.run()
 """
 
 from __future__ import annotations
@@ -255,8 +256,9 @@ def make_app(
         RulesetErrors: the ruleset file has errors.
         RulebridgeError: the ruleset declares no lifecycle.
 
-    Example:
-        >>> app = make_app("rulesets/alto-fixflo/v1.yaml", seed=3)  # doctest: +SKIP
+    Example::
+
+        app = make_app("rulesets/alto-fixflo/v1.yaml", seed=3)
     """
     path = Path(ruleset_path)
     return RulebridgeApp(

@@ -4,8 +4,10 @@ Entity rules carry their own line; lifecycle parts (statuses, attachments, warni
 found in the file by their ``id:``.
 
 Example:
-    >>> index = rule_index(ruleset)  # doctest: +SKIP
-    >>> index["W-06"].summary  # doctest: +SKIP
+    >>> from engine import load_ruleset
+    >>> index = rule_index(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> index["W-06"].summary.split(":")[0]
+    'The invoice is addressed to the agency or "Other"'
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ of the Fixflo and Alto worlds, so moving back and forward through the timeline i
 performing an event in the past drops the steps after it (like an editor's undo).
 
 Example:
-    >>> session = Session(load_ruleset("rulesets/alto-fixflo/v1.yaml"))  # doctest: +SKIP
-    >>> session.perform("report")  # doctest: +SKIP
-    >>> session.back()  # doctest: +SKIP
+    >>> from engine import load_ruleset
+    >>> session = Session(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> session.perform("report").step.event
+    'report'
+    >>> session.back()
     True
 """
 

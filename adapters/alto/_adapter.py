@@ -49,11 +49,12 @@ class AltoAdapter(HttpAdapter):
         retry: the retry policy.
         page_size: items asked for per page.
 
-    Example:
-        >>> async with httpx.AsyncClient(base_url=url, auth=auth) as client:  # doctest: +SKIP
-        ...     alto = AltoAdapter(client, limiter=make_limiter(600))
-        ...     async for record in alto.read("inventory"):
-        ...         print(record["id"])
+    Example::
+
+        async with httpx.AsyncClient(base_url=url, auth=auth) as client:
+            alto = AltoAdapter(client, limiter=make_limiter(600))
+            async for record in alto.read("inventory"):
+                print(record["id"])
     """
 
     system = "alto"

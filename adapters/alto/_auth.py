@@ -28,9 +28,10 @@ class AltoAuth(httpx.Auth):
         client_secret: the integration's client secret.
         agency_ref: the agency's GUID, sent as ``AgencyRef`` on every call.
 
-    Example:
-        >>> auth = AltoAuth("https://alto.test/token", "id", "secret", "9b6c-...")
-        >>> client = httpx.AsyncClient(base_url="https://alto.test", auth=auth)  # doctest: +SKIP
+    Example::
+
+        auth = AltoAuth("https://alto.test/token", "id", "secret", "9b6c-...")
+        client = httpx.AsyncClient(base_url="https://alto.test", auth=auth)
     """
 
     requires_response_body = True

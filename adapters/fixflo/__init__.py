@@ -6,13 +6,14 @@ PDF reports, invoices and completion documents (`FixfloDocuments` serves those t
 one read per issue); upserts by external reference. A 200 whose envelope carries ``Errors``
 raises `EnvelopeError`.
 
-Example:
-    >>> import httpx
-    >>> from adapters.fixflo import FixfloAdapter, FixfloAuth
-    >>> async def main() -> None:  # doctest: +SKIP
-    ...     auth = FixfloAuth("token")
-    ...     async with httpx.AsyncClient(base_url="https://acme.fixflo.com/api/v2", auth=auth) as c:
-    ...         print(await FixfloAdapter(c).upsert("landlords", {"ExternalRef": "200001"}))
+Example::
+
+    import httpx
+    from adapters.fixflo import FixfloAdapter, FixfloAuth
+    async def main() -> None:
+        auth = FixfloAuth("token")
+        async with httpx.AsyncClient(base_url="https://acme.fixflo.com/api/v2", auth=auth) as c:
+            print(await FixfloAdapter(c).upsert("landlords", {"ExternalRef": "200001"}))
 """
 
 from __future__ import annotations

@@ -68,10 +68,11 @@ class FixfloAdapter(HttpAdapter):
     Implements `engine.ports.RecordSource`, `RecordTarget` and `IssueSource`. Writes are
     upserts by external reference, so retrying one after a lost answer lands it once.
 
-    Example:
-        >>> async with httpx.AsyncClient(base_url=url, auth=FixfloAuth(token)) as client:
-        ...     fixflo = FixfloAdapter(client, limiter=make_limiter(500))  # doctest: +SKIP
-        ...     await fixflo.upsert("landlords", {"ExternalRef": "200001", "Surname": "Ng"})
+    Example::
+
+        async with httpx.AsyncClient(base_url=url, auth=FixfloAuth(token)) as client:
+            fixflo = FixfloAdapter(client, limiter=make_limiter(500))
+            await fixflo.upsert("landlords", {"ExternalRef": "200001", "Surname": "Ng"})
     """
 
     system = "fixflo"

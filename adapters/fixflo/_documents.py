@@ -30,10 +30,11 @@ class FixfloDocuments:
     Args:
         fixflo: the adapter to read through.
 
-    Example:
-        >>> documents = FixfloDocuments(FixfloAdapter(client))  # doctest: +SKIP
-        >>> (await documents.fetch("1042", "issue_report", "issue-1042.pdf")).content[:4]
-        b'%PDF'
+    Example::
+
+        documents = FixfloDocuments(FixfloAdapter(client))
+        (await documents.fetch("1042", "issue_report", "issue-1042.pdf")).content[:4]
+        # b'%PDF'
     """
 
     def __init__(self, fixflo: FixfloAdapter) -> None:

@@ -7,11 +7,12 @@ Jupix has no public API; a migration reads an export folder (`docs/jupix-export.
     └── ExportError     a whole file cannot be read: missing, not UTF-8, bad header,
                         XML not well-formed or refused (entity bomb), bad manifest
 
-Example:
-    >>> from adapters.jupix import JupixExport
-    >>> export = JupixExport("exports/acme")  # doctest: +SKIP
-    >>> [str(problem) for problem in export.check()]  # doctest: +SKIP
-    []
+Example::
+
+    from adapters.jupix import JupixExport
+    export = JupixExport("exports/acme")
+    [str(problem) for problem in export.check()]
+    # []
 """
 
 from __future__ import annotations

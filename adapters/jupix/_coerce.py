@@ -60,8 +60,9 @@ class ExportError(RulebridgeError):
 def open_binary(path: Path) -> BinaryIO:
     """`path` opened for reading bytes; `ExportError` (not OSError) if it cannot be.
 
-    Example:
-        >>> open_binary(Path("export/contacts.csv"))  # doctest: +SKIP
+    Example::
+
+        open_binary(Path("export/contacts.csv"))
     """
     try:
         return path.open("rb")

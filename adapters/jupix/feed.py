@@ -68,9 +68,10 @@ def iter_feed(
         ExportError: The file is not well-formed XML (with its line and column), its root is
             not `<properties>`, or it declares entities or a DTD-based attack.
 
-    Example:
-        >>> for where, row in iter_feed(Path("export/properties.xml")):  # doctest: +SKIP
-        ...     print(where, row)
+    Example::
+
+        for where, row in iter_feed(Path("export/properties.xml")):
+            print(where, row)
     """
     with open_binary(path) as raw:
         feeder = _LineFeeder(raw)

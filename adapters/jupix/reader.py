@@ -37,12 +37,13 @@ class JupixExport:
     Raises:
         ExportError: `folder` is not a folder.
 
-    Example:
-        >>> export = JupixExport("exports/acme-2025-06-01")  # doctest: +SKIP
-        >>> problems = export.check()
-        >>> for row in export.iter_rows("tenancies"):
-        ...     if isinstance(row, RecordError):
-        ...         print(row)  # tenancies.csv:42 (record T9): status 'Moved out' is not ...
+    Example::
+
+        export = JupixExport("exports/acme-2025-06-01")
+        problems = export.check()
+        for row in export.iter_rows("tenancies"):
+            if isinstance(row, RecordError):
+                print(row)  # tenancies.csv:42 (record T9): status 'Moved out' is not ...
     """
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
@@ -58,18 +59,20 @@ class JupixExport:
     def tables(self) -> tuple[str, ...]:
         """The names of the tables whose file is present, in documentation order.
 
-        Example:
-            >>> JupixExport("export").tables()[:2]  # doctest: +SKIP
-            ('properties', 'contacts')
+        Example::
+
+            JupixExport("export").tables()[:2]
+            # ('properties', 'contacts')
         """
         return tuple(name for name, spec in TABLES.items() if (self.folder / spec.file).is_file())
 
     def manifest(self) -> Manifest:
         """The export's validated `manifest.json` (raises `ExportError` if it is bad).
 
-        Example:
-            >>> JupixExport("export").manifest().exported_at  # doctest: +SKIP
-            '2025-06-01T18:00:00'
+        Example::
+
+            JupixExport("export").manifest().exported_at
+            # '2025-06-01T18:00:00'
         """
         return read_manifest(self.folder)
 
@@ -84,19 +87,21 @@ class JupixExport:
             ExportError: At the call, for an unknown table or a missing file; while iterating,
                 for a bad header, a line that is not UTF-8 or XML that is not well-formed.
 
-        Example:
-            >>> rows = JupixExport("export").iter_rows("contacts")  # doctest: +SKIP
-            >>> next(rows)["roles"]
-            ['landlord', 'third-party supplier']
+        Example::
+
+            rows = JupixExport("export").iter_rows("contacts")
+            next(rows)["roles"]
+            # ['landlord', 'third-party supplier']
         """
         return (item for _, item in self.iter_located(table))
 
     def iter_located(self, table: str) -> Iterator[tuple[str, Row | RecordError]]:
         """`iter_rows`, with each row's place: ``("tenancies.csv:42", row)``.
 
-        Example:
-            >>> for where, row in JupixExport("export").iter_located("offers"):  # doctest: +SKIP
-            ...     print(where, row)
+        Example::
+
+            for where, row in JupixExport("export").iter_located("offers"):
+                print(where, row)
         """
         spec = _spec(table)
         path = self.folder / spec.file
@@ -116,10 +121,11 @@ class JupixExport:
         table they name (a tenancy's propertyID not in properties.xml). With `rows=True`,
         every bad row's `RecordError` as well. Reads every file once.
 
-        Example:
-            >>> for problem in JupixExport("export").check():  # doctest: +SKIP
-            ...     print(problem)
-            tenancies.csv: changed since the export was taken: ...
+        Example::
+
+            for problem in JupixExport("export").check():
+                print(problem)
+            # tenancies.csv: changed since the export was taken: ...
         """
         return check_export(self.folder, self.iter_located, rows=rows)
 
@@ -135,8 +141,9 @@ def _spec(table: str) -> TableSpec:
 def iter_csv(path: Path, table: TableSpec) -> Iterator[tuple[str, Row | RecordError]]:
     """Stream ``(file:line, row)`` from one CSV file of `table`'s shape (see `iter_located`).
 
-    Example:
-        >>> rows = iter_csv(Path("export/offers.csv"), TABLES["offers"])  # doctest: +SKIP
+    Example::
+
+        rows = iter_csv(Path("export/offers.csv"), TABLES["offers"])
     """
     with open_binary(path) as raw:
         reader = csv.reader(_decoded_lines(raw, path.name), strict=True)

@@ -4,12 +4,13 @@ Each source is re-iterable and streams its file afresh on every pass, so a migra
 only the tables it needs to index. Bad rows come through as `RecordError` items in their
 place, for the migration to account for as unreadable.
 
-Example:
-    >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")  # doctest: +SKIP
-    >>> records = export_records(JupixExport("export"), ruleset.sources)  # doctest: +SKIP
-    >>> sorted(records)[:2]  # doctest: +SKIP
-    ['jupix.applicants', 'jupix.contacts']
+Example::
+
+    from engine import load_ruleset
+    ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")
+    records = export_records(JupixExport("export"), ruleset.sources)
+    sorted(records)[:2]
+    # ['jupix.applicants', 'jupix.contacts']
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ class TableRows:
 def export_records(export: JupixExport, sources: Iterable[str]) -> dict[str, TableRows]:
     """The rows of every ``jupix.<table>`` source in `sources`, by source name.
 
-    Example:
-        >>> export_records(JupixExport("export"), ["jupix.offers"])  # doctest: +SKIP
-        {'jupix.offers': TableRows(JupixExport('export'), 'offers')}
+    Example::
+
+        export_records(JupixExport("export"), ["jupix.offers"])
+        # {'jupix.offers': TableRows(JupixExport('export'), 'offers')}
     """
     return {
         source: TableRows(export, source.removeprefix(PREFIX))

@@ -4,12 +4,19 @@ Safe by construction: the file is only *composed* (YAML nodes, no object constru
 then turned into dicts, lists and scalars here. Tags other than the YAML core ones are
 refused, alias expansion is bounded, duplicate keys are errors, and mapping keys are always
 the text the author wrote (so ``on:`` or ``no:`` stay strings).
+
+Composing uses libyaml (``yaml.CSafeLoader``, about 14 times faster) when PyYAML was built
+with it, and PyYAML's pure-Python loader otherwise. The pure loader still words every syntax
+error (a text libyaml refuses is composed again by it), and it takes the few texts that the
+two read differently (see `_libyaml_can_compose`) or that nest deep enough to exhaust the C
+stack under libyaml's recursive composer; so both give the same documents and errors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +35,28 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_VALUES = 200_000
 """Most values a document may expand to, aliases included (stops alias bombs)."""
 MAX_DEPTH = 64
+_LIBYAML_MAX_DEPTH = 5_000
+"""Deepest nesting handed to libyaml's composer, which recurses on the C stack (a few hundred
+bytes a level; 100,000 levels crash the interpreter) and slows down quadratically with it."""
+_LIBYAML: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+"""Libyaml's loader, or None where PyYAML was built without it."""
 
 JsonPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null")}
-_TIMESTAMP = f"{_CORE}timestamp"
+_STR, _TIMESTAMP = f"{_CORE}str", f"{_CORE}timestamp"
 _MAP, _SEQ = f"{_CORE}map", f"{_CORE}seq"
+_LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+_YAML_SPACE = " \n\r\x85\u2028\u2029"
+_LIBYAML_DIFFERS = (
+    re.compile(r"#(?:(?<=[|>]#)|(?<=[|>][-+0-9]#)|(?<=[|>][-+0-9]{2}#))"),
+    re.compile(r"!(?<![^\s\[\]{},:\"']!)"),
+    re.compile(rf":[{_YAML_SPACE}]++(?:#[^{_YAML_SPACE[1:]}]*+[{_YAML_SPACE}]++)*+[,\]}}]"),
+)
+"""A block scalar header then ``#``; a ``!`` where a tag may start; an empty flow value.
+(Each starts with its rarest character, which keeps the search fast.)"""
 
 
 @dataclass(frozen=True)
@@ -83,9 +104,9 @@ def load_document(path: str | os.PathLike[str]) -> Document:
         RulesetErrors: the file is missing, too large, not UTF-8 text or not valid YAML.
 
     Example:
-        >>> doc = load_document("rulesets/alto-fixflo/v1.yaml")  # doctest: +SKIP
-        >>> doc.where(("entities", "property"))  # doctest: +SKIP
-        (40, 5)
+        >>> doc = load_document("rulesets/alto-fixflo/v1.yaml")
+        >>> doc.data["ruleset"], doc.key_where(("ruleset",))
+        ('alto-fixflo', (2, 1))
     """
     label = str(path)
     file = Path(path)
@@ -158,6 +179,63 @@ def _decode(raw: bytes, label: str) -> str:
 
 
 def _compose(text: str, label: str) -> Node | None:
+    libyaml = _LIBYAML
+    if libyaml is not None and _libyaml_can_compose(text, libyaml):
+        try:
+            return yaml.compose(text, Loader=libyaml)
+        except yaml.YAMLError:
+            pass  # the pure loader below words the error exactly (libyaml's marks and texts differ)
+    return _compose_pure(text, label)
+
+
+def _libyaml_can_compose(text: str, libyaml: type[yaml.CSafeLoader]) -> bool:
+    """Whether libyaml composes `text` to the same nodes as the pure loader, and safely.
+
+    The two read a few texts differently, found by comparing them on generated YAML
+    (tests/engine/test_yaml_loaders.py); such texts go to the pure loader, as before:
+
+    - no line break at the end: libyaml places a value left empty there on a new line;
+    - a tab, which the pure loader refuses in more places;
+    - a byte-order mark, which libyaml skips at the start of any line, the pure loader only
+      at the start of the text;
+    - a ``?``: in a flow collection the pure loader takes it for a key even inside a word;
+    - a block scalar header followed by ``#`` without a space, which libyaml accepts;
+    - a ``!`` where a tag may start, which the two scan differently;
+    - a value left empty in a flow collection (``{a: }``), placed by libyaml at what follows.
+
+    Every level of nesting needs one of ``[{-:`` (or a ``?``, sent away above), so their
+    count bounds the depth; past the bound the events (parsed without recursion) tell it.
+    """
+    if not text.endswith(_LINE_BREAKS) or any(char in text for char in "\t\ufeff?"):
+        return False
+    if any(pattern.search(text) for pattern in _LIBYAML_DIFFERS):
+        return False
+    if sum(map(text.count, "[{-:")) <= _LIBYAML_MAX_DEPTH:
+        return True
+    return _shallow(text, libyaml)
+
+
+def _shallow(text: str, libyaml: type[yaml.CSafeLoader]) -> bool:
+    """Whether no collection in `text` is nested deeper than `MAX_DEPTH` allows.
+
+    Deeper texts are refused either way; the pure loader refuses them as before. Stopping at
+    the first one keeps this pass short: libyaml slows down with depth (quadratically).
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=libyaml):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH + 1:
+                    return False
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # composing fails at the same event, and the pure loader words the error
+    return True
+
+
+def _compose_pure(text: str, label: str) -> Node | None:
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -257,6 +335,8 @@ class _Builder:
             return [
                 self._node(item, (*path, index), depth + 1) for index, item in enumerate(node.value)
             ]
+        if isinstance(node, ScalarNode) and node.tag == _STR:
+            return node.value  # what the constructor gives, without its bookkeeping (most values)
         if isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
             return self.scalars.construct_object(node, deep=True)
         if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP:

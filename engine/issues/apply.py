@@ -23,15 +23,15 @@ are dead letters; `Retryable` (5xx, 429) is ``failed`` (called again next run);
 Apply one reconciliation per issue per run: the store skips an update whose key is done in
 the same run (a second reconciliation in that run is left to the next run).
 
-Example:
-    >>> kinds = attachment_kinds(ruleset.lifecycle)  # doctest: +SKIP
-    >>> held = store.issue_state(issue["Id"]).holding()  # doctest: +SKIP
-    >>> result = reconcile(ruleset, issue, held)  # doctest: +SKIP
-    >>> done = await apply_issue_ops(  # doctest: +SKIP
-    ...     result, alto, fixflo_documents, store, run=run, attachments=kinds
-    ... )
-    >>> done.complete, dict(done.counts["works_order"])  # doctest: +SKIP
-    (True, {'create': 1})
+Example::
+
+    kinds = attachment_kinds(ruleset.lifecycle)
+    held = store.issue_state(issue["Id"]).holding()
+    result = reconcile(ruleset, issue, held)
+    done = await apply_issue_ops(
+        result, alto, fixflo_documents, store, run=run, attachments=kinds
+    )
+    done.complete, dict(done.counts["works_order"])  # (True, {'create': 1})
 """
 
 from __future__ import annotations
@@ -114,7 +114,9 @@ def attachment_kinds(lifecycle: Lifecycle) -> dict[str, str]:
     """Attachment rule id -> attachment name, the document kind `DocumentSource` knows.
 
     Example:
-        >>> attachment_kinds(ruleset.lifecycle)["W-09.report"]  # doctest: +SKIP
+        >>> from engine import load_ruleset
+        >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+        >>> attachment_kinds(ruleset.lifecycle)["W-09.report"]
         'issue_report'
     """
     return {attachment.id: attachment.name for attachment in lifecycle.attachments.values()}
@@ -184,9 +186,9 @@ async def apply_issue_ops(
         CredentialsRefused: Alto refused the credentials (401/403); nothing more is tried.
             Effects recorded so far stay recorded.
 
-    Example:
-        >>> await apply_issue_ops(result, alto, docs, store, run=run, attachments=kinds)
-        ... # doctest: +SKIP
+    Example::
+
+        await apply_issue_ops(result, alto, docs, store, run=run, attachments=kinds)
     """
     if store.current_run_id() != run.id:
         raise StoreError(

@@ -7,10 +7,10 @@ gives the same Alto state: a works order is created once (then updated), each do
 attached once, each charge is posted once, and a snapshot older than the one Alto last saw
 changes nothing.
 
-Example:
-    >>> result = reconcile(ruleset, issue, AltoHolding())  # doctest: +SKIP
-    >>> [(op.op, op.kind) for op in result.operations]  # doctest: +SKIP
-    [('create', 'works_order')]
+Example::
+
+    result = reconcile(ruleset, instructed_issue, AltoHolding())
+    [(op.op, op.kind) for op in result.operations]  # [('create', 'works_order')]
 """
 
 from __future__ import annotations

@@ -128,9 +128,9 @@ def group_duplicates(
 
     `records` are ``(key, record)`` in source order; the first of each group is kept.
 
-    Example:
-        >>> group_duplicates(policy, [("A1", a1), ("A7", a7)], context)  # doctest: +SKIP
-        {'A7': 'A1'}
+    Example::
+
+        group_duplicates(policy, [("A1", a1), ("A7", a7)], context)  # {'A7': 'A1'}
     """
     parent: dict[str, str] = {}
     order: dict[str, int] = {}

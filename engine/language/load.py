@@ -4,8 +4,8 @@ Example:
     >>> from engine import load_ruleset
     >>> ruleset = load_ruleset(
     ...     "rulesets/alto-fixflo/v1.yaml", settings="rulesets/alto-fixflo/agency.example.yaml"
-    ... )  # doctest: +SKIP
-    >>> ruleset.name, ruleset.version  # doctest: +SKIP
+    ... )
+    >>> ruleset.name, ruleset.version
     ('alto-fixflo', 1)
 """
 

@@ -2,9 +2,9 @@
 
 Example:
     >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")  # doctest: +SKIP
-    >>> decision = ruleset.evaluate("property", {"id": "1", "recordType": "Sale"})  # doctest: +SKIP
-    >>> decision.included, str(decision.because[0])  # doctest: +SKIP
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> decision = ruleset.evaluate("property", {"id": "1", "recordType": "Sale"})
+    >>> decision.included, str(decision.because[0])
     (False, "P-01: recordType = 'Sale', not = 'Rent'")
 """
 
@@ -164,8 +164,10 @@ class CompiledRuleset:
         """A context over the records of each source (by source name) and the run's date.
 
         Example:
-            >>> records = {"alto.tenancies": tenancies}
-            >>> context = ruleset.context(records, as_of=date.today())  # doctest: +SKIP
+            >>> from engine import load_ruleset
+            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+            >>> tenancies = [{"id": "T1", "propertyId": "100002", "status": "Current"}]
+            >>> context = ruleset.context({"alto.tenancies": tenancies}, as_of=date(2026, 11, 22))
         """
         unknown = [name for name in records or {} if name not in self.sources]
         if unknown:
@@ -192,7 +194,12 @@ class CompiledRuleset:
         Without a context, no related records exist and rules that need `as_of` fail.
 
         Example:
-            >>> ruleset.evaluate("property", record, context).included  # doctest: +SKIP
-            True
+            >>> from engine import load_ruleset
+            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+            >>> record = {"id": "1", "recordType": "Rent", "managementType": "Managed"}
+            >>> ruleset.evaluate("property", record, ruleset.context()).included
+            False
+            >>> str(ruleset.evaluate("property", record).because[-1])
+            "P-03: maintenanceType = None, not = 'MaintainedByUs'"
         """
         return self.entity(entity).evaluate(record, context or self.context())

@@ -5,8 +5,13 @@ for each one (migrated, merged, manual, not migrated, unreadable) and explains e
 difference by rule and record.
 
 Example:
-    >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))  # doctest: +SKIP
-    >>> print(result.reconciliation.to_markdown())  # doctest: +SKIP
+    >>> from datetime import date
+    >>> from engine import load_ruleset
+    >>> ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")
+    >>> records = {"jupix.contacts": [{"contactID": "C1", "roles": ["landlord"]}]}
+    >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))
+    >>> print(result.reconciliation.to_markdown().splitlines()[0])
+    # MigrationReport: jupix-alto, migrated as of 2025-06-02
 """
 
 from engine.migration._migrate import Emit, Migration, fingerprint, migrate

@@ -14,9 +14,12 @@ then dropped. A source an entity de-duplicates is read three times (match keys, 
 records, decisions) when it can be iterated again, and held when it cannot.
 
 Example:
-    >>> records = {"jupix.contacts": rows}
-    >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))  # doctest: +SKIP
-    >>> result.records["alto.contacts"][0]["contactType"]  # doctest: +SKIP
+    >>> from datetime import date
+    >>> from engine import load_ruleset
+    >>> ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")
+    >>> records = {"jupix.contacts": [{"contactID": "C1", "roles": ["landlord"]}]}
+    >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))
+    >>> result.records["alto.contacts"][0]["contactType"]
     'Client'
 """
 
@@ -101,9 +104,12 @@ def migrate(
         EvaluationError: `records` names a source the ruleset does not declare.
 
     Example:
-        >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))  # doctest: +SKIP
-        >>> result.reconciliation.outcome_counts()["jupix.applicants"]["merged"]  # doctest: +SKIP
-        3
+        >>> from engine import load_ruleset
+        >>> ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")
+        >>> records = {"jupix.contacts": [{"contactID": "C1"}, {"contactID": "C2"}]}
+        >>> result = migrate(ruleset, records, as_of=date(2025, 6, 2))
+        >>> result.reconciliation.outcome_counts()["jupix.contacts"]["migrated"]
+        2
     """
     unknown = [name for name in records if name not in ruleset.sources]
     if unknown:

@@ -7,9 +7,10 @@ rejected it; `where` says ``file:line``). Each `Difference` names the rule and t
 a record an entity did not include, a record merged into another, or a value a ``case``
 branch with a rule id decided (a property re-statused to Let, an estate agent typed Client).
 
-Example:
-    >>> report = migration.reconciliation  # doctest: +SKIP
-    >>> print(report.to_markdown())  # doctest: +SKIP
+Example::
+
+    report = migration.reconciliation
+    print(report.to_markdown())
 """
 
 from __future__ import annotations

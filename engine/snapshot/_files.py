@@ -87,9 +87,9 @@ def read_header(path: StrPath, *, system: str | None = None) -> SnapshotHeader:
     Raises:
         SnapshotError: the file is missing, not UTF-8 or not JSON, or its top level is wrong.
 
-    Example:
-        >>> read_header("alto.json").collections  # doctest: +SKIP
-        ('inventory', 'contacts', 'tenancies', 'suppliers')
+    Example::
+
+        read_header("alto.json").collections  # ('inventory', 'contacts', 'tenancies', 'suppliers')
     """
     with _open(path) as raw, _reading(path):
         reader = _HashingReader(path, raw)
@@ -119,8 +119,9 @@ def iter_records(
         SnapshotError: the file is unusable, `collection` is not one of its system's, or the
             file changed since `header` was read.
 
-    Example:
-        >>> records = list(iter_records("alto.json", "inventory"))  # doctest: +SKIP
+    Example::
+
+        records = list(iter_records("alto.json", "inventory"))
     """
     if header is not None and Path(path) != header.path:
         raise ValueError(f"header is for {header.path}, not {path}")
@@ -158,10 +159,10 @@ def write_snapshot(
         SnapshotError: a bad system, collection name or header value, a record that is not
             JSON, or a file that cannot be written (nothing is left behind).
 
-    Example:
-        >>> write_snapshot("alto.json", "alto", {"inventory": [{"id": "1"}]},
-        ...                "2026-11-22T02:00:00Z")  # doctest: +SKIP
-        {'inventory': 1}
+    Example::
+
+        write_snapshot("alto.json", "alto", {"inventory": [{"id": "1"}]}, "2026-11-22T02:00:00Z")
+        # {'inventory': 1}
     """
     target = Path(path)
     header = _header_to_write(target, system, collections, taken_at, agency_ref)

@@ -329,9 +329,9 @@ def sniff_encoding(start: bytes) -> str | None:
 def find_bad_utf8(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
     """The line, column and value of the first byte that is not UTF-8, streaming the file.
 
-    Example:
-        >>> find_bad_utf8("latin1.json")  # doctest: +SKIP
-        (3, 18, 233)
+    Example::
+
+        find_bad_utf8("latin1.json")  # (3, 18, 233): line 3, column 18, byte 0xe9
     """
     line, column, carry = 1, 0, b""
     try:

@@ -1,8 +1,9 @@
 """The store's connection: opening, transactions and queries (see `engine.store._store`).
 
-Example:
-    >>> base = StoreBase.open("state/agency.db")  # doctest: +SKIP
-    >>> base.close()  # doctest: +SKIP
+Example::
+
+    base = StoreBase.open("state/agency.db")
+    base.close()
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ class StoreBase:
         Raises:
             StoreError: locked, not a rulebridge store, newer schema, unsafe folder, disk full.
 
-        Example:
-            >>> with Store.open("state/agency.db") as store:  # doctest: +SKIP
-            ...     store.runs()
-            []
+        Example::
+
+            with Store.open("state/agency.db") as store:
+                store.runs()  # [] for a new store
         """
         file = Path(path)
         prepare_file(file)
@@ -115,10 +116,11 @@ class StoreBase:
     def transaction(self) -> Iterator[None]:
         """One transaction around the block; nested blocks join it (as savepoints).
 
-        Example:
-            >>> with store.transaction():  # doctest: +SKIP
-            ...     store.record_effect(op, EffectResult("42"))
-            ...     store.map_id(IdMapEntry("property", "100001", "42"))
+        Example::
+
+            with store.transaction():
+                store.record_effect(op, EffectResult("42"))
+                store.map_id(IdMapEntry("property", "100001", "42"))
         """
         conn = self._db.conn
         if conn.in_transaction:  # nested: a savepoint; the outer block decides the rest

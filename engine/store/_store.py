@@ -28,12 +28,13 @@ ever; updates, archives and links set a state and may be applied again by a late
 and error texts; never credentials, raw snapshots or the records a target returns.
 Callers pass error texts already redacted.
 
-Example:
-    >>> with Store.open(tmp / "agency.db") as store:  # doctest: +SKIP
-    ...     run = store.start_run("alto-fixflo", "1", "sha256:...")
-    ...     if store.record_intent(op).action == "call":
-    ...         store.record_effect(op, EffectResult(target_id="42"))
-    ...     store.finish_run("succeeded")
+Example::
+
+    with Store.open(tmp / "agency.db") as store:
+        run = store.start_run("alto-fixflo", "1", "sha256:...")
+        if store.record_intent(op).action == "call":
+            store.record_effect(op, EffectResult(target_id="42"))
+        store.finish_run("succeeded")
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ class Store(Ledger):
         Runs left ``running`` by a killed process become ``interrupted``. Call it while
         holding the agency's run lock.
 
-        Example:
-            >>> store.start_run("alto-fixflo", "1", "ab12").status  # doctest: +SKIP
-            'running'
+        Example::
+
+            store.start_run("alto-fixflo", "1", "ab12").status  # 'running'
         """
         with self.transaction():
             # A run still 'running' was killed (the runner's lock keeps runs apart).
@@ -166,9 +167,9 @@ class Store(Ledger):
         A dead-lettered operation answers ``dead`` (nothing recorded): it waits for
         `retry_dead_letter`, and the run goes on without it.
 
-        Example:
-            >>> store.record_intent(op).action  # doctest: +SKIP
-            'call'
+        Example::
+
+            store.record_intent(op).action  # 'call' the first time
         """
         run_id, key = self._require_run(), op.idempotency_key
         with self.transaction():
@@ -220,9 +221,9 @@ class Store(Ledger):
             StoreError: no intent was recorded for the operation, or the intent was for
                 another action under the same key.
 
-        Example:
-            >>> store.record_effect(op, EffectResult(target_id="42"))  # doctest: +SKIP
-            True
+        Example::
+
+            store.record_effect(op, EffectResult(target_id="42"))  # True
         """
         run_id, key = self._require_run(), op.idempotency_key
         with self.transaction():
@@ -272,8 +273,9 @@ class Store(Ledger):
         response), do not call this: leave the operation ``in_flight`` so the next intent
         answers ``verify``.
 
-        Example:
-            >>> store.mark_failed(op, "HTTP 422: Name is required")  # doctest: +SKIP
+        Example::
+
+            store.mark_failed(op, "HTTP 422: Name is required")
         """
         self._set_status(op.idempotency_key, "failed", error)
 
@@ -306,10 +308,10 @@ class Store(Ledger):
         landed, or the source changed), nothing will verify it: it becomes ``failed`` with
         the reason, and is never called again under that key. Returns how many.
 
-        Example:
-            >>> store.settle_in_flight({op.idempotency_key for op in plan.operations},
-            ...                        {"property", "landlord"})  # doctest: +SKIP
-            0
+        Example::
+
+            store.settle_in_flight({op.idempotency_key for op in plan.operations},
+                                   {"property", "landlord"})  # 0
         """
         wanted, settled = set(keep), 0
         marks = ",".join("?" for _ in kinds) or "NULL"
@@ -335,9 +337,9 @@ class Store(Ledger):
         the last successful run (dry runs aside), as their JSON: the runner revisits their
         issues.
 
-        Example:
-            >>> [op["issue_id"] for op in store.requeued({"charge"})]  # doctest: +SKIP
-            ['I17']
+        Example::
+
+            [op["issue_id"] for op in store.requeued({"charge"})]  # ['I17']
         """
         marks = ",".join("?" for _ in kinds) or "NULL"
         rows = self._all(
@@ -373,9 +375,9 @@ class Store(Ledger):
     ) -> DeadLetter:
         """Give up on `op` with `reason`; the run goes on. Listed by `dead_letters`.
 
-        Example:
-            >>> store.dead_letter(op, "property 7 is gone", error="HTTP 404", retryable=False)
-            ... # doctest: +SKIP
+        Example::
+
+            store.dead_letter(op, "property 7 is gone", error="HTTP 404", retryable=False)
         """
         run_id = self._require_run()
         with self.transaction():
@@ -447,10 +449,9 @@ class Store(Ledger):
                 empty; or `landed` for an operation other than a document or charge (the
                 target's id for it is unknown: retry it, or resolve it without `landed`).
 
-        Example:
-            >>> store.resolve_dead_letter(3, "found in Alto", landed=True)["kind"]
-            ... # doctest: +SKIP
-            'document'
+        Example::
+
+            store.resolve_dead_letter(3, "found in Alto", landed=True)["kind"]  # 'document'
         """
         note = note.strip()
         with self.transaction():

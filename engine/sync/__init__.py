@@ -6,10 +6,13 @@ returns a `Plan` of operations, each with an idempotency key and the rules that 
 a saved plan is refused when its inputs changed since it was made (`check_fresh`).
 
 Example:
-    >>> records = {"alto.inventory": inventory}  # doctest: +SKIP
-    >>> plan = make_plan(ruleset, records, as_of=date(2026, 11, 22))  # doctest: +SKIP
-    >>> plan.summary()["property"]  # doctest: +SKIP
-    {'create': 3, 'update': 1, 'archive': 0, ...}
+    >>> from datetime import date
+    >>> from engine import load_ruleset
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> records = {"alto.inventory": [{"id": "1", "recordType": "Sale"}]}
+    >>> plan = make_plan(ruleset, records, as_of=date(2026, 11, 22))
+    >>> {op: count for op, count in plan.summary()["property"].items() if count}
+    {'skip': 1}
 """
 
 from engine.sync.apply import ApplyResult, RecordLookup, apply_plan

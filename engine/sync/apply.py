@@ -27,11 +27,11 @@ engine imports no adapter:
 An operation already ``done`` in an earlier run is not applied again (a saved plan is
 applied once); pass ``reapply_done=True`` to let updates, archives and links recur.
 
-Example:
-    >>> run = store.start_run("alto-fixflo", "1", plan.ruleset["content_hash"])  # doctest: +SKIP
-    >>> result = await apply_plan(plan, fixflo, store, run=run)  # doctest: +SKIP
-    >>> result.applied, result.dead_lettered  # doctest: +SKIP
-    (57, 1)
+Example::
+
+    run = store.start_run("alto-fixflo", "1", plan.ruleset["content_hash"])
+    result = await apply_plan(plan, fixflo, store, run=run)
+    result.applied, result.dead_lettered  # (57, 1)
 """
 
 from __future__ import annotations
@@ -130,8 +130,9 @@ async def apply_plan(
         CredentialsRefused: the target refused the credentials (401/403); nothing more is
             tried. Effects recorded so far stay recorded.
 
-    Example:
-        >>> result = await apply_plan(plan, fixflo, store, run=run)  # doctest: +SKIP
+    Example::
+
+        result = await apply_plan(plan, fixflo, store, run=run)
     """
     current = store.current_run_id()
     if current != run.id:

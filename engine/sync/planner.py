@@ -12,9 +12,13 @@ Explanations are built only where they are reported (changes and skips), so an u
 record costs no more than its rule tests and its map.
 
 Example:
-    >>> plan = make_plan(ruleset, records, as_of=date(2026, 11, 22))  # doctest: +SKIP
-    >>> plan.summary()["property"]["create"]  # doctest: +SKIP
-    12
+    >>> from datetime import date
+    >>> from engine import load_ruleset
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> records = {"alto.inventory": [{"id": "1", "recordType": "Sale"}]}
+    >>> plan = make_plan(ruleset, records, as_of=date(2026, 11, 22))
+    >>> plan.summary()["property"]["skip"], plan.has_changes
+    (1, False)
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ A saved plan is the plan's JSON (docs/plans.md) whose ``inputs`` also carry
 ``id_map``: `engine.store._store.Store.id_map_fingerprint` when the plan was made, leaving out
 the entries the plan writes itself (so a half-applied plan can be applied again).
 
-Example:
-    >>> data = stamp_plan(plan.to_json(), store)  # doctest: +SKIP
-    >>> saved = read_plan(json.loads(path.read_text()))  # doctest: +SKIP
-    >>> check_fresh(saved, ruleset_hash=ruleset.content_hash, store=store)  # doctest: +SKIP
+Example::
+
+    data = stamp_plan(plan.to_json(), store)
+    saved = read_plan(json.loads(path.read_text()))
+    check_fresh(saved, ruleset_hash=ruleset.content_hash, store=store)
 """
 
 from __future__ import annotations
@@ -54,10 +55,10 @@ def stamp_plan(data: Mapping[str, Any], store: Store) -> dict[str, Any]:
     The fingerprint leaves out the records the plan itself writes, so applying part of it
     (a failure, a crash) does not make the rest stale.
 
-    Example:
-        >>> saved = stamp_plan(plan.to_json(), store)  # doctest: +SKIP
-        >>> saved["inputs"]["id_map"]  # doctest: +SKIP
-        'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    Example::
+
+        saved = stamp_plan(plan.to_json(), store)
+        saved["inputs"]["id_map"]  # 'sha256:e3b0c442...' (an empty id map's)
     """
     plan = read_plan(data)
     inputs = dict(data.get("inputs") or {})

@@ -1,10 +1,11 @@
 """What the runner's commands share: the agency options, finding the store, clean failures.
 
-Example:
-    >>> @click.command()  # doctest: +SKIP
-    ... @CONFIG
-    ... @STORE
-    ... def history(config_path, store_path): ...
+Example::
+
+    @click.command()
+    @CONFIG
+    @STORE
+    def history(config_path, store_path): ...
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The engine decides and records; the runner drives it against the real adapters (
 fake servers on loopback) and is what ``rulebridge run`` calls. Its phases take the
 engine's ports; `rulebridge.runner.wiring` is the one module that makes the real ones.
 
-Example:
-    >>> outcome = run_nightly(RunOptions(config, store_path), RunLog())  # doctest: +SKIP
+Example::
+
+    outcome = run_nightly(RunOptions(config, store_path), RunLog())
 """
 
 from rulebridge.runner._night import RunOptions

@@ -12,11 +12,12 @@ the ruleset cannot read. An issue whose only open operations are dead letters is
 the dead letters hold it, not the cursor, so one bad issue does not make every later
 night read everything after it again.
 
-Example:
-    >>> async with fixflo_ports(night) as fixflo, alto_writer(night) as alto:  # doctest: +SKIP
-    ...     await reconcile_issues(night, fixflo.issues, fixflo.documents, alto)
-    >>> night.issues["reconciled"]  # doctest: +SKIP
-    6
+Example::
+
+    async with fixflo_ports(night) as fixflo, alto_writer(night) as alto:
+        await reconcile_issues(night, fixflo.issues, fixflo.documents, alto)
+    night.issues["reconciled"]
+    # 6
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ The lock is ``fcntl.flock`` on ``<store>.lock``: the kernel releases it when the
 ends, however it ends (SIGKILL included), so a crashed run never leaves a stale lock
 behind. The file holds the holder's pid, for the message a second run prints.
 
-Example:
-    >>> with RunLock(Path("state/acme.db")):  # doctest: +SKIP
-    ...     run_the_night()
+Example::
+
+    with RunLock(Path("state/acme.db")):
+        run_the_night()
 """
 
 from __future__ import annotations

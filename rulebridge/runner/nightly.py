@@ -17,10 +17,11 @@ intents before, so nothing is done twice and nothing is lost (docs/runner.md).
 
 The phases take the engine's ports; `rulebridge.runner.wiring` makes the real ones.
 
-Example:
-    >>> outcome = run_nightly(RunOptions(config, Path("state/acme.db")), RunLog())  # doctest: +SKIP
-    >>> outcome.exit_code  # doctest: +SKIP
-    2
+Example::
+
+    outcome = run_nightly(RunOptions(config, Path("state/acme.db")), RunLog())
+    outcome.exit_code
+    # 2
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ reads it back) and printed at the end of ``rulebridge run``. Its sections:
 - ``api``: requests per system and endpoint, writes, retries;
 - ``phases``: seconds per phase.
 
-Example:
-    >>> render_report(report, Console())  # doctest: +SKIP
+Example::
+
+    render_report(report, Console())
 """
 
 from __future__ import annotations

@@ -232,10 +232,11 @@ class AgencyGenerator:
 def write_agency(out_dir: str | os.PathLike[str], size: int, seed: int) -> tuple[Path, Path]:
     """Generate an agency and write its Alto and Fixflo snapshots; return their paths.
 
-    Example:
-        >>> alto, fixflo = write_agency("out/", size=200, seed=1)  # doctest: +SKIP
-        >>> alto.name, fixflo.name  # doctest: +SKIP
-        ('alto.json', 'fixflo.json')
+    Example::
+
+        alto, fixflo = write_agency("out/", size=200, seed=1)
+        alto.name, fixflo.name
+        # ('alto.json', 'fixflo.json')
     """
     alto, fixflo = AgencyGenerator(size, seed).write(out_dir)
     return alto.path, fixflo.path

@@ -23,10 +23,11 @@ def apply_in_memory(
 ) -> dict[str, list[dict[str, Any]]]:
     """The target collections after `plan` is applied to `records` (which are not changed).
 
-    Example:
-        >>> after = apply_in_memory(ruleset, plan, {"fixflo.tenants": []})  # doctest: +SKIP
-        >>> make_plan(ruleset, {**records, **after}).has_changes  # doctest: +SKIP
-        False
+    Example::
+
+        after = apply_in_memory(ruleset, plan, {"fixflo.tenants": []})
+        make_plan(ruleset, {**records, **after}).has_changes
+        # False
     """
     result = {name: [copy.deepcopy(dict(row)) for row in rows] for name, rows in records.items()}
     for operation in plan.operations:

@@ -4,12 +4,13 @@ Use them in-process through `FakeTransport` (httpx's ASGI transport, with droppe
 connections turned into what a socket gives), or for real on 127.0.0.1 with `serving`.
 Faults are seeded and set per route (`parse_faults`); every request is in the fake's `log`.
 
-Example:
-    >>> import httpx
-    >>> from simulator.fake import FakeFixflo, FakeTransport, Faults, parse_faults
-    >>> fake = FakeFixflo(size=50, seed=1, faults=Faults(parse_faults("all=0.1"), seed=1))
-    >>> client = httpx.AsyncClient(transport=FakeTransport(fake.app),
-    ...                            base_url="http://fixflo.test/api/v2")  # doctest: +SKIP
+Example::
+
+    import httpx
+    from simulator.fake import FakeFixflo, FakeTransport, Faults, parse_faults
+    fake = FakeFixflo(size=50, seed=1, faults=Faults(parse_faults("all=0.1"), seed=1))
+    client = httpx.AsyncClient(transport=FakeTransport(fake.app),
+                               base_url="http://fixflo.test/api/v2")
 """
 
 from __future__ import annotations

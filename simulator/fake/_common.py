@@ -26,9 +26,10 @@ __all__ = [
 class FakeTransport(httpx.AsyncBaseTransport):
     """`httpx.ASGITransport` that turns an injected drop into what a socket would give.
 
-    Example:
-        >>> transport = FakeTransport(fake.app)  # doctest: +SKIP
-        >>> client = httpx.AsyncClient(transport=transport, base_url="http://alto.test")
+    Example::
+
+        transport = FakeTransport(fake.app)
+        client = httpx.AsyncClient(transport=transport, base_url="http://alto.test")
     """
 
     def __init__(self, app: ASGIApp) -> None:

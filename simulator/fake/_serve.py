@@ -30,9 +30,10 @@ def serving(app: ASGIApp, *, port: int = 0, timeout: float = 10.0) -> Iterator[s
 
     Port 0 picks a free port. The server stops when the block ends, however it ends.
 
-    Example:
-        >>> with serving(FakeAlto(50).app) as url:  # doctest: +SKIP
-        ...     print(url)  # http://127.0.0.1:53127
+    Example::
+
+        with serving(FakeAlto(50).app) as url:
+            print(url)  # http://127.0.0.1:53127
     """
     server = uvicorn.Server(_config(app, port, "critical"))
     thread = threading.Thread(target=server.run, name="fake-server", daemon=True)

@@ -11,10 +11,11 @@ otherwise). Works orders, documents and charges live in this fake's own
 in-memory store, or in a `simulator.lifecycle.AltoWorld` when one is given (see
 `simulator.fake._alto_world`), where the world's invariants can judge them.
 
-Example:
-    >>> fake = FakeAlto(size=50, seed=7)
-    >>> client = httpx.AsyncClient(transport=FakeTransport(fake.app),
-    ...                            base_url="http://alto.test")  # doctest: +SKIP
+Example::
+
+    fake = FakeAlto(size=50, seed=7)
+    client = httpx.AsyncClient(transport=FakeTransport(fake.app),
+                               base_url="http://alto.test")
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ contractors the first night synced, as people would in Fixflo's UI. `agreement` 
 whether Alto agrees with every issue as the ruleset requires, using the state store's
 ledger. The demo, the crash harness and the run benchmark share them.
 
-Example:
-    >>> with fake_agency(Path("out/night"), size=300, seed=1) as agency:  # doctest: +SKIP
-    ...     subprocess.run(["rulebridge", "run", "--config", str(agency.config_path)])
-    ...     play_issues(agency, 6)
+Example::
+
+    with fake_agency(Path("out/night"), size=300, seed=1) as agency:
+        subprocess.run(["rulebridge", "run", "--config", str(agency.config_path)])
+        play_issues(agency, 6)
 """
 
 from __future__ import annotations

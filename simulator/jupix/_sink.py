@@ -49,9 +49,10 @@ def _text(value: object) -> str:
 class ExportSink:
     """The open files of one export being written, and the id counters of its tables.
 
-    Example:
-        >>> with ExportSink(Path("out")) as sink:  # doctest: +SKIP
-        ...     sink.write("todo_notes", noteID=sink.next_id("TD"), userID="U01", text="Hi")
+    Example::
+
+        with ExportSink(Path("out")) as sink:
+            sink.write("todo_notes", noteID=sink.next_id("TD"), userID="U01", text="Hi")
     """
 
     def __init__(self, folder: Path) -> None:

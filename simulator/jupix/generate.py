@@ -51,10 +51,11 @@ def write_jupix_export(
     Returns:
         The manifest, written last.
 
-    Example:
-        >>> manifest = write_jupix_export("/tmp/acme", size=200, seed=7)  # doctest: +SKIP
-        >>> sorted(manifest.files)[:2]
-        ['applicants.csv', 'contacts.csv']
+    Example::
+
+        manifest = write_jupix_export("/tmp/acme", size=200, seed=7)
+        sorted(manifest.files)[:2]
+        # ['applicants.csv', 'contacts.csv']
     """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 """The issue lifecycle simulator: Fixflo and Alto worlds, a clock, events and scenarios.
 
 Example:
-    >>> from simulator.lifecycle import Simulation  # doctest: +SKIP
-    >>> sim = Simulation(ruleset)  # doctest: +SKIP
-    >>> sim.perform("report", "I1")  # doctest: +SKIP
+    >>> from engine import load_ruleset
+    >>> from simulator.lifecycle import Simulation
+    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> sim.perform("report", "I1").status
+    'Reported'
 """
 
 from __future__ import annotations

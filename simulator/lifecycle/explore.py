@@ -7,8 +7,9 @@ the ruleset. Equal states are explored once; the first violation found is on a s
 sequence.
 
 Example:
-    >>> result = explore(ruleset, depth=4)  # doctest: +SKIP
-    >>> result.counterexample is None  # doctest: +SKIP
+    >>> from engine import load_ruleset
+    >>> result = explore(load_ruleset("rulesets/alto-fixflo/v1.yaml"), depth=3)
+    >>> result.counterexample is None
     True
 """
 

@@ -1,8 +1,12 @@
 """Play a scenario step by step and report, after each step, what Fixflo and Alto hold.
 
 Example:
-    >>> reports = play(ruleset, load_scenario(path, ruleset.lifecycle))  # doctest: +SKIP
-    >>> reports[-1].works_order["status"]  # doctest: +SKIP
+    >>> from engine import load_ruleset
+    >>> from simulator.lifecycle import load_scenario
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> path = "simulator/scenarios/documented-path.yaml"
+    >>> reports = play(ruleset, load_scenario(path, ruleset.lifecycle))
+    >>> reports[-1].works_order["status"]
     'CompleteInvoicingReceived'
 """
 

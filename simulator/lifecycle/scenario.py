@@ -60,7 +60,10 @@ def load_scenario(path: str | os.PathLike[str], lifecycle: Lifecycle) -> Scenari
         RulesetErrors: every problem, located as ``file:line:col: code: message``.
 
     Example:
-        >>> load_scenario("simulator/scenarios/documented-path.yaml", lifecycle)  # doctest: +SKIP
+        >>> from engine import load_ruleset
+        >>> lifecycle = load_ruleset("rulesets/alto-fixflo/v1.yaml").lifecycle
+        >>> load_scenario("simulator/scenarios/documented-path.yaml", lifecycle).name
+        'documented-path'
     """
     document = load_document(path)
     errors: list[RulesetError] = []

@@ -1,10 +1,14 @@
 """A simulation: Fixflo and Alto worlds, a clock, and the ruleset reconciling between them.
 
 Example:
-    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v1.yaml"))  # doctest: +SKIP
-    >>> sim.perform("report", "I1")  # doctest: +SKIP
-    >>> sim.perform("instruct", "I1", {"Job.AssignedTo": "Landlord"})  # doctest: +SKIP
-    >>> sim.alto.works_order_of("I1")["status"]  # doctest: +SKIP
+    >>> from engine import load_ruleset
+    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> sim.perform("report", "I1").status
+    'Reported'
+    >>> done = sim.perform("instruct", "I1", {"Job.AssignedTo": "Landlord"})
+    >>> [(op.op, op.kind) for op in done.operations]
+    [('create', 'works_order')]
+    >>> sim.alto.works_order_of("I1")["status"]
     'SupplierInstructed'
 """
 

@@ -113,8 +113,8 @@ def test_every_status_and_transport_failure_has_a_kind() -> None:
     request = httpx.Request("POST", "http://x.test/work-orders")
     statuses = [*range(400, 419), 421, 422, 429, *range(500, 512)]
     for status in statuses:
-        error = error_for_response(httpx.Response(status, request=request))
-        assert any(isinstance(error, kind) for kind in ENGINE_KINDS), status
+        answered = error_for_response(httpx.Response(status, request=request))
+        assert any(isinstance(answered, kind) for kind in ENGINE_KINDS), status
     for cls in mapped_transport_errors() - {httpx.HTTPStatusError, httpx.HTTPError}:
         error = translate_transport_error(cls("x"), "POST", "/work-orders")
         assert any(isinstance(error, kind) for kind in ENGINE_KINDS) or isinstance(

@@ -134,6 +134,7 @@ def test_a_403_says_the_agency_ref_is_wrong(mode: str) -> None:
     assert caught.value.status == 403
 
 
+@pytest.mark.real_backoff
 def test_a_429_waits_for_retry_after() -> None:
     fake = _faulty(30, "429@GET /inventory/filter=0.5", seed=5, retry_after=0.15)
     slow_backoff = RetryPolicy(attempts=20, wait_initial=0.001, wait_max=0.001, wait_jitter=0)

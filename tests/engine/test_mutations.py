@@ -112,7 +112,7 @@ def check(tmp_path: Path, text: str) -> None:
     path.write_text(text, "utf-8", errors="surrogatepass")
     result = CliRunner().invoke(main, ["validate", "--no-show-source", str(path)])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError("".join(traceback.format_exception(*result.exc_info)))
+        raise AssertionError("".join(traceback.format_exception(result.exception)))
     assert result.exit_code in (0, 1), result.output
     lines = result.stdout.splitlines()
     if result.exit_code == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,11 @@ def snapshot_error(path: Path, **kwargs: Any) -> SnapshotError:
 
 def test_written_records_read_back_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "alto.json"
-    collections = {"inventory": [INVENTORY], "contacts": [CONTACT], "tenancies": [TENANCY]}
+    collections: dict[str, Iterable[Mapping[str, Any]]] = {
+        "inventory": [INVENTORY],
+        "contacts": [CONTACT],
+        "tenancies": [TENANCY],
+    }
     counts = write_snapshot(
         path, "alto", collections | {"suppliers": iter([SUPPLIER])}, TAKEN, "guid"
     )

@@ -574,7 +574,8 @@ def lost(store: Store, op: StoredOp) -> DeadLetter:
 
 def last_error(store: Store, key: str) -> str | None:
     [row] = store._db.query("SELECT last_error FROM operations WHERE idempotency_key = ?", [key])
-    return row["last_error"]
+    error: str | None = row["last_error"]
+    return error
 
 
 @pytest.mark.parametrize(

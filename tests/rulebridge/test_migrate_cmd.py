@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click.testing
 import pytest
@@ -12,11 +13,11 @@ from click.testing import CliRunner
 from rulebridge.cli.migrate import migrate_command
 from tests.rulesets.jupix import RULESET_PATH, write_export
 
-PROPERTIES = [
+PROPERTIES: list[dict[str, Any]] = [
     {"propertyID": "P1", "ownerContactIDs": ["C1"]},
     {"propertyID": "P2", "crmStatus": "Instructed - On Market", "availability": 2},
 ]
-CONTACTS = [{"contactID": "C1", "roles": ["landlord"]}, {"contactID": "C2"}]
+CONTACTS: list[dict[str, Any]] = [{"contactID": "C1", "roles": ["landlord"]}, {"contactID": "C2"}]
 TENANCIES = [
     {"tenancyID": "T1", "propertyID": "P2", "tenantContactIDs": ["C2"], "endDate": "2025-01-31"}
 ]
@@ -37,7 +38,7 @@ def migrate(jupix: Path, out: Path, *extra: str | Path) -> click.testing.Result:
     )
 
 
-def read(path: Path) -> object:
+def read(path: Path) -> Any:
     return json.loads(path.read_text("utf-8"))
 
 

@@ -54,7 +54,8 @@ def test_occupier_needs_the_tenancy_at_a_property_that_syncs() -> None:
 @pytest.mark.req("T-02")
 @pytest.mark.parametrize("flag", ["archived", "deleted"])
 def test_occupier_must_be_active(flag: str) -> None:
-    made = plan(occupier_world(tenancy("T1", "P1", "C1"), contacts=[contact("C1", **{flag: True})]))
+    flagged: dict[str, Any] = {flag: True}
+    made = plan(occupier_world(tenancy("T1", "P1", "C1"), contacts=[contact("C1", **flagged)]))
     assert skipped(made, "occupier")["C1"] == ("T-02",)
 
 

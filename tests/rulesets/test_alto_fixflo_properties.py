@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from engine import RulesetErrors, load_ruleset
+from engine.sync.plan import Plan
 from tests.rulesets.alto import RULESET_PATH, ops, plan, prop, skipped, world
 
 
-def property_plan(*properties: dict[str, object], **settings: object):  # type: ignore[no-untyped-def]
+def property_plan(*properties: dict[str, object], **settings: object) -> Plan:
     ruleset = load_ruleset(RULESET_PATH, settings=settings) if settings else None
     records = world(alto_inventory=list(properties))
     return plan(records, ruleset) if ruleset else plan(records)
@@ -120,7 +122,7 @@ def test_property_fields_and_external_reference() -> None:
     assert ops(made, "property")["P1"].target_ref == "P1/OP1"
 
 
-FIXFLO_EXACT = {
+FIXFLO_EXACT: dict[str, Any] = {
     "Id": 71,
     "ExternalPropertyRef": None,
     "IsDeleted": False,
@@ -152,7 +154,7 @@ def test_a_property_bearing_the_alto_reference_merges_whatever_its_address() -> 
         **FIXFLO_EXACT,
         "ExternalPropertyRef": "P1/OP1",
         "Address": {**FIXFLO_EXACT["Address"], "AddressLine1": "Old line"},
-    }  # type: ignore[dict-item]
+    }
     made = plan(world(alto_inventory=[prop("P1")], fixflo_properties=[moved]))
     # Only the address differs; it is sent whole, as Fixflo replaces a nested object whole.
     assert ops(made, "property", "update")["P1"].fields == {"Address": FIXFLO_EXACT["Address"]}
@@ -165,7 +167,7 @@ def test_near_duplicates_are_listed_for_a_manual_merge() -> None:
         **FIXFLO_EXACT,
         "Id": 72,
         "Address": {**FIXFLO_EXACT["Address"], "AddressLine1": "Flat 2, 10 High St."},
-    }  # type: ignore[dict-item]
+    }
     made = plan(world(alto_inventory=[prop("P1")], fixflo_properties=[near]))
     assert "P1" in ops(made, "property", "create")
     (manual,) = made.manual

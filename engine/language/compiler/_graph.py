@@ -25,8 +25,8 @@ def reachable(start: str, events: Mapping[str, Event]) -> set[str]:
     """The statuses reachable from `start` (and from events that create a record).
 
     Example:
-        >>> reachable("A", {"go": Event("go", "", ("A",), "B", None, ())})
-        {'A', 'B'}
+        >>> sorted(reachable("A", {"go": Event("go", "", ("A",), "B", None, ())}))
+        ['A', 'B']
     """
     seen = {start} | {event.to for event in events.values() if event.creates}
     frontier = list(seen)

@@ -68,10 +68,10 @@ class CaseValue(Value):
     def explain(self, record: Any, context: Context) -> tuple[Any, Because | None]:
         """The value for `record` and, when a branch with an id decided it, why.
 
-        Example:
-            >>> value, because = case.explain(record, context)  # doctest: +SKIP
-            >>> str(because)  # doctest: +SKIP
-            "J-05: crmStatus = 'Instructed - On Market', = 'Instructed - On Market'"
+        Example::
+
+            value, because = case.explain(record, context)
+            str(because)  # "J-05: crmStatus = 'Instructed - On Market', = 'Instructed - On Market'"
         """
         for branch in self.branches:
             if branch.check.test(record, context):
