@@ -7,9 +7,10 @@ timeout (`rulebridge._config.AgencyConfig.client`), the run's API call counters
 (`rulebridge.runner.calls.ApiCalls`), the agency's limiter and retry policy, and the Alto
 or Fixflo adapter over them. Clients are closed when the phase that opened them ends.
 
-Example:
-    >>> async with fixflo_ports(night) as fixflo:  # doctest: +SKIP
-    ...     await apply_plan(plan, fixflo.target, night.store, run=night.run)
+Example::
+
+    async with fixflo_ports(night) as fixflo:
+        await apply_plan(plan, fixflo.target, night.store, run=night.run)
 """
 
 from __future__ import annotations
