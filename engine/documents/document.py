@@ -69,6 +69,11 @@ class Document:
         values: 1-based (line, column) of each value, by its path from the root.
         keys: 1-based (line, column) of each mapping key, by the path of its value.
         sha256: hash of the file's bytes.
+        problems: errors found while reading that left the rest usable (a duplicate key,
+            a tag, a value that is not what its form says); only a document read with
+            ``partial=True`` has any.
+        damaged: the paths whose values those problems replaced with None, so that later
+            checks do not report them a second time.
     """
 
     path: str
@@ -76,6 +81,8 @@ class Document:
     values: Mapping[JsonPath, Mark]
     keys: Mapping[JsonPath, Mark]
     sha256: str
+    problems: tuple[RulesetError, ...] = ()
+    damaged: frozenset[JsonPath] = frozenset()
 
     def where(self, path: JsonPath) -> Mark:
         """The position of the value at `path`, or of its nearest ancestor that has one."""
@@ -97,11 +104,16 @@ class Document:
         return RulesetError(self.path, line, column, code, message)
 
 
-def load_document(path: str | os.PathLike[str]) -> Document:
+def load_document(path: str | os.PathLike[str], *, partial: bool = False) -> Document:
     """Read and parse one YAML file.
 
+    With `partial`, problems that leave the rest of the document usable (a duplicate key, a
+    tag, a bad value) come back in `Document.problems` instead of being raised, so a caller
+    can go on to report every other error of the file too.
+
     Raises:
-        RulesetErrors: the file is missing, too large, not UTF-8 text or not valid YAML.
+        RulesetErrors: the file is missing, too large, not UTF-8 text or not valid YAML
+            (and, without `partial`, any problem at all).
 
     Example:
         >>> doc = load_document("rulesets/alto-fixflo/v1.yaml")
@@ -117,11 +129,12 @@ def load_document(path: str | os.PathLike[str]) -> Document:
         raw = file.read_bytes()
     except OSError as exc:
         raise _whole_file(label, "unreadable", f"cannot read the file: {exc.strerror}") from exc
-    return parse_document(raw, label)
+    return parse_document(raw, label, partial=partial)
 
 
-def parse_document(raw: bytes, label: str) -> Document:
-    """Parse YAML bytes named `label` (used in messages) into a `Document`."""
+def parse_document(raw: bytes, label: str, *, partial: bool = False) -> Document:
+    """Parse YAML bytes named `label` (used in messages) into a `Document` (see
+    `load_document` for `partial`)."""
     if len(raw) > MAX_FILE_BYTES:
         raise _whole_file(label, "too-large", _too_large(len(raw)))
     text = _decode(raw, label)
@@ -136,10 +149,11 @@ def parse_document(raw: bytes, label: str) -> Document:
         raise _whole_file(label, "empty-file", "the file holds no YAML document")
     builder = _Builder(label)
     data = builder.build(node, (), 0)
-    if builder.errors:
+    if builder.errors and (builder.fatal or not partial):
         raise RulesetErrors(builder.errors)
     digest = hashlib.sha256(raw).hexdigest()
-    return Document(label, data, builder.values, builder.keys, digest)
+    problems, damaged = tuple(builder.errors), frozenset(builder.damaged)
+    return Document(label, data, builder.values, builder.keys, digest, problems, damaged)
 
 
 def _too_large(size: int) -> str:
@@ -221,23 +235,45 @@ def _shallow(text: str, libyaml: type[yaml.CSafeLoader]) -> bool:
     Deeper texts are refused either way; the pure loader refuses them as before. Stopping at
     the first one keeps this pass short: libyaml slows down with depth (quadratically).
     """
+    return _too_deep(text, libyaml) is None
+
+
+def _may_be_deep(text: str) -> bool:
+    """Whether `text` has enough of ``[{-:?`` to nest past `MAX_DEPTH` (a cheap first test)."""
+    return sum(map(text.count, "[{-:?")) > MAX_DEPTH
+
+
+def _too_deep(text: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> Mark | None:
+    """Where a collection first nests deeper than `MAX_DEPTH` allows, or None.
+
+    Parsing makes events without recursion (unlike composing, which recurses per level: the
+    pure composer would exhaust Python's stack, libyaml's the C stack).
+    """
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=libyaml):
+        for event in yaml.parse(text, Loader=loader):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
+                mark = event.start_mark
                 if depth > MAX_DEPTH + 1:
-                    return False
+                    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
         pass  # composing fails at the same event, and the pure loader words the error
-    return True
+    return None
 
 
 def _compose_pure(text: str, label: str) -> Node | None:
+    too_deep = _too_deep(text, yaml.SafeLoader) if _may_be_deep(text) else None
+    if too_deep is not None:
+        line, column = too_deep
+        message = f"nesting deeper than {MAX_DEPTH} levels; flatten the structure"
+        raise _whole_file(label, "too-deep", message, line, column)
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # pragma: no cover - the depth check above comes first
+        raise _whole_file(label, "too-deep", "the YAML nests too deep; flatten it") from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, label) from None
     except yaml.reader.ReaderError as exc:
@@ -283,11 +319,15 @@ class _Builder:
         self.count = 0
         self.active: set[int] = set()
         self.scalars = SafeConstructor()
+        self.fatal = False
+        """Set when the document as a whole cannot be used (an alias bomb)."""
+        self.damaged: set[JsonPath] = set()
 
     def build(self, node: Node, path: JsonPath, depth: int) -> Any:
         try:
             return self._node(node, path, depth)
         except _TooBig:
+            self.fatal = True
             self.errors = [
                 self._error(
                     node,
@@ -305,6 +345,7 @@ class _Builder:
             raise _TooBig
         self.values.setdefault(path, _mark(node))
         if depth > MAX_DEPTH:
+            self.damaged.add(path)
             self.errors.append(
                 self._error(
                     node,
@@ -314,6 +355,7 @@ class _Builder:
             )
             return None
         if id(node) in self.active:
+            self.damaged.add(path)
             self.errors.append(
                 self._error(
                     node,
@@ -338,9 +380,10 @@ class _Builder:
         if isinstance(node, ScalarNode) and node.tag == _STR:
             return node.value  # what the constructor gives, without its bookkeeping (most values)
         if isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
-            return self.scalars.construct_object(node, deep=True)
+            return self._scalar(node, path)
         if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP:
             return str(node.value)
+        self.damaged.add(path)
         self.errors.append(
             self._error(
                 node,
@@ -349,6 +392,16 @@ class _Builder:
             )
         )
         return None
+
+    def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
+        """A core-tagged scalar as Python: ``!!int``, ``!!float`` and the plain numbers."""
+        try:
+            return self.scalars.construct_object(node, deep=True)
+        except (ValueError, OverflowError, KeyError, yaml.YAMLError):
+            kind = node.tag.removeprefix(_CORE)
+            self.damaged.add(path)
+            self.errors.append(self._error(node, "bad-value", _bad_scalar(node.value, kind)))
+            return None
 
     def _mapping(self, node: MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -388,6 +441,13 @@ class _Builder:
     def _error(self, node: Node, code: str, message: str) -> RulesetError:
         line, column = _mark(node)
         return RulesetError(self.label, line, column, code, message)
+
+
+def _bad_scalar(text: str, kind: str) -> str:
+    shown = text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} long)"
+    if kind == "int" and len(text) > 100:
+        return f"the number {shown} is too long; numbers here have at most 100 digits"
+    return f"{shown!r} is not a valid {kind}; write the value without a tag, or quote it"
 
 
 def _mark(node: Node) -> Mark:

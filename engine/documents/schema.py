@@ -53,12 +53,15 @@ def _validator(name: str) -> Draft202012Validator:
 
 def check_schema(document: Document, name: str) -> tuple[list[RulesetError], set[JsonPath]]:
     """Every place where `document` breaks schema `name`: located errors, and the paths
-    that failed (so that later checks can skip them)."""
+    that failed (so that later checks can skip them). Values reading already reported
+    (`Document.damaged`) are not reported again."""
     errors: list[RulesetError] = []
-    broken: set[JsonPath] = set()
+    broken: set[JsonPath] = set(document.damaged)
     for error in _validator(name).iter_errors(document.data):
-        errors.extend(_translate(document, error))
-        broken.add(tuple(error.absolute_path))
+        path = tuple(error.absolute_path)
+        broken.add(path)
+        if not any(path[: len(bad)] == bad for bad in document.damaged):
+            errors.extend(_translate(document, error))
     return errors, broken
 
 

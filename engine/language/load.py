@@ -39,8 +39,8 @@ def load_ruleset(path: str | os.PathLike[str], settings: SettingsArg = None) -> 
     Raises:
         RulesetErrors: every problem in the ruleset and settings, located and sorted.
     """
-    document = load_document(path)
-    errors: list[RulesetError] = []
+    document = load_document(path, partial=True)
+    errors: list[RulesetError] = list(document.problems)
     overrides, settings_document = _overrides(settings, document, errors)
     compiled = _compile(document, overrides, settings_document, errors)
     if errors or compiled is None:
@@ -67,10 +67,11 @@ def _overrides(
     if isinstance(settings, Mapping):
         return settings, None
     try:
-        document = load_document(settings)
+        document = load_document(settings, partial=True)
     except RulesetErrors as exc:
         errors.extend(exc.errors)
         return {}, None
+    errors.extend(document.problems)
     return _settings_values(document, ruleset, errors), document
 
 
@@ -136,7 +137,7 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[CheckResult]:
     results: dict[Path, CheckResult] = {}
     for file in files:
         try:
-            documents[file] = load_document(file)
+            documents[file] = load_document(file, partial=True)
         except RulesetErrors as exc:
             results[file] = CheckResult(str(file), "unknown", errors=tuple(exc.errors))
     for file, document in documents.items():
@@ -153,7 +154,7 @@ def _is_settings(document: Document) -> bool:
 
 
 def _check_ruleset(document: Document) -> CheckResult:
-    errors: list[RulesetError] = []
+    errors: list[RulesetError] = list(document.problems)
     compiled = _compile(document, {}, None, errors)
     if errors or compiled is None:
         return CheckResult(document.path, "ruleset", errors=tuple(errors))
@@ -165,7 +166,7 @@ def _check_settings(
 ) -> CheckResult:
     name = document.data.get("settings_for")
     ruleset = _find_ruleset(name, file, documents)
-    errors: list[RulesetError] = []
+    errors: list[RulesetError] = list(document.problems)
     if ruleset is None:
         errors.extend(check_schema(document, "settings")[0])
         errors.append(
@@ -195,7 +196,7 @@ def _find_ruleset(name: Any, file: Path, documents: Mapping[Path, Document]) -> 
         for path in sorted(folder.glob("*.y*ml")):
             if path not in documents:
                 try:
-                    candidates.append(load_document(path))
+                    candidates.append(load_document(path, partial=True))
                 except RulesetErrors:
                     continue
     named = [

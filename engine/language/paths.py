@@ -16,7 +16,8 @@ __all__ = ["Reader", "canonical", "compile_path", "has_projection", "set_path"]
 Reader = Callable[[Any], Any]
 
 _MISSING = object()
-_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d*)\])?$")
+_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d{0,9})\])?$")
+"""A key, then ``[]`` or a list position of at most 9 digits (a longer one is no position)."""
 
 
 def canonical(path: str) -> str:
@@ -26,7 +27,7 @@ def canonical(path: str) -> str:
         >>> canonical("phoneNumbers[0].number")
         'phoneNumbers.number'
     """
-    return re.sub(r"\[\d*\]", "", path)
+    return re.sub(r"\[\d{0,9}\]", "", path)
 
 
 def has_projection(path: str) -> bool:
