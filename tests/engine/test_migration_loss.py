@@ -157,4 +157,6 @@ def test_a_stray_quote_in_contacts_costs_one_line_in_the_report(tmp_path: Path) 
     assert item.where == f"contacts.csv:{at + 1}"
     assert "a quoted cell opened on this line is not closed before line" in item.detail
     markdown = result.reconciliation.to_markdown()
+    row = " | ".join(str(counts[kind]) for kind in counts)
+    assert f"| jupix.contacts | {row} | {before} |" in markdown
     assert f"- contacts.csv:{at + 1} (record {item.record}): malformed CSV" in markdown
