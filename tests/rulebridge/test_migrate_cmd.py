@@ -305,6 +305,9 @@ def test_out_dot_is_refused_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         result = migrate(jupix, Path(out))
         assert result.exit_code == 2, result.output
         assert "the output folder is replaced as a whole" in result.output
+    checked = migrate(jupix, Path("."), "--check")
+    assert checked.exit_code == 2
+    assert "--out .: is the current folder" in checked.output
     assert list(here.iterdir()) == []
     assert sorted(path.name for path in tmp_path.iterdir()) == ["here", "jupix"]
     assert migrate(jupix, Path("alto")).exit_code == 0
