@@ -102,7 +102,12 @@ def _alone(text: str) -> tuple[list[str], bool] | None:
 
 class _Lines:
     """The lines handed to one shared `csv.reader`: a row's first line, then (only while a
-    quoted cell is open) its continuation lines, refused when the rule says stop."""
+    quoted cell is open) its continuation lines, refused when the rule says stop.
+
+    A `csv.reader` starts each row afresh and asks its iterator again on every `next`, even
+    after this one said stop or the row failed, so one reader serves the whole file (the
+    tests in tests/adapters/test_jupix_reader.py would catch a `csv` that did otherwise).
+    """
 
     def __init__(self, lines: Iterator[Numbered], shape: Shape) -> None:
         self._source = lines
