@@ -25,6 +25,7 @@ __all__ = [
     "Row",
     "Value",
     "build_row",
+    "is_id",
     "open_binary",
     "show",
 ]
@@ -142,6 +143,16 @@ def _parse_bool(text: str) -> bool:
     hint = _BOOL_HINTS.get(text.strip().casefold(), text.strip().casefold())
     suggestion = f" (did you mean {hint!r}?)" if hint in ("true", "false") else ""
     raise _BadCell(f"is not true or false{suggestion}")
+
+
+def is_id(text: str) -> bool:
+    """Whether `text` is a well-formed id (see *Ids* in `docs/jupix-export.md`).
+
+    Example:
+        >>> is_id("P1/2"), is_id("New price")
+        (True, False)
+    """
+    return _ID.fullmatch(text) is not None
 
 
 def _parse_id(text: str) -> str:

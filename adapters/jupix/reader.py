@@ -11,19 +11,17 @@ import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from engine.documents.suggest import did_you_mean
 from engine.errors import RecordError
 
 from ._check import check_export
-from ._coerce import ExportError, Row, build_row, open_binary
+from ._coerce import ExportError, Row, build_row, is_id, open_binary
+from ._csvrows import Shape, split_rows
 from .feed import iter_feed
 from .manifest import Manifest, read_manifest
 from .spec import TABLES, TableSpec
-
-if TYPE_CHECKING:
-    from _csv import Reader
 
 __all__ = ["JupixExport", "iter_csv"]
 
@@ -141,17 +139,26 @@ def _spec(table: str) -> TableSpec:
 def iter_csv(path: Path, table: TableSpec) -> Iterator[tuple[str, Row | RecordError]]:
     """Stream ``(file:line, row)`` from one CSV file of `table`'s shape (see `iter_located`).
 
+    A malformed line (a stray quote, a cell left open) is one `RecordError` and reading goes
+    on at the next line; see `_csvrows` for the rule, `docs/jupix-export.md` for its words.
+
     Example::
 
         rows = iter_csv(Path("export/offers.csv"), TABLES["offers"])
     """
     with open_binary(path) as raw:
-        reader = csv.reader(_decoded_lines(raw, path.name), strict=True)
-        header = _header(reader, table, path.name)
-        yield from _rows(reader, header, table, path.name)
+        lines = _decoded_lines(raw, path.name)
+        header = _header(next(lines, None), table, path.name)
+        shape = Shape(len(header), header.index(table.key.name))
+        for raw_row in split_rows(lines, shape):
+            where = f"{path.name}:{raw_row.line}"
+            if raw_row.problem is not None:
+                yield where, RecordError(where, raw_row.record_id, raw_row.problem)
+            else:
+                yield where, _row(raw_row.cells, header, table, where)
 
 
-def _decoded_lines(raw: BinaryIO, name: str) -> Iterator[str]:
+def _decoded_lines(raw: BinaryIO, name: str) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(raw, start=1):
         try:
             text = line.decode("utf-8")
@@ -161,15 +168,15 @@ def _decoded_lines(raw: BinaryIO, name: str) -> Iterator[str]:
                 "save the file as UTF-8"
             )
             raise ExportError(f"{name}:{number}", message) from exc
-        yield text.removeprefix("\ufeff") if number == 1 else text
+        yield number, text.removeprefix("\ufeff") if number == 1 else text
 
 
-def _header(reader: Reader, table: TableSpec, name: str) -> list[str]:
+def _header(first: tuple[int, str] | None, table: TableSpec, name: str) -> list[str]:
     expected = ",".join(table.names)
+    if first is None:
+        raise ExportError(name, f"empty; the first line must be the header: {expected}")
     try:
-        header = next(reader)
-    except StopIteration:
-        raise ExportError(name, f"empty; the first line must be the header: {expected}") from None
+        header = next(csv.reader((first[1],), strict=True), [])
     except csv.Error as exc:
         raise ExportError(f"{name}:1", f"header is not valid CSV ({exc})") from exc
     if not any(table.has(cell) for cell in header):
@@ -193,38 +200,13 @@ def _header_problems(header: list[str], table: TableSpec) -> list[str]:
     return problems
 
 
-def _rows(
-    reader: Reader, header: list[str], table: TableSpec, name: str
-) -> Iterator[tuple[str, Row | RecordError]]:
-    previous = reader.line_num
-    while True:
-        where = f"{name}:{previous + 1}"
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield where, RecordError(where, None, _malformed(exc))
-        else:
-            if cells:
-                yield where, _row(cells, header, table, where)
-        previous = reader.line_num
-
-
 def _row(cells: list[str], header: list[str], table: TableSpec, where: str) -> Row | RecordError:
     if len(cells) == len(header):
         return build_row(table, dict(zip(header, cells, strict=True)), where)
     key = header.index(table.key.name)
-    record_id = (cells[key].strip() or None) if key < len(cells) else None
+    record_id = cells[key] if key < len(cells) and is_id(cells[key]) else None
     message = (
         f"the row has {len(cells)} cells but the header has {len(header)} columns; "
         "put cells holding commas in double quotes"
     )
     return RecordError(where, record_id, message)
-
-
-def _malformed(exc: csv.Error) -> str:
-    hint = {
-        "unexpected end of data": "a quoted cell is never closed; add the closing '\"'",
-    }.get(str(exc), "quote cells holding commas, quotes or line breaks, doubling inner quotes")
-    return f"malformed CSV ({exc}); {hint}"

@@ -216,10 +216,11 @@ class MigrationReport:
         yield ""
         yield "## Every source record, once"
         yield ""
-        yield "| source | " + " | ".join(OUTCOMES) + " |"
-        yield "|---|" + "---:|" * len(OUTCOMES)
+        yield "| source | " + " | ".join(OUTCOMES) + " | total |"
+        yield "|---|" + "---:|" * (len(OUTCOMES) + 1)
         for source, counts in self.outcome_counts().items():
-            yield f"| {source} | " + " | ".join(str(counts[kind]) for kind in OUTCOMES) + " |"
+            cells = [str(counts[kind]) for kind in OUTCOMES] + [str(sum(counts.values()))]
+            yield f"| {source} | " + " | ".join(cells) + " |"
         yield from self._difference_lines()
         yield from self._unreadable_lines()
 

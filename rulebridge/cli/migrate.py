@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,8 +21,11 @@ from rulebridge.cli._migrate_out import (
     Fingerprints,
     ListingSpill,
     NullJournal,
+    OutFolder,
+    OutFolderError,
     SpillJournal,
     atomic_folder,
+    check_out_folder,
     collection_name,
     write_json,
     write_text,
@@ -50,7 +54,10 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
     help="The migration date (YYYY-MM-DD): expiry checks and note dates use it.",
 )
 @click.option(
-    "--out", type=FOLDER, help="The folder to write (replaced as a whole). Optional with --check."
+    "--out",
+    type=FOLDER,
+    help="The folder to write: new, empty, or written by an earlier migrate (replaced as a "
+    "whole). Optional with --check.",
 )
 @click.option("--settings", type=EXISTING_FILE, help="The agency's settings file.")
 @click.option(
@@ -75,9 +82,15 @@ def migrate_command(
     Writes one JSON file per Alto collection (contacts, applicants, inventory, tenancies,
     offers, sales, timeline, media) and reconciliation.{md,json} (every Jupix record
     accounted for once, every difference by rule and record) and manual-actions.{md,json}
-    (what to re-enter by hand) into --out, atomically. Bad rows are reported as file:line
-    and counted as "not migrated: unreadable". Exit 0 when done, 1 when the ruleset or the
-    export cannot be read.
+    (what to re-enter by hand) into --out, atomically and readable by you only. Bad rows are
+    reported as file:line and counted as "not migrated: unreadable".
+
+    --out is replaced as a whole, so it must be a new or empty folder, or one an earlier
+    migrate wrote (marked by .rulebridge-output.json, holding nothing else); never the
+    export, a folder holding it, or the current folder.
+
+    Exit 0 when done; 1 when the ruleset or the export cannot be read or the output cannot be
+    written; 2 when an option is refused.
 
     Example:
 
@@ -89,16 +102,29 @@ def migrate_command(
     """
     if out is None and not check:
         raise click.UsageError("--out is required unless --check is given")
+    inputs = {"--jupix": jupix, "--since": since, "--ruleset": ruleset_path, "--settings": settings}
+    target = _out_folder(out, inputs)
     ruleset = _load(ruleset_path, settings)
     export = _open(jupix)
     try:
         if check:
-            _housekeeping(ruleset, export, as_of.date(), out)
+            _housekeeping(ruleset, export, as_of.date(), target)
         else:
-            assert out is not None
-            _migrate(ruleset, export, as_of.date(), out, _open(since) if since else None)
-    except ExportError as exc:
+            assert target is not None
+            _migrate(ruleset, export, as_of.date(), target, _open(since) if since else None)
+    except (ExportError, OutFolderError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the output ({exc}); the output folder was not replaced")
+
+
+def _out_folder(out: Path | None, inputs: dict[str, Path | None]) -> OutFolder | None:
+    if out is None:
+        return None
+    try:
+        return check_out_folder(out, inputs)
+    except OutFolderError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _load(path: Path, settings: Path | None) -> CompiledRuleset:
@@ -139,13 +165,13 @@ def _run(ruleset: CompiledRuleset, export: JupixExport, as_of: date, **options: 
 
 
 def _housekeeping(
-    ruleset: CompiledRuleset, export: JupixExport, as_of: date, out: Path | None
+    ruleset: CompiledRuleset, export: JupixExport, as_of: date, out: OutFolder | None
 ) -> None:
     title = f"Housekeeping before go-live, as of {as_of}"
     head = {"as_of": as_of.isoformat()}
     with tempfile.TemporaryDirectory() as scratch:
-        spill = ListingSpill(Path(scratch), "housekeeping", "check")
-        _run(ruleset, export, as_of, check=True, emit=lambda _target, record: spill(record))
+        with closing(ListingSpill(Path(scratch), "housekeeping", "check")) as spill:
+            _run(ruleset, export, as_of, check=True, emit=lambda _target, record: spill(record))
         if out is None:
             markdown = Path(scratch) / "housekeeping.md"
             spill.write(Path(scratch) / "housekeeping.json", markdown, title, head, "checks")
@@ -153,13 +179,17 @@ def _housekeeping(
                 for line in lines:
                     click.echo(line, nl=False)
             return
-        with atomic_folder(out) as work:
+        with atomic_folder(out, _warn) as work:
             spill.write(work / "housekeeping.json", work / "housekeeping.md", title, head, "checks")
-    click.echo(f"{sum(spill.groups.values())} housekeeping item(s) written to {out}")
+    click.echo(f"{sum(spill.groups.values())} housekeeping item(s) written to {out.given}")
 
 
 def _migrate(
-    ruleset: CompiledRuleset, export: JupixExport, as_of: date, out: Path, since: JupixExport | None
+    ruleset: CompiledRuleset,
+    export: JupixExport,
+    as_of: date,
+    out: OutFolder,
+    since: JupixExport | None,
 ) -> None:
     before = None
     if since is not None:
@@ -172,7 +202,7 @@ def _migrate(
             if entity.role == "record" and entity.target
         }
     )
-    with atomic_folder(out) as work:
+    with atomic_folder(out, _warn) as work:
         writer = CollectionWriter(work, before.seen if before else None)
         journal = SpillJournal(work)
         manual = ListingSpill(work, "manual-actions", "action")
@@ -183,6 +213,7 @@ def _migrate(
         finally:
             writer.close(collections)
             journal.close()
+            manual.close()
         snapshot = _snapshot(export, as_of)
         summary = {**result.reconciliation.summary_json(), "snapshot": snapshot}
         journal.write_report(work / "reconciliation.json", summary)
@@ -204,7 +235,7 @@ def _migrate(
         )
         if before is not None:
             _catch_up(work, writer)
-    _summary(result, out, sum(manual.groups.values()))
+    _summary(result, out.given, sum(manual.groups.values()))
 
 
 def _snapshot(export: JupixExport, as_of: date) -> dict[str, str]:
@@ -266,7 +297,11 @@ def _catch_up(work: Path, writer: CollectionWriter) -> None:
     write_text(work / "catch-up.md", "\n".join(lines) + "\n")
 
 
-def _summary(result: Migration, out: Path, manual: int) -> None:
+def _warn(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _summary(result: Migration, out: str, manual: int) -> None:
     bad = result.reconciliation.unreadable
     for item in bad:
         click.echo(str(RecordError(item.where or "?", item.record, item.detail)), err=True)
