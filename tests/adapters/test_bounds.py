@@ -47,11 +47,14 @@ from adapters.http import (
 from engine._failures import Verdict, sort_failure
 from engine.errors import RecordError, RulesetErrors
 from engine.snapshot import RecordLimits
+from engine.store import Store
+from engine.sync.apply import ApplyResult, apply_plan
 from rulebridge._config import load_agency_config
 from rulebridge.runner import RunLog, RunOptions, run_nightly
-from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults
+from simulator.fake import FakeAlto, FakeFixflo, FakeTransport, Faults, parse_faults
 from simulator.fake.loopback import FakeAgency, fake_agency
 from tests.adapters.fakes import FAST, MODES, base_url, client
+from tests.engine.apply_world import holders, make_world
 
 T = TypeVar("T")
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
@@ -499,6 +502,63 @@ def test_a_2xx_write_answered_with_garbage_is_left_to_verify_never_refused(body:
             run(write(kind))
         assert not isinstance(caught.value, EnvelopeError)
         assert sort_failure(caught.value) is Verdict.UNKNOWN
+
+
+def html_after_landing(app: Any, path: str) -> Any:
+    """`app`, except that a POST to `path` is applied, then answered 200 with an HTML page
+    (a proxy's error page, say) instead of the envelope."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) != ("POST", path):
+            await app(scope, receive, send)
+            return
+
+        async def swallow(_message: Any) -> None:
+            return None
+
+        await app(scope, receive, swallow)
+        page = b"<html><body><h1>Service temporarily unavailable</h1></body></html>"
+        headers = [(b"content-type", b"text/html"), (b"content-length", str(len(page)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": page})
+
+    return wrapped
+
+
+def test_a_landed_write_answered_with_an_html_200_is_verified_not_dead_or_repeated(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    landlords = [op for op in world.plan.operations if op.target == "fixflo.landlords"]
+    creates = [op for op in landlords if op.op == "create"]
+    assert creates
+    state = tmp_path / "state" / "agency.db"
+
+    async def apply(app: Any) -> ApplyResult:
+        with Store.open(state) as store:
+            run_ = store.start_run("alto-fixflo", "1", world.ruleset_hash)
+            async with httpx.AsyncClient(
+                base_url="http://fixflo.test/api/v2",
+                transport=FakeTransport(app),
+                auth=FixfloAuth(world.fake.token),
+            ) as http:
+                result = await apply_plan(
+                    world.plan, FixfloAdapter(http, retry=FAST), store, run=run_
+                )
+            store.finish_run("succeeded")
+        return result
+
+    first = run(apply(html_after_landing(world.fake.app, "/api/v2/Landlord")))
+    assert first.dead_lettered == 0
+    assert first.total("unknown") == len(landlords)
+    with Store.open(state) as store:
+        assert {store.operation_status(op.idempotency_key) for op in landlords} == {"in_flight"}
+
+    second = run(apply(world.fake.app))
+    assert second.dead_lettered == 0
+    assert second.total("verified") >= len(creates)
+    for op in creates:
+        assert holders(world.fake, "landlords", "ExternalRef", str(op.fields["ExternalRef"])) == 1
 
 
 # Through the night -------------------------------------------------------------------------
