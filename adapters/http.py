@@ -451,6 +451,8 @@ def nested_deeper_than(data: bytes, limit: int) -> bool:
         >>> nested_deeper_than(b"[" * 5 + b"]" * 5, 4)
         True
     """
+    if data.count(b"[") + data.count(b"{") <= limit:  # even counting those in strings
+        return False
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
     if brackets.count(b"[") + brackets.count(b"{") <= limit:
         return False
