@@ -55,7 +55,8 @@ def snapshot(system: str, config_path: Path, out: Path) -> None:
         click.echo(f"left out: {error}", err=True)
     total = sum(counts.values())
     parts = ", ".join(f"{name} {count}" for name, count in counts.items())
-    left_out = f"; {len(rejected)} unusable records left out" if rejected else ""
+    plural = "" if len(rejected) == 1 else "s"
+    left_out = f"; {len(rejected)} unusable record{plural} left out" if rejected else ""
     click.echo(
         f"wrote {out}: {total} records ({parts}); {retries.count} requests retried{left_out}"
     )

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,10 +47,11 @@ from adapters.http import (
 )
 from engine._failures import Verdict, sort_failure
 from engine.errors import RecordError, RulesetErrors
-from engine.snapshot import RecordLimits
+from engine.snapshot import RecordLimits, iter_records
 from engine.store import Store
 from engine.sync.apply import ApplyResult, apply_plan
 from rulebridge._config import load_agency_config
+from rulebridge.cli.snapshot import snapshot
 from rulebridge.runner import RunLog, RunOptions, run_nightly
 from simulator.fake import FakeAlto, FakeFixflo, FakeTransport, Faults, parse_faults
 from simulator.fake.loopback import FakeAgency, fake_agency
@@ -607,6 +609,22 @@ def test_a_night_against_a_trickling_api_ends_at_its_snapshot_deadline(
     )
     assert elapsed < 2 + 4.0
     assert served.fixflo.log.matching("POST") == []  # nothing applied
+
+
+def test_rulebridge_snapshot_lists_the_items_it_left_out(tmp_path: Path) -> None:
+    with fake_agency(tmp_path / "agency", size=5, seed=5) as agency:
+        agency.alto.world["suppliers"].insert(1, ["not", "a", "supplier"])
+        out = tmp_path / "alto.json"
+        result = CliRunner().invoke(
+            snapshot, ["alto", "--config", str(agency.config_path), "--out", str(out)]
+        )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "left out: GET /suppliers#items[1]: a list, not a record (an object); left out of "
+        "the snapshot\n"
+    )
+    assert result.stdout.rstrip().endswith("; 1 unusable record left out")
+    assert len(list(iter_records(out, "suppliers"))) == len(agency.alto.world["suppliers"]) - 1
 
 
 def test_limits_in_the_agency_config_are_read_and_checked(tmp_path: Path) -> None:
