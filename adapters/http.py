@@ -11,8 +11,10 @@ above it do not wait and try again.
 Nothing a server sends can hold a night or exhaust its memory (`Limits`, `Deadline`):
 
 - each request has one overall deadline, connect, send and the whole answer (httpx's own
-  timeouts bound each read, so a server sending a byte a second would never trip them);
-  running out is a `RequestTimeoutError`, retried like any timeout;
+  timeouts bound each read, so a server sending a byte a second would never trip them):
+  `Limits.request_seconds`, plus a second for every 256 KiB the request sends or its answer
+  announces (a large upload on a slow line); running out is a `RequestTimeoutError`,
+  retried like any timeout;
 - an answer is read up to `Limits.body_bytes` (`AnswerLimitError` past it);
 - a JSON answer nested deeper than `Limits.json_depth` is refused before it is parsed,
   by a scan that does not recurse (`decode_json`): no `RecursionError` ever escapes;
@@ -79,6 +81,10 @@ JSON_DEPTH: Final = 64
 SMALLEST_PAGE: Final = 10
 # Of an error answer only an excerpt is shown, and nothing else is read from it.
 _ERROR_BODY_BYTES: Final = 1 << 16
+# A request's bound grows by a second for every this many bytes it sends or its answer
+# announces, so that a 30 MB document upload on a slow line is not cut short.
+_SLOWEST_RATE: Final = 256 << 10
+_CLOCK_SLACK: Final = 0.001
 _STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS: Final = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
@@ -90,7 +96,8 @@ class Limits:
 
     Attributes:
         request_seconds: the most one request may take, connect, send and the whole answer
-            (None: the client's longest timeout, which httpx applies to each read only).
+            (None: the client's longest timeout, which httpx applies to each read only),
+            plus a second for every 256 KiB the request sends or its answer announces.
         body_bytes: the largest answer read, in bytes once decoded.
         json_depth: the deepest nesting of arrays and objects a JSON answer may have.
         records_per_listing: the most records one listing may hold.
@@ -288,15 +295,18 @@ class Caller:
     async def _once(self, method: str, path: str, kwargs: Mapping[str, Any]) -> httpx.Response:
         """One attempt: the limiter, then the exchange under one overall deadline."""
         await self._acquire(method, path)
-        seconds, cut_by_phase = self._budget(method, path)
+        request = self._request(method, path, kwargs)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
-            async with asyncio.timeout(seconds):
-                response = await self._exchange(method, path, kwargs)
+            async with asyncio.timeout(self._budget(method, path, request.headers)) as bound:
+                response = await self._exchange(request, method, path, bound)
         except TimeoutError:
-            if cut_by_phase and self.deadline is not None:
+            if self.deadline is not None and self.deadline.remaining() <= _CLOCK_SLACK:
                 raise self.deadline.error(method, path) from None
+            took = round((bound.when() or loop.time()) - started, 1)
             raise RequestTimeoutError(
-                f"no whole answer within {seconds:g} s (connect, send and the whole body); "
+                f"no whole answer within {took:g} s (connect, send and the whole body); "
                 "if the API is this slow, raise timeout_seconds in the agency config",
                 method=method,
                 path=path,
@@ -318,21 +328,39 @@ class Caller:
         except TimeoutError:
             raise self.deadline.error(method, path) from None
 
-    def _budget(self, method: str, path: str) -> tuple[float, bool]:
-        """This attempt's seconds, and whether the phase's deadline is what bounds them."""
+    def _request(self, method: str, path: str, kwargs: Mapping[str, Any]) -> httpx.Request:
+        try:
+            return self.client.build_request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise translate_transport_error(exc, method, path) from exc
+
+    def _budget(self, method: str, path: str, headers: httpx.Headers) -> float:
+        """This attempt's seconds: `request_seconds`, and a second more for every
+        `_SLOWEST_RATE` bytes the request sends, never past the phase's deadline."""
         left = self.deadline.remaining() if self.deadline is not None else math.inf
         if self.deadline is not None and left <= 0:
             raise self.deadline.error(method, path)
-        if left < self.request_seconds:
-            return left, True
-        return self.request_seconds, False
+        return min(self.request_seconds + _announced(headers) / _SLOWEST_RATE, left)
 
-    async def _exchange(self, method: str, path: str, kwargs: Mapping[str, Any]) -> httpx.Response:
+    def _allow(self, bound: asyncio.Timeout, headers: httpx.Headers) -> None:
+        """Give the answer a second more for every `_SLOWEST_RATE` bytes it announces (of
+        those that will be read), never past the phase's deadline."""
+        when, extra = bound.when(), min(_announced(headers), self.limits.body_bytes)
+        if when is None or not extra:
+            return
+        latest = when + extra / _SLOWEST_RATE
+        if self.deadline is not None:
+            latest = min(latest, asyncio.get_running_loop().time() + self.deadline.remaining())
+        bound.reschedule(max(when, latest))
+
+    async def _exchange(
+        self, request: httpx.Request, method: str, path: str, bound: asyncio.Timeout
+    ) -> httpx.Response:
         """Send the request and read its answer, at most `Limits.body_bytes` of it."""
         try:
-            request = self.client.build_request(method, path, **kwargs)
             response = await self.client.send(request, stream=True)
             try:
+                self._allow(bound, response.headers)
                 await self._read_body(response, method, path)
             finally:
                 await response.aclose()
@@ -429,6 +457,12 @@ def _unknown(lost: AdapterError, method: str, path: str, why: str) -> OutcomeUnk
         path=path,
         status=lost.status,
     )
+
+
+def _announced(headers: httpx.Headers) -> int:
+    """The body length `headers` announce (0 when they do not)."""
+    length = headers.get("Content-Length", "").strip()
+    return int(length) if length.isdigit() else 0
 
 
 def _longest_timeout(client: httpx.AsyncClient) -> float:

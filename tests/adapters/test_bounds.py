@@ -280,6 +280,42 @@ def test_the_phase_deadline_ends_a_trickling_snapshot_naming_the_phase() -> None
     )
 
 
+class SlowBody(httpx.AsyncByteStream):
+    """A body sent in `chunks` pieces, `pause` seconds apart."""
+
+    def __init__(self, body: bytes, chunks: int, pause: float) -> None:
+        self.body, self.chunks, self.pause = body, chunks, pause
+
+    async def __aiter__(self) -> Any:
+        step = len(self.body) // self.chunks
+        for start in range(0, len(self.body), step):
+            await asyncio.sleep(self.pause)
+            yield self.body[start : start + step]
+
+
+def test_large_bodies_get_time_in_proportion_and_nothing_else_does() -> None:
+    """A second more per 256 KiB sent or announced: a 1 MiB upload or a 512 KiB answer on
+    a slow line is not cut short; the same slowness without the bytes is."""
+    payload = json.dumps({"items": ["x" * (512 << 10)]}).encode()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/upload"):
+            await asyncio.sleep(0.6)  # receiving the upload
+            return httpx.Response(201, json={"id": "1"})
+        big = request.url.path.endswith("/big")
+        announced = {"Content-Length": str(len(payload))} if big else {}
+        return httpx.Response(200, headers=announced, stream=SlowBody(payload, 6, 0.1))
+
+    caller = mock_caller(slow, limits=Limits(request_seconds=0.3))
+    assert run(caller.json("GET", "/big"))["items"][0].startswith("x")
+    with pytest.raises(RequestTimeoutError, match=r"no whole answer within 0\.3 s"):
+        run(caller.json("GET", "/unannounced"))
+    response = run(caller.send("POST", "/upload", content=b"y" * (1 << 20)))
+    assert response.status_code == 201
+    with pytest.raises(RequestTimeoutError):
+        run(caller.send("POST", "/upload", content=b"y"))
+
+
 def test_a_passed_deadline_sends_nothing() -> None:
     sent: list[httpx.Request] = []
 
