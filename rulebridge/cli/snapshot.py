@@ -14,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from adapters.alto import AltoAdapter
 from adapters.fixflo import FixfloAdapter
+from adapters.http import Deadline
 from engine.errors import RecordError
 from engine.ports import RecordSource
 from rulebridge._config import AgencyConfig, load_agency_config
@@ -38,8 +39,9 @@ def snapshot(system: str, config_path: Path, out: Path) -> None:
 
     Credentials come from the environment variables the config names (or its secrets file),
     never from the command line. Requests keep to the config's rate limit and are retried on
-    429, 5xx and network failures. Items of a listing that are not usable records are left
-    out and listed on stderr with their endpoint and index. Exit codes: 0 written, 1 error.
+    429, 5xx and network failures, and the whole read ends within the config's
+    limits.snapshot_seconds. Items of a listing that are not usable records are left out and
+    listed on stderr with their endpoint and index. Exit codes: 0 written, 1 error.
 
     Example:
 
@@ -90,16 +92,21 @@ def _run(
     api = config.api(system)
     config.auth(system)  # a missing secret fails here, before any request
     taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = config.snapshot_seconds
+    deadline = Deadline.after(seconds, "the snapshot", "limits.snapshot_seconds")
+    adapter_type = AltoAdapter if system == "alto" else FixfloAdapter
 
     async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
-        adapter_type = AltoAdapter if system == "alto" else FixfloAdapter
         async with config.client(system) as client:
-            limiter, limits = config.limiter(system), config.limits
-            await use(
-                adapter_type(
-                    client, limiter=limiter, retry=config.retry, limits=limits, rejected=rejected
-                )
+            adapter = adapter_type(
+                client,
+                limiter=config.limiter(system),
+                retry=config.retry,
+                limits=config.limits,
+                deadline=deadline,
+                rejected=rejected,
             )
+            await use(adapter)
 
     console = Console(stderr=True)
     if not console.is_terminal:

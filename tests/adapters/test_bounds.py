@@ -662,6 +662,25 @@ def test_rulebridge_snapshot_lists_the_items_it_left_out(tmp_path: Path) -> None
     assert len(list(iter_records(out, "suppliers"))) == len(agency.alto.world["suppliers"]) - 1
 
 
+def test_rulebridge_snapshot_ends_at_its_deadline_against_a_trickling_api(
+    tmp_path: Path,
+) -> None:
+    faults = "trickle@GET /inventory=1"
+    with fake_agency(tmp_path / "agency", size=5, seed=5, faults=faults) as agency:
+        with agency.config_path.open("a", encoding="utf-8") as config:
+            config.write("limits: {snapshot_seconds: 1}\n")
+        out = tmp_path / "alto.json"
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            snapshot, ["alto", "--config", str(agency.config_path), "--out", str(out)]
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    assert "GET /inventory/filter: the snapshot ran out of its 1 s" in result.output
+    assert elapsed < 1 + 4.0
+    assert not out.exists()
+
+
 def test_limits_in_the_agency_config_are_read_and_checked(tmp_path: Path) -> None:
     with fake_agency(tmp_path / "agency", size=5, seed=5) as agency:
         path = agency.config_path
