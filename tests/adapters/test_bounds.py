@@ -449,7 +449,6 @@ def test_a_deep_token_answer_is_a_located_error_not_a_recursion_error() -> None:
 JUNK = [42, "text", None, [], {"forename": "No Id"}, {"id": 7}]
 
 
-@pytest.mark.req("G-03")
 @pytest.mark.parametrize("mode", MODES)
 def test_every_bad_alto_item_is_reported_with_endpoint_and_index_and_the_rest_read(
     mode: str,
@@ -618,7 +617,6 @@ def night(agency: FakeAgency, limits: str = "") -> tuple[dict[str, Any], float]:
     return outcome.report, time.monotonic() - started
 
 
-@pytest.mark.req("G-03")
 def test_the_night_counts_and_names_the_bad_items_of_a_listing(served: FakeAgency) -> None:
     served.alto.world["contacts"].insert(1, "not a contact")
     served.alto.world["contacts"].insert(4, {"forename": "No Id"})
