@@ -14,6 +14,10 @@ boundary by `translate_transport_error`, chained with ``from``::
             │   ├── RequestTimeoutError   no answer in time                 + OutcomeUnknown
             │   └── ConnectionLostError   dropped mid-exchange              + OutcomeUnknown
             ├── ProtocolError             not the JSON the API documents    OutcomeUnknown
+            │   ├── AnswerLimitError      an answer too large or too deeply nested
+            │   ├── PageLoopError         a listing sent a page it sent before
+            │   └── ListingLimitError     a listing ran past its page or record cap
+            ├── DeadlineError             the phase's time ran out          OutcomeUnknown
             ├── OutcomeUnknownError       a write that may have landed      OutcomeUnknown
             └── HTTPStatusError           a 4xx or 5xx answer
                 ├── AuthError             401: bad or expired credentials   CredentialsRefused
@@ -61,19 +65,23 @@ from engine.errors import (
 
 __all__ = [
     "AdapterError",
+    "AnswerLimitError",
     "AuthError",
     "BadRequestError",
     "ConfigError",
     "ConflictError",
     "ConnectError",
     "ConnectionLostError",
+    "DeadlineError",
     "DocumentNotFoundError",
     "EnvelopeError",
     "ForbiddenError",
     "HTTPStatusError",
+    "ListingLimitError",
     "NotFoundError",
     "NotOfferedError",
     "OutcomeUnknownError",
+    "PageLoopError",
     "ProtocolError",
     "RateLimitedError",
     "RequestTimeoutError",
@@ -158,6 +166,35 @@ class ProtocolError(AdapterError, OutcomeUnknown):
     """An answer that is not what the API documents (not JSON, wrong shape).
 
     A write answered so may have landed: its answer cannot be read.
+    """
+
+
+class AnswerLimitError(ProtocolError):
+    """An answer larger or more deeply nested than the adapter reads (`adapters.http.Limits`).
+
+    Nothing of it is used: no vendor documents such an answer, and reading it could exhaust
+    memory or the interpreter's stack.
+    """
+
+
+class PageLoopError(ProtocolError):
+    """A listing sent a page token, next URL or page number it had sent before.
+
+    Following it would read the same pages for ever; the message names the repeated value.
+    """
+
+
+class ListingLimitError(ProtocolError):
+    """A listing ran past the pages or records one listing may hold (`adapters.http.Limits`).
+
+    The message names the cap and the agency config setting that raises it.
+    """
+
+
+class DeadlineError(AdapterError, OutcomeUnknown):
+    """The time the caller gave a phase (`adapters.http.Deadline`) ran out.
+
+    Not retried. A write cut off by it may have landed, so it is outcome unknown.
     """
 
 

@@ -15,12 +15,18 @@ rulesets. Credentials are named (environment variables), never written in the fi
       base_url: https://acme.fixflo.com/api/v2
       token_env: ACME_FIXFLO_TOKEN
       rate_limit: {per_minute: 500}     # the default
+    timeout_seconds: 30                 # one request, connect to the answer's last byte
+    limits:                             # optional; the defaults shown
+      records_per_listing: 1000000
+      pages_per_listing: 100001         # records_per_listing at 10 a page, and one more
+      response_megabytes: 64
+      snapshot_seconds: 7200            # the snapshot phase ends by then
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -30,7 +36,7 @@ from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAuth
 from adapters.fixflo import FixfloAuth
-from adapters.http import RetryPolicy, make_limiter
+from adapters.http import Limits, RetryPolicy, make_limiter
 from adapters.secrets import read_secret
 from engine.documents.document import Document, load_document
 from engine.documents.schema import check_schema
@@ -39,6 +45,7 @@ from engine.errors import RulesetError, RulesetErrors
 __all__ = ["AgencyConfig", "ApiConfig", "load_agency_config"]
 
 DEFAULT_PER_MINUTE: Final = {"alto": 600.0, "fixflo": 500.0}
+DEFAULT_SNAPSHOT_SECONDS: Final = 7200.0
 _LOCAL: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -55,7 +62,11 @@ class ApiConfig:
 
 @dataclass(frozen=True, slots=True)
 class AgencyConfig:
-    """A checked agency config; relative paths are resolved against the file's folder."""
+    """A checked agency config; relative paths are resolved against the file's folder.
+
+    `limits` bound each request and listing of the adapters (`adapters.http.Limits`, from
+    ``timeout_seconds`` and ``limits:``); `snapshot_seconds` bounds the snapshot phase.
+    """
 
     path: Path
     agency: str
@@ -65,6 +76,8 @@ class AgencyConfig:
     settings: Path | None
     timeout: float
     retry: RetryPolicy
+    limits: Limits = field(default_factory=Limits)
+    snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS
 
     def api(self, system: str) -> ApiConfig:
         """The config of `system`; a ValueError naming the file if it has none."""
@@ -144,7 +157,8 @@ def _build(path: Path, data: dict[str, Any]) -> AgencyConfig:
     apis: dict[str, ApiConfig] = {
         name: _api(name, data[name]) for name in ("alto", "fixflo") if name in data
     }
-    retry = data.get("retry", {})
+    retry, limits = data.get("retry", {}), data.get("limits", {})
+    timeout = float(data.get("timeout_seconds", 30))
     return AgencyConfig(
         path=path,
         agency=data["agency"],
@@ -152,10 +166,25 @@ def _build(path: Path, data: dict[str, Any]) -> AgencyConfig:
         secrets_file=resolve("secrets_file"),
         ruleset=resolve("ruleset"),
         settings=resolve("settings"),
-        timeout=float(data.get("timeout_seconds", 30)),
+        timeout=timeout,
         retry=RetryPolicy(
             attempts=int(retry.get("attempts", 8)), timeout=float(retry.get("total_seconds", 120))
         ),
+        limits=_limits(limits, timeout),
+        snapshot_seconds=float(limits.get("snapshot_seconds", DEFAULT_SNAPSHOT_SECONDS)),
+    )
+
+
+def _limits(section: dict[str, Any], timeout: float) -> Limits:
+    """The adapters' bounds: `timeout` for a whole request, and the ``limits:`` section."""
+    default = Limits()
+    pages = section.get("pages_per_listing")
+    megabytes = section.get("response_megabytes")
+    return Limits(
+        request_seconds=timeout,
+        body_bytes=int(float(megabytes) * (1 << 20)) if megabytes else default.body_bytes,
+        records_per_listing=int(section.get("records_per_listing", default.records_per_listing)),
+        pages_per_listing=int(pages) if pages is not None else None,
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import RecordError
-from engine.snapshot import SnapshotHeader, iter_records, read_header
+from engine.snapshot import SnapshotHeader, iter_snapshot, read_header
 
 __all__ = ["LoadedSnapshots", "load_snapshots"]
 
@@ -41,10 +41,9 @@ def load_snapshots(alto: Path, fixflo: Path | None) -> LoadedSnapshots:
 def _load(loaded: LoadedSnapshots, system: str, path: Path) -> None:
     header = read_header(path, system=system)
     loaded.headers[system] = header
-    for collection in header.collections:
-        rows = loaded.records.setdefault(f"{system}.{collection}", [])
-        for item in iter_records(path, collection, header=header):
-            if isinstance(item, RecordError):
-                loaded.rejected.append(item)
-            else:
-                rows.append(item)
+    rows = {name: loaded.records.setdefault(f"{system}.{name}", []) for name in header.collections}
+    for collection, item in iter_snapshot(path, header=header):
+        if isinstance(item, RecordError):
+            loaded.rejected.append(item)
+        else:
+            rows[collection].append(item)

@@ -12,7 +12,7 @@ from typing import Any, Final
 import httpx
 
 from adapters._paging import alto_cursor
-from adapters._records import ci_get, normalise
+from adapters._records import ci_get, listed
 from adapters.errors import (
     ConflictError,
     HTTPStatusError,
@@ -64,13 +64,14 @@ class AltoAdapter(HttpAdapter):
         return tuple(COLLECTIONS)
 
     async def read(self, collection: str, *, since: str | None = None) -> AsyncIterator[Record]:
-        """Every record of `collection` (changed since `since` when given), normalised."""
+        """Every record of `collection` (changed since `since` when given), normalised;
+        items that are not usable records go to `rejected` (`adapters._records.listed`)."""
         path, dashed = COLLECTIONS[collection]
         params = {"modified-from": since} if since else {}
         pages = alto_cursor(self._caller, path, params, dashed=dashed, page_size=self.page_size)
-        async for item in pages:
-            if isinstance(item, Mapping):
-                yield normalise("alto", collection, item)
+        where = f"GET {path}#items"
+        async for record in listed("alto", collection, pages, where=where, rejected=self.rejected):
+            yield record
 
     async def create_works_order(
         self, property_id: str, order: Mapping[str, Any], *, reference: str

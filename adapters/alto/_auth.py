@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Generator
 import httpx
 
 from adapters.errors import AuthError, ProtocolError, error_for_response
+from adapters.http import decode_json
 
 __all__ = ["AltoAuth"]
 
@@ -101,10 +102,10 @@ class AltoAuth(httpx.Auth):
             )
         if response.status_code >= 400:
             raise error_for_response(response, self._secrets, "/token")
+        body = decode_json(response, "/token")  # bounded: a deep answer cannot recurse
         try:
-            body = response.json()
             token, lifetime = str(body["access_token"]), float(body.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             message = "the token answer has no access_token"
             raise ProtocolError(message, method="POST", path="/token") from None
         self._token, self._expires = token, time.monotonic() + max(lifetime - _MARGIN, 1.0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters._paging import fixflo_pages
-from adapters._records import ci_get, normalise
+from adapters._records import ci_get, listed, normalise
 from adapters.errors import EnvelopeError, NotFoundError, ProtocolError, redact
 from adapters.fixflo._files import decode_completion_documents, decode_invoice
 from adapters.http import HttpAdapter, decode_json
@@ -82,7 +82,8 @@ class FixfloAdapter(HttpAdapter):
         return (*COLLECTIONS, "agency_settings")
 
     async def read(self, collection: str, *, since: str | None = None) -> AsyncIterator[Record]:
-        """Every record of `collection` (changed since `since` where the API can filter)."""
+        """Every record of `collection` (changed since `since` where the API can filter);
+        items that are not usable records go to `rejected` (`adapters._records.listed`)."""
         if collection == "agency_settings":
             async for record in self._settings():
                 yield record
@@ -97,10 +98,10 @@ class FixfloAdapter(HttpAdapter):
             size_key=endpoint.size_key,
             page_size=self.page_size,
         )
+        where, rejected = f"GET {endpoint.path}#Items", self.rejected
         try:
-            async for item in items:
-                if isinstance(item, Mapping):
-                    yield normalise("fixflo", collection, item)
+            async for record in listed("fixflo", collection, items, where=where, rejected=rejected):
+                yield record
         except NotFoundError:
             if endpoint.confirmed:
                 raise

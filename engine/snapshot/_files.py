@@ -1,15 +1,19 @@
 """Snapshots: the records an adapter read from Alto or Fixflo, kept as one JSON file.
 
 Files are streamed both ways, so a million records never sit in memory. `read_header` checks
-the whole file's shape and hashes it; `iter_records` streams one collection, checking each
-record against ``schema/snapshot.schema.json``; `write_snapshot` writes atomically.
+the whole file's shape and hashes it; `iter_records` streams one collection and
+`iter_snapshot` all of them in one pass, checking each record against
+``schema/snapshot.schema.json``; `write_snapshot` writes atomically. Reading
+is linear in the file's size however deeply it nests, and holds one record at a time, of
+bounded depth and size (`RecordLimits`, `engine.snapshot._build`).
 
 Errors::
 
     RulebridgeError (engine.errors)
     ├── SnapshotError    the file cannot be used at all: missing, not UTF-8, not JSON,
     │                    wrong or unknown system, unknown top-level key, bad header value
-    └── RecordError      one record breaks its schema: yielded in its place, reading goes on
+    └── RecordError      one record breaks its schema, or is nested too deep or too large:
+                         yielded in its place, reading goes on
 
 Example::
 
@@ -25,7 +29,7 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +39,16 @@ import ijson  # type: ignore[import-untyped]
 
 from engine.errors import RecordError, RulebridgeError
 from engine.snapshot import schema
+from engine.snapshot._build import DEFAULT_LIMITS, Abandoned, RecordLimits, build_items
 
-__all__ = ["SnapshotError", "SnapshotHeader", "iter_records", "read_header", "write_snapshot"]
+__all__ = [
+    "SnapshotError",
+    "SnapshotHeader",
+    "iter_records",
+    "iter_snapshot",
+    "read_header",
+    "write_snapshot",
+]
 
 StrPath = str | os.PathLike[str]
 _CHUNK: Final = 1 << 16
@@ -107,11 +119,16 @@ def read_header(path: StrPath, *, system: str | None = None) -> SnapshotHeader:
 
 
 def iter_records(
-    path: StrPath, collection: str, *, header: SnapshotHeader | None = None
+    path: StrPath,
+    collection: str,
+    *,
+    header: SnapshotHeader | None = None,
+    limits: RecordLimits = DEFAULT_LIMITS,
 ) -> Iterator[dict[str, Any] | RecordError]:
     """Stream one collection's records, each checked against its schema.
 
-    A bad record comes out as a `RecordError` in its place and reading goes on; a collection
+    A bad record comes out as a `RecordError` in its place and reading goes on; so does one
+    nested deeper or larger than `limits` allow, which is never built whole. A collection
     the file lacks yields nothing. The top level is checked first, by `read_header` unless
     `header` (this file's, from `read_header`) is given: pass it to check it only once.
 
@@ -133,7 +150,29 @@ def iter_records(
         hint = schema.suggest(collection, names)
         message = f'no collection "{collection}" in {head.system} snapshots{hint}; they hold '
         raise SnapshotError(path, message + ", ".join(names)) from None
-    return _stream(path, head, checks) if collection in head.collections else iter(())
+    if collection not in head.collections:
+        return iter(())
+    return (record for _, record in _stream(path, head, {collection: checks}, limits))
+
+
+def iter_snapshot(
+    path: StrPath, *, header: SnapshotHeader | None = None, limits: RecordLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[str, dict[str, Any] | RecordError]]:
+    """Stream every collection's records in one pass, in file order, as ``(collection,
+    record)``; records are checked as `iter_records` checks them.
+
+    Raises:
+        SnapshotError: the file is unusable, or changed since `header` was read.
+
+    Example:
+        >>> for collection, item in iter_snapshot("alto.json"):  # doctest: +SKIP
+        ...     print(collection, item)  # inventory {'id': '100001', ...}
+    """
+    if header is not None and Path(path) != header.path:
+        raise ValueError(f"header is for {header.path}, not {path}")
+    head = header if header is not None else read_header(path)
+    checks = {name: schema.collection_schema(head.system, name) for name in head.collections}
+    return _stream(path, head, checks, limits)
 
 
 def write_snapshot(
@@ -220,21 +259,50 @@ class _HashingReader:
 
 
 def _stream(
-    path: StrPath, head: SnapshotHeader, checks: schema.CollectionSchema
-) -> Iterator[dict[str, Any] | RecordError]:
-    is_valid = checks.is_valid
+    path: StrPath,
+    head: SnapshotHeader,
+    checks: Mapping[str, schema.CollectionSchema],
+    limits: RecordLimits,
+) -> Iterator[tuple[str, dict[str, Any] | RecordError]]:
+    """The records of the collections `checks` names, in file order, in one pass."""
     with _open(path) as raw, _reading(path):
         reader = _HashingReader(path, raw)
-        records = ijson.items(reader, f"{checks.name}.item", use_float=True)
-        for index, record in enumerate(records):
-            ok = isinstance(record, dict) and is_valid(record)
-            yield record if ok else _bad(record, checks, f"{path}#{checks.name}[{index}]")
+        events = ijson.basic_parse(reader, use_float=True)
+        for name in _arrays(events, checks):
+            check = checks[name]
+            for index, record in enumerate(build_items(events, limits)):
+                if type(record) is dict and check.is_valid(record):
+                    yield name, record
+                else:
+                    yield name, _bad(record, check, f"{path}#{name}[{index}]")
         digest = reader.finish()
     if digest != head.sha256:
         raise SnapshotError(path, "the file changed while it was being read; read it again")
 
 
+def _arrays(events: Iterator[tuple[str, Any]], wanted: Collection[str]) -> Iterator[str]:
+    """Walk the top level of the file, stopping at the start of each array of `wanted`
+    (its caller reads the array's items before asking for the next); stop after the last."""
+    left = set(wanted)
+    depth = 0
+    for event, value in events:
+        if event in _OPEN:
+            depth += 1
+        elif event in _CLOSE:
+            depth -= 1
+        elif depth == 1 and event == "map_key" and value in left:
+            opened, _ = next(events)
+            if opened == "start_array":
+                yield value
+            left.discard(value)
+            if not left:
+                return
+
+
 def _bad(record: object, checks: schema.CollectionSchema, where: str) -> RecordError:
+    if isinstance(record, Abandoned):
+        message = f"{record.reason}, more than a snapshot record may be; left out"
+        return RecordError(where=where, record_id=checks.record_id(record.partial), message=message)
     message = checks.explain(record) or "does not match the snapshot schema"
     return RecordError(where=where, record_id=checks.record_id(record), message=message)
 

@@ -95,7 +95,8 @@ async def _apply(
     try:
         async with config.client("fixflo") as client:
             client.event_hooks["request"].append(count)
-            fixflo = FixfloAdapter(client, limiter=config.limiter("fixflo"), retry=config.retry)
+            limiter, limits = config.limiter("fixflo"), config.limits
+            fixflo = FixfloAdapter(client, limiter=limiter, retry=config.retry, limits=limits)
             result = await apply_plan(plan, fixflo, store, run=run)
         status = "failed" if result.incomplete else "succeeded"
     finally:

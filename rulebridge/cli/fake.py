@@ -35,7 +35,8 @@ def fake(system: str, port: int, seed: int, size: int, spec: str, retry_after: f
 
     Alto's client id and secret are printed; Fixflo's base URL ends in /api/v2. Fault kinds:
     429, 500, 502, 503, slow, drop, errors (Fixflo 200 with Errors), lost (the write lands,
-    the answer does not), all.
+    the answer does not), all; and, never picked by all, trickle (a byte of the answer every
+    100 ms) and loop (a list links back to the page asked for).
 
     Example:
 

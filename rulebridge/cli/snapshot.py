@@ -14,6 +14,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from adapters.alto import AltoAdapter
 from adapters.fixflo import FixfloAdapter
+from adapters.http import Deadline
+from engine.errors import RecordError
 from engine.ports import RecordSource
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge._snapshot_io import take_snapshot
@@ -37,20 +39,29 @@ def snapshot(system: str, config_path: Path, out: Path) -> None:
 
     Credentials come from the environment variables the config names (or its secrets file),
     never from the command line. Requests keep to the config's rate limit and are retried on
-    429, 5xx and network failures. Exit codes: 0 written, 1 error.
+    429, 5xx and network failures, and the whole read ends within the config's
+    limits.snapshot_seconds. Items of a listing that are not usable records are left out and
+    listed on stderr with their endpoint and index. Exit codes: 0 written, 1 error.
 
     Example:
 
         rulebridge snapshot fixflo --config agencies/acme.yaml --out fixflo.json
     """
     retries = _RetryCounter()
+    rejected: list[RecordError] = []
     with failing_cleanly():
         config = load_agency_config(config_path)
         with retries.counting():
-            counts = _run(config, system, out)
+            counts = _run(config, system, out, rejected)
+    for error in rejected:
+        click.echo(f"left out: {error}", err=True)
     total = sum(counts.values())
     parts = ", ".join(f"{name} {count}" for name, count in counts.items())
-    click.echo(f"wrote {out}: {total} records ({parts}); {retries.count} requests retried")
+    plural = "" if len(rejected) == 1 else "s"
+    left_out = f"; {len(rejected)} unusable record{plural} left out" if rejected else ""
+    click.echo(
+        f"wrote {out}: {total} records ({parts}); {retries.count} requests retried{left_out}"
+    )
 
 
 class _RetryCounter(logging.Handler):
@@ -75,16 +86,27 @@ class _RetryCounter(logging.Handler):
             logger.propagate = propagate
 
 
-def _run(config: AgencyConfig, system: str, out: Path) -> dict[str, int]:
+def _run(
+    config: AgencyConfig, system: str, out: Path, rejected: list[RecordError]
+) -> dict[str, int]:
     api = config.api(system)
     config.auth(system)  # a missing secret fails here, before any request
     taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = config.snapshot_seconds
+    deadline = Deadline.after(seconds, "the snapshot", "limits.snapshot_seconds")
+    adapter_type = AltoAdapter if system == "alto" else FixfloAdapter
 
     async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
-        adapter_type = AltoAdapter if system == "alto" else FixfloAdapter
         async with config.client(system) as client:
-            limiter = config.limiter(system)
-            await use(adapter_type(client, limiter=limiter, retry=config.retry))
+            adapter = adapter_type(
+                client,
+                limiter=config.limiter(system),
+                retry=config.retry,
+                limits=config.limits,
+                deadline=deadline,
+                rejected=rejected,
+            )
+            await use(adapter)
 
     console = Console(stderr=True)
     if not console.is_terminal:

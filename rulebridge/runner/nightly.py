@@ -2,8 +2,9 @@
 
 1. **Lock** the agency (`rulebridge.runner.lock.RunLock`): a second run at the same time exits.
 2. **Snapshot** Alto and Fixflo through the adapters into the run's folder (preflight: a
-   refused credential stops the run here, before anything is written). Records the
-   readers cannot use are kept in the report, never silently dropped.
+   refused credential stops the run here, before anything is written), within the
+   config's ``limits.snapshot_seconds``. Records the readers cannot use, in an API's
+   listing or in a snapshot file, are kept in the report, never silently dropped.
 3. **Plan** with the ruleset (G-07 settings checks become warnings), stamped with the id
    map's fingerprint; ``--plan-out`` saves it for ``rulebridge apply``.
 4. **Apply** the plan to Fixflo with exactly-once effects (`engine.sync.apply.apply_plan`).
@@ -38,8 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.http import Deadline
 from engine import RulebridgeError, load_ruleset
-from engine.errors import CredentialsRefused
+from engine.errors import CredentialsRefused, RecordError
 from engine.ports import Record, RecordTarget
 from engine.store import Store
 from engine.store.records import RunStatus
@@ -118,14 +120,21 @@ def _run_phases(night: Night) -> None:
 
 
 def _snapshots(night: Night) -> LoadedSnapshots:
-    """Read Alto and Fixflo into the run's folder; a refused credential stops the run."""
+    """Read Alto and Fixflo into the run's folder, within the snapshot phase's deadline; a
+    refused credential stops the run. The listings' unusable items come first among the
+    records the readers rejected."""
     for folder in (night.folder.parent, night.folder):  # owner-only: personal data
         folder.mkdir(mode=0o700, exist_ok=True)
     taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = night.config.snapshot_seconds
+    deadline = Deadline.after(seconds, "the snapshot phase", "limits.snapshot_seconds")
+    rejected: list[RecordError] = []
     paths = {}
     for system in ("alto", "fixflo"):
         api = night.config.api(system)
-        reader = snapshot_reader(night, system)  # a missing secret fails here, naming it
+        # A missing secret fails here, naming it.
+        reader = snapshot_reader(night, system, deadline=deadline, rejected=rejected)
+        before = len(rejected)
         path = night.folder / f"{system}.json"
         with night.log.phase(f"read {system}") as advance:
             try:
@@ -142,9 +151,11 @@ def _snapshots(night: Night) -> LoadedSnapshots:
                     f"preflight: {system} refused the credentials ({exc.status}); check the "
                     f"variables named under '{system}:' in {night.config.path}"
                 ) from None
-        night.log.event("snapshot", system=system, records=counts)
+        night.log.event("snapshot", system=system, records=counts, rejected=len(rejected) - before)
         paths[system] = path
-    return load_snapshots(paths["alto"], paths["fixflo"])
+    loaded = load_snapshots(paths["alto"], paths["fixflo"])
+    loaded.rejected[:0] = rejected
+    return loaded
 
 
 # Plan ----------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAdapter
 from adapters.fixflo import FixfloAdapter, FixfloDocuments
+from adapters.http import Deadline
+from engine.errors import RecordError
 from engine.issues import AltoWriter
 from engine.ports import DocumentSource, IssueSource, RecordSource, RecordTarget
 from rulebridge._snapshot_io import Opener
@@ -47,9 +49,21 @@ class FixfloPorts:
     documents: DocumentSource
 
 
-def snapshot_reader(night: Night, system: str) -> Opener:
+def snapshot_reader(
+    night: Night,
+    system: str,
+    *,
+    deadline: Deadline | None = None,
+    rejected: list[RecordError] | None = None,
+) -> Opener:
     """An opener for `rulebridge._snapshot_io.take_snapshot`: on the snapshot's own event
     loop it opens a client of `system` and hands its adapter to ``use``.
+
+    Args:
+        night: the run.
+        system: ``alto`` or ``fixflo``.
+        deadline: when the snapshot phase must be over (`adapters.errors.DeadlineError`).
+        rejected: where the listings' unusable items are reported (endpoint and index).
 
     Raises:
         adapters.errors.ConfigError: a secret of `system` is not set (raised here, before
@@ -57,11 +71,21 @@ def snapshot_reader(night: Night, system: str) -> Opener:
     """
     night.config.auth(system)
     kind = AltoAdapter if system == "alto" else FixfloAdapter
+    config = night.config
 
     async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
         async with _client(night, system) as client:
-            limiter = night.config.limiter(system)
-            await use(kind(client, limiter=limiter, retry=night.config.retry))
+            limiter = config.limiter(system)
+            await use(
+                kind(
+                    client,
+                    limiter=limiter,
+                    retry=config.retry,
+                    limits=config.limits,
+                    deadline=deadline,
+                    rejected=rejected,
+                )
+            )
 
     return open_source
 
@@ -71,7 +95,8 @@ async def fixflo_ports(night: Night) -> AsyncIterator[FixfloPorts]:
     """Fixflo's ports for the write phases, its limiter starting drained (`_drained`)."""
     async with _client(night, "fixflo") as client:
         limiter = await _drained(night.config.limiter("fixflo"))
-        fixflo = FixfloAdapter(client, limiter=limiter, retry=night.config.retry)
+        config = night.config
+        fixflo = FixfloAdapter(client, limiter=limiter, retry=config.retry, limits=config.limits)
         yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo))
 
 
@@ -80,7 +105,8 @@ async def alto_writer(night: Night) -> AsyncIterator[AltoWriter]:
     """Alto's writer for the issue phase (with its lookups), its limiter starting drained."""
     async with _client(night, "alto") as client:
         limiter = await _drained(night.config.limiter("alto"))
-        yield AltoAdapter(client, limiter=limiter, retry=night.config.retry)
+        config = night.config
+        yield AltoAdapter(client, limiter=limiter, retry=config.retry, limits=config.limits)
 
 
 @asynccontextmanager

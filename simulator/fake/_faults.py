@@ -11,23 +11,34 @@ ROUTE is ``METHOD /path-prefix``, ``/path-prefix`` or ``METHOD``, and KIND one o
 - ``lost``: the write is applied, then the connection drops before the answer
 - ``all``: the rate shared evenly by every kind above that fits the request
 
-Example: ``all=0.1`` (10% of requests fail somehow), ``429=0.05,lost@POST /work-orders=0.2``.
+and two that ``all`` never picks, since a client cannot get past them by retrying:
+
+- ``trickle``: the answer's body comes one byte at a time, a byte every ``trickle_interval``
+  seconds (0.1 by default): no read ever waits long, but the answer takes for ever
+- ``loop``: a list answers with a link back to the page just asked for (Alto's
+  ``meta.nextToken`` is the token of the request, Fixflo's ``NextURL`` the request's URL)
+
+Example: ``all=0.1`` (10% of requests fail somehow), ``429=0.05,lost@POST /work-orders=0.2``,
+``trickle@GET /inventory=1``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "KINDS",
+    "UNRETRIABLE",
     "ConnectionDropped",
     "FaultInjector",
     "FaultRule",
@@ -38,6 +49,7 @@ __all__ = [
 ]
 
 KINDS: Final = ("429", "500", "502", "503", "slow", "drop", "errors", "lost")
+UNRETRIABLE: Final = ("trickle", "loop")
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -59,6 +71,8 @@ class FaultRule:
         if self.method is not None and self.method != method:
             return False
         if self.kind in ("errors", "lost") and method not in _WRITES:
+            return False
+        if self.kind == "loop" and method != "GET":
             return False
         return path.startswith(self.prefix)
 
@@ -89,8 +103,9 @@ def parse_faults(spec: str) -> tuple[FaultRule, ...]:
         kind, _, route = head.partition("@")
         rate = _rate(item, rate_text)
         method, prefix = _route(item, route.strip())
-        if kind != "all" and kind not in KINDS:
-            raise ValueError(f"fault {item!r}: unknown kind {kind!r}; use one of all, {KINDS}")
+        if kind != "all" and kind not in KINDS + UNRETRIABLE:
+            kinds = ", ".join(("all", *KINDS, *UNRETRIABLE))
+            raise ValueError(f"fault {item!r}: unknown kind {kind!r}; use one of {kinds}")
         rules.append(FaultRule(kind, rate, method, prefix))
     return tuple(rules)
 
@@ -125,12 +140,14 @@ class Faults:
         seed: the same seed and the same requests give the same faults.
         retry_after: the seconds a 429 asks for.
         delay: how long a ``slow`` answer takes.
+        trickle_interval: the seconds between two bytes of a ``trickle`` answer.
     """
 
     rules: tuple[FaultRule, ...] = ()
     seed: int = 0
     retry_after: float = 1.0
     delay: float = 0.5
+    trickle_interval: float = 0.1
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -234,6 +251,10 @@ class FaultInjector:
             await _drop(send)
         if fault == "slow":
             await asyncio.sleep(self.faults.delay)
+        if fault == "trickle":
+            record = _trickling(record, receive, self.faults.trickle_interval)
+        if fault == "loop":
+            record = _looping(record, scope)
         await self.app(scope, receive, record)
         if fault == "lost":
             await _drop(send)
@@ -269,3 +290,84 @@ async def _drop(send: Send) -> None:
     headers: Iterable[tuple[bytes, bytes]] = [(b"content-length", b"1000")]
     await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
     raise ConnectionDropped("injected: connection dropped")
+
+
+def _trickling(send: Send, receive: Receive, interval: float) -> Send:
+    """`send` with every body sent a byte at a time, `interval` seconds apart, until the
+    client goes away (a real server would otherwise trickle on to no one)."""
+
+    async def trickle(message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        body, more = message.get("body", b""), message.get("more_body", False)
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            for index in range(len(body)):
+                if gone.done():
+                    return
+                last = index == len(body) - 1
+                chunk = {"type": "http.response.body", "body": body[index : index + 1]}
+                await send(chunk | {"more_body": more or not last})
+                await asyncio.sleep(interval)
+            if not body:
+                await send(message)
+        finally:
+            gone.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gone
+
+    return trickle
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _looping(send: Send, scope: Scope) -> Send:
+    """`send` with a list's link to its next page pointed back at the page asked for."""
+    held: list[Message] = []
+
+    async def loop(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            held.append(message)
+            return
+        held.append(message)
+        if message.get("more_body", False):
+            return
+        start, *parts = held
+        body = b"".join(part.get("body", b"") for part in parts)
+        looped = _loop_back(body, scope)
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(looped)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": looped})
+
+    return loop
+
+
+def _loop_back(body: bytes, scope: Scope) -> bytes:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    query = scope.get("query_string", b"").decode("latin-1")
+    if isinstance(data.get("meta"), dict):
+        token = _query_value(query, ("nextToken", "next-token"))
+        if token:
+            data["meta"]["nextToken"] = token
+    elif "NextURL" in data:
+        host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
+        url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
+        data["NextURL"] = url + (f"?{query}" if query else "")
+    return json.dumps(data).encode()
+
+
+def _query_value(query: str, names: tuple[str, ...]) -> str | None:
+    for key, value in parse_qsl(query):
+        if key in names:
+            return value
+    return None
