@@ -12,7 +12,7 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -58,7 +58,7 @@ from tests.adapters.fakes import FAST, MODES, base_url, client
 from tests.engine.apply_world import holders, make_world
 
 T = TypeVar("T")
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 ONCE = RetryPolicy(attempts=1, timeout=5.0)
 TWICE = RetryPolicy(attempts=2, timeout=30.0, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
 
@@ -88,7 +88,8 @@ async def alto_read(fake: FakeAlto, mode: str, collection: str, **adapter: Any) 
     with base_url(mode, fake.app) as (url, transport):
         auth = AltoAuth(url + "/token", fake.client_id, fake.client_secret, fake.agency_ref)
         async with client(url, transport, auth, timeout=adapter.pop("timeout", 5.0)) as http:
-            alto = AltoAdapter(http, **({"retry": FAST, "page_size": 7} | adapter))
+            options: dict[str, Any] = {"retry": FAST, "page_size": 7} | adapter
+            alto = AltoAdapter(http, **options)
             return [record async for record in alto.read(collection)], alto.rejected
 
 
@@ -329,6 +330,7 @@ def test_a_passed_deadline_sends_nothing() -> None:
     assert sent == []
 
 
+@pytest.mark.real_backoff  # the retry must really wait for the deadline to cut it short
 def test_a_long_retry_after_does_not_wait_past_the_deadline() -> None:
     async def busy(_request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "30"})
@@ -455,8 +457,9 @@ def test_every_bad_alto_item_is_reported_with_endpoint_and_index_and_the_rest_re
 ) -> None:
     fake = alto_fake()
     good = list(fake.world["inventory"])
+    inventory: list[Any] = fake.world["inventory"]
     for step, junk in enumerate(JUNK):
-        fake.world["inventory"].insert(2 + 3 * step, junk)
+        inventory.insert(2 + 3 * step, junk)
     served = fake.world["inventory"]
     places = [next(i for i, item in enumerate(served) if item is junk) for junk in JUNK]
     records, rejected = run(alto_read(fake, mode, "inventory"))
@@ -478,7 +481,8 @@ def test_every_bad_alto_item_is_reported_with_endpoint_and_index_and_the_rest_re
 def test_every_bad_fixflo_item_is_reported_and_the_rest_read(mode: str) -> None:
     fake = FakeFixflo(30, seed=4, page_size=7)
     expected = fake.snapshot_collections()["landlords"]
-    fake.store.collections["landlords"]["junk-1"] = {"Surname": "No Id"}
+    landlords: dict[Any, Any] = fake.store.collections["landlords"]
+    landlords["junk-1"] = {"Surname": "No Id"}
 
     async def read() -> tuple[list[Any], list[RecordError]]:
         with base_url(mode, fake.app, "/api/v2") as (url, transport):
@@ -618,8 +622,9 @@ def night(agency: FakeAgency, limits: str = "") -> tuple[dict[str, Any], float]:
 
 
 def test_the_night_counts_and_names_the_bad_items_of_a_listing(served: FakeAgency) -> None:
-    served.alto.world["contacts"].insert(1, "not a contact")
-    served.alto.world["contacts"].insert(4, {"forename": "No Id"})
+    contacts: list[Any] = served.alto.world["contacts"]
+    contacts.insert(1, "not a contact")
+    contacts.insert(4, {"forename": "No Id"})
     report, _ = night(served)
     assert report["run"]["status"] == "succeeded"
     assert report["reference"]["rejected"] == 2
@@ -646,7 +651,8 @@ def test_a_night_against_a_trickling_api_ends_at_its_snapshot_deadline(
 
 def test_rulebridge_snapshot_lists_the_items_it_left_out(tmp_path: Path) -> None:
     with fake_agency(tmp_path / "agency", size=5, seed=5) as agency:
-        agency.alto.world["suppliers"].insert(1, ["not", "a", "supplier"])
+        suppliers: list[Any] = agency.alto.world["suppliers"]
+        suppliers.insert(1, ["not", "a", "supplier"])
         out = tmp_path / "alto.json"
         result = CliRunner().invoke(
             snapshot, ["alto", "--config", str(agency.config_path), "--out", str(out)]
