@@ -8,7 +8,8 @@ a person, and applied later. Its JSON form (``format: rulebridge.plan/1``)::
      "operations": [{op, kind, target, source_id, target_id, target_ref, fields,
                      idempotency_key, because: [{rule, field, value, expected, held}]}],
      "skips": [...], "merges": [...], "manual": [...], "warnings": [...],
-     "rejected": [{where, record_id, message}]}   # source records that could not be read
+     "rejected": [{where, record_id, message}],   # source records that could not be read
+     "stamp": {...}}   # a saved plan only: the state it was decided from (engine.sync.saved_plan)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "MergeDecision",
     "Operation",
     "Plan",
+    "PlanStamp",
     "PlanWarning",
     "Skip",
 ]
@@ -155,6 +157,48 @@ class PlanWarning:
         return {"rule": self.rule, "summary": self.summary, "because": _because(self.because)}
 
 
+EntryKey = tuple[str, str]  # (entity, source id)
+Held = tuple[str | None, str | None, str | None]  # target id, target ref, content hash
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStamp:
+    """The id map a saved plan was decided from (`engine.sync.saved_plan`).
+
+    Attributes:
+        last_run: the newest run in the store when the plan was made (None: no run yet).
+        id_map: the fingerprint of every id-map entry the plan's operations do not name.
+        entries: each entry the operations name, as it was (target id, target reference,
+            content hash), or None when it was absent.
+    """
+
+    last_run: int | None
+    id_map: str
+    entries: Mapping[EntryKey, Held | None]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stamp as plan JSON."""
+        return {
+            "last_run": self.last_run,
+            "id_map": self.id_map,
+            "entries": [_entry_json(key, self.entries[key]) for key in sorted(self.entries)],
+        }
+
+
+def _entry_json(key: EntryKey, held: Held | None) -> dict[str, Any]:
+    entity, source_id = key
+    if held is None:
+        return {"entity": entity, "source_id": source_id, "absent": True}
+    target_id, target_ref, digest = held
+    return {
+        "entity": entity,
+        "source_id": source_id,
+        "target_id": target_id,
+        "target_ref": target_ref,
+        "content_hash": digest,
+    }
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything a plan decided. `has_changes` is what the exit code reports."""
@@ -169,6 +213,7 @@ class Plan:
     warnings: tuple[PlanWarning, ...]
     unchanged: Mapping[str, int]
     rejected: tuple[Mapping[str, Any], ...] = ()
+    stamp: PlanStamp | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -201,4 +246,4 @@ class Plan:
             "manual": [item.to_json() for item in self.manual],
             "warnings": [item.to_json() for item in self.warnings],
             "rejected": [dict(item) for item in self.rejected],
-        }
+        } | ({} if self.stamp is None else {"stamp": self.stamp.to_json()})
