@@ -165,7 +165,7 @@ class _Planner:
         return target
 
     def plan_entity(self, entity: Entity) -> None:
-        """Two passes: records bearing their reference in the target claim it first; then
+        """Three passes: records bearing their reference in the target claim it first; then
         the rest are matched by the other merge rules against the target as it will be
         after those updates, so a value one record gives up can be taken by another in the
         same run. Updates and archives are ordered before creates (the target may insist
@@ -187,22 +187,22 @@ class _Planner:
         """The first pass: skips and archives, and updates of the target records that bear
         their source's reference. Returns a mark per source record: `_EXCLUDED`, `_DONE`,
         or `_WAITING` for those left to the second pass."""
-        waiting = bytearray()
+        marks = bytearray()
         for record in source:
             failing = _first_failing(entity, record, self.context)
             if failing is not None:
                 self.plan_excluded(entity, target, index, record, failing)
-                waiting.append(_EXCLUDED)
+                marks.append(_EXCLUDED)
                 continue
             source_id, payload = entity.key_of(record), entity.map(record, self.context)
             ref = read_field(payload, entity.ref or "")
             position = index.by_ref(ref)
             if position is None or index.claim(position, source_id) is not None:
-                waiting.append(_WAITING)
+                marks.append(_WAITING)
             else:
                 self.plan_update(entity, target, index, record, position, payload, ref)
-                waiting.append(_DONE)
-        return waiting
+                marks.append(_DONE)
+        return marks
 
     def match_the_rest(
         self,
