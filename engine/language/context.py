@@ -4,6 +4,13 @@ decisions, other rules, and the run's `as_of` date.
 A context is built per run from the records of every source a relation reaches. Relation
 indexes are built on first use (one pass over the related source, keyed by the joined
 field), so no lookup ever scans; inclusion decisions are memoised per record.
+
+A source given as a `list` or `tuple` is indexed by its records. Any other `Sequence` (such
+as `engine.sync.tables.RecordTable`, records kept in a file) is indexed by position and its
+records are fetched when a lookup finds them, so memory holds the keys and positions only.
+The memo of inclusion decisions keeps the records it has decided (an id is only reused once
+its object is gone) and is bounded, so records read and dropped one at a time never pile up
+in it.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from engine.explain import Because
 from engine.language.paths import Reader
 
 __all__ = ["Context", "Relation", "index_key"]
+
+_MEMO = 2048  # inclusion decisions remembered at once (cleared when full)
 
 Test = Callable[[Any, "Context"], bool]
 Explain = Callable[[Any, "Context"], "tuple[bool, list[Because]]"]
@@ -67,7 +76,8 @@ class Context:
         self._records = records
         self._as_of = as_of
         self._indexes: dict[str, dict[str, list[Any]]] = {}
-        self._included: dict[tuple[str, int], bool] = {}
+        self._positions: dict[str, tuple[dict[str, Any], Sequence[Any]]] = {}
+        self._included: dict[tuple[str, int], tuple[Any, bool]] = {}
 
     @property
     def as_of(self) -> date:
@@ -84,9 +94,16 @@ class Context:
 
         The list returned may be shared with the index: read it, never change it.
         """
+        positioned = self._positions.get(relation_id)
+        if positioned is not None:
+            return self._fetch(relation_id, record, *positioned)
         index = self._indexes.get(relation_id)
         relation = self._relations[relation_id]
         if index is None:
+            table = self._records.get(relation.target, ())
+            if not isinstance(table, list | tuple):
+                self._positions[relation_id] = (_position_index(relation, table), table)
+                return self.related(relation_id, record)
             index = self._indexes[relation_id] = self._build_index(relation)
         value = relation.read_from(record)
         if type(value) is not list:
@@ -97,13 +114,31 @@ class Context:
             found.extend(index.get(key, ()))
         return _unique(found) if len(found) > 1 else found
 
+    def _fetch(
+        self, relation_id: str, record: Any, index: dict[str, Any], table: Sequence[Any]
+    ) -> list[Any]:
+        """`related` for a source indexed by position: the positions found, then records."""
+        value = self._relations[relation_id].read_from(record)
+        positions: list[int] = []
+        for key in _keys(value):
+            found = index.get(key)
+            if found is not None:
+                positions.extend((found,) if type(found) is int else found)
+        if type(value) is list and len(positions) > 1:  # as `related` does for records
+            positions = list(dict.fromkeys(positions))
+        return [table[position] for position in positions]
+
     def included(self, entity: str, record: Any) -> bool:
         """Whether `entity`'s include rules hold for `record` (memoised)."""
         memo_key = (entity, id(record))
         known = self._included.get(memo_key)
-        if known is None:
-            known = self._included[memo_key] = self._include_tests[entity](record, self)
-        return known
+        if known is not None and known[0] is record:
+            return bool(known[1])
+        held = self._include_tests[entity](record, self)
+        if len(self._included) >= _MEMO:
+            self._included.clear()
+        self._included[memo_key] = (record, held)
+        return held
 
     def rule(self, rule_id: str, record: Any) -> bool:
         """Whether rule `rule_id`'s condition holds for `record`."""
@@ -130,6 +165,26 @@ class Context:
 
 
 _NONE: list[Any] = []  # shared empty answer; callers never change what `related` returns
+
+
+def _position_index(relation: Relation, table: Iterable[Any]) -> dict[str, Any]:
+    """Joined value -> position (an int) or positions (a list), in one pass over `table`."""
+    index: dict[str, Any] = {}
+    read_to = relation.read_to
+    for position, record in enumerate(table):
+        value = read_to(record)
+        for item in value if type(value) is list else (value,):
+            key = item if type(item) is str else index_key(item)
+            if key is None:
+                continue
+            found = index.get(key)
+            if found is None:
+                index[key] = position
+            elif type(found) is int:
+                index[key] = [found, position]
+            else:
+                found.append(position)
+    return index
 
 
 def _keys(value: Any) -> Iterable[str]:

@@ -164,9 +164,10 @@ def iter_snapshot(
     Raises:
         SnapshotError: the file is unusable, or changed since `header` was read.
 
-    Example:
-        >>> for collection, item in iter_snapshot("alto.json"):  # doctest: +SKIP
-        ...     print(collection, item)  # inventory {'id': '100001', ...}
+    Example::
+
+        for collection, item in iter_snapshot("alto.json"):
+            print(collection, item)  # inventory {'id': '100001', ...}
     """
     if header is not None and Path(path) != header.path:
         raise ValueError(f"header is for {header.path}, not {path}")

@@ -2,11 +2,13 @@
 
 Runs, operations and their status, the id map, per-issue ledger state, cursors, dead
 letters and an append-only audit log, behind the intent-before-effect contract for
-exactly-once effects (see `engine.store._store` and docs/store.md). This package imports
-nothing of `engine.language` or `engine.issues`.
+exactly-once effects (see `engine.store._store` and docs/store.md); and the claims that
+make each webhook delivery handled once (`Deliveries`). This package imports nothing of
+`engine.language` or `engine.issues`.
 """
 
 from engine.store._store import Store
+from engine.store.deliveries import Deliveries, DeliveryClaim
 from engine.store.files import StoreError
 from engine.store.records import (
     DeadLetter,
@@ -19,6 +21,8 @@ from engine.store.records import (
 
 __all__ = [
     "DeadLetter",
+    "Deliveries",
+    "DeliveryClaim",
     "EffectResult",
     "IdMapEntry",
     "Intent",

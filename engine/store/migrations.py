@@ -8,7 +8,11 @@ by a newer rulebridge and is refused rather than guessed at.
 
 Example:
     >>> [number for number, _, _ in MIGRATIONS]
-    [1, 2, 3]
+    [1, 2, 3, 5]
+
+Numbers need not be contiguous: each is applied once, in order, when the file lacks it, so a
+migration numbered below the file's highest (one merged later from a parallel branch) still
+runs on files that already have the higher ones.
 """
 
 from __future__ import annotations
@@ -138,11 +142,33 @@ def _resolved_dead_letters(db: Database) -> None:
     db.execute("ALTER TABLE dead_letters ADD COLUMN resolution TEXT")
 
 
+_WEBHOOK_DELIVERIES = """
+CREATE TABLE webhook_deliveries (
+    digest TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('claimed', 'handled')),
+    claim TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    handled_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX webhook_deliveries_handled ON webhook_deliveries(status, handled_at);
+"""
+
+
+def _webhook_deliveries(db: Database) -> None:
+    """Webhook deliveries claimed before their handler runs and kept once handled
+    (`engine.store.deliveries.Deliveries`): one row per delivery digest."""
+    for statement in _statements(_WEBHOOK_DELIVERIES):
+        db.execute(statement)
+
+
 SchemaMigration = tuple[int, str, Callable[[Database], None]]
 MIGRATIONS: tuple[SchemaMigration, ...] = (
     (1, "initial schema", _initial),
     (2, "run reports", _run_reports),
     (3, "resolved dead letters", _resolved_dead_letters),
+    (5, "webhook deliveries", _webhook_deliveries),
 )
 
 

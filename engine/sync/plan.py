@@ -8,15 +8,16 @@ a person, and applied later. Its JSON form (``format: rulebridge.plan/1``)::
      "operations": [{op, kind, target, source_id, target_id, target_ref, fields,
                      idempotency_key, because: [{rule, field, value, expected, held}]}],
      "skips": [...], "merges": [...], "manual": [...], "warnings": [...],
-     "rejected": [{where, record_id, message}]}   # source records that could not be read
+     "rejected": [{where, record_id, message}],   # source records that could not be read
+     "stamp": {...}}   # a saved plan only: the state it was decided from (engine.sync.saved_plan)
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from engine.canonical import content_hash
 from engine.explain import Because
@@ -27,8 +28,13 @@ __all__ = [
     "MergeDecision",
     "Operation",
     "Plan",
+    "PlanHead",
+    "PlanItem",
+    "PlanSink",
+    "PlanStamp",
     "PlanWarning",
     "Skip",
+    "Tally",
 ]
 
 PLAN_FORMAT = "rulebridge.plan/1"
@@ -155,6 +161,124 @@ class PlanWarning:
         return {"rule": self.rule, "summary": self.summary, "because": _because(self.because)}
 
 
+PlanItem = Operation | Skip | MergeDecision | ManualAction | PlanWarning
+
+
+class PlanSink(Protocol):
+    """Where a planner sends each item as it decides it (`engine.sync.planner.plan_into`):
+    operations in the order they must be applied, then the rest in the order decided."""
+
+    def add(self, item: PlanItem) -> None:
+        """Take one item of the plan."""
+        ...
+
+
+def action_of(item: PlanItem) -> str:
+    """The summary column an item counts in (``create``, ``skip``, ``merge``...)."""
+    if isinstance(item, Operation):
+        return item.op
+    if isinstance(item, Skip):
+        return "skip"
+    if isinstance(item, MergeDecision):
+        return "merge"
+    return "manual" if isinstance(item, ManualAction) else "warning"
+
+
+class Tally:
+    """Counts per kind and action, as `Plan.summary` gives them, kept as items go by.
+
+    Example:
+        >>> tally = Tally()
+        >>> tally.count("property", "skip")
+        >>> tally.summary({"property": 4})["property"]["unchanged"]
+        4
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, item: PlanItem) -> None:
+        """Count one item (warnings have no kind and are not counted)."""
+        if not isinstance(item, PlanWarning):
+            self.count(item.kind, action_of(item))
+
+    def count(self, kind: str, action: str, n: int = 1) -> None:
+        """Count `n` of `action` for `kind`."""
+        self.counts[(kind, action)] += n
+
+    def summary(self, unchanged: Mapping[str, int]) -> dict[str, dict[str, int]]:
+        """Counts per kind and action, every action present (zeros included); kinds in the
+        order of `unchanged`, then as first counted."""
+        counts = self.counts.copy()
+        for kind, n in unchanged.items():
+            counts[(kind, "unchanged")] += n
+        kinds = dict.fromkeys([*unchanged, *(kind for kind, _ in counts)])
+        return {kind: {action: counts[(kind, action)] for action in ACTIONS} for kind in kinds}
+
+
+@dataclass(frozen=True)
+class PlanHead:
+    """Everything a plan says besides its items: what it was made from and what it left
+    alone (`engine.sync.planner.plan_into` returns it once every item is sent)."""
+
+    ruleset: Mapping[str, Any]
+    inputs: Mapping[str, str]
+    as_of: str | None
+    unchanged: Mapping[str, int]
+    rejected: tuple[Mapping[str, Any], ...] = ()
+
+    def json_head(self) -> dict[str, Any]:
+        """The plan JSON's keys before the summary: format, ruleset, inputs, as_of."""
+        return {
+            "format": PLAN_FORMAT,
+            "ruleset": dict(self.ruleset),
+            "inputs": dict(self.inputs),
+            "as_of": self.as_of,
+        }
+
+
+EntryKey = tuple[str, str]  # (entity, source id)
+Held = tuple[str | None, str | None, str | None]  # target id, target ref, content hash
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStamp:
+    """The id map a saved plan was decided from (`engine.sync.saved_plan`).
+
+    Attributes:
+        last_run: the newest run in the store when the plan was made (None: no run yet).
+        id_map: the fingerprint of every id-map entry the plan's operations do not name.
+        entries: each entry the operations name, as it was (target id, target reference,
+            content hash), or None when it was absent.
+    """
+
+    last_run: int | None
+    id_map: str
+    entries: Mapping[EntryKey, Held | None]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stamp as plan JSON."""
+        return {
+            "last_run": self.last_run,
+            "id_map": self.id_map,
+            "entries": [_entry_json(key, self.entries[key]) for key in sorted(self.entries)],
+        }
+
+
+def _entry_json(key: EntryKey, held: Held | None) -> dict[str, Any]:
+    entity, source_id = key
+    if held is None:
+        return {"entity": entity, "source_id": source_id, "absent": True}
+    target_id, target_ref, digest = held
+    return {
+        "entity": entity,
+        "source_id": source_id,
+        "target_id": target_id,
+        "target_ref": target_ref,
+        "content_hash": digest,
+    }
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything a plan decided. `has_changes` is what the exit code reports."""
@@ -169,6 +293,7 @@ class Plan:
     warnings: tuple[PlanWarning, ...]
     unchanged: Mapping[str, int]
     rejected: tuple[Mapping[str, Any], ...] = ()
+    stamp: PlanStamp | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -177,15 +302,18 @@ class Plan:
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Counts per kind and action, every action present (zeros included)."""
-        counts: Counter[tuple[str, str]] = Counter()
-        counts.update((op.kind, op.op) for op in self.operations)
-        counts.update((skip.kind, "skip") for skip in self.skips)
-        counts.update((merge.kind, "merge") for merge in self.merges)
-        counts.update((item.kind, "manual") for item in self.manual)
-        for kind, count in self.unchanged.items():
-            counts[(kind, "unchanged")] += count
-        kinds = dict.fromkeys([*self.unchanged, *(kind for kind, _ in counts)])
-        return {kind: {action: counts[(kind, action)] for action in ACTIONS} for kind in kinds}
+        tally = Tally()
+        for item in self.items():
+            tally.add(item)
+        return tally.summary(self.unchanged)
+
+    def items(self) -> Iterable[PlanItem]:
+        """Operations, skips, merges, manual actions and warnings, in that order."""
+        yield from self.operations
+        yield from self.skips
+        yield from self.merges
+        yield from self.manual
+        yield from self.warnings
 
     def to_json(self) -> dict[str, Any]:
         """The whole plan as JSON-ready data."""
@@ -201,4 +329,4 @@ class Plan:
             "manual": [item.to_json() for item in self.manual],
             "warnings": [item.to_json() for item in self.warnings],
             "rejected": [dict(item) for item in self.rejected],
-        }
+        } | ({} if self.stamp is None else {"stamp": self.stamp.to_json()})

@@ -11,6 +11,13 @@ preflight checks follow.
 Explanations are built only where they are reported (changes and skips), so an unchanged
 record costs no more than its rule tests and its map.
 
+**Memory.** `plan_into` sends each item to a sink as it is decided and keeps no record:
+sources are read in up to three streaming passes per entity (claims by reference and
+exclusions; merges; creates, which follow every update), targets are indexed by position
+and their records read back when needed, so with sources and targets kept in files
+(`engine.sync.tables.RecordTable`) memory holds only the keys relations and merges need.
+`make_plan` collects the items into a `Plan`.
+
 Example:
     >>> from datetime import date
     >>> from engine import load_ruleset
@@ -23,7 +30,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -40,12 +47,15 @@ from engine.sync.plan import (
     MergeDecision,
     Operation,
     Plan,
+    PlanHead,
+    PlanItem,
+    PlanSink,
     PlanWarning,
     Skip,
     idempotency_key,
 )
 
-__all__ = ["Records", "make_plan"]
+__all__ = ["Records", "make_plan", "plan_into"]
 
 Records = Mapping[str, Sequence[Mapping[str, Any]]]
 
@@ -69,10 +79,49 @@ def make_plan(
         rejected: records the readers could not use, carried into the plan so that none
             is lost from sight.
     """
+    items = _Collected()
+    head = plan_into(ruleset, records, items, as_of=as_of, inputs=inputs, rejected=rejected)
+    return Plan(
+        head.ruleset,
+        head.inputs,
+        head.as_of,
+        tuple(items.operations),
+        tuple(items.skips),
+        tuple(items.merges),
+        tuple(items.manual),
+        tuple(items.warnings),
+        head.unchanged,
+        head.rejected,
+    )
+
+
+def plan_into(
+    ruleset: CompiledRuleset,
+    records: Records,
+    sink: PlanSink,
+    *,
+    as_of: date | None = None,
+    inputs: Mapping[str, str] | None = None,
+    rejected: Sequence[Mapping[str, Any]] = (),
+) -> PlanHead:
+    """`make_plan`, sending each item to `sink` as it is decided instead of collecting them.
+
+    Operations arrive in the order they must be applied; skips, merges, manual actions and
+    warnings in the order they were decided. Each source is read up to three times per
+    entity and each target once, so a `Sequence` that reads its records from a file (such
+    as `engine.sync.tables.RecordTable`) keeps memory flat.
+
+    Returns:
+        What the plan says besides its items (ruleset, inputs, unchanged counts, rejected).
+
+    Example::
+
+        head = plan_into(ruleset, records, writer, as_of=date(2026, 11, 22))
+    """
     context = ruleset.context(
         {name: rows for name, rows in records.items() if name in ruleset.sources}, as_of=as_of
     )
-    planner = _Planner(ruleset, records, context)
+    planner = _Planner(ruleset, records, context, sink)
     for entity in ruleset.entities.values():
         planner.plan_entity(entity)
     for link in ruleset.links:
@@ -81,15 +130,36 @@ def make_plan(
     return planner.finish(as_of, inputs or {}, rejected)
 
 
-class _Planner:
-    def __init__(self, ruleset: CompiledRuleset, records: Records, context: Context) -> None:
-        self.ruleset, self.records, self.context = ruleset, records, context
+class _Collected:
+    """A sink that keeps every item, by type (for `make_plan`)."""
+
+    def __init__(self) -> None:
         self.operations: list[Operation] = []
         self.skips: list[Skip] = []
         self.merges: list[MergeDecision] = []
         self.manual: list[ManualAction] = []
         self.warnings: list[PlanWarning] = []
+
+    def add(self, item: PlanItem) -> None:
+        if isinstance(item, Operation):
+            self.operations.append(item)
+        elif isinstance(item, Skip):
+            self.skips.append(item)
+        elif isinstance(item, MergeDecision):
+            self.merges.append(item)
+        elif isinstance(item, ManualAction):
+            self.manual.append(item)
+        else:
+            self.warnings.append(item)
+
+
+class _Planner:
+    def __init__(
+        self, ruleset: CompiledRuleset, records: Records, context: Context, sink: PlanSink
+    ) -> None:
+        self.ruleset, self.records, self.context, self.sink = ruleset, records, context, sink
         self.unchanged: dict[str, int] = {}
+        self.marks: dict[str, bytearray] = {}  # per entity, per source record: its pass
 
     def target_of(self, entity: Entity) -> TargetDecl:
         target = self.ruleset.targets.get(entity.target or "")
@@ -100,35 +170,67 @@ class _Planner:
         return target
 
     def plan_entity(self, entity: Entity) -> None:
-        """Two passes: records bearing their reference in the target claim it first; then
+        """Three passes: records bearing their reference in the target claim it first; then
         the rest are matched by the other merge rules against the target as it will be
         after those updates, so a value one record gives up can be taken by another in the
         same run. Updates and archives are ordered before creates (the target may insist
-        that merge keys such as email addresses are unique)."""
+        that merge keys such as email addresses are unique): a third pass sends the creates
+        the second decided. Passes keep one byte per source record, not the record."""
         target = self.target_of(entity)
         index = _TargetIndex(entity, target, self.records.get(target.name, ()))
         self.unchanged[entity.name] = 0
-        waiting: list[tuple[Any, str | None, dict[str, Any], Any]] = []
-        for record in self.records.get(entity.source, ()):
+        source = self.records.get(entity.source, ())
+        marks = self.marks[entity.name] = self.claim_by_ref(entity, target, index, source)
+        near = self.match_the_rest(entity, target, index, source, marks)
+        for ordinal in _marked(marks, _CREATE):
+            self.sink.add(self.create(entity, target, source[ordinal]))
+        self.list_unmatched(entity, target, index, near)
+
+    def claim_by_ref(
+        self, entity: Entity, target: TargetDecl, index: _TargetIndex, source: Iterable[Any]
+    ) -> bytearray:
+        """The first pass: skips and archives, and updates of the target records that bear
+        their source's reference. Returns a mark per source record: `_EXCLUDED`, `_DONE`,
+        or `_WAITING` for those left to the second pass."""
+        marks = bytearray()
+        for record in source:
             failing = _first_failing(entity, record, self.context)
             if failing is not None:
                 self.plan_excluded(entity, target, index, record, failing)
+                marks.append(_EXCLUDED)
                 continue
             source_id, payload = entity.key_of(record), entity.map(record, self.context)
             ref = read_field(payload, entity.ref or "")
             position = index.by_ref(ref)
             if position is None or index.claim(position, source_id) is not None:
-                waiting.append((record, source_id, payload, ref))
+                marks.append(_WAITING)
             else:
                 self.plan_update(entity, target, index, record, position, payload, ref)
-        creates: list[Operation] = []
-        created: list[tuple[str | None, dict[str, Any]]] = []
-        for record, source_id, payload, ref in waiting:
-            self.plan_match(entity, target, index, (record, source_id, payload, ref), creates)
-            if creates and creates[-1].source_id == source_id and creates[-1].op == "create":
-                created.append((source_id, payload))
-        self.operations.extend(creates)
-        self.list_unmatched(entity, target, index, created)
+                marks.append(_DONE)
+        return marks
+
+    def match_the_rest(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        index: _TargetIndex,
+        source: Sequence[Any],
+        waiting: bytearray,
+    ) -> dict[tuple[str, ...], list[str | None]]:
+        """The second pass (the waiting records only): merges (updates) and conflicts now;
+        creates are marked `_CREATE` for the third. Returns the near-duplicate index of the
+        creates."""
+        near: dict[tuple[str, ...], list[str | None]] = {}
+        for ordinal in _marked(waiting, _WAITING):
+            record = source[ordinal]
+            source_id, payload = entity.key_of(record), entity.map(record, self.context)
+            ref = read_field(payload, entity.ref or "")
+            if self.plan_match(entity, target, index, (record, source_id, payload, ref)):
+                waiting[ordinal] = _CREATE
+                key = entity.near.key(payload) if entity.near is not None else None
+                if key is not None:
+                    near.setdefault(key, []).append(source_id)
+        return near
 
     def plan_match(
         self,
@@ -136,29 +238,25 @@ class _Planner:
         target: TargetDecl,
         index: _TargetIndex,
         item: tuple[Any, str | None, dict[str, Any], Any],
-        creates: list[Operation],
-    ) -> None:
+    ) -> bool:
+        """Merge `item` into the target record a merge rule finds, or list a conflict;
+        True when nothing matched and the record is to be created (its keys reserved)."""
         record, source_id, payload, ref = item
         found = index.find(payload)
         if found is None:
-            fields = {**payload, **entity.create_fields(record, self.context)}
-            operation = self.operation(
-                "create", entity, target, source_id, None, ref, fields, record
-            )
             index.plan_create(payload, source_id)
-            creates.append(operation)
-            return
+            return True
         position, policy = found
         if position < 0:
             owner = index.creators.get((policy.id, policy.key(payload) or ()))
             self.conflict(entity, target, index, position, policy, source_id, owner)
-            return
+            return False
         owner = index.claim(position, source_id)
         if owner is not None:
             self.conflict(entity, target, index, position, policy, source_id, owner)
-            return
+            return False
         existing = index.records[position]
-        self.merges.append(
+        self.sink.add(
             MergeDecision(
                 entity.name,
                 source_id,
@@ -168,6 +266,16 @@ class _Planner:
             )
         )
         self.plan_update(entity, target, index, record, position, payload, ref)
+        return False
+
+    def create(self, entity: Entity, target: TargetDecl, record: Any) -> Operation:
+        """The create of a record the second pass matched to nothing."""
+        payload = entity.map(record, self.context)
+        fields = {**payload, **entity.create_fields(record, self.context)}
+        ref = read_field(payload, entity.ref or "")
+        return self.operation(
+            "create", entity, target, entity.key_of(record), None, ref, fields, record
+        )
 
     def conflict(
         self,
@@ -192,7 +300,7 @@ class _Planner:
                 f"{target.name} record {target_id} already matches source record {owner}; "
                 "two source records cannot both update it"
             )
-        self.manual.append(
+        self.sink.add(
             ManualAction(
                 entity.name, "resolve_conflict", policy.id, target_id, source_id, reason, shown
             )
@@ -214,7 +322,7 @@ class _Planner:
             set_path(changes, tuple(target.archived.split(".")), False)
         index.plan_update(position, payload)
         if changes:
-            self.operations.append(
+            self.sink.add(
                 self.operation(
                     "update",
                     entity,
@@ -234,7 +342,7 @@ class _Planner:
     ) -> None:
         source_id = entity.key_of(record)
         _, because = failing.check.explain(record, self.context)
-        self.skips.append(Skip(entity.name, source_id, (failing.id,), tuple(because)))
+        self.sink.add(Skip(entity.name, source_id, (failing.id,), tuple(because)))
         if not index.refs:
             return  # nothing in the target bears a reference: nothing to archive
         ref = entity.value_of(entity.ref or "", record, self.context)
@@ -247,7 +355,7 @@ class _Planner:
             return
         reasons = entity.archive_reasons(record, self.context)
         if reasons:
-            self.operations.append(
+            self.sink.add(
                 self.operation(
                     "archive",
                     entity,
@@ -291,9 +399,8 @@ class _Planner:
         entity: Entity,
         target: TargetDecl,
         index: _TargetIndex,
-        created: list[tuple[str | None, dict[str, Any]]],
+        near: Mapping[tuple[str, ...], list[str | None]],
     ) -> None:
-        near = _near_index(entity, created)
         known_refs = index.matched_refs
         for position, existing in enumerate(index.records):
             if index.is_claimed(position):
@@ -308,7 +415,7 @@ class _Planner:
                     if ref and ref not in known_refs
                     else "matches no source record"
                 )
-                self.manual.append(
+                self.sink.add(
                     ManualAction(
                         entity.name,
                         "archive_by_hand",
@@ -332,7 +439,7 @@ class _Planner:
         if policy is None or key is None:
             return
         for source_id in near.get(key, ()):
-            self.manual.append(
+            self.sink.add(
                 ManualAction(
                     entity.name,
                     "merge_by_hand",
@@ -350,14 +457,20 @@ class _Planner:
         source = self.ruleset.entities[link.source_entity]
         goal = self.ruleset.entities[link.target_entity]
         existing = {_pair(row, link.keys) for row in self.records.get(link.target, ())}
-        for record in self.records.get(source.source, ()):
-            if not self.context.included(source.name, record):
-                continue
+        for record in self.included(source):
             start = source.value_of(source.ref or "", record, self.context)
             for reached in self.follow(link, record):
                 if self.context.included(goal.name, reached):
                     end = goal.value_of(goal.ref or "", reached, self.context)
                     self.add_link(link, source, record, start, end, existing)
+
+    def included(self, entity: Entity) -> Iterator[Any]:
+        """The source records `entity` includes, in order, by the marks its pass left
+        (links are planned after every entity)."""
+        records = self.records.get(entity.source, ())
+        for ordinal, mark in enumerate(self.marks[entity.name]):
+            if mark != _EXCLUDED:
+                yield records[ordinal]
 
     def follow(self, link: Link, record: Any) -> list[Any]:
         current = [record]
@@ -395,7 +508,7 @@ class _Planner:
             ),
         )
         key = idempotency_key(self.ruleset.name, link.name, "link", pair)
-        self.operations.append(
+        self.sink.add(
             Operation(
                 "link",
                 source.name,
@@ -417,7 +530,7 @@ class _Planner:
         rows = self.records.get(source, ())
         if not rows and self.ruleset.preflight:
             first = self.ruleset.preflight[0]
-            self.warnings.append(
+            self.sink.add(
                 PlanWarning(
                     first.id.split(".")[0],
                     f"no {source} records were read, so the target's settings were not checked",
@@ -428,11 +541,11 @@ class _Planner:
             for rule in self.ruleset.preflight:
                 held, because = rule.check.explain(row, self.context)
                 if not held:
-                    self.warnings.append(PlanWarning(rule.id, rule.summary, tuple(because)))
+                    self.sink.add(PlanWarning(rule.id, rule.summary, tuple(because)))
 
     def finish(
         self, as_of: date | None, inputs: Mapping[str, str], rejected: Sequence[Mapping[str, Any]]
-    ) -> Plan:
+    ) -> PlanHead:
         ruleset = self.ruleset
         described = {
             "name": ruleset.name,
@@ -440,18 +553,25 @@ class _Planner:
             "content_hash": ruleset.content_hash,
             "settings": dict(ruleset.settings),
         }
-        return Plan(
+        return PlanHead(
             described,
             dict(inputs),
             as_of.isoformat() if as_of else None,
-            tuple(self.operations),
-            tuple(self.skips),
-            tuple(self.merges),
-            tuple(self.manual),
-            tuple(self.warnings),
             dict(self.unchanged),
             tuple(rejected),
         )
+
+
+# A source record's mark between an entity's passes (one byte each).
+_EXCLUDED, _DONE, _WAITING, _CREATE = 0, 1, 2, 3
+
+
+def _marked(marks: bytearray, wanted: int) -> Iterator[int]:
+    """The ordinals of the records marked `wanted`, in order."""
+    start = marks.find(wanted)
+    while start >= 0:
+        yield start
+        start = marks.find(wanted, start + 1)
 
 
 class _TargetIndex:
@@ -460,17 +580,16 @@ class _TargetIndex:
     keys at position -1: nothing can merge into it, a second one is a conflict)."""
 
     def __init__(self, entity: Entity, target: TargetDecl, records: Sequence[Any]) -> None:
-        self.records = list(records)
+        self.records = records  # read by position: a file-backed table stays on disk
         self.entity = entity
         self.policies: tuple[MergePolicy, ...] = entity.merge
         self.indexes: list[dict[tuple[Any, ...], int]] = [{} for _ in self.policies]
-        for position, record in enumerate(self.records):
+        self.refs: dict[str, int] = {}
+        for position, record in enumerate(records):
             self._index(position, record, replace=False)
-        self.refs = {
-            str(ref): position
-            for position, record in enumerate(self.records)
-            if (ref := read_field(record, entity.ref or "")) not in (None, "")
-        }
+            ref = read_field(record, entity.ref or "")
+            if ref not in (None, ""):
+                self.refs[str(ref)] = position
         self.claims: dict[int, str | None] = {}
         self.matched_refs: set[str] = set()
         self.creators: dict[tuple[str, tuple[Any, ...]], str | None] = {}
@@ -546,19 +665,6 @@ def _first_failing(entity: Entity, record: Any, context: Context) -> Rule | None
         if not rule.check.test(record, context):
             return rule
     return None
-
-
-def _near_index(
-    entity: Entity, created: list[tuple[str | None, dict[str, Any]]]
-) -> dict[tuple[str, ...], list[str | None]]:
-    index: dict[tuple[str, ...], list[str | None]] = {}
-    if entity.near is None:
-        return index
-    for source_id, payload in created:
-        key = entity.near.key(payload)
-        if key is not None:
-            index.setdefault(key, []).append(source_id)
-    return index
 
 
 def _pair(row: Any, keys: tuple[str, str]) -> tuple[str, str]:

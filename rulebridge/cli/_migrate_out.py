@@ -256,8 +256,9 @@ def check_out_folder(out: Path, inputs: Mapping[str, Path | None]) -> OutFolder:
             input; is a file; is a non-empty folder without `MARK`; or holds files the mark
             does not list. The message names the fix.
 
-    Example:
-        >>> check_out_folder(Path("alto"), {"--jupix": Path("export")}).previous  # doctest: +SKIP
+    Example::
+
+        check_out_folder(Path("alto"), {"--jupix": Path("export")}).previous
     """
     path = Path(os.path.abspath(out)).resolve()
     refuse = _refusal(str(out))
@@ -348,9 +349,10 @@ def atomic_folder(out: OutFolder, warn: Callable[[str], None] = print) -> Iterat
         OutFolderError: The temporary folder cannot be made, or `out` changed meanwhile so
             that replacing it is no longer safe (the new output is left where it was made).
 
-    Example:
-        >>> with atomic_folder(check_out_folder(Path("alto"), {})) as work:  # doctest: +SKIP
-        ...     write_text(work / "contacts.json", "[]\\n")
+    Example::
+
+        with atomic_folder(check_out_folder(Path("alto"), {})) as work:
+            write_text(work / "contacts.json", "[]\\n")
     """
     work = _make_work(out)
     try:

@@ -36,8 +36,10 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 def apply_command(plan_path: Path, config_path: Path, store_path: Path | None, output: str) -> None:
     """Apply exactly the saved plan PLAN.json to the agency's Fixflo, each effect once.
 
-    The plan is refused when the ruleset or the id map changed since it was made. Records
-    Fixflo refuses go to dead letters (see `rulebridge deadletters`) and the rest go on.
+    The plan is refused, naming what changed, when the ruleset or the id map changed since
+    it was made, the plan's own records included (only its own effects are allowed, so a
+    plan applied in part can be applied again). Records Fixflo refuses go to dead letters
+    (see `rulebridge deadletters`) and the rest go on.
     Exit codes: 0 nothing applied, 2 changes applied, 1 failure (including operations left
     to a later apply: run the same command again).
 

@@ -1,9 +1,15 @@
-"""`rulebridge plan`: what the nightly sync would change in Fixflo, and why."""
+"""`rulebridge plan`: what the nightly sync would change in Fixflo, and why.
+
+Planned in flat memory: the snapshots are read into file-backed tables in a private
+temporary folder (removed afterwards), the planner streams them, and the plan goes out item
+by item (`engine.sync.plan_writer.PlanWriter` for JSON, `PlanDigest` for the table).
+"""
 
 from __future__ import annotations
 
-import json
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,12 +17,14 @@ from typing import Any
 import click
 from rich.console import Console
 
-from engine import load_ruleset
-from engine.sync.planner import make_plan
-from rulebridge._snapshots import load_snapshots
+from engine import CompiledRuleset, load_ruleset
+from engine.sync.plan import PlanHead
+from engine.sync.plan_writer import PlanWriter, Writable
+from engine.sync.planner import plan_into
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import failing_cleanly
-from rulebridge.cli._plan_table import print_plan
+from rulebridge.cli._plan_input import SpilledSnapshots, spilled_snapshots
+from rulebridge.cli._plan_table import PlanDigest
 
 __all__ = ["plan"]
 
@@ -60,44 +68,64 @@ def plan(
 
         rulebridge plan --ruleset rulesets/alto-fixflo/v1.yaml --alto alto.json --fixflo fixflo.json
     """
-    with failing_cleanly():
-        made = _make(ruleset_path, alto, fixflo, settings, as_of.date() if as_of else None)
-    _write(made, output, out)
-    for rejected in made.rejected[:20]:
+    with failing_cleanly(), tempfile.TemporaryDirectory(prefix="rulebridge-plan-") as folder:
+        ruleset = load_ruleset(ruleset_path, settings=settings)
+        with spilled_snapshots(alto, fixflo, Path(folder)) as loaded:
+            head, changes = _plan(
+                ruleset, loaded, as_of.date() if as_of else None, output, out, Path(folder)
+            )
+    for rejected in head.rejected[:20]:
         click.echo(f"warning: {rejected['where']}: {rejected['message']}", err=True)
-    sys.exit(2 if made.has_changes else 0)
+    sys.exit(2 if changes else 0)
 
 
-def _make(
-    ruleset_path: Path, alto: Path, fixflo: Path | None, settings: Path | None, as_of: date | None
-) -> Any:
-    ruleset = load_ruleset(ruleset_path, settings=settings)
-    loaded = load_snapshots(alto, fixflo)
+def _plan(
+    ruleset: CompiledRuleset,
+    loaded: SpilledSnapshots,
+    as_of: date | None,
+    output: str,
+    out: Path | None,
+    folder: Path,
+) -> tuple[PlanHead, int]:
+    """Plan into the sink `output` needs, write it; the head and the number of changes."""
     when = as_of or date.fromisoformat(loaded.headers["alto"].taken_at[:10])
     rejected = [
         {"where": error.where, "record_id": error.record_id, "message": error.message}
         for error in loaded.rejected
     ]
-    return make_plan(ruleset, loaded.records, as_of=when, inputs=loaded.inputs(), rejected=rejected)
-
-
-def _write(made: Any, output: str, out: Path | None) -> None:
-    if output == "json":
-        text = json.dumps(made.to_json(), indent=2, ensure_ascii=False, default=str) + "\n"
-        if out is None:
-            click.echo(text, nl=False)
-        else:
-            _atomic_write(out, text)
-        return
-    if out is None:
+    sink = PlanWriter(folder) if output == "json" else PlanDigest()
+    head = plan_into(
+        ruleset, loaded.records, sink, as_of=when, inputs=loaded.inputs(), rejected=rejected
+    )
+    if isinstance(sink, PlanWriter):
+        _write(out, lambda handle: sink.write_to(head, handle))
+        sink.close()
+    elif out is None:
         console = Console()
-        print_plan(made, console if console.is_terminal else Console(width=140))
+        sink.show(head, console if console.is_terminal else Console(width=140))
     else:
         with out.open("w", encoding="utf-8") as handle:
-            print_plan(made, Console(file=handle, width=160))
+            sink.show(head, Console(file=handle, width=160))
+    return head, sink.changes
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, "utf-8")
-    partial.replace(path)
+def _write(out: Path | None, write: Callable[[Writable], None]) -> None:
+    """Write the plan JSON to `out` atomically (a partial file renamed), or to stdout."""
+    if out is None:
+        write(_Echo())
+        click.echo()
+        return
+    partial = out.with_name(out.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        write(handle)
+        handle.write("\n")
+    partial.replace(out)
+
+
+class _Echo:
+    """Standard output as a file `PlanWriter.write_to` can write to (through click, so
+    tests capture it)."""
+
+    def write(self, text: str) -> int:
+        click.echo(text, nl=False)
+        return len(text)

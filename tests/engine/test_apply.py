@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.canonical import content_hash
 from engine.store import IdMapEntry, Store
 from engine.sync.apply import (
     ApplyResult,
@@ -167,8 +168,9 @@ def test_a_stale_plan_is_refused(tmp_path: Path) -> None:
         with pytest.raises(StalePlanError, match="ruleset changed"):
             check_fresh(saved, ruleset_hash="sha256:other", store=store)
         store.start_run("alto-fixflo", "1", world.ruleset_hash)
-        own = next(op for op in saved.operations if op.source_id is not None)
-        store.map_id(IdMapEntry(own.kind, str(own.source_id), "7"))  # the plan's own effect
+        own = next(op for op in saved.operations if op.source_id and op.op != "link")
+        effect = IdMapEntry(own.kind, str(own.source_id), "7", own.target_ref)
+        store.map_id(dataclasses.replace(effect, content_hash=content_hash(own.fields)))
         check_fresh(saved, ruleset_hash=world.ruleset_hash, store=store)
         store.map_id(IdMapEntry("property", "not-in-the-plan", "42"))  # someone else's
         with pytest.raises(StalePlanError, match="id map changed"):

@@ -93,6 +93,54 @@ def test_a_stale_plan_is_refused_with_what_changed(
     assert writes(world.fake) == 0
 
 
+def _line1(world: World, source_id: str) -> str:
+    (record,) = [
+        r
+        for r in world.fake.store.collections["properties"].values()
+        if str(r.get("ExternalPropertyRef", "")).startswith(f"{source_id}/")
+    ]
+    return str(record["Address"]["AddressLine1"])
+
+
+def test_a_plan_whose_own_record_a_later_run_changed_is_refused(
+    tmp_path: Path, world: World, config: Path
+) -> None:
+    """The issue's scenario: a saved plan, then a run that changes only a record the plan
+    itself writes; applying the plan would revert that record, so it is refused."""
+    own = next(op for op in world.plan.operations if op.op == "create" and op.kind == "property")
+    later = dataclasses.replace(
+        own,
+        fields={**own.fields, "Address": {**own.fields["Address"], "AddressLine1": "1 New St"}},
+        idempotency_key="later-" + own.idempotency_key,
+    )
+    with Store.open(default_store(config)) as store:
+        older = _save(tmp_path, stamp_plan(world.plan.to_json(), store), "older.json")
+        newer = dataclasses.replace(world.plan, operations=(later,))
+        newer_path = _save(tmp_path, stamp_plan(newer.to_json(), store), "newer.json")
+    assert _apply(str(newer_path), "--config", str(config)).exit_code == 2
+    before = writes(world.fake)
+    refused = _apply(str(older), "--config", str(config))
+    assert refused.exit_code == 1
+    assert f"property {own.source_id} (not in the id map then, now target " in refused.output
+    assert "written by run 1" in refused.output
+    assert "make the plan again against the current state store" in refused.output
+    assert "Traceback" not in refused.output
+    assert writes(world.fake) == before
+    assert _line1(world, str(own.source_id)) == "1 New St"
+
+
+def test_a_stamped_plan_of_an_unchanged_world_applies(
+    tmp_path: Path, world: World, config: Path
+) -> None:
+    own = next(op for op in world.plan.operations if op.op == "create" and op.kind == "property")
+    with Store.open(default_store(config)) as store:
+        saved = _save(tmp_path, stamp_plan(world.plan.to_json(), store))
+    applied = _apply(str(saved), "--config", str(config))
+    assert applied.exit_code == 2, applied.output
+    assert _line1(world, str(own.source_id)) == own.fields["Address"]["AddressLine1"]
+    assert _apply(str(saved), "--config", str(config)).exit_code == 0  # its own effects only
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
