@@ -8,7 +8,7 @@ by a newer rulebridge and is refused rather than guessed at.
 
 Example:
     >>> [number for number, _, _ in MIGRATIONS]
-    [1, 2, 3]
+    [1, 2, 3, 4]
 """
 
 from __future__ import annotations
@@ -138,11 +138,34 @@ def _resolved_dead_letters(db: Database) -> None:
     db.execute("ALTER TABLE dead_letters ADD COLUMN resolution TEXT")
 
 
+_AGENCY = """
+CREATE TABLE agency (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    store_id TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    alto_agency_ref TEXT,
+    fixflo_url TEXT,
+    identity TEXT NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('new', 'adopted', 'upgraded')),
+    bound TEXT NOT NULL,
+    behind TEXT
+)
+"""
+
+
+def _agency_identity(db: Database) -> None:
+    """The agency the store belongs to (one row): its identity, the store's own id, how it
+    was bound, and what a run found the targets hold that the store does not know
+    (`engine.store.identity`). A store from before has no row until its next run binds it."""
+    db.execute(_AGENCY)
+
+
 SchemaMigration = tuple[int, str, Callable[[Database], None]]
 MIGRATIONS: tuple[SchemaMigration, ...] = (
     (1, "initial schema", _initial),
     (2, "run reports", _run_reports),
     (3, "resolved dead letters", _resolved_dead_letters),
+    (4, "agency identity", _agency_identity),
 )
 
 
