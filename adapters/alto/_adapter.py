@@ -35,6 +35,7 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
 DOCUMENTS_LOOKUP: Final = "/documents"
 CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
 _ABSENT: Final = (404, 405)
+_MAX_ORDER_PAGES: Final = 100
 
 
 class AltoAdapter(HttpAdapter):
@@ -99,16 +100,26 @@ class AltoAdapter(HttpAdapter):
     async def find_works_order(self, property_id: str, reference: str) -> Record | None:
         """The property's works order carrying `reference`, if there is one.
 
+        Reads ``GET /inventory/{id}/work-orders`` (contracts/alto.md section 7: the one
+        documented way to find works orders; its 200 is typed as a single WorkOrder and the
+        real shape is unconfirmed, so a single order, a list and a page of ``items`` are all
+        read, a page's ``meta.nextToken`` followed as ``nextToken``).
+
         Raises:
             NotOfferedError: Alto answered 404 or 405 (no such property, or no such list).
         """
         path = f"/inventory/{property_id}/work-orders"
-        with _offered(path, f"which works orders property {property_id} has"):
-            body = await self._caller.json("GET", path)
-        items = ci_get(body, "items", body) if isinstance(body, Mapping) else body
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, Mapping) and _carries(item, reference):
-                return dict(item)
+        params: dict[str, str] = {}
+        for _ in range(_MAX_ORDER_PAGES):
+            with _offered(path, f"which works orders property {property_id} has"):
+                body = await self._caller.json("GET", path, params=params)
+            for item in _orders(body):
+                if _carries(item, reference):
+                    return dict(item)
+            token = _next_token(body)
+            if token is None:
+                return None
+            params = {"nextToken": token}
         return None
 
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
@@ -223,6 +234,20 @@ def _offered(path: str, what: str) -> Iterator[None]:
             status=exc.status,
             excerpt=exc.excerpt,
         ) from exc
+
+
+def _orders(body: Any) -> list[Mapping[str, Any]]:
+    """The works orders in an answer: a page (``items``), a list, or one order."""
+    if isinstance(body, Mapping):
+        items = ci_get(body, "items")
+        body = items if isinstance(items, list) else [body]
+    return [item for item in body if isinstance(item, Mapping)] if isinstance(body, list) else []
+
+
+def _next_token(body: Any) -> str | None:
+    meta = ci_get(body, "meta") if isinstance(body, Mapping) else None
+    token = ci_get(meta, "nextToken") if isinstance(meta, Mapping) else None
+    return str(token) if token else None
 
 
 def _with_reference(order: dict[str, Any], reference: str) -> dict[str, Any]:

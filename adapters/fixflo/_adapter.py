@@ -148,13 +148,23 @@ class FixfloAdapter(HttpAdapter):
         await self._write(f"/Tenant/{tenant['Id']}/Property", link)
 
     async def find(self, collection: str, **query: str) -> Record | None:
-        """One record by ``Id``, ``EmailAddress`` or ``ExternalRef``, or None."""
+        """One record by ``Id``, ``EmailAddress`` or ``ExternalRef`` (``ExternalPropertyRef``
+        for properties), or None.
+
+        The record must carry every value asked for: an answer that does not (an API that
+        ignored the parameter and sent some other record) is no record, never a match.
+        ``GET /Property?ExternalPropertyRef=`` and ``GET /Tenant?ExternalRef=`` are in
+        Fixflo's contract; ``GET /Landlord`` documents no parameters (contracts/fixflo.md
+        section 9), which this check makes safe to ask.
+        """
         path = {"landlords": "/Landlord", "tenants": "/Tenant", "properties": "/Property"}
         try:
             body = await self._caller.json("GET", path[collection], params=query)
         except NotFoundError:
             return None
-        return normalise("fixflo", collection, body) if isinstance(body, Mapping) else None
+        if not isinstance(body, Mapping) or not _carries(body, query):
+            return None
+        return normalise("fixflo", collection, body)
 
     async def read_issues(
         self, *, since: str | None = None, status: str | None = None
@@ -242,3 +252,12 @@ class FixfloAdapter(HttpAdapter):
         if not isinstance(body, Mapping):
             raise ProtocolError("the answer is not an envelope", method="POST", path=path)
         return body
+
+
+def _carries(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
+    """Whether `record` holds each asked value (keys case-insensitive; ``Id`` may be
+    ``id``)."""
+    return all(
+        str(ci_get(record, key) or "").casefold() == value.casefold()
+        for key, value in query.items()
+    )
