@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -25,10 +26,34 @@ from adapters.alto import AltoAdapter
 from adapters.fixflo import FixfloAdapter, FixfloDocuments
 from engine.issues import AltoWriter
 from engine.ports import DocumentSource, IssueSource, RecordSource, RecordTarget
+from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import Opener
-from rulebridge.runner._night import Night
+from rulebridge.runner.calls import ApiCalls
 
-__all__ = ["FixfloPorts", "alto_writer", "fixflo_ports", "snapshot_reader"]
+__all__ = ["FixfloPorts", "Wire", "Wired", "alto_writer", "fixflo_ports", "snapshot_reader"]
+
+
+class Wired(Protocol):
+    """What the ports are made from: the agency config, and the run's call counters (a
+    `rulebridge.runner._night.Night`, or a `Wire` before the run has a store)."""
+
+    @property
+    def config(self) -> AgencyConfig:
+        """The agency config."""
+        ...
+
+    @property
+    def calls(self) -> ApiCalls:
+        """The run's API call counters."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """A config and call counters, for ports needed before the run's store is open."""
+
+    config: AgencyConfig
+    calls: ApiCalls
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +71,7 @@ class FixfloPorts:
     documents: DocumentSource
 
 
-def snapshot_reader(night: Night, system: str) -> Opener:
+def snapshot_reader(night: Wired, system: str) -> Opener:
     """An opener for `rulebridge._snapshot_io.take_snapshot`: on the snapshot's own event
     loop it opens a client of `system` and hands its adapter to ``use``.
 
@@ -66,24 +91,28 @@ def snapshot_reader(night: Night, system: str) -> Opener:
 
 
 @asynccontextmanager
-async def fixflo_ports(night: Night) -> AsyncIterator[FixfloPorts]:
-    """Fixflo's ports for the write phases, its limiter starting drained (`_drained`)."""
+async def fixflo_ports(night: Wired, *, drained: bool = True) -> AsyncIterator[FixfloPorts]:
+    """Fixflo's ports for the write phases, its limiter starting drained (`_drained`) unless
+    nothing read Fixflo a moment ago."""
     async with _client(night, "fixflo") as client:
-        limiter = await _drained(night.config.limiter("fixflo"))
+        limiter = night.config.limiter("fixflo")
+        limiter = await _drained(limiter) if drained else limiter
         fixflo = FixfloAdapter(client, limiter=limiter, retry=night.config.retry)
         yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo))
 
 
 @asynccontextmanager
-async def alto_writer(night: Night) -> AsyncIterator[AltoWriter]:
-    """Alto's writer for the issue phase (with its lookups), its limiter starting drained."""
+async def alto_writer(night: Wired, *, drained: bool = True) -> AsyncIterator[AltoWriter]:
+    """Alto's writer for the issue phase (with its lookups), its limiter starting drained
+    unless nothing read Alto a moment ago."""
     async with _client(night, "alto") as client:
-        limiter = await _drained(night.config.limiter("alto"))
+        limiter = night.config.limiter("alto")
+        limiter = await _drained(limiter) if drained else limiter
         yield AltoAdapter(client, limiter=limiter, retry=night.config.retry)
 
 
 @asynccontextmanager
-async def _client(night: Night, system: str) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(night: Wired, system: str) -> AsyncIterator[httpx.AsyncClient]:
     """The agency's client for `system`, its calls counted for the report; closed on exit."""
     async with night.config.client(system) as client:
         yield night.calls.attach(client, system)
