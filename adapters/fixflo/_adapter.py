@@ -14,7 +14,14 @@ from adapters.fixflo._files import decode_completion_documents, decode_invoice
 from adapters.http import HttpAdapter, decode_json
 from engine.ports import Attachment, Record
 
-__all__ = ["COLLECTIONS", "ISSUE_FIELDS", "LIFECYCLE_FIELDS", "FixfloAdapter", "ListEndpoint"]
+__all__ = [
+    "COLLECTIONS",
+    "ISSUE_FIELDS",
+    "LIFECYCLE_FIELDS",
+    "REFERENCE_LOOKUPS",
+    "FixfloAdapter",
+    "ListEndpoint",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,10 @@ LIFECYCLE_FIELDS: Final = (
 )  # fmt: skip
 _ISSUE_KEYS: Final = ISSUE_FIELDS + LIFECYCLE_FIELDS
 _SETTINGS_PATH: Final = "/AgencySettings"  # unconfirmed: the API does not publish settings
+# The collections Fixflo's contract documents a lookup by external reference for
+# (contracts/fixflo.md section 9: GET /Property?ExternalPropertyRef=, GET /Tenant?ExternalRef=;
+# GET /Landlord documents no parameters, GET /Contractor needs a path id).
+REFERENCE_LOOKUPS: Final = frozenset({"properties", "tenants"})
 _WRITES: Final = {
     "properties": ("/Property", "ExternalPropertyRef"),
     "landlords": ("/Landlord", "ExternalRef"),

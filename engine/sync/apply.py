@@ -27,11 +27,12 @@ engine imports no adapter:
 An operation already ``done`` in an earlier run is not applied again (a saved plan is
 applied once); pass ``reapply_done=True`` to let updates, archives and links recur.
 
-``look_first=True`` (a store new to the agency: the runner passes it while the store has
-recorded no record of an entity) makes a create the store never attempted look its record
-up by its external reference first, where the target offers that lookup: found (the
-snapshot missed it), the create names it by its ``Id`` (so the upsert updates that record;
-counted ``merged`` as well as ``create``) rather than making a second one.
+``look_first`` names the target collections whose records the target documents a lookup
+for by external reference (Fixflo: properties and tenants). A create into one of them that
+the store never attempted, while the store has recorded no record of its entity (a store
+new to the agency), looks its record up first: found (the snapshot missed it), the create
+names it by its ``Id`` (so the upsert updates that record; counted ``merged`` as well as
+``create``) rather than making a second one.
 
 Example:
     >>> run = store.start_run("alto-fixflo", "1", plan.ruleset["content_hash"])  # doctest: +SKIP
@@ -43,6 +44,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -125,7 +127,7 @@ async def apply_plan(
     *,
     run: Run,
     reapply_done: bool = False,
-    look_first: bool = False,
+    look_first: Collection[str] = (),
 ) -> ApplyResult:
     """Apply every operation of `plan` to `target`, each effect recorded exactly once.
 
@@ -136,8 +138,9 @@ async def apply_plan(
         run: the run this apply belongs to (`Store.start_run`); the caller finishes it.
         reapply_done: apply updates, archives and links again even when the same
             operation was done by an earlier run.
-        look_first: look a create up by its reference before making it, when the store
-            has recorded no record of its entity and never attempted it.
+        look_first: collections whose creates are looked up by reference before they are
+            made, when the store has recorded no record of their entity and never
+            attempted them.
 
     Raises:
         StoreError: `run` is not the store's current run.
@@ -153,8 +156,10 @@ async def apply_plan(
             str(store.path), f"run {run.id} is not the run in progress", "start_run() first"
         )
     result = ApplyResult()
-    kinds = {op.kind for op in plan.operations if op.op == "create"}
-    unmapped = {kind for kind in kinds if look_first and not store.mapped(kind)}
+    kinds = {
+        op.kind for op in plan.operations if op.op == "create" and _collection(op) in look_first
+    }
+    unmapped = {kind for kind in kinds if not store.mapped(kind)}
     store.record_plan(plan.operations)
     for op in plan.operations:
         fresh = op.kind in unmapped and not store.attempted(op.idempotency_key)

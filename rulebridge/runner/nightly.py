@@ -323,7 +323,7 @@ async def _write_phases(night: Night, plan: Plan) -> None:
     one limiter per system."""
     async with fixflo_ports(night) as fixflo:
         started = time.monotonic()
-        await _apply(night, plan, fixflo.target)
+        await _apply(night, plan, fixflo.target, fixflo.lookups)
         night.add_time("apply", time.monotonic() - started)
         if night.ruleset.lifecycle is None or "alto" not in night.config.apis:
             return
@@ -364,7 +364,9 @@ class ProgressTarget:
         return await self.target.find(collection, **query)
 
 
-async def _apply(night: Night, plan: Plan, fixflo: RecordTarget) -> None:
+async def _apply(
+    night: Night, plan: Plan, fixflo: RecordTarget, lookups: frozenset[str] = frozenset()
+) -> None:
     if night.options.dry_run:
         night.changes += len(plan.operations)
         return
@@ -379,7 +381,7 @@ async def _apply(night: Night, plan: Plan, fixflo: RecordTarget) -> None:
         # never recorded a record of an entity looks its creates up first.
         target = ProgressTarget(fixflo, advance)
         result = await apply_plan(
-            plan, target, night.store, run=night.run, reapply_done=True, look_first=True
+            plan, target, night.store, run=night.run, reapply_done=True, look_first=lookups
         )
     _note_apply(night, result)
 

@@ -23,7 +23,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAdapter
-from adapters.fixflo import FixfloAdapter, FixfloDocuments
+from adapters.fixflo import REFERENCE_LOOKUPS, FixfloAdapter, FixfloDocuments
 from engine.issues import AltoWriter
 from engine.ports import DocumentSource, IssueSource, RecordSource, RecordTarget
 from rulebridge._config import AgencyConfig
@@ -64,11 +64,14 @@ class FixfloPorts:
         target: where the plan is applied (it also offers `engine.sync.RecordLookup`).
         issues: the issues changed since the cursor.
         documents: the issues' files, each issue's read at most once in the run.
+        lookups: the collections of `target` Fixflo documents a lookup by external
+            reference for (`adapters.fixflo.REFERENCE_LOOKUPS`).
     """
 
     target: RecordTarget
     issues: IssueSource
     documents: DocumentSource
+    lookups: frozenset[str] = frozenset()
 
 
 def snapshot_reader(night: Wired, system: str) -> Opener:
@@ -98,7 +101,7 @@ async def fixflo_ports(night: Wired, *, drained: bool = True) -> AsyncIterator[F
         limiter = night.config.limiter("fixflo")
         limiter = await _drained(limiter) if drained else limiter
         fixflo = FixfloAdapter(client, limiter=limiter, retry=night.config.retry)
-        yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo))
+        yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo), REFERENCE_LOOKUPS)
 
 
 @asynccontextmanager
