@@ -31,7 +31,9 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
     "tenancies": ("/tenancies", False),
     "suppliers": ("/suppliers", True),
 }
-# Unconfirmed: API_NOTES.md documents no read of documents or charges (docs/adapters.md).
+# contracts/alto.md section 9 documents GET /documents?linkedType=&linkedId= (the
+# linkedType spelling is unconfirmed); section 8: there is no read of charges at all, so
+# CHARGES_LOOKUP is a guess, answered 404/405 (NotOfferedError) where it does not exist.
 DOCUMENTS_LOOKUP: Final = "/documents"
 CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
 _ABSENT: Final = (404, 405)
@@ -166,7 +168,8 @@ class AltoAdapter(HttpAdapter):
     async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
         """The document called `name` linked to the record, or None.
 
-        Reads ``GET /documents?linkedType=&linkedId=`` (unconfirmed: not in Alto's notes).
+        Reads ``GET /documents?linkedType=&linkedId=`` (in Alto's contract; the spelling of
+        ``linkedType`` values is not).
 
         Raises:
             NotOfferedError: Alto has no such endpoint (404 or 405): check by hand, do not guess.
@@ -183,8 +186,9 @@ class AltoAdapter(HttpAdapter):
     ) -> Record | None:
         """The charge for invoice `invoice_reference` on the property or tenancy, or None.
 
-        Reads ``GET /inventory/{id}/charges`` or ``GET /tenancies/{id}/charges``
-        (unconfirmed: Alto's notes document only the POST).
+        Reads ``GET /inventory/{id}/charges`` or ``GET /tenancies/{id}/charges``, which
+        Alto's contract does not have (it documents only the POST): a guess, used only to
+        verify a post whose answer was lost, never to decide a first one.
 
         Raises:
             NotOfferedError: Alto has no such endpoint, or no such property or tenancy (404 or
