@@ -1,4 +1,5 @@
-"""The store's binding to its agency, and how far it has got (see `engine.store.identity`).
+"""The store's binding to its agency, how far it has got, and what it ever attempted
+(see `engine.store.identity`).
 
 Example:
     >>> store.bind(AgencyIdentity.of("acme", ref, url), origin="new").origin  # doctest: +SKIP
@@ -21,7 +22,7 @@ _MAX_EVIDENCE = 1000
 
 
 class Bound(StoreBase):
-    """Binding and progress; every write is one transaction."""
+    """Binding, progress and attempts; every write is one transaction."""
 
     def binding(self) -> StoreBinding | None:
         """The agency this store belongs to, or None (never bound: new, or from before
@@ -73,6 +74,25 @@ class Bound(StoreBase):
                 "UPDATE agency SET behind = ? WHERE id = 1 AND behind IS NULL",
                 [evidence[:_MAX_EVIDENCE]],
             )
+
+    def attempted(self, key: str) -> bool:
+        """Whether this store ever recorded an intent for `key` (its call may have been made).
+
+        False for an operation only planned, or failed before any call (its lookup could
+        not be made): a record for it found in the target then was not made with this
+        store, which is behind the target (`StoreBehindError`).
+
+        Example:
+            >>> store.attempted(op.idempotency_key)  # doctest: +SKIP
+            False
+        """
+        row = self._one(
+            "SELECT 1 FROM operations WHERE idempotency_key = ? AND (attempts > 0 OR status "
+            "IN ('in_flight', 'done', 'dead')) UNION ALL SELECT 1 FROM dead_letters "
+            "WHERE idempotency_key = ? LIMIT 1",
+            [key, key],
+        )
+        return row is not None
 
     def progress(self) -> Progress:
         """The latest run and the latest recorded effect (0 and 0 for a new store)."""

@@ -298,25 +298,6 @@ class Store(Ledger):
         row = self._one("SELECT status FROM operations WHERE idempotency_key = ?", [key])
         return None if row is None else row["status"]
 
-    def attempted(self, key: str) -> bool:
-        """Whether this store ever recorded an intent for `key` (its call may have been made).
-
-        False for an operation only planned, or failed before any call (its lookup could
-        not be made): a record for it found in the target then was not made with this
-        store, which is behind the target (`StoreBehindError`).
-
-        Example:
-            >>> store.attempted(op.idempotency_key)  # doctest: +SKIP
-            False
-        """
-        row = self._one(
-            "SELECT 1 FROM operations WHERE idempotency_key = ? AND (attempts > 0 OR status "
-            "IN ('in_flight', 'done', 'dead')) UNION ALL SELECT 1 FROM dead_letters "
-            "WHERE idempotency_key = ? LIMIT 1",
-            [key, key],
-        )
-        return row is not None
-
     def settle_in_flight(self, keep: Collection[str], kinds: Collection[str]) -> int:
         """Close in-flight operations of `kinds` that a new plan no longer holds.
 

@@ -37,7 +37,7 @@ from rulebridge.runner.issues import reconcile_issues
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import RunLog
 from rulebridge.runner.nightly import (
-    Agency,
+    AgencyRun,
     RunOutcome,
     load_agency_ruleset,
     plan_night,
@@ -61,7 +61,7 @@ def adopt_store(options: RunOptions, log: RunLog) -> RunOutcome:
     """
     options = dataclasses.replace(options, adopt=True, dry_run=False)
     ruleset = load_agency_ruleset(options.config)
-    agency = Agency.of(options)
+    agency = AgencyRun.of(options)
     with AgencyLock(agency.home, options.store_path), Store.open(options.store_path) as store:
         binding = store.binding()
         if binding is not None and binding.identity.differences(agency.identity):

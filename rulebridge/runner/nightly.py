@@ -69,7 +69,7 @@ from rulebridge.runner.trust import (
 from rulebridge.runner.wiring import Wire, alto_writer, fixflo_ports, snapshot_reader
 
 __all__ = [
-    "Agency",
+    "AgencyRun",
     "RunFailedError",
     "RunOutcome",
     "load_agency_ruleset",
@@ -104,7 +104,7 @@ def run_nightly(options: RunOptions, log: RunLog) -> RunOutcome:
         engine.store.StoreError: the state store cannot be opened.
     """
     ruleset = load_agency_ruleset(options.config)
-    agency = Agency.of(options)
+    agency = AgencyRun.of(options)
     with AgencyLock(agency.home, options.store_path):
         probe = _probe(options, ruleset, agency.calls)
         store = open_trusted(options.store_path, agency.identity, agency.home, agency.hint, probe)
@@ -120,7 +120,7 @@ def load_agency_ruleset(config: AgencyConfig) -> CompiledRuleset:
 
 
 @dataclass(frozen=True, slots=True)
-class Agency:
+class AgencyRun:
     """The agency a run is for: its options, identity, folder in the state home, the
     command that adopts its store, and the run's API call counters."""
 
@@ -131,7 +131,7 @@ class Agency:
     calls: ApiCalls
 
     @classmethod
-    def of(cls, options: RunOptions) -> Agency:
+    def of(cls, options: RunOptions) -> AgencyRun:
         """The agency of `options`."""
         identity = identity_of(options.config)
         home = AgencyHome(options.state_home or state_home(), identity)
@@ -140,7 +140,7 @@ class Agency:
 
 
 def record_run(
-    agency: Agency,
+    agency: AgencyRun,
     ruleset: CompiledRuleset,
     store: Store,
     log: RunLog,
@@ -157,7 +157,7 @@ def record_run(
 
 
 def _recorded(
-    agency: Agency,
+    agency: AgencyRun,
     ruleset: CompiledRuleset,
     store: Store,
     log: RunLog,
