@@ -86,6 +86,10 @@ def _print_adoption(report: dict[str, Any], path: Path, config_path: Path) -> No
             f"  {len(letters)} for a person to check in Alto: rulebridge deadletters "
             f"--config {config_path} (resolve each --landed if it is there, --retry if not)"
         )
+    click.echo(
+        f"next: rulebridge run --config {config_path} --store {path} makes, once, what the "
+        "targets lack"
+    )
 
 
 @store.command("show", context_settings=CONTEXT)
