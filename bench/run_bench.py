@@ -35,7 +35,11 @@ VENDOR_PER_MINUTE = 500
 
 def night(agency: FakeAgency) -> tuple[dict[str, Any], float]:
     """One run of the job; its report and wall time."""
-    options = RunOptions(load_agency_config(agency.config_path), agency.store_path)
+    options = RunOptions(
+        load_agency_config(agency.config_path),
+        agency.store_path,
+        state_home=agency.folder / "home",  # each benchmark agency its own lock and witness
+    )
     started = time.perf_counter()
     outcome = run_nightly(options, RunLog(io.StringIO(), terminal=False))
     seconds = time.perf_counter() - started

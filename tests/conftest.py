@@ -1,4 +1,5 @@
-"""Shared test set-up: Hypothesis profiles, retries without waits, a check on `req` markers."""
+"""Shared test set-up: Hypothesis profiles, retries without waits, a per-test state home,
+and a check on requirement markers."""
 
 from __future__ import annotations
 
@@ -54,3 +55,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 raise pytest.UsageError(
                     f"{item.nodeid}: req marker needs ids like 'P-01', got {bad}"
                 )
+
+
+@pytest.fixture(autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own per-user state folder (agency locks and witnesses,
+    `rulebridge.runner.home`), inherited by the child processes it starts: tests serve
+    agencies that may share an identity, and must not see each other's witnesses."""
+    monkeypatch.setenv("RULEBRIDGE_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))

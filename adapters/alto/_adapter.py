@@ -31,10 +31,13 @@ COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
     "tenancies": ("/tenancies", False),
     "suppliers": ("/suppliers", True),
 }
-# Unconfirmed: API_NOTES.md documents no read of documents or charges (docs/adapters.md).
+# contracts/alto.md section 9 documents GET /documents?linkedType=&linkedId= (the
+# linkedType spelling is unconfirmed); section 8: there is no read of charges at all, so
+# CHARGES_LOOKUP is a guess, answered 404/405 (NotOfferedError) where it does not exist.
 DOCUMENTS_LOOKUP: Final = "/documents"
 CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
 _ABSENT: Final = (404, 405)
+_MAX_ORDER_PAGES: Final = 100
 
 
 class AltoAdapter(HttpAdapter):
@@ -101,16 +104,26 @@ class AltoAdapter(HttpAdapter):
     async def find_works_order(self, property_id: str, reference: str) -> Record | None:
         """The property's works order carrying `reference`, if there is one.
 
+        Reads ``GET /inventory/{id}/work-orders`` (contracts/alto.md section 7: the one
+        documented way to find works orders; its 200 is typed as a single WorkOrder and the
+        real shape is unconfirmed, so a single order, a list and a page of ``items`` are all
+        read, a page's ``meta.nextToken`` followed as ``nextToken``).
+
         Raises:
             NotOfferedError: Alto answered 404 or 405 (no such property, or no such list).
         """
         path = f"/inventory/{property_id}/work-orders"
-        with _offered(path, f"which works orders property {property_id} has"):
-            body = await self._caller.json("GET", path)
-        items = ci_get(body, "items", body) if isinstance(body, Mapping) else body
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, Mapping) and _carries(item, reference):
-                return dict(item)
+        params: dict[str, str] = {}
+        for _ in range(_MAX_ORDER_PAGES):
+            with _offered(path, f"which works orders property {property_id} has"):
+                body = await self._caller.json("GET", path, params=params)
+            for item in _orders(body):
+                if _carries(item, reference):
+                    return dict(item)
+            token = _next_token(body)
+            if token is None:
+                return None
+            params = {"nextToken": token}
         return None
 
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
@@ -157,7 +170,8 @@ class AltoAdapter(HttpAdapter):
     async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
         """The document called `name` linked to the record, or None.
 
-        Reads ``GET /documents?linkedType=&linkedId=`` (unconfirmed: not in Alto's notes).
+        Reads ``GET /documents?linkedType=&linkedId=`` (in Alto's contract; the spelling of
+        ``linkedType`` values is not).
 
         Raises:
             NotOfferedError: Alto has no such endpoint (404 or 405): check by hand, do not guess.
@@ -174,8 +188,9 @@ class AltoAdapter(HttpAdapter):
     ) -> Record | None:
         """The charge for invoice `invoice_reference` on the property or tenancy, or None.
 
-        Reads ``GET /inventory/{id}/charges`` or ``GET /tenancies/{id}/charges``
-        (unconfirmed: Alto's notes document only the POST).
+        Reads ``GET /inventory/{id}/charges`` or ``GET /tenancies/{id}/charges``, which
+        Alto's contract does not have (it documents only the POST): a guess, used only to
+        verify a post whose answer was lost, never to decide a first one.
 
         Raises:
             NotOfferedError: Alto has no such endpoint, or no such property or tenancy (404 or
@@ -225,6 +240,20 @@ def _offered(path: str, what: str) -> Iterator[None]:
             status=exc.status,
             excerpt=exc.excerpt,
         ) from exc
+
+
+def _orders(body: Any) -> list[Mapping[str, Any]]:
+    """The works orders in an answer: a page (``items``), a list, or one order."""
+    if isinstance(body, Mapping):
+        items = ci_get(body, "items")
+        body = items if isinstance(items, list) else [body]
+    return [item for item in body if isinstance(item, Mapping)] if isinstance(body, list) else []
+
+
+def _next_token(body: Any) -> str | None:
+    meta = ci_get(body, "meta") if isinstance(body, Mapping) else None
+    token = ci_get(meta, "nextToken") if isinstance(meta, Mapping) else None
+    return str(token) if token else None
 
 
 def _with_reference(order: dict[str, Any], reference: str) -> dict[str, Any]:

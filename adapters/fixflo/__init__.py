@@ -18,8 +18,15 @@ Example::
 
 from __future__ import annotations
 
-from adapters.fixflo._adapter import COLLECTIONS, FixfloAdapter, ListEndpoint
+from adapters.fixflo._adapter import COLLECTIONS, REFERENCE_LOOKUPS, FixfloAdapter, ListEndpoint
 from adapters.fixflo._auth import FixfloAuth
 from adapters.fixflo._documents import FixfloDocuments
 
-__all__ = ["COLLECTIONS", "FixfloAdapter", "FixfloAuth", "FixfloDocuments", "ListEndpoint"]
+__all__ = [
+    "COLLECTIONS",
+    "REFERENCE_LOOKUPS",
+    "FixfloAdapter",
+    "FixfloAuth",
+    "FixfloDocuments",
+    "ListEndpoint",
+]

@@ -14,7 +14,14 @@ from adapters.fixflo._files import decode_completion_documents, decode_invoice
 from adapters.http import HttpAdapter, decode_json
 from engine.ports import Attachment, Record
 
-__all__ = ["COLLECTIONS", "ISSUE_FIELDS", "LIFECYCLE_FIELDS", "FixfloAdapter", "ListEndpoint"]
+__all__ = [
+    "COLLECTIONS",
+    "ISSUE_FIELDS",
+    "LIFECYCLE_FIELDS",
+    "REFERENCE_LOOKUPS",
+    "FixfloAdapter",
+    "ListEndpoint",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,10 @@ LIFECYCLE_FIELDS: Final = (
 )  # fmt: skip
 _ISSUE_KEYS: Final = ISSUE_FIELDS + LIFECYCLE_FIELDS
 _SETTINGS_PATH: Final = "/AgencySettings"  # unconfirmed: the API does not publish settings
+# The collections Fixflo's contract documents a lookup by external reference for
+# (contracts/fixflo.md section 9: GET /Property?ExternalPropertyRef=, GET /Tenant?ExternalRef=;
+# GET /Landlord documents no parameters, GET /Contractor needs a path id).
+REFERENCE_LOOKUPS: Final = frozenset({"properties", "tenants"})
 _WRITES: Final = {
     "properties": ("/Property", "ExternalPropertyRef"),
     "landlords": ("/Landlord", "ExternalRef"),
@@ -150,13 +161,23 @@ class FixfloAdapter(HttpAdapter):
         await self._write(f"/Tenant/{tenant['Id']}/Property", link)
 
     async def find(self, collection: str, **query: str) -> Record | None:
-        """One record by ``Id``, ``EmailAddress`` or ``ExternalRef``, or None."""
+        """One record by ``Id``, ``EmailAddress`` or ``ExternalRef`` (``ExternalPropertyRef``
+        for properties), or None.
+
+        The record must carry every value asked for: an answer that does not (an API that
+        ignored the parameter and sent some other record) is no record, never a match.
+        ``GET /Property?ExternalPropertyRef=`` and ``GET /Tenant?ExternalRef=`` are in
+        Fixflo's contract; ``GET /Landlord`` documents no parameters (contracts/fixflo.md
+        section 9), which this check makes safe to ask.
+        """
         path = {"landlords": "/Landlord", "tenants": "/Tenant", "properties": "/Property"}
         try:
             body = await self._caller.json("GET", path[collection], params=query)
         except NotFoundError:
             return None
-        return normalise("fixflo", collection, body) if isinstance(body, Mapping) else None
+        if not isinstance(body, Mapping) or not _carries(body, query):
+            return None
+        return normalise("fixflo", collection, body)
 
     async def read_issues(
         self, *, since: str | None = None, status: str | None = None
@@ -244,3 +265,12 @@ class FixfloAdapter(HttpAdapter):
         if not isinstance(body, Mapping):
             raise ProtocolError("the answer is not an envelope", method="POST", path=path)
         return body
+
+
+def _carries(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
+    """Whether `record` holds each asked value (keys case-insensitive; ``Id`` may be
+    ``id``)."""
+    return all(
+        str(ci_get(record, key) or "").casefold() == value.casefold()
+        for key, value in query.items()
+    )

@@ -1,15 +1,24 @@
 """The agency's state store: one SQLite file holding everything a run must remember.
 
 Runs, operations and their status, the id map, per-issue ledger state, cursors, dead
-letters and an append-only audit log, behind the intent-before-effect contract for
-exactly-once effects (see `engine.store._store` and docs/store.md); and the claims that
-make each webhook delivery handled once (`Deliveries`). This package imports nothing of
-`engine.language` or `engine.issues`.
+letters, an append-only audit log and the agency the store belongs to (`identity`),
+behind the intent-before-effect contract for exactly-once effects (see
+`engine.store._store` and docs/store.md); and the claims that make each webhook delivery
+handled once (`Deliveries`). This package imports nothing of `engine.language` or
+`engine.issues`.
 """
 
 from engine.store._store import Store
 from engine.store.deliveries import Deliveries, DeliveryClaim
 from engine.store.files import StoreError
+from engine.store.identity import (
+    AgencyIdentity,
+    Progress,
+    StoreBehindError,
+    StoreBinding,
+    StoreMismatchError,
+    StoreRefusedError,
+)
 from engine.store.records import (
     DeadLetter,
     EffectResult,
@@ -20,6 +29,7 @@ from engine.store.records import (
 )
 
 __all__ = [
+    "AgencyIdentity",
     "DeadLetter",
     "Deliveries",
     "DeliveryClaim",
@@ -27,7 +37,12 @@ __all__ = [
     "IdMapEntry",
     "Intent",
     "IssueState",
+    "Progress",
     "Run",
     "Store",
+    "StoreBehindError",
+    "StoreBinding",
     "StoreError",
+    "StoreMismatchError",
+    "StoreRefusedError",
 ]

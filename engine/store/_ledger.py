@@ -12,14 +12,14 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from engine.store._base import StoreBase
+from engine.store._binding import Bound
 from engine.store.files import StoreError
 from engine.store.records import IdMapEntry, IssueState, dumps
 
 __all__ = ["Ledger"]
 
 
-class Ledger(StoreBase):
+class Ledger(Bound):
     """Id map, issue state and cursors; every write is one transaction."""
 
     def map_id(self, entry: IdMapEntry) -> None:
@@ -56,6 +56,11 @@ class Ledger(StoreBase):
         """Every entry of `entity`, by source id."""
         rows = self._all("SELECT * FROM id_map WHERE entity = ?", [entity])
         return {row["source_id"]: IdMapEntry(**row) for row in rows}
+
+    def mapped(self, entity: str) -> int:
+        """How many records of `entity` the id map holds (0: the store never recorded one)."""
+        row = self._one("SELECT count(*) AS n FROM id_map WHERE entity = ?", [entity])
+        return 0 if row is None else int(row["n"])
 
     def id_map_fingerprint(self, exclude: Iterable[tuple[str, str]] = ()) -> str:
         """A hash of the id map (every entity, ids, refs and content hashes).

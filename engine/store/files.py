@@ -46,7 +46,12 @@ _BY_NAME: dict[str, tuple[str, str]] = {
         "is not a rulebridge store (not an SQLite database)",
         "point --state at the agency's store file, or move this file away",
     ),
-    "SQLITE_CORRUPT": ("is damaged", "restore the store from a backup"),
+    "SQLITE_CORRUPT": (
+        "is damaged",
+        "move it away and rebuild it from Alto and Fixflo with `rulebridge store adopt "
+        "--config AGENCY.yaml`; a backup put back instead is checked by the next run, which "
+        "refuses one older than the agency's last run",
+    ),
     "SQLITE_FULL": ("cannot be written: the disk is full", "free disk space and run again"),
     "SQLITE_READONLY": ("is read-only", "give the owner write permission (chmod 600)"),
     "SQLITE_CANTOPEN": ("cannot be opened", "check that the folder exists and is writable"),

@@ -8,7 +8,7 @@ by a newer rulebridge and is refused rather than guessed at.
 
 Example:
     >>> [number for number, _, _ in MIGRATIONS]
-    [1, 2, 3, 5]
+    [1, 2, 3, 4, 5]
 
 Numbers need not be contiguous: each is applied once, in order, when the file lacks it, so a
 migration numbered below the file's highest (one merged later from a parallel branch) still
@@ -142,6 +142,28 @@ def _resolved_dead_letters(db: Database) -> None:
     db.execute("ALTER TABLE dead_letters ADD COLUMN resolution TEXT")
 
 
+_AGENCY = """
+CREATE TABLE agency (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    store_id TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    alto_agency_ref TEXT,
+    fixflo_url TEXT,
+    identity TEXT NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('new', 'adopted', 'upgraded')),
+    bound TEXT NOT NULL,
+    behind TEXT
+)
+"""
+
+
+def _agency_identity(db: Database) -> None:
+    """The agency the store belongs to (one row): its identity, the store's own id, how it
+    was bound, and what a run found the targets hold that the store does not know
+    (`engine.store.identity`). A store from before has no row until its next run binds it."""
+    db.execute(_AGENCY)
+
+
 _WEBHOOK_DELIVERIES = """
 CREATE TABLE webhook_deliveries (
     digest TEXT PRIMARY KEY,
@@ -168,6 +190,7 @@ MIGRATIONS: tuple[SchemaMigration, ...] = (
     (1, "initial schema", _initial),
     (2, "run reports", _run_reports),
     (3, "resolved dead letters", _resolved_dead_letters),
+    (4, "agency identity", _agency_identity),
     (5, "webhook deliveries", _webhook_deliveries),
 )
 

@@ -27,6 +27,13 @@ engine imports no adapter:
 An operation already ``done`` in an earlier run is not applied again (a saved plan is
 applied once); pass ``reapply_done=True`` to let updates, archives and links recur.
 
+``look_first`` names the target collections whose records the target documents a lookup
+for by external reference (Fixflo: properties and tenants). A create into one of them that
+the store never attempted, while the store has recorded no record of its entity (a store
+new to the agency), looks its record up first: found (the snapshot missed it), the create
+names it by its ``Id`` (so the upsert updates that record; counted ``merged`` as well as
+``create``) rather than making a second one.
+
 Example::
 
     run = store.start_run("alto-fixflo", "1", plan.ruleset["content_hash"])
@@ -36,6 +43,8 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -65,7 +74,10 @@ __all__ = [
     "stamp_plan",
 ]
 
-_REF_KEYS = ("ExternalPropertyRef", "ExternalRef")
+# The field a target record is known by, per collection (Fixflo's: a tenant's fields also
+# carry the ExternalPropertyRef of its property, which names no tenant).
+_REF_KEY = {"properties": "ExternalPropertyRef"}
+_DEFAULT_REF_KEY = "ExternalRef"
 
 
 @runtime_checkable
@@ -85,7 +97,8 @@ class ApplyResult(Outcomes):
         counts: per entity (the operation's kind), per outcome: ``create``, ``update``,
             ``archive``, ``link`` (applied), ``skipped`` (already done), ``dead``,
             ``failed`` (applied nothing, called again next time), ``unknown`` (no answer,
-            verified next time), ``verified`` (found already applied, no write).
+            verified next time), ``verified`` (found already applied, no write),
+            ``merged`` (a create found in the target first, sent as an update of it).
         calls: calls made to the target, by method (``upsert``, ``archive``, ``link``,
             ``find``).
         retries: operations attempted again after an earlier attempt (``verify``).
@@ -114,6 +127,7 @@ async def apply_plan(
     *,
     run: Run,
     reapply_done: bool = False,
+    look_first: Collection[str] = (),
 ) -> ApplyResult:
     """Apply every operation of `plan` to `target`, each effect recorded exactly once.
 
@@ -124,6 +138,9 @@ async def apply_plan(
         run: the run this apply belongs to (`Store.start_run`); the caller finishes it.
         reapply_done: apply updates, archives and links again even when the same
             operation was done by an earlier run.
+        look_first: collections whose creates are looked up by reference before they are
+            made, when the store has recorded no record of their entity and never
+            attempted them.
 
     Raises:
         StoreError: `run` is not the store's current run.
@@ -140,18 +157,31 @@ async def apply_plan(
             str(store.path), f"run {run.id} is not the run in progress", "start_run() first"
         )
     result = ApplyResult()
+    kinds = {
+        op.kind for op in plan.operations if op.op == "create" and _collection(op) in look_first
+    }
+    unmapped = {kind for kind in kinds if not store.mapped(kind)}
     store.record_plan(plan.operations)
     for op in plan.operations:
-        await _apply_one(op, target, store, result, reapply_done=reapply_done)
+        fresh = op.kind in unmapped and not store.attempted(op.idempotency_key)
+        await _apply_one(op, target, store, result, reapply_done=reapply_done, look=fresh)
     return result
 
 
 async def _apply_one(
-    op: Operation, target: RecordTarget, store: Store, result: ApplyResult, *, reapply_done: bool
+    op: Operation,
+    target: RecordTarget,
+    store: Store,
+    result: ApplyResult,
+    *,
+    reapply_done: bool,
+    look: bool,
 ) -> None:
     if not reapply_done and store.operation_status(op.idempotency_key) == "done":
         result.count(op.kind, "skipped")
         return
+    if look and op.op == "create":
+        op = await _named_if_found(op, target, result)
     intent = store.record_intent(op)
     if intent.action in ("skip", "dead"):
         result.count(op.kind, "skipped" if intent.action == "skip" else "dead")
@@ -172,17 +202,29 @@ async def _apply_one(
     result.count(op.kind, op.op)
 
 
+async def _named_if_found(op: Operation, target: RecordTarget, result: ApplyResult) -> Operation:
+    """The create, naming the record the target already holds under its reference (so the
+    upsert updates that record); unchanged when there is none, or no lookup to tell."""
+    found = await _find_existing(op, target, result)
+    found_id = None if found is None else found.get("Id", found.get("id"))
+    if found_id is None:
+        return op
+    result.count(op.kind, "merged")
+    return dataclasses.replace(op, fields={**op.fields, "Id": found_id}, target_id=str(found_id))
+
+
 async def _find_existing(op: Operation, target: RecordTarget, result: ApplyResult) -> Record | None:
     """The record a cut-off create left behind, when the target can look it up."""
     if op.op != "create" or not isinstance(target, RecordLookup):
         return None  # updates, archives and links are upserts: re-sending them is safe
-    query = {key: str(op.fields[key]) for key in _REF_KEYS if op.fields.get(key)}
-    if not query:
+    collection = _collection(op)
+    key = _REF_KEY.get(collection, _DEFAULT_REF_KEY)
+    value = op.fields.get(key)
+    if not value:
         return None
-    key, value = next(iter(query.items()))
     result.calls["find"] += 1
     try:
-        return await target.find(_collection(op), **{key: value})
+        return await target.find(collection, **{key: str(value)})
     except (KeyError, RulebridgeError):  # no lookup for this collection, or it failed:
         return None  # fall back to the upsert, which is safe to repeat
 

@@ -77,6 +77,10 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.snapshot:snapshot",
         "Read every collection of SYSTEM (alto or fixflo) into a snapshot file.",
     ),
+    "store": LazyCommand(
+        "rulebridge.cli.store:store",
+        "Show the agency's state store, or rebuild it from what Alto and Fixflo hold.",
+    ),
     "tui": LazyCommand(
         "rulebridge.cli.tui:tui",
         "Step a Fixflo issue through the ruleset's lifecycle and watch Alto react.",

@@ -20,6 +20,9 @@ from engine.sync.plan import Plan
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
+from rulebridge.runner.home import AgencyHome, state_home
+from rulebridge.runner.lock import AgencyLock
+from rulebridge.runner.trust import adopt_hint, identity_of, open_trusted
 
 __all__ = ["apply_command"]
 
@@ -38,8 +41,10 @@ def apply_command(plan_path: Path, config_path: Path, store_path: Path | None, o
 
     The plan is refused, naming what changed, when the ruleset or the id map changed since
     it was made, the plan's own records included (only its own effects are allowed, so a
-    plan applied in part can be applied again). Records Fixflo refuses go to dead letters
-    (see `rulebridge deadletters`) and the rest go on.
+    plan applied in part can be applied again); and the store is refused as a run refuses
+    it (another agency's, behind, not the one the agency's last run used; see `rulebridge
+    store`). Records Fixflo refuses go to dead letters (see `rulebridge deadletters`) and
+    the rest go on.
     Exit codes: 0 nothing applied, 2 changes applied, 1 failure (including operations left
     to a later apply: run the same command again).
 
@@ -51,12 +56,20 @@ def apply_command(plan_path: Path, config_path: Path, store_path: Path | None, o
         plan = read_plan(_read_json(plan_path))
         config = load_agency_config(config_path)
         ruleset_hash = _ruleset_hash(config)
-        with Store.open(store_path or default_store(config_path)) as store:
-            try:
-                check_fresh(plan, ruleset_hash=ruleset_hash, store=store)
-            except StalePlanError as exc:
-                raise ValueError(f"{plan_path}: {exc}") from None
-            result, requests = asyncio.run(_apply(plan, config, store, ruleset_hash))
+        path = store_path or default_store(config_path)
+        identity = identity_of(config)
+        home = AgencyHome(state_home(), identity)
+        with AgencyLock(home, path):
+            hint = adopt_hint(config_path, path)
+            with open_trusted(path, identity, home, hint, probe=None) as store:
+                try:
+                    check_fresh(plan, ruleset_hash=ruleset_hash, store=store)
+                except StalePlanError as exc:
+                    raise ValueError(f"{plan_path}: {exc}") from None
+                result, requests = asyncio.run(_apply(plan, config, store, ruleset_hash))
+                binding = store.binding()
+                if binding is not None:
+                    home.write_witness(binding, store.progress(), path)
     _print(result, requests, output)
     for letter in result.dead_letters:
         click.echo(f"warning: dead letter {letter}: see `rulebridge deadletters`", err=True)

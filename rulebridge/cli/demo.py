@@ -86,7 +86,11 @@ def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
             markup=False,
             highlight=False,
         )
-        options = RunOptions(load_agency_config(agency.config_path), agency.store_path)
+        options = RunOptions(
+            load_agency_config(agency.config_path),
+            agency.store_path,
+            state_home=night_dir / "home",  # a new agency each demo: its own lock and witness
+        )
         console.rule("3. The first night: everything that should be in Fixflo is sent")
         first = _night(console, options)
         console.rule("4. During the day: repairs reported and worked on in Fixflo")

@@ -1,7 +1,8 @@
 """The production runner: the nightly job of one agency, its lock, log and report.
 
 The engine decides and records; the runner drives it against the real adapters (or the
-fake servers on loopback) and is what ``rulebridge run`` calls. Its phases take the
+fake servers on loopback) and is what ``rulebridge run`` calls; `adopt_store` rebuilds an
+agency's store from its targets (``rulebridge store adopt``). Its phases take the
 engine's ports; `rulebridge.runner.wiring` is the one module that makes the real ones.
 
 Example::
@@ -10,15 +11,17 @@ Example::
 """
 
 from rulebridge.runner._night import RunOptions
+from rulebridge.runner.adopt import adopt_store
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.issues import ISSUES_CURSOR
-from rulebridge.runner.lock import LockedError, RunLock
+from rulebridge.runner.lock import AgencyLock, LockedError, RunLock
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.nightly import RunFailedError, RunOutcome, run_nightly
 from rulebridge.runner.report import render_report
 
 __all__ = [
     "ISSUES_CURSOR",
+    "AgencyLock",
     "ApiCalls",
     "LockedError",
     "RunFailedError",
@@ -26,6 +29,7 @@ __all__ = [
     "RunLog",
     "RunOptions",
     "RunOutcome",
+    "adopt_store",
     "redact_personal",
     "render_report",
     "run_nightly",

@@ -31,6 +31,10 @@ class RunOptions:
         plan_out: also save the stamped plan there (for ``rulebridge apply``).
         as_of: the date the rules compare with (default: today, UTC).
         keep_runs: snapshots of this many latest runs are kept beside the store.
+        state_home: the per-user state folder holding each agency's lock and witness
+            (default: `rulebridge.runner.home.state_home`).
+        adopt: rebuild the store from what the targets hold instead of writing to them
+            (``rulebridge store adopt``; `rulebridge.runner.adopt`).
     """
 
     config: AgencyConfig
@@ -39,6 +43,8 @@ class RunOptions:
     plan_out: Path | None = None
     as_of: date | None = None
     keep_runs: int = 7
+    state_home: Path | None = None
+    adopt: bool = False
 
 
 @dataclass

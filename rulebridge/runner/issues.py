@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from engine.errors import CredentialsRefused, EvaluationError, RulebridgeError
+from engine.issues.adoption import adopt_issue_ops
 from engine.issues.apply import AltoWriter, IssueApplyResult, apply_issue_ops, attachment_kinds
 from engine.issues.reconcile import reconcile
 from engine.language.lifecycle import Lifecycle
@@ -74,7 +75,8 @@ async def reconcile_issues(
     lifecycle = night.ruleset.lifecycle
     if lifecycle is None:
         return
-    since = night.store.cursor(ISSUES_CURSOR)
+    adopting = night.options.adopt
+    since = None if adopting else night.store.cursor(ISSUES_CURSOR)
     phase = _Phase(lifecycle, issues, documents, alto, attachment_kinds(lifecycle))
     with night.log.phase("issues") as advance:
         async for issue_id in issues.issue_ids(since=since):
@@ -85,7 +87,7 @@ async def reconcile_issues(
             advance(1)
     cursor = next_cursor(since, phase.stamps["reconciled"] + phase.stamps["parked"],
                          phase.stamps["held"])  # fmt: skip
-    if cursor is not None and not night.options.dry_run:
+    if cursor is not None and not night.options.dry_run and not adopting:
         night.store.advance_cursor(ISSUES_CURSOR, cursor)
     night.issues = {
         "since": since,
@@ -149,6 +151,11 @@ async def _reconcile_one(night: Night, phase: _Phase, issue: dict[str, Any]) -> 
             phase.outcomes.setdefault(op.kind, Counter())[f"would {op.op}"] += 1
         night.changes += len(result.operations)
         return "reconciled"
+    if night.options.adopt:  # look only: record what Alto holds, send nothing
+        adopted = await adopt_issue_ops(
+            result, phase.alto, night.store, run=night.run, attachments=phase.kinds
+        )
+        return _note(night, phase, adopted)
     applied = await apply_issue_ops(
         result, phase.alto, phase.documents, night.store, run=night.run, attachments=phase.kinds
     )

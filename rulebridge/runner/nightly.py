@@ -1,6 +1,9 @@
 """The nightly job for one agency: snapshot, plan, apply, reconcile issues, report.
 
-1. **Lock** the agency (`rulebridge.runner.lock.RunLock`): a second run at the same time exits.
+1. **Lock** the agency (`rulebridge.runner.lock.AgencyLock`, keyed by the agency whatever
+   the store file): a second run at the same time exits. **Trust** the store only if it is
+   this agency's, not behind, and the one its last run used; a new store only if the
+   targets hold no history (`rulebridge.runner.trust`).
 2. **Snapshot** Alto and Fixflo through the adapters into the run's folder (preflight: a
    refused credential stops the run here, before anything is written), within the
    config's ``limits.snapshot_seconds``. Records the readers cannot use, in an API's
@@ -41,22 +44,43 @@ from typing import Any
 
 from adapters.http import Deadline
 from engine import RulebridgeError, load_ruleset
-from engine.errors import CredentialsRefused, RecordError
-from engine.ports import Record, RecordTarget
-from engine.store import Store
+from engine.errors import CredentialsRefused, PortError, RecordError
+from engine.language.ruleset import CompiledRuleset
+from engine.ports import Record, RecordTarget, WorksOrderLookup
+from engine.store import AgencyIdentity, Store, StoreBehindError
 from engine.store.records import RunStatus
 from engine.sync.apply import ApplyResult, RecordLookup, apply_plan, stamp_plan
 from engine.sync.plan import Plan
 from engine.sync.planner import make_plan
+from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge._snapshots import LoadedSnapshots, load_snapshots
 from rulebridge.runner._night import Night, RunOptions
+from rulebridge.runner.calls import ApiCalls
+from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.issues import reconcile_issues
-from rulebridge.runner.lock import RunLock
+from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import RunLog, redact_personal
-from rulebridge.runner.wiring import alto_writer, fixflo_ports, snapshot_reader
+from rulebridge.runner.trust import (
+    Probe,
+    RefusedBy,
+    adopt_hint,
+    find_history,
+    identity_of,
+    open_trusted,
+)
+from rulebridge.runner.wiring import Wire, alto_writer, fixflo_ports, snapshot_reader
 
-__all__ = ["RunFailedError", "RunOutcome", "run_nightly"]
+__all__ = [
+    "AgencyRun",
+    "RunFailedError",
+    "RunOutcome",
+    "load_agency_ruleset",
+    "plan_night",
+    "record_run",
+    "run_nightly",
+    "take_snapshots",
+]
 
 
 class RunFailedError(RulebridgeError):
@@ -77,49 +101,151 @@ def run_nightly(options: RunOptions, log: RunLog) -> RunOutcome:
     Raises:
         rulebridge.runner.lock.LockedError: another run for the agency is in progress
             (nothing done).
+        engine.store.StoreRefusedError: the store is not this agency's up-to-date store
+            (`rulebridge.runner.trust`; nothing done, the message names the fix).
         engine.RulesetErrors: the ruleset or its settings do not validate (nothing done).
         engine.store.StoreError: the state store cannot be opened.
     """
-    config = options.config
+    ruleset = load_agency_ruleset(options.config)
+    agency = AgencyRun.of(options)
+    with AgencyLock(agency.home, options.store_path):
+        probe = _probe(options, ruleset, agency.calls)
+        store = open_trusted(options.store_path, agency.identity, agency.home, agency.hint, probe)
+        with store:
+            return record_run(agency, ruleset, store, log, _run_phases)
+
+
+def load_agency_ruleset(config: AgencyConfig) -> CompiledRuleset:
+    """The ruleset the config names, loaded and checked."""
     if config.ruleset is None:
         raise RunFailedError(f"{config.path}: no 'ruleset:'; name the ruleset the agency runs")
-    ruleset = load_ruleset(config.ruleset, settings=config.settings)
-    with RunLock(options.store_path), Store.open(options.store_path) as store:
-        run = store.start_run(
-            ruleset.name, str(ruleset.version), ruleset.content_hash, dry_run=options.dry_run
+    return load_ruleset(config.ruleset, settings=config.settings)
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyRun:
+    """The agency a run is for: its options, identity, folder in the state home, the
+    command that adopts its store, and the run's API call counters."""
+
+    options: RunOptions
+    identity: AgencyIdentity
+    home: AgencyHome
+    hint: str
+    calls: ApiCalls
+
+    @classmethod
+    def of(cls, options: RunOptions) -> AgencyRun:
+        """The agency of `options`."""
+        identity = identity_of(options.config)
+        home = AgencyHome(options.state_home or state_home(), identity)
+        hint = adopt_hint(options.config.path, options.store_path)
+        return cls(options, identity, home, hint, ApiCalls())
+
+
+def record_run(
+    agency: AgencyRun,
+    ruleset: CompiledRuleset,
+    store: Store,
+    log: RunLog,
+    phases: Callable[[Night], None],
+) -> RunOutcome:
+    """Run `phases` as one recorded run of `store`: started, reported, finished, and the
+    agency's witness written after it (`rulebridge.runner.home`)."""
+    try:
+        return _recorded(agency, ruleset, store, log, phases)
+    finally:
+        binding = store.binding()
+        if binding is not None:
+            agency.home.write_witness(binding, store.progress(), agency.options.store_path)
+
+
+def _recorded(
+    agency: AgencyRun,
+    ruleset: CompiledRuleset,
+    store: Store,
+    log: RunLog,
+    phases: Callable[[Night], None],
+) -> RunOutcome:
+    options = agency.options
+    run = store.start_run(
+        ruleset.name, str(ruleset.version), ruleset.content_hash, dry_run=options.dry_run
+    )
+    log.run_id = run.id
+    night = Night(options, ruleset, store, run, log, calls=agency.calls)
+    log.event("run", state="started", agency=options.config.agency, dry_run=options.dry_run)
+    started = time.monotonic()
+    error: str | None = None
+    try:
+        phases(night)
+    except StoreBehindError as exc:  # Alto holds what the store never sent: stop, note it
+        store.mark_behind(exc.problem)
+        error = redact_personal(
+            f"{exc.path}: {exc.problem}. Nothing more was sent; the store was restored from "
+            "an older backup, emptied, or another store ran for this agency, and is refused "
+            f"until it is rebuilt from the targets: {agency.hint}"
         )
-        log.run_id = run.id
-        night = Night(options, ruleset, store, run, log)
-        log.event("run", state="started", agency=config.agency, dry_run=options.dry_run)
-        started = time.monotonic()
-        error: str | None = None
-        try:
-            _run_phases(night)
-        except (RulebridgeError, ValueError) as exc:
-            error = redact_personal(str(exc))
-            log.event("error", message=error)
-        except BaseException as exc:  # a defect or an interrupt: recorded, then raised
-            report = _report(night, started, f"interrupted by {type(exc).__name__}")
-            store.finish_run("failed", report=report)
-            raise
-        report = _report(night, started, error)
-        status: RunStatus = "failed" if report["run"]["exit_code"] == 1 else "succeeded"
-        store.finish_run(status, report=report)
-        log.event("run", state="finished", status=status, exit_code=report["run"]["exit_code"])
-        _prune(night)
-        return RunOutcome(report, report["run"]["exit_code"])
+        log.event("error", message=error)
+    except (RulebridgeError, ValueError) as exc:
+        error = redact_personal(str(exc))
+        log.event("error", message=error)
+    except BaseException as exc:  # a defect or an interrupt: recorded, then raised
+        report = _report(night, started, f"interrupted by {type(exc).__name__}")
+        store.finish_run("failed", report=report)
+        raise
+    report = _report(night, started, error)
+    status: RunStatus = "failed" if report["run"]["exit_code"] == 1 else "succeeded"
+    store.finish_run(status, report=report)
+    log.event("run", state="finished", status=status, exit_code=report["run"]["exit_code"])
+    _prune(night)
+    return RunOutcome(report, report["run"]["exit_code"])
+
+
+def _probe(options: RunOptions, ruleset: CompiledRuleset, calls: ApiCalls) -> Probe | None:
+    """How a run looks for the agency's history in the targets before it creates a store
+    (`rulebridge.runner.trust.find_history`); None when the run writes nothing to Alto."""
+    config = options.config
+    if ruleset.lifecycle is None or not {"alto", "fixflo"} <= set(config.apis):
+        return None
+
+    def probe() -> str | None:
+        return asyncio.run(_find_history(Wire(config, calls), ruleset))
+
+    return probe
+
+
+async def _find_history(wire: Wire, ruleset: CompiledRuleset) -> str | None:
+    try:
+        async with (
+            fixflo_ports(wire, drained=False) as fixflo,
+            alto_writer(wire, drained=False) as alto,
+        ):
+            if not isinstance(alto, WorksOrderLookup):
+                return None
+            return await find_history(ruleset, fixflo.issues, alto)
+    except RefusedBy as exc:
+        raise RunFailedError(
+            f"preflight: {exc.system} refused the credentials ({exc.status}); check the "
+            f"variables named under '{exc.system}:' in {wire.config.path}. Nothing was "
+            "created or sent"
+        ) from None
+    except PortError as exc:
+        raise RunFailedError(
+            "before a new state store is created, the run looks in Alto for works orders "
+            f"this agency's earlier runs made; it could not ({exc}). Nothing was created or "
+            "sent: run again"
+        ) from exc
 
 
 def _run_phases(night: Night) -> None:
-    loaded = night.timed("snapshot", lambda: _snapshots(night))
-    plan = night.timed("plan", lambda: _plan(night, loaded))
+    loaded = night.timed("snapshot", lambda: take_snapshots(night))
+    plan = night.timed("plan", lambda: plan_night(night, loaded))
     asyncio.run(_write_phases(night, plan))
 
 
 # Snapshot ------------------------------------------------------------------------------
 
 
-def _snapshots(night: Night) -> LoadedSnapshots:
+def take_snapshots(night: Night) -> LoadedSnapshots:
     """Read Alto and Fixflo into the run's folder, within the snapshot phase's deadline; a
     refused credential stops the run. The listings' unusable items come first among the
     records the readers rejected."""
@@ -161,7 +287,7 @@ def _snapshots(night: Night) -> LoadedSnapshots:
 # Plan ----------------------------------------------------------------------------------
 
 
-def _plan(night: Night, loaded: LoadedSnapshots) -> Plan:
+def plan_night(night: Night, loaded: LoadedSnapshots) -> Plan:
     """The plan against the snapshots; saved when asked, stamped with the id map."""
     rejected = [
         {"where": error.where, "record_id": error.record_id, "message": error.message}
@@ -209,7 +335,7 @@ async def _write_phases(night: Night, plan: Plan) -> None:
     one limiter per system."""
     async with fixflo_ports(night) as fixflo:
         started = time.monotonic()
-        await _apply(night, plan, fixflo.target)
+        await _apply(night, plan, fixflo.target, fixflo.lookups)
         night.add_time("apply", time.monotonic() - started)
         if night.ruleset.lifecycle is None or "alto" not in night.config.apis:
             return
@@ -250,7 +376,9 @@ class ProgressTarget:
         return await self.target.find(collection, **query)
 
 
-async def _apply(night: Night, plan: Plan, fixflo: RecordTarget) -> None:
+async def _apply(
+    night: Night, plan: Plan, fixflo: RecordTarget, lookups: frozenset[str] = frozenset()
+) -> None:
     if night.options.dry_run:
         night.changes += len(plan.operations)
         return
@@ -261,9 +389,12 @@ async def _apply(night: Night, plan: Plan, fixflo: RecordTarget) -> None:
         night.log.event("settled", operations=settled)
     with night.log.phase("apply", total=len(plan.operations)) as advance:
         # A plan made tonight from Fixflo as it is holds only what is needed now: an update
-        # done on an earlier night (and undone in Fixflo since) is made again.
+        # done on an earlier night (and undone in Fixflo since) is made again. A store that
+        # never recorded a record of an entity looks its creates up first.
         target = ProgressTarget(fixflo, advance)
-        result = await apply_plan(plan, target, night.store, run=night.run, reapply_done=True)
+        result = await apply_plan(
+            plan, target, night.store, run=night.run, reapply_done=True, look_first=lookups
+        )
     _note_apply(night, result)
 
 
@@ -293,6 +424,7 @@ def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
                 "hash": night.ruleset.content_hash,
             },
             "dry_run": night.options.dry_run,
+            "adopt": night.options.adopt,
             "started": night.run.started,
             "finished": datetime.now(UTC).isoformat(),
             "seconds": round(time.monotonic() - started, 3),

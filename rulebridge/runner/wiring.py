@@ -18,20 +18,45 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAdapter
-from adapters.fixflo import FixfloAdapter, FixfloDocuments
+from adapters.fixflo import REFERENCE_LOOKUPS, FixfloAdapter, FixfloDocuments
 from adapters.http import Deadline
 from engine.errors import RecordError
 from engine.issues import AltoWriter
 from engine.ports import DocumentSource, IssueSource, RecordSource, RecordTarget
+from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import Opener
-from rulebridge.runner._night import Night
+from rulebridge.runner.calls import ApiCalls
 
-__all__ = ["FixfloPorts", "alto_writer", "fixflo_ports", "snapshot_reader"]
+__all__ = ["FixfloPorts", "Wire", "Wired", "alto_writer", "fixflo_ports", "snapshot_reader"]
+
+
+class Wired(Protocol):
+    """What the ports are made from: the agency config, and the run's call counters (a
+    `rulebridge.runner._night.Night`, or a `Wire` before the run has a store)."""
+
+    @property
+    def config(self) -> AgencyConfig:
+        """The agency config."""
+        ...
+
+    @property
+    def calls(self) -> ApiCalls:
+        """The run's API call counters."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """A config and call counters, for ports needed before the run's store is open."""
+
+    config: AgencyConfig
+    calls: ApiCalls
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +67,18 @@ class FixfloPorts:
         target: where the plan is applied (it also offers `engine.sync.RecordLookup`).
         issues: the issues changed since the cursor.
         documents: the issues' files, each issue's read at most once in the run.
+        lookups: the collections of `target` Fixflo documents a lookup by external
+            reference for (`adapters.fixflo.REFERENCE_LOOKUPS`).
     """
 
     target: RecordTarget
     issues: IssueSource
     documents: DocumentSource
+    lookups: frozenset[str] = frozenset()
 
 
 def snapshot_reader(
-    night: Night,
+    night: Wired,
     system: str,
     *,
     deadline: Deadline | None = None,
@@ -91,26 +119,30 @@ def snapshot_reader(
 
 
 @asynccontextmanager
-async def fixflo_ports(night: Night) -> AsyncIterator[FixfloPorts]:
-    """Fixflo's ports for the write phases, its limiter starting drained (`_drained`)."""
+async def fixflo_ports(night: Wired, *, drained: bool = True) -> AsyncIterator[FixfloPorts]:
+    """Fixflo's ports for the write phases, its limiter starting drained (`_drained`) unless
+    nothing read Fixflo a moment ago."""
     async with _client(night, "fixflo") as client:
-        limiter = await _drained(night.config.limiter("fixflo"))
+        limiter = night.config.limiter("fixflo")
+        limiter = await _drained(limiter) if drained else limiter
         config = night.config
         fixflo = FixfloAdapter(client, limiter=limiter, retry=config.retry, limits=config.limits)
-        yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo))
+        yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo), REFERENCE_LOOKUPS)
 
 
 @asynccontextmanager
-async def alto_writer(night: Night) -> AsyncIterator[AltoWriter]:
-    """Alto's writer for the issue phase (with its lookups), its limiter starting drained."""
+async def alto_writer(night: Wired, *, drained: bool = True) -> AsyncIterator[AltoWriter]:
+    """Alto's writer for the issue phase (with its lookups), its limiter starting drained
+    unless nothing read Alto a moment ago."""
     async with _client(night, "alto") as client:
-        limiter = await _drained(night.config.limiter("alto"))
+        limiter = night.config.limiter("alto")
+        limiter = await _drained(limiter) if drained else limiter
         config = night.config
         yield AltoAdapter(client, limiter=limiter, retry=config.retry, limits=config.limits)
 
 
 @asynccontextmanager
-async def _client(night: Night, system: str) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(night: Wired, system: str) -> AsyncIterator[httpx.AsyncClient]:
     """The agency's client for `system`, its calls counted for the report; closed on exit."""
     async with night.config.client(system) as client:
         yield night.calls.attach(client, system)

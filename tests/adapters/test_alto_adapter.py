@@ -340,3 +340,40 @@ def test_reading_only_what_changed_since_a_cursor() -> None:
     assert changed == [r for r in fake.world["inventory"] if str(r["modifiedDate"]) >= cursor]
     assert 0 < len(changed) < len(fake.world["inventory"])
     assert "modified-from=" in fake.log.matching("GET", "/inventory/filter")[0].query
+
+
+@pytest.mark.parametrize("shape", ["one order", "list", "page", "paged"])
+def test_works_orders_are_found_whatever_shape_alto_answers_in(shape: str) -> None:
+    """The contract types the answer of GET /inventory/{id}/work-orders as a single
+    WorkOrder (the real shape is unconfirmed): a single order, a list and a page of items
+    are all read, and a page's nextToken is followed."""
+    mine = {"id": "9", "propertyId": "1", "notes": "Leaking tap\n[ref FF-1]"}
+    other = {"id": "8", "propertyId": "1", "notes": "[ref FF-10]"}
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url.query.decode()))
+        token = request.url.params.get("nextToken")
+        body: Any = {
+            "one order": mine,
+            "list": [other, mine],
+            "page": {"meta": {"nextToken": None}, "items": [other, mine]},
+            "paged": {"meta": {"nextToken": "p2"}, "items": [other]}
+            if token is None
+            else {"meta": {}, "items": [mine]},
+        }[shape]
+        return httpx.Response(200, json=body)
+
+    async def run() -> tuple[Any, Any]:
+        transport = httpx.MockTransport(handler)
+        async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as http:
+            alto = AltoAdapter(http, retry=FAST)
+            return await alto.find_works_order("1", "FF-1"), await alto.find_works_order(
+                "1", "FF-2"
+            )
+
+    found, missing = asyncio.run(run())
+    assert found == mine
+    assert missing is None
+    if shape == "paged":
+        assert "nextToken=p2" in seen

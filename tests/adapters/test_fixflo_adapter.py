@@ -207,3 +207,26 @@ def test_reading_only_what_changed_since_a_cursor() -> None:
 
     changed = asyncio.run(run())
     assert [r["ExternalRef"] for r in changed] == ["fresh"]
+
+
+def test_a_lookup_answered_with_another_record_finds_nothing() -> None:
+    """An API that ignores the parameter (GET /Landlord documents none) and sends some
+    record is no match: a create is never recorded against another person."""
+    someone = {"Id": 5, "ExternalRef": "200009", "Surname": "Else"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=someone)
+
+    async def run() -> tuple[Any, Any]:
+        transport = httpx.MockTransport(handler)
+        async with httpx.AsyncClient(transport=transport, base_url="http://f.test") as http:
+            fixflo = FixfloAdapter(http, retry=FAST)
+            return (
+                await fixflo.find("landlords", ExternalRef="200001"),
+                await fixflo.find("landlords", ExternalRef="200009"),
+            )
+
+    wrong, right = asyncio.run(run())
+    assert wrong is None
+    assert right is not None
+    assert right["ExternalRef"] == "200009"

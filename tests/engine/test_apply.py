@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.fixflo import REFERENCE_LOOKUPS
 from engine.canonical import content_hash
 from engine.store import IdMapEntry, Store
 from engine.sync.apply import (
@@ -248,3 +249,60 @@ def test_a_link_to_a_missing_tenant_is_a_retryable_dead_letter(tmp_path: Path) -
         (letter,) = store.dead_letters()
         assert letter.retryable
         assert "404" in letter.reason
+
+
+def _apply_looking_first(world: World, path: Path, plan: Plan) -> ApplyResult:
+    async def go() -> ApplyResult:
+        with Store.open(path) as store:
+            run = store.start_run("alto-fixflo", "1", world.ruleset_hash)
+            async with fixflo(world.fake) as target:
+                result = await apply_plan(
+                    plan, target, store, run=run, look_first=REFERENCE_LOOKUPS
+                )
+            store.finish_run("succeeded")
+        return result
+
+    return asyncio.run(go())
+
+
+def test_a_new_store_looks_a_create_up_by_its_own_reference_first(tmp_path: Path) -> None:
+    """A create the snapshot missed names the record Fixflo holds; a tenant is looked up by
+    its ExternalRef, never by the ExternalPropertyRef it shares with its neighbours."""
+    world = make_world(tmp_path)
+    path = tmp_path / "state" / "agency.db"
+    creates = [op for op in world.plan.operations if op.op == "create"]
+    prop = next(op for op in creates if op.target == "fixflo.properties")
+    tenant = next(
+        op
+        for op in creates
+        if op.target == "fixflo.tenants" and op.fields.get("ExternalPropertyRef")
+    )
+    neighbour = {  # another occupier of the same property, already in Fixflo
+        "ExternalRef": "NEIGHBOUR-1",
+        "ExternalPropertyRef": tenant.fields["ExternalPropertyRef"],
+        "Surname": "Nextdoor",
+        "EmailAddress": "neighbour@example.invalid",
+    }
+
+    async def before() -> str:
+        async with fixflo(world.fake) as target:
+            await target.upsert("tenants", neighbour)
+            missed = await target.upsert(
+                "properties", dict(prop.fields)
+            )  # not in the plan's snapshot
+        return str(missed["Id"])
+
+    existing = asyncio.run(before())
+    result = _apply_looking_first(world, path, world.plan)
+    assert result.counts["property"]["merged"] == 1
+    assert "merged" not in result.counts["occupier"]
+    key = str(prop.fields["ExternalPropertyRef"])
+    assert holders(world.fake, "properties", "ExternalPropertyRef", key) == 1
+    assert holders(world.fake, "tenants", "ExternalRef", "NEIGHBOUR-1") == 1
+    assert holders(world.fake, "tenants", "ExternalRef", str(tenant.fields["ExternalRef"])) == 1
+    with Store.open(path) as store:
+        entry = store.lookup(prop.kind, str(prop.source_id))
+    assert entry is not None
+    assert entry.target_id == existing
+    again = _apply_looking_first(world, path, world.plan)  # the store knows them now
+    assert again.calls["find"] == 0

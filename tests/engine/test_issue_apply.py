@@ -9,6 +9,8 @@ the store's issue state.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -31,10 +33,11 @@ from adapters.errors import (
     RequestTimeoutError,
     ServerError,
 )
+from engine.issues.adoption import adopt_issue_ops
 from engine.issues.apply import IssueApplyResult, apply_issue_ops, attachment_kinds
 from engine.issues.reconcile import IssueOps, reconcile
 from engine.ports import AltoHolding, Attachment, ChargeTarget, Record
-from engine.store import Store, StoreError
+from engine.store import Store, StoreBehindError, StoreError
 from simulator.fake._alto_world import WorldWrites
 from simulator.lifecycle import AltoWorld, Simulation, load_scenario, violations
 from simulator.lifecycle.worlds import LedgerEntry
@@ -368,7 +371,8 @@ def test_a_works_order_is_created_once_then_updated(harness: Harness) -> None:
     harness.perform("instruct", "I1")
     created = harness.results[-1]
     assert dict(created.counts["works_order"]) == {"create": 1}
-    assert created.calls == Counter(create_works_order=1, update_works_order=1)
+    # looked for first (Alto's contract documents the lookup), then created and moved on
+    assert created.calls == Counter(find_works_order=1, create_works_order=1, update_works_order=1)
     (order,) = harness.alto.world.works_orders.values()
     assert order["status"] == "SupplierInstructed"  # created at NewRequest, then moved
     harness.perform("complete_job", "I1")
@@ -664,3 +668,218 @@ def test_a_second_reconcile_in_the_same_run_is_left_to_the_next_run(harness: Har
     harness.deliver("I1")
     assert dict(harness.results[-1].counts["works_order"]) == {"update": 1}
     assert harness.pending() == {}
+
+
+# A store lost, emptied or restored from an older backup ---------------------------------
+#
+# Alto's contract documents a lookup for works orders (by the issue's reference on their
+# property) and for documents (by name on their works order), none for charges. A create or
+# attach the store never attempted looks first: found, the store is behind Alto and the
+# apply stops (`StoreBehindError`). `adopt_issue_ops` records what Alto holds instead.
+
+
+def _backup(harness: Harness, to: Path) -> None:
+    """A copy of the store as it is now (the SQLite backup API, as an operator's tool)."""
+    harness.close()
+    with sqlite3.connect(harness.path) as source, sqlite3.connect(to) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+
+
+def _restore(harness: Harness, backup: Path | None) -> None:
+    """Replace the store with `backup`; None: delete it (a new, empty store in its place)."""
+    harness.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{harness.path}{suffix}").unlink(missing_ok=True)
+    if backup is not None:
+        shutil.copyfile(backup, harness.path)
+
+
+def _writes(alto: AltoDouble) -> int:
+    return sum(alto.calls[method] for method in WRITES)
+
+
+def _adopt(harness: Harness, issue: str) -> IssueApplyResult:
+    """One adoption run for `issue`: what its reconcile owes, looked up, nothing sent."""
+
+    async def adopt() -> IssueApplyResult:
+        store = harness.store
+        run = store.start_run("alto-fixflo", "1", "sha256:test")
+        held = store.issue_state(issue).holding()
+        result = reconcile(RULESET, harness.sim.fixflo.snapshot(issue), held)
+        done = await adopt_issue_ops(result, harness.alto, store, run=run, attachments=KINDS)
+        store.finish_run("succeeded")
+        return done
+
+    return asyncio.run(adopt())
+
+
+def _resolve_by_looking(harness: Harness) -> None:
+    """A person checks each open letter in Alto: resolved as landed if it is there, retried
+    if it is not."""
+    world = harness.alto.world
+    for letter in harness.letters():
+        operation, issue = letter.operation, str(letter.operation["issue_id"])
+        if operation["kind"] == "document":
+            there = any(
+                (d["issueId"], d["name"]) == (issue, operation["name"]) for d in world.documents
+            )
+        else:
+            reference = operation["fields"].get("invoiceReference")
+            there = any(
+                (c["issueId"], c.get("invoiceReference")) == (issue, reference)
+                for c in world.charges
+            )
+        if there:
+            harness.store.resolve_dead_letter(letter.id, "found in Alto", landed=True)
+        else:
+            harness.store.retry_dead_letter(letter.id)
+
+
+@pytest.mark.req("W-03")
+def test_a_lost_store_refuses_to_create_a_works_order_alto_holds(harness: Harness) -> None:
+    harness.perform("report", "I1")
+    harness.perform("instruct", "I1")
+    writes = _writes(harness.alto)
+    _restore(harness, None)
+    with pytest.raises(
+        StoreBehindError, match=r"works order WO-1 on property \S+ carries \[ref I1\]"
+    ):
+        harness.deliver("I1")
+    assert _writes(harness.alto) == writes
+    assert len(harness.alto.world.works_orders) == 1
+    store = harness.store
+    assert store.audit() == []  # nothing recorded: the next run looks again
+    assert store.in_flight() == []
+
+
+@pytest.mark.req("W-09", "CH-03")
+def test_a_store_restored_from_before_the_close_refuses_before_the_charge(
+    harness: Harness, tmp_path: Path
+) -> None:
+    harness.sim.perform("report", "I1", deliver=False)
+    harness.perform("instruct", "I1")
+    _backup(harness, tmp_path / "backup.db")
+    harness.perform("complete_job", "I1")
+    harness.perform("close", "I1")
+    charges, documents = len(harness.alto.world.charges), len(harness.alto.world.documents)
+    assert charges == 1
+    _restore(harness, tmp_path / "backup.db")
+    with pytest.raises(StoreBehindError, match=r"holds document 'issue-I1.pdf' of issue I1"):
+        harness.deliver("I1")
+    # the document was found before anything of its step was sent: no charge posted twice
+    assert (len(harness.alto.world.charges), len(harness.alto.world.documents)) == (
+        charges,
+        documents,
+    )
+    assert harness.alto.calls["post_charge"] == 1
+
+
+@pytest.mark.req("W-03", "W-09", "CH-03")
+def test_adoption_records_what_alto_holds_and_sends_nothing(harness: Harness) -> None:
+    harness.play("documented-path")
+    writes, before = _writes(harness.alto), _summary(harness.alto.world)
+    _restore(harness, None)
+    adopted = _adopt(harness, "I1")
+    assert {kind: dict(c) for kind, c in adopted.counts.items()} == {
+        "works_order": {"adopted": 1},
+        "document": {"adopted": 2},
+        "charge": {"adopted": 1},
+    }
+    assert adopted.complete
+    assert _writes(harness.alto) == writes
+    assert harness.pending() == {}  # the ledger holds what Alto holds
+    harness.deliver("I1")
+    assert _writes(harness.alto) == writes
+    assert _summary(harness.alto.world) == before
+    assert harness.judged() == []
+
+
+@pytest.mark.req("CH-03")
+def test_adoption_gives_a_person_what_alto_cannot_be_asked_about(
+    make: Callable[[AltoDouble], Harness],
+) -> None:
+    harness = make(AltoWithLookups(offered=False))  # no document or charge lookup
+    harness.play("documented-path")
+    _restore(harness, None)
+    adopted = _adopt(harness, "I1")
+    assert dict(adopted.counts["works_order"]) == {"adopted": 1}
+    assert dict(adopted.counts["document"]) == {"dead": 2}
+    assert dict(adopted.counts["charge"]) == {"dead": 1}
+    letters = harness.letters()
+    assert len(letters) == 3
+    assert all(not letter.retryable for letter in letters)
+    assert all("the state store was rebuilt" in letter.reason for letter in letters)
+    assert all("--landed" in letter.reason for letter in letters)
+    harness.deliver("I1")  # the letters hold them: nothing sent on a guess
+    assert _duplicates(harness.alto.world) == []
+    _resolve_by_looking(harness)
+    harness.settle()
+    assert _duplicates(harness.alto.world) == []
+    assert harness.judged() == []
+
+
+@pytest.mark.req("W-03", "W-09", "W-10", "CH-03")
+@given(
+    scenario=st.sampled_from(NAMES),
+    backup_at=st.integers(min_value=0, max_value=12),
+    restore_at=st.integers(min_value=0, max_value=12),
+    lookups=st.booleans(),
+    adopt_at_once=st.booleans(),
+)
+def test_a_store_restored_from_any_older_backup_and_adopted_never_duplicates(
+    scenario: str, backup_at: int, restore_at: int, lookups: bool, adopt_at_once: bool
+) -> None:
+    """Play a scenario; after step `restore_at` put back the store as it was after step
+    `backup_at` (0: no store at all). Unless adopted at once, applying goes on until it
+    refuses (it looked first and found in Alto what the store never sent), having
+    duplicated nothing; it is adopted then and a person checks what Alto cannot be asked
+    about. The rest of the lifecycle converges with nothing twice."""
+    backup_at = min(backup_at, restore_at)
+    adopt_at_once = adopt_at_once or not lookups  # no document lookup: the runner's witness
+    steps = load_scenario(SCENARIOS / f"{scenario}.yaml", lifecycle()).steps
+    with _fresh(AltoWithLookups(offered=lookups)) as harness, tempfile.TemporaryDirectory() as tmp:
+        backup = Path(tmp) / "backup.db"
+        for number, step in enumerate(steps, start=1):
+            if number - 1 == backup_at and backup_at:
+                _backup(harness, backup)
+            if number - 1 == restore_at:
+                _restore(harness, backup if backup_at else None)
+                if adopt_at_once:
+                    _recover(harness)
+            _step(harness, step)
+        if len(steps) <= restore_at:
+            _restore(harness, backup if backup_at and len(steps) > backup_at else None)
+            _recover(harness)
+        harness.settle()
+        assert _duplicates(harness.alto.world) == []
+        assert harness.judged() == []
+        assert harness.pending() == {}
+
+
+def _step(harness: Harness, step: Any) -> None:
+    if step.event is None:
+        _deliver_or_refuse(harness, step.redeliver)
+        return
+    harness.sim.perform(step.event, "I1", step.details, deliver=step.deliver)
+    if step.deliver:
+        _deliver_or_refuse(harness, None)
+
+
+def _deliver_or_refuse(harness: Harness, revision: int | None) -> None:
+    """Deliver; a refusal (the store is behind) is adopted, as the runner's message says."""
+    before = _duplicates(harness.alto.world)
+    try:
+        harness.deliver("I1", revision)
+    except StoreBehindError:
+        assert _duplicates(harness.alto.world) == before
+        harness.close()
+        _recover(harness)
+
+
+def _recover(harness: Harness) -> None:
+    """`rulebridge store adopt`, then a person checks the letters it wrote."""
+    if "I1" in harness.sim.fixflo.issues:
+        _adopt(harness, "I1")
+        _resolve_by_looking(harness)

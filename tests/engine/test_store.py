@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlite_utils import Database
@@ -19,7 +19,16 @@ from sqlite_utils import Database
 from engine.errors import RulebridgeError
 from engine.explain import Because
 from engine.issues.reconcile import LifecycleOp
-from engine.store import DeadLetter, EffectResult, IdMapEntry, IssueState, Store, StoreError
+from engine.store import (
+    AgencyIdentity,
+    DeadLetter,
+    EffectResult,
+    IdMapEntry,
+    IssueState,
+    Progress,
+    Store,
+    StoreError,
+)
 from engine.store import migrations as schema
 from engine.store.files import translate
 from engine.store.records import StoredOperation as StoredOp
@@ -724,3 +733,95 @@ def test_letters_written_before_migration_3_are_open_after_it(
         old.close()
     [kept] = open_store().dead_letters()
     assert (kept.id, kept.resolved, kept.resolution) == (letter.id, None, None)
+
+
+# The agency a store belongs to (migration 4) ---------------------------------------------
+
+ACME = AgencyIdentity.of(
+    "acme", "9B6C0D1E-2F3A-4B5C-8D7E-0F1A2B3C4D5E", "https://acme.fixflo.com/api/v2"
+)
+
+
+def test_a_new_store_is_bound_once_and_keeps_its_id(open_store: OpenStore) -> None:
+    store = open_store()
+    assert store.binding() is None
+    assert store.progress() == Progress(0, 0)
+    first = store.bind(ACME, origin="new")
+    assert (first.origin, first.behind, first.identity) == ("new", None, ACME)
+    store.mark_behind("works order 7 carries [ref I1]")
+    store.mark_behind("a second note is not kept")
+    behind = store.binding()
+    assert behind is not None
+    assert behind.behind == "works order 7 carries [ref I1]"
+    again = store.bind(ACME, origin="adopted")  # adopting clears the note, keeps the id
+    assert (again.store_id, again.origin, again.behind) == (first.store_id, "adopted", None)
+    store.close()
+    other = open_store("other.db").bind(ACME, origin="new")
+    assert other.store_id != first.store_id  # a second store of the agency is another
+
+
+def test_progress_counts_the_latest_run_and_effect(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    op = works_order()
+    store.record_intent(op)
+    store.record_effect(op, EffectResult("WO-1"))
+    store.finish_run("succeeded")
+    store.start_run("alto-fixflo", "1", "h")
+    assert store.progress() == Progress(runs=2, effects=1)
+    assert store.progress().behind(Progress(runs=2, effects=2))
+    assert not store.progress().behind(Progress(runs=1, effects=1))
+
+
+def test_attempted_means_an_intent_was_recorded(store: Store) -> None:
+    store.start_run("alto-fixflo", "1", "h")
+    planned, called, lookup_failed = works_order("a"), works_order("b"), works_order("c")
+    store.record_plan([planned, called, lookup_failed])
+    store.record_intent(called)
+    store.mark_failed(lookup_failed, "Alto could not be asked")  # before any intent
+    assert [store.attempted(op.idempotency_key) for op in (planned, called, lookup_failed)] == [
+        False,
+        True,
+        False,
+    ]
+    store.mark_failed(called, "500")  # called, answered: it was attempted
+    assert store.attempted(called.idempotency_key)
+    letter = store.dead_letter(planned, "refused", retryable=True)
+    store.retry_dead_letter(letter.id)  # planned again, but a person saw it fail
+    assert store.attempted(planned.idempotency_key)
+
+
+def test_a_store_from_before_migration_4_opens_unbound_with_its_history(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        old = open_store()
+        old.start_run("alto-fixflo", "1", "h")
+        old.finish_run("succeeded")
+        old.close()
+    upgraded = open_store()
+    numbers = [row["number"] for row in upgraded._db.query("SELECT number FROM migrations")]
+    assert numbers == [1, 2, 3, 4]
+    assert upgraded.binding() is None
+    assert upgraded.progress().runs == 1
+
+
+_REF = st.uuids().map(str)
+_HOST = st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True)
+
+
+@given(ref=_REF, host=_HOST, other_ref=_REF, other_host=_HOST, name=st.text(max_size=10))
+def test_an_agency_is_its_targets_whatever_their_spelling_or_its_label(
+    ref: str, host: str, other_ref: str, other_host: str, name: str
+) -> None:
+    url = f"https://{host}.fixflo.com/api/v2"
+    plain = AgencyIdentity.of("acme", ref, url)
+    loud = f"HTTPS://{host.upper()}.FIXFLO.COM/api/v2/"  # scheme and host have no case
+    respelt = AgencyIdentity.of(name, f" {ref.upper()} ", loud)
+    assert respelt.key == plain.key
+    assert respelt.differences(plain) == []
+    other = AgencyIdentity.of("acme", other_ref, f"https://{other_host}.fixflo.com/api/v2")
+    differ = other.differences(plain)
+    assert (other.key == plain.key) == (differ == [])
+    assert ("the Alto AgencyRef" in differ) == (other_ref != ref)
+    assert ("the Fixflo base URL" in differ) == (other_host != host)

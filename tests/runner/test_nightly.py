@@ -19,7 +19,14 @@ from click.testing import CliRunner
 from engine.store import Store
 from rulebridge._config import load_agency_config
 from rulebridge.cli import main
-from rulebridge.runner import ISSUES_CURSOR, RunLock, RunLog, RunOptions, run_nightly
+from rulebridge.runner import (
+    ISSUES_CURSOR,
+    RunFailedError,
+    RunLock,
+    RunLog,
+    RunOptions,
+    run_nightly,
+)
 from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
 
 SIZE, SEED = 40, 3
@@ -140,14 +147,26 @@ def test_a_run_already_in_progress_makes_the_second_exit_cleanly(agency: FakeAge
 def test_refused_credentials_stop_the_run_in_preflight(
     agency: FakeAgency, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    night(agency)
+    writes = fixflo_writes(agency)
     monkeypatch.setenv("RULEBRIDGE_DEMO_FIXFLO_TOKEN", "not-the-token")
     report, code, lines = night(agency)
     assert code == 1
     assert "preflight: fixflo refused the credentials (401)" in report["run"]["error"]
-    assert fixflo_writes(agency) == 0
+    assert fixflo_writes(agency) == writes
     assert "not-the-token" not in json.dumps(report) + json.dumps(lines)
     with Store.open(agency.store_path) as store:
         assert store.runs()[0].status == "failed"
+
+
+def test_refused_credentials_on_the_first_run_create_no_store(
+    agency: FakeAgency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RULEBRIDGE_DEMO_FIXFLO_TOKEN", "not-the-token")
+    with pytest.raises(RunFailedError, match=r"preflight: fixflo refused the credentials \(401\)"):
+        night(agency)  # the targets are searched for history before a store is created
+    assert not agency.store_path.exists()
+    assert fixflo_writes(agency) == 0
 
 
 def test_log_lines_are_json_and_carry_no_personal_data(agency: FakeAgency) -> None:
