@@ -175,11 +175,31 @@ def test_a_mutated_file_gets_located_errors_never_a_traceback(
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=lambda s: repr(s[:20]))
-@pytest.mark.parametrize("where", ["summary: {}", "version: {}", "{}: x", "sources: {}"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "summary: @",
+        "version: @",
+        "@: x",
+        "sources: @",
+        "sources: {alto.inventory: {key: @, fields: [id]}}",
+    ],
+)
 def test_every_snippet_alone_is_located(tmp_path: Path, snippet: bytes, where: str) -> None:
-    line = where.encode().replace(b"{}", snippet)
+    line = where.encode().replace(b"@", snippet)
     text = b"ruleset: x\nversion: 1\nsummary: s\n" + line + b"\n"
     check_one(tmp_path, "v1", text)
+
+
+def test_a_source_key_with_a_huge_list_position_is_located(tmp_path: Path) -> None:
+    text = TEXTS["v1.yamlalto-fixflo"]
+    key = b"key: id\n"
+    assert key in text
+    huge = b"key: 'id[" + b"9" * 5000 + b"]'\n"
+    path = tmp_path / "v1.yaml"
+    path.write_bytes(text.replace(key, huge, 1))
+    [result] = check_paths([path])  # once a ValueError from the path reader
+    assert "invalid-value" in [error.code for error in result.errors]
 
 
 def test_three_mistakes_give_three_errors(tmp_path: Path) -> None:

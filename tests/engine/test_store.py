@@ -801,7 +801,8 @@ def test_a_store_from_before_migration_4_opens_unbound_with_its_history(
         old.close()
     upgraded = open_store()
     numbers = [row["number"] for row in upgraded._db.query("SELECT number FROM migrations")]
-    assert numbers == [1, 2, 3, 4]
+    assert numbers == [number for number, _, _ in schema.MIGRATIONS]
+    assert 4 in numbers
     assert upgraded.binding() is None
     assert upgraded.progress().runs == 1
 
