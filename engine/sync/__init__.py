@@ -5,14 +5,7 @@ returns a `Plan` of operations, each with an idempotency key and the rules that 
 `apply_plan` performs a plan through a `engine.ports.RecordTarget` with exactly-once effects;
 a saved plan is refused when its inputs changed since it was made (`check_fresh`).
 
-Example:
-    >>> from datetime import date
-    >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
-    >>> records = {"alto.inventory": [{"id": "1", "recordType": "Sale"}]}
-    >>> plan = make_plan(ruleset, records, as_of=date(2026, 11, 22))
-    >>> {op: count for op, count in plan.summary()["property"].items() if count}
-    {'skip': 1}
+`engine.sync.planner.make_plan` shows a plan made and read.
 """
 
 from engine.sync.apply import ApplyResult, RecordLookup, apply_plan

@@ -85,7 +85,7 @@ class RunLock:
             self._file = None
 
 
-class AgencyLock:
+class AgencyLock(ExitStack):
     """The agency's run lock, then its store's; both released on exit.
 
     Raises:
@@ -93,8 +93,8 @@ class AgencyLock:
     """
 
     def __init__(self, home: AgencyHome, store_path: Path) -> None:
+        super().__init__()
         self.home, self.store_path = home, store_path
-        self._held = ExitStack()
 
     def __enter__(self) -> AgencyLock:
         self.home.prepare()
@@ -102,13 +102,5 @@ class AgencyLock:
         with ExitStack() as stack:
             stack.enter_context(RunLock.for_file(self.home.lock_path, what=what))
             stack.enter_context(RunLock(self.store_path))
-            self._held = stack.pop_all()
+            self.push(stack.pop_all())
         return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._held.close()

@@ -41,50 +41,43 @@ from adapters.errors import (
 )
 from adapters.http import make_limiter
 from adapters.secrets import read_secret
-from engine.errors import (
-    CredentialsRefused,
-    NotOffered,
-    OutcomeUnknown,
-    PortError,
-    RecordRefused,
-    Retryable,
-    RulebridgeError,
-)
+from engine import errors as port
+from engine.errors import RulebridgeError
 
 # The kinds of port failure the engine sorts by (engine.errors).
-ENGINE_KINDS: tuple[type[PortError], ...] = (
-    CredentialsRefused,
-    RecordRefused,
-    NotOffered,
-    Retryable,
-    OutcomeUnknown,
+ENGINE_KINDS: tuple[type[port.PortError], ...] = (
+    port.CredentialsRefused,
+    port.RecordRefused,
+    port.NotOffered,
+    port.Retryable,
+    port.OutcomeUnknown,
 )
 # Every adapter exception and the engine kinds it is. A class of no kind (the bases,
 # ConfigError) is one the engine reads as outcome unknown.
-KINDS: dict[type[AdapterError], set[type[PortError]]] = {
+KINDS: dict[type[AdapterError], set[type[port.PortError]]] = {
     AdapterError: set(),
     ConfigError: set(),
-    TransportError: {Retryable},
-    ConnectError: {Retryable},
-    RequestTimeoutError: {Retryable, OutcomeUnknown},
-    ConnectionLostError: {Retryable, OutcomeUnknown},
-    ProtocolError: {OutcomeUnknown},
-    AnswerLimitError: {OutcomeUnknown},
-    PageLoopError: {OutcomeUnknown},
-    ListingLimitError: {OutcomeUnknown},
-    DeadlineError: {OutcomeUnknown},
-    OutcomeUnknownError: {OutcomeUnknown},
+    TransportError: {port.Retryable},
+    ConnectError: {port.Retryable},
+    RequestTimeoutError: {port.Retryable, port.OutcomeUnknown},
+    ConnectionLostError: {port.Retryable, port.OutcomeUnknown},
+    ProtocolError: {port.OutcomeUnknown},
+    AnswerLimitError: {port.OutcomeUnknown},
+    PageLoopError: {port.OutcomeUnknown},
+    ListingLimitError: {port.OutcomeUnknown},
+    DeadlineError: {port.OutcomeUnknown},
+    OutcomeUnknownError: {port.OutcomeUnknown},
     HTTPStatusError: set(),
-    AuthError: {CredentialsRefused},
-    ForbiddenError: {CredentialsRefused},
-    NotFoundError: {RecordRefused},
-    DocumentNotFoundError: {RecordRefused},
-    NotOfferedError: {RecordRefused, NotOffered},
-    ConflictError: {RecordRefused},
-    BadRequestError: {RecordRefused},
-    RateLimitedError: {Retryable},
-    ServerError: {Retryable},
-    EnvelopeError: {RecordRefused},
+    AuthError: {port.CredentialsRefused},
+    ForbiddenError: {port.CredentialsRefused},
+    NotFoundError: {port.RecordRefused},
+    DocumentNotFoundError: {port.RecordRefused},
+    NotOfferedError: {port.RecordRefused, port.NotOffered},
+    ConflictError: {port.RecordRefused},
+    BadRequestError: {port.RecordRefused},
+    RateLimitedError: {port.Retryable},
+    ServerError: {port.Retryable},
+    EnvelopeError: {port.RecordRefused},
 }
 
 
@@ -113,7 +106,7 @@ def test_every_adapter_exception_has_its_engine_kind() -> None:
     assert declared == set(KINDS)
     assert {cls.__name__ for cls in declared} <= set(adapters.errors.__all__)
     for cls, kinds in KINDS.items():
-        assert issubclass(cls, PortError)
+        assert issubclass(cls, port.PortError)
         assert {kind for kind in ENGINE_KINDS if issubclass(cls, kind)} == kinds, cls.__name__
 
 
@@ -158,7 +151,7 @@ def test_transport_errors_by_kind(
 ) -> None:
     error = translate_transport_error(cls("x"), "POST", "/work-orders")
     assert type(error) is expected
-    assert isinstance(error, Retryable) is retryable
+    assert isinstance(error, port.Retryable) is retryable
 
 
 @pytest.mark.parametrize(

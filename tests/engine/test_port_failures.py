@@ -15,15 +15,8 @@ from typing import Any
 
 import pytest
 
-from engine.errors import (
-    CredentialsRefused,
-    NotOffered,
-    OutcomeUnknown,
-    PortError,
-    RecordRefused,
-    Retryable,
-    RulebridgeError,
-)
+from engine import errors as port
+from engine.errors import RulebridgeError
 from engine.ports import Record
 from engine.store import Store
 from engine.sync.apply import ApplyResult, apply_plan
@@ -31,22 +24,22 @@ from tests.engine.apply_world import make_world
 from tests.engine.test_issue_apply import AltoDouble, AltoWithLookups, Harness, _closed
 
 
-class Lost(Retryable, OutcomeUnknown):
+class Lost(port.Retryable, port.OutcomeUnknown):
     """A timeout: transient, and the answer was lost."""
 
 
 # (the failure a port raises, the outcome an applier counts; "stop": it is raised)
 FAILURES: list[tuple[RulebridgeError, str]] = [
-    (CredentialsRefused("refused", status=500), "stop"),
-    (RecordRefused("Unprocessable: supplierContactId", status=422), "dead"),
-    (RecordRefused("no such tenant", status=404), "dead"),
-    (RecordRefused("Errors: Surname is required", status=200), "dead"),
-    (NotOffered("no such endpoint", status=405), "dead"),
-    (Retryable("the API answered 503", status=422), "failed"),  # the type decides
-    (Retryable("could not connect"), "failed"),
-    (OutcomeUnknown("the write may have landed", status=500), "unknown"),
+    (port.CredentialsRefused("refused", status=500), "stop"),
+    (port.RecordRefused("Unprocessable: supplierContactId", status=422), "dead"),
+    (port.RecordRefused("no such tenant", status=404), "dead"),
+    (port.RecordRefused("Errors: Surname is required", status=200), "dead"),
+    (port.NotOffered("no such endpoint", status=405), "dead"),
+    (port.Retryable("the API answered 503", status=422), "failed"),  # the type decides
+    (port.Retryable("could not connect"), "failed"),
+    (port.OutcomeUnknown("the write may have landed", status=500), "unknown"),
     (Lost("timed out waiting for the answer"), "unknown"),
-    (PortError("a failure of no kind"), "unknown"),
+    (port.PortError("a failure of no kind"), "unknown"),
     (RulebridgeError("not a port's failure"), "unknown"),
 ]
 
@@ -96,7 +89,7 @@ def test_apply_plan_sorts_a_failure_by_its_type(
                 store.finish_run("succeeded")
 
     if outcome == "stop":
-        with pytest.raises(CredentialsRefused):
+        with pytest.raises(port.CredentialsRefused):
             asyncio.run(go())
         assert target.calls == 1  # nothing more is tried
         return
@@ -106,7 +99,7 @@ def test_apply_plan_sorts_a_failure_by_its_type(
         letters = list(store.dead_letters())
     assert len(letters) == (3 if outcome == "dead" else 0)
     if outcome == "dead":
-        assert isinstance(failure, PortError)
+        assert isinstance(failure, port.PortError)
         assert {letter.retryable for letter in letters} == {failure.status == 404}
         assert all(failure.message in letter.reason for letter in letters)
 
@@ -118,7 +111,7 @@ def test_apply_plan_sorts_a_failure_by_its_type(
 class RaisingAlto(AltoDouble):
     """Alto whose works order create raises `failure`."""
 
-    failure: Exception = dataclasses.field(default_factory=lambda: PortError("unset"))
+    failure: Exception = dataclasses.field(default_factory=lambda: port.PortError("unset"))
 
     async def create_works_order(
         self, property_id: str, order: Mapping[str, Any], *, reference: str
@@ -135,7 +128,7 @@ def test_apply_issue_ops_sorts_a_failure_by_its_type(
     try:
         _closed(harness)
         if outcome == "stop":
-            with pytest.raises(CredentialsRefused):
+            with pytest.raises(port.CredentialsRefused):
                 asyncio.run(harness._apply(harness.sim.fixflo.snapshot("I1")))
             return
         done = harness.deliver("I1")
@@ -144,7 +137,7 @@ def test_apply_issue_ops_sorts_a_failure_by_its_type(
         letters = harness.letters()
         assert len(letters) == (1 if outcome == "dead" else 0)
         if outcome == "dead":
-            assert isinstance(failure, PortError)
+            assert isinstance(failure, port.PortError)
             assert letters[0].retryable is (failure.status == 404)
             answer = "refused it" if failure.status == 200 else f"answered {failure.status}"
             assert f"create works_order: Alto {answer}: {failure.message}" in letters[0].reason
@@ -156,7 +149,7 @@ def test_apply_issue_ops_sorts_a_failure_by_its_type(
 class FailingLookups(AltoWithLookups):
     """Alto whose charge lookup raises `failure`."""
 
-    failure: Exception = dataclasses.field(default_factory=lambda: PortError("unset"))
+    failure: Exception = dataclasses.field(default_factory=lambda: port.PortError("unset"))
 
     async def find_charge(
         self, target: Any, target_id: str, invoice_reference: str
@@ -168,9 +161,9 @@ class FailingLookups(AltoWithLookups):
 @pytest.mark.parametrize(
     ("failure", "outcome"),
     [
-        (NotOffered("no such endpoint", status=400), "dead"),  # a person checks Alto
-        (RecordRefused("not found", status=404), "unknown"),  # verified next run
-        (Retryable("the API answered 503"), "unknown"),
+        (port.NotOffered("no such endpoint", status=400), "dead"),  # a person checks Alto
+        (port.RecordRefused("not found", status=404), "unknown"),  # verified next run
+        (port.Retryable("the API answered 503"), "unknown"),
     ],
     ids=["NotOffered", "RecordRefused-404", "Retryable"],
 )

@@ -27,6 +27,7 @@ from engine.snapshot import (
     read_header,
     write_snapshot,
 )
+from tests.adapters.test_bounds import depth
 
 TAKEN = "2026-11-22T02:00:00Z"
 HEADER = f'"system": "alto", "taken_at": "{TAKEN}"'
@@ -150,14 +151,6 @@ VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
     max_leaves=25,
 )
-
-
-def depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((depth(v) for v in value), default=0)
-    return 0
 
 
 def read_back(tmp_path: Path, records: list[Any], limits: RecordLimits) -> list[Any]:

@@ -105,19 +105,22 @@ def test_a_status_outside_the_eighteen_is_a_validation_error(tmp_path: Path) -> 
     assert len(declared.allowed or ()) == 18
 
 
+ADDRESS: dict[str, str] = {
+    "AddressLine1": "Flat 2 10 High Street",
+    "AddressLine2": "Headingley",
+    "Town": "Leeds",
+    "County": "West Yorkshire",
+    "PostCode": "LS6 1AA",
+    "Country": "GB",
+}
+
+
 @pytest.mark.req("P-07", "G-02")
 def test_property_fields_and_external_reference() -> None:
     made = property_plan(prop("P1"))
     assert ops(made, "property", "create")["P1"].fields == {
         "ExternalPropertyRef": "P1/OP1",
-        "Address": {
-            "AddressLine1": "Flat 2 10 High Street",
-            "AddressLine2": "Headingley",
-            "Town": "Leeds",
-            "County": "West Yorkshire",
-            "PostCode": "LS6 1AA",
-            "Country": "GB",
-        },
+        "Address": ADDRESS,
     }
     assert ops(made, "property")["P1"].target_ref == "P1/OP1"
 
@@ -126,14 +129,7 @@ FIXFLO_EXACT: dict[str, Any] = {
     "Id": 71,
     "ExternalPropertyRef": None,
     "IsDeleted": False,
-    "Address": {
-        "AddressLine1": "Flat 2 10 High Street",
-        "AddressLine2": "Headingley",
-        "Town": "Leeds",
-        "County": "West Yorkshire",
-        "PostCode": "LS6 1AA",
-        "Country": "GB",
-    },
+    "Address": ADDRESS,
 }
 
 
