@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from engine import RulebridgeError, RulesetErrors
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 __all__ = [
     "AGENCY",
@@ -25,6 +28,7 @@ __all__ = [
     "FORMAT",
     "STORE",
     "STORE_TO_BE",
+    "bounded",
     "default_store",
     "failing_cleanly",
     "store_of",
@@ -99,3 +103,17 @@ def failing_cleanly() -> Iterator[None]:
     except (RulebridgeError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+def bounded(
+    name: str, low: int, high: int, default: int, text: str
+) -> Callable[[_Command], _Command]:
+    """A whole-number option from `low` to `high`, its default shown in the help.
+
+    Example::
+
+        @bounded("--depth", 1, 12, 6, "The longest sequence of moves tried.")
+    """
+    return click.option(
+        name, type=click.IntRange(low, high), default=default, show_default=True, help=text
+    )

@@ -13,6 +13,7 @@ from rich.console import Console
 from engine import RulebridgeError, check_paths
 from rulebridge._config import load_agency_config
 from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import bounded
 from rulebridge.cli.validate import summary_line
 from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run_nightly
 from simulator.fake.loopback import agreement, fake_agency, play_issues
@@ -24,13 +25,7 @@ RULESETS = ROOT / "rulesets"
 
 
 @click.command("demo", context_settings=CONTEXT)
-@click.option(
-    "--size",
-    type=click.IntRange(10, 100_000),
-    default=300,
-    show_default=True,
-    help="Properties in the generated agency.",
-)
+@bounded("--size", 10, 100_000, 300, "Properties in the generated agency.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
     "--out",

@@ -10,7 +10,7 @@ import click
 
 from engine import RulebridgeError, load_ruleset
 from rulebridge.cli._help import CONTEXT
-from rulebridge.cli._options import failing_cleanly
+from rulebridge.cli._options import bounded, failing_cleanly
 from simulator.lifecycle.explore import explore, scenario_yaml
 
 __all__ = ["explore_command"]
@@ -20,20 +20,8 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.command("explore", context_settings=CONTEXT)
 @click.option("--ruleset", "ruleset_path", required=True, type=EXISTING, help="The ruleset file.")
-@click.option(
-    "--depth",
-    type=click.IntRange(1, 12),
-    default=6,
-    show_default=True,
-    help="The longest sequence of moves tried.",
-)
-@click.option(
-    "--issues",
-    type=click.IntRange(1, 3),
-    default=1,
-    show_default=True,
-    help="How many issues the world holds.",
-)
+@bounded("--depth", 1, 12, 6, "The longest sequence of moves tried.")
+@bounded("--issues", 1, 3, 1, "How many issues the world holds.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import bounded
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults, run
 
 __all__ = ["fake"]
@@ -14,13 +15,7 @@ __all__ = ["fake"]
 @click.argument("system", type=click.Choice(["alto", "fixflo"]))
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True, help="The agency's seed.")
-@click.option(
-    "--size",
-    type=click.IntRange(1, 200_000),
-    default=200,
-    show_default=True,
-    help="The generated agency's number of properties.",
-)
+@bounded("--size", 1, 200_000, 200, "The generated agency's number of properties.")
 @click.option(
     "--faults",
     "spec",

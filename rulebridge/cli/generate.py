@@ -8,18 +8,19 @@ import click
 
 from engine.errors import RulebridgeError
 from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import bounded
 from simulator.agency import MAX_SIZE, AgencyGenerator
 
 __all__ = ["generate"]
 
 
 @click.command("generate", context_settings=CONTEXT)
-@click.option(
+@bounded(
     "--size",
-    type=click.IntRange(min=1, max=MAX_SIZE),
-    default=200,
-    show_default=True,
-    help="Number of Alto inventory records (properties); the other collections scale with it.",
+    1,
+    MAX_SIZE,
+    200,
+    "Number of Alto inventory records (properties); the other collections scale with it.",
 )
 @click.option(
     "--seed",

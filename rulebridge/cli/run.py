@@ -11,7 +11,7 @@ from rich.console import Console
 
 from rulebridge._config import load_agency_config
 from rulebridge.cli._help import CONTEXT
-from rulebridge.cli._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
+from rulebridge.cli._options import AGENCY, STORE_TO_BE, bounded, default_store, failing_cleanly
 from rulebridge.runner import RunLog, RunOptions, render_report, run_nightly
 
 __all__ = ["run_command"]
@@ -31,13 +31,7 @@ __all__ = ["run_command"]
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The date the rules compare with (default: today, UTC).",
 )
-@click.option(
-    "--keep-runs",
-    type=click.IntRange(1, 1000),
-    default=7,
-    show_default=True,
-    help="Keep the snapshots of this many latest runs beside the store.",
-)
+@bounded("--keep-runs", 1, 1000, 7, "Keep the snapshots of this many latest runs beside the store.")
 @click.option("--quiet", is_flag=True, help="Print no report at the end (it is stored anyway).")
 def run_command(
     config_path: Path,

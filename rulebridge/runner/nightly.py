@@ -151,27 +151,22 @@ def record_run(
 ) -> RunOutcome:
     """Run `phases` as one recorded run of `store`: started, reported, finished, and the
     agency's witness written after it (`rulebridge.runner.home`)."""
+    options = agency.options
     try:
-        return _recorded(agency, ruleset, store, log, phases)
+        run = store.start_run(
+            ruleset.name, str(ruleset.version), ruleset.content_hash, dry_run=options.dry_run
+        )
+        log.run_id = run.id
+        night = Night(options, ruleset, store, run, log, calls=agency.calls)
+        return _recorded(night, agency.hint, phases)
     finally:
         binding = store.binding()
         if binding is not None:
-            agency.home.write_witness(binding, store.progress(), agency.options.store_path)
+            agency.home.write_witness(binding, store.progress(), options.store_path)
 
 
-def _recorded(
-    agency: AgencyRun,
-    ruleset: CompiledRuleset,
-    store: Store,
-    log: RunLog,
-    phases: Callable[[Night], None],
-) -> RunOutcome:
-    options = agency.options
-    run = store.start_run(
-        ruleset.name, str(ruleset.version), ruleset.content_hash, dry_run=options.dry_run
-    )
-    log.run_id = run.id
-    night = Night(options, ruleset, store, run, log, calls=agency.calls)
+def _recorded(night: Night, hint: str, phases: Callable[[Night], None]) -> RunOutcome:
+    options, store, log = night.options, night.store, night.log
     log.event("run", state="started", agency=options.config.agency, dry_run=options.dry_run)
     started = time.monotonic()
     error: str | None = None
@@ -182,7 +177,7 @@ def _recorded(
         error = redact_personal(
             f"{exc.path}: {exc.problem}. Nothing more was sent; the store was restored from "
             "an older backup, emptied, or another store ran for this agency, and is refused "
-            f"until it is rebuilt from the targets: {agency.hint}"
+            f"until it is rebuilt from the targets: {hint}"
         )
         log.event("error", message=error)
     except (RulebridgeError, ValueError) as exc:
