@@ -56,6 +56,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from adapters.http import JSON_DEPTH, nested_deeper_than
 from engine.store import Deliveries, DeliveryClaim, StoreError
 
 __all__ = ["MAX_BODY", "RETRY_AFTER", "WebhookReceiver", "digest_of", "sign"]
@@ -256,9 +257,11 @@ async def _read_limited(request: Request) -> bytes | None:
 
 
 def _parse(body: bytes) -> tuple[str, dict[str, Any]] | None:
+    if nested_deeper_than(body, JSON_DEPTH):  # the parser would recurse past Python's stack
+        return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None

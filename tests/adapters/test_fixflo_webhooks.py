@@ -122,10 +122,12 @@ def test_bad_bodies_are_refused_and_the_secret_never_shows(
     receivers: Callable[..., WebhookReceiver],
 ) -> None:
     handler = Calls()
-    posts = [_signed(b) for b in (b"[1, 2]", b"{", b'{"action": 1, "payload": {}}')]
+    deep = b'{"action": "Issue closed", "payload": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    bodies = (b"[1, 2]", b"{", b'{"action": 1, "payload": {}}', deep)
+    posts = [_signed(b) for b in bodies]
     posts.append(_signed(b"x" * (MAX_BODY + 1)))
     receiver = receivers(handler)
-    assert _in_process(receiver, posts) == [400, 400, 400, 413]
+    assert _in_process(receiver, posts) == [400, 400, 400, 400, 413]
     assert handler.seen == []
     assert SECRET not in repr(receiver)
 
