@@ -1,10 +1,15 @@
-"""List the requirement ids of ../shared/REQUIREMENTS.md that no test names.
+"""List the requirement ids of the catalogue (REQUIREMENTS.md) that no test names.
 
 Tests name ids with ``@pytest.mark.req("P-01", ...)``. The script prints every id no test
 names, and fails (exit 1) only for ids listed in tests/requirements_expected.txt (the ids
 that resolved issues were meant to cover) or for a test naming an id that does not exist.
 
-Usage: python scripts/req_coverage.py [--requirements PATH]
+The ids live in the repository, in tests/requirement-ids.txt, so a clone with no
+``../shared`` beside it checks the same. Where the catalogue is there (``../shared`` or
+``$RULEBRIDGE_SHARED``), the copy is checked against it and a difference fails, naming the
+ids; ``--write`` brings the copy up to date.
+
+Usage: python scripts/req_coverage.py [--requirements PATH] [--write]
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ID = re.compile(r"^\|\s*([A-Z]{1,2}-\d{2})\s*\|")
+COPY = ROOT / "tests" / "requirement-ids.txt"
 
 
 def requirement_ids(path: Path) -> list[str]:
@@ -62,18 +68,43 @@ def main() -> int:
     default = Path(os.environ.get("RULEBRIDGE_SHARED", ROOT.parent / "shared")) / "REQUIREMENTS.md"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requirements", type=Path, default=default)
+    parser.add_argument("--write", action="store_true", help="update the repository's copy")
     args = parser.parse_args()
-    if not args.requirements.exists():
-        print(
-            f"req_coverage: {args.requirements} not found; set RULEBRIDGE_SHARED to the "
-            "folder holding REQUIREMENTS.md",
-            file=sys.stderr,
-        )
-        return 1
-    known = requirement_ids(args.requirements)
+    if args.write:
+        write_copy(requirement_ids(args.requirements), COPY)
+        print(f"req_coverage: wrote {COPY.relative_to(ROOT)}")
+        return 0
+    known = expected_ids(COPY)
+    if args.requirements.exists():
+        stale = compare(requirement_ids(args.requirements), known)
+        if stale:
+            print(f"req_coverage: ERROR: {COPY.relative_to(ROOT)} {stale}", file=sys.stderr)
+            return 1
+    else:
+        print(f"req_coverage: {args.requirements} not found; using {COPY.relative_to(ROOT)}")
     named = named_ids(ROOT / "tests")
     expected = expected_ids(ROOT / "tests" / "requirements_expected.txt")
     return report(known, named, expected)
+
+
+def compare(catalogue: list[str], copy: list[str]) -> str:
+    """What differs between the catalogue's ids and the repository's copy ('' when equal)."""
+    missing = [rid for rid in catalogue if rid not in copy]
+    extra = [rid for rid in copy if rid not in catalogue]
+    if not missing and not extra:
+        return ""
+    parts = [
+        f"lacks {' '.join(missing)}" if missing else "",
+        f"has {' '.join(extra)}, which the catalogue does not" if extra else "",
+    ]
+    detail = " and ".join(part for part in parts if part)
+    return f"{detail}; run scripts/req_coverage.py --write"
+
+
+def write_copy(ids: list[str], path: Path) -> None:
+    """Write `ids` as the repository's copy, one a line under a comment saying whence."""
+    head = "# Requirement ids of REQUIREMENTS.md (../shared); scripts/req_coverage.py --write\n"
+    path.write_text(head + "".join(f"{rid}\n" for rid in ids), "utf-8")
 
 
 def report(known: list[str], named: dict[str, list[str]], expected: list[str]) -> int:

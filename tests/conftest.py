@@ -27,6 +27,12 @@ settings.register_profile("stress", max_examples=2000, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 _REQ_ID = re.compile(r"^[A-Z]{1,2}-\d{2}$")
+_KNOWN_IDS = frozenset(
+    line.split("#", 1)[0].strip()
+    for line in (ROOT / "tests" / "requirement-ids.txt").read_text("utf-8").splitlines()
+) - {""}
+"""The catalogue's ids, as the repository keeps them (scripts/req_coverage.py checks the
+copy against ../shared/REQUIREMENTS.md where that is beside the checkout)."""
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +53,19 @@ def _retries_without_waits(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A `req` marker must name ids of the form P-01 (catches typos at collection)."""
+    """A `req` marker must name ids of the catalogue, like P-01 (catches typos at collection)."""
     for item in items:
         for marker in item.iter_markers("req"):
             bad = [rid for rid in marker.args if not isinstance(rid, str) or not _REQ_ID.match(rid)]
             if bad or not marker.args:
                 raise pytest.UsageError(
                     f"{item.nodeid}: req marker needs ids like 'P-01', got {bad}"
+                )
+            unknown = sorted(set(marker.args) - _KNOWN_IDS)
+            if unknown:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: req marker names {', '.join(unknown)}, which "
+                    "tests/requirement-ids.txt (the catalogue's ids) does not hold"
                 )
 
 

@@ -54,3 +54,27 @@ def test_exit_status(
     assert load_script().report(["P-01", "P-02"], named, expected) == status
     out = capsys.readouterr().out
     assert "not named by any test: " in out
+
+
+def test_the_repository_copy_matches_the_catalogue_or_says_how_it_differs() -> None:
+    script = load_script()
+    assert script.compare(["P-01", "P-02"], ["P-01", "P-02"]) == ""
+    message = script.compare(["P-01", "P-02"], ["P-01", "P-09"])
+    assert message == (
+        "lacks P-02 and has P-09, which the catalogue does not; run scripts/req_coverage.py --write"
+    )
+
+
+def test_the_copy_written_reads_back(tmp_path: Path) -> None:
+    script = load_script()
+    copy = tmp_path / "ids.txt"
+    script.write_copy(["P-01", "CH-02"], copy)
+    assert script.expected_ids(copy) == ["P-01", "CH-02"]
+
+
+def test_the_repository_copy_is_the_catalogue_when_it_is_beside_us() -> None:
+    script = load_script()
+    catalogue = ROOT.parent / "shared" / "REQUIREMENTS.md"
+    if not catalogue.exists():
+        pytest.skip("no ../shared beside the checkout: the copy is all there is")
+    assert script.compare(script.requirement_ids(catalogue), script.expected_ids(script.COPY)) == ""
