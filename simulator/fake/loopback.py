@@ -229,16 +229,18 @@ def _details(
     return {}
 
 
-def agreement(agency: FakeAgency) -> list[str]:
+def agreement(agency: FakeAgency, store_path: Path | None = None) -> list[str]:
     """Every way Alto disagrees with the Fixflo issues as the ruleset requires (empty: none).
 
-    The ledger comes from the state store: Alto is judged against the issue revision the
-    runner last agreed with, so an issue changed after the last run is not a disagreement.
+    The ledger comes from the state store (`store_path`, by default the agency's): Alto is
+    judged against the issue revision the runner last agreed with, so an issue changed
+    after the last run is not a disagreement.
     """
     alto = agency.simulation.alto
     ledger = {}
-    if agency.store_path.exists():
-        with Store.open(agency.store_path) as store:
+    path = store_path or agency.store_path
+    if path.exists():
+        with Store.open(path) as store:
             for issue_id in agency.simulation.fixflo.issues:
                 state = store.issue_state(issue_id)
                 ledger[issue_id] = LedgerEntry(

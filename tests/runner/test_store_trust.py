@@ -28,9 +28,7 @@ from engine.store import Store, StoreBehindError, StoreMismatchError
 from rulebridge._config import load_agency_config
 from rulebridge.cli import main
 from rulebridge.runner import LockedError, RunLog, RunOptions, RunOutcome, adopt_store, run_nightly
-from simulator.fake.loopback import FakeAgency, fake_agency, play_issues
-from simulator.lifecycle import AltoWorld, violations
-from simulator.lifecycle.worlds import LedgerEntry
+from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE, SEED = 40, 3
@@ -110,20 +108,6 @@ def duplicates(agency: FakeAgency) -> list[str]:
     for links in (fixflo.landlord_properties, fixflo.tenant_properties):
         seen.update(("link", *sorted(link.items())) for link in links)
     return [repr(key) for key, count in seen.items() if count > 1]
-
-
-def agreement(agency: FakeAgency, store: Path | None = None) -> list[str]:
-    """The lifecycle invariants over Alto, judged with the ledger of `store`."""
-    alto = agency.simulation.alto
-    ledger = {}
-    with Store.open(store or agency.store_path) as opened:
-        for issue_id in agency.simulation.fixflo.issues:
-            state = opened.issue_state(issue_id)
-            ledger[issue_id] = LedgerEntry(
-                state.works_order_id, set(state.documents), set(state.charges), state.revision
-            )
-    judged = AltoWorld(alto.works_orders, alto.documents, alto.charges, ledger, alto.keys)
-    return violations(agency.simulation.fixflo, judged)
 
 
 def remove(path: Path) -> None:
