@@ -261,7 +261,7 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any]] | None:
         return None
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError):
+    except ValueError:
         return None
     if not isinstance(data, dict):
         return None

@@ -272,8 +272,6 @@ def _compose_pure(text: str, label: str) -> Node | None:
         raise _whole_file(label, "too-deep", message, line, column)
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
-    except RecursionError:  # pragma: no cover - the depth check above comes first
-        raise _whole_file(label, "too-deep", "the YAML nests too deep; flatten it") from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, label) from None
     except yaml.reader.ReaderError as exc:
