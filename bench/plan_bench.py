@@ -29,7 +29,7 @@ from engine import CompiledRuleset, load_ruleset
 from engine.sync.planner import make_plan
 from simulator.agency import AgencyGenerator
 
-RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "alto-fixflo" / "v2.yaml"
 AS_OF = date(2026, 11, 22)
 Records = dict[str, list[dict[str, Any]]]
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from simulator.agency import write_agency
 
 ROOT = Path(__file__).resolve().parent.parent
-RULESET = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 CHILD = """
 import atexit, sys
 def peak():

@@ -2,7 +2,7 @@
 
 Example:
     >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
     >>> decision = ruleset.evaluate("property", {"id": "1", "recordType": "Sale"})
     >>> decision.included, [str(reason) for reason in decision.because]
     (False, ["P-01: recordType = 'Sale', not = 'Rent'"])

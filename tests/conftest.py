@@ -13,7 +13,7 @@ import stamina
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
-RULESET = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(

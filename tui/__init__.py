@@ -3,7 +3,7 @@
 Example::
 
     from tui import make_app
-    make_app("rulesets/alto-fixflo/v1.yaml", seed=7).run()
+    make_app("rulesets/alto-fixflo/v2.yaml", seed=7).run()
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ with `call_from_thread`, then `changed` bumps `version`, which the screens watch
 
 Example::
 
-    app = make_app("rulesets/alto-fixflo/v1.yaml", seed=7)
+    app = make_app("rulesets/alto-fixflo/v2.yaml", seed=7)
     app.run()
 """
 
@@ -258,7 +258,7 @@ def make_app(
 
     Example::
 
-        app = make_app("rulesets/alto-fixflo/v1.yaml", seed=3)
+        app = make_app("rulesets/alto-fixflo/v2.yaml", seed=3)
     """
     path = Path(ruleset_path)
     return RulebridgeApp(

@@ -5,7 +5,7 @@ found in the file by their ``id:``.
 
 Example:
     >>> from engine import load_ruleset
-    >>> index = rule_index(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> index = rule_index(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
     >>> index["W-06"].summary.split(":")[0]
     'The invoice is addressed to the agency or "Other"'
 """

@@ -6,7 +6,7 @@ performing an event in the past drops the steps after it (like an editor's undo)
 
 Example:
     >>> from engine import load_ruleset
-    >>> session = Session(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> session = Session(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
     >>> session.perform("report").step.event
     'report'
     >>> session.back()

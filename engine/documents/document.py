@@ -116,7 +116,7 @@ def load_document(path: str | os.PathLike[str], *, partial: bool = False) -> Doc
             (and, without `partial`, any problem at all).
 
     Example:
-        >>> doc = load_document("rulesets/alto-fixflo/v1.yaml")
+        >>> doc = load_document("rulesets/alto-fixflo/v2.yaml")
         >>> doc.data["ruleset"], doc.key_where(("ruleset",))
         ('alto-fixflo', (2, 1))
     """

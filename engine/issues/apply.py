@@ -91,7 +91,7 @@ def attachment_kinds(lifecycle: Lifecycle) -> dict[str, str]:
 
     Example:
         >>> from engine import load_ruleset
-        >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+        >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
         >>> attachment_kinds(ruleset.lifecycle)["W-09.report"]
         'issue_report'
     """

@@ -7,7 +7,7 @@ closures and checks the whole (contradictions, cycles, the lifecycle graph); the
 `CompiledRuleset` (`ruleset`, `policies`, `lifecycle`) evaluated against a `Context`.
 
 Example:
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
     >>> ruleset.evaluate("property", {"id": "1", "recordType": "Sale"}).included
     False
 """

@@ -7,7 +7,7 @@ and the desired target state from here, never from code.
 
 Example:
     >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
     >>> issue = {"Id": "I1", "Status": "Reported"}
     >>> [e.name for e in ruleset.lifecycle.legal_events(issue, ruleset.context())]
     ['request_quotes', 'instruct', 'close_without_job']

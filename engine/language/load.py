@@ -3,10 +3,10 @@
 Example:
     >>> from engine import load_ruleset
     >>> ruleset = load_ruleset(
-    ...     "rulesets/alto-fixflo/v1.yaml", settings="rulesets/alto-fixflo/agency.example.yaml"
+    ...     "rulesets/alto-fixflo/v2.yaml", settings="rulesets/alto-fixflo/agency.example.yaml"
     ... )
     >>> ruleset.name, ruleset.version
-    ('alto-fixflo', 1)
+    ('alto-fixflo', 2)
 """
 
 from __future__ import annotations

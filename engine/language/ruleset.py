@@ -2,7 +2,7 @@
 
 Example:
     >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
     >>> decision = ruleset.evaluate("property", {"id": "1", "recordType": "Sale"})
     >>> decision.included, str(decision.because[0])
     (False, "P-01: recordType = 'Sale', not = 'Rent'")
@@ -165,7 +165,7 @@ class CompiledRuleset:
 
         Example:
             >>> from engine import load_ruleset
-            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
             >>> tenancies = [{"id": "T1", "propertyId": "100002", "status": "Current"}]
             >>> context = ruleset.context({"alto.tenancies": tenancies}, as_of=date(2026, 11, 22))
         """
@@ -195,7 +195,7 @@ class CompiledRuleset:
 
         Example:
             >>> from engine import load_ruleset
-            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
             >>> record = {"id": "1", "recordType": "Rent", "managementType": "Managed"}
             >>> ruleset.evaluate("property", record, ruleset.context()).included
             False

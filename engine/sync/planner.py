@@ -21,7 +21,7 @@ and their records read back when needed, so with sources and targets kept in fil
 Example:
     >>> from datetime import date
     >>> from engine import load_ruleset
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
     >>> records = {"alto.inventory": [{"id": "1", "recordType": "Sale"}]}
     >>> plan = make_plan(ruleset, records, as_of=date(2026, 11, 22))
     >>> plan.summary()["property"]["skip"], plan.has_changes

@@ -37,7 +37,7 @@ def explore_command(ruleset_path: Path, depth: int, issues: int, out: Path | Non
 
     Example:
 
-        rulebridge explore --ruleset rulesets/alto-fixflo/v1.yaml --depth 6
+        rulebridge explore --ruleset rulesets/alto-fixflo/v2.yaml --depth 6
     """
     with failing_cleanly():
         ruleset = load_ruleset(ruleset_path)

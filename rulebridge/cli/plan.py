@@ -66,7 +66,7 @@ def plan(
 
     Example:
 
-        rulebridge plan --ruleset rulesets/alto-fixflo/v1.yaml --alto alto.json --fixflo fixflo.json
+        rulebridge plan --ruleset rulesets/alto-fixflo/v2.yaml --alto alto.json --fixflo fixflo.json
     """
     with failing_cleanly(), tempfile.TemporaryDirectory(prefix="rulebridge-plan-") as folder:
         ruleset = load_ruleset(ruleset_path, settings=settings)

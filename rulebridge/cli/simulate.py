@@ -34,7 +34,7 @@ def simulate(ruleset_path: Path, scenario_path: Path, output: str) -> None:
 
     Example:
 
-        rulebridge simulate --ruleset rulesets/alto-fixflo/v1.yaml \
+        rulebridge simulate --ruleset rulesets/alto-fixflo/v2.yaml \
             --scenario simulator/scenarios/documented-path.yaml
     """
     with failing_cleanly():

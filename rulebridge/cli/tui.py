@@ -12,7 +12,7 @@ from rulebridge.cli._options import failing_cleanly
 __all__ = ["tui"]
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
-DEFAULT_RULESET = "rulesets/alto-fixflo/v1.yaml"
+DEFAULT_RULESET = "rulesets/alto-fixflo/v2.yaml"
 
 
 @click.command("tui", context_settings=CONTEXT)

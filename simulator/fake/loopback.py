@@ -37,7 +37,7 @@ from simulator.lifecycle.worlds import LedgerEntry
 __all__ = ["FakeAgency", "agreement", "fake_agency", "play_issues"]
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-RULESET: Final = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET: Final = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 SETTINGS: Final = ROOT / "rulesets" / "alto-fixflo" / "agency.example.yaml"
 _ENV: Final = {
     "alto_id": "RULEBRIDGE_DEMO_ALTO_CLIENT_ID",

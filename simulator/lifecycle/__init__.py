@@ -3,7 +3,7 @@
 Example:
     >>> from engine import load_ruleset
     >>> from simulator.lifecycle import Simulation
-    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
     >>> sim.perform("report", "I1").status
     'Reported'
 """

@@ -8,7 +8,7 @@ sequence.
 
 Example:
     >>> from engine import load_ruleset
-    >>> result = explore(load_ruleset("rulesets/alto-fixflo/v1.yaml"), depth=3)
+    >>> result = explore(load_ruleset("rulesets/alto-fixflo/v2.yaml"), depth=3)
     >>> result.counterexample is None
     True
 """

@@ -3,7 +3,7 @@
 Example:
     >>> from engine import load_ruleset
     >>> from simulator.lifecycle import load_scenario
-    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v1.yaml")
+    >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
     >>> path = "simulator/scenarios/documented-path.yaml"
     >>> reports = play(ruleset, load_scenario(path, ruleset.lifecycle))
     >>> reports[-1].works_order["status"]

@@ -61,7 +61,7 @@ def load_scenario(path: str | os.PathLike[str], lifecycle: Lifecycle) -> Scenari
 
     Example:
         >>> from engine import load_ruleset
-        >>> lifecycle = load_ruleset("rulesets/alto-fixflo/v1.yaml").lifecycle
+        >>> lifecycle = load_ruleset("rulesets/alto-fixflo/v2.yaml").lifecycle
         >>> load_scenario("simulator/scenarios/documented-path.yaml", lifecycle).name
         'documented-path'
     """

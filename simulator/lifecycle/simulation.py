@@ -2,7 +2,7 @@
 
 Example:
     >>> from engine import load_ruleset
-    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v1.yaml"))
+    >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
     >>> sim.perform("report", "I1").status
     'Reported'
     >>> done = sim.perform("instruct", "I1", {"Job.AssignedTo": "Landlord"})

@@ -19,7 +19,7 @@ from simulator.agency import write_agency
 from simulator.fake import FakeFixflo, FakeTransport, Faults, parse_faults
 from tests.adapters.fakes import FAST
 
-RULESET = Path(__file__).parents[2] / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET = Path(__file__).parents[2] / "rulesets" / "alto-fixflo" / "v2.yaml"
 SIZE, SEED = 60, 3
 WRITE_PATHS = ("/Property", "/Landlord", "/Tenant", "/Contractor", "/LandlordPropertyJoin")
 

@@ -12,7 +12,7 @@ def test_compiled_ruleset_is_immutable(tmp_path: object) -> None:
     import pytest
 
     ruleset = engine.load_ruleset(
-        Path(__file__).resolve().parents[2] / "rulesets" / "alto-fixflo" / "v1.yaml"
+        Path(__file__).resolve().parents[2] / "rulesets" / "alto-fixflo" / "v2.yaml"
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         ruleset.name = "other"  # type: ignore[misc]

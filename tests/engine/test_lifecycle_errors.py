@@ -9,12 +9,12 @@ import pytest
 from engine import RulesetErrors, load_ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
-TEXT = (ROOT / "rulesets" / "alto-fixflo" / "v1.yaml").read_text("utf-8")
+TEXT = (ROOT / "rulesets" / "alto-fixflo" / "v2.yaml").read_text("utf-8")
 
 
 def errors_of(tmp_path: Path, old: str, new: str) -> list[str]:
     assert old in TEXT, old
-    path = tmp_path / "v1.yaml"
+    path = tmp_path / "v2.yaml"
     path.write_text(TEXT.replace(old, new, 1), "utf-8")
     with pytest.raises(RulesetErrors) as caught:
         load_ruleset(path)
@@ -22,7 +22,7 @@ def errors_of(tmp_path: Path, old: str, new: str) -> list[str]:
 
 
 def test_the_shipped_lifecycle_compiles() -> None:
-    ruleset = load_ruleset(ROOT / "rulesets" / "alto-fixflo" / "v1.yaml")
+    ruleset = load_ruleset(ROOT / "rulesets" / "alto-fixflo" / "v2.yaml")
     assert ruleset.lifecycle is not None
     assert ruleset.lifecycle.start == "Reported"
     assert list(ruleset.lifecycle.charges) == ["maintenance"]
@@ -32,7 +32,7 @@ def test_a_misspelt_status_in_an_event_says_did_you_mean(tmp_path: Path) -> None
     errors = errors_of(tmp_path, "from: [JobAwarded]\n", "from: [JobAwardd]\n")
     (error,) = [e for e in errors if "unknown-status" in e]
     assert "no status 'JobAwardd' (did you mean 'JobAwarded'?)" in error
-    assert error.startswith(f"{tmp_path / 'v1.yaml'}:")
+    assert error.startswith(f"{tmp_path / 'v2.yaml'}:")
     assert any("unreachable-status" in e for e in errors)  # the status it led to is cut off
 
 
@@ -102,7 +102,7 @@ def test_an_unknown_key_in_a_status_is_a_schema_error(tmp_path: Path) -> None:
 def test_charges_need_a_lifecycle(tmp_path: Path) -> None:
     start = TEXT.index("\nlifecycle:\n")
     end = TEXT.index("\ncharges:\n")
-    path = tmp_path / "v1.yaml"
+    path = tmp_path / "v2.yaml"
     path.write_text(TEXT[:start] + TEXT[end:], "utf-8")
     with pytest.raises(RulesetErrors) as caught:
         load_ruleset(path)

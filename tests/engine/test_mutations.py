@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rulebridge.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-RULESET = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 VALID = yaml.safe_load(RULESET.read_text("utf-8"))
 TEXT = RULESET.read_text("utf-8")
 LOCATED = re.compile(r"^.+:\d+:\d+: [a-z0-9-]+: .+$")

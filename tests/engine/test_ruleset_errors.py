@@ -11,7 +11,7 @@ from engine import RulesetErrors, load_ruleset
 from tests.engine.rulesets import ruleset_data, write
 
 ROOT = Path(__file__).resolve().parents[2]
-RULESET = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 
 
 def errors_of(path: Path) -> list[str]:
@@ -33,7 +33,7 @@ def test_three_mistakes_on_known_lines_give_exactly_three_errors(tmp_path: Path)
         lines[index] = lines[index].replace(old, new)
         expected_lines.append(index + 1)
     changed = lines
-    path = tmp_path / "v1.yaml"
+    path = tmp_path / "v2.yaml"
     path.write_text("\n".join(changed) + "\n", "utf-8")
     with pytest.raises(RulesetErrors) as caught:
         load_ruleset(path)

@@ -27,7 +27,7 @@ from engine.errors import RulesetError
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = (
-    ROOT / "rulesets" / "alto-fixflo" / "v1.yaml",
+    ROOT / "rulesets" / "alto-fixflo" / "v2.yaml",
     ROOT / "rulesets" / "jupix-alto" / "v1.yaml",
     ROOT / "rulesets" / "alto-fixflo" / "agency.example.yaml",
 )
@@ -192,11 +192,11 @@ def test_every_snippet_alone_is_located(tmp_path: Path, snippet: bytes, where: s
 
 
 def test_a_source_key_with_a_huge_list_position_is_located(tmp_path: Path) -> None:
-    text = TEXTS["v1.yamlalto-fixflo"]
+    text = TEXTS["v2.yamlalto-fixflo"]
     key = b"key: id\n"
     assert key in text
     huge = b"key: 'id[" + b"9" * 5000 + b"]'\n"
-    path = tmp_path / "v1.yaml"
+    path = tmp_path / "v2.yaml"
     path.write_bytes(text.replace(key, huge, 1))
     [result] = check_paths([path])  # once a ValueError from the path reader
     assert "invalid-value" in [error.code for error in result.errors]
@@ -204,10 +204,10 @@ def test_a_source_key_with_a_huge_list_position_is_located(tmp_path: Path) -> No
 
 def test_three_mistakes_give_three_errors(tmp_path: Path) -> None:
     """A duplicate key no longer hides the schema and semantic errors after it."""
-    text = TEXTS["v1.yamlalto-fixflo"].replace(b"version: 1\n", b"version: 1\nversion: 1\n", 1)
+    text = TEXTS["v2.yamlalto-fixflo"].replace(b"version: 2\n", b"version: 2\nversion: 2\n", 1)
     text = text.replace(b"field: managementType", b"field: managementTyp", 1)
     text = text.replace(b"summary:", b"sumary:", 1)
-    path = tmp_path / "v1.yaml"
+    path = tmp_path / "v2.yaml"
     path.write_bytes(text)
     [result] = check_paths([path])
     assert sorted(error.code for error in result.errors) == [

@@ -28,7 +28,7 @@ def test_validate_the_shipped_rulesets() -> None:
     lines = result.stdout.splitlines()
     assert any(
         re.fullmatch(
-            r".+alto-fixflo/v1\.yaml: ok: ruleset alto-fixflo v1, \d+ rules, "
+            r".+alto-fixflo/v2\.yaml: ok: ruleset alto-fixflo v2, \d+ rules, "
             r"4 entities, sha256:[0-9a-f]{12}",
             line,
         )

@@ -13,7 +13,7 @@ from rulebridge.cli.explore import explore_command
 from rulebridge.cli.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
-RULESET = str(ROOT / "rulesets" / "alto-fixflo" / "v1.yaml")
+RULESET = str(ROOT / "rulesets" / "alto-fixflo" / "v2.yaml")
 SCENARIO = str(ROOT / "simulator" / "scenarios" / "documented-path.yaml")
 
 

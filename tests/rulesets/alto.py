@@ -11,7 +11,7 @@ from engine.sync.plan import Operation, Plan
 from engine.sync.planner import make_plan
 from simulator.agency.memory import apply_in_memory
 
-RULESET_PATH = Path(__file__).resolve().parents[2] / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET_PATH = Path(__file__).resolve().parents[2] / "rulesets" / "alto-fixflo" / "v2.yaml"
 DEFAULT = load_ruleset(RULESET_PATH)
 AS_OF = date(2026, 11, 22)
 

@@ -10,7 +10,7 @@ from engine.language.lifecycle import Lifecycle
 from simulator.lifecycle import Scenario, Step, StepReport, load_scenario, play
 
 ROOT = Path(__file__).resolve().parents[2]
-RULESET_PATH = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET_PATH = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 SCENARIOS = ROOT / "simulator" / "scenarios"
 RULESET = load_ruleset(RULESET_PATH)
 

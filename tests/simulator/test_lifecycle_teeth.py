@@ -26,7 +26,7 @@ CH04 = """      - {id: CH-04, summary: No charge is sent without an invoice docu
 def broken_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = RULESET_PATH.read_text("utf-8")
     assert CH04 in text
-    path = tmp_path_factory.mktemp("broken") / "v1.yaml"
+    path = tmp_path_factory.mktemp("broken") / "v2.yaml"
     path.write_text(text.replace(CH04, ""), "utf-8")
     return path
 
@@ -99,7 +99,7 @@ def test_explore_catches_a_works_order_with_the_supplier_the_wrong_way_round(
     text = RULESET_PATH.read_text("utf-8")
     case = "            when: {field: Job.AssignedTo, eq: Landlord}\n"
     assert case in text
-    path = tmp_path / "v1.yaml"
+    path = tmp_path / "v2.yaml"
     inverted = "            when: {field: Job.AssignedTo, ne: Landlord}\n"
     path.write_text(text.replace(case, inverted), "utf-8")
     result = explore(load_ruleset(path), depth=4)

@@ -77,7 +77,7 @@ async def test_loading_a_scenario_by_key(app: RulebridgeApp) -> None:
 
 @pytest.mark.asyncio
 async def test_a_broken_reload_keeps_the_last_good_ruleset(tmp_path: Path) -> None:
-    path = tmp_path / "v1.yaml"
+    path = tmp_path / "v2.yaml"
     shutil.copy(RULESET, path)
     app = build(path)
     async with app.run_test(size=SIZE) as pilot:
@@ -110,7 +110,7 @@ async def test_the_browser_groups_rules_with_their_place(app: RulebridgeApp) -> 
         assert any(g.startswith("status JobAwarded") for g in groups)
         assert any(g.startswith("entity property") for g in groups)
         leaves = [str(leaf.label) for node in tree.root.children for leaf in node.children]
-        assert any(leaf.startswith("W-06") and "v1.yaml:" in leaf for leaf in leaves)
+        assert any(leaf.startswith("W-06") and "v2.yaml:" in leaf for leaf in leaves)
         await pilot.press("escape")
         assert app.current_mode == "stepper"
 

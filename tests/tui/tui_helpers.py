@@ -11,7 +11,7 @@ from simulator.lifecycle import Clock
 from tui.app import RulebridgeApp, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
-RULESET = ROOT / "rulesets" / "alto-fixflo" / "v1.yaml"
+RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 SCENARIOS = ROOT / "simulator" / "scenarios"
 
 
