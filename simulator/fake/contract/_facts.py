@@ -217,7 +217,14 @@ class _Reader:
                 "Envelope": _generic(self.global_["envelope"], ctx),
                 "PrevNextPager": _generic(self.global_["pager"], ctx),
             }
-        return {name: _generic(text, ctx) for name, text in self.global_["envelopes"].items()}
+        shapes: dict[str, Shape] = {
+            name: _generic(text, ctx) for name, text in self.global_["envelopes"].items()
+        }
+        for name, text in self.global_["error_shapes"].items():
+            shape = _generic(text, ctx)
+            # alto.md section 0: ProblemDetails has additionalProperties {} (extensions).
+            shapes[name] = Obj(shape.fields, open=name == "ProblemDetails")
+        return shapes
 
     def operation(self, key: str) -> Operation:
         if key not in self.done:

@@ -151,7 +151,7 @@ _TOKEN: Final = re.compile(r"^([A-Za-z][\w.-]*(?:\|[A-Za-z][\w.-]*)*)(\[\])?(\?)
 _ARRAY_OF: Final = re.compile(r"^\d+\.\.\d+ x (\{.*\})")
 _RANGE: Final = re.compile(r"\b(\d+)\.\.(\d+)\b")
 _DIGIT_ENUM: Final = re.compile(r"^string '(\d+)'\.\.'(\d+)'")
-_MEMBER: Final = re.compile(r"^(\w+)(\[\])?(\?)?(?::([\w\[\]?-]+))?(.*)$", re.DOTALL)
+_MEMBER: Final = re.compile(r"^(\w+)(\[\])?(\?)?(?::([A-Za-z][\w\[\]?-]*))?(.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +290,7 @@ def _member(name: str, array: bool, typed: str | None, rest: str, ctx: Context) 
     if "{" in rest:
         head = rest[: rest.index("{")]
         nested = parse_inline(_braced(rest[rest.index("{") :], ctx), ctx)
-        shape = Arr(nested) if re.search(r"<=\d+", head) else nested
+        shape = Arr(nested) if re.search(r"<=\d+|\[", head) else nested
     return Field(Arr(shape) if array else shape, required)
 
 
