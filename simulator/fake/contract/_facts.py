@@ -446,6 +446,12 @@ def _object_or_array(reader: _Reader, found: re.Match[str], ctx: Context) -> Sha
     return OneOf((single, Arr(single)))
 
 
+def _object_array_or_page(reader: _Reader, found: re.Match[str], ctx: Context) -> Shape:
+    single = _ref_or_inline(reader, found.group(1), None, ctx)
+    page = _with(reader.envelopes["PM PagedResults"], "items", single)
+    return OneOf((single, Arr(single), page))
+
+
 def _array(reader: _Reader, found: re.Match[str], ctx: Context) -> Shape:
     return Arr(_ref_or_inline(reader, found.group(1), None, ctx))
 
@@ -524,7 +530,7 @@ _PROSE_RESPONSES: Final[tuple[tuple[str, _Build], ...]] = (
         r"^(\w+) \(single schema in spec; array-vs-object for multiple ids UNCONFIRMED\)$",
         _object_or_array,
     ),
-    (r"^spec: single (\w+) \(array/page UNCONFIRMED\)$", _object_or_array),
+    (r"^spec: single (\w+) \(array/page UNCONFIRMED\)$", _object_array_or_page),
     (r"^20[01] (\w+)(?:;.*)?$", _ref),
     (r"^PagedResults<(\w+)>$", _paged_results),
     (r"^TenancyListItem minus (.*) \(TenancyLight\)$", _tenancy_light),
