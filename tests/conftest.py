@@ -12,6 +12,8 @@ import pytest
 import stamina
 from hypothesis import HealthCheck, settings
 
+from simulator.fake.contract import journal_position, violations_since
+
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 
@@ -75,3 +77,29 @@ def _state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     `rulebridge.runner.home`), inherited by the child processes it starts: tests serve
     agencies that may share an identity, and must not see each other's witnesses."""
     monkeypatch.setenv("RULEBRIDGE_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
+
+
+@pytest.fixture(autouse=True)
+def _contract_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test when a fake's contract recorder logged a violation during it.
+
+    Every recorder (`simulator.fake.contract.recorded`) logs to one journal; what it logged
+    from this test's start to its end, pending ones (`PENDING_ISSUE_14`) left aside, fails
+    the test with one line per violation. Tests that provoke violations on purpose are
+    marked ``@pytest.mark.contract_violation_expected``.
+    """
+    start = journal_position()
+    yield
+    if request.node.get_closest_marker("contract_violation_expected"):
+        return
+    failing = [v for v in violations_since(start) if v.pending is None]
+    if failing:
+        lines = sorted({str(v) for v in failing})
+        shown = "\n  ".join(lines[:20]) + (
+            f"\n  ... {len(lines) - 20} more" if len(lines) > 20 else ""
+        )
+        pytest.fail(
+            f"{len(failing)} exchange(s) outside the vendors' contract "
+            f"(simulator/fake/contract/facts.json):\n  {shown}",
+            pytrace=False,
+        )
