@@ -7,7 +7,7 @@ collection and drops the keys the schema does not know, so a vendor's ``id`` and
 `listed` turns the items of an API list into snapshot records and reports each item that
 cannot be one (not an object, no id, a field of the wrong type, too large) as a
 `RecordError` naming the endpoint and the item's index, e.g.
-``GET /inventory/filter#items[41] (record 100041): missing "inventoryId": add ...``; the listing goes
+``GET /owners#items[41] (record 2000041): missing "id": add ...``; the listing goes
 on without it. Nothing is dropped silently, and nothing the snapshot reader would refuse is
 written.
 """

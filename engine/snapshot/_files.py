@@ -201,7 +201,8 @@ def write_snapshot(
 
     Example::
 
-        write_snapshot("alto.json", "alto", {"inventory": [{"inventoryId": "1"}]}, "2026-11-22T02:00:00Z")
+        inventory = [{"inventoryId": "1"}]
+        write_snapshot("alto.json", "alto", {"inventory": inventory}, "2026-11-22T02:00:00Z")
         # {'inventory': 1}
     """
     target = Path(path)

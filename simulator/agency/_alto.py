@@ -56,14 +56,28 @@ _PERSONAS: dict[str, Table[tuple[str, ...]]] = {
     "applicant": Table([(("Applicant",), 1)]),
     "potential": Table([(("Tenant",), 40), (("Applicant",), 30), ((), 30)]),
 }
-_OTHER_CATEGORIES = Table([
-    ("Solicitor", 4), ("Maintenance", 2), ("Builder", 2), ("Utility", 1), ("Miscellaneous", 2),
-    ("PreviousClient", 3), ("Accountant", 1), ("Unknown", 1),
-])
-_LEAD_SOURCES: Table[str | None] = Table([
-    (None, 40), ("Rightmove", 20), ("Zoopla", 15), ("Walk-in", 10), ("Referral", 10),
-    ("Website", 5),
-])
+_OTHER_CATEGORIES = Table(
+    [
+        ("Solicitor", 4),
+        ("Maintenance", 2),
+        ("Builder", 2),
+        ("Utility", 1),
+        ("Miscellaneous", 2),
+        ("PreviousClient", 3),
+        ("Accountant", 1),
+        ("Unknown", 1),
+    ]
+)
+_LEAD_SOURCES: Table[str | None] = Table(
+    [
+        (None, 40),
+        ("Rightmove", 20),
+        ("Zoopla", 15),
+        ("Walk-in", 10),
+        ("Referral", 10),
+        ("Website", 5),
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,5 +358,3 @@ def tenant_ids(tenancy: Tenancy) -> list[dict[str, int]]:
         {"tenantId": tenant_id(tenancy, place), "contactId": person.number}
         for place, person in enumerate(tenancy.tenants)
     ]
-
-

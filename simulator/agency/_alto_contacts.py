@@ -35,7 +35,7 @@ from simulator.agency._rand import Table, Tag, chance, rng_for
 
 SYNCED_PERSONAS = frozenset({"Landlord", "Tenant"})
 OTHER_TRADES = ("Cleaning", "Photography", "Removals", "Inventory Clerk", "Locksmith")
-_TRADE_WEIGHTS = (  # fmt: skip
+_TRADE_WEIGHTS = (
     12,
     4,
     5,
@@ -199,7 +199,9 @@ def supplier_state(seed: int, index: int) -> SupplierState:
     rng = rng_for(seed, Tag.SUPPLIER, index)
     archived, inactive, unlisted = (rng.random() for _ in range(_STATE_DRAWS))
     return SupplierState(
-        listed=unlisted >= 0.04, active=archived >= 0.05 and inactive >= 0.08, archived=archived < 0.05
+        listed=unlisted >= 0.04,
+        active=archived >= 0.05 and inactive >= 0.08,
+        archived=archived < 0.05,
     )
 
 
