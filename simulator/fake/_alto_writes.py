@@ -180,15 +180,16 @@ class AltoWrites:
         if len(content) > _MAX_DOCUMENT:
             return problem(413, "Payload Too Large", "documents are limited to 30 MB")
         number = len(self.documents) + 800001
-        record = {
-            "id": str(number),
+        key = str(number)
+        record: Record = {
+            "id": key,
             "fileName": upload.filename,
             "size": len(content),
             "linkedType": form.get("linkedType"),
             "linkedId": form.get("linkedId"),
             "createdDate": _now(),
         }
-        self.documents[record["id"]] = record
+        self.documents[key] = record
         if self.writes is not None:
             self.writes.document(record)
         return JSONResponse({"id": number})
