@@ -68,7 +68,7 @@ def test_the_wrong_paging_name_gets_page_one_again_and_is_caught_as_a_loop() -> 
                     caller,
                     "/inventory/filter",
                     {},
-                    token_key="nextToken",  # noqa: S106 - the wrong name, on purpose
+                    token_key="nextToken",  # the wrong name, on purpose
                     size_key="maxResults",
                     page_size=10,
                 )
@@ -131,7 +131,8 @@ def test_contact_details_are_read_fifty_ids_at_a_time_as_object_or_array() -> No
                 return single, refused.status_code
 
     single, refused = asyncio.run(one())
-    assert isinstance(single, dict) and single["id"] == clients[0]["id"]
+    assert isinstance(single, dict)
+    assert single["id"] == clients[0]["id"]
     assert refused == 400
 
 
