@@ -1,7 +1,8 @@
 """The vendors' pagination styles, each as an async iterator over the items of a list.
 
-- Alto cursors: ``{meta: {nextToken, totalItems}, items: [...]}``, asked for with
-  ``nextToken``/``maxResults`` on some endpoints and ``next-token``/``max-results`` on others.
+- Alto cursors: ``{meta: {nextToken}, items: [...]}``, asked for with ``nextToken``/
+  ``maxResults`` on some endpoints and ``next-token``/``max-results`` on others (the caller
+  names them per endpoint).
 - Fixflo pages: ``{Items, TotalItems, TotalPages, NextURL, PreviousURL}``, page parameter
   ``page``, ``Page``, ``pg`` or ``Pg`` by endpoint, ``pgsz`` for the size on some.
 
@@ -15,7 +16,7 @@ fills.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
 
 import httpx
@@ -108,23 +109,28 @@ class Listing:
 async def alto_cursor(
     caller: Caller,
     path: str,
-    params: Mapping[str, str],
+    params: Mapping[str, str] | Sequence[tuple[str, str]],
     *,
-    dashed: bool,
+    token_key: str,
+    size_key: str,
     page_size: int,
 ) -> AsyncIterator[Any]:
     """Every item of an Alto list, following ``meta.nextToken`` until it is empty.
+
+    `token_key` and `size_key` are the endpoint's own names (``next-token`` and
+    ``max-results`` on some, ``nextToken`` and ``maxResults`` on others: Alto ignores a
+    name it does not know and would send page 1 again, which the loop check catches).
 
     Raises:
         ProtocolError: a page has no ``items`` list, or its token is not text.
         PageLoopError: a token came twice, or a page repeated the one before it.
         ListingLimitError: the listing ran past its caps.
     """
-    token_key, size_key = ("next-token", "max-results") if dashed else ("nextToken", "maxResults")
     listing = Listing(caller, path, page_size)
     token: str | None = None
+    base = list(params.items()) if isinstance(params, Mapping) else list(params)
     while True:
-        query = {**params, size_key: str(page_size)} | ({token_key: token} if token else {})
+        query = [*base, (size_key, str(page_size))] + ([(token_key, token)] if token else [])
         body = await caller.json("GET", path, params=query)
         items = ci_get(body, "items") if isinstance(body, Mapping) else None
         if not isinstance(items, list):

@@ -7,7 +7,7 @@ collection and drops the keys the schema does not know, so a vendor's ``id`` and
 `listed` turns the items of an API list into snapshot records and reports each item that
 cannot be one (not an object, no id, a field of the wrong type, too large) as a
 `RecordError` naming the endpoint and the item's index, e.g.
-``GET /inventory/filter#items[41] (record 100041): missing "id": add ...``; the listing goes
+``GET /owners#items[41] (record 2000041): missing "id": add ...``; the listing goes
 on without it. Nothing is dropped silently, and nothing the snapshot reader would refuse is
 written.
 """
@@ -31,8 +31,11 @@ _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 _DEFINITIONS: Final = {
     ("alto", "inventory"): "alto_inventory",
+    ("alto", "owners"): "alto_owner",
     ("alto", "contacts"): "alto_contact",
+    ("alto", "contact_details"): "alto_contact_detail",
     ("alto", "tenancies"): "alto_tenancy",
+    ("alto", "tenancy_tenants"): "alto_tenancy_tenant",
     ("alto", "suppliers"): "alto_supplier",
     ("fixflo", "properties"): "fixflo_property",
     ("fixflo", "landlords"): "fixflo_landlord",

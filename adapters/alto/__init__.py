@@ -1,9 +1,10 @@
 """The Alto adapter: an async client for Alto's API (Zoopla / Houseful).
 
-Reads the snapshot collections (cursor pagination), creates and updates works orders
-exactly once, uploads documents and posts charges, and finds a document or charge a lost
-answer may have left (`find_document`, `find_charge`: unconfirmed endpoints, NotOfferedError
-where Alto lacks them). Failures are `adapters.errors`.
+Reads the snapshot collections, each through its endpoint's own paging names
+(`adapters.alto._reads`), creates and updates works orders exactly once, uploads documents
+and posts charges, and finds a works order or document a lost answer may have left
+(`find_charge` always raises NotOfferedError: Alto's contract has no read of charges).
+Failures are `adapters.errors`.
 
 Example::
 
@@ -13,7 +14,7 @@ Example::
     async def main() -> None:
         async with httpx.AsyncClient(base_url="https://alto.test", auth=auth) as client:
             async for record in AltoAdapter(client).read("inventory"):
-                print(record["id"])
+                print(record["inventoryId"])
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The Alto adapter: reads inventory, contacts, tenancies and suppliers; writes works
-orders, documents and charges, and looks them up after a lost answer."""
+"""The Alto adapter: reads the snapshot collections (`adapters.alto._reads`); writes works
+orders, documents and charges, and looks up a works order or document after a lost answer."""
 
 from __future__ import annotations
 
@@ -13,29 +13,39 @@ import httpx
 
 from adapters._paging import alto_cursor
 from adapters._records import ci_get, listed
+from adapters.alto._reads import LISTS, AltoList, batches, with_key
 from adapters.errors import (
+    BadRequestError,
     ConflictError,
     HTTPStatusError,
     NotOfferedError,
     OutcomeUnknownError,
+    ProtocolError,
 )
 from adapters.http import MAY_HAVE_LANDED, HttpAdapter, decode_json
+from engine.errors import RecordError
 from engine.ports import Attachment, ChargeTarget, Record
 
 __all__ = ["COLLECTIONS", "AltoAdapter"]
 
-# collection -> (path, dashed cursor parameters?)
-COLLECTIONS: Final[dict[str, tuple[str, bool]]] = {
-    "inventory": ("/inventory/filter", False),
-    "contacts": ("/contacts", True),
-    "tenancies": ("/tenancies", False),
-    "suppliers": ("/suppliers", True),
-}
+COLLECTIONS: Final = (
+    "inventory",
+    "owners",
+    "contacts",
+    "contact_details",
+    "tenancies",
+    "tenancy_tenants",
+    "suppliers",
+)
 # contracts/alto.md section 9 documents GET /documents?linkedType=&linkedId= (the
-# linkedType spelling is unconfirmed); section 8: there is no read of charges at all, so
-# CHARGES_LOOKUP is a guess, answered 404/405 (NotOfferedError) where it does not exist.
+# linkedType spelling is unconfirmed); section 8: there is no read of charges at all.
 DOCUMENTS_LOOKUP: Final = "/documents"
-CHARGES_LOOKUP: Final = "/{target}/{target_id}/charges"
+# CreateWorkOrderRequest (section 7) is closed: these are all the fields it has.
+ORDER_FIELDS: Final = frozenset({
+    "propertyId", "summary", "description", "notes", "priority", "reportedDate", "startDate",
+    "reporterDetails", "accessDetails", "chargeDetails", "supplierContactId", "quote",
+    "negotiatorId",
+})  # fmt: skip
 _ABSENT: Final = (404, 405)
 _MAX_ORDER_PAGES: Final = 100
 
@@ -57,23 +67,122 @@ class AltoAdapter(HttpAdapter):
         async with httpx.AsyncClient(base_url=url, auth=auth) as client:
             alto = AltoAdapter(client, limiter=make_limiter(600))
             async for record in alto.read("inventory"):
-                print(record["id"])
+                print(record["inventoryId"])
     """
 
     system = "alto"
 
+    def __init__(self, client: httpx.AsyncClient, **options: Any) -> None:
+        super().__init__(client, **options)
+        # ids a collection's read leaves for the per-parent read after it, by `since`
+        self._clients: dict[str | None, list[str]] = {}
+        self._tenancies: dict[str | None, list[int]] = {}
+
     def collections(self) -> tuple[str, ...]:
         """The collections of an Alto snapshot."""
-        return tuple(COLLECTIONS)
+        return COLLECTIONS
 
     async def read(self, collection: str, *, since: str | None = None) -> AsyncIterator[Record]:
         """Every record of `collection` (changed since `since` when given), normalised;
-        items that are not usable records go to `rejected` (`adapters._records.listed`)."""
-        path, dashed = COLLECTIONS[collection]
-        params = {"modified-from": since} if since else {}
-        pages = alto_cursor(self._caller, path, params, dashed=dashed, page_size=self.page_size)
+        items that are not usable records go to `rejected` (`adapters._records.listed`),
+        each named by endpoint and index, and the rest goes on.
+
+        Raises:
+            KeyError: `collection` is not one of `collections()`.
+            PageLoopError: a listing sent a token twice (or a page again).
+            ListingLimitError: a listing ran past its caps.
+        """
+        if collection not in COLLECTIONS:
+            raise KeyError(collection)
+        records = getattr(self, f"_read_{collection}")(since)
+        async for record in records:
+            yield record
+
+    def _list(self, endpoint: AltoList, since: str | None, collection: str) -> AsyncIterator[Any]:
+        size = min(self.page_size, endpoint.largest)
+        pages = alto_cursor(
+            self._caller,
+            endpoint.path,
+            endpoint.query(since),
+            token_key=endpoint.token_key,
+            size_key=endpoint.size_key,
+            page_size=size,
+        )
+        where = f"GET {endpoint.path}#items"
+        return listed("alto", collection, pages, where=where, rejected=self.rejected)
+
+    async def _read_inventory(self, since: str | None) -> AsyncIterator[Record]:
+        async for record in self._list(LISTS["inventory"], since, "inventory"):
+            yield record
+
+    async def _read_owners(self, since: str | None) -> AsyncIterator[Record]:
+        async for record in self._list(LISTS["owners"], since, "owners"):
+            yield record
+
+    async def _read_suppliers(self, since: str | None) -> AsyncIterator[Record]:
+        async for record in self._list(LISTS["suppliers"], since, "suppliers"):
+            yield record
+
+    async def _read_contacts(self, since: str | None) -> AsyncIterator[Record]:
+        seen: set[str] = set()
+        clients: list[str] = []
+        for name in ("clients", "supplier_contacts"):
+            async for record in self._list(LISTS[name], since, "contacts"):
+                key = str(record["id"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                if name == "clients":
+                    clients.append(key)
+                yield record
+        self._clients[since] = clients
+
+    async def _read_contact_details(self, since: str | None) -> AsyncIterator[Record]:
+        ids = self._clients.pop(since, None)
+        if ids is None:
+            ids = [str(r["id"]) async for r in self._list(LISTS["clients"], since, "contacts")]
+        for batch in batches(ids):
+            body = await self._caller.json("GET", "/contacts", params=[("id", i) for i in batch])
+            items = body if isinstance(body, list) else [body]
+            where = "GET /contacts?id=#items"
+            async for record in listed(
+                "alto", "contact_details", _each(items), where=where, rejected=self.rejected
+            ):
+                yield record
+
+    async def _read_tenancies(self, since: str | None) -> AsyncIterator[Record]:
+        tenancies: list[int] = []
+        async for record in self._list(LISTS["tenancies"], since, "tenancies"):
+            tenancies.append(record["id"])
+            yield record
+        self._tenancies[since] = tenancies
+
+    async def _read_tenancy_tenants(self, since: str | None) -> AsyncIterator[Record]:
+        ids = self._tenancies.pop(since, None)
+        if ids is None:
+            ids = [r["id"] async for r in self._list(LISTS["tenancies"], since, "tenancies")]
+        for tenancy in ids:
+            async for record in self._tenant_ids(tenancy):
+                yield record
+
+    async def _tenant_ids(self, tenancy: int) -> AsyncIterator[Record]:
+        path = f"/tenancies/{tenancy}/tenantIds"
+        try:
+            body = await self._caller.json("GET", path)
+        except HTTPStatusError as exc:
+            if exc.status != 404:
+                raise
+            why = "the tenancy was listed but its tenant ids are gone (404); read next night"
+            self.rejected.append(RecordError(f"GET {path}", str(tenancy), why))
+            return
+        items = ci_get(body, "items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise ProtocolError("the answer has no items list", method="GET", path=path)
         where = f"GET {path}#items"
-        async for record in listed("alto", collection, pages, where=where, rejected=self.rejected):
+        tagged = with_key(_each(items), "tenancyId", tenancy)
+        async for record in listed(
+            "alto", "tenancy_tenants", tagged, where=where, rejected=self.rejected
+        ):
             yield record
 
     async def create_works_order(
@@ -87,9 +196,12 @@ class AltoAdapter(HttpAdapter):
         answered by the order it found.
 
         Raises:
+            BadRequestError: the order has a field CreateWorkOrderRequest does not (nothing
+                is sent; the ruleset's works-order map must drop it).
             OutcomeUnknownError: the order may have been created and could not be found.
         """
         payload = _with_reference(dict(order), reference) | {"propertyId": property_id}
+        _check_order_fields(payload)
         find = partial(self.find_works_order, property_id, reference)
         try:
             return await self._caller.write_once(
@@ -129,7 +241,7 @@ class AltoAdapter(HttpAdapter):
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
         """Replace the fields in `changes` (a JSON Patch; the same patch twice is harmless)."""
         patch = [{"op": "replace", "path": f"/{key}", "value": v} for key, v in changes.items()]
-        headers = {"Content-Type": "application/json-patch+json"}
+        headers = {"Content-Type": "application/json"}  # the contract's type for works orders
         content = json.dumps(patch).encode()
         await self._caller.send(
             "PATCH", f"/work-orders/{order_id}", content=content, headers=headers
@@ -186,28 +298,33 @@ class AltoAdapter(HttpAdapter):
     async def find_charge(
         self, target: ChargeTarget, target_id: str, invoice_reference: str
     ) -> Record | None:
-        """The charge for invoice `invoice_reference` on the property or tenancy, or None.
-
-        Reads ``GET /inventory/{id}/charges`` or ``GET /tenancies/{id}/charges``, which
-        Alto's contract does not have (it documents only the POST): a guess, used only to
-        verify a post whose answer was lost, never to decide a first one.
+        """Never answers: Alto's contract has no read of charges (section 8 documents only
+        the two POSTs), so nothing outside it is asked; a charge whose answer was lost is
+        checked by a person, and the store's ledger keeps a first post exactly once.
 
         Raises:
-            NotOfferedError: Alto has no such endpoint, or no such property or tenancy (404 or
-                405).
+            NotOfferedError: always, without a request.
         """
-        path = CHARGES_LOOKUP.format(target=target, target_id=target_id)
-        what = f"whether invoice {invoice_reference!r} was charged to {target} {target_id}"
-        for item in await self._lookup(path, {}, what):
-            if str(ci_get(item, "invoiceReference") or "") == invoice_reference:
-                return dict(item)
-        return None
+        path = f"/{target}/{target_id}/charges"
+        raise NotOfferedError(
+            f"Alto cannot be asked whether invoice {invoice_reference!r} was charged to "
+            f"{target} {target_id} (its API has no read of charges); check in Alto",
+            method="GET",
+            path=path,
+        )
 
     async def _lookup(
         self, path: str, params: Mapping[str, str], what: str
     ) -> list[Mapping[str, Any]]:
         """Every item of a lookup list (see `_offered` for a 404 or 405)."""
-        items = alto_cursor(self._caller, path, params, dashed=False, page_size=self.page_size)
+        items = alto_cursor(
+            self._caller,
+            path,
+            params,
+            token_key="nextToken",  # noqa: S106 - a parameter name, not a secret
+            size_key="maxResults",
+            page_size=self.page_size,
+        )
         with _offered(path, what):
             return [item async for item in items if isinstance(item, Mapping)]
 
@@ -222,6 +339,31 @@ class AltoAdapter(HttpAdapter):
                 status=exc.status,
             ) from exc
         return _created(response)
+
+
+async def _each(items: list[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+def _check_order_fields(payload: dict[str, Any]) -> None:
+    """Refuse, before sending, a works order with a field CreateWorkOrderRequest lacks."""
+    unknown = sorted(set(payload) - ORDER_FIELDS)
+    if unknown:
+        raise BadRequestError(
+            f"the works order has {unknown[0]!r}, which Alto's CreateWorkOrderRequest does not "
+            "have (it refuses unknown fields); remove it from the ruleset's works_order map",
+            method="POST",
+            path="/work-orders",
+        )
+    priority = payload.get("priority")
+    if priority is not None and not isinstance(priority, str):
+        raise BadRequestError(
+            f"the works order's priority is {priority!r}; Alto wants text (map it to a string "
+            "in the ruleset's works_order map)",
+            method="POST",
+            path="/work-orders",
+        )
 
 
 @contextmanager

@@ -101,7 +101,7 @@ def read_header(path: StrPath, *, system: str | None = None) -> SnapshotHeader:
 
     Example::
 
-        read_header("alto.json").collections  # ('inventory', 'contacts', 'tenancies', 'suppliers')
+        read_header("alto.json").collections  # ("inventory", "owners", "contacts", ...)
     """
     with _open(path) as raw, _reading(path):
         reader = _HashingReader(path, raw)
@@ -167,7 +167,7 @@ def iter_snapshot(
     Example::
 
         for collection, item in iter_snapshot("alto.json"):
-            print(collection, item)  # inventory {'id': '100001', ...}
+            print(collection, item)  # inventory {'inventoryId': '100001', ...}
     """
     if header is not None and Path(path) != header.path:
         raise ValueError(f"header is for {header.path}, not {path}")
@@ -201,7 +201,8 @@ def write_snapshot(
 
     Example::
 
-        write_snapshot("alto.json", "alto", {"inventory": [{"id": "1"}]}, "2026-11-22T02:00:00Z")
+        inventory = [{"inventoryId": "1"}]
+        write_snapshot("alto.json", "alto", {"inventory": inventory}, "2026-11-22T02:00:00Z")
         # {'inventory': 1}
     """
     target = Path(path)

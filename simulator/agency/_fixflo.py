@@ -27,6 +27,7 @@ from simulator.agency._alto import (
     person_details,
     property_address,
 )
+from simulator.agency._alto_contacts import first_person, supplier_active
 from simulator.agency._names import Address, make_address, make_phone
 from simulator.agency._plan import LIVE, Person, PlannedProperty
 from simulator.agency._rand import Table, Tag, chance, rng_for
@@ -95,10 +96,10 @@ def person_fate(seed: int, person: Person, live: bool, today: date) -> Fate:
 
 def supplier_fate(seed: int, supplier: dict[str, Any]) -> Fate:
     """The Fixflo fate of an Alto supplier; active ones with a synced trade are likeliest."""
-    if not supplier["emailAddresses"]:
+    if not first_person(supplier)["emailAddresses"]:
         return Fate.NONE
     synced = any(trade in SERVICE_IDS for trade in supplier["providedServices"])
-    eligible = synced and bool(supplier["active"])
+    eligible = synced and supplier_active(seed, supplier)
     return _SUPPLIER_FATES[eligible].pick(rng_for(seed, Tag.SUPPLIER_FATE, int(supplier["id"])))
 
 
@@ -220,7 +221,8 @@ def orphan_person(seed: int, person: Person, today: date) -> dict[str, Any] | No
 
 def contractor_record(seed: int, supplier: dict[str, Any], fate: Fate) -> dict[str, Any] | None:
     """The Fixflo contractor for an Alto supplier, or None."""
-    emails, phones = supplier["emailAddresses"], supplier["phoneNumbers"]
+    person = first_person(supplier)
+    emails, phones = person["emailAddresses"], person["telephoneNumbers"]
     if fate is Fate.NONE:
         return None
     rng = rng_for(seed, Tag.FIXFLO_PERSON, int(supplier["id"]))
@@ -231,16 +233,16 @@ def contractor_record(seed: int, supplier: dict[str, Any], fate: Fate) -> dict[s
         services.pop()
     record = {
         "Id": 0,
-        "ExternalRef": f"{supplier['id']}/{supplier['oid']}" if fate in HAS_REF else None,
-        "Title": supplier["title"],
-        "FirstName": supplier["forename"],
-        "Surname": supplier["surname"],
+        "ExternalRef": supplier["id"] if fate in HAS_REF else None,
+        "Title": person["title"],
+        "FirstName": person["forename"],
+        "Surname": person["surname"],
         "CompanyName": supplier["companyName"],
         "EmailAddress": emails[0] if emails else None,
-        "ContactNumber": phones[0]["number"] if phones else None,
+        "ContactNumber": phones[0] if phones else None,
         "ContactNumberAlt": None,
         "Address": alto_to_fixflo(supplier["address"]),
-        "IsDeleted": not supplier["active"] and chance(rng, 0.3),
+        "IsDeleted": not supplier_active(seed, supplier) and chance(rng, 0.3),
         "Services": services,
     }
     return _touch(rng, record, fate)

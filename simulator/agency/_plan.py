@@ -23,14 +23,6 @@ PersonKind = Literal["landlord", "vendor", "tenant", "applicant", "potential", "
 PROPERTY_BASE = 100_001
 CONTACT_BASE = 500_001
 TENANCY_BASE = 900_001
-CONTACT_TYPES: dict[PersonKind, str] = {
-    "landlord": "Client - Landlord",
-    "potential": "Client - Potential landlord",
-    "tenant": "Tenant",
-    "applicant": "Applicant",
-    "vendor": "Client - Vendor",
-    "other": "Other",
-}
 LIVE = frozenset({"Active", "Periodic", "Renewal in Progress", "Vacate in Progress"})
 MANAGED = frozenset({"Managed", "FullyManaged", "PartManaged"})
 
@@ -140,14 +132,9 @@ class PlannedProperty(NamedTuple):
         return str(PROPERTY_BASE + self.position)
 
     @property
-    def oid(self) -> str:
-        """Alto's second identifier."""
-        return f"OID-{self.position + 1:06d}"
-
-    @property
     def ref(self) -> str:
-        """The integration's Fixflo reference, ``{id}/{oid}``."""
-        return f"{self.property_id}/{self.oid}"
+        """The integration's Fixflo reference: the inventory id (Alto publishes no OID)."""
+        return self.property_id
 
 
 def walk(seed: int, size: int, today: date) -> Iterator[PlannedProperty]:

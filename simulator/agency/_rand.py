@@ -40,6 +40,8 @@ class Tag(IntEnum):
     FIXFLO_PERSON = 15
     PROPERTY_ORPHAN = 16
     AGENCY_SETTINGS = 17
+    OWNER = 18
+    CONTACT = 19
 
 
 def mix(*parts: int) -> int:

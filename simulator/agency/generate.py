@@ -6,19 +6,30 @@ The same size and seed always give byte-identical files.
 
 What comes out (shares are of records, for large sizes):
 
-- inventory: ~80% Rent, ~13% Sale, ~7% Unspecified; ~80% Residential; Let the commonest
-  status; lettings mostly Managed, FullyManaged or PartManaged, and mostly MaintainedByUs;
-  ~5% archived. Owners are landlords owning 1-6 properties, sometimes jointly, or vendors.
-- contacts: the owners, 1-3 tenants a tenancy, applicants, potential landlords and others;
-  ~8% without email, ~5% archived, a few deleted.
-- tenancies: none, one or several a let property over the years: Active, Periodic,
-  Proposed, Vacated, Renewed (the next tenancy has the same tenants), and the rest.
-- suppliers: one to three trades each, synced and not, some inactive.
+Alto's records are in the shapes of its published API (../shared/contracts/alto.md), one
+collection per endpoint a snapshot reads (`alto_collections`):
+
+- inventory (Search.InventoryItem): ~80% Rent, ~13% Sale, ~7% Unspecified; ~80%
+  Residential; Let the commonest status; lettings mostly Managed, FullyManaged or
+  PartManaged, and mostly MaintainedByUs; ~5% archived.
+- owners (Owner): landlords owning 1-6 properties, sometimes jointly, or vendors; a few
+  ownerships no longer active.
+- contacts (ContactListItem): those a snapshot lists, Client contacts with persona Landlord
+  or Tenant (some also Vendor or Applicant; potential landlords without the Landlord
+  persona), then the suppliers' contacts (category Supplier, ``isActive``); ~8% without
+  email, ~5% archived, a few more inactive. `all_contacts` adds vendors, applicants,
+  solicitors and the rest, as ``/contacts/all`` holds them.
+- contact_details (Contact): each listed Client contact with every phone and email.
+- tenancies (TenancyListItem, tenants included): none, one or several a let property over
+  the years: Active, Periodic, Proposed, Vacated, Renewed (the next tenancy has the same
+  tenants), and the rest; tenancy_tenants: each tenancy's tenant ids and contact ids.
+- suppliers (Supplier): one to three trades each, synced and not; a few without people, a
+  few without a supplier contact.
 - Fixflo: see `simulator.agency._fixflo` for the pre-existing records that merges must handle.
 
 Example:
     >>> generator = AgencyGenerator(size=50, seed=7)
-    >>> next(generator.inventory())["id"]
+    >>> next(generator.inventory())["inventoryId"]
     '100001'
 """
 
@@ -36,13 +47,21 @@ from engine.ports import Record
 from engine.snapshot import write_snapshot
 from simulator.agency import _fixflo as ff
 from simulator.agency._alto import (
-    contact_record,
     inventory_record,
+    owner_records,
+    person_details,
+    tenancy_record,
+    tenant_ids,
+)
+from simulator.agency._alto_contacts import (
+    contact_detail,
+    contact_item,
+    listed_as_client,
+    supplier_contact,
     supplier_count,
     supplier_record,
-    tenancy_record,
 )
-from simulator.agency._plan import PlannedProperty, walk
+from simulator.agency._plan import Person, PlannedProperty, walk
 from simulator.agency._rand import Tag, chance, mix
 
 __all__ = ["MAX_SIZE", "TAKEN_AT", "AgencyGenerator", "WrittenSnapshot", "write_agency"]
@@ -74,7 +93,7 @@ class AgencyGenerator:
     Example:
         >>> tenancy = next(AgencyGenerator(100, seed=3).tenancies())
         >>> sorted(tenancy)[:3]
-        ['endDate', 'id', 'modifiedDate']
+        ['branchId', 'createdDate', 'currencyCode']
     """
 
     def __init__(self, size: int, seed: int, *, taken_at: datetime = TAKEN_AT) -> None:
@@ -95,24 +114,71 @@ class AgencyGenerator:
         return walk(self.seed, self.size, self._today)
 
     def inventory(self) -> Iterator[Record]:
-        """Alto inventory records (properties), ``size`` of them."""
+        """Alto inventory (Search.InventoryItem), ``size`` of them, archived ones too."""
         for plan in self._walk():
             yield inventory_record(self.seed, plan, self._today)
 
-    def contacts(self) -> Iterator[Record]:
-        """Alto contacts: owners, tenants, applicants, potential landlords and others."""
+    def owners(self) -> Iterator[Record]:
+        """Alto owners (Owner): who owns each property, as landlord or vendor."""
         for plan in self._walk():
-            for person in plan.new_people:
-                yield contact_record(self.seed, person, self._today)
+            yield from owner_records(self.seed, plan, self._today)
+
+    def _persons(self) -> Iterator[Person]:
+        for plan in self._walk():
+            yield from plan.new_people
+
+    def _clients(self) -> Iterator[Person]:
+        """The people ``/contacts/all?category=Client&persona=Landlord&persona=Tenant`` lists."""
+        for person in self._persons():
+            if listed_as_client(person_details(self.seed, person, self._today)):
+                yield person
+
+    def all_contacts(self) -> Iterator[Record]:
+        """Every Alto contact as ``/contacts/all`` lists it (ContactListItem): landlords,
+        tenants, vendors, applicants, potential landlords, solicitors and the like, then
+        the suppliers' contacts."""
+        for person in self._persons():
+            yield contact_item(self.seed, person, self._today)
+        yield from self._supplier_contacts()
+
+    def all_contact_details(self) -> Iterator[Record]:
+        """The Contact of every person (``GET /contacts/{id}``), suppliers' contacts aside."""
+        for person in self._persons():
+            yield contact_detail(self.seed, person, self._today)
+
+    def contacts(self) -> Iterator[Record]:
+        """The contacts a snapshot reads (ContactListItem): those listed as Client with
+        persona Landlord or Tenant, then those of category Supplier."""
+        for person in self._clients():
+            yield contact_item(self.seed, person, self._today)
+        yield from self._supplier_contacts()
+
+    def _supplier_contacts(self) -> Iterator[Record]:
+        for index, supplier in enumerate(self.suppliers()):
+            contact = supplier_contact(self.seed, index, supplier, self._today)
+            if contact is not None:
+                yield contact
+
+    def contact_details(self) -> Iterator[Record]:
+        """The Contact of each Client contact a snapshot reads, in the order listed."""
+        for person in self._clients():
+            yield contact_detail(self.seed, person, self._today)
 
     def tenancies(self) -> Iterator[Record]:
-        """Alto tenancies, each property's oldest first."""
+        """Alto tenancies (TenancyListItem with tenants), each property's oldest first."""
         for plan in self._walk():
             for tenancy in plan.tenancies:
                 yield tenancy_record(self.seed, plan, tenancy, self._today)
 
+    def tenancy_tenants(self) -> Iterator[Record]:
+        """Each tenancy's ``tenantIds`` items, with the ``tenancyId`` they were read under."""
+        for plan in self._walk():
+            for tenancy in plan.tenancies:
+                for item in tenant_ids(tenancy):
+                    yield {**item, "tenancyId": tenancy.number}
+
     def suppliers(self) -> Iterator[Record]:
-        """Alto suppliers, about one for every twenty properties (at least three)."""
+        """Alto suppliers (Supplier), about one for every twenty properties (at least three)."""
         for index in range(supplier_count(self.size)):
             yield supplier_record(self.seed, index, self._today)
 
@@ -184,8 +250,11 @@ class AgencyGenerator:
         """The Alto snapshot's collections, as fresh lazy streams."""
         return {
             "inventory": self.inventory(),
+            "owners": self.owners(),
             "contacts": self.contacts(),
+            "contact_details": self.contact_details(),
             "tenancies": self.tenancies(),
+            "tenancy_tenants": self.tenancy_tenants(),
             "suppliers": self.suppliers(),
         }
 

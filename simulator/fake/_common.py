@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ from simulator.fake._faults import ConnectionDropped
 
 __all__ = [
     "FakeTransport",
+    "Paging",
     "cursor_page",
+    "errors_response",
     "int_param",
     "number_page",
     "problem",
@@ -75,19 +78,59 @@ def _decode_cursor(token: str | None) -> int:
         return -1
 
 
-def cursor_page(
-    request: Request, items: Sequence[Any], *, dashed: bool, max_size: int = 500
-) -> JSONResponse:
-    """One page of an Alto cursor list; a bad token is a 400 ProblemDetails."""
-    token_key, size_key = ("next-token", "max-results") if dashed else ("nextToken", "maxResults")
-    offset = _decode_cursor(request.query_params.get(token_key))
+def errors_response(status: int, message: str, code: str = "Invalid") -> JSONResponse:
+    """An Alto ErrorsResponse answer (contacts, suppliers, works orders, charges)."""
+    return JSONResponse({"errors": [{"code": code, "message": message}]}, status_code=status)
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """One Alto list endpoint's paging, exactly as its contract spells it.
+
+    Attributes:
+        token: the next-page token parameter (``next-token`` or ``nextToken``).
+        size: the page size parameter (``max-results`` or ``maxResults``).
+        default: the page size when none is asked for.
+        largest: the largest page size allowed (a size outside 1..largest is a 400).
+        total: whether ``meta`` carries ``totalItems`` (the PM PagedResults envelope).
+        errors: whether a 400 is an ErrorsResponse (else ProblemDetails).
+    """
+
+    token: str
+    size: str
+    default: int
+    largest: int
+    total: bool = False
+    errors: bool = False
+
+    def refuse(self, message: str) -> JSONResponse:
+        """A 400 in this endpoint's error shape."""
+        if self.errors:
+            return errors_response(400, message)
+        return problem(400, "Bad Request", message)
+
+
+def cursor_page(request: Request, items: Sequence[Any], paging: Paging) -> JSONResponse:
+    """One page of an Alto cursor list, read only under `paging`'s parameter names.
+
+    Other parameters are ignored, as Alto ignores them: a client that sends ``nextToken`` to
+    an endpoint that pages with ``next-token`` gets the first page again. A token this fake
+    did not give, or a size outside the endpoint's range, is a 400 in its error shape.
+    """
+    offset = _decode_cursor(request.query_params.get(paging.token))
     if offset < 0:
-        return problem(400, "Bad Request", f"{token_key} is not a token this API gave")
-    size = min(max(int_param(request, [size_key], 100), 1), max_size)
-    page = list(items[offset : offset + size])
+        return paging.refuse(f"{paging.token} is not a token this API gave")
+    asked = request.query_params.get(paging.size)
+    size = paging.default
+    if asked is not None:
+        if not asked.strip().lstrip("-").isdigit() or not 1 <= int(asked) <= paging.largest:
+            return paging.refuse(f"{paging.size} must be a whole number from 1 to {paging.largest}")
+        size = int(asked)
     after = offset + size
-    meta = {"nextToken": _encode_cursor(after) if after < len(items) else None}
-    return JSONResponse({"meta": meta | {"totalItems": len(items)}, "items": page})
+    meta: dict[str, Any] = {"nextToken": _encode_cursor(after) if after < len(items) else None}
+    if paging.total:
+        meta["totalItems"] = len(items)
+    return JSONResponse({"meta": meta, "items": list(items[offset:after])})
 
 
 def number_page(

@@ -1,14 +1,19 @@
-"""A fake Alto API: the generated agency's records behind Alto's paths, auth and errors.
+"""A fake Alto API: a generated agency behind exactly the paths of Alto's published contract.
 
-Serves ``POST /token`` (client credentials, Basic auth), the cursor lists ``/inventory/filter``
-(``nextToken``/``maxResults``), ``/contacts`` (``next-token``/``max-results``), ``/tenancies``,
-``/suppliers``, ``/inventory/{id}``, works orders, documents and charges, and the lookups the
-adapter guesses at (unconfirmed in the real API): ``GET /documents?linkedType=&linkedId=``
-and ``GET /inventory|tenancies/{id}/charges`` (cursor lists; ``lookups=False`` removes them,
-as a real Alto without them would answer 404). Every call but the token needs a valid
-bearer token (401 otherwise, as ProblemDetails) and the agency's ``AgencyRef`` (403
-otherwise). Works orders, documents and charges live in this fake's own
-in-memory store, or in a `simulator.lifecycle.AltoWorld` when one is given (see
+Serves (../shared/contracts/alto.md): ``POST /token`` (client credentials, Basic auth);
+the lists ``GET /inventory/filter``, ``/owners`` and ``/contacts/all`` (``next-token``/
+``max-results``, at most 250), ``/tenancies`` (``next-token``/``max-results``, at most 100;
+tenants only with ``include-tenants=true``) and ``/suppliers`` (``nextToken``/``maxResults``,
+at most 100); ``GET /contacts?id=`` (at most 50 ids), ``/contacts/{contactId}``,
+``/tenancies/{tenancyId}/tenantIds`` and ``/inventory/{inventoryId}``; and the works orders,
+documents and charges of `simulator.fake._alto_writes`. Unknown query parameters are
+ignored, as Alto ignores them: a client paging with the wrong names reads page 1 for ever and
+must notice. A page size out of range or a token this fake never gave is a 400. There is no
+``GET /contacts`` list and no read of charges (404), as in the contract.
+
+Every call but the token needs a valid bearer token (401 otherwise, as ProblemDetails) and
+the agency's ``AgencyRef`` (403 otherwise). Works orders, documents and charges live in this
+fake's own memory, or in a `simulator.lifecycle.AltoWorld` when one is given (see
 `simulator.fake._alto_world`), where the world's invariants can judge them.
 
 Example::
@@ -24,31 +29,25 @@ import base64
 import binascii
 import secrets
 from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.ports import Record
 from simulator.agency.generate import AgencyGenerator
+from simulator.fake._alto_reads import AltoReads
 from simulator.fake._alto_world import WorldWrites
-from simulator.fake._common import cursor_page, problem
+from simulator.fake._alto_writes import AltoWrites
+from simulator.fake._common import problem
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
 from simulator.lifecycle.worlds import AltoWorld
 
 __all__ = ["FakeAlto"]
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-_LISTS: Final = {
-    "/inventory/filter": ("inventory", False),
-    "/contacts": ("contacts", True),
-    "/tenancies": ("tenancies", False),
-    "/suppliers": ("suppliers", True),
-}
-_REQUIRED: Final = ("propertyId", "summary", "priority", "reportedDate")
 
 
 class FakeAlto:
@@ -62,10 +61,12 @@ class FakeAlto:
         client_secret: the client secret it accepts.
         alto_world: a lifecycle Alto world that works orders, documents and charges land in
             (any property id is then accepted: the world names properties its own way).
-        lookups: whether to serve the document and charge lookups (404 without them).
+        lookups: whether to serve ``GET /documents`` (404 without it, as an Alto that
+            refused the read would answer).
 
     Attributes:
-        world: the agency's records by collection (what a snapshot must read).
+        world: what a snapshot must read, by collection (`AgencyGenerator.alto_collections`).
+        contacts: every contact ``/contacts/all`` lists (vendors, applicants... too).
         work_orders, documents, charges: what writes created, by id (with `alto_world`,
             `work_orders` is the world's own dict, and the others index the world's records).
         alto_world: the lifecycle Alto world written to, or None.
@@ -88,45 +89,70 @@ class FakeAlto:
         self.world: dict[str, list[Record]] = {
             name: list(records) for name, records in generator.alto_collections().items()
         }
-        self._by_id = {record["id"]: record for record in self.world["inventory"]}
+        self.contacts: list[Record] = list(generator.all_contacts())
+        details = {record["id"]: record for record in generator.all_contact_details()}
+        tenant_ids: dict[int, list[Record]] = {t["id"]: [] for t in self.world["tenancies"]}
+        for item in self.world["tenancy_tenants"]:
+            tenant_ids[item["tenancyId"]].append(
+                {"tenantId": item["tenantId"], "contactId": item["contactId"]}
+            )
+        self._reads = AltoReads(self.world, self.contacts, details, tenant_ids)
+        properties = frozenset(str(r["inventoryId"]) for r in self.world["inventory"])
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens: set[str] = set()
         self.token_grants = 0
         self.alto_world = alto_world
-        self._writes = None if alto_world is None else WorldWrites(alto_world)
-        self.work_orders: dict[str, Record] = {} if alto_world is None else alto_world.works_orders
-        self.documents: dict[str, Record] = {}
-        self.charges: dict[str, Record] = {}
+        writes = None if alto_world is None else WorldWrites(alto_world)
+        orders: dict[str, Record] = {} if alto_world is None else alto_world.works_orders
+        self._writes = AltoWrites(properties, writes, orders)
         self.lookups = lookups
         self.log = RequestLog()
         self.faults = faults or Faults()
         self.app = FaultInjector(Starlette(routes=self._routes()), self.faults, self.log)
+
+    @property
+    def work_orders(self) -> dict[str, Record]:
+        """The works orders written, by id."""
+        return self._writes.work_orders
+
+    @property
+    def documents(self) -> dict[str, Record]:
+        """The documents uploaded, by id."""
+        return self._writes.documents
+
+    @property
+    def charges(self) -> dict[str, Record]:
+        """The charges posted, by id."""
+        return self._writes.charges
 
     def expire_tokens(self) -> None:
         """Forget every token issued, as if they had all expired."""
         self.tokens.clear()
 
     def _routes(self) -> list[Route]:
-        lists = [Route(path, self._guard(self._list), methods=["GET"]) for path in _LISTS]
-        return [
+        reads, writes, guard = self._reads, self._writes, self._guard
+        get = ["GET"]
+        routes = [
             Route("/token", self._token, methods=["POST"]),
-            *lists,
-            Route("/inventory/{id}", self._guard(self._property), methods=["GET"]),
-            Route("/inventory/{id:path}/work-orders", self._guard(self._orders), methods=["GET"]),
-            Route("/work-orders", self._guard(self._create_order), methods=["POST"]),
-            Route("/work-orders/{id}", self._guard(self._patch_order), methods=["PATCH"]),
-            Route("/documents/post", self._guard(self._document), methods=["POST"]),
-            Route("/{target:str}/{id:path}/charges", self._guard(self._charge), methods=["POST"]),
-            *(self._lookup_routes() if self.lookups else []),
+            Route("/inventory/filter", guard(reads.inventory), methods=get),
+            Route("/inventory/{inventoryId}", guard(self._property), methods=get),
+            Route("/owners", guard(reads.owners), methods=get),
+            Route("/contacts/all", guard(reads.all_contacts), methods=get),
+            Route("/contacts", guard(reads.contacts_by_id), methods=get),
+            Route("/contacts/{contactId}", guard(reads.contact), methods=get),
+            Route("/tenancies", guard(reads.tenancies), methods=get),
+            Route("/tenancies/{tenancyId}/tenantIds", guard(reads.tenancy_tenant_ids), methods=get),
+            Route("/suppliers", guard(reads.suppliers), methods=get),
+            Route("/inventory/{inventoryId}/work-orders", guard(writes.list_orders), methods=get),
+            Route("/work-orders", guard(writes.create_order), methods=["POST"]),
+            Route("/work-orders/{id}", guard(writes.patch_order), methods=["PATCH"]),
+            Route("/documents/post", guard(writes.post_document), methods=["POST"]),
+            Route("/inventory/{id}/charges", guard(writes.post_charge), methods=["POST"]),
+            Route("/tenancies/{id}/charges", guard(writes.post_charge), methods=["POST"]),
         ]
-
-    def _lookup_routes(self) -> list[Route]:
-        return [
-            Route("/documents", self._guard(self._find_documents), methods=["GET"]),
-            Route(
-                "/{target:str}/{id:path}/charges", self._guard(self._find_charges), methods=["GET"]
-            ),
-        ]
+        if self.lookups:
+            routes.append(Route("/documents", guard(self._find_documents), methods=get))
+        return routes
 
     async def _token(self, request: Request) -> Response:
         if not self._basic_ok(request.headers.get("authorization", "")):
@@ -157,146 +183,54 @@ class FakeAlto:
             if scheme.lower() != "bearer" or token not in self.tokens:
                 return problem(401, "Unauthorized", "the bearer token is missing or expired")
             if request.headers.get("agencyref", "").lower() != self.agency_ref.lower():
-                return problem(403, "Forbidden", "AgencyRef is missing or not this agency's")
+                return problem(403, "Forbidden", "Invalid scope or AgencyRef")
             return await handler(request)
 
         return guarded
 
-    async def _list(self, request: Request) -> Response:
-        collection, dashed = _LISTS[request.url.path]
-        items = self.world[collection]
-        since = request.query_params.get("modified-from")
-        if since:
-            items = [r for r in items if str(r.get("modifiedDate") or "") >= since]
-        return cursor_page(request, items, dashed=dashed)
-
     async def _property(self, request: Request) -> Response:
-        record = self._by_id.get(request.path_params["id"])
-        return JSONResponse(record) if record else problem(404, "Not Found", "no such property")
-
-    async def _orders(self, request: Request) -> Response:
-        wanted = request.path_params["id"]
-        items = [o for o in self.work_orders.values() if o.get("propertyId") == wanted]
-        return JSONResponse({"meta": {"nextToken": None, "totalItems": len(items)}, "items": items})
-
-    async def _create_order(self, request: Request) -> Response:
-        body = await _json(request)
-        if not isinstance(body, dict):
-            return problem(400, "Bad Request", "the body must be a JSON object")
-        missing = [name for name in _REQUIRED if not body.get(name)]
-        if missing:
-            errors = [{"code": "Required", "message": f"{name} is required"} for name in missing]
-            return JSONResponse({"errors": errors}, status_code=400)
-        if len(str(body["summary"])) > 150:
-            return problem(400, "Bad Request", "summary is longer than 150 characters")
-        if self._writes is not None:
-            order = self._writes.order(body)
-            headers = {"Location": f"/work-orders/{order['id']}"}
-            return JSONResponse(order, status_code=201, headers=headers)
-        if body["propertyId"] not in self._by_id:
+        """``GET /inventory/{inventoryId}``: the InventoryDetailItem's main fields."""
+        wanted = request.path_params["inventoryId"]
+        item = next(
+            (
+                r
+                for r in self.world["inventory"]
+                if isinstance(r, dict) and r.get("inventoryId") == wanted
+            ),
+            None,
+        )
+        if item is None:
             return problem(404, "Not Found", "no such property")
-        order_id = str(len(self.work_orders) + 700001)
-        self.work_orders[order_id] = {**body, "id": order_id, "status": "NewRequest"}
-        headers = {"Location": f"/work-orders/{order_id}"}
-        return JSONResponse(self.work_orders[order_id], status_code=201, headers=headers)
-
-    async def _patch_order(self, request: Request) -> Response:
-        order = self.work_orders.get(request.path_params["id"])
-        if order is None:
-            return problem(404, "Not Found", "no such works order")
-        patch = await _json(request)
-        if not isinstance(patch, list):
-            return problem(400, "Bad Request", "the body must be a JSON Patch list")
-        for step in patch:
-            if not isinstance(step, dict) or step.get("op") != "replace":
-                return problem(400, "Bad Request", "only replace operations are supported")
-            order[str(step.get("path", "/")).lstrip("/")] = step.get("value")
-        return Response(status_code=204)
-
-    async def _document(self, request: Request) -> Response:
-        async with request.form() as form:
-            return await self._store_document(form)
-
-    async def _store_document(self, form: FormData) -> Response:
-        upload = form.get("fileToUpload")
-        if upload is None or isinstance(upload, str):
-            return problem(400, "Bad Request", "fileToUpload is required")
-        content = await upload.read()
-        if len(content) > 30 * 1024 * 1024:
-            return problem(413, "Payload Too Large", "documents are limited to 30 MB")
-        doc_id = str(len(self.documents) + 800001)
-        self.documents[doc_id] = {
-            "id": doc_id,
-            "fileName": upload.filename,
-            "size": len(content),
-            "linkedType": form.get("linkedType"),
-            "linkedId": form.get("linkedId"),
-        }
-        if self._writes is not None:
-            self._writes.document(self.documents[doc_id])
-        return JSONResponse(self.documents[doc_id], status_code=201)
-
-    async def _charge(self, request: Request) -> Response:
-        target = request.path_params["target"]
-        if target not in ("inventory", "tenancies"):
-            return problem(404, "Not Found", "charges are posted to inventory or tenancies")
-        async with request.form() as form:
-            return self._store_charge(request, target, form)
-
-    def _store_charge(self, request: Request, target: str, form: FormData) -> Response:
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        if not fields.get("chargeType"):
-            return JSONResponse({"errors": [{"code": "Required", "message": "chargeType"}]}, 400)
-        invoice = form.get("invoiceDocument")
-        if self._writes is not None:
-            name = None if invoice is None or isinstance(invoice, str) else invoice.filename
-            target_id = request.path_params["id"]
-            charge = self._writes.charge(fields, target, target_id, name)
-            self.charges[charge["id"]] = charge
-            return JSONResponse(charge, status_code=201)
-        charge_id = str(len(self.charges) + 900001)
-        self.charges[charge_id] = fields | {
-            "id": charge_id,
-            "target": target,
-            "targetId": request.path_params["id"],
-            "hasInvoice": invoice is not None and not isinstance(invoice, str),
-        }
-        return JSONResponse(self.charges[charge_id], status_code=201)
-
-    def _stored_documents(self) -> list[Record]:
-        """Every document Alto holds: the world's (written over HTTP or not), or the fake's."""
-        if self.alto_world is not None:
-            return list(self.alto_world.documents)
-        return list(self.documents.values())
-
-    def _stored_charges(self) -> list[Record]:
-        return list(self.alto_world.charges if self.alto_world else self.charges.values())
+        owners = [
+            {"ownerId": o["id"], "contactId": int(o["contact"]["id"])}
+            for o in self.world["owners"]
+            if isinstance(o, dict) and o.get("property", {}).get("id") == wanted
+        ]
+        return JSONResponse(_detail(item, owners))
 
     async def _find_documents(self, request: Request) -> Response:
-        query = request.query_params
-        kind, linked = query.get("linkedType"), query.get("linkedId")
-        items = [
-            document
-            for document in self._stored_documents()
-            if (not kind or str(document.get("linkedType") or "").lower() == kind.lower())
-            and (not linked or str(document.get("linkedId")) == linked)
-        ]
-        return cursor_page(request, items, dashed=False)
-
-    async def _find_charges(self, request: Request) -> Response:
-        target, target_id = request.path_params["target"], request.path_params["id"]
-        if target not in ("inventory", "tenancies"):
-            return problem(404, "Not Found", "charges are kept on inventory or tenancies")
-        items = [
-            charge
-            for charge in self._stored_charges()
-            if charge.get("target") == target and str(charge.get("targetId")) == target_id
-        ]
-        return cursor_page(request, items, dashed=False)
+        stored = (
+            list(self.alto_world.documents)
+            if self.alto_world is not None
+            else list(self.documents.values())
+        )
+        return await self._writes.find_documents(request, stored)
 
 
-async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        return None
+def _detail(item: Record, owners: list[Record]) -> Record:
+    return {
+        "id": item["inventoryId"],
+        "branchId": item.get("branchId"),
+        "category": item.get("categoryType"),
+        "recordType": item.get("recordType"),
+        "status": item.get("status"),
+        "inventoryStatus": item.get("status"),
+        "archived": item.get("archived"),
+        "address": item.get("address"),
+        "managementType": item.get("managementType"),
+        "maintenanceType": item.get("maintenanceType"),
+        "owners": owners,
+        "instructionDate": item.get("instructionDate"),
+        "createdDate": item.get("createdAt"),
+        "modifiedDate": item.get("modifiedAt"),
+    }

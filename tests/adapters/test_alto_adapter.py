@@ -63,7 +63,7 @@ def test_a_snapshot_read_is_complete_and_exact_under_faults(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_works_orders_land_exactly_once_under_faults(mode: str) -> None:
     fake = _faulty(40, "all=0.1,lost@POST /work-orders=0.2,500@POST /work-orders=0.1")
-    properties = [record["id"] for record in fake.world["inventory"]][:30]
+    properties = [record["inventoryId"] for record in fake.world["inventory"]][:30]
 
     async def run() -> list[dict[str, Any]]:
         with base_url(mode, fake.app) as (url, transport):
@@ -192,7 +192,7 @@ def test_documents_and_charges_are_posted() -> None:
                 return doc, await alto.post_charge("inventory", "100001", charge, invoice)
 
     doc, charge = asyncio.run(run())
-    assert fake.documents[doc["id"]]["size"] == len(invoice.content)
+    assert fake.documents[str(doc["id"])]["size"] == len(invoice.content)
     assert fake.charges[charge["id"]]["hasInvoice"] is True
     assert next(iter(fake.work_orders.values()))["status"] == "SupplierInstructed"
 
@@ -329,7 +329,7 @@ def test_no_secret_in_logs_or_exceptions(caplog: pytest.LogCaptureFixture) -> No
 
 def test_reading_only_what_changed_since_a_cursor() -> None:
     fake = FakeAlto(40, seed=2)
-    cursor = sorted(str(r["modifiedDate"]) for r in fake.world["inventory"])[20]
+    cursor = sorted(str(r["modifiedAt"]) for r in fake.world["inventory"])[20]
 
     async def run() -> list[dict[str, Any]]:
         with base_url("asgi", fake.app) as (url, transport):
@@ -337,7 +337,7 @@ def test_reading_only_what_changed_since_a_cursor() -> None:
                 return [r async for r in AltoAdapter(http).read("inventory", since=cursor)]
 
     changed = asyncio.run(run())
-    assert changed == [r for r in fake.world["inventory"] if str(r["modifiedDate"]) >= cursor]
+    assert changed == [r for r in fake.world["inventory"] if str(r["modifiedAt"]) >= cursor]
     assert 0 < len(changed) < len(fake.world["inventory"])
     assert "modified-from=" in fake.log.matching("GET", "/inventory/filter")[0].query
 

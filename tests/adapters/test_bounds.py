@@ -155,7 +155,9 @@ def endless_tokens(seen: list[str]) -> Handler:
 def test_the_page_cap_stops_a_listing_that_never_ends_naming_cap_and_setting() -> None:
     seen: list[str] = []
     caller = mock_caller(endless_tokens(seen), limits=Limits(pages_per_listing=5))
-    pages = alto_cursor(caller, "/suppliers", {}, dashed=False, page_size=10)
+    pages = alto_cursor(
+        caller, "/suppliers", {}, token_key="nextToken", size_key="maxResults", page_size=10
+    )
     with pytest.raises(ListingLimitError) as caught:
         run(drain(pages))
     assert str(caught.value) == (
@@ -168,7 +170,9 @@ def test_the_page_cap_stops_a_listing_that_never_ends_naming_cap_and_setting() -
 def test_the_record_cap_stops_a_listing_naming_cap_and_setting() -> None:
     seen: list[str] = []
     caller = mock_caller(endless_tokens(seen), limits=Limits(records_per_listing=25))
-    pages = alto_cursor(caller, "/suppliers", {}, dashed=False, page_size=10)
+    pages = alto_cursor(
+        caller, "/suppliers", {}, token_key="nextToken", size_key="maxResults", page_size=10
+    )
     with pytest.raises(ListingLimitError, match=r"more than 25 records; .*records_per_listing"):
         run(drain(pages))
     assert len(seen) == 3
@@ -185,7 +189,14 @@ def test_a_token_that_is_not_text_is_a_protocol_error_not_a_traceback() -> None:
     async def odd(_request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"meta": {"nextToken": {"x": 1}}, "items": [{"id": "1"}]})
 
-    pages = alto_cursor(mock_caller(odd), "/suppliers", {}, dashed=False, page_size=10)
+    pages = alto_cursor(
+        mock_caller(odd),
+        "/suppliers",
+        {},
+        token_key="nextToken",
+        size_key="maxResults",
+        page_size=10,
+    )
     with pytest.raises(ProtocolError, match="the next page token is not text"):
         run(drain(pages))
 
@@ -223,7 +234,9 @@ def test_any_listing_reads_exactly_or_stops_at_its_first_loop(
     if fixflo:
         listing = fixflo_pages(caller, "/List", {}, page_key="pg", size_key=None, page_size=0)
     else:
-        listing = alto_cursor(caller, "/List", {}, dashed=False, page_size=5)
+        listing = alto_cursor(
+            caller, "/List", {}, token_key="nextToken", size_key="maxResults", page_size=5
+        )
     everything = [f"{n}.{i}" for n, size in enumerate(pages) for i in range(size)]
     if loop_at is None:
         assert [item["Id"] for item in run(drain(listing))] == everything

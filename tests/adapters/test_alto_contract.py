@@ -1,0 +1,228 @@
+"""The Alto adapter and the fake Alto held to Alto's published contract.
+
+Paging per endpoint over loopback HTTP and in-process, a client using the wrong paging
+names caught as a loop, tenants only with include-tenants, contact details 50 ids a call,
+strict works-order bodies, no request for a charge read, and the overall request deadline
+against a trickling server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters._paging import alto_cursor
+from adapters.alto import AltoAdapter, AltoAuth
+from adapters.errors import (
+    BadRequestError,
+    DeadlineError,
+    NotOfferedError,
+    PageLoopError,
+    RequestTimeoutError,
+)
+from adapters.http import Caller, Limits
+from simulator.fake import FakeAlto, Faults, parse_faults
+from tests.adapters.fakes import FAST, MODES, base_url, client
+
+
+def _auth(url: str, fake: FakeAlto) -> AltoAuth:
+    return AltoAuth(url + "/token", fake.client_id, fake.client_secret, fake.agency_ref)
+
+
+def _read(fake: FakeAlto, mode: str, page_size: int = 100) -> dict[str, list[dict[str, Any]]]:
+    async def run() -> dict[str, list[dict[str, Any]]]:
+        with base_url(mode, fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST, page_size=page_size)
+                return {name: [r async for r in alto.read(name)] for name in alto.collections()}
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_collection_is_read_exactly_with_each_endpoints_own_paging(mode: str) -> None:
+    fake = FakeAlto(300, seed=5)
+    assert _read(fake, mode, page_size=40) == fake.world
+    calls = Counter(e.path for e in fake.log.entries)
+    pages = -(-len(fake.world["inventory"]) // 40)
+    assert calls["/inventory/filter"] == pages
+    assert calls["/suppliers"] == -(-len(fake.world["suppliers"]) // 40)
+    tenancies = len(fake.world["tenancies"])
+    assert sum(n for path, n in calls.items() if path.endswith("/tenantIds")) == tenancies
+
+
+def test_the_wrong_paging_name_gets_page_one_again_and_is_caught_as_a_loop() -> None:
+    fake = FakeAlto(200, seed=2)
+
+    async def run() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                await http.get("/inventory/filter")  # a token first
+                caller = Caller(http, retry=FAST)
+                pages = alto_cursor(
+                    caller,
+                    "/inventory/filter",
+                    {},
+                    token_key="nextToken",  # the wrong name, on purpose
+                    size_key="maxResults",
+                    page_size=10,
+                )
+                async for _ in pages:
+                    pass
+
+    with pytest.raises(PageLoopError, match="/inventory/filter") as caught:
+        asyncio.run(run())
+    assert "a second time" in str(caught.value) or "repeats" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "size"),
+    [("/inventory/filter", 251), ("/tenancies", 101), ("/contacts/all", 0)],
+)
+def test_a_page_size_outside_the_contract_is_a_400(path: str, size: int) -> None:
+    fake = FakeAlto(20, seed=1)
+
+    async def run() -> httpx.Response:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                return await http.get(path, params={"max-results": str(size)})
+
+    assert asyncio.run(run()).status_code == 400
+
+
+def test_tenancies_carry_tenants_only_when_asked_and_suppliers_page_camel_case() -> None:
+    fake = FakeAlto(60, seed=3)
+
+    async def run() -> tuple[Any, Any, Any]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                bare = (await http.get("/tenancies")).json()
+                full = (await http.get("/tenancies", params={"include-tenants": "true"})).json()
+                suppliers = await http.get("/suppliers", params={"maxResults": "1"})
+                return bare, full, suppliers.json()
+
+    bare, full, suppliers = asyncio.run(run())
+    assert all("tenants" not in t for t in bare["items"])
+    assert all(t["tenants"] for t in full["items"])
+    assert len(suppliers["items"]) == 1
+    assert suppliers["meta"]["nextToken"]
+
+
+def test_contact_details_are_read_fifty_ids_at_a_time_as_object_or_array() -> None:
+    fake = FakeAlto(400, seed=4)
+    records = _read(fake, "asgi")
+    clients = [c for c in fake.world["contacts"] if c["contactType"]["category"] == "Client"]
+    assert len(clients) > 100
+    calls = [e for e in fake.log.entries if e.path == "/contacts"]
+    assert len(calls) == -(-len(clients) // 50)
+    assert records["contact_details"] == fake.world["contact_details"]
+
+    async def one() -> Any:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                single = (await http.get("/contacts", params={"id": clients[0]["id"]})).json()
+                many = [("id", c["id"]) for c in clients[:51]]
+                refused = await http.get("/contacts", params=many)
+                return single, refused.status_code
+
+    single, refused = asyncio.run(one())
+    assert isinstance(single, dict)
+    assert single["id"] == clients[0]["id"]
+    assert refused == 400
+
+
+def test_no_listing_of_contacts_at_get_contacts_and_no_charge_reads() -> None:
+    fake = FakeAlto(10, seed=1)
+
+    async def run() -> list[int]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                inventory = fake.world["inventory"][0]["inventoryId"]
+                return [
+                    (await http.get("/contacts")).status_code,
+                    (await http.get(f"/inventory/{inventory}/charges")).status_code,
+                    (await http.get("/tenancies/abc/tenantIds")).status_code,
+                ]
+
+    assert asyncio.run(run()) == [400, 405, 404]
+
+
+def test_find_charge_asks_alto_nothing() -> None:
+    fake = FakeAlto(5, seed=1)
+
+    async def run() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                await AltoAdapter(http, retry=FAST).find_charge("inventory", "100001", "INV-1")
+
+    with pytest.raises(NotOfferedError, match="no read of charges"):
+        asyncio.run(run())
+    assert fake.log.entries == []
+
+
+ORDER = {"summary": "Leak", "priority": "High", "reportedDate": "2026-11-20"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"), [({"tenantId": "5"}, "tenantId"), ({"issueType": "Leak"}, "issueType")]
+)
+def test_a_works_order_field_outside_the_contract_is_refused_before_sending(
+    extra: dict[str, Any], field: str
+) -> None:
+    fake = FakeAlto(5, seed=1)
+
+    async def run() -> None:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST)
+                await alto.create_works_order("100001", ORDER | extra, reference="I1")
+
+    with pytest.raises(BadRequestError, match=field) as caught:
+        asyncio.run(run())
+    assert "works_order map" in str(caught.value)
+    assert not [e for e in fake.log.entries if e.path == "/work-orders"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (ORDER | {"propertyId": "100001", "tenantId": "1"}, "tenantId is not a field"),
+        (ORDER | {"propertyId": "100001", "priority": 2}, "priority must be a string"),
+        ({"propertyId": "100001", "summary": "Leak", "priority": "High"}, "reportedDate"),
+    ],
+)
+def test_the_fake_refuses_a_body_outside_create_work_order_request(
+    body: dict[str, Any], message: str
+) -> None:
+    fake = FakeAlto(5, seed=1)
+
+    async def run() -> httpx.Response:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                return await http.post("/work-orders", json=body)
+
+    answer = asyncio.run(run())
+    assert answer.status_code == 400
+    assert message in answer.json()["errors"][0]["message"]
+
+
+def test_a_trickling_contacts_read_ends_within_the_request_bound() -> None:
+    faults = Faults(parse_faults("trickle@GET /contacts/all=1"), seed=1, trickle_interval=0.1)
+    fake = FakeAlto(30, seed=1, faults=faults)
+
+    async def run() -> None:
+        with base_url("loopback", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST, limits=Limits(request_seconds=1.0))
+                async for _ in alto.read("contacts"):
+                    pass
+
+    started = time.monotonic()
+    with pytest.raises((RequestTimeoutError, DeadlineError)):
+        asyncio.run(run())
+    assert time.monotonic() - started < 30
