@@ -157,11 +157,14 @@ async def fixflo_pages(
     path: str,
     params: Mapping[str, str],
     *,
-    page_key: str,
+    page_key: str | None,
     size_key: str | None,
     page_size: int,
 ) -> AsyncIterator[Any]:
     """Every item of a Fixflo list, page by page, following ``NextURL`` on this host.
+
+    `page_key` is the endpoint's own page parameter; None for a list whose contract
+    documents none (only its ``NextURL`` is followed, and nothing unknown is sent).
 
     Raises:
         ProtocolError: a page has no ``Items`` list.
@@ -172,7 +175,7 @@ async def fixflo_pages(
     listing = Listing(caller, path, page_size if size_key else 0)
     page = 1
     base = {**params} | ({size_key: str(page_size)} if size_key else {})
-    query: dict[str, str] | None = base | {page_key: "1"}
+    query: dict[str, str] | None = base | ({page_key: "1"} if page_key else {})
     target = path
     _follow(listing, _url(caller, path, query), page_key)
     while True:
@@ -186,13 +189,15 @@ async def fixflo_pages(
         page += 1
         next_url = _same_host(caller.client, ci_get(body, "NextURL"))
         pages = ci_get(body, "TotalPages")
-        more = next_url is not None or (isinstance(pages, int) and page <= pages)
+        more = next_url is not None or (
+            page_key is not None and isinstance(pages, int) and page <= pages
+        )
         if not more or not items:
             return
         if next_url is not None:
             target, query = next_url, None  # the URL carries its query
         else:
-            target, query = path, base | {page_key: str(page)}
+            target, query = path, base | {str(page_key): str(page)}
         page = _follow(listing, _url(caller, target, query), page_key) or page
 
 
@@ -201,7 +206,7 @@ def _url(caller: Caller, target: str, query: Mapping[str, str] | None) -> httpx.
     return caller.client.build_request("GET", target, params=query).url
 
 
-def _follow(listing: Listing, url: httpx.URL, page_key: str) -> int | None:
+def _follow(listing: Listing, url: httpx.URL, page_key: str | None) -> int | None:
     """Note the page at `url` as followed, by its page number and its URL; returns that
     number, if the URL carries one."""
     number = _page_number(url, page_key)
@@ -217,7 +222,9 @@ def _sorted_query(url: httpx.URL) -> bytes:
     return str(httpx.QueryParams(sorted(url.params.multi_items()))).encode()
 
 
-def _page_number(url: httpx.URL, page_key: str) -> int | None:
+def _page_number(url: httpx.URL, page_key: str | None) -> int | None:
+    if page_key is None:
+        return None
     folded = page_key.casefold()
     for key, value in url.params.multi_items():
         if key.casefold() == folded and value.strip().isdigit():

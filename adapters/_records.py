@@ -73,8 +73,8 @@ def normalise(system: str, collection: str, record: Mapping[str, Any]) -> dict[s
     """`record` with its known keys in the schema's casing and unknown keys dropped.
 
     Example:
-        >>> normalise("fixflo", "landlords", {"id": 3, "Firstname": "Ann", "NewField": 1})
-        {'Id': 3, 'FirstName': 'Ann'}
+        >>> normalise("fixflo", "landlords", {"ID": "3", "Firstname": "Ann", "NewField": 1})
+        {'id': '3', 'FirstName': 'Ann'}
     """
     names = _names(system, collection)
     out: dict[str, Any] = {}

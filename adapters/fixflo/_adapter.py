@@ -1,17 +1,25 @@
-"""The Fixflo adapter: reads the snapshot collections, issues and their files, upserts by
-reference."""
+"""The Fixflo adapter: reads the snapshot collections (`adapters.fixflo._reads`), issues and
+their files; writes on the contract (`adapters.fixflo._writes`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters._paging import fixflo_pages
-from adapters._records import ci_get, listed, normalise
-from adapters.errors import EnvelopeError, NotFoundError, ProtocolError, redact
+from adapters._records import ci_get, normalise
+from adapters.errors import NotFoundError, ProtocolError
 from adapters.fixflo._files import decode_completion_documents, decode_invoice
-from adapters.http import HttpAdapter, decode_json
+from adapters.fixflo._reads import (
+    COLLECTIONS,
+    ListEndpoint,
+    RefMaps,
+    landlord_joins,
+    listing,
+    tenant_joins,
+)
+from adapters.fixflo._writes import FixfloWriter
+from adapters.http import HttpAdapter
 from engine.ports import Attachment, Record
 
 __all__ = [
@@ -23,30 +31,6 @@ __all__ = [
     "ListEndpoint",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class ListEndpoint:
-    """Where a collection is listed, and how that endpoint names its paging parameters.
-
-    `confirmed` is False for endpoints API_NOTES.md does not document: a 404 there reads as
-    an empty collection instead of failing the snapshot.
-    """
-
-    path: str
-    page_key: str
-    size_key: str | None = None
-    since_key: str | None = "UpdatedSince"
-    confirmed: bool = True
-
-
-COLLECTIONS: Final[dict[str, ListEndpoint]] = {
-    "properties": ListEndpoint("/Property/Search", "pg", "pgsz", since_key=None),
-    "landlords": ListEndpoint("/Landlords", "pg"),
-    "tenants": ListEndpoint("/Tenants", "pg"),
-    "contractors": ListEndpoint("/Contractors", "Pg"),
-    "landlord_properties": ListEndpoint("/LandlordPropertyJoins", "page", confirmed=False),
-    "tenant_properties": ListEndpoint("/TenantPropertyLinks", "Page", confirmed=False),
-}
 ISSUE_FIELDS: Final = (
     "Id", "ExternalRef", "ExternalPropertyRef", "Title", "FaultCategory", "FaultNotes",
     "FaultPriority", "Firstname", "Surname", "EmailAddress", "ContactNumber", "Status",
@@ -60,24 +44,19 @@ LIFECYCLE_FIELDS: Final = (
     "FeedbackRating", "QuotesReviewed", "Invoice", "CompletionDocuments",
 )  # fmt: skip
 _ISSUE_KEYS: Final = ISSUE_FIELDS + LIFECYCLE_FIELDS
-_SETTINGS_PATH: Final = "/AgencySettings"  # unconfirmed: the API does not publish settings
+_SETTINGS_PATH: Final = "/Agency/Settings"
 # The collections Fixflo's contract documents a lookup by external reference for
 # (contracts/fixflo.md section 9: GET /Property?ExternalPropertyRef=, GET /Tenant?ExternalRef=;
 # GET /Landlord documents no parameters, GET /Contractor needs a path id).
 REFERENCE_LOOKUPS: Final = frozenset({"properties", "tenants"})
-_WRITES: Final = {
-    "properties": ("/Property", "ExternalPropertyRef"),
-    "landlords": ("/Landlord", "ExternalRef"),
-    "tenants": ("/Tenant", "ExternalRef"),
-    "contractors": ("/Contractor", "ExternalRef"),
-}
 
 
 class FixfloAdapter(HttpAdapter):
     """Fixflo through a client the caller made (base URL and `FixfloAuth` set on it).
 
-    Implements `engine.ports.RecordSource`, `RecordTarget` and `IssueSource`. Writes are
-    upserts by external reference, so retrying one after a lost answer lands it once.
+    Implements `engine.ports.RecordSource`, `RecordTarget` and `IssueSource`. A write looks
+    its record up by external reference first and saves it by id, or creates it once: a
+    create whose answer was lost is looked up again before it is ever sent again.
 
     Example::
 
@@ -88,54 +67,59 @@ class FixfloAdapter(HttpAdapter):
 
     system = "fixflo"
 
+    def __init__(self, client: Any, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._refs = RefMaps(self._caller, self.page_size)
+        self._writer = FixfloWriter(self._caller)
+
     def collections(self) -> tuple[str, ...]:
-        """The collections of a Fixflo snapshot."""
-        return (*COLLECTIONS, "agency_settings")
+        """The collections of a Fixflo snapshot, the listed ones before the links."""
+        return (*COLLECTIONS, "landlord_properties", "tenant_properties", "agency_settings")
 
     async def read(self, collection: str, *, since: str | None = None) -> AsyncIterator[Record]:
         """Every record of `collection` (changed since `since` where the API can filter);
-        items that are not usable records go to `rejected` (`adapters._records.listed`)."""
-        if collection == "agency_settings":
-            async for record in self._settings():
-                yield record
-            return
-        endpoint = COLLECTIONS[collection]
-        params = {endpoint.since_key: since} if since and endpoint.since_key else {}
-        items = fixflo_pages(
-            self._caller,
-            endpoint.path,
-            params,
-            page_key=endpoint.page_key,
-            size_key=endpoint.size_key,
-            page_size=self.page_size,
-        )
-        where, rejected = f"GET {endpoint.path}#Items", self.rejected
-        try:
-            async for record in listed("fixflo", collection, items, where=where, rejected=rejected):
-                yield record
-        except NotFoundError:
-            if endpoint.confirmed:
-                raise
+        items that are not usable records go to `rejected` (`adapters._records.listed`).
 
-    async def _settings(self) -> AsyncIterator[Record]:
-        try:
-            body = await self._caller.json("GET", _SETTINGS_PATH)
-        except NotFoundError:
-            return
-        if isinstance(body, Mapping):
-            yield normalise("fixflo", "agency_settings", body)
+        Links are read per property and per tenant bearing a reference, whatever `since`
+        (the link endpoints have no filter); a full listing of properties, landlords or
+        tenants is remembered for them, so a snapshot lists each collection once.
+        """
+        size, rejected = self.page_size, self.rejected
+        if collection == "agency_settings":
+            yield await self._settings()
+        elif collection in ("landlord_properties", "tenant_properties"):
+            joins = landlord_joins if collection == "landlord_properties" else tenant_joins
+            async for record in joins(self._caller, self._refs, page_size=size, rejected=rejected):
+                yield record
+        else:
+            full = since is None or COLLECTIONS[collection].since_key is None
+            if full:
+                self._refs.forget(collection)
+            records = listing(
+                self._caller, collection, since=since, page_size=size, rejected=rejected
+            )
+            async for record in records:
+                if full:
+                    self._refs.note(collection, record)
+                yield record
+
+    async def _settings(self) -> Record:
+        body = await self._caller.json("GET", _SETTINGS_PATH)
+        if not isinstance(body, Mapping):
+            raise ProtocolError(
+                "the agency settings are not a JSON object", method="GET", path=_SETTINGS_PATH
+            )
+        return normalise("fixflo", "agency_settings", body)
 
     async def upsert(self, collection: str, fields: Mapping[str, Any]) -> Record:
-        """Create or update by external reference; returns the stored entity.
+        """Create or update one record by its id or external reference; returns the entity.
 
         Raises:
             EnvelopeError: Fixflo answered 200 with Errors.
+            ConflictError: a new property's address is held under another reference.
+            OutcomeUnknownError: a create may have landed and could not be found.
         """
-        path, ref_key = _WRITES[collection]
-        has_ref = bool(ci_get(fields, ref_key)) or bool(ci_get(fields, "Id"))
-        body = await self._write(path, dict(fields), idempotent=has_ref)
-        entity = ci_get(body, "Entity", body)
-        return normalise("fixflo", collection, entity) if isinstance(entity, Mapping) else {}
+        return await self._writer.upsert(collection, fields)
 
     async def archive(self, collection: str, fields: Mapping[str, Any]) -> Record:
         """Archive by setting ``IsDeleted`` (an upsert, so repeating it is harmless)."""
@@ -143,41 +127,23 @@ class FixfloAdapter(HttpAdapter):
 
     async def link(self, collection: str, fields: Mapping[str, Any]) -> None:
         """Join a landlord or a tenant to a property by their external references."""
-        if collection == "landlord_properties":
-            await self._write("/LandlordPropertyJoin", dict(fields))
-            return
-        if collection != "tenant_properties":
-            raise ValueError(f"no links in {collection!r}")
-        tenant = await self.find("tenants", ExternalRef=str(ci_get(fields, "TenantExternalRef")))
-        if tenant is None:
-            ref = ci_get(fields, "TenantExternalRef")
-            raise NotFoundError(
-                f"no tenant with ExternalRef {ref}", method="GET", path="/Tenant", status=404
-            )
-        link = {
-            "PropertyExternalRef": ci_get(fields, "PropertyExternalRef"),
-            "LinkType": ci_get(fields, "LinkType") or "Tenant",
-        }
-        await self._write(f"/Tenant/{tenant['Id']}/Property", link)
+        await self._writer.link(collection, fields)
+
+    async def unlink(self, collection: str, fields: Mapping[str, Any]) -> None:
+        """Remove a link named as `link` names it; one that is not there is done."""
+        await self._writer.unlink(collection, fields)
 
     async def find(self, collection: str, **query: str) -> Record | None:
-        """One record by ``Id``, ``EmailAddress`` or ``ExternalRef`` (``ExternalPropertyRef``
-        for properties), or None.
+        """One record by a single ``key=value`` (``Id``, ``EmailAddress``, ``ExternalRef``;
+        ``ExternalPropertyRef`` for properties), or None (`FixfloWriter.lookup`).
 
-        The record must carry every value asked for: an answer that does not (an API that
-        ignored the parameter and sent some other record) is no record, never a match.
-        ``GET /Property?ExternalPropertyRef=`` and ``GET /Tenant?ExternalRef=`` are in
-        Fixflo's contract; ``GET /Landlord`` documents no parameters (contracts/fixflo.md
-        section 9), which this check makes safe to ask.
+        Raises:
+            KeyError: the contract offers no such lookup.
         """
-        path = {"landlords": "/Landlord", "tenants": "/Tenant", "properties": "/Property"}
-        try:
-            body = await self._caller.json("GET", path[collection], params=query)
-        except NotFoundError:
-            return None
-        if not isinstance(body, Mapping) or not _carries(body, query):
-            return None
-        return normalise("fixflo", collection, body)
+        if len(query) != 1:
+            raise KeyError("find takes exactly one key")
+        ((key, value),) = query.items()
+        return await self._writer.lookup(collection, key, value)
 
     async def read_issues(
         self, *, since: str | None = None, status: str | None = None
@@ -248,29 +214,3 @@ class FixfloAdapter(HttpAdapter):
         path = f"/issue/{issue_id}/completiondocs"
         body = await self._caller.json("GET", path)
         return decode_completion_documents(str(issue_id), body, path)
-
-    async def _write(self, path: str, payload: dict[str, Any], *, idempotent: bool = True) -> Any:
-        response = await self._caller.send("POST", path, json=payload, idempotent=idempotent)
-        body = decode_json(response, path)
-        errors = ci_get(body, "Errors") if isinstance(body, Mapping) else None
-        if errors:
-            excerpt = redact(str(errors), self._caller.secrets)
-            raise EnvelopeError(
-                "Fixflo answered 200 but refused the write",
-                method="POST",
-                path=path,
-                status=response.status_code,
-                excerpt=excerpt,
-            )
-        if not isinstance(body, Mapping):
-            raise ProtocolError("the answer is not an envelope", method="POST", path=path)
-        return body
-
-
-def _carries(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
-    """Whether `record` holds each asked value (keys case-insensitive; ``Id`` may be
-    ``id``)."""
-    return all(
-        str(ci_get(record, key) or "").casefold() == value.casefold()
-        for key, value in query.items()
-    )

@@ -363,6 +363,11 @@ class ProgressTarget:
         await self.target.link(collection, fields)
         self.advance(1)
 
+    async def unlink(self, collection: str, fields: Mapping[str, Any]) -> None:
+        """Forward, then advance."""
+        await self.target.unlink(collection, fields)
+        self.advance(1)
+
     async def find(self, collection: str, **query: str) -> Record | None:
         """Forward (a lookup before re-creating after a crash); None when the target
         offers no lookup."""

@@ -12,14 +12,22 @@ from its own seeded stream so every collection agrees:
 - ``NONE``: not in Fixflo.
 
 Besides these, a few hand-made "orphans" match nothing in Alto (the manual archive list).
+
+Records are in Fixflo's own shapes (contracts/fixflo.md): a Property's id is lowercase ``id``
+(a number), a Landlord's and a Tenant's lowercase ``id`` (a string), a Contractor's capital
+``Id`` (a string); `simulator.agency.generate` numbers them. External references are the
+integration's (docs/adapters.md): a property's ``ExternalPropertyRef`` is the Alto
+``inventoryId``, a landlord's or tenant's ``ExternalRef`` the Alto contact id, a contractor's
+the Alto supplier id (Alto has no OID: gap.oid).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from simulator.agency._alto import (
     SYNCED_TRADES,
@@ -35,6 +43,7 @@ from simulator.agency._rand import Table, Tag, chance, rng_for
 ORPHAN_BASE = 9_000_000
 SYNCED_MANAGEMENT = frozenset({"Managed", "PartManaged"})
 SERVICE_IDS = {trade: number for number, trade in enumerate(SYNCED_TRADES, start=1)}
+_EPOCH = date(2026, 11, 22)
 
 
 class Fate(Enum):
@@ -94,13 +103,46 @@ def person_fate(seed: int, person: Person, live: bool, today: date) -> Fate:
     return fate
 
 
+class SupplierView(NamedTuple):
+    """What a contractor is made from, read from an Alto supplier record."""
+
+    supplier_id: str
+    title: str | None
+    forename: str | None
+    surname: str | None
+    company: str | None
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    trades: tuple[str, ...]
+    address: dict[str, Any]
+
+
+def supplier_view(supplier: dict[str, Any]) -> SupplierView:
+    """The parts of an Alto supplier (the contract's Supplier) a contractor is made from:
+    ``people[0]`` {title, forename, surname, emailAddresses, telephoneNumbers},
+    ``providedServices`` and ``address``. The Supplier has no active flag: that comes from
+    its supplier contact (`supplier_active`)."""
+    person = first_person(supplier)
+    return SupplierView(
+        supplier_id=str(supplier["id"]),
+        title=person.get("title"),
+        forename=person.get("forename"),
+        surname=person.get("surname"),
+        company=supplier.get("companyName"),
+        emails=tuple(person.get("emailAddresses") or ()),
+        phones=tuple(str(p) for p in person.get("telephoneNumbers") or ()),
+        trades=tuple(supplier.get("providedServices") or ()),
+        address=dict(supplier.get("address") or {}),
+    )
+
+
 def supplier_fate(seed: int, supplier: dict[str, Any]) -> Fate:
     """The Fixflo fate of an Alto supplier; active ones with a synced trade are likeliest."""
-    if not first_person(supplier)["emailAddresses"]:
+    view = supplier_view(supplier)
+    if not view.emails:
         return Fate.NONE
-    synced = any(trade in SERVICE_IDS for trade in supplier["providedServices"])
-    eligible = synced and supplier_active(seed, supplier)
-    return _SUPPLIER_FATES[eligible].pick(rng_for(seed, Tag.SUPPLIER_FATE, int(supplier["id"])))
+    eligible = supplier_active(seed, supplier) and any(t in SERVICE_IDS for t in view.trades)
+    return _SUPPLIER_FATES[eligible].pick(rng_for(seed, Tag.SUPPLIER_FATE, int(view.supplier_id)))
 
 
 def live_tenants(plan: PlannedProperty) -> frozenset[int]:
@@ -119,7 +161,7 @@ def property_record(seed: int, plan: PlannedProperty, fate: Fate) -> dict[str, A
         fields = _old_address(rng, address)
     elif fate is Fate.NEAR:
         fields = address.fixflo(near_duplicate(rng, address))
-    return _property(rng, plan.ref if fate in HAS_REF else None, fields)
+    return _property(rng, plan.property_id if fate in HAS_REF else None, fields)
 
 
 def orphan_property(seed: int, plan: PlannedProperty) -> dict[str, Any] | None:
@@ -134,8 +176,19 @@ def _property(
     rng: random.Random, ref: str | None, address: dict[str, str | None], deleted: bool = False
 ) -> dict[str, Any]:
     key = f"K{rng.randint(1, 999):03d}" if chance(rng, 0.3) else None
-    return {"Id": 0, "ExternalPropertyRef": ref, "Address": address, "KeyReference": key,
-            "IsDeleted": deleted}  # fmt: skip
+    return {
+        "id": 0, "BlockId": 0, "ExternalPropertyRef": ref, "PropertyAddressId": None,
+        "Address": address, "UpdateDate": update_date(rng), "KeyReference": key,
+        "IsNotManaged": False, "IsDeleted": deleted,
+        "ArchiveStatus": "Deactivated" if deleted else "Active",
+    }  # fmt: skip
+
+
+def update_date(rng: random.Random, today: date | None = None) -> str:
+    """When Fixflo last changed a record: within the last two years of `today` (UTC)."""
+    day = (today or _EPOCH) - timedelta(days=rng.randint(1, 730))
+    seconds = rng.randrange(86_400)
+    return f"{day.isoformat()}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
 
 
 def _old_address(rng: random.Random, address: Address) -> dict[str, str | None]:
@@ -170,7 +223,7 @@ def person_record(
     rng = rng_for(seed, Tag.FIXFLO_PERSON, person.number)
     phones = [number for _, number in details.phones] + [None, None]
     record: dict[str, Any] = {
-        "Id": 0,
+        "id": "",
         "ExternalRef": person.contact_id if fate in HAS_REF else None,
     }
     if person.kind == "tenant":
@@ -183,9 +236,13 @@ def person_record(
         "EmailAddress": details.emails[0] if details.emails else None,
         "ContactNumber": phones[0],
         "ContactNumberAlt": phones[1],
+        "DisplayName": f"{details.title} {details.surname}",
         "Address": contact_address(seed, person).fixflo(),
         "IsDeleted": chance(rng, 0.02),
+        "UpdateDate": update_date(rng, today),
     }
+    if person.kind == "landlord":
+        record["WorksAuthorisationLimit"] = str(rng.choice((0, 150, 250, 500)))
     return _touch(rng, record, fate)
 
 
@@ -219,31 +276,32 @@ def orphan_person(seed: int, person: Person, today: date) -> dict[str, Any] | No
     return record
 
 
-def contractor_record(seed: int, supplier: dict[str, Any], fate: Fate) -> dict[str, Any] | None:
-    """The Fixflo contractor for an Alto supplier, or None."""
-    person = first_person(supplier)
-    emails, phones = person["emailAddresses"], person["telephoneNumbers"]
+def contractor_record(
+    seed: int, supplier: dict[str, Any], fate: Fate, today: date | None = None
+) -> dict[str, Any] | None:
+    """The Fixflo contractor for an Alto supplier (``ExternalRef`` its id), or None."""
     if fate is Fate.NONE:
         return None
-    rng = rng_for(seed, Tag.FIXFLO_PERSON, int(supplier["id"]))
-    services = [
-        {"Id": SERVICE_IDS[t], "Name": t} for t in supplier["providedServices"] if t in SERVICE_IDS
-    ]
+    view = supplier_view(supplier)
+    rng = rng_for(seed, Tag.FIXFLO_PERSON, int(view.supplier_id))
+    services = [{"id": SERVICE_IDS[t], "Name": t} for t in view.trades if t in SERVICE_IDS]
     if fate is Fate.STALE and len(services) > 1:
         services.pop()
     record = {
-        "Id": 0,
-        "ExternalRef": supplier["id"] if fate in HAS_REF else None,
-        "Title": person["title"],
-        "FirstName": person["forename"],
-        "Surname": person["surname"],
-        "CompanyName": supplier["companyName"],
-        "EmailAddress": emails[0] if emails else None,
-        "ContactNumber": phones[0] if phones else None,
+        "Id": "",
+        "ExternalRef": view.supplier_id if fate in HAS_REF else None,
+        "CompanyName": view.company,
+        "Title": view.title,
+        "FirstName": view.forename,
+        "Surname": view.surname,
+        "DisplayName": view.company or f"{view.title} {view.surname}",
+        "EmailAddress": view.emails[0] if view.emails else None,
+        "ContactNumber": view.phones[0] if view.phones else None,
         "ContactNumberAlt": None,
-        "Address": alto_to_fixflo(supplier["address"]),
         "IsDeleted": not supplier_active(seed, supplier) and chance(rng, 0.3),
+        "Address": alto_to_fixflo(view.address),
         "Services": services,
+        "UpdateDate": update_date(rng, today),
     }
     return _touch(rng, record, fate)
 
@@ -258,18 +316,22 @@ def orphan_contractor(seed: int, supplier: dict[str, Any], today: date) -> dict[
         seed, Person(ORPHAN_BASE + number, "other", ORPHAN_BASE + number), today
     )
     trade = rng.choice(SYNCED_TRADES)
+    company = f"{stranger.surname} {trade} Ltd"
     return {
-        "Id": 0, "ExternalRef": None, "Title": stranger.title, "FirstName": stranger.forename,
-        "Surname": stranger.surname, "CompanyName": f"{stranger.surname} {trade} Ltd",
+        "Id": "", "ExternalRef": None, "CompanyName": company, "Title": stranger.title,
+        "FirstName": stranger.forename, "Surname": stranger.surname, "DisplayName": company,
         "EmailAddress": stranger.emails[0] if stranger.emails else None,
         "ContactNumber": make_phone(rng, mobile=True), "ContactNumberAlt": None,
-        "Address": make_address(rng, commercial=True).fixflo(), "IsDeleted": chance(rng, 0.2),
-        "Services": [{"Id": SERVICE_IDS[trade], "Name": trade}],
+        "IsDeleted": chance(rng, 0.2), "Address": make_address(rng, commercial=True).fixflo(),
+        "Services": [{"id": SERVICE_IDS[trade], "Name": trade}],
+        "UpdateDate": update_date(rng, today),
     }  # fmt: skip
 
 
-def alto_to_fixflo(parts: dict[str, Any]) -> dict[str, Any]:
+def alto_to_fixflo(parts: Mapping[str, Any]) -> dict[str, Any]:
     """An Alto address dict in Fixflo's form, as the integration formats it."""
-    line1 = " ".join(p for p in (parts["subDwelling"], parts["nameNo"], parts["street"]) if p)
-    return {"AddressLine1": line1, "AddressLine2": parts["locality"], "Town": parts["town"],
-            "County": parts["county"], "PostCode": parts["postcode"], "Country": "GB"}  # fmt: skip
+    line = (parts.get("subDwelling"), parts.get("nameNo"), parts.get("street"))
+    return {"AddressLine1": " ".join(p for p in line if p) or None,
+            "AddressLine2": parts.get("locality"), "Town": parts.get("town"),
+            "County": parts.get("county"), "PostCode": parts.get("postcode"),
+            "Country": "GB"}  # fmt: skip

@@ -184,7 +184,9 @@ class AgencyGenerator:
 
     def fixflo_properties(self) -> Iterator[Record]:
         """Fixflo properties: synced, stale, exact-address and near-duplicate ones, orphans."""
-        return _numbered(self._properties())
+        for record in _numbered(self._properties(), "id"):
+            record["PropertyAddressId"] = str(record["id"])
+            yield record
 
     def _properties(self) -> Iterator[Record | None]:
         for plan in self._walk():
@@ -193,17 +195,17 @@ class AgencyGenerator:
 
     def fixflo_landlords(self) -> Iterator[Record]:
         """Fixflo landlords: synced, stale, same-email twins and orphans."""
-        return _numbered(self._people("landlord"))
+        return _numbered(self._people("landlord"), "id", text=True)
 
     def fixflo_tenants(self) -> Iterator[Record]:
         """Fixflo tenants (occupiers): synced, stale, same-email twins and orphans."""
-        return _numbered(self._people("tenant"))
+        return _numbered(self._people("tenant"), "id", text=True)
 
     def _people(self, kind: str) -> Iterator[Record | None]:
         seed, today = self.seed, self._today
         for plan in self._walk():
             live = ff.live_tenants(plan)
-            ref = plan.ref if ff.property_fate(seed, plan) in ff.HAS_REF else None
+            ref = plan.property_id if ff.property_fate(seed, plan) in ff.HAS_REF else None
             for person in plan.new_people:
                 if person.kind == kind:
                     fate = ff.person_fate(seed, person, person.number in live, today)
@@ -212,28 +214,39 @@ class AgencyGenerator:
 
     def fixflo_contractors(self) -> Iterator[Record]:
         """Fixflo contractors: synced, stale, same-email twins and orphans."""
-        return _numbered(self._contractors())
+        return _numbered(self._contractors(), "Id", text=True)
 
     def _contractors(self) -> Iterator[Record | None]:
         for supplier in self.suppliers():
-            yield ff.contractor_record(self.seed, supplier, ff.supplier_fate(self.seed, supplier))
+            fate = ff.supplier_fate(self.seed, supplier)
+            yield ff.contractor_record(self.seed, supplier, fate, self._today)
             yield ff.orphan_contractor(self.seed, supplier, self._today)
 
     def fixflo_landlord_properties(self) -> Iterator[Record]:
-        """Links between synced landlords and synced properties, primary owner first."""
+        """Links between synced landlords and synced properties, as rulebridge join records
+        (docs/adapters.md): the LandlordProperty's ``Id`` and the two external references."""
+        return _numbered(self._landlord_links(), "Id")
+
+    def _landlord_links(self) -> Iterator[Record]:
         for plan in self._walk():
             if ff.property_fate(self.seed, plan) not in ff.HAS_REF:
                 continue
-            for position, owner in enumerate(plan.owners):
+            for owner in plan.owners:
                 if ff.person_fate(self.seed, owner, False, self._today) in ff.HAS_REF:
                     yield {
+                        "Id": 0,
                         "ExternalLandlordRef": owner.contact_id,
-                        "ExternalPropertyRef": plan.ref,
-                        "IsPrimaryLandlord": position == 0,
+                        "ExternalPropertyRef": plan.property_id,
+                        "IsPrimaryLandlord": None,  # documented as IGNORED by Fixflo
                     }
 
     def fixflo_tenant_properties(self) -> Iterator[Record]:
-        """Links between synced tenants and the synced properties they rent."""
+        """Links between synced tenants and the synced properties they rent, as TenantProperty
+        records with the tenant's ExternalRef (docs/adapters.md); ``PropertyId`` is filled in
+        by the fake Fixflo, which knows the properties' ids."""
+        return _numbered(self._tenant_links(), "Id", text=True)
+
+    def _tenant_links(self) -> Iterator[Record]:
         for plan in self._walk():
             if ff.property_fate(self.seed, plan) not in ff.HAS_REF:
                 continue
@@ -243,8 +256,13 @@ class AgencyGenerator:
                     continue
                 fate = ff.person_fate(self.seed, person, person.number in live, self._today)
                 if fate in ff.HAS_REF:
-                    link = {"TenantExternalRef": person.contact_id, "PropertyExternalRef": plan.ref}
-                    yield link | {"LinkType": "Tenant"}
+                    yield {
+                        "Id": "",
+                        "TenantExternalRef": person.contact_id,
+                        "PropertyId": None,
+                        "PropertyExternalRef": plan.property_id,
+                        "LinkType": "Tenant",
+                    }
 
     def alto_collections(self) -> dict[str, Iterator[Record]]:
         """The Alto snapshot's collections, as fresh lazy streams."""
@@ -271,15 +289,13 @@ class AgencyGenerator:
         }
 
     def fixflo_agency_settings(self) -> Iterator[Record]:
-        """The agency's Fixflo settings (G-07): most agencies have them right, some do not."""
+        """The agency's Fixflo settings as GET /Agency/Settings answers (AgencyName,
+        WorkflowType): most agencies run the Full workflow, some Basic (G-07)."""
         rng = random.Random(mix(self.seed, Tag.AGENCY_SETTINGS))  # noqa: S311 - made-up data
+        name = rng.choice(("Acme", "Northgate", "Harbour", "Meadow", "Castle", "Riverside"))
         yield {
-            "AgencyId": self.agency_ref,
-            "OnlyDisplayUploadedProperties": chance(rng, 0.7),
-            "DefaultContractorCosts": "ProvideCosts" if chance(rng, 0.8) else "NoCosts",
-            "DefaultContractorInvoiceOption": "InvoiceDocumentRequired"
-            if chance(rng, 0.8)
-            else "NoInvoice",
+            "AgencyName": f"{name} Lettings {self.agency_ref[:4].upper()}",
+            "WorkflowType": "Full" if chance(rng, 0.9) else "Basic",
         }
 
     def write(self, out_dir: str | os.PathLike[str]) -> tuple[WrittenSnapshot, WrittenSnapshot]:
@@ -311,11 +327,14 @@ def write_agency(out_dir: str | os.PathLike[str], size: int, seed: int) -> tuple
     return alto.path, fixflo.path
 
 
-def _numbered(records: Iterable[Record | None]) -> Iterator[Record]:
-    """Drop the Nones and give each record the next Fixflo Id."""
+def _numbered(
+    records: Iterable[Record | None], key: str, *, text: bool = False
+) -> Iterator[Record]:
+    """Drop the Nones and give each record the next Fixflo id under `key` (as a string when
+    `text`: Fixflo's Landlord, Tenant, Contractor and TenantProperty ids are strings)."""
     number = FIXFLO_ID_BASE
     for record in records:
         if record is not None:
-            record["Id"] = number
+            record[key] = str(number) if text else number
             number += 1
             yield record

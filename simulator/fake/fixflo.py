@@ -1,13 +1,18 @@
-"""A fake Fixflo API v2: the generated agency's Fixflo side behind Fixflo's paths.
+"""A fake Fixflo API v2: the generated agency's Fixflo side behind Fixflo's published paths.
 
-Mounted under ``/api/v2``. Lists answer ``{Items, TotalItems, TotalPages, NextURL,
-PreviousURL}`` with each endpoint's own page parameter (``pg``, ``Pg``, ``page``, ``Page``);
-keys come in Fixflo's inconsistent casing (``Id``/``id``, ``FirstName``/``Firstname``) with
-fields the adapters do not know. Writes answer the envelope ``{HttpStatusCode,
-HttpStatusCodeDesc, Errors, Messages, Entity}``, a refused write as a 200 with ``Errors``.
-Every call needs the bearer token (401 otherwise). Issues, jobs, invoices, completion
-documents and the PDF report come from a lifecycle world when one is given
-(`simulator.fake._fixflo_issues`).
+Mounted under ``/api/v2``, it serves exactly the endpoints of contracts/fixflo.md that
+rulebridge uses, with their parameter spellings, shapes and paging: lists answer
+``PrevNextPager {Items, TotalItems, TotalPages, NextURL, PreviousURL}``, each paged by its
+own parameter (``/Property/Search`` ``pg``/``pgsz``, ``/Landlords`` and ``/Tenants`` ``pg``,
+``/Contractors`` ``Pg``, ``/Property/{PropertyId}/LandlordProperties`` ``pg``; the lists
+that document none come whole). Unknown query parameters are ignored, so a wrong page name
+gets page 1 again. Reads are bare objects (404 when nothing matches); writes answer the
+envelope ``{HttpStatusCode, HttpStatusCodeDesc, Errors, Messages, Entity}``, and a refused
+write is an HTTP 200 with ``Errors`` (`simulator.fake._fixflo_store` has the rules).
+There is no ``/LandlordPropertyJoins``, ``/TenantPropertyLinks`` or ``/AgencySettings``:
+they 404 as on Fixflo. Every call needs the bearer token (401 otherwise). Issues, jobs,
+invoices, completion documents and the PDF report come from a lifecycle world when one is
+given (`simulator.fake._fixflo_issues`).
 
 Example:
     >>> fake = FakeFixflo(size=50, seed=7)
@@ -17,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -29,28 +34,32 @@ from engine.ports import Record
 from simulator.fake._common import number_page
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
 from simulator.fake._fixflo_issues import IssueRoutes
-from simulator.fake._fixflo_store import REF_KEYS, FixfloStore, WriteRefused, get_ci
+from simulator.fake._fixflo_store import ENTITIES, FixfloStore, WriteRefused
 from simulator.fake._pdf import PDF
 from simulator.lifecycle.worlds import FixfloWorld
 
 __all__ = ["PDF", "FakeFixflo"]
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+# Each list: its collection and its page parameter (the size parameter where it has one).
 _LISTS: Final = {
     "/Property/Search": ("properties", "pg", "pgsz"),
     "/Landlords": ("landlords", "pg", None),
     "/Tenants": ("tenants", "pg", None),
     "/Contractors": ("contractors", "Pg", None),
-    "/LandlordPropertyJoins": ("landlord_properties", "page", None),
-    "/TenantPropertyLinks": ("tenant_properties", "Page", None),
 }
-_WRITES: Final = {
-    "/Property": "properties",
-    "/Landlord": "landlords",
-    "/Tenant": "tenants",
-    "/Contractor": "contractors",
+# The lookups each GET by query answers, in the order Fixflo's contract gives them.
+_FINDS: Final = {
+    "/Property": ("properties", ("Id", "ExternalPropertyRef")),
+    "/Tenant": ("tenants", ("Id", "EmailAddress", "ExternalRef")),
+    # GET /Landlord declares no parameters; a third-party client sends Id or EmailAddress.
+    "/Landlord": ("landlords", ("Id", "EmailAddress")),
 }
-_RENAMES: Final = {"Id": "id", "FirstName": "Firstname", "EmailAddress": "Emailaddress"}
+_KEYWORD_FIELDS: Final = (
+    "ExternalRef", "ExternalPropertyRef", "FirstName", "Surname", "CompanyName", "DisplayName",
+    "EmailAddress", "KeyReference",
+)  # fmt: skip
+_NOT_FOUND: Final = {"Message": "No HTTP resource was found that matches the request URI."}
 
 
 class FakeFixflo:
@@ -83,35 +92,44 @@ class FakeFixflo:
     ) -> None:
         self.store = FixfloStore.generate(size, seed)
         self.token, self.page_size, self.world = token, page_size, world
-        self.issue_routes = IssueRoutes(self.store, world, page_size, _vary)
+        self.issue_routes = IssueRoutes(self.store, world, page_size, _as_sent)
         self.log = RequestLog()
         self.faults = faults or Faults()
         api = Starlette(routes=[Mount("/api/v2", routes=self._routes())])
         self.app = FaultInjector(api, self.faults, self.log, envelope_errors=True)
 
     def snapshot_collections(self) -> dict[str, list[Record]]:
-        """The records a snapshot of this Fixflo must hold, in the snapshot's casing."""
+        """The records a full read of this Fixflo gives, collection by collection."""
+        landlord_joins, tenant_joins = self.store.join_records()
         return {
-            **{name: list(self.store.collections[name].values()) for name in REF_KEYS},
-            "landlord_properties": list(self.store.landlord_properties),
-            "tenant_properties": list(self.store.tenant_properties),
+            **{name: list(self.store.collections[name].values()) for name in ENTITIES},
+            "landlord_properties": landlord_joins,
+            "tenant_properties": tenant_joins,
             "agency_settings": [dict(self.store.settings)],
         }
 
     def _routes(self) -> list[Route]:
-        guard = self._guard
-        lists = [Route(path, guard(self._list), methods=["GET"]) for path in _LISTS]
-        writes = [Route(path, guard(self._upsert), methods=["POST"]) for path in _WRITES]
+        g = self._guard
+        routes = [Route(path, g(self._list), methods=["GET"]) for path in _LISTS]
+        routes += [Route(path, g(self._find), methods=["GET"]) for path in _FINDS]
         return [
-            *lists,
-            *writes,
-            Route("/Property", guard(self._find), methods=["GET"]),
-            Route("/Landlord", guard(self._find), methods=["GET"]),
-            Route("/Tenant", guard(self._find), methods=["GET"]),
-            Route("/LandlordPropertyJoin", guard(self._join_landlord), methods=["POST"]),
-            Route("/Tenant/{id:int}/Property", guard(self._join_tenant), methods=["POST"]),
-            Route("/AgencySettings", guard(self._settings), methods=["GET"]),
-            *self.issue_routes.routes(guard),
+            *routes,
+            Route("/Property", g(self._save_property), methods=["POST"]),
+            Route("/Property/UpdateAddress", g(self._update_address), methods=["POST"]),
+            Route("/Property/{PropertyId}/LandlordProperties", g(self._property_landlords)),
+            Route("/Tenant", g(self._save_tenant), methods=["POST"]),
+            Route("/Tenant/{Id}/Properties", g(self._tenant_properties)),
+            Route("/Tenant/{Id}/Property", g(self._link_tenant), methods=["POST"]),
+            Route("/Tenant/{Id}/Property/{PropertyId}", g(self._unlink_tenant), methods=["DELETE"]),
+            Route("/Landlord", g(self._save_landlord), methods=["POST"]),
+            Route("/Landlord/{LandlordId}/LandlordProperties", g(self._landlord_properties)),
+            Route("/LandlordPropertyJoin", g(self._join), methods=["GET"]),
+            Route("/LandlordPropertyJoin", g(self._join_landlord), methods=["POST"]),
+            Route("/LandlordPropertyJoin/Delete", g(self._unjoin_landlord), methods=["POST"]),
+            Route("/Contractor/{id}", g(self._contractor)),
+            Route("/Contractor", g(self._save_contractor), methods=["POST"]),
+            Route("/Agency/Settings", g(self._settings)),
+            *self.issue_routes.routes(g),
         ]
 
     def _guard(self, handler: Handler) -> Handler:
@@ -126,97 +144,192 @@ class FakeFixflo:
 
         return guarded
 
+    # -- reads ---------------------------------------------------------------------------
+
     async def _list(self, request: Request) -> Response:
         collection, page_key, size_key = _LISTS[_route(request)]
-        items = [_vary(record) for record in self._records(collection, request)]
+        records = _filtered(self.store.collections[collection].values(), request.query_params)
         return number_page(
-            request, items, page_key=page_key, size_key=size_key, default_size=self.page_size
+            request, records, page_key=page_key, size_key=size_key, default_size=self.page_size
         )
 
-    def _records(self, collection: str, request: Request) -> list[Record]:
-        if collection == "landlord_properties":
-            return self.store.landlord_properties
-        if collection == "tenant_properties":
-            return self.store.tenant_properties
-        records = list(self.store.collections[collection].values())
-        since = request.query_params.get("UpdatedSince")
-        if since:
-            records = [r for r in records if self.store.stamp(collection, r["Id"]) >= since]
-        ref = request.query_params.get("ExternalPropertyRef")
-        return [r for r in records if r.get("ExternalPropertyRef") == ref] if ref else records
-
     async def _find(self, request: Request) -> Response:
-        collection = _WRITES[_route(request)]
+        collection, keys = _FINDS[_route(request)]
         query = request.query_params
-        for key in ("Id", "ExternalRef", "ExternalPropertyRef", "EmailAddress"):
-            if key in query:
-                for record in self.store.collections[collection].values():
-                    if str(record.get(key) or "").lower() == query[key].lower():
-                        return JSONResponse(_vary(record))
-        return JSONResponse({"Message": "No record found"}, status_code=404)
+        key = next((key for key in keys if query.get(key)), None)
+        found = self.store.find(collection, key, query[key]) if key else None
+        return JSONResponse(found) if found is not None else _missing()
 
-    async def _upsert(self, request: Request) -> Response:
-        body = await _json(request)
-        if not isinstance(body, dict):
-            return _envelope(None, ["The request body is not a JSON object"])
-        try:
-            record = self.store.upsert(_WRITES[_route(request)], body, self.store.tick())
-        except WriteRefused as exc:
-            return _envelope(None, [str(exc)])
-        return _envelope(record)
+    async def _property_landlords(self, request: Request) -> Response:
+        number = _path_id(request, "PropertyId")
+        if number not in self.store.collections["properties"]:
+            return _missing()
+        items = self.store.landlord_items(prop=number)
+        return number_page(
+            request, items, page_key="pg", size_key=None, default_size=self.page_size
+        )
 
-    async def _join_landlord(self, request: Request) -> Response:
-        body = await _json(request)
-        keys = ("ExternalLandlordRef", "ExternalPropertyRef", "IsPrimaryLandlord")
-        if not isinstance(body, dict) or not get_ci(body, keys[0]) or not get_ci(body, keys[1]):
-            return _envelope(None, ["ExternalLandlordRef and ExternalPropertyRef are required"])
-        link = {key: get_ci(body, key) for key in keys}
-        link["IsPrimaryLandlord"] = bool(link["IsPrimaryLandlord"])
-        self.store.link(self.store.landlord_properties, link)
-        return _envelope(link)
+    async def _landlord_properties(self, request: Request) -> Response:
+        number = _path_id(request, "LandlordId")
+        landlord = self.store.collections["landlords"].get(number or 0)
+        if landlord is None:
+            return _missing()
+        return _whole(self.store.landlord_items(landlord=landlord["id"]))
 
-    async def _join_tenant(self, request: Request) -> Response:
-        tenant = self.store.collections["tenants"].get(request.path_params["id"])
-        body = await _json(request)
-        if tenant is None or not isinstance(body, dict):
-            return _envelope(None, ["No such tenant, or no body"])
-        link = {
-            "TenantExternalRef": tenant.get("ExternalRef"),
-            "PropertyExternalRef": get_ci(body, "PropertyExternalRef"),
-            "LinkType": get_ci(body, "LinkType") or "Tenant",
-        }
-        self.store.link(self.store.tenant_properties, link)
-        return _envelope(link)
+    async def _tenant_properties(self, request: Request) -> Response:
+        number = _path_id(request, "Id")
+        if number is None or number not in self.store.collections["tenants"]:
+            return _missing()
+        return _whole(self.store.tenant_items(number))
+
+    async def _join(self, request: Request) -> Response:
+        query = request.query_params
+        for link in self.store.landlord_links.values():
+            view = self.store.join_view(link)
+            if _join_matches(query, link, view):
+                return JSONResponse(view)
+        return _missing()
+
+    async def _contractor(self, request: Request) -> Response:
+        number = _path_id(request, "id")
+        found = self.store.collections["contractors"].get(number or 0)
+        return JSONResponse(found) if found is not None else _missing()
 
     async def _settings(self, request: Request) -> Response:
         return JSONResponse(self.store.settings)
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def _save_property(self, request: Request) -> Response:
+        return await _write(request, self.store.save_property)
+
+    async def _update_address(self, request: Request) -> Response:
+        return await _write(request, self.store.update_address)
+
+    async def _save_tenant(self, request: Request) -> Response:
+        return await _write(request, lambda body: self.store.save_person("tenants", body))
+
+    async def _save_landlord(self, request: Request) -> Response:
+        return await _write(request, lambda body: self.store.save_person("landlords", body))
+
+    async def _save_contractor(self, request: Request) -> Response:
+        return await _write(request, self.store.save_contractor)
+
+    async def _join_landlord(self, request: Request) -> Response:
+        return await _write(request, self.store.join_landlord)
+
+    async def _unjoin_landlord(self, request: Request) -> Response:
+        return await _write(request, self.store.delete_landlord_join)
+
+    async def _link_tenant(self, request: Request) -> Response:
+        number = _path_id(request, "Id")
+        if number is None or number not in self.store.collections["tenants"]:
+            return _missing()
+        # The contract answers allOf(Envelope, TenantProperty): the link's keys sit beside
+        # the envelope's, not under Entity.
+        return await _write(request, lambda body: self.store.link_tenant(number, body), flat=True)
+
+    async def _unlink_tenant(self, request: Request) -> Response:
+        tenant, prop = _path_id(request, "Id"), _path_id(request, "PropertyId")
+        if tenant is None or tenant not in self.store.collections["tenants"] or prop is None:
+            return _missing()
+        self.store.unlink_tenant(tenant, prop)  # removing a link that is not there is a no-op
+        return Response(status_code=200)
 
 
 def _route(request: Request) -> str:
     return request.url.path.removeprefix("/api/v2")
 
 
-def _vary(record: Record) -> Record:
-    """The record as Fixflo might send it: casing by record, and a field nobody knows."""
-    number = get_ci(record, "Id")
-    if not isinstance(number, int) or number % 3:
-        return {**record, "AuditTrailVersion": 1}
-    return {_RENAMES.get(key, key): value for key, value in record.items()} | {"LastSeen": None}
+def _as_sent(record: Record) -> Record:
+    """Issues as the store holds them (their payloads are issue 14's)."""
+    return record
 
 
-def _envelope(entity: Record | None, errors: list[str] | None = None) -> JSONResponse:
-    body = {
+def _path_id(request: Request, name: str) -> int | None:
+    """A path id as a number; an id of the wrong kind (not a whole number) is None."""
+    text = str(request.path_params.get(name, "")).strip()
+    return int(text) if text.isdigit() else None
+
+
+def _missing() -> JSONResponse:
+    return JSONResponse(_NOT_FOUND, status_code=404)
+
+
+def _whole(items: list[Record]) -> JSONResponse:
+    """A PrevNextPager of every item, for the lists that document no page parameter."""
+    body = {"Items": items, "TotalItems": len(items), "TotalPages": 1, "NextURL": None,
+            "PreviousURL": None}  # fmt: skip
+    return JSONResponse(body)
+
+
+def _filtered(records: Any, query: Mapping[str, str]) -> list[Record]:
+    """The records a list's filters keep: ``UpdatedSince`` (changed at or after),
+    ``Keyword`` (in any name, email or reference, in any case), ``ExternalPropertyRef`` and
+    ``HasExternalPropertyRef``."""
+    since, keyword = query.get("UpdatedSince"), (query.get("Keyword") or "").casefold()
+    ref, has_ref = query.get("ExternalPropertyRef"), query.get("HasExternalPropertyRef")
+    kept = []
+    for record in records:
+        if since and str(record.get("UpdateDate") or "") < since:
+            continue
+        if keyword and not any(
+            keyword in str(record.get(name) or "").casefold() for name in _KEYWORD_FIELDS
+        ):
+            continue
+        if ref and record.get("ExternalPropertyRef") != ref:
+            continue
+        if has_ref and bool(record.get("ExternalPropertyRef")) != (has_ref.lower() == "true"):
+            continue
+        kept.append(record)
+    return kept
+
+
+def _join_matches(query: Mapping[str, str], link: Record, view: Record) -> bool:
+    """Whether a LandlordProperty answers ``GET /LandlordPropertyJoin`` with `query`: by
+    ``LandlordPropertyId``, by both refs (``ExtrernalLandlordref`` [sic] as the contract
+    spells it), or by ``LandlordId`` and ``PropertyId``."""
+    if query.get("LandlordPropertyId"):
+        return str(link["Id"]) == query["LandlordPropertyId"]
+    if query.get("ExternalPropertyRef") and query.get("ExtrernalLandlordref"):
+        return (view["ExternalPropertyRef"], view["ExternalLandlordRef"]) == (
+            query["ExternalPropertyRef"],
+            query["ExtrernalLandlordref"],
+        )
+    if query.get("LandlordId") and query.get("PropertyId"):
+        return (link["LandlordId"], str(link["PropertyId"])) == (
+            query["LandlordId"],
+            query["PropertyId"],
+        )
+    return False
+
+
+async def _write(
+    request: Request, save: Callable[[Mapping[str, Any]], Record], *, flat: bool = False
+) -> Response:
+    """Run one write on the request's JSON body; answer Fixflo's envelope (`flat`: the
+    record's keys beside the envelope's instead of under ``Entity``)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return _envelope(None, ["The request body is not JSON"])
+    if not isinstance(body, dict):
+        return _envelope(None, ["The request body is not a JSON object"])
+    try:
+        return _envelope(save(body), flat=flat)
+    except WriteRefused as exc:
+        return _envelope(None, [str(exc)], flat=flat)
+
+
+def _envelope(
+    entity: Record | None, errors: list[str] | None = None, *, flat: bool = False
+) -> JSONResponse:
+    body: dict[str, Any] = {
         "HttpStatusCode": 200,
         "HttpStatusCodeDesc": "OK",
         "Errors": errors or [],
         "Messages": [] if errors else ["Saved"],
-        "Entity": entity,
     }
-    return JSONResponse(body)
-
-
-async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        return None
+    if flat:
+        return JSONResponse({**(entity or {}), **body})
+    return JSONResponse({**body, "Entity": entity})

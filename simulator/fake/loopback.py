@@ -184,7 +184,7 @@ def play_issues(agency: FakeAgency, count: int, *, seed: int = 0) -> list[str]:
     contractors = [c for c in store.collections["contractors"].values() if c.get("ExternalRef")]
     if not properties:
         raise ValueError("no synced property in the fake Fixflo: run the nightly job first")
-    occupiers = _occupiers(store.tenant_properties)
+    occupiers = _occupiers(store.join_records()[1])
     made = []
     start = len(agency.simulation.fixflo.issues)
     for number in range(start + 1, start + count + 1):

@@ -507,7 +507,7 @@ def test_every_bad_fixflo_item_is_reported_and_the_rest_read(mode: str) -> None:
     assert records == expected
     (error,) = rejected
     assert error.where == f"GET /Landlords#Items[{len(expected)}]"
-    assert error.message.startswith('missing "Id"')
+    assert error.message.startswith('missing "id"')
 
 
 def test_a_record_larger_than_a_snapshot_may_hold_is_reported_not_written() -> None:

@@ -73,11 +73,12 @@ def test_written_records_read_back_unchanged(tmp_path: Path) -> None:
 def test_fixflo_round_trip_and_absent_collections_read_as_empty(tmp_path: Path) -> None:
     path = tmp_path / "fixflo.json"
     link = {
+        "Id": 7,
         "ExternalLandlordRef": "500001",
-        "ExternalPropertyRef": "1/OID-1",
+        "ExternalPropertyRef": "100001",
         "IsPrimaryLandlord": True,
     }
-    prop = {"Id": 10001, "ExternalPropertyRef": None, "Address": {"AddressLine1": "1 A Road"}}
+    prop = {"id": 10001, "ExternalPropertyRef": None, "Address": {"AddressLine1": "1 A Road"}}
     write_snapshot(path, "fixflo", {"properties": [prop], "landlord_properties": [link]}, TAKEN)
 
     assert read_header(path).agency_ref is None
@@ -142,13 +143,15 @@ def test_bad_records_say_what_is_wrong_and_how_to_fix_it(
     assert expected in error.message
 
 
-def test_link_records_are_identified_by_both_refs(tmp_path: Path) -> None:
+def test_link_records_are_identified_by_their_fixflo_id(tmp_path: Path) -> None:
+    """Fixflo's link records are join records keyed by the link's own Id (docs/adapters.md)."""
     path = tmp_path / "fixflo.json"
-    link = {"TenantExternalRef": "5", "PropertyExternalRef": "1/OID-1", "LinkType": 3}
+    link = {"Id": "7", "TenantExternalRef": "5", "PropertyExternalRef": "100001", "LinkType": 3}
     write_snapshot(path, "fixflo", {"tenant_properties": [link]}, TAKEN)
     (error,) = iter_records(path, "tenant_properties")
     assert isinstance(error, RecordError)
-    assert error.record_id == "5 -> 1/OID-1"
+    assert error.record_id == "7"
+    assert "LinkType is the number 3" in error.message
 
 
 # --- whole-file errors ----------------------------------------------------------------------

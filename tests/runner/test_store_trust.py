@@ -105,8 +105,10 @@ def duplicates(agency: FakeAgency) -> list[str]:
         ("contractors", "ExternalRef"),
     ):
         seen.update((name, r[key]) for r in fixflo.collections[name].values() if r.get(key))
-    for links in (fixflo.landlord_properties, fixflo.tenant_properties):
-        seen.update(("link", *sorted(link.items())) for link in links)
+    for links in fixflo.join_records():  # a link is its two ends, whatever its Id
+        seen.update(
+            ("link", *sorted((k, v) for k, v in link.items() if k != "Id")) for link in links
+        )
     return [repr(key) for key, count in seen.items() if count > 1]
 
 

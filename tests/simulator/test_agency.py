@@ -200,7 +200,7 @@ def test_suppliers_mix(agency: Agency) -> None:
 
 
 def test_fixflo_properties_offer_every_kind_of_merge(agency: Agency) -> None:
-    alto = {f"{r['id']}/{r['oid']}": r["address"] for r in agency.inventory}
+    alto = {r["id"]: r["address"] for r in agency.inventory}  # ExternalPropertyRef: the id
     exact = {(line1(a), a["postcode"]) for a in alto.values()}
     by_postcode = {a["postcode"]: a for a in alto.values()}
     referenced, stale, twins, near, orphans = 0, 0, 0, 0, 0
@@ -252,11 +252,11 @@ def test_fixflo_links_and_contractors_point_at_real_records(agency: Agency) -> N
         assert {link["ExternalLandlordRef"], link["ExternalPropertyRef"]} <= landlords | properties
     for link in fixflo["tenant_properties"]:
         assert {link["TenantExternalRef"], link["PropertyExternalRef"]} <= tenants | properties
-    suppliers = {f"{s['id']}/{s['oid']}" for s in agency.suppliers}
+    suppliers = {s["id"] for s in agency.suppliers}  # a contractor's ExternalRef: the id
     refs = [c["ExternalRef"] for c in fixflo["contractors"] if c["ExternalRef"]]
     assert refs
     assert set(refs) <= suppliers
-    ids = [p["Id"] for p in fixflo["properties"]]
+    ids = [p["id"] for p in fixflo["properties"]]  # Property.id: lowercase, a number
     assert ids == sorted(set(ids))
 
 

@@ -1,0 +1,244 @@
+"""The fake Fixflo holds the line of Fixflo's published contract (contracts/fixflo.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from simulator.fake import FakeFixflo, FakeTransport
+
+BASE = "http://fixflo.test/api/v2"
+
+
+def _call(fake: FakeFixflo, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def run() -> httpx.Response:
+        headers = {"Authorization": f"Bearer {fake.token}"}
+        transport = FakeTransport(fake.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=headers) as c:
+            return await c.request(method, path, **kwargs)
+
+    return asyncio.run(run())
+
+
+def _post(fake: FakeFixflo, path: str, body: Any) -> dict[str, Any]:
+    response = _call(fake, "POST", path, json=body)
+    assert response.status_code == 200
+    answer: dict[str, Any] = response.json()
+    assert set(answer) >= {"HttpStatusCode", "HttpStatusCodeDesc", "Errors", "Messages"}
+    return answer
+
+
+def _synced_property(fake: FakeFixflo) -> dict[str, Any]:
+    props = fake.store.collections["properties"].values()
+    return next(p for p in props if p["ExternalPropertyRef"])
+
+
+NEW_ADDRESS = {"AddressLine1": "1 New Road", "Town": "Leeds", "PostCode": "LS1 1AA"}
+
+
+@pytest.mark.req("G-05")
+def test_post_property_never_changes_an_existing_address() -> None:
+    fake = FakeFixflo(40, seed=5)
+    prop = _synced_property(fake)
+    old = dict(prop["Address"])
+    answer = _post(fake, "/Property", {"id": prop["id"], "KeyReference": "K9",
+                                       "Address": NEW_ADDRESS})  # fmt: skip
+    assert answer["Errors"] == []
+    assert answer["Entity"]["KeyReference"] == "K9"
+    assert answer["Entity"]["Address"] == old
+    assert fake.store.collections["properties"][prop["id"]]["Address"] == old
+
+
+def test_update_address_moves_the_property_and_keeps_the_old_address() -> None:
+    fake = FakeFixflo(40, seed=5)
+    prop = _synced_property(fake)
+    old = dict(prop["Address"])
+    body = {"ExternalPropertyRef": prop["ExternalPropertyRef"], "Address": NEW_ADDRESS}
+    answer = _post(fake, "/Property/UpdateAddress", body)
+    assert answer["Errors"] == []
+    assert answer["Entity"]["Address"] == NEW_ADDRESS
+    assert fake.store.alternates[prop["id"]] == [old]
+    missing = _post(fake, "/Property/UpdateAddress", {"id": 999_999, "Address": NEW_ADDRESS})
+    assert missing["Errors"]
+
+
+@pytest.mark.req("G-05")
+def test_creating_at_an_address_fixflo_holds_returns_that_property() -> None:
+    fake = FakeFixflo(40, seed=5)
+    prop = _synced_property(fake)
+    count = len(fake.store.collections["properties"])
+    body = {"id": 0, "ExternalPropertyRef": "NEW-1", "Address": dict(prop["Address"])}
+    answer = _post(fake, "/Property", body)
+    assert answer["Entity"]["id"] == prop["id"]
+    assert answer["Entity"]["ExternalPropertyRef"] == prop["ExternalPropertyRef"]
+    assert len(fake.store.collections["properties"]) == count
+
+
+def test_a_contractor_posted_without_id_is_created_every_time() -> None:
+    fake = FakeFixflo(40, seed=5)
+    body = {"ExternalRef": "S-1", "EmailAddress": "plumb@example.com", "CompanyName": "Pipes"}
+    first, again = _post(fake, "/Contractor", body), _post(fake, "/Contractor", body | {"Id": ""})
+    assert first["Errors"] == again["Errors"] == []
+    assert first["Entity"]["Id"] != again["Entity"]["Id"]
+    made = [c for c in fake.store.collections["contractors"].values() if c["ExternalRef"] == "S-1"]
+    assert len(made) == 2
+    unknown = _post(fake, "/Contractor", body | {"Id": "424242"})
+    assert unknown["Errors"] == ["No contractor with Id 424242"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "error"),
+    [
+        ("/Property", {"id": 0, "Address": NEW_ADDRESS, "Colour": "red"}, "Unknown field"),
+        ("/Property", {"Id": 0, "Address": NEW_ADDRESS}, "Unknown field(s) in the request: Id"),
+        ("/Property", {"id": 0, "Address": {"AddressLine1": "1 Road"}}, "PostCode is required"),
+        ("/Tenant", {"ExternalRef": "T-NEW"}, "EmailAddress is required"),
+        ("/Tenant", {"id": "x1", "Surname": "Ng"}, "is not an id"),
+        ("/Landlord", {"EmailAddress": "a@example.com", "Address\t": {}}, "Unknown field"),
+        ("/LandlordPropertyJoin", {"ExternalLandlordRef": "nobody",
+                                   "ExternalPropertyRef": "nowhere"}, "No landlord"),
+        ("/Contractor", {"ExternalRef": "C", "EmailAddress": "c@example.com",
+                         "SendWelcomeEmail": False}, "SendWelcomeEmail"),
+    ],
+)  # fmt: skip
+def test_refused_writes_are_http_200_with_errors(path: str, body: Any, error: str) -> None:
+    fake = FakeFixflo(20, seed=2)
+    answer = _post(fake, path, body)
+    assert answer["HttpStatusCode"] == 200
+    assert error in answer["Errors"][0]
+    assert answer.get("Entity") is None
+
+
+@pytest.mark.req("G-04")
+def test_external_refs_and_emails_are_unique_for_tenants_and_landlords() -> None:
+    fake = FakeFixflo(40, seed=5)
+    for name, path in (("tenants", "/Tenant"), ("landlords", "/Landlord")):
+        taken = next(r for r in fake.store.collections[name].values() if r.get("ExternalRef"))
+        same_ref = {"ExternalRef": taken["ExternalRef"], "EmailAddress": "fresh@example.com"}
+        same_email = {"ExternalRef": "fresh", "EmailAddress": taken["EmailAddress"].upper()}
+        assert "ExternalRef" in _post(fake, path, same_ref)["Errors"][0]
+        assert "EmailAddress" in _post(fake, path, same_email)["Errors"][0]
+        update = _post(fake, path, {"id": taken["id"], "Surname": "Renamed"})
+        assert update["Entity"]["Surname"] == "Renamed"
+
+
+@pytest.mark.parametrize(
+    ("path", "page", "wrong"),
+    [
+        ("/Property/Search", "pg", "page"),
+        ("/Landlords", "pg", "Pg"),
+        ("/Tenants", "pg", "page"),
+        ("/Contractors", "Pg", "pg"),
+    ],
+)
+def test_each_list_pages_with_its_own_parameter_and_ignores_others(
+    path: str, page: str, wrong: str
+) -> None:
+    fake = FakeFixflo(300, seed=2, page_size=3)
+    first = _call(fake, "GET", path).json()
+    second = _call(fake, "GET", path, params={page: 2}).json()
+    ignored = _call(fake, "GET", path, params={wrong: 2, "Unheard": "x"}).json()
+    assert set(first) == {"Items", "TotalItems", "TotalPages", "NextURL", "PreviousURL"}
+    assert first["TotalPages"] > 1
+    assert second["Items"]
+    assert second["Items"] != first["Items"]
+    assert ignored["Items"] == first["Items"]  # a wrong page name gets page 1 again
+    assert f"{page}=2" in first["NextURL"]
+
+
+def test_property_search_pages_by_pgsz() -> None:
+    fake = FakeFixflo(100, seed=2, page_size=3)
+    page = _call(fake, "GET", "/Property/Search", params={"pg": 1, "pgsz": 7}).json()
+    assert len(page["Items"]) == 7
+
+
+def test_records_come_in_the_contracts_shapes_and_casing() -> None:
+    fake = FakeFixflo(80, seed=2)
+    prop = _call(fake, "GET", "/Property/Search").json()["Items"][0]
+    landlord = _call(fake, "GET", "/Landlords").json()["Items"][0]
+    contractor = _call(fake, "GET", "/Contractors").json()["Items"][0]
+    assert isinstance(prop["id"], int)
+    assert "Id" not in prop
+    assert isinstance(landlord["id"], str)
+    assert "Id" not in landlord
+    assert isinstance(contractor["Id"], str)
+    assert "id" not in contractor
+    assert {"AuditTrailVersion", "LastSeen"}.isdisjoint({*prop, *landlord, *contractor})
+    assert _call(fake, "GET", "/Agency/Settings").json().keys() == {"AgencyName", "WorkflowType"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/AgencySettings",
+        "/LandlordPropertyJoins",
+        "/TenantPropertyLinks",
+        "/Contractor/not-a-number",
+        "/Tenant/abc/Properties",
+        "/Property/999999/LandlordProperties",
+        "/Tenant?Id=999999",
+    ],
+)
+def test_paths_the_contract_lacks_and_ids_of_the_wrong_kind_are_404(path: str) -> None:
+    assert _call(FakeFixflo(10, seed=2), "GET", path).status_code == 404
+
+
+@pytest.mark.req("T-05")
+def test_tenant_links_are_made_listed_and_removed() -> None:
+    fake = FakeFixflo(60, seed=3)
+    tenant = next(t for t in fake.store.collections["tenants"].values() if t["ExternalRef"])
+    prop = _synced_property(fake)
+    body = {"PropertyExternalRef": prop["ExternalPropertyRef"], "LinkType": "Tenant"}
+    made = _post(fake, f"/Tenant/{tenant['id']}/Property", body)
+    assert made["Errors"] == []
+    assert made["PropertyId"] == str(prop["id"])  # allOf(Envelope, TenantProperty): flat
+    listed = _call(fake, "GET", f"/Tenant/{tenant['id']}/Properties").json()["Items"]
+    ref = prop["ExternalPropertyRef"]
+    expected = {"Id": made["Id"], "PropertyId": str(prop["id"]), "PropertyExternalRef": ref}
+    assert expected | {"LinkType": "Tenant"} in listed
+    gone = _call(fake, "DELETE", f"/Tenant/{tenant['id']}/Property/{prop['id']}")
+    assert gone.status_code == 200
+    after = _call(fake, "GET", f"/Tenant/{tenant['id']}/Properties").json()["Items"]
+    assert all(link["PropertyId"] != str(prop["id"]) for link in after)
+    bad = _post(fake, f"/Tenant/{tenant['id']}/Property", body | {"LinkType": "Lodger"})
+    assert "LinkType" in bad["Errors"][0]
+
+
+def test_landlord_joins_are_made_read_and_deleted_by_reference() -> None:
+    fake = FakeFixflo(60, seed=3)
+    landlord = next(r for r in fake.store.collections["landlords"].values() if r["ExternalRef"])
+    prop = _synced_property(fake)
+    refs = {"ExternalLandlordRef": landlord["ExternalRef"],
+            "ExternalPropertyRef": prop["ExternalPropertyRef"]}  # fmt: skip
+    made = _post(fake, "/LandlordPropertyJoin", refs | {"IsPrimaryLandlord": True})["Entity"]
+    assert _post(fake, "/LandlordPropertyJoin", refs)["Entity"]["Id"] == made["Id"]
+    query = {"ExternalPropertyRef": refs["ExternalPropertyRef"],
+             "ExtrernalLandlordref": refs["ExternalLandlordRef"]}  # fmt: skip
+    assert _call(fake, "GET", "/LandlordPropertyJoin", params=query).json()["Id"] == made["Id"]
+    per_property = _call(fake, "GET", f"/Property/{prop['id']}/LandlordProperties").json()
+    per_landlord = _call(fake, "GET", f"/Landlord/{landlord['id']}/LandlordProperties").json()
+    link = {"Id": made["Id"], "LandlordId": landlord["id"], "PropertyId": prop["id"]}
+    assert link in per_property["Items"]
+    assert link in per_landlord["Items"]
+    assert _post(fake, "/LandlordPropertyJoin/Delete", refs)["Errors"] == []
+    assert _call(fake, "GET", "/LandlordPropertyJoin", params=query).status_code == 404
+    assert _post(fake, "/LandlordPropertyJoin/Delete", refs)["Errors"]
+
+
+def test_lookups_by_the_contracts_parameters() -> None:
+    fake = FakeFixflo(60, seed=3)
+    prop = _synced_property(fake)
+    tenant = next(t for t in fake.store.collections["tenants"].values() if t["ExternalRef"])
+    by_ref = _call(
+        fake, "GET", "/Property", params={"ExternalPropertyRef": prop["ExternalPropertyRef"]}
+    )
+    assert by_ref.json() == prop
+    assert _call(fake, "GET", "/Property", params={"Id": prop["id"]}).json() == prop
+    for key in ("Id", "ExternalRef", "EmailAddress"):
+        value = tenant["id"] if key == "Id" else tenant[key]
+        assert _call(fake, "GET", "/Tenant", params={key: value}).json() == tenant
+    keyword = _call(fake, "GET", "/Tenants", params={"Keyword": tenant["ExternalRef"]}).json()
+    assert tenant in keyword["Items"]
