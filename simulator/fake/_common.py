@@ -6,6 +6,7 @@ import base64
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ __all__ = [
     "Paging",
     "cursor_page",
     "errors_response",
+    "fixflo_refusal",
     "int_param",
     "number_page",
     "problem",
@@ -162,3 +164,19 @@ def number_page(
         "PreviousURL": url(page - 1),
     }
     return JSONResponse(body)
+
+
+def fixflo_refusal(status: int, message: str) -> JSONResponse:
+    """A Fixflo answer that is not a 200 (no such record, bad token), as its Envelope.
+
+    Fixflo's contract documents no error body but its Envelope (only a few operations even
+    declare a status other than 200), so the fake says what went wrong in ``Errors``.
+    """
+    body = {
+        "HttpStatusCode": status,
+        "HttpStatusCodeDesc": HTTPStatus(status).phrase,
+        "Errors": [message],
+        "Messages": [],
+        "Entity": None,
+    }
+    return JSONResponse(body, status_code=status)

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.ports import Record
-from simulator.fake._common import number_page
+from simulator.fake._common import fixflo_refusal, number_page
 from simulator.fake._fixflo_store import FixfloStore
 from simulator.fake._pdf import PDF, pdf_document
 from simulator.lifecycle.worlds import FixfloWorld
@@ -225,4 +225,4 @@ def _encoded(lines: list[str]) -> str:
 
 
 def _missing(message: str) -> JSONResponse:
-    return JSONResponse({"Message": message}, status_code=404)
+    return fixflo_refusal(404, message)

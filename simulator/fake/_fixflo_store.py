@@ -444,9 +444,7 @@ def _issues(store: FixfloStore, generator: AgencyGenerator) -> Iterator[tuple[in
             issue_id,
             {
                 "Id": issue_id,
-                "ExternalRef": None,
                 "ExternalPropertyRef": prop["ExternalPropertyRef"],
-                "PropertyId": prop["id"],
                 "Title": "Boiler not heating" if number % 2 else "Leaking tap in kitchen",
                 "FaultPriority": number % 6,
                 "Status": STATUSES[number % len(STATUSES)],

@@ -33,7 +33,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from engine.ports import Record
@@ -43,6 +43,7 @@ from simulator.fake._alto_world import WorldWrites
 from simulator.fake._alto_writes import AltoWrites
 from simulator.fake._common import problem
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
+from simulator.fake.contract import recorded
 from simulator.lifecycle.worlds import AltoWorld
 
 __all__ = ["FakeAlto"]
@@ -108,7 +109,8 @@ class FakeAlto:
         self.lookups = lookups
         self.log = RequestLog()
         self.faults = faults or Faults()
-        self.app = FaultInjector(Starlette(routes=self._routes()), self.faults, self.log)
+        api = recorded(Starlette(routes=self._routes()), "alto")
+        self.app = FaultInjector(api, self.faults, self.log)
 
     @property
     def work_orders(self) -> dict[str, Record]:
@@ -164,7 +166,9 @@ class FakeAlto:
         token = secrets.token_urlsafe(24)
         self.tokens.add(token)
         self.token_grants += 1
-        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        # The contract (secondary source) gives only access_token: no lifetime is promised,
+        # so the client assumes one and gets a new token on a 401 (`adapters.alto.AltoAuth`).
+        return JSONResponse({"access_token": token})
 
     def _basic_ok(self, header: str) -> bool:
         scheme, _, value = header.partition(" ")
@@ -181,9 +185,9 @@ class FakeAlto:
         async def guarded(request: Request) -> Response:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or token not in self.tokens:
-                return problem(401, "Unauthorized", "the bearer token is missing or expired")
+                return _gateway(401, "Unauthorized: the bearer token is missing or expired")
             if request.headers.get("agencyref", "").lower() != self.agency_ref.lower():
-                return problem(403, "Forbidden", "Invalid scope or AgencyRef")
+                return _gateway(403, "Forbidden: Invalid scope or AgencyRef")
             return await handler(request)
 
         return guarded
@@ -234,3 +238,9 @@ def _detail(item: Record, owners: list[Record]) -> Record:
         "createdDate": item.get("createdAt"),
         "modifiedDate": item.get("modifiedAt"),
     }
+
+
+def _gateway(status: int, text: str) -> Response:
+    """A 401 or 403 from Alto's gateway, before any service: the contract gives these no
+    body shape (the 403's text is ORIG's, "Invalid scope or AgencyRef"), so plain text."""
+    return PlainTextResponse(text, status_code=status, headers={"WWW-Authenticate": "Bearer"})

@@ -31,11 +31,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from engine.ports import Record
-from simulator.fake._common import number_page
+from simulator.fake._common import fixflo_refusal, number_page
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
 from simulator.fake._fixflo_issues import IssueRoutes
 from simulator.fake._fixflo_store import ENTITIES, FixfloStore, WriteRefused
 from simulator.fake._pdf import PDF
+from simulator.fake.contract import recorded
 from simulator.lifecycle.worlds import FixfloWorld
 
 __all__ = ["PDF", "FakeFixflo"]
@@ -59,7 +60,7 @@ _KEYWORD_FIELDS: Final = (
     "ExternalRef", "ExternalPropertyRef", "FirstName", "Surname", "CompanyName", "DisplayName",
     "EmailAddress", "KeyReference",
 )  # fmt: skip
-_NOT_FOUND: Final = {"Message": "No HTTP resource was found that matches the request URI."}
+_NOT_FOUND: Final = "No HTTP resource was found that matches the request URI."
 
 
 class FakeFixflo:
@@ -96,6 +97,7 @@ class FakeFixflo:
         self.log = RequestLog()
         self.faults = faults or Faults()
         api = Starlette(routes=[Mount("/api/v2", routes=self._routes())])
+        api = recorded(api, "fixflo", prefix="/api/v2")
         self.app = FaultInjector(api, self.faults, self.log, envelope_errors=True)
 
     def snapshot_collections(self) -> dict[str, list[Record]]:
@@ -138,8 +140,7 @@ class FakeFixflo:
             if scheme.lower() != "bearer" or not secrets.compare_digest(
                 given.encode(), self.token.encode()
             ):
-                body = {"Message": "Authorization has been denied for this request."}
-                return JSONResponse(body, status_code=401)
+                return fixflo_refusal(401, "Authorization has been denied for this request.")
             return await handler(request)
 
         return guarded
@@ -253,7 +254,7 @@ def _path_id(request: Request, name: str) -> int | None:
 
 
 def _missing() -> JSONResponse:
-    return JSONResponse(_NOT_FOUND, status_code=404)
+    return fixflo_refusal(404, _NOT_FOUND)
 
 
 def _whole(items: list[Record]) -> JSONResponse:
