@@ -109,6 +109,11 @@ class RecordTarget(Protocol):
         """Make one link (``landlord_properties`` or ``tenant_properties``)."""
         ...
 
+    async def unlink(self, collection: str, fields: Mapping[str, Any]) -> None:
+        """Remove one link, named by the same two references `link` takes (removing a
+        link that is not there changes nothing)."""
+        ...
+
 
 @runtime_checkable
 class WorksOrders(Protocol):

@@ -38,7 +38,7 @@ from engine.errors import EvaluationError
 from engine.explain import Because
 from engine.language.context import Context
 from engine.language.paths import set_path
-from engine.language.policies import Link, MergePolicy, TargetDecl
+from engine.language.policies import Departed, Link, MergePolicy, TargetDecl
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync._diff import difference, flatten, is_true, read_field
@@ -354,6 +354,10 @@ class _Planner:
         if not target.archived or is_true(read_field(existing, target.archived)):
             return
         reasons = entity.archive_reasons(record, self.context)
+        if not reasons and entity.departed is not None:
+            departed = (entity.departed, {target.archived: True})
+            self.plan_departed(entity, target, existing, (source_id, ref, tuple(because)), departed)
+            return
         if reasons:
             self.sink.add(
                 self.operation(
@@ -367,6 +371,51 @@ class _Planner:
                     reasons=reasons,
                 )
             )
+
+    def plan_departed(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        existing: Any,
+        item: tuple[str | None, Any, tuple[Because, ...]],
+        departed: tuple[Departed, dict[str, Any]],
+    ) -> None:
+        """A record in the target whose source stopped meeting an include rule (and no
+        archive rule holds): archived, or listed for a person, as the entity's policy says.
+        `item` is (source id, reference, what the failing rule read); `departed` the policy
+        and the fields that archive."""
+        source_id, ref, failed = item
+        policy, archive = departed
+        chosen = f" (setting {policy.setting} = {policy.action})" if policy.setting else ""
+        if policy.action == "archive":
+            reason = Because(
+                policy.id, entity.ref or "", ref, f"archived: {policy.summary}{chosen}", True
+            )
+            self.sink.add(
+                self.operation(
+                    "archive",
+                    entity,
+                    target,
+                    source_id,
+                    target.read_key(existing),
+                    ref,
+                    archive,
+                    reasons=(*failed, reason),
+                )
+            )
+            return
+        read = "; ".join(str(item) for item in failed)
+        self.sink.add(
+            ManualAction(
+                entity.name,
+                "no_longer_synced",
+                policy.id,
+                target.read_key(existing),
+                source_id,
+                f"no longer synced ({read}) but still in {target.name}: {policy.summary}{chosen}",
+                _summary(existing),
+            )
+        )
 
     def operation(
         self,
@@ -392,6 +441,7 @@ class _Planner:
             fields,
             key,
             because,
+            key=target.key,
         )
 
     def list_unmatched(
@@ -454,15 +504,83 @@ class _Planner:
             )
 
     def plan_link(self, link: Link) -> None:
+        """Links each included record to the included records its path reaches; with an
+        unlink rule, then removes the links it no longer wants (`plan_unlinks`)."""
         source = self.ruleset.entities[link.source_entity]
         goal = self.ruleset.entities[link.target_entity]
-        existing = {_pair(row, link.keys) for row in self.records.get(link.target, ())}
+        rows = self.records.get(link.target, ())
+        existing = {_pair(row, link.keys) for row in rows}
+        wanted: set[tuple[str, str]] = set()
         for record in self.included(source):
             start = source.value_of(source.ref or "", record, self.context)
             for reached in self.follow(link, record):
                 if self.context.included(goal.name, reached):
                     end = goal.value_of(goal.ref or "", reached, self.context)
                     self.add_link(link, source, record, start, end, existing)
+                    wanted.add((str(start), str(end)))
+        if link.unlink is not None:
+            self.plan_unlinks(link, source, goal, rows, wanted)
+
+    def plan_unlinks(
+        self,
+        link: Link,
+        source: Entity,
+        goal: Entity,
+        rows: Sequence[Any],
+        wanted: set[tuple[str, str]],
+    ) -> None:
+        """An ``unlink`` for each link the target holds that is not wanted, between two
+        records the integration manages (their references are those of source records of
+        the two entities, synced or not). A link naming any other record is left alone."""
+        starts = self.references(source)
+        ends = self.references(goal)
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            start, end = (read_field(row, key) for key in link.keys)
+            if start in (None, "") or end in (None, ""):
+                continue
+            pair = (str(start), str(end))
+            if pair in wanted or pair in seen or pair[0] not in starts or pair[1] not in ends:
+                continue
+            seen.add(pair)
+            self.sink.add(self.unlink(link, source, row, pair, starts[pair[0]]))
+
+    def references(self, entity: Entity) -> dict[str, str | None]:
+        """Every reference the entity's source records map to, with the record's key."""
+        found: dict[str, str | None] = {}
+        for record in self.records.get(entity.source, ()):
+            ref = entity.value_of(entity.ref or "", record, self.context)
+            if ref not in (None, ""):
+                found.setdefault(str(ref), entity.key_of(record))
+        return found
+
+    def unlink(
+        self, link: Link, source: Entity, row: Any, pair: tuple[str, str], source_id: str | None
+    ) -> Operation:
+        assert link.unlink is not None
+        target = self.ruleset.targets.get(link.target)
+        because = (
+            Because(
+                link.unlink.id,
+                link.keys[0],
+                pair[0],
+                f"no longer joined to {link.target_entity} {pair[1]} ({link.unlink.summary})",
+                True,
+            ),
+        )
+        return Operation(
+            "unlink",
+            source.name,
+            link.target,
+            source_id,
+            None if target is None else target.read_key(row),
+            pair[0],
+            {link.keys[0]: pair[0], link.keys[1]: pair[1]},
+            idempotency_key(self.ruleset.name, link.name, "unlink", pair),
+            because,
+            link=link.name,
+            key=None if target is None else target.key,
+        )
 
     def included(self, entity: Entity) -> Iterator[Any]:
         """The source records `entity` includes, in order, by the marks its pass left

@@ -363,6 +363,11 @@ class ProgressTarget:
         await self.target.link(collection, fields)
         self.advance(1)
 
+    async def unlink(self, collection: str, fields: Mapping[str, Any]) -> None:
+        """Forward, then advance."""
+        await self.target.unlink(collection, fields)
+        self.advance(1)
+
     async def find(self, collection: str, **query: str) -> Record | None:
         """Forward (a lookup before re-creating after a crash); None when the target
         offers no lookup."""
@@ -396,7 +401,7 @@ async def _apply(
 def _note_apply(night: Night, result: ApplyResult) -> None:
     night.reference["applied"] = {kind: dict(c) for kind, c in result.counts.items()}
     night.reference["calls"] = dict(result.calls)
-    night.changes += result.total("create", "update", "archive", "link")
+    night.changes += result.total("create", "update", "archive", "link", "unlink")
     night.incomplete += result.incomplete
     night.dead_letters.extend(result.dead_letters)
     night.log.event("apply", outcomes=night.reference["applied"], dead=result.dead_lettered)

@@ -1,7 +1,8 @@
 """Apply a plan to target records held in memory, as the target system would.
 
 Creates get the next free key, updates and archives change the fields given (nested
-mappings are merged, not replaced), links are appended. Used to check that planning again
+mappings are merged, not replaced), links are appended and unlinks remove every row that
+joins the same two references. Used to check that planning again
 after applying converges to no operations, and by the simulator's worlds.
 """
 
@@ -33,7 +34,9 @@ def apply_in_memory(
     for operation in plan.operations:
         rows = result.setdefault(operation.target, [])
         target = ruleset.targets.get(operation.target)
-        if operation.op in ("create", "link") or target is None:
+        if operation.op == "unlink":
+            rows[:] = [row for row in rows if not _joins(row, operation.fields)]
+        elif operation.op in ("create", "link") or target is None:
             rows.append(_created(operation, rows, target.key if target else None))
         else:
             _merge(_find(rows, target.key, operation), operation.fields)
@@ -47,6 +50,10 @@ def _created(operation: Operation, rows: list[dict[str, Any]], key: str | None) 
             (row.get(key, 0) for row in rows if isinstance(row.get(key), int)), default=0
         )
     return record
+
+
+def _joins(row: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+    return all(str(row.get(name)) == str(value) for name, value in fields.items())
 
 
 def _find(rows: list[dict[str, Any]], key: str, operation: Operation) -> dict[str, Any]:

@@ -71,6 +71,9 @@ class RaisingTarget:
     async def link(self, collection: str, fields: Mapping[str, Any]) -> None:
         await self._fail()
 
+    async def unlink(self, collection: str, fields: Mapping[str, Any]) -> None:
+        await self._fail()
+
 
 @pytest.mark.parametrize(("failure", "outcome"), FAILURES, ids=map(_id, FAILURES))
 def test_apply_plan_sorts_a_failure_by_its_type(
