@@ -44,7 +44,7 @@ def prop(pid: str = "P1", **fields: Any) -> dict[str, Any]:
 
 
 def owner(
-    property_id: str, contact_id: str, *, type: str = "Landlord", active: bool = True
+    property_id: str, contact_id: str, *, owner_type: str = "Landlord", active: bool = True
 ) -> dict[str, Any]:
     """An Alto Owner: `contact_id` owns `property_id` (as landlord by default)."""
     return {
@@ -52,7 +52,7 @@ def owner(
         "property": {"id": property_id, "branchId": "B1"},
         "contact": {"id": contact_id, "branchId": "B1"},
         "active": active,
-        "type": type,
+        "type": owner_type,
         "percentageShare": 100,
     }
 

@@ -199,7 +199,7 @@ def test_landlord_fields_and_link_to_their_property() -> None:
         world(
             alto_inventory=[prop("P1"), prop("P2")],
             alto_contacts=LANDLORDS[:1],
-            alto_owners=[owner("P1", "L1"), owner("P2", "L1", type="Vendor")],
+            alto_owners=[owner("P1", "L1"), owner("P2", "L1", owner_type="Vendor")],
         )
     )
     fields = ops(made, "landlord", "create")["L1"].fields
