@@ -123,7 +123,7 @@ def test_a_setting_condition_is_decided_by_the_agency_settings(tmp_path: Path) -
 # Unlink --------------------------------------------------------------------------------
 
 
-def tenant_links(*rows: tuple[str, str]) -> list[dict[str, Any]]:
+def tenant_links(*rows: tuple[str, str | None]) -> list[dict[str, Any]]:
     return [
         {
             "Id": f"J{n}",
@@ -135,7 +135,7 @@ def tenant_links(*rows: tuple[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-def unlink_world(status: str, *links: tuple[str, str]) -> dict[str, list[dict[str, Any]]]:
+def unlink_world(status: str, *links: tuple[str, str | None]) -> dict[str, list[dict[str, Any]]]:
     return world(
         alto_inventory=[prop("P1"), prop("P2")],
         alto_contacts=[contact("C1")],
