@@ -121,20 +121,32 @@ def contact(
     return record
 
 
-def tenancy(tid: str, property_id: str, *tenants: str, status: str = "Active") -> dict[str, Any]:
+def tenancy(
+    tid: int | str, property_id: int | str, *tenants: str, status: str = "Active"
+) -> dict[str, Any]:
     """An Alto tenancy at `property_id` held by the contacts `tenants`; the tenantIds items
-    that join them to it (``GET /tenancies/{id}/tenantIds``) ride along for `world`."""
+    that join them to it (``GET /tenancies/{id}/tenantIds``) ride along for `world`. With a
+    whole-number `tid` every id is typed as the contract types it (whole numbers), as a
+    snapshot must hold them; text ids keep the rule tests readable (relations compare ids
+    as text)."""
+    typed = isinstance(tid, int)
     places = [
-        {"tenantId": f"{tid}.{n}", "contactId": cid, "tenancyId": tid}
+        {
+            "tenantId": tid * 100 + n if isinstance(tid, int) else f"{tid}.{n}",
+            "contactId": int(cid) if typed else cid,
+            "tenancyId": tid,
+        }
         for n, cid in enumerate(tenants, 1)
     ]
     return {
         "id": tid,
-        "propertyId": property_id,
+        "propertyId": int(property_id) if typed else property_id,
         "status": status,
-        "startDate": "2025-01-01",
-        "endDate": "2026-12-31",
-        "tenants": [{"id": place["tenantId"], "forename": place["contactId"]} for place in places],
+        "startDate": "2025-01-01T00:00:00Z",
+        "endDate": "2026-12-31T00:00:00Z",
+        "tenants": [
+            {"id": place["tenantId"], "forename": f"F{place['contactId']}"} for place in places
+        ],
         WITH: {"alto.tenancy_tenants": places},
     }
 

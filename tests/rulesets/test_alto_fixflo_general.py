@@ -111,9 +111,10 @@ def snapshots(
 ALTO = {
     name.split(".", 1)[1]: rows
     for name, rows in world(
-        alto_inventory=[prop("P1"), {"recordType": "Rent"}],  # no inventoryId: rejected
-        alto_contacts=[contact("C1")],
-        alto_tenancies=[tenancy("T1", "P1", "C1")],
+        # Ids typed as the contract types them (the snapshot's schema checks them).
+        alto_inventory=[prop("100001"), {"recordType": "Rent"}],  # no inventoryId: rejected
+        alto_contacts=[contact("500001")],
+        alto_tenancies=[tenancy(900001, 100001, "500001")],
     ).items()
 }
 
