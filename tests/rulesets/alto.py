@@ -145,7 +145,7 @@ def tenancy(
         "startDate": "2025-01-01T00:00:00Z",
         "endDate": "2026-12-31T00:00:00Z",
         "tenants": [
-            {"id": place["tenantId"], "forename": f"F{place['contactId']}"} for place in places
+            {"id": str(place["tenantId"]), "forename": f"F{place['contactId']}"} for place in places
         ],
         WITH: {"alto.tenancy_tenants": places},
     }
