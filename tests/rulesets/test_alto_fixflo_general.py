@@ -161,7 +161,8 @@ def test_plan_after_apply_exits_0(tmp_path: Path) -> None:
     }
     for number, op in enumerate(first["operations"], 1):
         name = op["target"].split(".", 1)[1]
-        made = {"id": str(number)} if op["op"] == "create" else {"Id": str(number)}
+        # Fixflo's keys: a property's id is a number, a person's id text, a join's Id text.
+        made = {op.get("key") or "Id": number if name == "properties" else str(number)}
         fixflo[name].append({**op["fields"], **made})
     settings = tmp_path / "agency.yaml"
     settings.write_text(json.dumps({"settings_for": "alto-fixflo", "settings": CONFIRMED}))
