@@ -141,6 +141,18 @@ def _any_of(
     yield document.error(path, "wrong-type", message)
 
 
+def _one_of(
+    document: Document, error: ValidationError, path: tuple[str | int, ...]
+) -> Iterator[RulesetError]:
+    """A value that fits none of the forms: the schema's hint names them, when it has one."""
+    hint = error.schema.get("x-hint", "") if isinstance(error.schema, Mapping) else ""
+    if not hint:
+        yield from _any_of(document, error, path)
+        return
+    message = f"expected {hint}, got {_describe_value(error.instance)}"
+    yield document.error(path, "wrong-type", message)
+
+
 def _generic(
     document: Document, error: ValidationError, path: tuple[str | int, ...]
 ) -> Iterator[RulesetError]:
@@ -194,4 +206,5 @@ _HANDLERS = {
     "enum": _enum,
     "pattern": _pattern,
     "anyOf": _any_of,
+    "oneOf": _one_of,
 }

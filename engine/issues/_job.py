@@ -221,14 +221,30 @@ TARGET_WORDS: dict[ChargeTarget, str] = {"tenancies": "tenancy", "inventory": "p
 def charge_target(
     op: LifecycleOp, payer: Any, works_order: Mapping[str, Any] | None
 ) -> tuple[ChargeTarget, str]:
-    """A tenant's charge goes on the tenancy, a landlord's on the property (CH-02)."""
+    """A tenant's charge goes on the tenancy, a landlord's on the property (CH-02).
+
+    Alto's works order carries no tenant (CreateWorkOrderRequest has no tenantId): the
+    tenant's reference is the reporter's id when the occupier reported the issue. Which
+    tenancy a charge belongs to is issue 14's to settle against the contract."""
     target: ChargeTarget = "tenancies" if payer == "Tenant" else "inventory"
-    field_name = "tenantId" if target == "tenancies" else "propertyId"
-    value = (works_order or {}).get(field_name)
+    order = works_order or {}
+    if target == "tenancies":
+        field_name, value = "tenant reporter id", _tenant_of(order)
+    else:
+        field_name, value = "propertyId", order.get("propertyId")
     if value in (None, ""):
         problem = f"the works order has no {field_name} to post the {payer} charge against"
         raise to_person(op, problem, "fill it in Fixflo", retryable=True)
     return target, str(value)
+
+
+def _tenant_of(order: Mapping[str, Any]) -> Any:
+    """The tenant a works order names: its reporter when that is a tenant (else its
+    ``tenantId``, as orders written before issue 13 held it)."""
+    reporter = order.get("reporterDetails")
+    if isinstance(reporter, Mapping) and reporter.get("type") == "Tenant":
+        return reporter.get("id")
+    return order.get("tenantId")
 
 
 def record_id(record: Record) -> str | None:

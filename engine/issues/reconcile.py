@@ -24,6 +24,7 @@ from engine.explain import Because
 from engine.language.context import Context
 from engine.language.lifecycle import Fields, Lifecycle, StatusSpec
 from engine.language.operators.case import CaseValue
+from engine.language.paths import set_path
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset
 from engine.ports import AltoHolding
@@ -176,15 +177,17 @@ def _holds(run: _Run, rules: tuple[Rule, ...]) -> tuple[bool, list[Because]]:
 
 
 def _mapped(run: _Run, fields: Fields) -> dict[str, Any]:
-    """The mapped fields; a ``case`` branch with an id that decides one is named in `fired`."""
-    mapped = {}
+    """The mapped fields, a dotted name nested (``reporterDetails.type``); a ``case`` branch
+    with an id that decides one is named in `fired`."""
+    mapped: dict[str, Any] = {}
     for name, value in fields:
         if isinstance(value, CaseValue):
-            mapped[name], because = value.explain(run.issue, run.context)
+            found, because = value.explain(run.issue, run.context)
             if because is not None:
                 run.fired.append(because)
         else:
-            mapped[name] = value.get(run.issue, run.context)
+            found = value.get(run.issue, run.context)
+        set_path(mapped, tuple(name.split(".")), found)
     return mapped
 
 

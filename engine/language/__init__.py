@@ -13,6 +13,7 @@ Example:
 """
 
 from engine.language.context import Context, Relation
+from engine.language.gaps import Gap
 from engine.language.lifecycle import ChargePolicy, Event, Lifecycle, StatusSpec
 from engine.language.load import CheckResult, check_paths, load_ruleset
 from engine.language.rule import Rule
@@ -25,6 +26,7 @@ __all__ = [
     "Context",
     "Entity",
     "Event",
+    "Gap",
     "Lifecycle",
     "Relation",
     "Rule",

@@ -15,11 +15,13 @@ from engine.language.paths import Reader
 
 __all__ = [
     "NORMALISERS",
+    "Departed",
     "Link",
     "LinkStep",
     "MergePolicy",
     "NearPolicy",
     "TargetDecl",
+    "Unlink",
     "Unmatched",
 ]
 
@@ -109,6 +111,27 @@ class Unmatched:
 
 
 @dataclass(frozen=True, slots=True)
+class Departed:
+    """What happens to a target record (not archived) whose source record stops meeting
+    the include rules while no archive rule holds: ``list`` it for a person as no longer
+    synced, or ``archive`` it. `setting` names the setting that chose, if one did."""
+
+    id: str
+    summary: str
+    action: str
+    setting: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unlink:
+    """A link's removal rule: links the target holds between records both entities
+    manage that the ruleset no longer wants are removed."""
+
+    id: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
 class LinkStep:
     """One hop of a link's path: a relation, and optionally a test on the records reached."""
 
@@ -130,3 +153,4 @@ class Link:
     target: str
     keys: tuple[str, str]
     constants: tuple[tuple[str, Any], ...]
+    unlink: Unlink | None = None

@@ -23,10 +23,18 @@ from engine.language._declarations import SourceDecl
 from engine.language._settings import SettingDecl
 from engine.language.context import Context, Relation
 from engine.language.dedupe import DedupePolicy
+from engine.language.gaps import Gap
 from engine.language.lifecycle import Lifecycle
 from engine.language.operators.transforms import Value
 from engine.language.paths import Reader, set_path
-from engine.language.policies import Link, MergePolicy, NearPolicy, TargetDecl, Unmatched
+from engine.language.policies import (
+    Departed,
+    Link,
+    MergePolicy,
+    NearPolicy,
+    TargetDecl,
+    Unmatched,
+)
 from engine.language.rule import Rule
 
 __all__ = ["CompiledRuleset", "Entity"]
@@ -51,6 +59,7 @@ class Entity:
     on_create: tuple[tuple[tuple[str, ...], Value], ...] = ()
     dedupe: DedupePolicy | None = None
     role: str = "record"
+    departed: Departed | None = None
 
     def includes(self, record: Any, context: Context) -> bool:
         """Whether every include rule holds (stops at the first that fails)."""
@@ -137,6 +146,7 @@ class CompiledRuleset:
     preflight_source: str | None = None
     preflight: tuple[Rule, ...] = ()
     lifecycle: Lifecycle | None = None
+    gaps: tuple[Gap, ...] = ()
 
     @property
     def rule_count(self) -> int:

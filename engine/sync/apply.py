@@ -9,7 +9,8 @@ For each operation, in the plan's order:
    target offers a lookup (`RecordLookup`); found, it is recorded without a write.
    Otherwise the call is simply made again: **Fixflo writes are upserts by external
    reference (or by Id), so re-sending one lands it once**; links are a set.
-3. The call: create and update are ``upsert``, archive is ``archive``, link is ``link``.
+3. The call: create and update are ``upsert``, archive is ``archive``, link is ``link``,
+   unlink is ``unlink`` (links are a set both ways: re-sending either is safe).
 4. ``record_effect`` and the id-map entry in one ``store.transaction()``.
 
 Failures are sorted by their type (`engine.errors`, through `engine._failures`), so the
@@ -54,7 +55,7 @@ from engine.canonical import content_hash
 from engine.errors import RulebridgeError
 from engine.ports import Record, RecordTarget
 from engine.store import EffectResult, IdMapEntry, Run, Store, StoreError
-from engine.sync.plan import Operation, Plan
+from engine.sync.plan import JOIN_OPS, Operation, Plan
 from engine.sync.saved_plan import (
     PlanFileError,
     StalePlanError,
@@ -112,7 +113,7 @@ class ApplyResult(Outcomes):
     @property
     def applied(self) -> int:
         """Operations whose effect this apply recorded."""
-        return self.total("create", "update", "archive", "link", "verified")
+        return self.total("create", "update", "archive", "link", "unlink", "verified")
 
     @property
     def incomplete(self) -> int:
@@ -206,17 +207,18 @@ async def _named_if_found(op: Operation, target: RecordTarget, result: ApplyResu
     """The create, naming the record the target already holds under its reference (so the
     upsert updates that record); unchanged when there is none, or no lookup to tell."""
     found = await _find_existing(op, target, result)
-    found_id = None if found is None else found.get("Id", found.get("id"))
+    key = _key(op)
+    found_id = None if found is None else found.get(key)
     if found_id is None:
         return op
     result.count(op.kind, "merged")
-    return dataclasses.replace(op, fields={**op.fields, "Id": found_id}, target_id=str(found_id))
+    return dataclasses.replace(op, fields={**op.fields, key: found_id}, target_id=str(found_id))
 
 
 async def _find_existing(op: Operation, target: RecordTarget, result: ApplyResult) -> Record | None:
     """The record a cut-off create left behind, when the target can look it up."""
     if op.op != "create" or not isinstance(target, RecordLookup):
-        return None  # updates, archives and links are upserts: re-sending them is safe
+        return None  # updates, archives and (un)links are upserts: re-sending them is safe
     collection = _collection(op)
     key = _REF_KEY.get(collection, _DEFAULT_REF_KEY)
     value = op.fields.get(key)
@@ -241,6 +243,10 @@ async def _call(op: Operation, target: RecordTarget, result: ApplyResult) -> Rec
         result.calls["link"] += 1
         await target.link(collection, fields)
         return None
+    if op.op == "unlink":
+        result.calls["unlink"] += 1
+        await target.unlink(collection, fields)
+        return None
     raise ValueError(f"cannot apply a {op.op!r} operation ({op.idempotency_key})")
 
 
@@ -249,24 +255,30 @@ def _collection(op: Operation) -> str:
     return op.target.split(".", 1)[-1]
 
 
+def _key(op: Operation) -> str:
+    """The target's key field (``Id``; Fixflo properties ``id``), as the plan recorded it."""
+    return op.key or "Id"
+
+
 def _payload(op: Operation) -> dict[str, Any]:
-    """The fields to send: an update or archive names its record by the target's Id."""
+    """The fields to send: an update or archive names its record by the target's key."""
     fields = dict(op.fields)
-    if op.op in ("update", "archive") and op.target_id is not None and "Id" not in fields:
-        fields["Id"] = op.target_id
+    key = _key(op)
+    if op.op in ("update", "archive") and op.target_id is not None and key not in fields:
+        fields[key] = op.target_id
     return fields
 
 
 def _record(store: Store, op: Operation, record: Record | None) -> None:
     """The effect and the id-map entry, all or nothing."""
     record = record or {}
-    target_id = record.get("Id", op.target_id)
+    target_id = record.get(_key(op), op.target_id)
     effect = EffectResult(
         target_id=None if target_id is None else str(target_id), target_ref=op.target_ref
     )
     with store.transaction():
         store.record_effect(op, effect)
-        if op.op != "link" and op.source_id is not None:
+        if op.op not in JOIN_OPS and op.source_id is not None:
             store.map_id(
                 IdMapEntry(
                     op.kind,

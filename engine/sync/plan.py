@@ -23,6 +23,7 @@ from engine.canonical import content_hash
 from engine.explain import Because
 
 __all__ = [
+    "JOIN_OPS",
     "PLAN_FORMAT",
     "ManualAction",
     "MergeDecision",
@@ -38,7 +39,18 @@ __all__ = [
 ]
 
 PLAN_FORMAT = "rulebridge.plan/1"
-ACTIONS = ("create", "update", "archive", "link", "unchanged", "skip", "merge", "manual")
+ACTIONS = (
+    "create",
+    "update",
+    "archive",
+    "link",
+    "unlink",
+    "unchanged",
+    "skip",
+    "merge",
+    "manual",
+)
+JOIN_OPS = frozenset({"link", "unlink"})  # operations on joins: they write no id-map entry
 
 
 def _because(items: tuple[Because, ...]) -> list[dict[str, Any]]:
@@ -52,7 +64,9 @@ def idempotency_key(*parts: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One change to make in the target: create, update (changed fields only), archive, link."""
+    """One change to make in the target: create, update (changed fields only), archive,
+    link or unlink. `key` names the target's key field (``Id``, Fixflo properties ``id``)
+    that `target_id` is the value of; None in plans saved before it was recorded (``Id``)."""
 
     op: str
     kind: str
@@ -64,6 +78,7 @@ class Operation:
     idempotency_key: str
     because: tuple[Because, ...]
     link: str | None = None
+    key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The operation as plan JSON."""
@@ -80,6 +95,8 @@ class Operation:
         }
         if self.link:
             data["link"] = self.link
+        if self.key:
+            data["key"] = self.key
         return data
 
 

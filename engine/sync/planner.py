@@ -38,10 +38,11 @@ from engine.errors import EvaluationError
 from engine.explain import Because
 from engine.language.context import Context
 from engine.language.paths import set_path
-from engine.language.policies import Link, MergePolicy, TargetDecl
+from engine.language.policies import Departed, Link, MergePolicy, TargetDecl
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync._diff import difference, flatten, is_true, read_field
+from engine.sync._links import LinkPlanner as _LinkPlanner
 from engine.sync.plan import (
     ManualAction,
     MergeDecision,
@@ -354,6 +355,10 @@ class _Planner:
         if not target.archived or is_true(read_field(existing, target.archived)):
             return
         reasons = entity.archive_reasons(record, self.context)
+        if not reasons and entity.departed is not None:
+            departed = (entity.departed, {target.archived: True})
+            self.plan_departed(entity, target, existing, (source_id, ref, tuple(because)), departed)
+            return
         if reasons:
             self.sink.add(
                 self.operation(
@@ -367,6 +372,51 @@ class _Planner:
                     reasons=reasons,
                 )
             )
+
+    def plan_departed(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        existing: Any,
+        item: tuple[str | None, Any, tuple[Because, ...]],
+        departed: tuple[Departed, dict[str, Any]],
+    ) -> None:
+        """A record in the target whose source stopped meeting an include rule (and no
+        archive rule holds): archived, or listed for a person, as the entity's policy says.
+        `item` is (source id, reference, what the failing rule read); `departed` the policy
+        and the fields that archive."""
+        source_id, ref, failed = item
+        policy, archive = departed
+        chosen = f" (setting {policy.setting} = {policy.action})" if policy.setting else ""
+        if policy.action == "archive":
+            reason = Because(
+                policy.id, entity.ref or "", ref, f"archived: {policy.summary}{chosen}", True
+            )
+            self.sink.add(
+                self.operation(
+                    "archive",
+                    entity,
+                    target,
+                    source_id,
+                    target.read_key(existing),
+                    ref,
+                    archive,
+                    reasons=(*failed, reason),
+                )
+            )
+            return
+        read = "; ".join(str(item) for item in failed)
+        self.sink.add(
+            ManualAction(
+                entity.name,
+                "no_longer_synced",
+                policy.id,
+                target.read_key(existing),
+                source_id,
+                f"no longer synced ({read}) but still in {target.name}: {policy.summary}{chosen}",
+                _summary(existing),
+            )
+        )
 
     def operation(
         self,
@@ -392,6 +442,7 @@ class _Planner:
             fields,
             key,
             because,
+            key=target.key,
         )
 
     def list_unmatched(
@@ -454,15 +505,12 @@ class _Planner:
             )
 
     def plan_link(self, link: Link) -> None:
+        """The link's operations (`engine.sync._links`), over the records its entity
+        included."""
         source = self.ruleset.entities[link.source_entity]
-        goal = self.ruleset.entities[link.target_entity]
-        existing = {_pair(row, link.keys) for row in self.records.get(link.target, ())}
-        for record in self.included(source):
-            start = source.value_of(source.ref or "", record, self.context)
-            for reached in self.follow(link, record):
-                if self.context.included(goal.name, reached):
-                    end = goal.value_of(goal.ref or "", reached, self.context)
-                    self.add_link(link, source, record, start, end, existing)
+        _LinkPlanner(self.ruleset, self.records, self.context, self.sink).plan(
+            link, self.included(source)
+        )
 
     def included(self, entity: Entity) -> Iterator[Any]:
         """The source records `entity` includes, in order, by the marks its pass left
@@ -471,57 +519,6 @@ class _Planner:
         for ordinal, mark in enumerate(self.marks[entity.name]):
             if mark != _EXCLUDED:
                 yield records[ordinal]
-
-    def follow(self, link: Link, record: Any) -> list[Any]:
-        current = [record]
-        for step in link.via:
-            current = [
-                item
-                for each in current
-                for item in self.context.related(step.relation_id, each)
-                if step.where is None or step.where(item, self.context)
-            ]
-        unique: dict[int, Any] = {id(item): item for item in current}
-        return list(unique.values())
-
-    def add_link(
-        self,
-        link: Link,
-        source: Entity,
-        record: Any,
-        start: Any,
-        end: Any,
-        existing: set[tuple[str, str]],
-    ) -> None:
-        pair = (str(start), str(end))
-        if start is None or end is None or pair in existing:
-            return
-        existing.add(pair)
-        fields = {link.keys[0]: pair[0], link.keys[1]: pair[1], **dict(link.constants)}
-        because = (
-            Because(
-                link.id,
-                link.keys[0],
-                pair[0],
-                f"joined to {link.target_entity} {pair[1]} ({link.summary})",
-                True,
-            ),
-        )
-        key = idempotency_key(self.ruleset.name, link.name, "link", pair)
-        self.sink.add(
-            Operation(
-                "link",
-                source.name,
-                link.target,
-                source.key_of(record),
-                None,
-                pair[0],
-                fields,
-                key,
-                because,
-                link=link.name,
-            )
-        )
 
     def check_preflight(self) -> None:
         source = self.ruleset.preflight_source
@@ -665,10 +662,6 @@ def _first_failing(entity: Entity, record: Any, context: Context) -> Rule | None
         if not rule.check.test(record, context):
             return rule
     return None
-
-
-def _pair(row: Any, keys: tuple[str, str]) -> tuple[str, str]:
-    return (str(read_field(row, keys[0])), str(read_field(row, keys[1])))
 
 
 def _summary(record: Any) -> dict[str, Any]:

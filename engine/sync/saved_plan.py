@@ -47,7 +47,7 @@ from engine.canonical import content_hash
 from engine.errors import RulebridgeError
 from engine.explain import Because
 from engine.store import IdMapEntry, Store
-from engine.sync.plan import PLAN_FORMAT, EntryKey, Held, Operation, Plan, PlanStamp
+from engine.sync.plan import JOIN_OPS, PLAN_FORMAT, EntryKey, Held, Operation, Plan, PlanStamp
 
 __all__ = [
     "EMPTY_ID_MAP",
@@ -212,6 +212,7 @@ def _operation(index: int, item: Any) -> Operation:
         idempotency_key=str(item["idempotency_key"]),
         because=because,
         link=item.get("link"),
+        key=None if item.get("key") is None else str(item["key"]),
     )
 
 
@@ -276,10 +277,10 @@ def _changed_entries(
 
 def _own_effects(operations: Iterable[Operation]) -> dict[EntryKey, set[tuple[str | None, str]]]:
     """What each operation writes to the id map: (target ref, content hash), as
-    `engine.sync.apply` records it; links write nothing."""
+    `engine.sync.apply` records it; links and unlinks write nothing."""
     effects: dict[EntryKey, set[tuple[str | None, str]]] = {}
     for op in operations:
-        if op.op != "link" and op.source_id is not None:
+        if op.op not in JOIN_OPS and op.source_id is not None:
             written = (op.target_ref, content_hash(op.fields))
             effects.setdefault((op.kind, op.source_id), set()).add(written)
     return effects

@@ -23,8 +23,10 @@ __all__ = ["validate"]
 def validate(paths: tuple[Path, ...], show_source: bool | None) -> None:
     """Check rulesets and agency settings files (files or folders, searched for *.yaml).
 
-    Prints one line per valid file and every error as path:line:column: code: message,
-    sorted. Exits 0 when all is well, 1 when any file has an error, 2 on a usage error.
+    Prints one line per valid file, followed by a note for each gap the ruleset declares
+    (a rule the vendors' contracts cannot fully observe, and what it does instead), and
+    every error as path:line:column: code: message, sorted. Exits 0 when all is well, 1
+    when any file has an error, 2 on a usage error.
 
     Example:
 
@@ -37,6 +39,8 @@ def validate(paths: tuple[Path, ...], show_source: bool | None) -> None:
     for result in results:
         if result.ok:
             click.echo(summary_line(result))
+            for note in gap_notes(result):
+                click.echo(note)
     errors = sorted(error for result in results for error in result.errors)
     source = sys.stdout.isatty() if show_source is None else show_source
     for error in errors:
@@ -66,6 +70,13 @@ def summary_line(result: CheckResult) -> str:
         f"{result.path}: ok: settings for {result.settings_for}, "
         f"{result.overrides} override{'s' * (result.overrides != 1)}"
     )
+
+
+def gap_notes(result: CheckResult) -> list[str]:
+    """One indented note per gap a valid ruleset declares, located by its line."""
+    if result.ruleset is None:
+        return []
+    return [f"  note: gap {gap.note()} (line {gap.line})" for gap in result.ruleset.gaps]
 
 
 def source_excerpt(error: RulesetError) -> str:

@@ -401,7 +401,7 @@ async def _apply(
 def _note_apply(night: Night, result: ApplyResult) -> None:
     night.reference["applied"] = {kind: dict(c) for kind, c in result.counts.items()}
     night.reference["calls"] = dict(result.calls)
-    night.changes += result.total("create", "update", "archive", "link")
+    night.changes += result.total("create", "update", "archive", "link", "unlink")
     night.incomplete += result.incomplete
     night.dead_letters.extend(result.dead_letters)
     night.log.event("apply", outcomes=night.reference["applied"], dead=result.dead_lettered)

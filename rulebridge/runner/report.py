@@ -71,7 +71,7 @@ def _reference(section: Mapping[str, Any], console: Console) -> None:
     if not planned:
         return
     applied: Mapping[str, Mapping[str, int]] = section.get("applied") or {}
-    actions = ("create", "update", "archive", "link", "skip", "unchanged", "manual")
+    actions = ("create", "update", "archive", "link", "unlink", "skip", "unchanged", "manual")
     table = Table(title="Reference data, Alto -> Fixflo", title_justify="left")
     table.add_column("entity")
     for action in actions:

@@ -25,7 +25,7 @@ from engine.sync.planner import make_plan, plan_into
 from engine.sync.tables import RecordTable
 from rulebridge.cli._plan_table import PlanDigest, print_plan
 from simulator.agency import write_agency
-from tests.rulesets.alto import AS_OF, DEFAULT, RULESET_PATH, contact, prop, tenancy
+from tests.rulesets.alto import AS_OF, DEFAULT, RULESET_PATH, contact, prop, tenancy, world
 from tests.rulesets.strategies import agencies
 
 Records = dict[str, list[dict[str, Any]]]
@@ -150,24 +150,24 @@ def test_a_table_file_is_private_never_overwritten_and_refuses_bad_positions(
 def test_related_records_read_back_by_position_decide_like_records_in_memory(
     tmp_path: Path,
 ) -> None:
-    records = {
-        "alto.inventory": [prop("P1"), prop("P2", recordType="Sale"), prop("P3")],
-        "alto.contacts": [contact("C1"), contact("C2"), contact("C3")],
-        "alto.tenancies": [
+    records = world(
+        alto_inventory=[prop("P1"), prop("P2", recordType="Sale"), prop("P3")],
+        alto_contacts=[contact("C1"), contact("C2"), contact("C3")],
+        alto_tenancies=[
             tenancy("T1", "P1", "C1"),
             tenancy("T2", "P2", "C2"),
             tenancy("T3", "P3", "C3", status="Vacated"),
             tenancy("T4", "P3", "C1"),
         ],
-    }
+    )
     occupier = DEFAULT.entities["occupier"]
     in_memory = DEFAULT.context(records, as_of=AS_OF)
     tables = _tables(records, tmp_path)
     on_disk = DEFAULT.context(tables, as_of=AS_OF)
     for record in records["alto.contacts"]:
         assert occupier.evaluate(record, on_disk) == occupier.evaluate(record, in_memory)
-    found = on_disk.related("alto.contacts/tenancies", {"id": "C1"})
-    assert [tenancy["id"] for tenancy in found] == ["T1", "T4"]
+    found = on_disk.related("alto.contacts/places", {"id": "C1"})
+    assert [place["tenancyId"] for place in found] == ["T1", "T4"]
     for table in tables.values():
         table.close()
 

@@ -9,37 +9,61 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from engine import CompiledRuleset, load_ruleset
 from engine.snapshot import write_snapshot
 from rulebridge.cli import main
-from tests.rulesets.alto import RULESET_PATH, contact, ops, plan, prop, tenancy, world
+from tests.rulesets.alto import DEFAULT, RULESET_PATH, contact, ops, plan, prop, tenancy, world
 
-GOOD_SETTINGS = {
-    "AgencyId": "A1",
-    "OnlyDisplayUploadedProperties": True,
-    "DefaultContractorCosts": "ProvideCosts",
-    "DefaultContractorInvoiceOption": "InvoiceDocumentRequired",
+GOOD_SETTINGS = {"AgencyName": "Example Lettings", "WorkflowType": "Full"}
+CONFIRMED = {
+    "fixflo_uploaded_properties_only": True,
+    "fixflo_contractor_costs_provided": True,
+    "fixflo_invoice_document_asked": True,
 }
 
 
+def confirmed(**changes: object) -> CompiledRuleset:
+    """The ruleset with the operator's G-07 confirmations (some changed)."""
+    return load_ruleset(RULESET_PATH, settings={**CONFIRMED, **changes})
+
+
 @pytest.mark.req("G-07")
-def test_preflight_passes_when_fixflo_is_set_up() -> None:
-    assert plan(world(fixflo_agency_settings=[GOOD_SETTINGS])).warnings == ()
+def test_preflight_passes_when_fixflo_is_set_up_and_confirmed() -> None:
+    assert plan(world(fixflo_agency_settings=[GOOD_SETTINGS]), confirmed()).warnings == ()
+
+
+@pytest.mark.req("G-07")
+def test_preflight_warns_when_the_workflow_is_not_full() -> None:
+    records = world(fixflo_agency_settings=[{**GOOD_SETTINGS, "WorkflowType": "Basic"}])
+    (warning,) = plan(records, confirmed()).warnings
+    assert warning.rule == "G-07.workflow"
+    assert str(warning.because[0]) == "G-07.workflow: WorkflowType = 'Basic', not = 'Full'"
 
 
 @pytest.mark.req("G-07")
 @pytest.mark.parametrize(
-    ("change", "rule"),
+    ("setting", "rule"),
     [
-        ({"OnlyDisplayUploadedProperties": False}, "G-07.uploaded-only"),
-        ({"DefaultContractorCosts": "NoCosts"}, "G-07.contractor-costs"),
-        ({"DefaultContractorInvoiceOption": "NoInvoice"}, "G-07.invoice-document"),
+        ("fixflo_uploaded_properties_only", "G-07.uploaded-only"),
+        ("fixflo_contractor_costs_provided", "G-07.contractor-costs"),
+        ("fixflo_invoice_document_asked", "G-07.invoice-document"),
     ],
 )
-def test_preflight_warns_for_each_setting_that_is_off(change: dict[str, Any], rule: str) -> None:
-    (warning,) = plan(world(fixflo_agency_settings=[{**GOOD_SETTINGS, **change}])).warnings
+def test_preflight_warns_for_each_setting_not_yet_confirmed(setting: str, rule: str) -> None:
+    # Fixflo publishes none of the three (gap.fixflo-settings): the operator confirms each.
+    records = world(fixflo_agency_settings=[GOOD_SETTINGS])
+    (warning,) = plan(records, confirmed(**{setting: False})).warnings
     assert warning.rule == rule
-    assert warning.summary
-    assert warning.because[0].value == next(iter(change.values()))
+    assert setting in warning.summary
+    assert (warning.because[0].field, warning.because[0].value) == (f"setting {setting}", False)
+
+
+@pytest.mark.req("G-07")
+def test_until_confirmed_every_run_warns_of_the_three_settings() -> None:
+    warned = {w.rule for w in plan(world(fixflo_agency_settings=[GOOD_SETTINGS])).warnings}
+    assert warned == {"G-07.uploaded-only", "G-07.contractor-costs", "G-07.invoice-document"}
+    (gap,) = [gap for gap in DEFAULT.gaps if gap.rules == ("G-07",)]
+    assert gap.uses[0] == "setting"
 
 
 @pytest.mark.req("G-07")
@@ -49,14 +73,14 @@ def test_preflight_warns_when_the_settings_could_not_be_read() -> None:
 
 
 def test_two_alto_records_matching_one_fixflo_record_are_a_conflict_for_a_person() -> None:
-    same_address = prop("P2", oid="X", address=prop("P1")["address"])
+    same_address = prop("P2", address=prop("P1")["address"])
     made = plan(
         world(
             alto_inventory=[prop("P1"), same_address],
             fixflo_properties=[
                 {
-                    "Id": 5,
-                    "ExternalPropertyRef": "P1/OP1",
+                    "id": 5,
+                    "ExternalPropertyRef": "P1",
                     "IsDeleted": False,
                     "Address": {
                         "AddressLine1": "Flat 2 10 High Street",
@@ -85,9 +109,13 @@ def snapshots(
 
 
 ALTO = {
-    "inventory": [prop("P1"), {"oid": "broken"}],
-    "contacts": [contact("C1")],
-    "tenancies": [tenancy("T1", "P1", "C1")],
+    name.split(".", 1)[1]: rows
+    for name, rows in world(
+        # Ids typed as the contract types them (the snapshot's schema checks them).
+        alto_inventory=[prop("100001"), {"recordType": "Rent"}],  # no inventoryId: rejected
+        alto_contacts=[contact("500001")],
+        alto_tenancies=[tenancy(900001, 100001, "500001")],
+    ).items()
 }
 
 
@@ -129,12 +157,17 @@ def test_plan_after_apply_exits_0(tmp_path: Path) -> None:
         "properties": [],
         "tenants": [],
         "tenant_properties": [],
-        "agency_settings": [{"AgencyId": "A1", **GOOD_SETTINGS}],
+        "agency_settings": [GOOD_SETTINGS],
     }
     for number, op in enumerate(first["operations"], 1):
         name = op["target"].split(".", 1)[1]
-        fixflo[name].append({**op["fields"], **({"Id": number} if op["op"] == "create" else {})})
-    result = CliRunner().invoke(main, snapshots(tmp_path, ALTO, fixflo))
+        # Fixflo's keys: a property's id is a number, a person's id text, a join's Id text.
+        made = {op.get("key") or "Id": number if name == "properties" else str(number)}
+        fixflo[name].append({**op["fields"], **made})
+    settings = tmp_path / "agency.yaml"
+    settings.write_text(json.dumps({"settings_for": "alto-fixflo", "settings": CONFIRMED}))
+    args = [*snapshots(tmp_path, ALTO, fixflo), "--settings", str(settings)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "No changes." in result.stdout
     assert "Warnings" not in result.stdout
@@ -185,7 +218,7 @@ def test_a_value_given_up_by_one_person_can_be_taken_by_another_in_the_same_run(
         alto_tenancies=[tenancy("T1", "P1", "C1", "C3")],
         alto_contacts=[contact("C1", email="b@x.com"), contact("C3", email="a@x.com")],
         fixflo_tenants=[
-            {"Id": 100, "ExternalRef": "C1", "EmailAddress": "a@x.com", "IsDeleted": False}
+            {"id": "100", "ExternalRef": "C1", "EmailAddress": "a@x.com", "IsDeleted": False}
         ],
     )
     made = plan(records)

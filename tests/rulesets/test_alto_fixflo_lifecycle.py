@@ -48,12 +48,31 @@ def test_planned_maintenance_syncs_like_a_reactive_issue() -> None:
     reports = scenario("planned-maintenance")
     works = reports[-1].works_order
     assert works is not None
-    assert works["issueType"] == "Planned"
     assert works["status"] == "CompleteInvoicingReceived"
     assert "gas-safety-record.pdf" in reports[-1].documents
     reactive = at(scenario("documented-path"), "instruct").works_order
     assert reactive is not None
-    assert reactive["issueType"] == "Reactive"
+    # Alto's CreateWorkOrderRequest has no issue type: both kinds are sent alike.
+    assert "issueType" not in works
+    assert "issueType" not in reactive
+
+
+# CreateWorkOrderRequest (contracts/alto.md, POST /work-orders; additionalProperties false).
+CREATE_WORK_ORDER = {
+    "propertyId",
+    "summary",
+    "priority",
+    "reportedDate",
+    "description",
+    "notes",
+    "startDate",
+    "reporterDetails",
+    "accessDetails",
+    "chargeDetails",
+    "supplierContactId",
+    "quote",
+    "negotiatorId",
+}
 
 
 @pytest.mark.req("W-05")
@@ -61,22 +80,31 @@ def test_works_order_fields_are_copied_from_the_issue() -> None:
     reports = steps(
         ("report", {"Title": "Boiler out", "FaultPriority": 1, "Firstname": "Bo", "Surname": "Ng"}),
         "request_quotes",
-        ("quotes_returned", {"Quotes": [{"ContractorRef": "S1/OS1", "Amount": 250}]}),
+        ("quotes_returned", {"Quotes": [{"ContractorRef": "S1", "Amount": 250}]}),
         ("instruct", {"Job.StartDate": "2026-11-09"}),
     )
     works = reports[-1].works_order
     assert works is not None
-    assert {key: works[key] for key in ("propertyId", "tenantId", "summary", "priority")} == {
-        "propertyId": "P1",  # G-02: Fixflo's "P1/OP1" carries Alto's ID and OID
-        "tenantId": "T1",
+    assert {key: works[key] for key in ("propertyId", "summary", "priority")} == {
+        "propertyId": "P1",
         "summary": "Boiler out",
-        "priority": 1,
+        "priority": "1",  # a string in Alto's contract
     }
-    assert works["reporterDetails"] == "Bo Ng"
+    assert works["reporterDetails"] == {"type": "Tenant", "id": "T1"}
     assert works["quote"] == 250
     assert works["startDate"] == "2026-11-09"
     assert works["reportedDate"] == "2026-11-02T09:00:00"
     assert works["description"] == "The kitchen tap drips constantly."
+    assert set(works) - {"id", "status"} <= CREATE_WORK_ORDER  # id and status: Alto's own
+
+
+@pytest.mark.req("W-05")
+def test_an_issue_reported_by_the_agency_has_the_agency_as_reporter() -> None:
+    works = steps(
+        ("report", {"Title": "Gutter", "FaultPriority": 2, "TenantRef": None}), "instruct"
+    )[-1].works_order
+    assert works is not None
+    assert works["reporterDetails"] == {"type": "Agency", "id": None}
 
 
 @pytest.mark.req("W-05")

@@ -7,7 +7,19 @@ from typing import Any
 
 import pytest
 
-from tests.rulesets.alto import applied, contact, ops, plan, prop, skipped, supplier, tenancy, world
+from tests.rulesets.alto import (
+    DEFAULT,
+    applied,
+    contact,
+    ops,
+    owner,
+    plan,
+    prop,
+    skipped,
+    supplier,
+    tenancy,
+    world,
+)
 
 
 def occupier_world(
@@ -48,14 +60,34 @@ def test_occupier_needs_the_tenancy_at_a_property_that_syncs() -> None:
     made = plan(occupier_world(tenancy("T1", "P2", "C1")))
     assert skipped(made, "occupier")["C1"] == ("T-01",)
     made = plan(occupier_world(tenancy("T1", "P2", "C1"), tenancy("T2", "P1", "C1")))
-    assert ops(made, "occupier", "create")["C1"].fields["ExternalPropertyRef"] == "P1/OP1"
+    assert ops(made, "occupier", "create")["C1"].fields["ExternalPropertyRef"] == "P1"
+
+
+@pytest.mark.req("T-01")
+def test_occupier_is_joined_to_tenancies_through_their_tenant_ids() -> None:
+    # The tenancy lists tenant ids (places on it); tenantIds says which contact holds each.
+    held = tenancy("T1", "P1", "C1")
+    records = occupier_world(held)
+    records["alto.tenancy_tenants"] = [
+        {**place, "contactId": "C2"} for place in records["alto.tenancy_tenants"]
+    ]
+    assert skipped(plan(records), "occupier")["C1"] == ("T-01",)
+
+
+@pytest.mark.req("T-01")
+def test_a_contact_without_the_tenant_persona_is_no_occupier() -> None:
+    made = plan(occupier_world(tenancy("T1", "P1", "C1"), contacts=[contact("C1", "Vendor")]))
+    assert skipped(made, "occupier")["C1"] == ("T-01",)
 
 
 @pytest.mark.req("T-02")
-@pytest.mark.parametrize("flag", ["archived", "deleted"])
-def test_occupier_must_be_active(flag: str) -> None:
-    flagged: dict[str, Any] = {flag: True}
-    made = plan(occupier_world(tenancy("T1", "P1", "C1"), contacts=[contact("C1", **flagged)]))
+@pytest.mark.parametrize(
+    "flag", [{"isActive": False}, {"archived": True}, {"detailed": False}], ids=str
+)
+def test_occupier_must_be_active(flag: dict[str, Any]) -> None:
+    # isActive on the listed contact, archived on its full record (GET /contacts?id=); a
+    # contact whose full record was not read is not known to be active.
+    made = plan(occupier_world(tenancy("T1", "P1", "C1"), contacts=[contact("C1", **flag)]))
     assert skipped(made, "occupier")["C1"] == ("T-02",)
 
 
@@ -79,12 +111,11 @@ def test_occupier_fields() -> None:
             "PostCode": "LS1 2AB",
             "Country": "GB",
         },
-        "ExternalPropertyRef": "P1/OP1",
-        "SendWelcomeEmail": False,
+        "ExternalPropertyRef": "P1",
     }
 
 
-IN_FIXFLO = {"Id": 9, "ExternalRef": "C1", "EmailAddress": "c1@example.com", "IsDeleted": False}
+IN_FIXFLO = {"id": 9, "ExternalRef": "C1", "EmailAddress": "c1@example.com", "IsDeleted": False}
 
 
 @pytest.mark.req("T-04")
@@ -117,7 +148,7 @@ def test_an_occupier_already_archived_is_not_archived_again() -> None:
     assert not [m for m in made.manual if m.kind == "occupier"]
 
 
-LANDLORDS = [contact("L1", "Client - Landlord"), contact("L2", "Client - Potential landlord")]
+LANDLORDS = [contact("L1", "Landlord"), contact("L2", None, potentialLandlord=True)]
 
 
 @pytest.mark.req("L-01")
@@ -127,13 +158,22 @@ def test_client_landlords_sync_potential_landlords_do_not() -> None:
     assert skipped(made, "landlord")["L2"] == ("L-01",)
 
 
+@pytest.mark.req("L-01")
+@pytest.mark.parametrize(
+    ("category", "persona"), [("Supplier", "Landlord"), ("PreviousClient", "Landlord")]
+)
+def test_a_landlord_is_a_client(category: str, persona: str) -> None:
+    made = plan(world(alto_contacts=[contact("L1", persona, category=category)]))
+    assert skipped(made, "landlord")["L1"] == ("L-01",)
+
+
 @pytest.mark.req("L-02")
 def test_landlord_is_not_archived_when_their_property_stops_syncing() -> None:
     records = world(
         alto_inventory=[prop("P1", recordType="Sale")],
         alto_contacts=LANDLORDS[:1],
         fixflo_landlords=[
-            {"Id": 4, "ExternalRef": "L1", "IsDeleted": False, "EmailAddress": "l1@example.com"}
+            {"id": "4", "ExternalRef": "L1", "IsDeleted": False, "EmailAddress": "l1@example.com"}
         ],
     )
     made = plan(records)
@@ -142,10 +182,11 @@ def test_landlord_is_not_archived_when_their_property_stops_syncing() -> None:
 
 
 @pytest.mark.req("L-03")
-def test_landlord_archived_in_alto_is_archived_in_fixflo() -> None:
+@pytest.mark.parametrize("flag", [{"isActive": False}, {"archived": True}], ids=str)
+def test_landlord_archived_in_alto_is_archived_in_fixflo(flag: dict[str, Any]) -> None:
     records = world(
-        alto_contacts=[contact("L1", "Client - Landlord", archived=True)],
-        fixflo_landlords=[{"Id": 4, "ExternalRef": "L1", "IsDeleted": False}],
+        alto_contacts=[contact("L1", "Landlord", **flag)],
+        fixflo_landlords=[{"id": "4", "ExternalRef": "L1", "IsDeleted": False}],
     )
     archive = ops(plan(records), "landlord", "archive")["L1"]
     assert archive.fields == {"IsDeleted": True}
@@ -154,7 +195,13 @@ def test_landlord_archived_in_alto_is_archived_in_fixflo() -> None:
 
 @pytest.mark.req("L-04", "G-02")
 def test_landlord_fields_and_link_to_their_property() -> None:
-    made = plan(world(alto_inventory=[prop("P1")], alto_contacts=LANDLORDS[:1]))
+    made = plan(
+        world(
+            alto_inventory=[prop("P1"), prop("P2")],
+            alto_contacts=LANDLORDS[:1],
+            alto_owners=[owner("P1", "L1"), owner("P2", "L1", owner_type="Vendor")],
+        )
+    )
     fields = ops(made, "landlord", "create")["L1"].fields
     assert (
         fields["ExternalRef"],
@@ -168,16 +215,26 @@ def test_landlord_fields_and_link_to_their_property() -> None:
     (link,) = [op for op in made.operations if op.op == "link"]
     assert link.fields == {
         "ExternalLandlordRef": "L1",
-        "ExternalPropertyRef": "P1/OP1",
+        "ExternalPropertyRef": "P1",
         "IsPrimaryLandlord": True,
     }
 
 
 @pytest.mark.req("C-01")
-@pytest.mark.parametrize("fields", [{"active": False}, {"archived": True}])
-def test_contractor_must_be_active(fields: dict[str, Any]) -> None:
-    made = plan(world(alto_suppliers=[supplier("S1", **fields)]))
+@pytest.mark.parametrize("active", [False, None], ids=["inactive", "no-supplier-contact"])
+def test_contractor_must_be_active(active: bool | None) -> None:
+    # Alto's Supplier has no active flag: the Supplier contact of the same id says
+    # (gap.supplier-active); a supplier with none is not synced and listed among the skips.
+    made = plan(world(alto_suppliers=[supplier("S1", active=active)]))
     assert skipped(made, "contractor")["S1"] == ("C-01",)
+    (gap,) = [gap for gap in DEFAULT.gaps if gap.id == "gap.supplier-active"]
+    assert gap.uses == ("field", "alto.contacts.isActive")
+
+
+@pytest.mark.req("C-01")
+def test_a_client_contact_of_the_same_id_does_not_make_a_supplier_active() -> None:
+    records = world(alto_suppliers=[supplier("S1", active=None)], alto_contacts=[contact("S1")])
+    assert skipped(plan(records), "contractor")["S1"] == ("C-01",)
 
 
 @pytest.mark.req("C-02")
@@ -203,7 +260,7 @@ def test_contractor_trades(services: list[str], synced: bool) -> None:
 def test_contractor_fields() -> None:
     fields = ops(plan(world(alto_suppliers=[supplier("S1")])), "contractor", "create")["S1"].fields
     assert fields == {
-        "ExternalRef": "S1/OS1",
+        "ExternalRef": "S1",
         "Title": "Mr",
         "FirstName": "FS1",
         "Surname": "SS1",
@@ -211,7 +268,6 @@ def test_contractor_fields() -> None:
         "EmailAddress": "s1@trades.example",
         "ContactNumber": "0113 496 0999",
         "ContactNumberAlt": None,
-        "SendWelcomeEmail": False,
     }
 
 
@@ -221,7 +277,7 @@ def test_contractor_fields() -> None:
     [
         ({"active": False}, "C-01"),
         ({"providedServices": ["Cleaning"]}, "C-02"),
-        ({"archived": True}, "C-01"),
+        ({"active": None}, "C-01"),
     ],
 )
 def test_contractor_archived_when_it_stops_meeting_the_criteria(
@@ -229,7 +285,7 @@ def test_contractor_archived_when_it_stops_meeting_the_criteria(
 ) -> None:
     records = world(
         alto_suppliers=[supplier("S1", **change)],
-        fixflo_contractors=[{"Id": 3, "ExternalRef": "S1/OS1", "IsDeleted": False}],
+        fixflo_contractors=[{"Id": "3", "ExternalRef": "S1", "IsDeleted": False}],
     )
     archive = ops(plan(records), "contractor", "archive")["S1"]
     assert archive.because[0].rule == "C-04"
@@ -241,8 +297,8 @@ def test_people_without_an_email_are_reported_never_dropped() -> None:
     records = world(
         alto_inventory=[prop("P1")],
         alto_tenancies=[tenancy("T1", "P1", "C1")],
-        alto_contacts=[contact("C1", email=None), contact("L1", "Client - Landlord", email=None)],
-        alto_suppliers=[supplier("S1", emailAddresses=[])],
+        alto_contacts=[contact("C1", email=None), contact("L1", "Landlord", email=None)],
+        alto_suppliers=[supplier("S1", people=[{"forename": "FS1", "emailAddresses": []}])],
     )
     made = plan(records)
     assert not [op for op in made.operations if op.op == "create" and op.kind != "property"]
@@ -250,13 +306,16 @@ def test_people_without_an_email_are_reported_never_dropped() -> None:
     assert skipped(made, "landlord")["L1"] == ("G-03.landlord",)
     assert skipped(made, "contractor")["S1"] == ("G-03.contractor",)
     (skip,) = [s for s in made.skips if s.kind == "occupier" and s.source_id == "C1"]
-    assert str(skip.because[-1]) == "G-03.occupier: emailAddresses = [], not present"
+    assert str(skip.because[-1]) == (
+        "G-03.occupier: details = ['C1'], "
+        "not any related matching: people[0].emailAddresses[0].address present"
+    )
 
 
 @pytest.mark.req("G-04")
 def test_person_with_the_same_email_is_updated_in_place() -> None:
     hand_made = {
-        "Id": 50,
+        "id": 50,
         "ExternalRef": None,
         "EmailAddress": "C1@Example.com",
         "FirstName": "Old",
@@ -285,7 +344,7 @@ def test_person_bearing_the_alto_reference_is_updated_not_duplicated() -> None:
 @pytest.mark.req("G-04")
 def test_person_matching_nothing_is_listed_for_manual_archiving() -> None:
     stranger = {
-        "Id": 77,
+        "id": 77,
         "ExternalRef": None,
         "EmailAddress": "who@example.com",
         "IsDeleted": False,
@@ -302,15 +361,20 @@ def test_person_matching_nothing_is_listed_for_manual_archiving() -> None:
 
 @pytest.mark.req("G-06")
 def test_no_welcome_email_is_ever_sent() -> None:
+    # Fixflo's contract has no welcome-email switch: nothing is sent, and the gap says so.
     records = world(
         alto_inventory=[prop("P1")],
         alto_tenancies=[tenancy("T1", "P1", "C1")],
-        alto_contacts=[contact("C1"), contact("L1", "Client - Landlord")],
+        alto_contacts=[contact("C1"), contact("L1", "Landlord")],
         alto_suppliers=[supplier("S1")],
     )
     created = [op for op in plan(records).operations if op.op == "create" and op.kind != "property"]
     assert {op.kind for op in created} == {"occupier", "landlord", "contractor"}
-    assert all(op.fields["SendWelcomeEmail"] is False for op in created)
+    for op in created:
+        assert set(op.fields) <= set(DEFAULT.targets[op.target].fields) | {"Address"}
+        assert not any("welcome" in name.lower() for name in op.fields)
+    (gap,) = [gap for gap in DEFAULT.gaps if "G-06" in gap.rules]
+    assert gap.uses == ("none", "")
 
 
 @pytest.mark.req("G-01")
@@ -326,8 +390,5 @@ def test_a_record_added_in_alto_appears_in_fixflo_after_the_next_run() -> None:
     second = plan(first)
     assert set(ops(second, "property")) == {"P9"}
     after = applied(second, first)
-    assert {row["ExternalPropertyRef"] for row in after["fixflo.properties"]} == {
-        "P1/OP1",
-        "P9/OP9",
-    }
+    assert {row["ExternalPropertyRef"] for row in after["fixflo.properties"]} == {"P1", "P9"}
     assert not plan(after).has_changes

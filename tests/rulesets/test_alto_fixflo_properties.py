@@ -10,7 +10,7 @@ import yaml
 
 from engine import RulesetErrors, load_ruleset
 from engine.sync.plan import Plan
-from tests.rulesets.alto import RULESET_PATH, ops, plan, prop, skipped, world
+from tests.rulesets.alto import DEFAULT, RULESET_PATH, ops, plan, prop, skipped, world
 
 
 def property_plan(*properties: dict[str, object], **settings: object) -> Plan:
@@ -35,6 +35,7 @@ def test_only_properties_to_rent_sync() -> None:
     ("management", "synced"),
     [
         ("Managed", True),
+        ("FullyManaged", True),
         ("PartManaged", True),
         ("LetOnly", False),
         ("NotManaged", False),
@@ -82,28 +83,57 @@ def test_property_categories_are_a_setting() -> None:
 
 @pytest.mark.req("P-06")
 def test_property_statuses_are_a_setting() -> None:
-    let, withdrawn = prop("P1"), prop("P2", inventoryStatus="Withdrawn")
+    let, withdrawn = prop("P1"), prop("P2", status="Withdrawn")
     assert skipped(property_plan(let, withdrawn), "property") == {"P2": ("P-06",)}
     chosen = property_plan(let, withdrawn, property_statuses=["Withdrawn"])
     assert set(ops(chosen, "property", "create")) == {"P2"}
 
 
 @pytest.mark.req("P-06")
-def test_a_status_outside_the_eighteen_is_a_validation_error(tmp_path: Path) -> None:
+def test_a_status_outside_the_contract_enum_is_a_validation_error(tmp_path: Path) -> None:
     settings = tmp_path / "agency.yaml"
     settings.write_text(
         yaml.safe_dump(
-            {"settings_for": "alto-fixflo", "settings": {"property_statuses": ["Let", "Appraisal"]}}
+            {"settings_for": "alto-fixflo", "settings": {"property_statuses": ["Let", "Leased"]}}
         )
     )
     with pytest.raises(RulesetErrors) as caught:
         load_ruleset(RULESET_PATH, settings=settings)
     (error,) = caught.value.errors
     assert error.code == "bad-setting"
-    assert "'Appraisal' is not allowed" in error.message
+    assert "'Leased' is not allowed" in error.message
     declared = load_ruleset(RULESET_PATH).settings_declared["property_statuses"]
-    assert len(declared.allowed or ()) == 18
+    # The guide's eighteen statuses, plus Appraisal: Alto's InventoryStatus enum has 19.
+    assert list(declared.allowed or ()) == INVENTORY_STATUSES
 
+
+@pytest.mark.req("P-06")
+def test_appraisal_is_a_status_an_agency_may_choose() -> None:
+    made = property_plan(prop("P1", status="Appraisal"), property_statuses=["Appraisal"])
+    assert set(ops(made, "property", "create")) == {"P1"}
+
+
+INVENTORY_STATUSES = [
+    "Unspecified",
+    "Appraisal",
+    "Available",
+    "UnderOffer",
+    "Completed",
+    "Let",
+    "LetAgreed",
+    "LetMarketing",
+    "Archived",
+    "Suspended",
+    "Withdrawn",
+    "Instructed",
+    "NotInstructed",
+    "ExternallyLet",
+    "UnderOfferMarketing",
+    "UnderOfferAvailable",
+    "Exchanged",
+    "ExternallySold",
+    "Reserved",
+]
 
 ADDRESS: dict[str, str] = {
     "AddressLine1": "Flat 2 10 High Street",
@@ -119,14 +149,18 @@ ADDRESS: dict[str, str] = {
 def test_property_fields_and_external_reference() -> None:
     made = property_plan(prop("P1"))
     assert ops(made, "property", "create")["P1"].fields == {
-        "ExternalPropertyRef": "P1/OP1",
+        "ExternalPropertyRef": "P1",
         "Address": ADDRESS,
     }
-    assert ops(made, "property")["P1"].target_ref == "P1/OP1"
+    assert ops(made, "property")["P1"].target_ref == "P1"
+    # No OID in Alto's contract: the ruleset says so (gap.oid) and reads the inventoryId.
+    (gap,) = [gap for gap in DEFAULT.gaps if gap.id == "gap.oid"]
+    assert {"G-02", "P-07"} <= set(gap.rules)
+    assert gap.uses == ("field", "alto.inventory.inventoryId")
 
 
 FIXFLO_EXACT: dict[str, Any] = {
-    "Id": 71,
+    "id": 71,
     "ExternalPropertyRef": None,
     "IsDeleted": False,
     "Address": ADDRESS,
@@ -139,7 +173,7 @@ def test_a_property_with_exactly_the_same_address_merges() -> None:
     assert not ops(made, "property", "create")
     update = ops(made, "property", "update")["P1"]
     assert update.target_id == 71
-    assert update.fields == {"ExternalPropertyRef": "P1/OP1"}
+    assert update.fields == {"ExternalPropertyRef": "P1"}
     (merge,) = made.merges
     assert (merge.source_id, merge.target_id, merge.rule) == ("P1", 71, "G-05.address")
 
@@ -148,7 +182,7 @@ def test_a_property_with_exactly_the_same_address_merges() -> None:
 def test_a_property_bearing_the_alto_reference_merges_whatever_its_address() -> None:
     moved = {
         **FIXFLO_EXACT,
-        "ExternalPropertyRef": "P1/OP1",
+        "ExternalPropertyRef": "P1",
         "Address": {**FIXFLO_EXACT["Address"], "AddressLine1": "Old line"},
     }
     made = plan(world(alto_inventory=[prop("P1")], fixflo_properties=[moved]))
@@ -161,7 +195,7 @@ def test_a_property_bearing_the_alto_reference_merges_whatever_its_address() -> 
 def test_near_duplicates_are_listed_for_a_manual_merge() -> None:
     near = {
         **FIXFLO_EXACT,
-        "Id": 72,
+        "id": 72,
         "Address": {**FIXFLO_EXACT["Address"], "AddressLine1": "Flat 2, 10 High St."},
     }
     made = plan(world(alto_inventory=[prop("P1")], fixflo_properties=[near]))

@@ -193,7 +193,8 @@ async def _post(
     fields.pop("totalGross")
     charge = fields | {"workOrderId": works}
     target: ChargeTarget = "tenancies" if tenant else "inventory"
-    target_id = order["tenantId"] if tenant else order["propertyId"]
+    # Alto's works order names no tenant: the occupier who reported it (engine.issues._job)
+    target_id = order["reporterDetails"]["id"] if tenant else order["propertyId"]
     await _once(
         lambda: alto.post_charge(target, str(target_id), charge, invoice),
         lambda: alto.find_charge(target, str(target_id), str(charge["invoiceReference"])),

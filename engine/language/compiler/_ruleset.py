@@ -22,6 +22,7 @@ from engine.errors import RulesetError
 from engine.language._declarations import Declarations, declare_source
 from engine.language._settings import declare_settings, resolve_settings
 from engine.language.compiler._checks import find_contradictions, find_cycles
+from engine.language.compiler._gaps import compile_gaps
 from engine.language.compiler._lifecycle import compile_lifecycle
 from engine.language.compiler._sync import (
     compile_links,
@@ -144,12 +145,16 @@ class _Compiler:
             merge = spec.get("merge") if isinstance(spec, Mapping) else None
             for index, policy in enumerate(merge if isinstance(merge, list) else []):
                 nodes.append((("entities", entity, "merge", index), _id(policy)))
-            for key in ("near", "unmatched"):
+            for key in ("near", "unmatched", "departed"):
                 nodes.append(
                     (("entities", entity, key), _id(self.section("entities", entity, key)))
                 )
         for name, link in self.section("links").items():
             nodes.append((("links", name), _id(link)))
+            nodes.append((("links", name, "unlink"), _id(self.section("links", name, "unlink"))))
+        gaps = self.data.get("gaps")
+        for index, gap in enumerate(gaps if isinstance(gaps, list) else []):
+            nodes.append((("gaps", index), _id(gap)))
         return sorted(
             ((path, rule_id) for path, rule_id in nodes if isinstance(rule_id, str)),
             key=lambda node: self.document.where(node[0]),
@@ -347,6 +352,7 @@ def _assemble(
         preflight_source=compile_preflight(compiler),
         preflight=tuple(rule for rule in rules.values() if rule.section == "preflight"),
         lifecycle=compile_lifecycle(compiler),
+        gaps=compile_gaps(compiler),
     )
 
 

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 from engine.documents.document import JsonPath
 from engine.documents.suggest import did_you_mean
 from engine.language.paths import canonical, compile_path
-from engine.language.policies import Link, LinkStep, MergePolicy, NearPolicy, TargetDecl, Unmatched
+from engine.language.policies import (
+    Departed,
+    Link,
+    LinkStep,
+    MergePolicy,
+    NearPolicy,
+    TargetDecl,
+    Unlink,
+    Unmatched,
+)
 
 if TYPE_CHECKING:
     from engine.language.compiler._state import Compiling
@@ -75,6 +84,7 @@ def sync_policies(
         if isinstance(unmatched, Mapping) and not compiler.broken((*base, "unmatched"))
         else None
     )
+    found["departed"] = _departed(compiler, spec.get("departed"), (*base, "departed"))
     if (found["merge"] or found["near"]) and found["ref"] is None and not compiler.broken(base):
         compiler.fail(
             base,
@@ -84,6 +94,34 @@ def sync_policies(
             at_key=True,
         )
     return found
+
+
+_DEPARTED_ACTIONS = ("list", "archive")
+
+
+def _departed(compiler: Compiling, spec: Any, path: JsonPath) -> Departed | None:
+    """The departed policy; an action given by a setting takes the setting's value now."""
+    if not isinstance(spec, Mapping) or compiler.broken(path):
+        return None
+    action, summary = spec["action"], str(spec.get("summary", "")).strip()
+    if isinstance(action, str):
+        return Departed(spec["id"], summary, action)
+    name = str(action["setting"])
+    declared = compiler.decls.settings
+    if name not in declared:
+        hint = did_you_mean(name, declared) or "; declare it under 'settings:'"
+        compiler.fail((*path, "action", "setting"), "unknown-setting", f"no setting {name!r}{hint}")
+        return None
+    value = compiler.decls.effective.get(name)
+    if value not in _DEPARTED_ACTIONS:
+        compiler.fail(
+            (*path, "action", "setting"),
+            "bad-setting",
+            f"setting {name!r} is {value!r}, but a departed action must be list or archive; "
+            "declare it with allowed: [list, archive]",
+        )
+        return None
+    return Departed(spec["id"], summary, str(value), name)
 
 
 class _FieldCheck:
@@ -183,7 +221,14 @@ def _link(
         target.name,
         (spec["keys"][0], spec["keys"][1]),
         tuple(dict(spec.get("set", {})).items()),
+        _unlink(spec.get("unlink")),
     )
+
+
+def _unlink(spec: Any) -> Unlink | None:
+    if not isinstance(spec, Mapping):
+        return None
+    return Unlink(spec["id"], str(spec.get("summary", "")).strip())
 
 
 def _entity(

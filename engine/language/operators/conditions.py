@@ -69,6 +69,8 @@ class ConditionCompiler:
             return self._included(condition, path, source, rule)
         if "rule" in condition:
             return self._rule_ref(condition, path, source, rule)
+        if "setting" in condition:
+            return self._setting(condition, path, rule)
         if "field" in condition:
             return self._comparison(condition, path, source, rule)
         return self._logical(condition, path, source, rule)
@@ -106,6 +108,30 @@ class ConditionCompiler:
             self.document, self.decls, self.errors, path, condition, operator, reference, source
         )
         return None if leaf is None else _leaf_check(leaf, rule)
+
+    def _setting(self, condition: Mapping[str, Any], path: JsonPath, rule: str) -> Check | None:
+        """``{setting: NAME, eq: V}``: decided by the agency's settings alone, once, here."""
+        if not self._only(condition, path, {"setting", "eq"}, "'setting'"):
+            return None
+        name = condition["setting"]
+        if "eq" not in condition:
+            self.fail(path, "missing-operator", "'setting' needs 'eq:' with the value", at_key=True)
+            return None
+        if name not in self.decls.settings:
+            hint = did_you_mean(str(name), self.decls.settings) or "; declare it under 'settings:'"
+            self.fail((*path, "setting"), "unknown-setting", f"no setting {name!r}{hint}")
+            return None
+        value, expected = self.decls.effective.get(name), condition["eq"]
+        held = type(value) is type(expected) and value == expected
+        because = Because(rule, f"setting {name}", value, f"= {expected!r}", held)
+
+        def test(record: Any, context: Context) -> bool:
+            return held
+
+        def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
+            return held, [because]
+
+        return Check(test, explain, f"setting {name} = {expected!r}")
 
     def _operator_count(
         self, condition: Mapping[str, Any], path: JsonPath, operators: list[str]
