@@ -71,7 +71,7 @@ class Agency:
 
     def plan_with_street(self, source_id: str, street: str) -> Plan:
         inventory = copy.deepcopy(self.records["alto.inventory"])
-        record = next(r for r in inventory if r["id"] == source_id)
+        record = next(r for r in inventory if r["inventoryId"] == source_id)
         record["address"]["street"] = street
         records = {**self.records, **self.fixflo, "alto.inventory": inventory}
         return make_plan(self.ruleset, records, as_of=self.as_of)
@@ -90,7 +90,7 @@ def _street(world: World, source_id: str) -> str:
     (record,) = [
         r
         for r in world.fake.store.collections["properties"].values()
-        if str(r.get("ExternalPropertyRef", "")).startswith(f"{source_id}/")
+        if str(r.get("ExternalPropertyRef", "")) == source_id
     ]
     return str(record["Address"]["AddressLine1"])
 
