@@ -103,12 +103,21 @@ def test_a_second_unchanged_run_makes_no_write_and_reads_each_page_once(
     assert fixflo_writes(agency) == posts_before
     assert len(agency.alto.log.matching("POST", "/work-orders")) == alto_writes_before
     # The minimum reads: every list page once (the rules depend on the date, so Alto and
-    # Fixflo are read whole), the issues changed since the cursor (none), and the one
-    # issue at the cursor itself (UpdatedSince is inclusive). No per-record reads.
+    # Fixflo are read whole), the reads the contracts offer only per parent (each tenancy's
+    # tenant ids; each synced property's landlords and each synced tenant's properties:
+    # Fixflo lists no links), the issues changed since the cursor (none), and the one issue
+    # at the cursor itself (UpdatedSince is inclusive). No other per-record read.
     got = reads(again)
     assert got == reads(settled)
-    lists = {name: n for name, n in got.items() if "{id}" not in name}
-    assert sum(got.values()) - sum(lists.values()) == got["fixflo GET /api/v2/Issue/{id}"] == 1
+    per_parent = {
+        "alto GET /tenancies/{id}/tenantIds": len(agency.alto.world["tenancies"]),
+        "fixflo GET /api/v2/Property/{id}/LandlordProperties": _bearing(
+            agency, "properties", "ExternalPropertyRef"
+        ),
+        "fixflo GET /api/v2/Tenant/{id}/Properties": _bearing(agency, "tenants", "ExternalRef"),
+    }
+    per_record = {name: n for name, n in got.items() if "{id}" in name}
+    assert per_record == {**per_parent, "fixflo GET /api/v2/Issue/{id}": 1}
     assert got["fixflo GET /api/v2/Issues"] == 1
     assert again["issues"]["read"] == 1  # the boundary issue: reconciled, nothing owed
     assert again["issues"]["outcomes"] == {}
@@ -206,14 +215,15 @@ def test_a_saved_plan_is_refused_once_a_run_changed_the_id_map(
     with Store.open(agency.store_path) as store:
         synced = sorted(store.id_map("property"))
     first, second = (
-        next(p for p in agency.alto.world["inventory"] if p["id"] == key) for key in synced[:2]
+        next(p for p in agency.alto.world["inventory"] if p["inventoryId"] == key)
+        for key in synced[:2]
     )
     first["address"]["street"] = "Changed Street"
     plan = tmp_path / "plan.json"
     _, code, _ = night(agency, dry_run=True, plan_out=plan)
     assert code == 2
     saved = json.loads(plan.read_text())
-    assert [op["source_id"] for op in saved["operations"]] == [first["id"]]
+    assert [op["source_id"] for op in saved["operations"]] == [first["inventoryId"]]
     second["address"]["street"] = "Another Street"
     night(agency)  # writes both: the id map moves under a record the plan does not hold
     apply = ["apply", str(plan), "--config", str(agency.config_path)]
@@ -251,6 +261,7 @@ def test_records_fixflo_refuses_are_dead_letters_and_the_night_goes_on(tmp_path:
         assert code == 0
 
 
+@pytest.mark.contract_violation_expected  # OnHold: a status Fixflo's contract does not have
 def test_an_issue_the_ruleset_cannot_read_is_a_warning_and_is_read_again(
     agency: FakeAgency,
 ) -> None:
@@ -296,7 +307,7 @@ def test_a_dead_lettered_charge_parks_its_issue_and_a_retry_reads_it_again(
     report, code, _ = night(agency)
     assert code == 2  # the works order and documents went; the charge could not
     (letter,) = report["dead_letters"]
-    assert "no tenantId" in letter["reason"]
+    assert "no tenant reporter id" in letter["reason"]
     assert report["issues"]["parked"] == 1
     assert report["issues"]["cursor"] == sim.fixflo.issues["T1"]["StatusChanged"]
     sim.perform("report", "T2", {"ExternalPropertyRef": prop["ExternalPropertyRef"]},
@@ -374,3 +385,10 @@ def test_an_interrupted_run_is_recorded_and_exits_130_without_a_traceback(
         assert run.status == "failed"
         assert run.report is not None
         assert run.report["run"]["error"] == "interrupted by KeyboardInterrupt"
+
+
+def _bearing(agency: FakeAgency, collection: str, ref: str) -> int:
+    """How many of the fake Fixflo's `collection` bear an external reference."""
+    return sum(
+        1 for record in agency.fixflo.store.collections[collection].values() if record.get(ref)
+    )

@@ -344,7 +344,23 @@ def _one_of(
     ]
     if not all(tried):
         return
-    yield from min(tried, key=len)
+    # The option the value is shaped like explains it best, even with more violations deep
+    # inside it (e.g. fields pending issue 14): first the options that fail at the root
+    # (an object for an array) rank last, then those with unknown fields on the value itself.
+    yield from min(tried, key=lambda found: _misfit(found, where))
+
+
+def _misfit(found: list[tuple[str, str]], where: str) -> tuple[bool, int, int]:
+    """How badly an option fits: fails at `where` itself, how many violations are on its
+    own fields (one level down), how many in all."""
+    own = sum(1 for at, _ in found if at != where and not _deeper(at[len(where) :]))
+    return any(at == where for at, _ in found), own, len(found)
+
+
+def _deeper(rest: str) -> bool:
+    """Whether a path below a value (``.a``, ``[0]``, ``a``) goes further than one step."""
+    rest = rest.lstrip(".")
+    return "." in rest or "[" in rest
 
 
 def _merge(contract: Contract, shape: AllOf) -> Obj:
