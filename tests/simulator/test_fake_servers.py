@@ -143,6 +143,21 @@ def test_faults_are_seeded() -> None:
     assert set(picks(1)) - {None} <= set(simulator.fake.KINDS)
 
 
+def test_junk_ends_each_list_page_with_the_next_bad_item_and_leaves_other_answers() -> None:
+    faults = Faults(parse_faults("junk@GET=1"), junk=("first", "second"))
+    fake = FakeFixflo(30, seed=2, page_size=5, faults=faults)
+    headers = {"Authorization": f"Bearer {fake.token}"}
+    settings = _request(fake.app, "GET", "/api/v2/Agency/Settings", headers=headers).json()
+    pages = [
+        _request(fake.app, "GET", "/api/v2/Landlords", headers=headers, params={"pg": n}).json()
+        for n in (1, 2, 3)
+    ]
+    assert set(settings) == {"AgencyName", "WorkflowType"}  # no list: untouched, no junk used
+    assert [page["Items"][-1] for page in pages] == ["first", "second", "first"]
+    assert [len(page["Items"]) for page in pages[:2]] == [6, 6]  # 5 landlords and the junk
+    assert fake.log.faults() == {"junk": 4}
+
+
 def test_injected_429_carries_retry_after_and_is_logged() -> None:
     fake = FakeFixflo(5, seed=2, faults=Faults(parse_faults("429=1"), retry_after=3))
     answer = _request(fake.app, "GET", "/api/v2/Landlords")
