@@ -97,8 +97,8 @@ class FakeFixflo:
         self.log = RequestLog()
         self.faults = faults or Faults()
         api = Starlette(routes=[Mount("/api/v2", routes=self._routes())])
-        api = recorded(api, "fixflo", prefix="/api/v2")
-        self.app = FaultInjector(api, self.faults, self.log, envelope_errors=True)
+        checked = recorded(api, "fixflo", prefix="/api/v2")
+        self.app = FaultInjector(checked, self.faults, self.log, envelope_errors=True)
 
     def snapshot_collections(self) -> dict[str, list[Record]]:
         """The records a full read of this Fixflo gives, collection by collection."""

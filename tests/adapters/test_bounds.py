@@ -461,7 +461,7 @@ def test_a_deep_token_answer_is_a_located_error_not_a_recursion_error() -> None:
 
 # Bad records in a listing ------------------------------------------------------------------
 
-JUNK = (42, "text", None, [], {"address": {"town": "No Id"}}, {"inventoryId": 7})
+JUNK: tuple[Any, ...] = (42, "text", None, [], {"address": {"town": "No Id"}}, {"inventoryId": 7})
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -383,7 +383,6 @@ USED = {
 }
 
 
-
 @pytest.mark.parametrize(
     ("system", "fake", "prefix"), [("alto", FakeAlto, ""), ("fixflo", FakeFixflo, "/api/v2")]
 )
