@@ -11,15 +11,18 @@ ROUTE is ``METHOD /path-prefix``, ``/path-prefix`` or ``METHOD``, and KIND one o
 - ``lost``: the write is applied, then the connection drops before the answer
 - ``all``: the rate shared evenly by every kind above that fits the request
 
-and two that ``all`` never picks, since a client cannot get past them by retrying:
+and three that ``all`` never picks, since a client cannot get past them by retrying:
 
 - ``trickle``: the answer's body comes one byte at a time, a byte every ``trickle_interval``
   seconds (0.1 by default): no read ever waits long, but the answer takes for ever
 - ``loop``: a list answers with a link back to the page just asked for (Alto's
   ``meta.nextToken`` is the token of the request, Fixflo's ``NextURL`` the request's URL)
+- ``junk``: a list page (``items`` or ``Items``) gets one bad item at its end, the next of
+  `Faults.junk` in turn: a vendor answering outside its contract. Injected outside the
+  contract recorder, like every fault, so the fake itself stays on the contract
 
 Example: ``all=0.1`` (10% of requests fail somehow), ``429=0.05,lost@POST /work-orders=0.2``,
-``trickle@GET /inventory=1``.
+``trickle@GET /inventory=1``, ``junk@GET /suppliers=1``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -37,6 +40,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
+    "JUNK",
     "KINDS",
     "UNRETRIABLE",
     "ConnectionDropped",
@@ -49,7 +53,9 @@ __all__ = [
 ]
 
 KINDS: Final = ("429", "500", "502", "503", "slow", "drop", "errors", "lost")
-UNRETRIABLE: Final = ("trickle", "loop")
+UNRETRIABLE: Final = ("trickle", "loop", "junk")
+JUNK: Final[tuple[Any, ...]] = (["not", "a", "record"], "text", 42, None, {})
+"""The bad items a ``junk`` fault adds by default: none of them a record of any contract."""
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -72,7 +78,7 @@ class FaultRule:
             return False
         if self.kind in ("errors", "lost") and method not in _WRITES:
             return False
-        if self.kind == "loop" and method != "GET":
+        if self.kind in ("loop", "junk") and method != "GET":
             return False
         return path.startswith(self.prefix)
 
@@ -141,6 +147,7 @@ class Faults:
         retry_after: the seconds a 429 asks for.
         delay: how long a ``slow`` answer takes.
         trickle_interval: the seconds between two bytes of a ``trickle`` answer.
+        junk: the bad items ``junk`` faults add, one a page, in turn (then from the start).
     """
 
     rules: tuple[FaultRule, ...] = ()
@@ -148,7 +155,9 @@ class Faults:
     retry_after: float = 1.0
     delay: float = 0.5
     trickle_interval: float = 0.1
+    junk: tuple[Any, ...] = JUNK
     _rng: random.Random = field(init=False, repr=False)
+    _junked: int = field(init=False, repr=False, default=0)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)  # noqa: S311 - fault dice, not secrets
@@ -162,6 +171,12 @@ class Faults:
                     return self._rng.choice(rule.kinds_for(method))
                 roll -= rule.rate
         return None
+
+    def next_junk(self) -> Any:
+        """The bad item the next ``junk`` fault adds."""
+        item = self.junk[self._junked % len(self.junk)]
+        self._junked += 1
+        return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +269,9 @@ class FaultInjector:
         if fault == "trickle":
             record = _trickling(record, receive, self.faults.trickle_interval)
         if fault == "loop":
-            record = _looping(record, scope)
+            record = _rewriting(record, lambda body: _loop_back(body, scope))
+        if fault == "junk":
+            record = _rewriting(record, lambda body: _with_junk(body, self.faults.next_junk))
         await self.app(scope, receive, record)
         if fault == "lost":
             await _drop(send)
@@ -325,11 +342,11 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-def _looping(send: Send, scope: Scope) -> Send:
-    """`send` with a list's link to its next page pointed back at the page asked for."""
+def _rewriting(send: Send, rewrite: Callable[[bytes], bytes]) -> Send:
+    """`send` with the whole answer body held back and passed through `rewrite`."""
     held: list[Message] = []
 
-    async def loop(message: Message) -> None:
+    async def rewritten(message: Message) -> None:
         if message["type"] == "http.response.start":
             held.append(message)
             return
@@ -338,13 +355,27 @@ def _looping(send: Send, scope: Scope) -> Send:
             return
         start, *parts = held
         body = b"".join(part.get("body", b"") for part in parts)
-        looped = _loop_back(body, scope)
+        new = rewrite(body)
         headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(looped)).encode()))
+        headers.append((b"content-length", str(len(new)).encode()))
         await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": looped})
+        await send({"type": "http.response.body", "body": new})
 
-    return loop
+    return rewritten
+
+
+def _with_junk(body: bytes, junk: Callable[[], Any]) -> bytes:
+    """A list page's body with the next `junk` item after its items (other bodies as
+    they are, taking no junk)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    for key in ("items", "Items"):
+        if isinstance(data, dict) and isinstance(data.get(key), list):
+            data[key].append(junk())
+            return json.dumps(data).encode()
+    return body
 
 
 def _loop_back(body: bytes, scope: Scope) -> bytes:

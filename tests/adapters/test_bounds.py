@@ -104,7 +104,7 @@ def test_an_alto_token_sent_twice_is_a_loop_naming_the_endpoint_and_the_token(mo
     message = str(caught.value)
     assert message.startswith("GET /inventory/filter: the API sent page token ")
     assert "a second time" in message
-    (token,) = parse_qs(fake.log.matching("GET", "/inventory")[1].query)["nextToken"]
+    (token,) = parse_qs(fake.log.matching("GET", "/inventory")[1].query)["next-token"]
     assert f"page token {token} a second time" in message
     assert len(fake.log.matching("GET", "/inventory")) == 2  # stopped at once
 
@@ -461,32 +461,29 @@ def test_a_deep_token_answer_is_a_located_error_not_a_recursion_error() -> None:
 
 # Bad records in a listing ------------------------------------------------------------------
 
-JUNK = [42, "text", None, [], {"forename": "No Id"}, {"id": 7}]
+JUNK: tuple[Any, ...] = (42, "text", None, [], {"address": {"town": "No Id"}}, {"inventoryId": 7})
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_bad_alto_item_is_reported_with_endpoint_and_index_and_the_rest_read(
     mode: str,
 ) -> None:
-    fake = alto_fake()
+    """A ``junk`` fault puts one bad item at the end of each page of 5 (outside the
+    recorder: the fake itself keeps the contract, the answers do not)."""
+    fake = FakeAlto(30, seed=4, faults=Faults(parse_faults("junk@GET /inventory=1"), junk=JUNK))
     good = list(fake.world["inventory"])
-    inventory: list[Any] = fake.world["inventory"]
-    for step, junk in enumerate(JUNK):
-        inventory.insert(2 + 3 * step, junk)
-    served = fake.world["inventory"]
-    places = [next(i for i, item in enumerate(served) if item is junk) for junk in JUNK]
-    records, rejected = run(alto_read(fake, mode, "inventory"))
+    records, rejected = run(alto_read(fake, mode, "inventory", page_size=5))
     assert records == good
     assert [error.where for error in rejected] == [
-        f"GET /inventory/filter#items[{index}]" for index in places
+        f"GET /inventory/filter#items[{6 * page + 5}]" for page in range(len(JUNK))
     ]
     messages = [error.message for error in rejected]
     assert messages[0] == "a number, not a record (an object); left out of the snapshot"
     assert messages[1].startswith("a string, not a record")
     assert messages[2].startswith("null, not a record")
     assert messages[3].startswith("a list, not a record")
-    assert messages[4].startswith('missing "id": add ')
-    assert messages[5].startswith("id is the number 7, expected ")
+    assert messages[4].startswith('missing "inventoryId": add ')
+    assert messages[5].startswith("inventoryId is the number 7, expected ")
     assert rejected[5].record_id == "7"
 
 
@@ -634,17 +631,22 @@ def night(agency: FakeAgency, limits: str = "") -> tuple[dict[str, Any], float]:
     return outcome.report, time.monotonic() - started
 
 
+@pytest.mark.parametrize("served", ["junk@GET /contacts/all=1"], indirect=True)
 def test_the_night_counts_and_names_the_bad_items_of_a_listing(served: FakeAgency) -> None:
-    contacts: list[Any] = served.alto.world["contacts"]
-    contacts.insert(1, "not a contact")
-    contacts.insert(4, {"forename": "No Id"})
+    """Each /contacts/all listing (clients as landlords or tenants, then suppliers) ends
+    with a bad item."""
+    kinds = [c["contactType"] for c in served.alto.contacts]
+    clients = sum(
+        1 for k in kinds if k["category"] == "Client" and {"Landlord", "Tenant"} & {*k["persona"]}
+    )
+    suppliers = sum(1 for k in kinds if k["category"] == "Supplier")
     report, _ = night(served)
     assert report["run"]["status"] == "succeeded"
     assert report["reference"]["rejected"] == 2
     warned = [w["message"] for w in report["warnings"] if w["rule"] == "snapshot"]
     assert warned == [
-        "GET /contacts#items[1]: unreadable, left out of the plan",
-        "GET /contacts#items[4]: unreadable, left out of the plan",
+        f"GET /contacts/all#items[{clients}]: unreadable, left out of the plan",
+        f"GET /contacts/all#items[{suppliers}]: unreadable, left out of the plan",
     ]
 
 
@@ -663,20 +665,20 @@ def test_a_night_against_a_trickling_api_ends_at_its_snapshot_deadline(
 
 
 def test_rulebridge_snapshot_lists_the_items_it_left_out(tmp_path: Path) -> None:
-    with fake_agency(tmp_path / "agency", size=5, seed=5) as agency:
-        suppliers: list[Any] = agency.alto.world["suppliers"]
-        suppliers.insert(1, ["not", "a", "supplier"])
+    faults = "junk@GET /suppliers=1"  # the default junk: a list first
+    with fake_agency(tmp_path / "agency", size=5, seed=5, faults=faults) as agency:
+        suppliers = len(agency.alto.world["suppliers"])
         out = tmp_path / "alto.json"
         result = CliRunner().invoke(
             snapshot, ["alto", "--config", str(agency.config_path), "--out", str(out)]
         )
     assert result.exit_code == 0, result.output
     assert result.stderr == (
-        "left out: GET /suppliers#items[1]: a list, not a record (an object); left out of "
-        "the snapshot\n"
+        f"left out: GET /suppliers#items[{suppliers}]: a list, not a record (an object); left "
+        "out of the snapshot\n"
     )
     assert result.stdout.rstrip().endswith("; 1 unusable record left out")
-    assert len(list(iter_records(out, "suppliers"))) == len(agency.alto.world["suppliers"]) - 1
+    assert len(list(iter_records(out, "suppliers"))) == suppliers
 
 
 def test_rulebridge_snapshot_ends_at_its_deadline_against_a_trickling_api(

@@ -17,6 +17,7 @@ from adapters.errors import (
     DocumentNotFoundError,
     HTTPStatusError,
     NotFoundError,
+    NotOfferedError,
     OutcomeUnknownError,
     ProtocolError,
 )
@@ -320,7 +321,7 @@ def test_the_alto_adapter_implements_the_lookup_ports() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_alto_lookups_find_what_was_written_and_nothing_else(mode: str) -> None:
-    spec = "all=0.1,lost@POST /documents=0.3,lost@POST /inventory=0.3"
+    spec = "all@GET=0.1,all@/work-orders=0.1,all@/documents=0.1,lost@POST /documents=0.3"
     fake = FakeAlto(5, seed=1, faults=Faults(parse_faults(spec), seed=4, retry_after=0.001))
     invoice = Attachment("invoice-INV-1.pdf", pdf_document(["Invoice"]))
 
@@ -332,10 +333,6 @@ def test_alto_lookups_find_what_was_written_and_nothing_else(mode: str) -> None:
             "other name": await alto.find_document("WorkOrder", works, "photo.pdf"),
             "other record": await alto.find_document("WorkOrder", "700999", invoice.name),
             "other type": await alto.find_document("Property", works, invoice.name),
-            "charge": await alto.find_charge("inventory", "100001", "INV-1"),
-            "other invoice": await alto.find_charge("inventory", "100001", "INV-2"),
-            "other property": await alto.find_charge("inventory", "100002", "INV-1"),
-            "tenancy": await alto.find_charge("tenancies", "100001", "INV-1"),
         }
 
     found = asyncio.run(_with_alto(fake, mode, job))
@@ -344,15 +341,14 @@ def test_alto_lookups_find_what_was_written_and_nothing_else(mode: str) -> None:
     assert fake.log.faults().get("lost", 0) >= 1
     assert found["document"]["fileName"] == invoice.name
     assert found["document"]["id"] in fake.documents
-    assert found["charge"]["invoiceReference"] == "INV-1"
-    assert found["charge"]["id"] in fake.charges
     nothing = [key for key, value in found.items() if value is None]
-    assert sorted(nothing) == sorted(set(found) - {"document", "charge"})
+    assert sorted(nothing) == sorted(set(found) - {"document"})
 
 
 async def _written(alto: AltoAdapter, invoice: Attachment) -> dict[str, Any]:
     """A works order with two documents and two charges, each written exactly once however
-    the posts fail: after an unknown outcome, the lookup says whether to post again."""
+    the document posts fail: after an unknown outcome, the lookup says whether to post
+    again. Charges are posted once: Alto's contract has no read of them to ask."""
     order = await alto.create_works_order("100001", ORDER, reference="I1")
     works = str(order["id"])
     for document in (Attachment("other.pdf", b"%PDF-1.4 other"), invoice):
@@ -362,10 +358,7 @@ async def _written(alto: AltoAdapter, invoice: Attachment) -> dict[str, Any]:
         )
     for reference in ("INV-0", "INV-1"):
         charge = {"chargeType": "Maintenance", "invoiceReference": reference, "workOrderId": works}
-        await _once(
-            partial(alto.post_charge, "inventory", "100001", charge, invoice),
-            partial(alto.find_charge, "inventory", "100001", reference),
-        )
+        await alto.post_charge("inventory", "100001", charge, invoice)
     return order
 
 
@@ -382,7 +375,8 @@ async def _once(write: Callable[[], Awaitable[Any]], find: Callable[[], Awaitabl
 
 def test_alto_lookups_read_the_world_a_fake_is_backed_by() -> None:
     world = AltoWorld()
-    world.documents.append({"linkedType": "WorkOrder", "linkedId": "WO-9", "name": "report.pdf"})
+    earlier_upload = {"id": "800900", "fileName": "report.pdf", "linkedType": "WorkOrder"}
+    world.documents.append(earlier_upload | {"linkedId": "WO-9"})
     fake = FakeAlto(5, seed=1, alto_world=world)
     invoice = Attachment("invoice-INV-1.pdf", pdf_document(["Invoice"]))
 
@@ -391,19 +385,21 @@ def test_alto_lookups_read_the_world_a_fake_is_backed_by() -> None:
         return [
             await alto.find_document("WorkOrder", str(order["id"]), invoice.name),
             await alto.find_document("WorkOrder", "WO-9", "report.pdf"),
-            await alto.find_charge("inventory", "100001", "INV-1"),
         ]
 
-    document, earlier, charge = asyncio.run(_with_alto(fake, "asgi", job))
+    document, earlier = asyncio.run(_with_alto(fake, "asgi", job))
     assert document is not None
-    assert document["issueId"] == "I1"
-    assert earlier == world.documents[0]
-    assert charge is not None
-    assert charge["issueId"] == "I1"
-    assert charge in world.charges
+    (stored,) = [d for d in world.documents if d["id"] == document["id"]]
+    assert (stored["fileName"], stored["issueId"]) == (invoice.name, "I1")
+    assert (earlier["id"], earlier["fileName"], earlier["type"]) == (
+        "800900",
+        "report.pdf",
+        "WorkOrder",
+    )
+    assert [charge["issueId"] for charge in world.charges] == ["I1", "I1"]
 
 
-def test_an_alto_without_the_lookups_raises_not_found() -> None:
+def test_an_alto_without_the_lookups_raises_not_found_and_charges_are_never_asked() -> None:
     fake = FakeAlto(5, seed=1, lookups=False)
 
     async def job(alto: AltoAdapter) -> list[BaseException]:
@@ -419,15 +415,18 @@ def test_an_alto_without_the_lookups_raises_not_found() -> None:
         return caught
 
     caught = asyncio.run(_with_alto(fake, "asgi", job))
-    assert [error.status for error in caught] == [404, 405, 405]
+    assert [type(error) for error in caught] == [NotOfferedError] * 3
+    assert [getattr(error, "status", None) for error in caught] == [404, None, None]
     assert "check in Alto" in str(caught[0])
     assert "'invoice.pdf'" in str(caught[0])
     assert "GET /inventory/100001/charges" in str(caught[1])
+    assert "no read of charges" in str(caught[2])
+    assert not [e for e in fake.log.entries if e.path.endswith("/charges")]
 
 
 def test_a_404_lookup_endpoint_raises_not_found_and_other_errors_stay() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/documents":
+        if request.url.params.get("linkedId") == "1":
             return httpx.Response(404, json={"title": "Not Found", "status": 404})
         return httpx.Response(400, json={"title": "Bad Request", "status": 400})
 
@@ -437,7 +436,7 @@ def test_a_404_lookup_endpoint_raises_not_found_and_other_errors_stay() -> None:
             with pytest.raises(NotFoundError) as absent:
                 await alto.find_document("WorkOrder", "1", "a.pdf")
             with pytest.raises(HTTPStatusError) as refused:
-                await alto.find_charge("inventory", "1", "INV-1")
+                await alto.find_document("WorkOrder", "2", "a.pdf")
             return absent.value, refused.value
 
     absent, refused = asyncio.run(run())

@@ -20,18 +20,28 @@ TAKEN = "2026-11-22T02:00:00Z"
 HEADER = f'"system": "alto", "taken_at": "{TAKEN}"'
 
 INVENTORY = {
-    "id": "12345",
-    "oid": "OID-000123",
+    "inventoryId": "12345",
+    "branchId": "1",
     "recordType": "Rent",
     "archived": False,
+    "status": "Let",
     "address": {"subDwelling": "Flat 2", "nameNo": "10", "street": "High St", "town": "Leeds"},
-    "owners": [{"ownerId": "7", "contactId": "500001",
-                "phoneNumbers": [{"type": "Mobile", "number": "07700 900123"}]}],
-    "modifiedDate": "2026-01-02T03:04:05Z",
+    "managementType": "FullyManaged",
+    "modifiedAt": "2026-01-02T03:04:05Z",
 }  # fmt: skip
-CONTACT = {"id": "500001", "contactType": "Client - Landlord", "emailAddresses": ["a@b.example"]}
-TENANCY = {"id": "900001", "propertyId": "12345", "startDate": "2025-01-01", "endDate": None}
-SUPPLIER = {"id": "300001", "oid": "OID-S00001", "providedServices": ["Plumbing"], "active": True}
+CONTACT = {
+    "id": "500001",
+    "contactType": {"category": "Client", "persona": ["Landlord"]},
+    "contactInformation": [{"foreName": "Ann", "surname": "Lee", "emailAddress": "a@b.example"}],
+    "isActive": True,
+}
+TENANCY = {"id": 900001, "propertyId": 12345, "startDate": "2025-01-01T00:00:00Z", "endDate": None}
+SUPPLIER = {
+    "id": "300001",
+    "companyName": "Pipes Ltd",
+    "providedServices": ["Plumbing"],
+    "people": [{"forename": "Gary", "emailAddresses": ["g@pipes.example"]}],
+}
 
 
 def write_bytes(tmp_path: Path, data: bytes, name: str = "snap.json") -> Path:
@@ -104,32 +114,34 @@ def test_unknown_keys_inside_records_are_kept(tmp_path: Path) -> None:
 
 
 def test_a_bad_record_is_reported_in_place_and_reading_goes_on(tmp_path: Path) -> None:
-    bad = {"id": 2, "archived": "no", "address": {"postcode": 5}}
+    bad = {"inventoryId": 2, "archived": "no", "address": {"postcode": 5}}
     path = tmp_path / "alto.json"
-    write_snapshot(path, "alto", {"inventory": [INVENTORY, bad, INVENTORY | {"id": "3"}]}, TAKEN)
+    third = INVENTORY | {"inventoryId": "3"}
+    write_snapshot(path, "alto", {"inventory": [INVENTORY, bad, third]}, TAKEN)
 
     first, error, last = iter_records(path, "inventory")
 
     assert first == INVENTORY
-    assert last["id"] == "3"  # type: ignore[index]
+    assert last == third
     assert isinstance(error, RecordError)
     assert error.where == f"{path}#inventory[1]"
     assert error.record_id == "2"
     assert 'archived is the string "no", expected true or false' in error.message
-    assert "id is the number 2, expected a non-empty string" in error.message
+    assert "inventoryId is the number 2, expected a non-empty string" in error.message
     assert "address.postcode is the number 5" in error.message
 
 
 @pytest.mark.parametrize(
     ("record", "expected"),
     [
-        ([1, 2], 'the record is a list, expected an object with "id"'),
-        ({"oid": "x"}, 'missing "id": add a non-empty string such as "12345"'),
-        ({"id": ""}, "id is the empty string"),
-        ({"id": "1", "modifiedDate": "yesterday"}, "expected an ISO date-time with a zone"),
+        ([1, 2], 'the record is a list, expected an object with "inventoryId"'),
+        ({"id": "1"}, 'missing "inventoryId": add a non-empty string such as "12345"'),
+        ({"inventoryId": ""}, "inventoryId is the empty string"),
+        ({"inventoryId": "1", "modifiedAt": "yesterday"}, "expected an ISO date-time with a zone"),
+        ({"inventoryId": "1", "address": {"town": 3}}, "address.town is the number 3"),
         (
-            {"id": "1", "owners": [{"name": {"surname": 3}}]},
-            "owners[0].name.surname is the number 3",
+            {"inventoryId": "1", "status": "Sold"},
+            'status is the string "Sold", expected "Unspecified"',
         ),
     ],
 )
@@ -253,8 +265,16 @@ def test_a_file_changed_since_its_header_was_read_is_noticed(tmp_path: Path) -> 
     [
         ("alt", {}, 'did you mean "alto"'),
         ("alto", {"invetory": []}, 'did you mean "inventory"'),
-        ("alto", {"inventory": [{"id": "1", "x": float("nan")}]}, "inventory[0] cannot be written"),
-        ("alto", {"inventory": [{"id": "1", "x": object()}]}, "inventory[0] cannot be written"),
+        (
+            "alto",
+            {"inventory": [{"inventoryId": "1", "x": float("nan")}]},
+            "inventory[0] cannot be written",
+        ),
+        (
+            "alto",
+            {"inventory": [{"inventoryId": "1", "x": object()}]},
+            "inventory[0] cannot be written",
+        ),
     ],
 )
 def test_bad_writes_leave_the_old_file_and_no_temporary(
@@ -330,7 +350,9 @@ def test_the_fast_check_agrees_with_jsonschema(record: Any, which: tuple[str, st
 
 
 @given(
-    record=st.fixed_dictionaries({"id": JSON_LEAVES, "address": JSON_VALUES, "owners": JSON_VALUES})
+    record=st.fixed_dictionaries(
+        {"inventoryId": JSON_LEAVES, "address": JSON_VALUES, "status": JSON_VALUES}
+    )
 )
 def test_the_fast_check_agrees_on_near_valid_inventory(record: dict[str, Any]) -> None:
     checks = snapshot_schema.collection_schema("alto", "inventory")
@@ -348,4 +370,4 @@ def test_the_schema_file_is_valid_json_schema() -> None:
     Draft202012Validator.check_schema(snapshot_schema.load_schema())
     assert json.loads(json.dumps(snapshot_schema.load_schema()))["$defs"]["alto_inventory"][
         "required"
-    ] == ["id"]
+    ] == ["inventoryId"]

@@ -31,17 +31,17 @@ from tests.adapters.test_bounds import depth
 
 TAKEN = "2026-11-22T02:00:00Z"
 HEADER = f'"system": "alto", "taken_at": "{TAKEN}"'
-PAD = {"id": "2", "oid": "OID-2", "recordType": "Rent", "address": {"street": "High St"}}
+PAD = {"inventoryId": "2", "branchId": "1", "recordType": "Rent", "address": {"street": "High St"}}
 
 
 def deep_file(tmp_path: Path, levels: int, *, pad_to: int = 0, name: str = "deep.json") -> Path:
     """An Alto snapshot whose first inventory record nests `levels` deep, then ordinary
     records (to `pad_to` bytes), then a contacts collection."""
-    deep = '{"id": "1", "extra": ' + "[" * levels + "]" * levels + "}"
+    deep = '{"inventoryId": "1", "extra": ' + "[" * levels + "]" * levels + "}"
     pads: list[str] = []
     size = len(deep)
     while size < pad_to:
-        pads.append(json.dumps(PAD | {"id": str(len(pads) + 2)}))
+        pads.append(json.dumps(PAD | {"inventoryId": str(len(pads) + 2)}))
         size += len(pads[-1]) + 2
     inventory = ",\n".join([deep, *pads])
     text = f'{{{HEADER},\n"inventory": [\n{inventory}\n],\n"contacts": [{{"id": "9"}}]\n}}\n'
@@ -78,7 +78,7 @@ def test_a_record_100000_levels_deep_is_located_and_reading_goes_on(tmp_path: Pa
         "snapshot record may be; left out"
     )
     assert all(isinstance(record, dict) for _, record in rest)
-    assert [record["id"] for _, record in rest][-2:] == [str(len(rest)), "9"]
+    assert [record.get("inventoryId") for _, record in rest][-2:] == [str(len(rest)), None]
     assert rest[-1] == ("contacts", {"id": "9"})
     assert peak_bytes(path) < 16 << 20  # once 22 GB; the parser batches a 64 KiB chunk
 
@@ -92,8 +92,8 @@ def test_memory_does_not_grow_with_depth(tmp_path: Path) -> None:
 
 def test_the_depth_limit_is_exact(tmp_path: Path) -> None:
     path = tmp_path / "snap.json"
-    at_limit = {"id": "1", "extra": [[]]}  # three levels: the record, the list, the list
-    over = {"id": "2", "extra": [[[]]]}
+    at_limit = {"inventoryId": "1", "extra": [[]]}  # three levels: the record, the list, the list
+    over = {"inventoryId": "2", "extra": [[[]]]}
     write_snapshot(path, "alto", {"inventory": [at_limit, over, PAD]}, TAKEN)
 
     items = list(iter_records(path, "inventory", limits=RecordLimits(max_depth=3)))
@@ -107,8 +107,8 @@ def test_the_depth_limit_is_exact(tmp_path: Path) -> None:
 
 def test_a_record_too_large_is_located_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "snap.json"
-    big = {"id": "1", "oid": "x" * (2 << 20)}
-    write_snapshot(path, "alto", {"inventory": [PAD, big, PAD | {"id": "3"}]}, TAKEN)
+    big = {"inventoryId": "1", "branchId": "x" * (2 << 20)}
+    write_snapshot(path, "alto", {"inventory": [PAD, big, PAD | {"inventoryId": "3"}]}, TAKEN)
 
     items = list(iter_records(path, "inventory"))
 
@@ -118,7 +118,7 @@ def test_a_record_too_large_is_located_and_reading_goes_on(tmp_path: Path) -> No
         f"{path}#inventory[1] (record 1): is larger than 1,048,576 characters, more than a "
         "snapshot record may be; left out"
     )
-    assert items[2] == PAD | {"id": "3"}
+    assert items[2] == PAD | {"inventoryId": "3"}
 
 
 def test_a_deep_header_value_is_a_snapshot_error_not_a_recursion_error(tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def read_back(tmp_path: Path, records: list[Any], limits: RecordLimits) -> list[
 def test_records_are_built_as_the_json_parser_builds_them(
     tmp_path: Path, values: list[Any]
 ) -> None:
-    records = [{"id": str(n), "extra": value} for n, value in enumerate(values)]
+    records = [{"inventoryId": str(n), "extra": value} for n, value in enumerate(values)]
     wide = RecordLimits(max_depth=100, max_bytes=1 << 30)
     assert read_back(tmp_path, records, wide) == json.loads(json.dumps(records))
 
@@ -178,7 +178,7 @@ def test_records_are_built_as_the_json_parser_builds_them(
 @given(value=VALUES)
 def test_a_record_within_its_limits_is_never_abandoned(tmp_path: Path, value: Any) -> None:
     """The size counted from events never exceeds the record's JSON text, in any encoding."""
-    record = {"id": "1", "extra": value}
+    record = {"inventoryId": "1", "extra": value}
     text = json.dumps(record, ensure_ascii=False)
     exact = RecordLimits(max_depth=depth(record), max_bytes=len(text))
     assert read_back(tmp_path, [record], exact) == [json.loads(text)]
@@ -187,17 +187,23 @@ def test_a_record_within_its_limits_is_never_abandoned(tmp_path: Path, value: An
         assert isinstance(shallower, RecordError)
 
 
-SNAPSHOT_RECORDS = st.lists(
-    st.fixed_dictionaries({"id": st.sampled_from(["1", "2", 3])}, optional={"extra": VALUES})
-    | SCALARS,
-    max_size=4,
-)
+def snapshot_records(key: str) -> st.SearchStrategy[list[Any]]:
+    """Records of a collection keyed by `key`: valid, of the wrong id type, or scalars."""
+    return st.lists(
+        st.fixed_dictionaries({key: st.sampled_from(["1", "2", 3])}, optional={"extra": VALUES})
+        | SCALARS,
+        max_size=4,
+    )
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(inventory=SNAPSHOT_RECORDS, contacts=SNAPSHOT_RECORDS, suppliers=SNAPSHOT_RECORDS)
+@given(
+    inventory=snapshot_records("inventoryId"),
+    contacts=snapshot_records("id"),
+    suppliers=snapshot_records("id"),
+)
 def test_one_pass_reads_what_each_collection_read_does(
     tmp_path: Path, inventory: list[Any], contacts: list[Any], suppliers: list[Any]
 ) -> None:

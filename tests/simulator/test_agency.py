@@ -30,8 +30,12 @@ SYNCED_TRADES = {
 @dataclass
 class Agency:
     inventory: list[Record]
+    owners: list[Record]
     contacts: list[Record]
+    all_contacts: list[Record]
+    contact_details: list[Record]
     tenancies: list[Record]
+    tenancy_tenants: list[Record]
     suppliers: list[Record]
     fixflo: dict[str, list[Record]]
 
@@ -42,8 +46,12 @@ def agency() -> Agency:
     generator = AgencyGenerator(2000, seed=11)
     return Agency(
         inventory=list(generator.inventory()),
+        owners=list(generator.owners()),
         contacts=list(generator.contacts()),
+        all_contacts=list(generator.all_contacts()),
+        contact_details=list(generator.contact_details()),
         tenancies=list(generator.tenancies()),
+        tenancy_tenants=list(generator.tenancy_tenants()),
         suppliers=list(generator.suppliers()),
         fixflo={name: list(records) for name, records in generator.fixflo_collections().items()},
     )
@@ -57,6 +65,27 @@ def line1(address: Record) -> str:
     """The first address line as the integration writes it."""
     parts = (address["subDwelling"], address["nameNo"], address["street"])
     return " ".join(part for part in parts if part)
+
+
+def personas(contact: Record) -> set[str]:
+    """A ContactListItem's personas (``contactType.persona``)."""
+    return set(contact["contactType"]["persona"] or ())
+
+
+def is_client(contact: Record, persona: str) -> bool:
+    return contact["contactType"]["category"] == "Client" and persona in personas(contact)
+
+
+def tenants_of(agency: Agency) -> dict[int, list[Record]]:
+    """Each tenancy's tenantIds items, by tenancy id."""
+    found: dict[int, list[Record]] = {}
+    for item in agency.tenancy_tenants:
+        found.setdefault(item["tenancyId"], []).append(item)
+    return found
+
+
+def digits(number: str | None) -> str:
+    return "".join(ch for ch in number or "" if ch.isdigit())
 
 
 # --- determinism and laziness ----------------------------------------------------------------
@@ -117,30 +146,47 @@ def test_every_generated_record_matches_its_schema(tmp_path: Path, size: int) ->
 
 
 def test_references_between_collections_hold(agency: Agency) -> None:
-    contacts = {contact["id"]: contact for contact in agency.contacts}
-    properties = {record["id"] for record in agency.inventory}
-    assert len(contacts) == len(agency.contacts)
-    for record in agency.inventory:
-        for owner in record["owners"]:
-            assert contacts[owner["contactId"]]["contactType"] in (
-                "Client - Landlord",
-                "Client - Vendor",
-            )
-            assert contacts[owner["contactId"]]["emailAddresses"] == owner["emailAddresses"]
+    everyone = {contact["id"]: contact for contact in agency.all_contacts}
+    listed = {contact["id"]: contact for contact in agency.contacts}
+    properties = {record["inventoryId"] for record in agency.inventory}
+    assert len(everyone) == len(agency.all_contacts)
+    assert len(listed) == len(agency.contacts)
+    for owner in agency.owners:
+        assert owner["property"]["id"] in properties
+        assert is_client(everyone[owner["contact"]["id"]], owner["type"])
+        if owner["type"] == "Landlord":  # L-01: landlords are listed, vendors need not be
+            assert owner["contact"]["id"] in listed
+    clients = [c["id"] for c in agency.contacts if c["contactType"]["category"] == "Client"]
+    assert [detail["id"] for detail in agency.contact_details] == clients
+    tenant_ids = tenants_of(agency)
+    assert len({item["tenantId"] for item in agency.tenancy_tenants}) == len(agency.tenancy_tenants)
     for tenancy in agency.tenancies:
-        assert tenancy["propertyId"] in properties
+        assert str(tenancy["propertyId"]) in properties
+        items = tenant_ids[tenancy["id"]]
+        assert sorted(str(i["tenantId"]) for i in items) == sorted(
+            t["id"] for t in tenancy["tenants"]
+        )
+        by_tenant = {str(item["tenantId"]): str(item["contactId"]) for item in items}
         for tenant in tenancy["tenants"]:
-            assert contacts[tenant["id"]]["contactType"] == "Tenant"
-            assert contacts[tenant["id"]]["surname"] == tenant["surname"]
+            contact = listed[by_tenant[tenant["id"]]]
+            assert is_client(contact, "Tenant")
+            assert contact["contactInformation"][0]["surname"] == tenant["surname"]
 
 
 def test_a_renewed_tenancy_is_followed_by_one_with_the_same_tenants(agency: Agency) -> None:
-    pairs = list(itertools.pairwise(agency.tenancies))
-    renewals = [(old, new) for old, new in pairs if old["status"] == "Renewed"]
+    tenancies = {tenancy["id"]: tenancy for tenancy in agency.tenancies}
+    contacts = {
+        tenancy: sorted(item["contactId"] for item in items)
+        for tenancy, items in tenants_of(agency).items()
+    }
+    renewals = [t for t in agency.tenancies if t["status"] == "Renewed"]
     assert renewals
-    for old, new in renewals:
+    for old in renewals:
+        new = tenancies[old["nextTermTenancyId"]]
         assert new["propertyId"] == old["propertyId"]
-        assert [t["id"] for t in new["tenants"]] == [t["id"] for t in old["tenants"]]
+        assert contacts[new["id"]] == contacts[old["id"]]
+        assert new["startDate"] >= old["startDate"]
+    assert {t["nextTermTenancyId"] for t in agency.tenancies if t["status"] != "Renewed"} == {0}
 
 
 # --- the mix ------------------------------------------------------------------------------
@@ -153,7 +199,7 @@ def test_inventory_mix(agency: Agency) -> None:
     assert 0.03 < share(inventory, lambda r: r["recordType"] == "Unspecified") < 0.12
     assert 0.74 < share(inventory, lambda r: r["categoryType"] == "Residential") < 0.86
     assert 0.03 < share(inventory, lambda r: r["archived"]) < 0.08
-    assert Counter(r["inventoryStatus"] for r in inventory).most_common(1)[0][0] == "Let"
+    assert Counter(r["status"] for r in inventory).most_common(1)[0][0] == "Let"
     lettings = [r for r in inventory if r["recordType"] == "Rent"]
     managed = {"Managed", "FullyManaged", "PartManaged"}
     assert share(lettings, lambda r: r["managementType"] in managed) > 0.55
@@ -164,34 +210,68 @@ def test_inventory_mix(agency: Agency) -> None:
 
 
 def test_owners_and_tenancies_mix(agency: Agency) -> None:
-    owned = Counter(owner["contactId"] for r in agency.inventory for owner in r["owners"])
+    landlords = [o for o in agency.owners if o["type"] == "Landlord"]
+    owned = Counter(owner["contact"]["id"] for owner in landlords)
     assert set(owned.values()) == {1, 2, 3, 4, 5, 6}
-    per_property = Counter(t["propertyId"] for t in agency.tenancies)
-    lettings = [r["id"] for r in agency.inventory if r["recordType"] == "Rent"]
+    assert {(o["type"], o["active"]) for o in agency.owners} == {
+        ("Landlord", True), ("Landlord", False), ("Vendor", True), ("Vendor", False),
+    }  # fmt: skip
+    joint = Counter(o["property"]["id"] for o in landlords if o["active"])
+    assert max(joint.values()) >= 2
+    per_property = Counter(str(t["propertyId"]) for t in agency.tenancies)
+    lettings = [r["inventoryId"] for r in agency.inventory if r["recordType"] == "Rent"]
     counts = Counter(per_property[pid] for pid in lettings)
     assert counts[0] > 0
     assert sum(n for k, n in counts.items() if k >= 2) > 0
     statuses = {t["status"] for t in agency.tenancies}
-    assert {"Active", "Periodic", "Vacated", "Proposed", "Renewed"} <= statuses
+    assert {
+        "Active", "Periodic", "Vacated", "Proposed", "Renewed", "Cancelled",
+        "Renewal in Progress", "Vacate in Progress",
+    } <= statuses  # fmt: skip
     assert {len(t["tenants"]) for t in agency.tenancies} == {1, 2, 3}
 
 
 def test_people_mix(agency: Agency) -> None:
-    contacts = agency.contacts
-    types = Counter(c["contactType"] for c in contacts)
-    assert set(types) == {
-        "Client - Landlord", "Client - Potential landlord", "Tenant", "Applicant",
-        "Client - Vendor", "Other",
-    }  # fmt: skip
-    assert 0.05 < share(contacts, lambda c: not c["emailAddresses"]) < 0.11
-    assert 0.03 < share(contacts, lambda c: c["archived"]) < 0.08
-    assert 0 < share(contacts, lambda c: c["deleted"]) < 0.05
+    everyone = agency.all_contacts
+    kinds = Counter(
+        (c["contactType"]["category"], persona)
+        for c in everyone
+        for persona in sorted(personas(c)) or [""]
+    )
+    assert {("Client", p) for p in ("Landlord", "Tenant", "Vendor", "Applicant")} <= set(kinds)
+    assert {"Supplier", "Solicitor"} <= {category for category, _ in kinds}
+    potential = [c for c in everyone if c["potentialLandlord"] and not is_client(c, "Landlord")]
+    assert potential  # L-01: potentialLandlord alone never makes a landlord
+    assert all(
+        is_client(c, "Landlord")
+        or is_client(c, "Tenant")
+        or c["contactType"]["category"] == "Supplier"
+        for c in agency.contacts
+    )  # what /contacts/all lists for a snapshot, by category and persona
+    assert len(agency.contacts) < len(everyone)
+    details = agency.contact_details
+    assert 0.05 < share(details, lambda d: not d["people"][0]["emailAddresses"]) < 0.11
+    assert 0.03 < share(details, lambda d: d["archived"]) < 0.08
+    assert 0 < share(agency.contacts, lambda c: not c["isActive"]) < 0.1
 
 
 def test_suppliers_mix(agency: Agency) -> None:
     suppliers = agency.suppliers
+    supplier_contacts = {
+        c["id"]: c for c in agency.contacts if c["contactType"]["category"] == "Supplier"
+    }
     assert any(len(s["providedServices"]) > 1 for s in suppliers)
-    assert any(not s["active"] for s in suppliers)
+    assert any(s["id"] not in supplier_contacts for s in suppliers)  # C-01 gap: not synced
+    assert any(
+        not supplier_contacts[s["id"]]["isActive"]
+        for s in suppliers
+        if s["id"] in supplier_contacts
+    )
+    assert any(
+        supplier_contacts[s["id"]]["isActive"] for s in suppliers if s["id"] in supplier_contacts
+    )
+    assert any(not s["people"] for s in suppliers)
+    assert any(s["companyName"] for s in suppliers)
     assert any(not set(s["providedServices"]) & SYNCED_TRADES for s in suppliers)
     assert SYNCED_TRADES & {t for s in suppliers for t in s["providedServices"]}
 
@@ -200,7 +280,7 @@ def test_suppliers_mix(agency: Agency) -> None:
 
 
 def test_fixflo_properties_offer_every_kind_of_merge(agency: Agency) -> None:
-    alto = {r["id"]: r["address"] for r in agency.inventory}  # ExternalPropertyRef: the id
+    alto = {r["inventoryId"]: r["address"] for r in agency.inventory}  # the ExternalPropertyRef
     exact = {(line1(a), a["postcode"]) for a in alto.values()}
     by_postcode = {a["postcode"]: a for a in alto.values()}
     referenced, stale, twins, near, orphans = 0, 0, 0, 0, 0
@@ -225,15 +305,15 @@ def test_fixflo_properties_offer_every_kind_of_merge(agency: Agency) -> None:
 
 @pytest.mark.parametrize("collection", ["landlords", "tenants"])
 def test_fixflo_people_offer_every_kind_of_merge(agency: Agency, collection: str) -> None:
-    contacts = {c["id"]: c for c in agency.contacts}
-    emails = {e.lower() for c in agency.contacts for e in c["emailAddresses"]}
+    details = {d["id"]: d["people"][0] for d in agency.contact_details}
+    emails = {e["address"].lower() for p in details.values() for e in p["emailAddresses"]}
     referenced = stale = twins = strangers = 0
     for person in agency.fixflo[collection]:
         email = (person["EmailAddress"] or "").lower()
         if person["ExternalRef"] is not None:
             referenced += 1
-            phones = [p["number"] for p in contacts[person["ExternalRef"]]["phoneNumbers"]]
-            stale += person["ContactNumber"] not in phones
+            phones = {digits(p["number"]) for p in details[person["ExternalRef"]]["phoneNumbers"]}
+            stale += digits(person["ContactNumber"]) not in phones
         elif email in emails:
             twins += 1
         else:

@@ -383,7 +383,6 @@ USED = {
 }
 
 
-@pytest.mark.xfail(reason="until the ALTO and FIXFLO rewrites merge", strict=False)
 @pytest.mark.parametrize(
     ("system", "fake", "prefix"), [("alto", FakeAlto, ""), ("fixflo", FakeFixflo, "/api/v2")]
 )

@@ -47,7 +47,14 @@ def _played() -> Simulation:
 
 
 def _faults(rate: float, seed: int = 5) -> Faults:
-    return Faults(parse_faults(f"all={rate}"), seed=seed, retry_after=0.001, delay=0.001)
+    """Every kind of fault on reads, works orders and documents; on charge posts only 429s,
+    which surely did not land: Alto's contract has no read of charges, so a lost answer to
+    one cannot be checked and is a person's to settle (`AltoAdapter.find_charge`)."""
+    spec = ",".join(
+        [f"all@{route}={rate}" for route in ("GET", "/work-orders", "/documents")]
+        + [f"429@POST {route}={rate}" for route in ("/inventory", "/tenancies")]
+    )
+    return Faults(parse_faults(spec), seed=seed, retry_after=0.001, delay=0.001)
 
 
 async def _get(caller: Caller, path: str) -> Any:
@@ -195,10 +202,7 @@ async def _post(
     target: ChargeTarget = "tenancies" if tenant else "inventory"
     # Alto's works order names no tenant: the occupier who reported it (engine.issues._job)
     target_id = order["reporterDetails"]["id"] if tenant else order["propertyId"]
-    await _once(
-        lambda: alto.post_charge(target, str(target_id), charge, invoice),
-        lambda: alto.find_charge(target, str(target_id), str(charge["invoiceReference"])),
-    )
+    await alto.post_charge(target, str(target_id), charge, invoice)  # once: no read to ask
 
 
 @pytest.mark.parametrize(("rate", "seed"), [(0.0, 9), (0.1, 9), (0.1, 23), (0.1, 61)])
@@ -243,7 +247,10 @@ def test_writes_over_http_land_in_the_alto_world_exactly_once(rate: float, seed:
         assert fake.log.faults()
 
 
+@pytest.mark.contract_violation_expected("GET /api/v2/Issues/Reported [no operation]")
 def test_without_a_world_the_made_up_issues_have_the_same_routes() -> None:
+    """The made-up issues come through the same routes, and a list of issues the contract
+    lacks (``/Issues/Reported``: only JobAwarded, JobCompleted and Closed exist) is a 404."""
     fake = FakeFixflo(40, seed=3)
     closed = [key for key, issue in fake.store.issues.items() if issue["Status"] == "Closed"]
 

@@ -35,36 +35,47 @@ def _alto_token(fake: FakeAlto) -> str:
 
 def test_alto_checks_credentials_token_and_agency_ref() -> None:
     fake = FakeAlto(10, seed=1)
-    bad = _request(fake.app, "POST", "/token", headers={"Authorization": "Basic eDp5"})
+    form = {"grant_type": "client_credentials"}
+    bad = _request(fake.app, "POST", "/token", headers={"Authorization": "Basic eDp5"}, data=form)
     assert bad.status_code == 401
     assert bad.json()["title"] == "Unauthorized"
     token = _alto_token(fake)
-    assert _request(fake.app, "GET", "/contacts").status_code == 401
+    no_token = _request(
+        fake.app, "GET", "/inventory/filter", headers={"AgencyRef": fake.agency_ref}
+    )
+    assert no_token.status_code == 401
     wrong = {"Authorization": f"Bearer {token}", "AgencyRef": "nope"}
-    forbidden = _request(fake.app, "GET", "/contacts", headers=wrong)
+    forbidden = _request(fake.app, "GET", "/inventory/filter", headers=wrong)
     assert forbidden.status_code == 403
-    assert "AgencyRef" in forbidden.json()["detail"]
+    assert "AgencyRef" in forbidden.text  # the gateway's text, as the contract gives no shape
 
 
 def test_alto_cursor_pagination_in_both_spellings() -> None:
-    fake = FakeAlto(30, seed=1)
+    """Kebab-case names on /contacts/all, camelCase on /suppliers (each endpoint's own)."""
+    fake = FakeAlto(60, seed=1)
     headers = {"Authorization": f"Bearer {_alto_token(fake)}", "AgencyRef": fake.agency_ref}
     first = _request(
-        fake.app, "GET", "/contacts", headers=headers, params={"max-results": 7}
+        fake.app, "GET", "/contacts/all", headers=headers, params={"max-results": 7}
     ).json()
     assert len(first["items"]) == 7
-    assert first["meta"]["totalItems"] == len(fake.world["contacts"])
+    assert first["items"] == fake.contacts[:7]
     token = first["meta"]["nextToken"]
-    second = _request(fake.app, "GET", "/contacts", headers=headers, params={"next-token": token})
-    assert second.json()["items"][0] == fake.world["contacts"][7]
-    inventory = _request(
-        fake.app, "GET", "/inventory/filter", headers=headers, params={"maxResults": 2}
+    second = _request(
+        fake.app, "GET", "/contacts/all", headers=headers, params={"next-token": token}
     )
-    assert len(inventory.json()["items"]) == 2
-    bad = _request(fake.app, "GET", "/contacts", headers=headers, params={"next-token": "@@"})
+    assert second.json()["items"][0] == fake.contacts[7]
+    suppliers = _request(fake.app, "GET", "/suppliers", headers=headers, params={"maxResults": 2})
+    assert len(suppliers.json()["items"]) == 2
+    more = {"nextToken": suppliers.json()["meta"]["nextToken"]}
+    rest = _request(fake.app, "GET", "/suppliers", headers=headers, params=more).json()["items"]
+    assert rest[0] == fake.world["suppliers"][2]
+    bad = _request(fake.app, "GET", "/contacts/all", headers=headers, params={"next-token": "@@"})
     assert bad.status_code == 400
 
 
+@pytest.mark.contract_violation_expected(
+    "propertyId: missing", "priority: missing", "reportedDate: missing"
+)
 def test_alto_works_order_validation() -> None:
     fake = FakeAlto(5, seed=1)
     headers = {"Authorization": f"Bearer {_alto_token(fake)}", "AgencyRef": fake.agency_ref}
@@ -97,9 +108,13 @@ def test_fixflo_needs_its_token_and_pages_with_each_endpoints_parameter() -> Non
 def test_fixflo_refused_writes_are_200_with_errors() -> None:
     fake = FakeFixflo(10, seed=2)
     headers = {"Authorization": f"Bearer {fake.token}"}
-    answer = _request(fake.app, "POST", "/api/v2/Landlord", headers=headers, json={"Id": 999})
+    unknown = {"id": "999999", "Surname": "Nobody"}
+    before = dict(fake.store.collections["landlords"])
+    answer = _request(fake.app, "POST", "/api/v2/Landlord", headers=headers, json=unknown)
     assert answer.status_code == 200
     assert answer.json()["Errors"]
+    assert answer.json().get("Entity") is None
+    assert fake.store.collections["landlords"] == before
 
 
 def test_fault_specs() -> None:
@@ -126,6 +141,21 @@ def test_faults_are_seeded() -> None:
     assert picks(1) == picks(1)
     assert picks(1) != picks(2)
     assert set(picks(1)) - {None} <= set(simulator.fake.KINDS)
+
+
+def test_junk_ends_each_list_page_with_the_next_bad_item_and_leaves_other_answers() -> None:
+    faults = Faults(parse_faults("junk@GET=1"), junk=("first", "second"))
+    fake = FakeFixflo(30, seed=2, page_size=5, faults=faults)
+    headers = {"Authorization": f"Bearer {fake.token}"}
+    settings = _request(fake.app, "GET", "/api/v2/Agency/Settings", headers=headers).json()
+    pages = [
+        _request(fake.app, "GET", "/api/v2/Landlords", headers=headers, params={"pg": n}).json()
+        for n in (1, 2, 3)
+    ]
+    assert set(settings) == {"AgencyName", "WorkflowType"}  # no list: untouched, no junk used
+    assert [page["Items"][-1] for page in pages] == ["first", "second", "first"]
+    assert [len(page["Items"]) for page in pages[:2]] == [6, 6]  # 5 landlords and the junk
+    assert fake.log.faults() == {"junk": 4}
 
 
 def test_injected_429_carries_retry_after_and_is_logged() -> None:
