@@ -4,7 +4,7 @@ orders, documents and charges, and looks up a works order or document after a lo
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Final
@@ -76,7 +76,27 @@ class AltoAdapter(HttpAdapter):
         super().__init__(client, **options)
         # ids a collection's read leaves for the per-parent read after it, by `since`
         self._clients: dict[str | None, list[str]] = {}
-        self._tenancies: dict[str | None, list[int]] = {}
+        self._tenancies: dict[str | None, list[tuple[int, tuple[str, ...]]]] = {}
+        self.known_places: Mapping[str, Record] = {}
+        """Tenancy places (``tenancy_tenants`` records) read before, by ``tenantId``: a
+        tenancy whose every tenant id is among them, on that tenancy, is not asked again
+        (`remember_places`)."""
+        self.places_remembered = 0
+
+    def remember_places(self, places: Iterable[Record]) -> None:
+        """Take the ``tenancy_tenants`` records of an earlier read (the last night's
+        snapshot), so that a tenancy none of whose places is new costs no request.
+
+        Alto's tenant id is one contact's place on one tenancy (``GET
+        /tenancies/{id}/tenantIds`` gives ``{tenantId, contactId}``): a place read once
+        keeps its contact, and a tenant added to a tenancy comes with a new tenant id, whose
+        tenancy is then read again. Records without a tenant id are ignored.
+        """
+        self.known_places = {
+            str(place["tenantId"]): dict(place)
+            for place in places
+            if isinstance(place, Mapping) and place.get("tenantId") not in (None, "")
+        }
 
     def collections(self) -> tuple[str, ...]:
         """The collections of an Alto snapshot."""
@@ -151,19 +171,36 @@ class AltoAdapter(HttpAdapter):
                 yield record
 
     async def _read_tenancies(self, since: str | None) -> AsyncIterator[Record]:
-        tenancies: list[int] = []
+        tenancies: list[tuple[int, tuple[str, ...]]] = []
         async for record in self._list(LISTS["tenancies"], since, "tenancies"):
-            tenancies.append(record["id"])
+            tenancies.append((record["id"], _tenant_ids_of(record)))
             yield record
         self._tenancies[since] = tenancies
 
     async def _read_tenancy_tenants(self, since: str | None) -> AsyncIterator[Record]:
-        ids = self._tenancies.pop(since, None)
-        if ids is None:
-            ids = [r["id"] async for r in self._list(LISTS["tenancies"], since, "tenancies")]
-        for tenancy in ids:
+        listed_before = self._tenancies.pop(since, None)
+        if listed_before is None:
+            records = self._list(LISTS["tenancies"], since, "tenancies")
+            listed_before = [(r["id"], _tenant_ids_of(r)) async for r in records]
+        for tenancy, tenants in listed_before:
+            known = self._known(tenancy, tenants)
+            if known is not None:
+                self.places_remembered += 1
+                for record in known:
+                    yield record
+                continue
             async for record in self._tenant_ids(tenancy):
                 yield record
+
+    def _known(self, tenancy: int, tenants: tuple[str, ...]) -> list[Record] | None:
+        """The places of `tenancy` read before, if every one of its tenants is among them
+        (None: read the tenancy's tenant ids)."""
+        places = [self.known_places.get(tenant) for tenant in tenants]
+        if not tenants or any(
+            place is None or str(place.get("tenancyId")) != str(tenancy) for place in places
+        ):
+            return None
+        return [dict(place) for place in places if place is not None]
 
     async def _tenant_ids(self, tenancy: int) -> AsyncIterator[Record]:
         path = f"/tenancies/{tenancy}/tenantIds"
@@ -339,6 +376,16 @@ class AltoAdapter(HttpAdapter):
                 status=exc.status,
             ) from exc
         return _created(response)
+
+
+def _tenant_ids_of(tenancy: Mapping[str, Any]) -> tuple[str, ...]:
+    """The tenant ids a tenancy listed with ``include-tenants`` carries (text)."""
+    tenants = tenancy.get("tenants")
+    if not isinstance(tenants, list):
+        return ()
+    return tuple(
+        str(t["id"]) for t in tenants if isinstance(t, Mapping) and t.get("id") not in (None, "")
+    )
 
 
 async def _each(items: list[Any]) -> AsyncIterator[Any]:

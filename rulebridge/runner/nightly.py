@@ -47,6 +47,7 @@ from engine import RulebridgeError, load_ruleset
 from engine.errors import CredentialsRefused, PortError, RecordError
 from engine.language.ruleset import CompiledRuleset
 from engine.ports import Record, RecordTarget, WorksOrderLookup
+from engine.snapshot import SnapshotError, iter_records
 from engine.store import AgencyIdentity, Store, StoreBehindError
 from engine.store.records import RunStatus
 from engine.sync.apply import ApplyResult, RecordLookup, apply_plan, stamp_plan
@@ -254,7 +255,8 @@ def take_snapshots(night: Night) -> LoadedSnapshots:
     for system in ("alto", "fixflo"):
         api = night.config.api(system)
         # A missing secret fails here, naming it.
-        reader = snapshot_reader(night, system, deadline=deadline, rejected=rejected)
+        places = _previous_places(night) if system == "alto" else []
+        reader = snapshot_reader(night, system, deadline=deadline, rejected=rejected, places=places)
         before = len(rejected)
         path = night.folder / f"{system}.json"
         with night.log.phase(f"read {system}") as advance:
@@ -277,6 +279,30 @@ def take_snapshots(night: Night) -> LoadedSnapshots:
     loaded = load_snapshots(paths["alto"], paths["fixflo"])
     loaded.rejected[:0] = rejected
     return loaded
+
+
+def _previous_places(night: Night) -> list[dict[str, Any]]:
+    """The Alto tenancy places (``tenancy_tenants``) of the latest earlier run's snapshot,
+    so that tenancies whose places are all known cost no request tonight
+    (`adapters.alto.AltoAdapter.remember_places`); none when there is no readable one."""
+    runs = sorted(
+        (p for p in night.folder.parent.iterdir() if p.is_dir() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    )
+    earlier = [
+        p for p in runs if int(p.name) < int(night.folder.name) and (p / "alto.json").is_file()
+    ]
+    if not earlier:
+        return []
+    places: list[dict[str, Any]] = []
+    try:
+        for item in iter_records(earlier[-1] / "alto.json", "tenancy_tenants"):
+            if isinstance(item, dict):
+                places.append(item)
+    except (SnapshotError, OSError) as exc:
+        night.log.event("snapshot", note=f"last night's tenancy places unread: {exc}")
+        return []
+    return places
 
 
 # Plan ----------------------------------------------------------------------------------

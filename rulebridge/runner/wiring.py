@@ -15,7 +15,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,7 +28,7 @@ from adapters.fixflo import REFERENCE_LOOKUPS, FixfloAdapter, FixfloDocuments
 from adapters.http import Deadline
 from engine.errors import RecordError
 from engine.issues import AltoWriter
-from engine.ports import DocumentSource, IssueSource, RecordSource, RecordTarget
+from engine.ports import DocumentSource, IssueSource, Record, RecordSource, RecordTarget
 from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import Opener
 from rulebridge.runner.calls import ApiCalls
@@ -83,6 +83,7 @@ def snapshot_reader(
     *,
     deadline: Deadline | None = None,
     rejected: list[RecordError] | None = None,
+    places: Iterable[Record] = (),
 ) -> Opener:
     """An opener for `rulebridge._snapshot_io.take_snapshot`: on the snapshot's own event
     loop it opens a client of `system` and hands its adapter to ``use``.
@@ -92,6 +93,7 @@ def snapshot_reader(
         system: ``alto`` or ``fixflo``.
         deadline: when the snapshot phase must be over (`adapters.errors.DeadlineError`).
         rejected: where the listings' unusable items are reported (endpoint and index).
+        places: Alto tenancy places read before (`AltoAdapter.remember_places`).
 
     Raises:
         adapters.errors.ConfigError: a secret of `system` is not set (raised here, before
@@ -103,17 +105,17 @@ def snapshot_reader(
 
     async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
         async with _client(night, system) as client:
-            limiter = config.limiter(system)
-            await use(
-                kind(
-                    client,
-                    limiter=limiter,
-                    retry=config.retry,
-                    limits=config.limits,
-                    deadline=deadline,
-                    rejected=rejected,
-                )
+            source = kind(
+                client,
+                limiter=config.limiter(system),
+                retry=config.retry,
+                limits=config.limits,
+                deadline=deadline,
+                rejected=rejected,
             )
+            if isinstance(source, AltoAdapter):
+                source.remember_places(places)
+            await use(source)
 
     return open_source
 

@@ -247,3 +247,45 @@ def test_a_trickling_contacts_read_ends_within_the_request_bound() -> None:
     with pytest.raises((RequestTimeoutError, DeadlineError)):
         asyncio.run(run())
     assert time.monotonic() - started < 30
+
+
+def _read_places(fake: FakeAlto, known: list[dict[str, Any]]) -> tuple[list[Any], int]:
+    async def run() -> tuple[list[Any], int]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST)
+                alto.remember_places(known)
+                [r async for r in alto.read("tenancies")]
+                places = [r async for r in alto.read("tenancy_tenants")]
+                return places, alto.places_remembered
+
+    return asyncio.run(run())
+
+
+def test_known_tenancy_places_cost_no_request_and_a_new_tenant_is_read() -> None:
+    """Last night's places answer for a tenancy whose every tenant id they hold; a tenancy
+    with a tenant id never seen (a new tenant: a new place) is asked again."""
+    fake = FakeAlto(120, seed=5)
+    places = fake.world["tenancy_tenants"]
+    tenancies = fake.world["tenancies"]
+    changed = next(t for t in tenancies if t.get("tenants"))
+    new_place = str(changed["tenants"][0]["id"])
+    known = [p for p in places if str(p["tenantId"]) != new_place]
+    asked_before = len(fake.log)
+    read, remembered = _read_places(fake, known)
+    assert sorted(map(str, (p["tenantId"] for p in read))) == sorted(
+        map(str, (p["tenantId"] for p in places))
+    )  # the same places as a full read, nothing lost
+    asked = [e.path for e in fake.log.entries[asked_before:] if e.path.endswith("/tenantIds")]
+    assert asked == [f"/tenancies/{changed['id']}/tenantIds"]
+    assert remembered == len([t for t in tenancies if t.get("tenants")]) - 1
+
+
+def test_a_place_remembered_on_another_tenancy_is_read_again() -> None:
+    fake = FakeAlto(60, seed=5)
+    places = [dict(p) for p in fake.world["tenancy_tenants"]]
+    places[0]["tenancyId"] = -1  # not the tenancy it is listed on tonight
+    _, remembered = _read_places(fake, places)
+    asked = [e.path for e in fake.log.entries if e.path.endswith("/tenantIds")]
+    assert f"/tenancies/{fake.world['tenancy_tenants'][0]['tenancyId']}/tenantIds" in asked
+    assert remembered == len(fake.world["tenancies"]) - len(asked)
