@@ -22,6 +22,7 @@ import io
 import random
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +49,23 @@ def night(agency: FakeAgency) -> tuple[dict[str, Any], float]:
     return outcome.report, seconds
 
 
-def a_days_work(agency: FakeAgency, seed: int) -> None:
-    """Twenty repairs in Fixflo; twenty synced properties' addresses changed in Alto."""
+def a_days_work(agency: FakeAgency, seed: int) -> int:
+    """Twenty repairs in Fixflo; twenty synced properties' streets changed in Alto (the
+    fake Alto's Search.InventoryItem records, by ``inventoryId``). How many changed."""
     rng = random.Random(seed)
     play_issues(agency, 20, seed=seed)
     with Store.open(agency.store_path) as store:
         synced = sorted(store.id_map("property"))
-    inventory = {record["id"]: record for record in agency.alto.world["inventory"]}
-    for key in rng.sample(synced, min(20, len(synced))):
+    inventory = {str(record["inventoryId"]): record for record in agency.alto.world["inventory"]}
+    missing = [key for key in synced if key not in inventory]
+    if missing:
+        raise SystemExit(f"the store maps properties the fake Alto does not hold: {missing[:5]}")
+    changed = rng.sample(synced, min(20, len(synced)))
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for key in changed:
         inventory[key]["address"]["street"] = f"{rng.randrange(1, 999)} New Road"
+        inventory[key]["modifiedAt"] = now  # as Alto stamps an edited record
+    return len(changed)
 
 
 def split(report: dict[str, Any]) -> dict[str, int]:
@@ -69,6 +78,30 @@ def split(report: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
+def endpoints(nights: list[tuple[str, dict[str, Any]]]) -> None:
+    """Requests per system and endpoint (ids folded, as the run report counts them), one
+    column a night, with each system's total and Fixflo's minutes at 500 a minute."""
+    names = sorted({name for _, report in nights for name in report["api"]["per_endpoint"]})
+    width = max(len(name) for name in names) + 2
+    print("requests per system and endpoint:")
+    print(f"  {'':<{width}}" + "".join(f"{label:>10}" for label, _ in nights))
+    for system in ("alto", "fixflo"):
+        for name in (n for n in names if n.startswith(system + " ")):
+            counts = [report["api"]["per_endpoint"].get(name, 0) for _, report in nights]
+            print(f"  {name:<{width}}" + "".join(f"{n:>10,}" for n in counts))
+        totals = [
+            sum(n for k, n in report["api"]["per_endpoint"].items() if k.startswith(system + " "))
+            for _, report in nights
+        ]
+        print(f"  {system + ' total':<{width}}" + "".join(f"{n:>10,}" for n in totals))
+    minutes = [sum(_fixflo(report).values()) / VENDOR_PER_MINUTE for _, report in nights]
+    print(f"  {'fixflo minutes at 500/min':<{width}}" + "".join(f"{m:>10.1f}" for m in minutes))
+
+
+def _fixflo(report: dict[str, Any]) -> dict[str, int]:
+    return {k: n for k, n in report["api"]["per_endpoint"].items() if k.startswith("fixflo ")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10_000, help="properties in the agency")
@@ -79,11 +112,12 @@ def main() -> None:
     rows = []
     with fake_agency(args.folder, size=args.size, seed=args.seed) as agency:
         first = night(agency)
-        a_days_work(agency, args.seed)
+        changed = a_days_work(agency, args.seed)
         day = night(agency)
         unchanged = night(agency)
     base = unchanged[0]["api"]["total"]
     print(f"agency: {args.size} properties (seed {args.seed}), fakes on loopback")
+    print(f"a day's work: 20 issues played in Fixflo, {changed} synced addresses changed in Alto")
     header = f"{'night':<22}{'requests':>9}{'ratio':>8}{'alto r/w':>12}{'fixflo r/w':>13}"
     print(header + f"{'wall s':>9}{'fixflo at 500/min':>19}")
     for label, (report, seconds) in (
@@ -101,6 +135,7 @@ def main() -> None:
             f"{seconds:>9.1f}{fixflo / VENDOR_PER_MINUTE:>15.1f} min"
         )
     print(f"baseline: the unchanged night, {base} requests, every one a read")
+    endpoints([("night 1", first[0]), ("night 2", day[0]), ("night 3", unchanged[0])])
     print("seconds per phase:")
     for label, (report, _) in (("1", first), ("2", day), ("3", unchanged)):
         phases = ", ".join(f"{k} {v:.1f}" for k, v in report["run"]["phases"].items())

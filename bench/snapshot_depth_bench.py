@@ -34,14 +34,29 @@ HEADER = '"system": "alto", "taken_at": "2026-11-22T02:00:00Z"'
 
 
 def _ordinary(number: int) -> str:
+    """One inventory record in Alto's Search.InventoryItem shape (GET /inventory/filter)."""
     record = {
-        "id": str(100_000 + number),
-        "oid": f"OID-{number:06d}",
+        "inventoryId": str(100_000 + number),
+        "branchId": "1",
+        "createdAt": "2025-06-01T09:00:00Z",
+        "modifiedAt": "2026-01-02T03:04:05Z",
+        "categoryType": "Residential",
         "recordType": "Rent",
+        "archived": False,
+        "status": "Let",
+        "address": {
+            "subDwelling": None,
+            "nameNo": str(number),
+            "street": "High Street",
+            "locality": None,
+            "town": "Leeds",
+            "county": "West Yorkshire",
+            "postcode": "LS1 4AB",
+            "countryCode": "GB",
+        },
         "managementType": "Managed",
-        "inventoryStatus": "Let",
-        "address": {"nameNo": str(number), "street": "High Street", "town": "Leeds"},
-        "modifiedDate": "2026-01-02T03:04:05Z",
+        "maintenanceType": "MaintainedByUs",
+        "instructionDate": "2025-06-01T09:00:00Z",
     }
     return json.dumps(record)
 
@@ -50,7 +65,7 @@ def write_file(path: Path, size: int, levels: int) -> None:
     """A snapshot of about `size` bytes; its first record nests `levels` deep when > 0."""
     records = []
     if levels:
-        records.append('{"id": "1", "extra": ' + "[" * levels + "]" * levels + "}")
+        records.append('{"inventoryId": "1", "extra": ' + "[" * levels + "]" * levels + "}")
     total = sum(len(r) + 2 for r in records)
     while total < size:
         records.append(_ordinary(len(records)))
@@ -123,6 +138,18 @@ def main() -> None:
                    (("flat", flat), ("deep", deep))}  # fmt: skip
         sizes = {"flat": os.path.getsize(flat), "deep": os.path.getsize(deep)}
     report(args, results, sizes, idle)
+    check_flat(results["flat"])
+
+
+def check_flat(flat: dict[str, Any]) -> None:
+    """Stop with an error unless the flat file read whole: its records are the ordinary
+    records both files hold, so a rejected one means they no longer fit the snapshot schema
+    and the comparison would time error reports, not reading."""
+    if not flat["outcome"].endswith(" 0 rejected"):
+        raise SystemExit(
+            f"FAILED: the flat file read as {flat['outcome']}: make _ordinary() a record "
+            "that engine/schema/snapshot.schema.json accepts (alto_inventory)"
+        )
 
 
 def report(
