@@ -90,8 +90,9 @@ def fake_agency(
         faults: faults to inject in both fakes, e.g. ``"all=0.05"`` (`parse_faults`).
         per_minute: the config's rate limits (the fakes have none; the real default is 500).
         fixflo_page_size: records on a page of the fake Fixflo's lists.
-        lookups: whether the fake Alto serves the document and charge lookups (without
-            them, a lost answer to a document or charge becomes a dead letter).
+        lookups: whether the fake Alto serves the document lookup, ``GET /documents``
+            (without it, a lost answer to a document becomes a dead letter; a charge's
+            always does: Alto's contract has no read of charges).
         attempts: the config's retry attempts per request.
     """
     folder.mkdir(parents=True, exist_ok=True)
