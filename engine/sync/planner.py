@@ -360,18 +360,25 @@ class _Planner:
             self.plan_departed(entity, target, existing, (source_id, ref, tuple(because)), departed)
             return
         if reasons:
-            self.sink.add(
-                self.operation(
-                    "archive",
-                    entity,
-                    target,
-                    source_id,
-                    target.read_key(existing),
-                    ref,
-                    {target.archived: True},
-                    reasons=reasons,
-                )
+            self.archive(
+                entity, target, (source_id, existing, ref), {target.archived: True}, reasons
             )
+
+    def archive(
+        self,
+        entity: Entity,
+        target: TargetDecl,
+        which: tuple[str | None, Any, Any],
+        fields: dict[str, Any],
+        reasons: tuple[Because, ...],
+    ) -> None:
+        """Plan archiving a target record; `which` is (source id, the target record, its
+        reference)."""
+        source_id, existing, ref = which
+        key = target.read_key(existing)
+        self.sink.add(
+            self.operation("archive", entity, target, source_id, key, ref, fields, reasons=reasons)
+        )
 
     def plan_departed(
         self,
@@ -392,18 +399,7 @@ class _Planner:
             reason = Because(
                 policy.id, entity.ref or "", ref, f"archived: {policy.summary}{chosen}", True
             )
-            self.sink.add(
-                self.operation(
-                    "archive",
-                    entity,
-                    target,
-                    source_id,
-                    target.read_key(existing),
-                    ref,
-                    archive,
-                    reasons=(*failed, reason),
-                )
-            )
+            self.archive(entity, target, (source_id, existing, ref), archive, (*failed, reason))
             return
         read = "; ".join(str(item) for item in failed)
         self.sink.add(

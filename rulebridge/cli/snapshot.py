@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,15 +12,14 @@ import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from adapters.alto import AltoAdapter
-from adapters.fixflo import FixfloAdapter
 from adapters.http import Deadline
 from engine.errors import RecordError
-from engine.ports import RecordSource
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, failing_cleanly
+from rulebridge.runner.calls import ApiCalls
+from rulebridge.runner.wiring import Wire, snapshot_reader
 
 __all__ = ["snapshot"]
 
@@ -94,19 +93,9 @@ def _run(
     taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     seconds = config.snapshot_seconds
     deadline = Deadline.after(seconds, "the snapshot", "limits.snapshot_seconds")
-    adapter_type = AltoAdapter if system == "alto" else FixfloAdapter
-
-    async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
-        async with config.client(system) as client:
-            adapter = adapter_type(
-                client,
-                limiter=config.limiter(system),
-                retry=config.retry,
-                limits=config.limits,
-                deadline=deadline,
-                rejected=rejected,
-            )
-            await use(adapter)
+    open_source = snapshot_reader(
+        Wire(config, ApiCalls()), system, deadline=deadline, rejected=rejected
+    )
 
     console = Console(stderr=True)
     if not console.is_terminal:
