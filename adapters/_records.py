@@ -25,7 +25,7 @@ from engine.errors import RecordError
 from engine.snapshot import RecordLimits
 from engine.snapshot.schema import CollectionSchema, collection_schema
 
-__all__ = ["ci_get", "listed", "normalise"]
+__all__ = ["ci_get", "listed", "normalise", "with_key"]
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
@@ -146,3 +146,11 @@ def _kind(value: object) -> str:
         return "null"
     names = {bool: "true or false", str: "a string", list: "a list"}
     return names.get(type(value), "a number")
+
+
+async def with_key(items: AsyncIterator[Any], key: str, value: Any) -> AsyncIterator[Any]:
+    """Each object of `items` with `key` set to `value`, anything else as it came (for
+    `listed` to report): the parent a per-parent read was made under, e.g. the tenancy of
+    ``GET /tenancies/{id}/tenantIds`` or the tenant of ``GET /Tenant/{Id}/Properties``."""
+    async for item in items:
+        yield {**item, key: value} if isinstance(item, Mapping) else item

@@ -12,8 +12,8 @@ from typing import Any, Final
 import httpx
 
 from adapters._paging import alto_cursor
-from adapters._records import ci_get, listed
-from adapters.alto._reads import LISTS, AltoList, batches, with_key
+from adapters._records import ci_get, listed, with_key
+from adapters.alto._reads import LISTS, AltoList, batches
 from adapters.errors import (
     BadRequestError,
     ConflictError,

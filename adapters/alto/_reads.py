@@ -18,11 +18,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-__all__ = ["CLIENT_PERSONAS", "CONTACT_BATCH", "LISTS", "AltoList", "batches", "with_key"]
+__all__ = ["CLIENT_PERSONAS", "CONTACT_BATCH", "LISTS", "AltoList", "batches"]
 
 CONTACT_BATCH: Final = 50
 CLIENT_PERSONAS: Final = ("Landlord", "Tenant")
@@ -70,9 +70,3 @@ def batches(ids: Sequence[str], size: int = CONTACT_BATCH) -> Iterator[list[str]
     """
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
-
-
-async def with_key(items: AsyncIterator[Any], key: str, value: Any) -> AsyncIterator[Any]:
-    """Each object of `items` with `key` set to `value` (anything else as it came)."""
-    async for item in items:
-        yield {**item, key: value} if isinstance(item, dict) else item

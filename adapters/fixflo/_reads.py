@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from adapters._paging import fixflo_pages
-from adapters._records import listed
+from adapters._records import listed, with_key
 from adapters.http import Caller
 from engine.errors import RecordError
 from engine.ports import Record
@@ -164,13 +164,8 @@ async def tenant_joins(
             continue
         path = _TENANT_LINKS.format(tenant_id)
         pages = fixflo_pages(caller, path, {}, page_key=None, size_key=None, page_size=page_size)
-        items = _tagged(pages, tenant_ref)
+        items = with_key(pages, "TenantExternalRef", tenant_ref)
         async for record in listed(
             "fixflo", "tenant_properties", items, where=f"GET {path}#Items", rejected=rejected
         ):
             yield record
-
-
-async def _tagged(items: AsyncIterator[Any], tenant_ref: Any) -> AsyncIterator[Any]:
-    async for item in items:
-        yield {**item, "TenantExternalRef": tenant_ref} if isinstance(item, Mapping) else item
