@@ -52,6 +52,13 @@ def _flag(request: Request, name: str) -> bool | None:
     return None if value is None else value.strip().lower() == "true"
 
 
+def _flagged(request: Request, name: str, items: list[Record]) -> list[Record]:
+    """`items` whose field `name` is the query's boolean `name`, all when it is not asked
+    (an item that is not an object is kept, for the client to report)."""
+    wanted = _flag(request, name)
+    return [r for r in items if wanted is None or not isinstance(r, dict) or r.get(name) == wanted]
+
+
 class AltoReads:
     """Serves one agency's records; `contacts` is everything ``/contacts/all`` holds.
 
@@ -78,22 +85,12 @@ class AltoReads:
 
     async def inventory(self, request: Request) -> Response:
         """``GET /inventory/filter``: archived and not, unless ``archived`` is given."""
-        archived = _flag(request, "archived")
-        items = [
-            r
-            for r in _changed(request, self.world["inventory"])
-            if archived is None or not isinstance(r, dict) or r.get("archived") == archived
-        ]
+        items = _flagged(request, "archived", _changed(request, self.world["inventory"]))
         return cursor_page(request, items, PAGING["/inventory/filter"])
 
     async def owners(self, request: Request) -> Response:
         """``GET /owners``, optionally by ``active``."""
-        active = _flag(request, "active")
-        items = [
-            r
-            for r in _changed(request, self.world["owners"])
-            if active is None or not isinstance(r, dict) or r.get("active") == active
-        ]
+        items = _flagged(request, "active", _changed(request, self.world["owners"]))
         return cursor_page(request, items, PAGING["/owners"])
 
     async def all_contacts(self, request: Request) -> Response:
