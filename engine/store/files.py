@@ -84,8 +84,12 @@ def prepare_file(path: Path) -> None:
 def _create(path: Path) -> None:
     folder = path.parent
     if not folder.exists():
-        folder.mkdir(mode=_OWNER_DIR, parents=True)
-        os.chmod(folder, _OWNER_DIR)  # mkdir's mode is filtered by the umask
+        try:
+            folder.mkdir(mode=_OWNER_DIR, parents=True)
+        except FileExistsError:
+            pass  # another process opening the same new store made it a moment ago
+        else:
+            os.chmod(folder, _OWNER_DIR)  # mkdir's mode is filtered by the umask
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "its folder is not a directory", str(folder))
     mode = stat.S_IMODE(folder.stat().st_mode)

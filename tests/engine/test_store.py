@@ -30,7 +30,7 @@ from engine.store import (
     StoreError,
 )
 from engine.store import migrations as schema
-from engine.store.files import translate
+from engine.store.files import prepare_file, translate
 from engine.store.records import StoredOperation as StoredOp
 from engine.sync.plan import Operation
 
@@ -826,3 +826,18 @@ def test_an_agency_is_its_targets_whatever_their_spelling_or_its_label(
     assert (other.key == plain.key) == (differ == [])
     assert ("the Alto AgencyRef" in differ) == (other_ref != ref)
     assert ("the Fixflo base URL" in differ) == (other_host != host)
+
+
+def test_a_store_folder_made_by_another_process_meanwhile_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two receivers opening one new store at once: the folder one of them made between
+    the other's check and its mkdir is taken as it is, not an error."""
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o750)
+    os.chmod(folder, 0o750)
+    seen = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda self: False if self == folder else seen(self))
+    prepare_file(folder / "agency.db")
+    assert (folder / "agency.db").is_file()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750  # not ours to change
