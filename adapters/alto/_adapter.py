@@ -13,6 +13,7 @@ import httpx
 
 from adapters._paging import alto_cursor
 from adapters._records import ci_get, listed, with_key
+from adapters.alto._lookups import Place, latest_holding, matches_identity, orders_in
 from adapters.alto._reads import LISTS, AltoList, batches
 from adapters.errors import (
     BadRequestError,
@@ -48,13 +49,15 @@ ORDER_FIELDS: Final = frozenset({
 })  # fmt: skip
 _ABSENT: Final = (404, 405)
 _MAX_ORDER_PAGES: Final = 100
+_MAX_TENANCY_PAGE: Final = 100
 
 
 class AltoAdapter(HttpAdapter):
     """Alto through a client the caller made (base URL and `AltoAuth` set on it).
 
     Implements `engine.ports.RecordSource`, `WorksOrders`, `Documents`, `Charges`,
-    `WorksOrderLookup`, `DocumentLookup` and `ChargeLookup`.
+    `WorksOrderLookup`, `DocumentLookup`, `TenancyLookup` and `ChargeLookup` (which never
+    answers: Alto has no read of charges, gap.charge-lookup).
 
     Args:
         client: an `httpx.AsyncClient` with ``base_url`` and ``auth=AltoAuth(...)``.
@@ -82,6 +85,7 @@ class AltoAdapter(HttpAdapter):
         tenancy whose every tenant id is among them, on that tenancy, is not asked again
         (`remember_places`)."""
         self.places_remembered = 0
+        self._places: dict[str, list[Place]] = {}
 
     def remember_places(self, places: Iterable[Record]) -> None:
         """Take the ``tenancy_tenants`` records of an earlier read (the last night's
@@ -192,7 +196,7 @@ class AltoAdapter(HttpAdapter):
             async for record in self._tenant_ids(tenancy):
                 yield record
 
-    def _known(self, tenancy: int, tenants: tuple[str, ...]) -> list[Record] | None:
+    def _known(self, tenancy: int | str, tenants: tuple[str, ...]) -> list[Record] | None:
         """The places of `tenancy` read before, if every one of its tenants is among them
         (None: read the tenancy's tenant ids)."""
         places = [self.known_places.get(tenant) for tenant in tenants]
@@ -202,7 +206,7 @@ class AltoAdapter(HttpAdapter):
             return None
         return [dict(place) for place in places if place is not None]
 
-    async def _tenant_ids(self, tenancy: int) -> AsyncIterator[Record]:
+    async def _tenant_ids(self, tenancy: int | str) -> AsyncIterator[Record]:
         path = f"/tenancies/{tenancy}/tenantIds"
         try:
             body = await self._caller.json("GET", path)
@@ -223,23 +227,31 @@ class AltoAdapter(HttpAdapter):
             yield record
 
     async def create_works_order(
-        self, property_id: str, order: Mapping[str, Any], *, reference: str
+        self, property_id: str, order: Mapping[str, Any], *, identity: Mapping[str, Any]
     ) -> Record:
         """Create a works order exactly once, however the calls fail.
 
-        Alto has no idempotency keys, so the order carries `reference` (the Fixflo issue's)
-        in its notes; after a failure that may have landed, the property's works orders are
-        searched for it before the create is retried (`Caller.write_once`), and a 409 is
-        answered by the order it found.
+        Alto has no idempotency keys and rulebridge writes no marker: after a failure that
+        may have landed, the property's works orders are searched for one whose `identity`
+        fields (the ruleset's ``works_order.identity``, values from this body) are equal
+        (`find_works_order`) before the create is retried (`Caller.write_once`), and a 409
+        is answered by the order it found.
 
         Raises:
-            BadRequestError: the order has a field CreateWorkOrderRequest does not (nothing
-                is sent; the ruleset's works-order map must drop it).
+            BadRequestError: the order has a field CreateWorkOrderRequest does not, or
+                `identity` is empty (nothing is sent either way).
             OutcomeUnknownError: the order may have been created and could not be found.
         """
-        payload = _with_reference(dict(order), reference) | {"propertyId": property_id}
+        payload = dict(order) | {"propertyId": property_id}
         _check_order_fields(payload)
-        find = partial(self.find_works_order, property_id, reference)
+        if not identity:
+            raise BadRequestError(
+                "the works order has no identity to recognise it by after a lost answer; "
+                "name its fields in the ruleset's works_order.identity",
+                method="POST",
+                path="/work-orders",
+            )
+        find = partial(self.find_works_order, property_id, identity)
         try:
             return await self._caller.write_once(
                 "POST", "/work-orders", find=find, read=_created, json=payload
@@ -250,8 +262,11 @@ class AltoAdapter(HttpAdapter):
                 return found
             raise
 
-    async def find_works_order(self, property_id: str, reference: str) -> Record | None:
-        """The property's works order carrying `reference`, if there is one.
+    async def find_works_order(
+        self, property_id: str, identity: Mapping[str, Any]
+    ) -> Record | None:
+        """The property's works order whose `identity` fields are equal (dates as instants,
+        the rest as text: `adapters.alto._lookups.matches_identity`), or None.
 
         Reads ``GET /inventory/{id}/work-orders`` (contracts/alto.md section 7: the one
         documented way to find works orders; its 200 is typed as a single WorkOrder and the
@@ -266,14 +281,63 @@ class AltoAdapter(HttpAdapter):
         for _ in range(_MAX_ORDER_PAGES):
             with _offered(path, f"which works orders property {property_id} has"):
                 body = await self._caller.json("GET", path, params=params)
-            for item in _orders(body):
-                if _carries(item, reference):
+            for item in orders_in(body):
+                if matches_identity(item, identity):
                     return dict(item)
             token = _next_token(body)
             if token is None:
                 return None
             params = {"nextToken": token}
         return None
+
+    async def find_tenancy(self, property_id: str, contact_id: str) -> Record | None:
+        """``{"tenancyId", "tenantId"}`` of the tenancy at `property_id` whose places hold
+        `contact_id` (the latest ``startDate`` when several), or None.
+
+        Reads ``GET /inventory/{id}/tenancies`` and each tenancy's ``GET
+        /tenancies/{id}/tenantIds`` once per adapter (a run): the places are cached by
+        property, and a tenancy whose listed tenants are all remembered places
+        (`remember_places`) costs no request.
+
+        Raises:
+            NotOfferedError: Alto answered 404 or 405 for the property's tenancies.
+        """
+        places = self._places.get(str(property_id))
+        if places is None:
+            places = await self._property_places(str(property_id))
+            self._places[str(property_id)] = places
+        found = latest_holding(places, str(contact_id))
+        if found is None:
+            return None
+        return {"tenancyId": found.tenancy_id, "tenantId": found.tenant_id}
+
+    async def _property_places(self, property_id: str) -> list[Place]:
+        path = f"/inventory/{property_id}/tenancies"
+        pages = alto_cursor(
+            self._caller,
+            path,
+            (),
+            token_key="nextToken",  # noqa: S106 - a parameter name, not a secret
+            size_key="maxResults",
+            page_size=min(self.page_size, _MAX_TENANCY_PAGE),
+        )
+        with _offered(path, f"which tenancies property {property_id} has"):
+            tenancies = [item async for item in pages if isinstance(item, Mapping)]
+        places: list[Place] = []
+        for tenancy in tenancies:
+            tenancy_id, start = str(ci_get(tenancy, "id")), ci_get(tenancy, "startDate")
+            known = self._known(tenancy_id, _tenant_ids_of(tenancy))
+            items = known if known is not None else await self._tenancy_places(tenancy_id)
+            places.extend(
+                Place(tenancy_id, str(item["tenantId"]), str(item["contactId"]), start)
+                for item in items
+                if item.get("tenantId") not in (None, "") and item.get("contactId") is not None
+            )
+        return places
+
+    async def _tenancy_places(self, tenancy_id: str) -> list[Record]:
+        """A tenancy's ``tenantIds`` items (none when the tenancy is gone: 404)."""
+        return [record async for record in self._tenant_ids(tenancy_id)]
 
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
         """Replace the fields in `changes` (a JSON Patch; the same patch twice is harmless)."""
@@ -431,33 +495,10 @@ def _offered(path: str, what: str) -> Iterator[None]:
         ) from exc
 
 
-def _orders(body: Any) -> list[Mapping[str, Any]]:
-    """The works orders in an answer: a page (``items``), a list, or one order."""
-    if isinstance(body, Mapping):
-        items = ci_get(body, "items")
-        body = items if isinstance(items, list) else [body]
-    return [item for item in body if isinstance(item, Mapping)] if isinstance(body, list) else []
-
-
 def _next_token(body: Any) -> str | None:
     meta = ci_get(body, "meta") if isinstance(body, Mapping) else None
     token = ci_get(meta, "nextToken") if isinstance(meta, Mapping) else None
     return str(token) if token else None
-
-
-def _with_reference(order: dict[str, Any], reference: str) -> dict[str, Any]:
-    if not _carries(order, reference):
-        notes = str(order.get("notes") or "")
-        order["notes"] = f"{notes}\n[ref {reference}]".strip()
-    return order
-
-
-def _carries(record: Mapping[str, Any], reference: str) -> bool:
-    """Whether `record` carries the tag ``[ref REFERENCE]`` (the whole tag: ``I1`` is not
-    carried by an order tagged ``[ref I10]``)."""
-    tag = f"[ref {reference}]"
-    fields = ("notes", "description", "summary")
-    return any(tag in str(ci_get(record, field) or "") for field in fields)
 
 
 def _linked(record: Mapping[str, Any], linked_type: str, linked_id: str) -> bool:
