@@ -325,18 +325,21 @@ class AltoAdapter(HttpAdapter):
             tenancies = [item async for item in pages if isinstance(item, Mapping)]
         places: list[Place] = []
         for tenancy in tenancies:
-            tenancy_id, start = str(ci_get(tenancy, "id")), ci_get(tenancy, "startDate")
-            known = self._known(tenancy_id, _tenant_ids_of(tenancy))
-            items = known if known is not None else await self._tenancy_places(tenancy_id)
+            key, start = ci_get(tenancy, "id"), ci_get(tenancy, "startDate")
+            if key in (None, ""):
+                continue
+            known = self._known(key, _tenant_ids_of(tenancy))
+            items = known if known is not None else await self._tenancy_places(key)
             places.extend(
-                Place(tenancy_id, str(item["tenantId"]), str(item["contactId"]), start)
+                Place(str(key), str(item["tenantId"]), str(item["contactId"]), start)
                 for item in items
                 if item.get("tenantId") not in (None, "") and item.get("contactId") is not None
             )
         return places
 
-    async def _tenancy_places(self, tenancy_id: str) -> list[Record]:
-        """A tenancy's ``tenantIds`` items (none when the tenancy is gone: 404)."""
+    async def _tenancy_places(self, tenancy_id: int | str) -> list[Record]:
+        """A tenancy's ``tenantIds`` items as Alto listed the tenancy's id (an int32; none
+        when the tenancy is gone: 404)."""
         return [record async for record in self._tenant_ids(tenancy_id)]
 
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
@@ -367,18 +370,19 @@ class AltoAdapter(HttpAdapter):
         charge: Mapping[str, Any],
         invoice: Attachment | None = None,
     ) -> Record:
-        """Post a charge (multipart) against a property or a tenancy.
+        """Post a charge against a property or a tenancy, always as multipart/form-data
+        (the contract's only type for charges: a form of text fields without an invoice is
+        still sent as multipart parts, never URL-encoded).
 
         Raises:
             OutcomeUnknownError: the charge may have landed; it is not repeated blindly.
         """
-        data = {key: _form_value(value) for key, value in charge.items() if value is not None}
-        files = (
-            {"invoiceDocument": (invoice.name, invoice.content, invoice.media_type)}
-            if invoice
-            else None
-        )
-        return await self._post_once(f"/{target}/{target_id}/charges", files=files, data=data)
+        parts: dict[str, tuple[Any, ...]] = {
+            key: (None, _form_value(value)) for key, value in charge.items() if value is not None
+        }
+        if invoice is not None:
+            parts["invoiceDocument"] = (invoice.name, invoice.content, invoice.media_type)
+        return await self._post_once(f"/{target}/{target_id}/charges", files=parts)
 
     async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
         """The document called `name` linked to the record, or None.

@@ -25,7 +25,13 @@ PAGING: Final = {
     "/contacts/all": Paging("next-token", "max-results", 50, 250, errors=True),
     "/tenancies": Paging("next-token", "max-results", 100, 100, total=True),
     "/suppliers": Paging("nextToken", "maxResults", 100, 100, total=True, errors=True),
+    "/inventory/{inventoryId}/tenancies": Paging("nextToken", "maxResults", 100, 100, total=True),
 }
+# Tenancy (the per-property list's item, contracts/alto.md section 5): no propertyId.
+TENANCY_FIELDS: Final = (
+    "id", "rent", "currencyCode", "rentalFrequency", "startDate", "endDate",
+    "targetVacateDate", "status", "occupantCount", "tenants",
+)  # fmt: skip
 MAX_CONTACT_IDS: Final = 50
 _MODIFIED: Final = ("modifiedAt", "modifiedDate")
 
@@ -67,6 +73,9 @@ class AltoReads:
         contacts: every ContactListItem, suppliers' contacts included.
         details: every Contact, by id.
         tenant_ids: each tenancy's ``tenantIds`` items, by tenancy id.
+        held: the tenancies as a lifecycle Alto world holds them (tenancy id ->
+            ``{"propertyId", "startDate", "places"}``): the per-property list and the
+            ``tenantIds`` of a tenancy the generated agency lacks come from here.
     """
 
     def __init__(
@@ -75,6 +84,7 @@ class AltoReads:
         contacts: list[Record],
         details: Mapping[str, Record],
         tenant_ids: Mapping[int, list[Record]],
+        held: Mapping[str, Record],
     ) -> None:
         self.world, self.contacts, self.details, self.tenant_ids = (
             world,
@@ -82,6 +92,8 @@ class AltoReads:
             details,
             tenant_ids,
         )
+        self.held = held
+        self.listed = {str(t["id"]): t for t in world["tenancies"] if isinstance(t, dict)}
 
     async def inventory(self, request: Request) -> Response:
         """``GET /inventory/filter``: archived and not, unless ``archived`` is given."""
@@ -139,9 +151,32 @@ class AltoReads:
         """``GET /tenancies/{tenancyId}/tenantIds`` (an ItemCollection, not paged)."""
         key = request.path_params["tenancyId"]
         items = self.tenant_ids.get(int(key)) if key.isdigit() else None
+        if items is None and key in self.held:
+            items = [
+                {"tenantId": _int(p.get("tenantId")), "contactId": _int(p.get("contactId"))}
+                for p in self.held[key].get("places") or []
+            ]
         if items is None:
             return problem(404, "Not Found", "no such tenancy")
         return JSONResponse({"totalCount": len(items), "items": items})
+
+    async def property_tenancies(self, request: Request) -> Response:
+        """``GET /inventory/{inventoryId}/tenancies``: the property's tenancies (Tenancy:
+        no ``propertyId``), camelCase paging; a property with none gets an empty page."""
+        wanted = request.path_params["inventoryId"]
+        items = [
+            self._tenancy(key, held)
+            for key, held in self.held.items()
+            if str(held.get("propertyId")) == wanted
+        ]
+        return cursor_page(request, items, PAGING["/inventory/{inventoryId}/tenancies"])
+
+    def _tenancy(self, key: str, held: Mapping[str, Any]) -> Record:
+        listed = self.listed.get(key)
+        if listed is not None:
+            return {name: listed[name] for name in TENANCY_FIELDS if name in listed}
+        places = held.get("places") or []
+        return {"id": _int(key), "startDate": held.get("startDate"), "occupantCount": len(places)}
 
     async def suppliers(self, request: Request) -> Response:
         """``GET /suppliers`` (no filters)."""
@@ -164,3 +199,9 @@ def _without_tenants(tenancy: Any) -> Any:
     if not isinstance(tenancy, dict):
         return tenancy
     return {key: value for key, value in tenancy.items() if key != "tenants"}
+
+
+def _int(value: Any) -> Any:
+    """An id as the contract's int32 when it is digits (a test world's ``TT1`` stays text)."""
+    text = str(value)
+    return int(text) if text.isdigit() else value

@@ -1,94 +1,133 @@
-"""The fake Alto's writes in a lifecycle Alto world's shapes, so its invariants can judge them.
+"""The fake Alto's writes, kept in a lifecycle `AltoWorld` in its contract shapes.
 
-A works order written over HTTP belongs to the issue whose reference it carries
-(``[ref I1]`` in its notes, description or summary, as `adapters.alto` writes it); a
-document to the issue of the works order it is linked to; a charge to the issue of its
-``workOrderId``. A charge on a tenancy is the tenant's, on a property the landlord's.
-The ledger (what the integration sent) is the integration's to keep, not Alto's.
+Every fake Alto keeps its works orders, documents, charges and tenancies in an `AltoWorld`
+(its own when none is given), so the lifecycle invariants can judge what arrived over HTTP:
+
+- a works order is the CreateWorkOrderRequest body as posted plus ``id`` (numeric text:
+  ``PATCH /work-orders/{id}`` takes an int32), ``status`` (``NewRequest``) and
+  ``modifiedDate``; the issue it belongs to is what `AltoWorld.identify` recognises it as
+  (``order_issue``), never a marker in its fields;
+- a document is ``{"id", "fileName", "linkedType", "linkedId", "createdDate"}``;
+- a charge is ``{"id", "post": "property"|"tenancy", "targetId", **form}``: the form's
+  text fields as posted, and ``invoiceDocument`` the uploaded file's name when one came.
+
+Answers are built from these by `work_order` and the charge answer of
+`simulator.fake._alto_writes`: contract fields only.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from engine.ports import Record
 from simulator.lifecycle.worlds import AltoWorld
 
-__all__ = ["WorldWrites"]
+__all__ = ["WORK_ORDER_FIELDS", "WorldWrites", "tenancies_of", "work_order"]
 
-_REFERENCE: Final = re.compile(r"\[ref ([^\]]+)\]")
+# WorkOrder (contracts/alto.md section 7): everything an answer may carry.
+WORK_ORDER_FIELDS: Final = frozenset({
+    "id", "propertyId", "supplierContactId", "accessDetails", "reporterDetails",
+    "chargeDetails", "reportedDate", "startDate", "quote", "workOrderNumber", "status",
+    "summary", "description", "notes", "priority", "modifiedDate",
+})  # fmt: skip
+_FIRST_ORDER: Final = 700001
+_FIRST_DOCUMENT: Final = 800001
+_FIRST_CHARGE: Final = 900001
 
 
-def _issue_of(order: Mapping[str, Any]) -> str | None:
-    for name in ("notes", "description", "summary"):
-        found = _REFERENCE.search(str(order.get(name) or ""))
-        if found:
-            return found.group(1)
-    return None
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _number(value: Any) -> float | None:
-    try:
-        return None if value in (None, "") else float(value)
-    except (TypeError, ValueError):
-        return None
+def work_order(record: Mapping[str, Any]) -> Record:
+    """A stored works order as Alto answers it: WorkOrder fields only (a request field
+    the answer lacks, ``negotiatorId``, is left out).
+
+    Example:
+        >>> work_order({"id": "1", "summary": "Tap", "negotiatorId": "N1"})
+        {'id': '1', 'summary': 'Tap'}
+    """
+    return {key: value for key, value in record.items() if key in WORK_ORDER_FIELDS}
+
+
+def tenancies_of(tenancies: Iterable[Record], places: Iterable[Record]) -> dict[str, Record]:
+    """The generated agency's tenancies in the world's shape: tenancy id -> ``{"propertyId",
+    "startDate", "places": [{"tenantId", "contactId"}]}`` (ids as text).
+
+    Example:
+        >>> held = tenancies_of([{"id": 7, "propertyId": 3, "startDate": "2025-01-01"}],
+        ...                     [{"tenancyId": 7, "tenantId": 70, "contactId": 5}])
+        >>> held["7"]["propertyId"], held["7"]["places"]
+        ('3', [{'tenantId': '70', 'contactId': '5'}])
+    """
+    found: dict[str, Record] = {
+        str(t["id"]): {"propertyId": str(t.get("propertyId")), "startDate": t.get("startDate"),
+                       "places": []}
+        for t in tenancies
+        if isinstance(t, Mapping) and t.get("id") is not None
+    }  # fmt: skip
+    for place in places:
+        held = found.get(str(place.get("tenancyId")))
+        if held is not None:
+            pair = {"tenantId": str(place["tenantId"]), "contactId": str(place["contactId"])}
+            held["places"].append(pair)
+    return found
 
 
 class WorldWrites:
     """Puts the fake Alto's works orders, documents and charges into `world`.
 
     Example:
-        >>> writes = WorldWrites(AltoWorld())
-        >>> writes.order({"propertyId": "P1", "notes": "[ref I1]"})["issueId"]
-        'I1'
+        >>> world = AltoWorld(identify=lambda order: "I1")
+        >>> order = WorldWrites(world).order({"propertyId": "P1", "summary": "Tap"})
+        >>> order["status"], world.order_issue[order["id"]]
+        ('NewRequest', 'I1')
     """
 
     def __init__(self, world: AltoWorld) -> None:
         self.world = world
 
     def order(self, body: Mapping[str, Any]) -> Record:
-        """A new works order, numbered as the world numbers them, at ``NewRequest``."""
-        order_id = f"WO-{len(self.world.works_orders) + 1}"
-        record = {**body, "id": order_id, "issueId": _issue_of(body), "status": "NewRequest"}
+        """Store a new works order at ``NewRequest``; returns the stored record."""
+        order_id = str(_FIRST_ORDER + len(self.world.works_orders))
+        record: Record = {**body, "id": order_id, "status": "NewRequest", "modifiedDate": _now()}
         self.world.works_orders[order_id] = record
+        issue = self.world.identify_order(record)
+        if issue is not None:
+            self.world.order_issue[order_id] = issue
         return record
 
-    def _issue_of_order(self, order_id: Any) -> str | None:
-        order = self.world.works_orders.get(str(order_id or ""))
-        return None if order is None else order.get("issueId")
+    def patch(self, order: Record, changes: Mapping[str, Any]) -> None:
+        """Replace fields of a stored works order and stamp it modified."""
+        order.update(changes)
+        order["modifiedDate"] = _now()
 
-    def document(self, record: Record) -> Record:
-        """Add a stored document (``fileName``, ``linkedId``...) under the world's names."""
-        record.update(name=record.get("fileName"), issueId=self._issue_of_order(record["linkedId"]))
+    def document(self, name: str, linked_type: str, linked_id: str | None) -> Record:
+        """Store an uploaded document; returns the stored record."""
+        record: Record = {
+            "id": str(_FIRST_DOCUMENT + len(self.world.documents)),
+            "fileName": name,
+            "linkedType": linked_type,
+            "linkedId": linked_id,
+            "createdDate": _now(),
+        }
         self.world.documents.append(record)
         return record
 
     def charge(
-        self, fields: Mapping[str, str], target: str, target_id: str, invoice: str | None
+        self, form: Mapping[str, str], post: str, target_id: str, invoice: str | None
     ) -> Record:
-        """Add a charge posted as a form (every value text) in the world's shape."""
-        net, vat = _number(fields.get("totalNet")), _number(fields.get("totalVat"))
-        gross = _number(fields.get("totalGross"))
-        if gross is None and net is not None:
-            gross = net + (vat or 0.0)
-        raised = str(fields.get("raiseImmediately", "")).lower() == "true"
+        """Store a charge posted as a form (every value text) against a ``property`` or a
+        ``tenancy``; returns the stored record."""
         record: Record = {
-            **fields,
-            "id": f"CH-{len(self.world.charges) + 1}",
-            "issueId": self._issue_of_order(fields.get("workOrderId")),
-            "target": target,
+            "id": str(_FIRST_CHARGE + len(self.world.charges)),
+            "post": post,
             "targetId": target_id,
-            "payer": "Tenant" if target == "tenancies" else "Landlord",
-            "totalNet": net,
-            "totalVat": vat,
-            "totalGross": gross,
-            "raiseImmediately": raised,
-            "raised": raised,
-            "workOrderId": fields.get("workOrderId") or None,
-            "invoiceDocument": invoice,
-            "hasInvoice": invoice is not None,
+            **form,
         }
+        if invoice is not None:
+            record["invoiceDocument"] = invoice
         self.world.charges.append(record)
         return record

@@ -5,12 +5,18 @@
   (``propertyId``, ``summary``, ``priority``, ``reportedDate``), a ``priority`` that is not
   text or a ``summary`` over 150 characters is a 400 ErrorsResponse naming the field.
 - ``PATCH /work-orders/{id}``: a JSON Patch array sent as ``application/json`` (or
-  ``text/json``, ``application/*+json``); anything else is a 415.
+  ``text/json``, ``application/*+json``); anything else is a 415. Only WorkOrder fields
+  (not ``id``) may be replaced.
 - ``POST /documents/post`` (multipart ``fileToUpload``, ``linkedType``, ``linkedId``): 200
   ``{id}``; ``GET /documents?linkedType=`` lists Documents (400 without ``linkedType``).
 - ``POST /inventory/{propertyId}/charges`` and ``/tenancies/{tenancyId}/charges``: multipart
-  with the contract's form fields only (an unknown one is a 400 ErrorsResponse);
+  (anything else, a URL-encoded form too, is a 415) with the contract's form fields only
+  (an unknown one is a 400 ErrorsResponse);
   ``chargeType`` is required and one of ChargeType. Alto has no read of charges.
+
+Everything is kept in a lifecycle world's shapes (`simulator.fake._alto_world`) and every
+answer carries contract fields only (WorkOrder, CreateDocumentResponse, Document,
+PropertyCharge, TenancyCharge).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.ports import Record
-from simulator.fake._alto_world import WorldWrites
+from simulator.fake._alto_world import WORK_ORDER_FIELDS, WorldWrites, work_order
 from simulator.fake._common import Paging, cursor_page, errors_response, problem
 
 __all__ = ["AltoWrites"]
@@ -97,54 +103,46 @@ def _actor_problem(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class AltoWrites:
-    """Works orders, documents and charges: in the fake's own dicts, or a lifecycle world.
+    """Works orders, documents and charges, kept in a lifecycle world's shapes.
 
     Args:
-        properties: the inventory ids works orders may name (without a world).
-        writes: the lifecycle world's writer, or None.
-        orders: where works orders are kept (the world's own dict with a world).
+        properties: the inventory ids works orders may name, or None for any (a world
+            given by a test names properties its own way).
+        writes: the world's writer (`simulator.fake._alto_world.WorldWrites`).
     """
 
-    def __init__(
-        self, properties: frozenset[str], writes: WorldWrites | None, orders: dict[str, Record]
-    ) -> None:
+    def __init__(self, properties: frozenset[str] | None, writes: WorldWrites) -> None:
         self.properties, self.writes = properties, writes
-        self.work_orders = orders
-        self.documents: dict[str, Record] = {}
-        self.charges: dict[str, Record] = {}
+
+    @property
+    def work_orders(self) -> dict[str, Record]:
+        """The works orders written, by id (the world's own dict)."""
+        return self.writes.world.works_orders
 
     async def list_orders(self, request: Request) -> Response:
         """``GET /inventory/{inventoryId}/work-orders``: the contract types the 200 as one
-        WorkOrder (UNCONFIRMED); this fake answers a page of them."""
+        WorkOrder (UNCONFIRMED); this fake answers a page of them (PM PagedResults)."""
         wanted = request.path_params["inventoryId"]
-        items = [o for o in self.work_orders.values() if o.get("propertyId") == wanted]
+        items = [work_order(o) for o in self.work_orders.values() if o.get("propertyId") == wanted]
         return JSONResponse({"meta": {"nextToken": None, "totalItems": len(items)}, "items": items})
 
     async def create_order(self, request: Request) -> Response:
-        """``POST /work-orders``."""
+        """``POST /work-orders``: 201 WorkOrder."""
         body = await _json(request)
         wrong = order_problem(body)
         if wrong is not None:
             return errors_response(400, wrong)
-        if self.writes is not None:
-            order = self.writes.order(body)
-        elif body["propertyId"] not in self.properties:
+        if self.properties is not None and body["propertyId"] not in self.properties:
             return errors_response(404, "Property not found", "NotFound")
-        else:
-            order_id = str(len(self.work_orders) + 700001)
-            order = {**body, "id": order_id, "status": "NewRequest", "modifiedDate": _now()}
-            self.work_orders[order_id] = order
+        order = self.writes.order(body)
         return JSONResponse(
-            order, status_code=201, headers={"Location": f"/work-orders/{order['id']}"}
+            work_order(order), status_code=201, headers={"Location": f"/work-orders/{order['id']}"}
         )
 
     async def patch_order(self, request: Request) -> Response:
-        """``PATCH /work-orders/{id}``: replace operations of a JSON Patch."""
+        """``PATCH /work-orders/{id}``: replace operations of a JSON Patch, on WorkOrder
+        fields other than ``id`` (anything else is a 400 naming the path)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in _JSON_TYPES and not (
             kind.startswith("application/") and kind.endswith("+json")
@@ -156,14 +154,19 @@ class AltoWrites:
         patch = await _json(request)
         if not isinstance(patch, list):
             return errors_response(400, "the body must be a JSON Patch array")
+        changes: dict[str, Any] = {}
         for step in patch:
             if not isinstance(step, dict) or step.get("op") != "replace":
                 return errors_response(400, "only replace operations are supported")
-            order[str(step.get("path", "/")).lstrip("/")] = step.get("value")
+            name = str(step.get("path", "/")).lstrip("/")
+            if name not in WORK_ORDER_FIELDS - {"id", "modifiedDate"}:
+                return errors_response(400, f"Invalid path /{name}: not a WorkOrder field")
+            changes[name] = step.get("value")
+        self.writes.patch(order, changes)
         return Response(status_code=204)
 
     async def post_document(self, request: Request) -> Response:
-        """``POST /documents/post`` (multipart)."""
+        """``POST /documents/post`` (multipart): 200 ``{id}``."""
         async with request.form() as form:
             return await self._store_document(form)
 
@@ -174,27 +177,19 @@ class AltoWrites:
         upload = form.get("fileToUpload")
         if not isinstance(upload, UploadFile):
             return problem(400, "Bad Request", "fileToUpload is required")
-        if not form.get("linkedType"):
+        kind = form.get("linkedType")
+        if not isinstance(kind, str) or not kind:
             return problem(400, "Bad Request", "Missing LinkedType")
         content = await upload.read()
         if len(content) > _MAX_DOCUMENT:
             return problem(413, "Payload Too Large", "documents are limited to 30 MB")
-        number = len(self.documents) + 800001
-        key = str(number)
-        record: Record = {
-            "id": key,
-            "fileName": upload.filename,
-            "size": len(content),
-            "linkedType": form.get("linkedType"),
-            "linkedId": form.get("linkedId"),
-            "createdDate": _now(),
-        }
-        self.documents[key] = record
-        if self.writes is not None:
-            self.writes.document(record)
-        return JSONResponse({"id": number})
+        linked = form.get("linkedId")
+        record = self.writes.document(
+            str(upload.filename or ""), kind, linked if isinstance(linked, str) else None
+        )
+        return JSONResponse({"id": int(record["id"])})
 
-    async def find_documents(self, request: Request, stored: list[Record]) -> Response:
+    async def find_documents(self, request: Request) -> Response:
         """``GET /documents?linkedType=&linkedId=``: Documents, in the contract's shape."""
         query = request.query_params
         kind, linked = query.get("linkedType"), query.get("linkedId")
@@ -202,20 +197,24 @@ class AltoWrites:
             return problem(400, "Bad Request", "LinkedType must be set")
         items = [
             _document(record)
-            for record in stored
+            for record in self.writes.world.documents
             if str(record.get("linkedType") or "").lower() == kind.lower()
             and (not linked or str(record.get("linkedId")) == linked)
         ]
         return cursor_page(request, items, DOCUMENTS_PAGING)
 
     async def post_charge(self, request: Request) -> Response:
-        """``POST /inventory/{propertyId}/charges`` and ``/tenancies/{tenancyId}/charges``."""
-        target = request.url.path.strip("/").split("/", 1)[0]
+        """``POST /inventory/{propertyId}/charges`` and ``/tenancies/{tenancyId}/charges``:
+        multipart only (anything else is a 415)."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "multipart/form-data":
+            return errors_response(415, "charges are posted as multipart/form-data")
+        post = "tenancy" if request.url.path.startswith("/tenancies/") else "property"
         async with request.form() as form:
-            return self._store_charge(request, target, form)
+            return self._store_charge(request, post, form)
 
-    def _store_charge(self, request: Request, target: str, form: FormData) -> Response:
-        allowed = TENANCY_CHARGE_FIELDS if target == "tenancies" else CHARGE_FIELDS
+    def _store_charge(self, request: Request, post: str, form: FormData) -> Response:
+        allowed = TENANCY_CHARGE_FIELDS if post == "tenancy" else CHARGE_FIELDS
         unknown = sorted(set(form.keys()) - allowed)
         if unknown:
             return errors_response(400, f"{unknown[0]} is not a field of this charge")
@@ -225,16 +224,8 @@ class AltoWrites:
         invoice = form.get("invoiceDocument")
         name = invoice.filename if isinstance(invoice, UploadFile) else None
         target_id = request.path_params["id"]
-        if self.writes is not None:
-            charge = self.writes.charge(fields, target, target_id, name)
-        else:
-            charge_id = str(len(self.charges) + 900001)
-            charge = fields | {
-                "id": charge_id, "target": target, "targetId": target_id,
-                "hasInvoice": name is not None,
-            }  # fmt: skip
-        self.charges[charge["id"]] = charge
-        return JSONResponse(_charge_answer(charge, target, target_id), status_code=201)
+        charge = self.writes.charge(fields, post, target_id, name)
+        return JSONResponse(_charge_answer(charge, post, target_id), status_code=201)
 
 
 def _document(record: Mapping[str, Any]) -> Record:
@@ -251,8 +242,10 @@ def _document(record: Mapping[str, Any]) -> Record:
     }
 
 
-def _charge_answer(charge: Mapping[str, Any], target: str, target_id: str) -> Record:
-    """A PropertyCharge or TenancyCharge (the contract's answer: no raised flag)."""
+def _charge_answer(charge: Mapping[str, Any], post: str, target_id: str) -> Record:
+    """A PropertyCharge or TenancyCharge (the contract's answer: no raised flag, no
+    invoice name; the stored document's id is not kept, so ``invoiceDocumentId`` is left
+    out; Alto dates a charge posted without ``chargeDate`` itself: now)."""
     answer: Record = {
         "id": charge["id"],
         "supplierId": charge.get("supplierId"),
@@ -265,9 +258,13 @@ def _charge_answer(charge: Mapping[str, Any], target: str, target_id: str) -> Re
         "description": charge.get("description"),
         "chargeDate": charge.get("chargeDate") or _now(),
     }
-    if target == "tenancies":
+    if post == "tenancy":
         return answer | {"tenancyId": target_id, "tenantId": charge.get("tenantId")}
     return answer | {"propertyId": target_id}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _number(value: Any) -> float:

@@ -5,16 +5,19 @@ the lists ``GET /inventory/filter``, ``/owners`` and ``/contacts/all`` (``next-t
 ``max-results``, at most 250), ``/tenancies`` (``next-token``/``max-results``, at most 100;
 tenants only with ``include-tenants=true``) and ``/suppliers`` (``nextToken``/``maxResults``,
 at most 100); ``GET /contacts?id=`` (at most 50 ids), ``/contacts/{contactId}``,
-``/tenancies/{tenancyId}/tenantIds`` and ``/inventory/{inventoryId}``; and the works orders,
+``/tenancies/{tenancyId}/tenantIds``, ``/inventory/{inventoryId}`` and
+``/inventory/{inventoryId}/tenancies`` (``nextToken``/``maxResults``); and the works orders,
 documents and charges of `simulator.fake._alto_writes`. Unknown query parameters are
 ignored, as Alto ignores them: a client paging with the wrong names reads page 1 for ever and
 must notice. A page size out of range or a token this fake never gave is a 400. There is no
 ``GET /contacts`` list and no read of charges (404), as in the contract.
 
 Every call but the token needs a valid bearer token (401 otherwise, as ProblemDetails) and
-the agency's ``AgencyRef`` (403 otherwise). Works orders, documents and charges live in this
-fake's own memory, or in a `simulator.lifecycle.AltoWorld` when one is given (see
-`simulator.fake._alto_world`), where the world's invariants can judge them.
+the agency's ``AgencyRef`` (403 otherwise). Works orders, documents and charges live in a
+`simulator.lifecycle.AltoWorld` in the contract's shapes (the one given, or the fake's own;
+see `simulator.fake._alto_world`), where the world's invariants can judge them; the
+generated agency's tenancies are added to that world's ``tenancies`` (an id it already
+holds is left as it is), so the tenancy a charge is posted to is one the world knows.
 
 Example::
 
@@ -39,7 +42,7 @@ from starlette.routing import Route
 from engine.ports import Record
 from simulator.agency.generate import AgencyGenerator
 from simulator.fake._alto_reads import AltoReads
-from simulator.fake._alto_world import WorldWrites
+from simulator.fake._alto_world import WorldWrites, tenancies_of
 from simulator.fake._alto_writes import AltoWrites
 from simulator.fake._common import problem
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
@@ -61,16 +64,18 @@ class FakeAlto:
         client_id: the client id the token endpoint accepts.
         client_secret: the client secret it accepts.
         alto_world: a lifecycle Alto world that works orders, documents and charges land in
-            (any property id is then accepted: the world names properties its own way).
+            (any property id is then accepted: the world names properties its own way);
+            without one the fake keeps its own and a works order must name a property of
+            the generated agency.
         lookups: whether to serve ``GET /documents`` (404 without it, as an Alto that
             refused the read would answer).
 
     Attributes:
         world: what a snapshot must read, by collection (`AgencyGenerator.alto_collections`).
         contacts: every contact ``/contacts/all`` lists (vendors, applicants... too).
-        work_orders, documents, charges: what writes created, by id (with `alto_world`,
-            `work_orders` is the world's own dict, and the others index the world's records).
-        alto_world: the lifecycle Alto world written to, or None.
+        work_orders, documents, charges: what writes created, by id (`work_orders` is the
+            world's own dict; the others index the world's lists).
+        alto_world: the lifecycle Alto world written to (the fake's own when none was given).
         log: every request received.
     """
 
@@ -97,15 +102,19 @@ class FakeAlto:
             tenant_ids[item["tenancyId"]].append(
                 {"tenantId": item["tenantId"], "contactId": item["contactId"]}
             )
-        self._reads = AltoReads(self.world, self.contacts, details, tenant_ids)
         properties = frozenset(str(r["inventoryId"]) for r in self.world["inventory"])
+        self.alto_world = AltoWorld() if alto_world is None else alto_world
+        held = tenancies_of(self.world["tenancies"], self.world["tenancy_tenants"])
+        for key, tenancy in held.items():
+            self.alto_world.tenancies.setdefault(key, tenancy)
+        self._reads = AltoReads(
+            self.world, self.contacts, details, tenant_ids, self.alto_world.tenancies
+        )
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens: set[str] = set()
         self.token_grants = 0
-        self.alto_world = alto_world
-        writes = None if alto_world is None else WorldWrites(alto_world)
-        orders: dict[str, Record] = {} if alto_world is None else alto_world.works_orders
-        self._writes = AltoWrites(properties, writes, orders)
+        strict = properties if alto_world is None else None
+        self._writes = AltoWrites(strict, WorldWrites(self.alto_world))
         self.lookups = lookups
         self.log = RequestLog()
         self.faults = faults or Faults()
@@ -120,12 +129,12 @@ class FakeAlto:
     @property
     def documents(self) -> dict[str, Record]:
         """The documents uploaded, by id."""
-        return self._writes.documents
+        return {str(record["id"]): record for record in self.alto_world.documents}
 
     @property
     def charges(self) -> dict[str, Record]:
         """The charges posted, by id."""
-        return self._writes.charges
+        return {str(record["id"]): record for record in self.alto_world.charges}
 
     def expire_tokens(self) -> None:
         """Forget every token issued, as if they had all expired."""
@@ -145,6 +154,9 @@ class FakeAlto:
             Route("/tenancies", guard(reads.tenancies), methods=get),
             Route("/tenancies/{tenancyId}/tenantIds", guard(reads.tenancy_tenant_ids), methods=get),
             Route("/suppliers", guard(reads.suppliers), methods=get),
+            Route(
+                "/inventory/{inventoryId}/tenancies", guard(reads.property_tenancies), methods=get
+            ),
             Route("/inventory/{inventoryId}/work-orders", guard(writes.list_orders), methods=get),
             Route("/work-orders", guard(writes.create_order), methods=["POST"]),
             Route("/work-orders/{id}", guard(writes.patch_order), methods=["PATCH"]),
@@ -153,7 +165,7 @@ class FakeAlto:
             Route("/tenancies/{id}/charges", guard(writes.post_charge), methods=["POST"]),
         ]
         if self.lookups:
-            routes.append(Route("/documents", guard(self._find_documents), methods=get))
+            routes.append(Route("/documents", guard(writes.find_documents), methods=get))
         return routes
 
     async def _token(self, request: Request) -> Response:
@@ -211,14 +223,6 @@ class FakeAlto:
             if isinstance(o, dict) and o.get("property", {}).get("id") == wanted
         ]
         return JSONResponse(_detail(item, owners))
-
-    async def _find_documents(self, request: Request) -> Response:
-        stored = (
-            list(self.alto_world.documents)
-            if self.alto_world is not None
-            else list(self.documents.values())
-        )
-        return await self._writes.find_documents(request, stored)
 
 
 def _detail(item: Record, owners: list[Record]) -> Record:

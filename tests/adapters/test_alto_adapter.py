@@ -22,9 +22,19 @@ from adapters.errors import (
 from adapters.http import RetryPolicy, make_limiter
 from engine.ports import Attachment, Charges, Documents, RecordSource, WorksOrders
 from simulator.fake import FakeAlto, Faults, parse_faults
+from simulator.lifecycle.worlds import AltoWorld
 from tests.adapters.fakes import FAST, MODES, base_url, client
 
 ORDER = {"summary": "Boiler not heating", "priority": "High", "reportedDate": "2026-11-20"}
+
+
+def _identity(property_id: str, order: dict[str, Any] = ORDER) -> dict[str, Any]:
+    """The v2 ruleset's works-order identity of `order` at `property_id`."""
+    return {
+        "propertyId": property_id,
+        "reportedDate": order["reportedDate"],
+        "summary": order["summary"],
+    }
 
 
 def _auth(
@@ -70,15 +80,16 @@ def test_works_orders_land_exactly_once_under_faults(mode: str) -> None:
             async with client(url, transport, _auth(url, fake)) as http:
                 alto = AltoAdapter(http, retry=FAST)
                 jobs = [
-                    alto.create_works_order(pid, ORDER, reference=f"FF-{n}")
-                    for n, pid in enumerate(properties)
+                    alto.create_works_order(pid, ORDER, identity=_identity(pid))
+                    for pid in properties
                 ]
                 return list(await asyncio.gather(*jobs))
 
     made = asyncio.run(run())
     assert len(fake.work_orders) == len(properties)
-    notes = [order["notes"] for order in fake.work_orders.values()]
-    assert sorted(notes) == sorted(f"[ref FF-{n}]" for n in range(len(properties)))
+    held = sorted(order["propertyId"] for order in fake.work_orders.values())
+    assert held == sorted(properties)  # one each: a lost answer was found, not sent again
+    assert all("notes" not in order for order in fake.work_orders.values())  # no marker
     assert {order["id"] for order in made} == set(fake.work_orders)
     assert fake.log.faults().get("lost", 0) >= 1
 
@@ -167,7 +178,9 @@ def test_the_rate_limiter_never_exceeds_its_limit_over_a_burst() -> None:
             async with client(url, transport, _auth(url, fake), event_hooks=hooks) as http:
                 limiter = make_limiter(limit, period=window)
                 alto = AltoAdapter(http, retry=FAST, limiter=limiter)
-                await asyncio.gather(*(alto.find_works_order("100001", "x") for _ in range(40)))
+                await asyncio.gather(
+                    *(alto.find_works_order("100001", _identity("100001")) for _ in range(40))
+                )
 
     asyncio.run(run())
     calls = sorted(sent)[1:]  # the first is the token request, which is not limited
@@ -185,15 +198,17 @@ def test_documents_and_charges_are_posted() -> None:
         with base_url("asgi", fake.app) as (url, transport):
             async with client(url, transport, _auth(url, fake)) as http:
                 alto = AltoAdapter(http, retry=FAST)
-                order = await alto.create_works_order("100001", ORDER, reference="FF-9")
+                identity = _identity("100001")
+                order = await alto.create_works_order("100001", ORDER, identity=identity)
                 await alto.update_works_order(order["id"], {"status": "SupplierInstructed"})
                 doc = await alto.attach_document("WorkOrder", order["id"], invoice)
                 charge = {"chargeType": "Maintenance", "totalNet": 100, "totalVat": 20}
                 return doc, await alto.post_charge("inventory", "100001", charge, invoice)
 
     doc, charge = asyncio.run(run())
-    assert fake.documents[str(doc["id"])]["size"] == len(invoice.content)
-    assert fake.charges[charge["id"]]["hasInvoice"] is True
+    assert fake.documents[str(doc["id"])]["fileName"] == invoice.name
+    assert fake.charges[charge["id"]]["invoiceDocument"] == invoice.name
+    assert fake.charges[charge["id"]]["post"] == "property"
     assert next(iter(fake.work_orders.values()))["status"] == "SupplierInstructed"
 
 
@@ -228,7 +243,7 @@ class OneProperty:
             transport = httpx.MockTransport(self)
             async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as http:
                 return await AltoAdapter(http, retry=FAST).create_works_order(
-                    "1", ORDER, reference="FF-1"
+                    "1", ORDER, identity=_identity("1")
                 )
 
         return asyncio.run(run())
@@ -249,7 +264,8 @@ def test_a_create_that_did_not_land_is_sent_again_after_the_lookup() -> None:
 
 def test_a_create_never_answered_nor_found_is_outcome_unknown() -> None:
     alto = OneProperty(["refused"] * 3 + ["503"] * 20)
-    alto.orders.append({"id": "9", "notes": "[ref FF-2]"})  # another issue's order
+    other = {**_identity("1"), "summary": "Dripping tap"}  # another issue's order
+    alto.orders.append({"id": "9", **other})
     with pytest.raises(OutcomeUnknownError, match="check before sending it again") as caught:
         alto.create()
     assert isinstance(caught.value.__cause__, ServerError)
@@ -346,9 +362,11 @@ def test_reading_only_what_changed_since_a_cursor() -> None:
 def test_works_orders_are_found_whatever_shape_alto_answers_in(shape: str) -> None:
     """The contract types the answer of GET /inventory/{id}/work-orders as a single
     WorkOrder (the real shape is unconfirmed): a single order, a list and a page of items
-    are all read, and a page's nextToken is followed."""
-    mine = {"id": "9", "propertyId": "1", "notes": "Leaking tap\n[ref FF-1]"}
-    other = {"id": "8", "propertyId": "1", "notes": "[ref FF-10]"}
+    are all read, and a page's nextToken is followed. The order is recognised by its
+    identity (reportedDate as an instant: Alto answers a date-time), no marker."""
+    mine = {"id": "9", "propertyId": "1", "summary": "Leaking tap",
+            "reportedDate": "2026-11-04T09:00:00+01:00"}  # fmt: skip
+    other = {**mine, "id": "8", "summary": "Leaking tap upstairs"}
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -364,16 +382,126 @@ def test_works_orders_are_found_whatever_shape_alto_answers_in(shape: str) -> No
         }[shape]
         return httpx.Response(200, json=body)
 
+    wanted = {"propertyId": "1", "summary": "Leaking tap", "reportedDate": "2026-11-04T08:00:00Z"}
+    later = {**wanted, "reportedDate": "2026-11-04T08:00:01Z"}
+
     async def run() -> tuple[Any, Any]:
         transport = httpx.MockTransport(handler)
         async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as http:
             alto = AltoAdapter(http, retry=FAST)
-            return await alto.find_works_order("1", "FF-1"), await alto.find_works_order(
-                "1", "FF-2"
-            )
+            return await alto.find_works_order("1", wanted), await alto.find_works_order("1", later)
 
     found, missing = asyncio.run(run())
     assert found == mine
     assert missing is None
     if shape == "paged":
         assert "nextToken=p2" in seen
+
+
+ISSUE_ORDER = {
+    "summary": "Dripping kitchen tap",
+    "priority": "3",
+    "reportedDate": "2026-11-04T08:00:00Z",
+    "description": "Drips all night",
+}
+
+
+@pytest.mark.req("W-03")
+def test_a_lost_create_is_found_by_identity_and_another_issue_is_not_matched() -> None:
+    """A works order whose answer is lost is found on its property by its identity and
+    not posted again; a second issue at the same property with a different summary (and
+    one reported at another moment) is a different order, never taken for it."""
+    fake = FakeAlto(5, seed=1, faults=Faults(parse_faults("lost@POST /work-orders=1.0")))
+    pid = fake.world["inventory"][0]["inventoryId"]
+    second = {**ISSUE_ORDER, "summary": "Dripping bathroom tap"}
+    third = {**ISSUE_ORDER, "reportedDate": "2026-11-04T08:30:00Z"}
+
+    async def run() -> list[dict[str, Any]]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST)
+                return [
+                    await alto.create_works_order(pid, order, identity=_identity(pid, order))
+                    for order in (second, ISSUE_ORDER, third)
+                ]
+
+    made = asyncio.run(run())
+    assert len(fake.log.matching("POST", "/work-orders")) == 3  # each sent once, all lost
+    assert fake.log.faults().get("lost") == 3
+    assert [order["summary"] for order in made] == [
+        "Dripping bathroom tap", "Dripping kitchen tap", "Dripping kitchen tap",
+    ]  # fmt: skip
+    assert len({order["id"] for order in made}) == 3
+    assert sorted(fake.work_orders) == sorted(order["id"] for order in made)
+    for order in fake.work_orders.values():
+        assert "[ref" not in json.dumps(order)
+
+
+def _tenancy_world() -> AltoWorld:
+    """Property 501: an old tenancy and a newer one both holding contact 42, and another
+    tenant's; property 502: none."""
+
+    def place(tenant: str, contact: str) -> dict[str, str]:
+        return {"tenantId": tenant, "contactId": contact}
+
+    return AltoWorld(tenancies={
+        "61": {"propertyId": "501", "startDate": "2024-02-01T00:00:00Z",
+               "places": [place("611", "42"), place("612", "43")]},
+        "62": {"propertyId": "501", "startDate": "2025-03-01T00:00:00Z",
+               "places": [place("621", "42")]},
+        "63": {"propertyId": "501", "startDate": "2025-06-01T00:00:00Z",
+               "places": [place("631", "44")]},
+        "64": {"propertyId": "503", "startDate": "2026-01-01T00:00:00Z",
+               "places": [place("641", "42")]},
+    })  # fmt: skip
+
+
+@pytest.mark.req("CH-02")
+def test_find_tenancy_picks_the_latest_tenancy_holding_the_contact_over_http() -> None:
+    world = _tenancy_world()
+    fake = FakeAlto(3, seed=1, alto_world=world)
+
+    async def run() -> dict[str, Any]:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST, page_size=2)
+                found: dict[str, Any] = {
+                    "several": await alto.find_tenancy("501", "42"),
+                    "one": await alto.find_tenancy("501", "43"),
+                    "nobody": await alto.find_tenancy("501", "99"),
+                    "no tenancy": await alto.find_tenancy("502", "42"),
+                }
+                asked = len(fake.log)
+                found["again"] = await alto.find_tenancy("501", "42")
+                found["cached"] = len(fake.log) == asked
+                return found
+
+    found = asyncio.run(run())
+    assert found["several"] == {"tenancyId": "62", "tenantId": "621"}
+    assert found["several"] == world.find_tenancy("501", "42")  # the world's own rule
+    assert found["one"] == {"tenancyId": "61", "tenantId": "612"}
+    assert found["nobody"] is None
+    assert found["no tenancy"] is None
+    assert found["again"] == found["several"]
+    assert found["cached"] is True
+    listed = fake.log.matching("GET", "/inventory/501/tenancies")
+    assert len(listed) == 2  # three tenancies, two a page: paged with nextToken
+    assert all("maxResults=2" in request.query for request in listed)
+
+
+def test_find_tenancy_on_the_generated_agency_matches_its_tenancy_places() -> None:
+    fake = FakeAlto(40, seed=3)
+    place = fake.world["tenancy_tenants"][0]
+    tenancy = next(t for t in fake.world["tenancies"] if t["id"] == place["tenancyId"])
+
+    async def run() -> Any:
+        with base_url("asgi", fake.app) as (url, transport):
+            async with client(url, transport, _auth(url, fake)) as http:
+                alto = AltoAdapter(http, retry=FAST)
+                return await alto.find_tenancy(str(tenancy["propertyId"]), str(place["contactId"]))
+
+    found = asyncio.run(run())
+    expected = fake.alto_world.find_tenancy(str(tenancy["propertyId"]), str(place["contactId"]))
+    assert found == expected
+    assert found is not None
+    assert found["tenantId"] in {str(p["tenantId"]) for p in fake.world["tenancy_tenants"]}

@@ -193,7 +193,8 @@ def test_a_works_order_field_outside_the_contract_is_refused_before_sending(
         with base_url("asgi", fake.app) as (url, transport):
             async with client(url, transport, _auth(url, fake)) as http:
                 alto = AltoAdapter(http, retry=FAST)
-                await alto.create_works_order("100001", ORDER | extra, reference="I1")
+                identity = {"propertyId": "100001", "summary": ORDER["summary"]}
+                await alto.create_works_order("100001", ORDER | extra, identity=identity)
 
     with pytest.raises(BadRequestError, match=field) as caught:
         asyncio.run(run())

@@ -545,7 +545,8 @@ def test_a_2xx_write_answered_with_garbage_is_left_to_verify_never_refused(body:
                 await FixfloAdapter(http, retry=ONCE).upsert("landlords", {"ExternalRef": "1"})
             else:
                 alto = AltoAdapter(http, retry=ONCE)
-                await alto.create_works_order("1", {"summary": "Leak"}, reference="I1")
+                identity = {"propertyId": "1", "summary": "Leak"}
+                await alto.create_works_order("1", {"summary": "Leak"}, identity=identity)
 
     for kind in ("fixflo", "alto"):
         with pytest.raises(ProtocolError) as caught:

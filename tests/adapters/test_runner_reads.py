@@ -349,7 +349,8 @@ async def _written(alto: AltoAdapter, invoice: Attachment) -> dict[str, Any]:
     """A works order with two documents and two charges, each written exactly once however
     the document posts fail: after an unknown outcome, the lookup says whether to post
     again. Charges are posted once: Alto's contract has no read of them to ask."""
-    order = await alto.create_works_order("100001", ORDER, reference="I1")
+    identity = {"propertyId": "100001", "summary": ORDER["summary"]}
+    order = await alto.create_works_order("100001", ORDER, identity=identity)
     works = str(order["id"])
     for document in (Attachment("other.pdf", b"%PDF-1.4 other"), invoice):
         await _once(
@@ -374,9 +375,12 @@ async def _once(write: Callable[[], Awaitable[Any]], find: Callable[[], Awaitabl
 
 
 def test_alto_lookups_read_the_world_a_fake_is_backed_by() -> None:
-    world = AltoWorld()
+    def identify(order: Mapping[str, Any]) -> str | None:
+        return "I1" if order.get("summary") == ORDER["summary"] else None
+
+    world = AltoWorld(identify=identify)
     earlier_upload = {"id": "800900", "fileName": "report.pdf", "linkedType": "WorkOrder"}
-    world.documents.append(earlier_upload | {"linkedId": "WO-9"})
+    world.documents.append(earlier_upload | {"linkedId": "700900", "createdDate": None})
     fake = FakeAlto(5, seed=1, alto_world=world)
     invoice = Attachment("invoice-INV-1.pdf", pdf_document(["Invoice"]))
 
@@ -384,19 +388,21 @@ def test_alto_lookups_read_the_world_a_fake_is_backed_by() -> None:
         order = await _written(alto, invoice)
         return [
             await alto.find_document("WorkOrder", str(order["id"]), invoice.name),
-            await alto.find_document("WorkOrder", "WO-9", "report.pdf"),
+            await alto.find_document("WorkOrder", "700900", "report.pdf"),
         ]
 
     document, earlier = asyncio.run(_with_alto(fake, "asgi", job))
     assert document is not None
     (stored,) = [d for d in world.documents if d["id"] == document["id"]]
-    assert (stored["fileName"], stored["issueId"]) == (invoice.name, "I1")
+    assert stored["fileName"] == invoice.name
+    assert stored in world.documents_of("I1")  # its works order is issue I1's
     assert (earlier["id"], earlier["fileName"], earlier["type"]) == (
         "800900",
         "report.pdf",
         "WorkOrder",
     )
-    assert [charge["issueId"] for charge in world.charges] == ["I1", "I1"]
+    assert [charge["invoiceReference"] for charge in world.charges_of("I1")] == ["INV-0", "INV-1"]
+    assert {charge["post"] for charge in world.charges} == {"property"}
 
 
 def test_an_alto_without_the_lookups_raises_not_found_and_charges_are_never_asked() -> None:

@@ -38,29 +38,12 @@ _ISSUE_READ: Final = (
     "issue 14 serves the lifecycle's issues in the Issue/Job shapes of fixflo.md sections 6-7; "
     "the lifecycle world still keeps its own keys (ContractorRef, Invoice, PayingParty...)"
 )
-_WORK_ORDER: Final = (
-    "issue 14 moves the lifecycle's work orders, documents and charges onto alto.md sections "
-    "7-9; issue 13 fixes only the create request body and the PATCH content type"
-)
 _RESPONSE: Final = "response body"
 
 
 def _fields(*names: str) -> frozenset[str]:
     return frozenset(names)
 
-
-_CHARGE_ANSWER: Final = _fields(
-    "hasInvoice",
-    "invoiceDocument",
-    "issueId",
-    "payer",
-    "raiseImmediately",
-    "raised",
-    "target",
-    "targetId",
-    "totalGross",
-)
-_DOCUMENT: Final = _fields("fileName", "issueId", "linkedId", "linkedType", "name", "size")
 
 PENDING_ISSUE_14: Final[tuple[Pending, ...]] = (
     Pending(
@@ -106,26 +89,6 @@ PENDING_ISSUE_14: Final[tuple[Pending, ...]] = (
     ),
     Pending("fixflo", "invoice_details_get", _RESPONSE, _fields(""), _ISSUE_READ),
     Pending("fixflo", "completion_docs_list", _RESPONSE, _fields("Name"), _ISSUE_READ),
-    Pending(
-        "alto",
-        "work_order_create",
-        _RESPONSE,
-        _fields("issueId", "issueType", "reporterDetails", "tenantId"),
-        _WORK_ORDER,
-    ),
-    Pending(
-        "alto",
-        "inventory_work_orders",
-        _RESPONSE,
-        _fields("issueId", "issueType", "reporterDetails", "tenantId"),
-        _WORK_ORDER,
-    ),
-    Pending("alto", "document_upload", _RESPONSE, _DOCUMENT, _WORK_ORDER),
-    Pending("alto", "documents_list", _RESPONSE, _DOCUMENT | {"totalItems"}, _WORK_ORDER),
-    Pending("alto", "charge_property", _RESPONSE, _CHARGE_ANSWER, _WORK_ORDER),
-    Pending("alto", "charge_tenancy", _RESPONSE, _CHARGE_ANSWER, _WORK_ORDER),
-    Pending("alto", "charge_property", "request body", _fields("content-type"), _WORK_ORDER),
-    Pending("alto", "charge_tenancy", "request body", _fields("content-type"), _WORK_ORDER),
 )
 
 
