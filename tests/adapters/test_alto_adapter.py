@@ -6,12 +6,16 @@ import asyncio
 import json
 import logging
 import time
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.alto import AltoAdapter, AltoAuth
+from adapters.alto._lookups import matches_identity
 from adapters.errors import (
     AuthError,
     ConnectError,
@@ -505,3 +509,28 @@ def test_find_tenancy_on_the_generated_agency_matches_its_tenancy_places() -> No
     assert found == expected
     assert found is not None
     assert found["tenantId"] in {str(p["tenantId"]) for p in fake.world["tenancy_tenants"]}
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    shift=st.integers(-14 * 60, 14 * 60),
+    summary=st.text(min_size=1, max_size=20),
+    other=st.text(min_size=1, max_size=20),
+)
+def test_identity_matches_the_same_instant_in_any_offset_and_no_other_summary(
+    moment: datetime, shift: int, summary: str, other: str
+) -> None:
+    """An order answered with reportedDate in any offset is the one asked for by a UTC
+    identity; a different summary or another instant never is."""
+    zone = timezone(timedelta(minutes=shift))
+    answered = {"propertyId": "1", "summary": summary,
+                "reportedDate": moment.astimezone(zone).isoformat()}  # fmt: skip
+    wanted = {"propertyId": "1", "summary": summary,
+              "reportedDate": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}  # fmt: skip
+    assert matches_identity(answered, wanted)
+    assert matches_identity(answered, wanted | {"summary": other}) == (other == summary)
+    later = (moment + timedelta(seconds=1)).isoformat()
+    assert not matches_identity(answered, wanted | {"reportedDate": later})
+    assert not matches_identity(answered, {})
