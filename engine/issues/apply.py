@@ -3,12 +3,13 @@
 `apply_issue_ops` performs the operations `engine.issues.reconcile.reconcile` gave for one
 Fixflo issue, as `engine.sync.apply.apply_plan` does for reference data. For each, in order:
 
-1. **Look first** when the store never attempted the operation and Alto's contract
-   documents a lookup for it: a works order by its identity fields (the ruleset's
-   ``works_order.identity``) on its property, a document by name on its works order.
-   Found, the store is behind Alto (deleted, emptied, restored from an older backup, or
-   another store ran for the agency): `StoreBehindError` stops the apply before anything is recorded or sent. Charges have no lookup in Alto's
-   contract, so none is asked; the runner's store checks guard them (docs/store.md).
+1. **Look first** when the store never attempted the operation and Alto's contract documents
+   a lookup for it: a works order by its identity fields (the ruleset's
+   ``works_order.identity``) on its property, a document by name on its works order. Found,
+   the store is behind Alto (deleted, emptied, restored from an older backup, or another
+   store ran for the agency): `StoreBehindError` stops the apply before anything is recorded
+   or sent. Charges have no lookup in Alto's contract, so none is asked; the runner's store
+   checks guard them (docs/store.md).
 2. ``store.record_intent(op)`` *before* the call. ``skip`` and ``dead`` make no call; the
    documents and charge of a works order that is not done wait for it (``op.after``).
 3. ``verify`` (an earlier attempt was cut off): look in Alto first (`find_works_order`,
@@ -19,9 +20,9 @@ Fixflo issue, as `engine.sync.apply.apply_plan` does for reference data. For eac
    tenancy `TenancyLookup` finds at that property holding the tenant contact, its tenant id
    in ``target["tenantField"]``; none found: a dead letter naming both), the works order's
    id in ``target["link"]``, the invoice document ``target["invoice"]`` attached.
-   **Documents and charges have no idempotency in Alto**: after a lost answer the record
-   is looked up and posted again only when it is surely missing. Without a lookup nothing is guessed: a dead letter tells a person
-   what to check in Alto.
+   **Documents and charges have no idempotency in Alto**: after a lost answer the record is
+   looked up and posted again only when it is surely missing. Without a lookup nothing is
+   guessed: a dead letter tells a person what to check in Alto.
 5. ``record_effect`` and the issue's `IssueState` in one transaction; when every operation
    is done, the issue's revision too, so reconciling the issue again gives no operations.
 
