@@ -1,10 +1,12 @@
 """The Fixflo adapter: an async client for Fixflo's API v2.
 
 Reads properties, landlords, tenants, contractors, their links and the agency's settings
-(page pagination, keys in any case); reads issues with the fields the lifecycle uses, their
-PDF reports, invoices and completion documents (`FixfloDocuments` serves those to a run,
-one read per issue); upserts by external reference. A 200 whose envelope carries ``Errors``
-raises `EnvelopeError`.
+(page pagination, keys in any case); reads issues projected to the fields a ruleset
+declares, with the parts it asks for (`ISSUE_PARTS`: property, tenant, invoice details,
+completion documents and details, certificates, each from its own endpoint); serves their
+files (`FixfloDocuments`: the PDF report and Media downloads, one part read per issue);
+upserts by external reference. A 200 whose envelope carries ``Errors`` raises
+`EnvelopeError`.
 
 Example::
 
@@ -18,15 +20,25 @@ Example::
 
 from __future__ import annotations
 
-from adapters.fixflo._adapter import COLLECTIONS, REFERENCE_LOOKUPS, FixfloAdapter, ListEndpoint
+from adapters.fixflo._adapter import (
+    COLLECTIONS,
+    REFERENCE_LOOKUPS,
+    FixfloAdapter,
+    ListEndpoint,
+    PartsFor,
+)
 from adapters.fixflo._auth import FixfloAuth
 from adapters.fixflo._documents import FixfloDocuments
+from adapters.fixflo._issues import ISSUE_PARTS, PART_NEEDS
 
 __all__ = [
     "COLLECTIONS",
+    "ISSUE_PARTS",
+    "PART_NEEDS",
     "REFERENCE_LOOKUPS",
     "FixfloAdapter",
     "FixfloAuth",
     "FixfloDocuments",
     "ListEndpoint",
+    "PartsFor",
 ]

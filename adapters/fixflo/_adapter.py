@@ -3,13 +3,13 @@ their files; writes on the contract (`adapters.fixflo._writes`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from adapters._paging import fixflo_pages
 from adapters._records import ci_get, normalise
-from adapters.errors import NotFoundError, ProtocolError
-from adapters.fixflo._files import decode_completion_documents, decode_invoice
+from adapters.errors import ConfigError, ProtocolError
+from adapters.fixflo._issues import PART_NEEDS, FieldTree, PartReader, check_parts
 from adapters.fixflo._reads import (
     COLLECTIONS,
     ListEndpoint,
@@ -20,30 +20,13 @@ from adapters.fixflo._reads import (
 )
 from adapters.fixflo._writes import FixfloWriter
 from adapters.http import HttpAdapter
-from engine.ports import Attachment, Record
+from engine.ports import Record
 
-__all__ = [
-    "COLLECTIONS",
-    "ISSUE_FIELDS",
-    "LIFECYCLE_FIELDS",
-    "REFERENCE_LOOKUPS",
-    "FixfloAdapter",
-    "ListEndpoint",
-]
+__all__ = ["COLLECTIONS", "REFERENCE_LOOKUPS", "FixfloAdapter", "ListEndpoint", "PartsFor"]
 
-ISSUE_FIELDS: Final = (
-    "Id", "ExternalRef", "ExternalPropertyRef", "Title", "FaultCategory", "FaultNotes",
-    "FaultPriority", "Firstname", "Surname", "EmailAddress", "ContactNumber", "Status",
-    "StatusChanged", "Created", "PropertyId", "Job", "Quotes", "Landlord", "IsEmergency",
-    "IssueType", "CloseReason",
-)  # fmt: skip
-# The lifecycle's fields that API_NOTES.md does not list (unconfirmed: the integration's
-# reading of Fixflo's screens, served by the fake); see docs/adapters.md.
-LIFECYCLE_FIELDS: Final = (
-    "Revision", "TenantRef", "InvoiceRecipient", "FeedbackEnabled", "FeedbackGiven",
-    "FeedbackRating", "QuotesReviewed", "Invoice", "CompletionDocuments",
-)  # fmt: skip
-_ISSUE_KEYS: Final = ISSUE_FIELDS + LIFECYCLE_FIELDS
+PartsFor = Callable[[Any], Iterable[str]]
+"""The parts to read for an issue, given its ``Status`` (`FixfloAdapter.read_issue`)."""
+
 _SETTINGS_PATH: Final = "/Agency/Settings"
 # The collections Fixflo's contract documents a lookup by external reference for
 # (contracts/fixflo.md section 9: GET /Property?ExternalPropertyRef=, GET /Tenant?ExternalRef=;
@@ -58,6 +41,13 @@ class FixfloAdapter(HttpAdapter):
     its record up by external reference first and saves it by id, or creates it once: a
     create whose answer was lost is looked up again before it is ever sent again.
 
+    Args:
+        client: an ``httpx.AsyncClient`` with Fixflo's base URL and `FixfloAuth`.
+        issue_fields: the fields a ruleset's source ``fixflo.issues`` declares (``Id``,
+            ``Job.Contractor.Id``, ``Quotes[].id``, ``FixfloProperty.ExternalPropertyRef``...):
+            an issue read holds exactly these (parts included). None: the Issue as sent.
+        options: as `adapters.http.HttpAdapter` (retry, limiter, page_size...).
+
     Example::
 
         async with httpx.AsyncClient(base_url=url, auth=FixfloAuth(token)) as client:
@@ -67,10 +57,15 @@ class FixfloAdapter(HttpAdapter):
 
     system = "fixflo"
 
-    def __init__(self, client: Any, **options: Any) -> None:
+    def __init__(
+        self, client: Any, *, issue_fields: Iterable[str] | None = None, **options: Any
+    ) -> None:
         super().__init__(client, **options)
         self._refs = RefMaps(self._caller, self.page_size)
         self._writer = FixfloWriter(self._caller)
+        self._parts = PartReader(self._caller, self.page_size)
+        self.issue_fields = None if issue_fields is None else tuple(issue_fields)
+        self._tree = None if issue_fields is None else FieldTree.of(self.issue_fields or ())
 
     def collections(self) -> tuple[str, ...]:
         """The collections of a Fixflo snapshot, the listed ones before the links."""
@@ -146,14 +141,18 @@ class FixfloAdapter(HttpAdapter):
         return await self._writer.lookup(collection, key, value)
 
     async def read_issues(
-        self, *, since: str | None = None, status: str | None = None
+        self,
+        *,
+        since: str | None = None,
+        status: str | None = None,
+        parts: Iterable[str] = frozenset(),
     ) -> AsyncIterator[Record]:
         """Issues updated since `since`: ``GET /Issues`` lists URLs, each read in turn.
 
-        Each issue has the shape of `read_issue`.
+        Each issue has the shape of `read_issue` with `parts`.
         """
         async for issue_id in self.issue_ids(since=since, status=status):
-            yield await self.read_issue(issue_id)
+            yield await self.read_issue(issue_id, frozenset(parts))
 
     async def issue_ids(
         self, *, since: str | None = None, status: str | None = None
@@ -167,50 +166,124 @@ class FixfloAdapter(HttpAdapter):
         async for url in urls:
             yield str(url).rstrip("/").rsplit("/", 1)[-1]
 
-    async def read_issue(self, issue_id: int | str) -> Record:
-        """One issue (``GET /Issue/{Id}``) with exactly the keys of `ISSUE_FIELDS` and
-        `LIFECYCLE_FIELDS` (None where Fixflo sent nothing; nested values as sent).
+    async def read_issue(
+        self,
+        issue_id: int | str,
+        parts: frozenset[str] = frozenset(),
+        *,
+        parts_for: PartsFor | None = None,
+    ) -> Record:
+        """One issue (``GET /Issue/{Id}``) with the parts asked for (`adapters.fixflo.
+        ISSUE_PARTS`), projected to `issue_fields` (None where Fixflo sent nothing).
+
+        `parts_for(status)` names more parts once the Issue's ``Status`` is known (the
+        runner reads the parts the lifecycle uses at that status). A part not asked is
+        absent from the record; one asked without declared fields is whole.
+
+        Example::
+
+            issue = await fixflo.read_issue("1042", parts_for=lifecycle.parts_read)
 
         Raises:
+            KeyError: a part the adapter does not read.
             NotFoundError: no such issue.
-            ProtocolError: the answer is not an object.
+            ProtocolError: the Issue or a part is not the documented shape (the message
+                names the issue, and the part or field).
+            adapters.errors.AdapterError: a part could not be read (message names the part).
         """
+        body = await self._issue_body(str(issue_id))
+        asked = check_parts(parts)
+        if parts_for is not None:
+            asked |= check_parts(parts_for(ci_get(body, "Status")))
+        return self._projected(str(issue_id), body, await self._parts.read(body, asked))
+
+    async def read_parts(self, issue: Mapping[str, Any], parts: Iterable[str]) -> Record:
+        """`issue` (a record `read_issue` gave) with `parts` read and added, projected.
+
+        The record must hold the Issue fields the parts read (`PART_NEEDS`): declare them
+        in the ruleset's ``fixflo.issues`` fields.
+
+        Raises:
+            ConfigError: the record lacks a field a part reads (the message names both).
+            KeyError, ProtocolError, adapters.errors.AdapterError: as `read_issue`.
+        """
+        asked = check_parts(parts)
+        for part in sorted(asked):
+            _require(issue, part)
+        read = await self._parts.read(issue, asked)
+        issue_id = str(ci_get(issue, "Id"))
+        return {**issue, **self._projected(issue_id, {}, read, only_parts=True)}
+
+    async def _issue_body(self, issue_id: str) -> Mapping[str, Any]:
         path = f"/Issue/{issue_id}"
         body = await self._caller.json("GET", path)
         if not isinstance(body, Mapping):
-            raise ProtocolError("the issue is not a JSON object", method="GET", path=path)
-        return {name: ci_get(body, name) for name in _ISSUE_KEYS}
+            raise ProtocolError(
+                f"Fixflo issue {issue_id} is not a JSON object", method="GET", path=path
+            )
+        return body
+
+    def _projected(
+        self,
+        issue_id: str,
+        body: Mapping[str, Any],
+        parts: Mapping[str, Any],
+        *,
+        only_parts: bool = False,
+    ) -> Record:
+        """The Issue `body` and its `parts` as one record of the declared fields."""
+        raw = {**body, **parts}
+        if self._tree is None:
+            return dict(parts) if only_parts else raw
+        wanted = set(parts) if only_parts else set(parts) | (self._tree.names() - PART_NEEDS.keys())
+        tree = FieldTree({k: v for k, v in self._tree.children.items() if k in wanted})
+        tree.children |= {part: FieldTree() for part in parts if part not in tree.children}
+        try:
+            return tree.project(raw, f"issue {issue_id}")
+        except ValueError as exc:
+            raise ProtocolError(
+                f"Fixflo issue {issue_id}: {exc}", method="GET", path=f"/Issue/{issue_id}"
+            ) from exc
 
     async def issue_report(self, issue_id: int | str) -> bytes:
         """The issue as a PDF (``GET /Issue/{Id}/Report``)."""
         response = await self._caller.send("GET", f"/Issue/{issue_id}/Report")
         return response.content
 
-    async def invoice(self, issue_id: int | str) -> Record | None:
-        """The issue's invoice (``GET /issue/{id}/invoicedetails``), or None if it has none.
-
-        The record is the invoice as sent, except that the base64 ``EncodedByteData`` is
-        decoded into bytes under ``content`` (None without bytes) and ``Document`` names
-        the file (``invoice-{InvoiceNumber}.pdf`` when Fixflo sent bytes but no name).
+    async def media(self, issue_id: int | str, part: str) -> list[Record]:
+        """The Media of the issue's part `part` (``CompletionDocs`` or ``Certificates``),
+        as sent (no bytes; the Issue is read first when the part needs it).
 
         Raises:
-            ProtocolError: the answer is not an object, or its bytes are not base64.
+            KeyError: `part` is not a part holding Media.
+            adapters.errors.AdapterError: as `read_issue`.
         """
-        path = f"/issue/{issue_id}/invoicedetails"
-        try:
-            body = await self._caller.json("GET", path)
-        except NotFoundError:
-            return None
-        return decode_invoice(str(issue_id), body, path)
+        if part not in ("CompletionDocs", "Certificates"):
+            raise KeyError(f"issue part {part!r} holds no Media (CompletionDocs, Certificates)")
+        issue_id = str(issue_id)
+        issue = {"Id": issue_id} if part == "CompletionDocs" else await self._issue_body(issue_id)
+        media: list[Record] = (await self._parts.read(issue, frozenset({part})))[part]
+        return media
 
-    async def completion_documents(self, issue_id: int | str) -> list[Attachment]:
-        """The issue's completion documents (``GET /issue/{id}/completiondocs``), decoded.
+    async def download(self, media_id: str) -> bytes:
+        """The bytes of a Media (``GET /Media/{Id}/Download``), as sent."""
+        response = await self._caller.send("GET", f"/Media/{media_id}/Download")
+        return response.content
 
-        Raises:
-            NotFoundError: no such issue.
-            ProtocolError: the answer is not a list of documents, or one's bytes are not
-                base64 (the error names the issue and the document).
-        """
-        path = f"/issue/{issue_id}/completiondocs"
-        body = await self._caller.json("GET", path)
-        return decode_completion_documents(str(issue_id), body, path)
+
+def _require(issue: Mapping[str, Any], part: str) -> None:
+    """Raise ConfigError when `issue` lacks a field `part` reads."""
+    for path in PART_NEEDS[part]:
+        value: Any = issue
+        for step in path.split("."):
+            if value is None:
+                break  # an absent object: the field is known to be empty
+            if not isinstance(value, Mapping) or ci_get(value, step, _ABSENT) is _ABSENT:
+                raise ConfigError(
+                    f"issue part {part} reads the Issue field {path}, which the issue record "
+                    f"does not hold; declare {path} in the fixflo.issues fields"
+                )
+            value = ci_get(value, step)
+
+
+_ABSENT: Final = object()

@@ -434,23 +434,28 @@ def _noun(collection: str) -> str:
 
 
 def _issues(store: FixfloStore, generator: AgencyGenerator) -> Iterator[tuple[int, Record]]:
-    """A few made-up issues on the synced properties (one for every ten)."""
+    """A few made-up issues on the synced properties (one for every ten), as lifecycle
+    records: contract Issue fields, no job, and their property as part ``FixfloProperty``."""
     synced = [p for p in store.collections["properties"].values() if p.get("ExternalPropertyRef")]
     start = generator.taken_at - timedelta(days=30)
     for number, prop in enumerate(synced[: max(1, len(synced) // 10)]):
         issue_id = 50_001 + number
         created = (start + timedelta(days=number % 30)).astimezone(UTC)
+        stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
         yield (
             issue_id,
             {
-                "Id": issue_id,
-                "ExternalPropertyRef": prop["ExternalPropertyRef"],
+                "Id": str(issue_id),
                 "Title": "Boiler not heating" if number % 2 else "Leaking tap in kitchen",
-                "FaultPriority": number % 6,
+                "FaultPriority": str(number % 6),
                 "Status": STATUSES[number % len(STATUSES)],
-                "Created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "StatusChanged": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "Created": stamp,
+                "StatusChanged": stamp,
                 "IssueType": "Reactive",
                 "IsEmergency": number % 6 == 0,
+                "IsPlannedMaintenance": False,
+                "Address": dict(prop.get("Address") or {}),
+                "Job": None,
+                "FixfloProperty": prop,
             },
         )

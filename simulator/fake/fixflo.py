@@ -12,7 +12,8 @@ write is an HTTP 200 with ``Errors`` (`simulator.fake._fixflo_store` has the rul
 There is no ``/LandlordPropertyJoins``, ``/TenantPropertyLinks`` or ``/AgencySettings``:
 they 404 as on Fixflo. Every call needs the bearer token (401 otherwise). Issues, jobs,
 invoices, completion documents and the PDF report come from a lifecycle world when one is
-given (`simulator.fake._fixflo_issues`).
+given (`simulator.fake._fixflo_issues`); the issues' FixfloProperty and FixfloTenant
+records are listed, searched and found beside the store's.
 
 Example:
     >>> fake = FakeFixflo(size=50, seed=7)
@@ -22,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -60,6 +61,7 @@ _KEYWORD_FIELDS: Final = (
     "ExternalRef", "ExternalPropertyRef", "FirstName", "Surname", "CompanyName", "DisplayName",
     "EmailAddress", "KeyReference",
 )  # fmt: skip
+_ADDRESS_LINES: Final = ("AddressLine1", "AddressLine2", "Town", "County", "PostCode")
 _NOT_FOUND: Final = "No HTTP resource was found that matches the request URI."
 
 
@@ -93,7 +95,7 @@ class FakeFixflo:
     ) -> None:
         self.store = FixfloStore.generate(size, seed)
         self.token, self.page_size, self.world = token, page_size, world
-        self.issue_routes = IssueRoutes(self.store, world, page_size, _as_sent)
+        self.issue_routes = IssueRoutes(self.store, world, page_size)
         self.log = RequestLog()
         self.faults = faults or Faults()
         api = Starlette(routes=[Mount("/api/v2", routes=self._routes())])
@@ -104,7 +106,7 @@ class FakeFixflo:
         """The records a full read of this Fixflo gives, collection by collection."""
         landlord_joins, tenant_joins = self.store.join_records()
         return {
-            **{name: list(self.store.collections[name].values()) for name in ENTITIES},
+            **{name: self._records(name) for name in ENTITIES},
             "landlord_properties": landlord_joins,
             "tenant_properties": tenant_joins,
             "agency_settings": [dict(self.store.settings)],
@@ -149,7 +151,7 @@ class FakeFixflo:
 
     async def _list(self, request: Request) -> Response:
         collection, page_key, size_key = _LISTS[_route(request)]
-        records = _filtered(self.store.collections[collection].values(), request.query_params)
+        records = _filtered(self._records(collection), request.query_params)
         return number_page(
             request, records, page_key=page_key, size_key=size_key, default_size=self.page_size
         )
@@ -159,12 +161,27 @@ class FakeFixflo:
         query = request.query_params
         key = next((key for key in keys if query.get(key)), None)
         found = self.store.find(collection, key, query[key]) if key else None
+        if found is None and key is not None:
+            found = _find_in(self._world_records(collection), key, query[key])
         return JSONResponse(found) if found is not None else _missing()
+
+    def _records(self, collection: str) -> list[Record]:
+        """The collection's records: the store's, then the issue records' parts it lacks."""
+        held = list(self.store.collections[collection].values())
+        return held + self._world_records(collection)
+
+    def _world_records(self, collection: str) -> list[Record]:
+        """The issues' FixfloProperty or FixfloTenant records the store does not hold."""
+        parts = {"properties": self.issue_routes.properties, "tenants": self.issue_routes.tenants}
+        if collection not in parts:
+            return []
+        held = {str(key) for key in self.store.collections[collection]}
+        return [record for record in parts[collection]() if str(record.get("id")) not in held]
 
     async def _property_landlords(self, request: Request) -> Response:
         number = _path_id(request, "PropertyId")
         if number not in self.store.collections["properties"]:
-            return _missing()
+            return self._no_links(request, "properties", "PropertyId")
         items = self.store.landlord_items(prop=number)
         return number_page(
             request, items, page_key="pg", size_key=None, default_size=self.page_size
@@ -180,8 +197,16 @@ class FakeFixflo:
     async def _tenant_properties(self, request: Request) -> Response:
         number = _path_id(request, "Id")
         if number is None or number not in self.store.collections["tenants"]:
-            return _missing()
+            return self._no_links(request, "tenants", "Id")
         return _whole(self.store.tenant_items(number))
+
+    def _no_links(self, request: Request, collection: str, name: str) -> Response:
+        """An issue record's own property or tenant has no links (an empty list); an id
+        nobody holds is a 404."""
+        wanted = str(request.path_params.get(name, ""))
+        if any(str(r.get("id")) == wanted for r in self._world_records(collection)):
+            return _whole([])
+        return _missing()
 
     async def _join(self, request: Request) -> Response:
         query = request.query_params
@@ -242,11 +267,6 @@ def _route(request: Request) -> str:
     return request.url.path.removeprefix("/api/v2")
 
 
-def _as_sent(record: Record) -> Record:
-    """Issues as the store holds them (their payloads are issue 14's)."""
-    return record
-
-
 def _path_id(request: Request, name: str) -> int | None:
     """A path id as a number; an id of the wrong kind (not a whole number) is None."""
     text = str(request.path_params.get(name, "")).strip()
@@ -264,19 +284,37 @@ def _whole(items: list[Record]) -> JSONResponse:
     return JSONResponse(body)
 
 
+def _find_in(records: list[Record], key: str, value: str) -> Record | None:
+    """The record whose `key` is `value` (email in any case), for records the store lacks."""
+    fold = key == "EmailAddress"
+    wanted = value.casefold() if fold else value
+    for record in records:
+        held = str(record.get("id" if key == "Id" else key) or "")
+        if held and (held.casefold() if fold else held) == wanted:
+            return record
+    return None
+
+
+def _words(record: Mapping[str, Any]) -> Iterator[str]:
+    """The texts ``Keyword`` searches: names, email, references and the address lines."""
+    for name in _KEYWORD_FIELDS:
+        yield str(record.get(name) or "")
+    address = record.get("Address")
+    if isinstance(address, Mapping):
+        yield from (str(address.get(line) or "") for line in _ADDRESS_LINES)
+
+
 def _filtered(records: Any, query: Mapping[str, str]) -> list[Record]:
     """The records a list's filters keep: ``UpdatedSince`` (changed at or after),
-    ``Keyword`` (in any name, email or reference, in any case), ``ExternalPropertyRef`` and
-    ``HasExternalPropertyRef``."""
+    ``Keyword`` (in any name, email, reference or address line, in any case),
+    ``ExternalPropertyRef`` and ``HasExternalPropertyRef``."""
     since, keyword = query.get("UpdatedSince"), (query.get("Keyword") or "").casefold()
     ref, has_ref = query.get("ExternalPropertyRef"), query.get("HasExternalPropertyRef")
     kept = []
     for record in records:
         if since and str(record.get("UpdateDate") or "") < since:
             continue
-        if keyword and not any(
-            keyword in str(record.get(name) or "").casefold() for name in _KEYWORD_FIELDS
-        ):
+        if keyword and not any(keyword in text.casefold() for text in _words(record)):
             continue
         if ref and record.get("ExternalPropertyRef") != ref:
             continue
