@@ -246,7 +246,8 @@ async def _create_works_order(job: Job, op: LifecycleOp, verify: bool) -> None:
         created, outcome = found, "verified"
     else:
         job.call("create_works_order")
-        created = await job.alto.create_works_order(property_id, wanted, reference=op.issue_id)
+        identity = dict(op.target.get("identity", {}))
+        created = await job.alto.create_works_order(property_id, wanted, identity=identity)
         changes = {} if status is None or created.get("status") == status else {"status": status}
         outcome = "create"
     order_id = record_id(created)

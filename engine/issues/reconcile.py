@@ -38,7 +38,13 @@ class LifecycleOp:
     """One change to Alto: create or update the works order, attach a document, post a charge.
 
     `after` is the idempotency key of the operation this one depends on (a charge is linked
-    to its works order, W-10: the applier fills ``workOrderId`` from it).
+    to its works order, W-10: the applier fills the field ``target["link"]`` names with the
+    works order's id). `target` says where the operation goes, as the ruleset decided (JSON):
+
+    - create works_order: ``{"identity": {field: value, ...}}`` (``works_order.identity``);
+    - attach document: ``{"from": "IssueReport" | a part such as "CompletionDocs"}``;
+    - post charge: ``{"post": "tenancy" | "property", "propertyId": ..., "tenant": ...,
+      "tenantField": ..., "link": ..., "invoice": {"from": ..., "name": ...}, "route": ...}``.
     """
 
     op: str
@@ -49,6 +55,7 @@ class LifecycleOp:
     because: tuple[Because, ...]
     after: str | None = None
     name: str | None = None
+    target: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The operation as JSON, like a plan's operations."""
@@ -61,6 +68,7 @@ class LifecycleOp:
             "because": [item.to_json() for item in self.because],
             "after": self.after,
             "name": self.name,
+            "target": dict(self.target),
         }
 
 
