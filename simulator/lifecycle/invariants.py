@@ -26,7 +26,7 @@ import httpx
 
 from simulator.lifecycle.worlds import AltoWorld, FixfloWorld, first_segment, same_instant
 
-__all__ = ["DEFAULT_SETTINGS", "contract_problems", "violations"]
+__all__ = ["DEFAULT_SETTINGS", "charge_due", "contract_problems", "violations"]
 
 DEFAULT_SETTINGS: Final[Mapping[str, Any]] = {
     "paying_party": "Landlord",
@@ -212,14 +212,16 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def charge_due(snapshot: Mapping[str, Any], agency: Mapping[str, Any]) -> bool:
+def charge_due(snapshot: Mapping[str, Any], agency: Mapping[str, Any], alto: AltoWorld) -> bool:
     """Whether the requirements want a charge for the issue as `snapshot` has it: closed,
     a contractor's job (CH-04: a landlord sends no contractor invoice), completed, with an
     invoice document (CH-04), a total over zero (CH-05), invoices addressed to someone who
-    can pay (W-06) and, when the tenant pays, an occupier to charge (CH-02)."""
+    can pay (W-06) and, when the tenant pays, an occupier whose tenancy at the property
+    Alto holds (CH-02; else the charge waits for a person)."""
     job = _job(snapshot)
     gross = _number(job.get("PriceAgencyPayableGross"))
     tenant = (snapshot.get("FixfloTenant") or {}).get("ExternalRef")
+    place = _place_ref(snapshot) or ""
     return (
         snapshot.get("Status") == "Closed"
         and _place_ref(snapshot) is not None
@@ -229,7 +231,10 @@ def charge_due(snapshot: Mapping[str, Any], agency: Mapping[str, Any]) -> bool:
         and gross is not None
         and gross > 0
         and agency["invoice_recipient"] in _VALID_RECIPIENTS
-        and (agency["paying_party"] != "Tenant" or bool(tenant))
+        and (
+            agency["paying_party"] != "Tenant"
+            or (bool(tenant) and alto.find_tenancy(place, str(tenant)) is not None)
+        )
     )
 
 
@@ -241,7 +246,7 @@ def _charges(
     order: Mapping[str, Any] | None,
 ) -> list[str]:
     charges = alto.charges_of(issue_id)
-    due = charge_due(snapshot, agency)
+    due = charge_due(snapshot, agency, alto)
     found = []
     if due != bool(charges):
         found.append(f"charge posted = {bool(charges)} but due = {due} (CH-02..CH-05, W-06)")

@@ -95,5 +95,5 @@ def _report(sim: Simulation, index: int, step: Step, result: IssueOps | None) ->
         warnings=tuple(str(item) for item in (result.warnings if result else ())),
         fired=tuple(str(item) for item in (result.fired if result else ())),
         operations=tuple(op.to_json() for op in (result.operations if result else ())),
-        violations=tuple(violations(sim.fixflo, sim.alto)),
+        violations=tuple(violations(sim.fixflo, sim.alto, sim.ruleset.settings)),
     )

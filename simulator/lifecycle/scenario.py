@@ -77,7 +77,7 @@ def load_scenario(
         'documented-path'
     """
     ruleset = rules if isinstance(rules, CompiledRuleset) else None
-    lifecycle = ruleset.lifecycle if ruleset is not None else rules
+    lifecycle = rules.lifecycle if isinstance(rules, CompiledRuleset) else rules
     if lifecycle is None:
         raise EvaluationError("scenarios need a ruleset that declares a 'lifecycle:'")
     document = load_document(path)
@@ -118,7 +118,9 @@ def _settings(
             document.error(("settings",), "bad-settings", "'settings' maps setting names to values")
         )
         return {}
-    for name, value in raw.items() if ruleset is not None else ():
+    for name, value in raw.items():
+        if ruleset is None:
+            break
         try:
             ruleset_for(ruleset, {str(name): value})
         except RulesetErrors as exc:
