@@ -40,6 +40,7 @@ _ORDER_STATUS: Final = {
     "JobCompleted": "CompleteAwaitingInvoice",
 }
 _ORDER_ANSWER_FIELDS: Final = ("id", "status", "modifiedDate", "workOrderNumber")
+_ORDER_REQUIRED: Final = ("propertyId", "summary", "priority", "reportedDate")
 _DOCUMENT_KEYS: Final = {"id", "fileName", "linkedType", "linkedId", "createdDate"}
 
 
@@ -320,7 +321,8 @@ def contract_problems(alto: AltoWorld) -> list[str]:
     as a ``POST /work-orders`` body, each charge form as a ``POST`` to its route, each
     document in the world's shape."""
     found = [f"works order {key}: {text}" for key, order in alto.works_orders.items()
-             for text in _refused("POST", "/work-orders", _order_body(order))]  # fmt: skip
+             for text in [*_refused("POST", "/work-orders", _order_body(order)),
+                          *_order_text(order)]]  # fmt: skip
     for charge in alto.charges:
         path = _charge_path(charge)
         found += [
@@ -333,6 +335,14 @@ def contract_problems(alto: AltoWorld) -> list[str]:
                 f"document {doc.get('id')}: keys {extra} or a link to no works order (W-09)"
             )
     return found
+
+
+def _order_text(order: Mapping[str, Any]) -> Iterator[str]:
+    """CreateWorkOrderRequest's required fields are strings (alto.md section 7; facts.json
+    checks presence, not the scalar type): ``priority: "3"``, never ``3``."""
+    for name in _ORDER_REQUIRED:
+        if not isinstance(order.get(name), str) or not order[name]:
+            yield f"{name}: required, a non-empty string (got {order.get(name)!r})"
 
 
 def _order_body(order: Mapping[str, Any]) -> dict[str, Any]:
