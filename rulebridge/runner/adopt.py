@@ -103,5 +103,5 @@ def _map_matches(night: Night, plan: Plan) -> int:
 async def _adopt_issues(night: Night) -> None:
     if night.ruleset.lifecycle is None or "alto" not in night.config.apis:
         return
-    async with fixflo_ports(night) as fixflo, alto_writer(night) as alto:
+    async with fixflo_ports(night, ruleset=night.ruleset) as fixflo, alto_writer(night) as alto:
         await reconcile_issues(night, fixflo.issues, fixflo.documents, alto)

@@ -1,10 +1,19 @@
 """The issue phase of a run: Fixflo issues changed since the cursor, reconciled into Alto.
 
-Each issue is read once per run, completed with what its status needs and the issue
-resource may not carry (the invoice, the completion documents' names), reconciled with
-the ruleset against the ledger (`engine.issues.reconcile`) and applied to Alto exactly once
-(`engine.issues.apply`). Issues whose dead letters a person queued again
-(``rulebridge deadletters --retry``) are read again too, wherever the cursor is.
+Each issue is read once per run: the Issue first, then the parts the lifecycle reads at
+its status (`engine.language.lifecycle.Lifecycle.parts_read`: the property, the occupier,
+invoice details, completion documents...), each from its own endpoint through the Fixflo
+adapter's `read_parts`. It is reconciled with the ruleset against the ledger
+(`engine.issues.reconcile`) and applied to Alto exactly once (`engine.issues.apply`).
+Issues whose dead letters a person queued again (``rulebridge deadletters --retry``) are
+read again too, wherever the cursor is.
+
+An issue the ledger already agrees with (the same ``StatusChanged`` instant, the works
+order its status asks for held and its charge, if any, posted) reads no part and sends
+nothing: ``UpdatedSince`` is inclusive, so the last issue of a night is listed again the
+next. An issue at a final status whose charge still waits for what the ruleset's gap
+``gap.issue-updates`` names (an invoice: Fixflo's ``UpdatedSince`` sees status changes
+only) is read in full and is a warning every run it is read.
 
 The cursor then moves to the latest ``StatusChanged`` read, never past an issue held back:
 one whose effects are not all recorded (a failure, an unanswered call) or whose status
@@ -14,7 +23,7 @@ night read everything after it again.
 
 Example::
 
-    async with fixflo_ports(night) as fixflo, alto_writer(night) as alto:
+    async with fixflo_ports(night, ruleset=night.ruleset) as fixflo, alto_writer(night) as alto:
         await reconcile_issues(night, fixflo.issues, fixflo.documents, alto)
     night.issues["reconciled"]
     # 6
@@ -23,24 +32,43 @@ Example::
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from datetime import datetime
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from engine.errors import CredentialsRefused, EvaluationError, RulebridgeError
 from engine.issues.adoption import adopt_issue_ops
 from engine.issues.apply import AltoWriter, IssueApplyResult, apply_issue_ops, attachment_kinds
-from engine.issues.reconcile import reconcile
-from engine.language.lifecycle import Lifecycle
-from engine.ports import DocumentSource, IssueSource
+from engine.issues.reconcile import IssueOps, reconcile
+from engine.language.lifecycle import Lifecycle, StatusSpec
+from engine.ports import DocumentSource, IssueSource, Record
 from engine.store import IssueState
 from rulebridge.runner._night import Night
 
-__all__ = ["ISSUES_CURSOR", "LIFECYCLE_KINDS", "next_cursor", "reconcile_issues"]
+__all__ = [
+    "INVOICE_GAP",
+    "ISSUES_CURSOR",
+    "LIFECYCLE_KINDS",
+    "PartReader",
+    "next_cursor",
+    "reconcile_issues",
+]
 
 ISSUES_CURSOR: Final = "fixflo.issues"
 LIFECYCLE_KINDS: Final = frozenset({"works_order", "document", "charge"})
-_INVOICE_FIELDS: Final = ("InvoiceNumber", "TotalNet", "TotalTax", "Total", "Document")
+INVOICE_GAP: Final = "gap.issue-updates"
+"""The declared gap whose ``rules`` name the charge requirements that wait for an invoice."""
 Fate = Literal["reconciled", "parked", "held"]
+
+
+@runtime_checkable
+class PartReader(Protocol):
+    """An issue source that adds parts to an issue it already read (the Fixflo adapter)."""
+
+    async def read_parts(self, issue: Mapping[str, Any], parts: Iterable[str]) -> Record:
+        """`issue` with `parts` read from their endpoints and added under their names."""
+        ...
 
 
 @dataclass
@@ -128,8 +156,10 @@ async def _read_and_reconcile(night: Night, phase: _Phase, issue_id: str, *, sta
 async def _reconcile_one(night: Night, phase: _Phase, issue: dict[str, Any]) -> Fate:
     issue_id = str(issue.get("Id"))
     state = night.store.issue_state(issue_id)
+    if _agrees(night, phase.lifecycle, issue, state):
+        return "reconciled"
     try:
-        issue = await _with_details(phase.lifecycle, phase.issues, issue, state)
+        issue = await _with_parts(phase, issue)
     except RulebridgeError as exc:
         night.warn("fixflo", f"issue {issue_id}: {exc}; it is read again next run")
         night.incomplete += 1
@@ -141,6 +171,7 @@ async def _reconcile_one(night: Night, phase: _Phase, issue: dict[str, Any]) -> 
         return "held"
     for because in result.warnings:
         night.warn(because.rule, f"issue {issue_id}: {because}")
+    _warn_waiting_charge(night, phase.lifecycle, issue, state, result)
     wanted = {op.idempotency_key for op in result.operations}
     for queued in night.store.requeued(LIFECYCLE_KINDS):
         key = str(queued.get("idempotency_key"))
@@ -175,36 +206,88 @@ def _note(night: Night, phase: _Phase, applied: IssueApplyResult) -> Fate:
     return "parked"  # only dead letters (and what waits on them) are open
 
 
-async def _with_details(
-    lifecycle: Lifecycle, issues: IssueSource, issue: dict[str, Any], held: IssueState
-) -> dict[str, Any]:
-    """The issue with the invoice and completion documents its status needs, read from
-    their own endpoints when the issue resource does not carry them."""
-    spec = lifecycle.statuses.get(lifecycle.status_of(issue) or "")
-    if spec is None or (held.revision is not None and held.revision == issue.get("Revision")):
+async def _with_parts(phase: _Phase, issue: dict[str, Any]) -> dict[str, Any]:
+    """The issue with the parts the lifecycle reads at its status (none: as it is).
+
+    A source without `PartReader` is asked for the issue again with the parts."""
+    parts = phase.lifecycle.parts_read(phase.lifecycle.status_of(issue) or "")
+    if not parts:
         return issue
+    if isinstance(phase.issues, PartReader):
+        return dict(await phase.issues.read_parts(issue, parts))
+    return dict(await phase.issues.read_issue(str(issue.get("Id")), parts))
+
+
+def _agrees(night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any], held: IssueState) -> bool:
+    """Whether the ledger already agrees with this very snapshot and nothing waits: the same
+    revision instant, the works order the status asks for held, its charge posted, and no
+    operation of the issue queued again by a person. Such an issue needs no part and no
+    operation (reconciling it would read its parts for nothing)."""
+    if held.revision is None or lifecycle.read_revision is None:
+        return False
+    if not _same_instant(lifecycle.read_revision(issue), held.revision):
+        return False
+    spec = _spec(night, lifecycle, issue)
+    if spec is None:
+        return False
+    if spec.works_order is not None and held.works_order_id is None:
+        return False
+    if spec.charge and spec.charge not in held.charges:
+        return False
     issue_id = str(issue.get("Id"))
-    if spec.charge and spec.charge not in held.charges and issue.get("Invoice") is None:
-        invoice = await issues.invoice(issue_id)
-        if invoice is not None:
-            issue = {**issue, "Invoice": _invoice(invoice)}
-    if spec.attach and issue.get("CompletionDocuments") is None:
-        documents = await issues.completion_documents(issue_id)
-        issue = {**issue, "CompletionDocuments": [{"Name": doc.name} for doc in documents]}
-    return issue
+    return not any(op.get("issue_id") == issue_id for op in night.store.requeued(LIFECYCLE_KINDS))
 
 
-def _invoice(details: dict[str, Any]) -> dict[str, Any]:
-    """The invoice as the lifecycle reads it; totals from the line items when absent."""
-    invoice = {name: details.get(name) for name in _INVOICE_FIELDS}
-    lines = [line for line in details.get("LineItems") or [] if isinstance(line, dict)]
-    for total, column in (("TotalNet", "Net"), ("TotalTax", "Tax"), ("Total", "Total")):
-        if invoice[total] is None and lines:
-            values = [line.get(column) for line in lines]
-            numbers = [value for value in values if isinstance(value, int | float)]
-            if len(numbers) == len(values):
-                invoice[total] = round(sum(numbers), 2)
-    return invoice
+def _spec(night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any]) -> StatusSpec | None:
+    """The status spec as it applies to the issue (its first case that holds), or None when
+    the status is not declared or a case cannot be judged without the parts."""
+    declared = lifecycle.statuses.get(lifecycle.status_of(issue) or "")
+    if declared is None:
+        return None
+    try:
+        return declared.resolve(issue, night.ruleset.context())[0]
+    except (EvaluationError, LookupError, TypeError, ValueError):
+        return None
+
+
+def _same_instant(left: Any, right: Any) -> bool:
+    """Whether two revisions are equal: ISO date-times as instants, anything else as is."""
+    first, second = _instant(left), _instant(right)
+    if first is None or second is None:
+        return bool(left == right)
+    return first == second
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _warn_waiting_charge(
+    night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any], held: IssueState, result: IssueOps
+) -> None:
+    """gap.issue-updates: an issue at a final status whose charge is not posted, held back
+    by a requirement the gap names (an invoice not there yet), is a warning each run."""
+    gap = next((g for g in night.ruleset.gaps if g.id == INVOICE_GAP), None)
+    spec = _spec(night, lifecycle, issue)
+    if gap is None or spec is None or not spec.charge or result.stale:
+        return
+    if result.status not in lifecycle.final or spec.charge in held.charges:
+        return
+    if any(op.kind == "charge" for op in result.operations):
+        return
+    waiting = [because for because in result.warnings if because.rule in gap.rules]
+    if waiting:
+        night.warn(
+            INVOICE_GAP,
+            f"issue {issue.get('Id')} is {result.status} and its {spec.charge} charge waits "
+            f"({waiting[0]}); {gap.instead}",
+        )
 
 
 def next_cursor(since: str | None, passed: list[str], held: list[str]) -> str | None:

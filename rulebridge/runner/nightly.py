@@ -70,7 +70,13 @@ from rulebridge.runner.trust import (
     identity_of,
     open_trusted,
 )
-from rulebridge.runner.wiring import Wire, alto_writer, fixflo_ports, snapshot_reader
+from rulebridge.runner.wiring import (
+    Wire,
+    alto_writer,
+    check_issue_parts,
+    fixflo_ports,
+    snapshot_reader,
+)
 
 __all__ = [
     "AgencyRun",
@@ -105,9 +111,14 @@ def run_nightly(options: RunOptions, log: RunLog) -> RunOutcome:
         engine.store.StoreRefusedError: the store is not this agency's up-to-date store
             (`rulebridge.runner.trust`; nothing done, the message names the fix).
         engine.RulesetErrors: the ruleset or its settings do not validate (nothing done).
+        adapters.errors.ConfigError: the ruleset declares an issue part the Fixflo adapter
+            does not read as it says (`rulebridge.runner.wiring.check_issue_parts`; nothing
+            done).
         engine.store.StoreError: the state store cannot be opened.
     """
     ruleset = load_agency_ruleset(options.config)
+    if "fixflo" in options.config.apis:
+        check_issue_parts(ruleset)  # before anything is locked, opened or read
     agency = AgencyRun.of(options)
     with AgencyLock(agency.home, options.store_path):
         probe = _probe(options, ruleset, agency.calls)
@@ -212,7 +223,7 @@ def _probe(options: RunOptions, ruleset: CompiledRuleset, calls: ApiCalls) -> Pr
 async def _find_history(wire: Wire, ruleset: CompiledRuleset) -> str | None:
     try:
         async with (
-            fixflo_ports(wire, drained=False) as fixflo,
+            fixflo_ports(wire, drained=False, ruleset=ruleset) as fixflo,
             alto_writer(wire, drained=False) as alto,
         ):
             if not isinstance(alto, WorksOrderLookup):
@@ -354,7 +365,7 @@ def _write_plan(path: Path, data: dict[str, Any]) -> None:
 async def _write_phases(night: Night, plan: Plan) -> None:
     """Apply the plan to Fixflo, then reconcile Fixflo's issues into Alto: one event loop,
     one limiter per system."""
-    async with fixflo_ports(night) as fixflo:
+    async with fixflo_ports(night, ruleset=night.ruleset) as fixflo:
         started = time.monotonic()
         await _apply(night, plan, fixflo.target, fixflo.lookups)
         night.add_time("apply", time.monotonic() - started)

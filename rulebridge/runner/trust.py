@@ -29,8 +29,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from engine.errors import CredentialsRefused, NotOffered, RulebridgeError
 from engine.issues import reconcile
@@ -45,6 +46,7 @@ from engine.store import (
 )
 from rulebridge._config import AgencyConfig
 from rulebridge.runner.home import AgencyHome, Witness
+from rulebridge.runner.issues import PartReader
 
 __all__ = ["Probe", "RefusedBy", "adopt_hint", "find_history", "identity_of", "open_trusted"]
 
@@ -227,8 +229,8 @@ class RefusedBy(RulebridgeError):
 async def find_history(
     ruleset: CompiledRuleset, issues: IssueSource, alto: WorksOrderLookup
 ) -> str | None:
-    """Evidence that the agency has run before: a works order in Alto carrying the
-    reference of a Fixflo issue (one that a reconcile against nothing would create), or None.
+    """Evidence that the agency has run before: a works order in Alto recognised by the
+    identity of one a reconcile of a Fixflo issue against nothing would create, or None.
 
     Reads every issue's id, each issue, and asks Alto for the works orders of each
     issue's property that needs one; stops at the first found. An issue Fixflo will not
@@ -247,9 +249,9 @@ async def find_history(
     except CredentialsRefused as exc:
         raise RefusedBy("fixflo", exc.status) from None
     for issue_id in ids:
-        for property_id, reference in await _owed_orders(ruleset, issues, issue_id):
+        for property_id, identity in await _owed_orders(ruleset, issues, issue_id):
             try:
-                found = await alto.find_works_order(property_id, reference)
+                found = await alto.find_works_order(property_id, identity)
             except CredentialsRefused as exc:
                 raise RefusedBy("alto", exc.status) from None
             except NotOffered:
@@ -257,24 +259,32 @@ async def find_history(
             if found is not None:
                 return (
                     f"Alto already holds works order {found.get('id')} on property "
-                    f"{property_id}, carrying [ref {reference}] (Fixflo issue {reference})"
+                    f"{property_id} for Fixflo issue {issue_id} (its "
+                    f"{', '.join(sorted(identity))} are the issue's)"
                 )
     return None
 
 
 async def _owed_orders(
     ruleset: CompiledRuleset, issues: IssueSource, issue_id: str
-) -> list[tuple[str, str]]:
-    """(property id, reference) of the works order the issue needs in Alto, if any."""
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """(property id, identity) of the works order the issue needs in Alto, if any: the
+    issue is read with the parts the lifecycle reads at its status."""
+    lifecycle = ruleset.lifecycle
     try:
         issue = await issues.read_issue(issue_id)
+        parts = lifecycle.parts_read(lifecycle.status_of(issue) or "") if lifecycle else None
+        if parts and isinstance(issues, PartReader):
+            issue = await issues.read_parts(issue, parts)
+        elif parts:
+            issue = await issues.read_issue(issue_id, parts)
         ops = reconcile(ruleset, issue, AltoHolding()).operations
     except CredentialsRefused as exc:
         raise RefusedBy("fixflo", exc.status) from None
-    except (RulebridgeError, ValueError):
+    except (RulebridgeError, ValueError, KeyError):
         return []
     return [
-        (str(op.fields["propertyId"]), op.issue_id)
+        (str(op.fields["propertyId"]), op.target.get("identity") or {})
         for op in ops
         if (op.op, op.kind) == ("create", "works_order") and "propertyId" in op.fields
     ]

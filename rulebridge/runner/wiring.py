@@ -24,16 +24,27 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAdapter
-from adapters.fixflo import REFERENCE_LOOKUPS, FixfloAdapter, FixfloDocuments
+from adapters.errors import ConfigError
+from adapters.fixflo import ISSUE_PARTS, REFERENCE_LOOKUPS, FixfloAdapter, FixfloDocuments
 from adapters.http import Deadline
 from engine.errors import RecordError
 from engine.issues import AltoWriter
+from engine.language.ruleset import CompiledRuleset
 from engine.ports import DocumentSource, IssueSource, Record, RecordSource, RecordTarget
 from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import Opener
 from rulebridge.runner.calls import ApiCalls
 
-__all__ = ["FixfloPorts", "Wire", "Wired", "alto_writer", "fixflo_ports", "snapshot_reader"]
+__all__ = [
+    "FixfloPorts",
+    "Wire",
+    "Wired",
+    "alto_writer",
+    "check_issue_parts",
+    "fixflo_ports",
+    "issue_fields",
+    "snapshot_reader",
+]
 
 
 class Wired(Protocol):
@@ -120,15 +131,68 @@ def snapshot_reader(
     return open_source
 
 
+def check_issue_parts(ruleset: CompiledRuleset) -> None:
+    """Refuse a ruleset whose lifecycle declares an issue part the Fixflo adapter does not
+    read, or reads with another request than the ruleset's ``read:`` says.
+
+    Raises:
+        adapters.errors.ConfigError: naming the part, the ruleset file and line, what the
+            adapter reads and the parts it knows (raised before anything is read).
+    """
+    lifecycle = ruleset.lifecycle
+    if lifecycle is None:
+        return
+    known = ", ".join(f"{name} ({read})" for name, read in ISSUE_PARTS.items())
+    for name, part in lifecycle.parts.items():
+        reads = ISSUE_PARTS.get(name)
+        where = f"{ruleset.path}:{part.line}"
+        if reads is None:
+            raise ConfigError(
+                f"{where}: the source {lifecycle.source} declares part {name!r}, which the "
+                f"Fixflo adapter does not read; the parts it reads are {known}. Remove the "
+                "part or name one of these"
+            )
+        if reads != part.read:
+            raise ConfigError(
+                f"{where}: part {name!r} says read: {part.read!r}, but the Fixflo adapter "
+                f"reads it with {reads!r}; write that (the parts it reads are {known})"
+            )
+
+
+def issue_fields(ruleset: CompiledRuleset | None) -> tuple[str, ...] | None:
+    """The fields the lifecycle's source declares (the Fixflo adapter reads exactly
+    these), or None without a lifecycle."""
+    lifecycle = None if ruleset is None else ruleset.lifecycle
+    if ruleset is None or lifecycle is None or lifecycle.source not in ruleset.sources:
+        return None
+    return tuple(ruleset.sources[lifecycle.source].fields)
+
+
 @asynccontextmanager
-async def fixflo_ports(night: Wired, *, drained: bool = True) -> AsyncIterator[FixfloPorts]:
+async def fixflo_ports(
+    night: Wired, *, drained: bool = True, ruleset: CompiledRuleset | None = None
+) -> AsyncIterator[FixfloPorts]:
     """Fixflo's ports for the write phases, its limiter starting drained (`_drained`) unless
-    nothing read Fixflo a moment ago."""
+    nothing read Fixflo a moment ago. With `ruleset`, its issue parts are checked
+    (`check_issue_parts`) and issues are read with the fields its lifecycle's source
+    declares.
+
+    Raises:
+        adapters.errors.ConfigError: the ruleset declares a part the adapter does not read.
+    """
+    if ruleset is not None:
+        check_issue_parts(ruleset)
     async with _client(night, "fixflo") as client:
         limiter = night.config.limiter("fixflo")
         limiter = await _drained(limiter) if drained else limiter
         config = night.config
-        fixflo = FixfloAdapter(client, limiter=limiter, retry=config.retry, limits=config.limits)
+        fixflo = FixfloAdapter(
+            client,
+            limiter=limiter,
+            retry=config.retry,
+            limits=config.limits,
+            issue_fields=issue_fields(ruleset),
+        )
         yield FixfloPorts(fixflo, fixflo, FixfloDocuments(fixflo), REFERENCE_LOOKUPS)
 
 

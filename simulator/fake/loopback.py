@@ -6,10 +6,16 @@ lifecycle `FixfloWorld`), both on 127.0.0.1 in background threads, and writes an
 config plus an owner-only secrets file for them, so ``rulebridge run --config`` (in this
 process or another) reaches them exactly as it reaches the real APIs.
 
-`play_issues` then plays issue lifecycles in the Fixflo world, on properties, occupiers and
-contractors the first night synced, as people would in Fixflo's UI. `agreement` says
-whether Alto agrees with every issue as the ruleset requires, using the state store's
-ledger. The demo, the crash harness and the run benchmark share them.
+`play_issues` then plays contract-true issue lifecycles in the Fixflo world, on properties,
+occupiers and contractors the first night synced, as people would in Fixflo's UI: the
+issue's ``Address`` is its property's, ``FixfloProperty``, ``FixfloTenant`` and
+``Job.Contractor`` are the fake Fixflo's own records (so the adapter finds them through
+their endpoints), and the paths include a landlord-instructed job and a job cancelled
+after it was awarded. The fake Alto's world holds the generated agency's tenancies (a
+tenant's charge goes to one of them). `agreement` says whether Alto agrees with every
+issue as the ruleset requires (`simulator.lifecycle.violations`, with the agency's
+settings), using the state store's ledger. The demo, the crash harness and the run
+benchmark share them.
 
 Example::
 
@@ -21,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
 from collections.abc import Iterator, Mapping
@@ -28,13 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import yaml
+
 from engine import load_ruleset
 from engine.store import Store
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults, serving
 from simulator.lifecycle import AltoWorld, FixfloWorld, Simulation, violations
 from simulator.lifecycle.worlds import LedgerEntry
 
-__all__ = ["FakeAgency", "agreement", "fake_agency", "play_issues"]
+__all__ = ["PATHS", "FakeAgency", "agreement", "fake_agency", "play_issues"]
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 RULESET: Final = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
@@ -44,20 +53,27 @@ _ENV: Final = {
     "alto_secret": "RULEBRIDGE_DEMO_ALTO_CLIENT_SECRET",
     "fixflo": "RULEBRIDGE_DEMO_FIXFLO_TOKEN",
 }
-# The paths an issue takes, as events with their details' overrides (None: the defaults).
-_PATHS: Final[tuple[tuple[str, ...], ...]] = (
+# The paths an issue takes (``instruct:landlord``: a job without a contractor, the landlord
+# doing it, gap.job-assignee); every other detail is the event's default.
+PATHS: Final[tuple[tuple[str, ...], ...]] = (
     ("report", "instruct", "set_appointment", "complete_job", "close"),
     ("report", "request_quotes", "quotes_returned", "review_quotes", "instruct", "complete_job"),
     ("report", "instruct:landlord", "complete_job", "close"),
     ("report", "close_without_job"),
+    ("report", "instruct", "set_appointment", "cancel_job"),
     ("report", "instruct", "set_appointment"),
     ("report",),
 )
+_REPAIRS: Final = (
+    "Dripping kitchen tap", "Boiler not heating", "Broken window latch", "Blocked drain",
+    "Faulty extractor fan", "Leaking shower tray", "Loose stair rail",
+)  # fmt: skip
 
 
 @dataclass
 class FakeAgency:
-    """The served agency: where its config and store are, and the fakes behind them."""
+    """The served agency: where its config and store are, the fakes behind them, and the
+    agency's settings (those its settings file gives)."""
 
     folder: Path
     config_path: Path
@@ -67,6 +83,7 @@ class FakeAgency:
     simulation: Simulation
     alto_url: str
     fixflo_url: str
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -80,6 +97,7 @@ def fake_agency(
     fixflo_page_size: int = 50,
     lookups: bool = True,
     attempts: int = 8,
+    settings: Mapping[str, Any] | None = None,
 ) -> Iterator[FakeAgency]:
     """Serve a generated agency of `size` properties; write its config into `folder`.
 
@@ -94,6 +112,8 @@ def fake_agency(
             (without it, a lost answer to a document becomes a dead letter; a charge's
             always does: Alto's contract has no read of charges).
         attempts: the config's retry attempts per request.
+        settings: agency settings over the example's (``{"paying_party": "Tenant"}``),
+            written to ``agency.settings.yaml`` in `folder`.
     """
     folder.mkdir(parents=True, exist_ok=True)
     rules = parse_faults(faults)
@@ -112,12 +132,13 @@ def fake_agency(
         page_size=fixflo_page_size,
         world=fixflo_world,
     )
-    ruleset = load_ruleset(RULESET, settings=SETTINGS)
+    settings_path, chosen = _write_settings(folder, settings or {})
+    ruleset = load_ruleset(RULESET, settings=settings_path)
     simulation = Simulation(ruleset, fixflo=fixflo_world, alto=alto_world)
     with serving(alto.app) as alto_url, serving(fixflo.app) as fixflo_base:
         fixflo_url = fixflo_base + "/api/v2"
         urls = (alto_url, fixflo_url)
-        config_path = _write_config(folder, alto, fixflo, urls, per_minute, attempts)
+        config_path = _write_config(folder, alto, fixflo, urls, (per_minute, attempts))
         yield FakeAgency(
             folder,
             config_path,
@@ -127,7 +148,20 @@ def fake_agency(
             simulation,
             alto_url,
             fixflo_url,
+            chosen,
         )
+
+
+def _write_settings(folder: Path, given: Mapping[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The example settings with `given` over them, written beside the config (the example
+    itself when nothing is given); returns the file and the settings it gives."""
+    example = yaml.safe_load(SETTINGS.read_text("utf-8"))
+    chosen = {**example.get("settings", {}), **given}
+    if not given:
+        return SETTINGS, chosen
+    path = folder / "agency.settings.yaml"
+    path.write_text(yaml.safe_dump({**example, "settings": chosen}, sort_keys=False), "utf-8")
+    return path, chosen
 
 
 def _write_config(
@@ -135,10 +169,10 @@ def _write_config(
     alto: FakeAlto,
     fixflo: FakeFixflo,
     urls: tuple[str, str],
-    rate: int,
-    attempts: int,
+    limits: tuple[int, int],
 ) -> Path:
     alto_url, fixflo_url = urls
+    rate, attempts = limits
     secrets = folder / "agency.secrets"
     secrets.touch(mode=0o600)
     os.chmod(secrets, 0o600)
@@ -154,7 +188,7 @@ def _write_config(
         "agency: demo\n"
         "secrets_file: agency.secrets\n"
         f"ruleset: {RULESET}\n"
-        f"settings: {SETTINGS}\n"
+        f"settings: {_settings_of(folder)}\n"
         "timeout_seconds: 10\n"
         f"retry: {{attempts: {attempts}, total_seconds: 60}}\n"
         "alto:\n"
@@ -172,12 +206,22 @@ def _write_config(
     return config
 
 
-def play_issues(agency: FakeAgency, count: int, *, seed: int = 0) -> list[str]:
-    """Play `count` new issues in the Fixflo world along varied paths; returns their ids.
+def _settings_of(folder: Path) -> Path:
+    written = folder / "agency.settings.yaml"
+    return written if written.exists() else SETTINGS
 
-    Issues are on properties the first night synced (bearing an ``ExternalPropertyRef``),
-    reported by an occupier of the property when it has one, and instructed to a synced
-    contractor; nothing is delivered to Alto (the next run reads the issues).
+
+def play_issues(agency: FakeAgency, count: int, *, seed: int = 0) -> list[str]:
+    """Play `count` new issues in the Fixflo world along `PATHS` in turn; returns their ids.
+
+    Each issue is at a property the first night synced (bearing an ``ExternalPropertyRef``,
+    its ``Address`` the property's), reported by an occupier linked to the property when it
+    has one (``TenantId`` and ``FixfloTenant`` the fake's tenant; else none), and instructed
+    to a synced contractor (``Job.Contractor`` the fake's record) or, on the landlord path,
+    to nobody. Nothing is delivered to Alto: the next run reads the issues.
+
+    Raises:
+        ValueError: the fake Fixflo holds no synced property (run the nightly job first).
     """
     rng = random.Random(seed)  # noqa: S311 - made-up repairs, not secrets
     store = agency.fixflo.store
@@ -185,20 +229,17 @@ def play_issues(agency: FakeAgency, count: int, *, seed: int = 0) -> list[str]:
     contractors = [c for c in store.collections["contractors"].values() if c.get("ExternalRef")]
     if not properties:
         raise ValueError("no synced property in the fake Fixflo: run the nightly job first")
-    occupiers = _occupiers(store.join_records()[1])
+    occupiers = _occupiers(store.join_records()[1], store.collections["tenants"].values())
     made = []
     start = len(agency.simulation.fixflo.issues)
     for number in range(start + 1, start + count + 1):
-        issue_id = f"I{number}"
+        issue_id = str(number)
         prop = rng.choice(properties)
-        contractor = rng.choice(contractors).get("ExternalRef") if contractors else None
-        who = {
-            "ExternalPropertyRef": _ref(prop),
-            "TenantRef": occupiers.get(str(_ref(prop))),
-        }
-        for step in _PATHS[(number - 1) % len(_PATHS)]:
+        contractor = rng.choice(contractors) if contractors else None
+        reported = _reported(prop, occupiers.get(str(_ref(prop))), _REPAIRS[number % 7])
+        for step in PATHS[(number - 1) % len(PATHS)]:
             event, _, variant = step.partition(":")
-            details = _details(event, variant, who, contractor, issue_id)
+            details = _details(event, variant, reported, contractor)
             agency.simulation.perform(event, issue_id, details, deliver=False)
         made.append(issue_id)
     return made
@@ -208,30 +249,59 @@ def _ref(record: Mapping[str, Any]) -> Any:
     return record.get("ExternalPropertyRef")
 
 
-def _occupiers(links: list[dict[str, Any]]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _occupiers(links: list[dict[str, Any]], tenants: Any) -> dict[str, Mapping[str, Any]]:
+    """The first tenant linked to each property, by the property's external reference."""
+    by_ref = {str(t.get("ExternalRef")): t for t in tenants if t.get("ExternalRef")}
+    found: dict[str, Mapping[str, Any]] = {}
     for link in links:
-        prop, tenant = link.get("PropertyExternalRef"), link.get("TenantExternalRef")
-        if prop and tenant:
-            found.setdefault(str(prop), str(tenant))
+        prop, tenant = (
+            link.get("PropertyExternalRef"),
+            by_ref.get(str(link.get("TenantExternalRef"))),
+        )
+        if prop and tenant is not None:
+            found.setdefault(str(prop), tenant)
     return found
 
 
+def _reported(
+    prop: Mapping[str, Any], tenant: Mapping[str, Any] | None, title: str
+) -> dict[str, Any]:
+    """The report's details on the fake Fixflo's own records."""
+    address = dict(prop.get("Address") or {})
+    details: dict[str, Any] = {
+        "Title": title,
+        "Address": address,
+        "FixfloProperty": {"id": prop["id"], "ExternalPropertyRef": _ref(prop), "Address": address},
+        "TenantId": None,
+        "FixfloTenant": None,
+    }
+    if tenant is not None:
+        details |= {
+            "TenantId": str(tenant["id"]),
+            "FixfloTenant": {key: tenant.get(key) for key in ("id", "ExternalRef", "EmailAddress")},
+            "Firstname": tenant.get("FirstName"),
+            "Surname": tenant.get("Surname"),
+            "EmailAddress": tenant.get("EmailAddress"),
+        }
+    return details
+
+
 def _details(
-    event: str, variant: str, who: Mapping[str, Any], contractor: Any, issue_id: str
+    event: str, variant: str, reported: Mapping[str, Any], contractor: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     if event == "report":
-        return dict(who)
-    if event == "instruct" and variant == "landlord":
-        return {"Job.AssignedTo": "Landlord", "Job.PayingParty": "Landlord"}
+        return dict(reported)
+    if event == "instruct" and (variant == "landlord" or contractor is None):
+        return {"Job.Contractor": None}
     if event == "instruct":
-        paying = "Tenant" if who.get("TenantRef") and issue_id.endswith("7") else "Landlord"
-        return {"Job.ContractorRef": contractor, "Job.PayingParty": paying}
+        keys = ("Id", "ExternalRef", "DisplayName", "CompanyName")
+        return {"Job.Contractor": {key: contractor.get(key) for key in keys}}  # type: ignore[union-attr]
     return {}
 
 
 def agreement(agency: FakeAgency, store_path: Path | None = None) -> list[str]:
-    """Every way Alto disagrees with the Fixflo issues as the ruleset requires (empty: none).
+    """Every way Alto disagrees with the Fixflo issues as the ruleset requires, under the
+    agency's settings (empty: none).
 
     The ledger comes from the state store (`store_path`, by default the agency's): Alto is
     judged against the issue revision the runner last agreed with, so an issue changed
@@ -247,5 +317,5 @@ def agreement(agency: FakeAgency, store_path: Path | None = None) -> list[str]:
                 ledger[issue_id] = LedgerEntry(
                     state.works_order_id, set(state.documents), set(state.charges), state.revision
                 )
-    judged = AltoWorld(alto.works_orders, alto.documents, alto.charges, ledger, alto.keys)
-    return violations(agency.simulation.fixflo, judged)
+    judged = dataclasses.replace(alto, ledger=ledger)
+    return violations(agency.simulation.fixflo, judged, agency.settings)
