@@ -6,6 +6,7 @@ import io
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -89,11 +90,17 @@ def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
         console.rule("3. The first night: everything that should be in Fixflo is sent")
         first = _night(console, options)
         console.rule("4. During the day: repairs reported and worked on in Fixflo")
-        issues = play_issues(agency, 6, seed=seed)
+        issues = play_issues(agency, 7, seed=seed)
         for issue_id in issues:
             issue = agency.simulation.fixflo.issues[issue_id]
+            where = (issue.get("FixfloProperty") or {}).get("ExternalPropertyRef")
+            job = issue.get("Job") or {}
+            who = (
+                "no job" if not job else "a contractor" if job.get("Contractor") else "the landlord"
+            )
             console.print(
-                f"{issue_id}: {issue['Status']} at {issue['ExternalPropertyRef']}",
+                f"issue {issue_id} {issue['Title']!r}: {issue['Status']} at property {where} "
+                f"({who}{', cancelled' if job and not job.get('JobCompleted') and issue['Status'] == 'Closed' else ''})",
                 markup=False,
                 highlight=False,
             )
@@ -106,6 +113,14 @@ def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
     _summary(console, [first, second, third], problems, agency.store_path)
     if problems or third.exit_code != 0:
         raise click.ClickException("the nightly job did not converge (see above)")
+
+
+def _job_words(job: dict[str, Any], status: str) -> str:
+    """Who does the job, in words (cancelled: closed before it was completed)."""
+    if not job:
+        return "no job"
+    who = "a contractor" if job.get("Contractor") else "the landlord"
+    return f"{who}, cancelled" if status == "Closed" and not job.get("JobCompleted") else who
 
 
 def _night(console: Console, options: RunOptions) -> RunOutcome:

@@ -160,12 +160,29 @@ def check_issue_parts(ruleset: CompiledRuleset) -> None:
 
 
 def issue_fields(ruleset: CompiledRuleset | None) -> tuple[str, ...] | None:
-    """The fields the lifecycle's source declares (the Fixflo adapter reads exactly
-    these), or None without a lifecycle."""
+    """The fields the lifecycle's source declares, as the Fixflo adapter takes them (a
+    list marked ``[]``: ``Quotes[].id``, ``InvoiceDetails[].LineItems[].Net``); the adapter
+    reads exactly these. None without a lifecycle.
+
+    Example:
+        >>> from engine import load_ruleset
+        >>> fields = issue_fields(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+        >>> "Quotes[].id" in fields, "InvoiceDetails[].LineItems[].Net" in fields
+        (True, True)
+    """
     lifecycle = None if ruleset is None else ruleset.lifecycle
     if ruleset is None or lifecycle is None or lifecycle.source not in ruleset.sources:
         return None
-    return tuple(ruleset.sources[lifecycle.source].fields)
+    source = ruleset.sources[lifecycle.source]
+    return tuple(_marked(name, source.list_fields) for name in source.fields)
+
+
+def _marked(name: str, lists: frozenset[str]) -> str:
+    steps = name.split(".")
+    return ".".join(
+        step + ("[]" if ".".join(steps[: at + 1]) in lists else "")
+        for at, step in enumerate(steps)
+    )
 
 
 @asynccontextmanager

@@ -215,8 +215,8 @@ def play_issues(agency: FakeAgency, count: int, *, seed: int = 0) -> list[str]:
     """Play `count` new issues in the Fixflo world along `PATHS` in turn; returns their ids.
 
     Each issue is at a property the first night synced (bearing an ``ExternalPropertyRef``,
-    its ``Address`` the property's), reported by an occupier linked to the property when it
-    has one (``TenantId`` and ``FixfloTenant`` the fake's tenant; else none), and instructed
+    its ``Address`` the property's; one with an occupier linked when there is any),
+    reported by an occupier linked to the property when it has one (``TenantId`` and ``FixfloTenant`` the fake's tenant; else none), and instructed
     to a synced contractor (``Job.Contractor`` the fake's record) or, on the landlord path,
     to nobody. Nothing is delivered to Alto: the next run reads the issues.
 
@@ -230,6 +230,8 @@ def play_issues(agency: FakeAgency, count: int, *, seed: int = 0) -> list[str]:
     if not properties:
         raise ValueError("no synced property in the fake Fixflo: run the nightly job first")
     occupiers = _occupiers(store.join_records()[1], store.collections["tenants"].values())
+    occupied = [p for p in properties if str(_ref(p)) in occupiers]
+    properties = occupied or properties  # an occupier reports (a tenant may pay, CH-02)
     made = []
     start = len(agency.simulation.fixflo.issues)
     for number in range(start + 1, start + count + 1):
