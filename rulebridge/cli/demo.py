@@ -95,12 +95,9 @@ def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
             issue = agency.simulation.fixflo.issues[issue_id]
             where = (issue.get("FixfloProperty") or {}).get("ExternalPropertyRef")
             job = issue.get("Job") or {}
-            who = (
-                "no job" if not job else "a contractor" if job.get("Contractor") else "the landlord"
-            )
             console.print(
                 f"issue {issue_id} {issue['Title']!r}: {issue['Status']} at property {where} "
-                f"({who}{', cancelled' if job and not job.get('JobCompleted') and issue['Status'] == 'Closed' else ''})",
+                f"({_job_words(job, issue['Status'])})",
                 markup=False,
                 highlight=False,
             )

@@ -180,8 +180,7 @@ def issue_fields(ruleset: CompiledRuleset | None) -> tuple[str, ...] | None:
 def _marked(name: str, lists: frozenset[str]) -> str:
     steps = name.split(".")
     return ".".join(
-        step + ("[]" if ".".join(steps[: at + 1]) in lists else "")
-        for at, step in enumerate(steps)
+        step + ("[]" if ".".join(steps[: at + 1]) in lists else "") for at, step in enumerate(steps)
     )
 
 

@@ -216,7 +216,8 @@ def play_issues(agency: FakeAgency, count: int, *, seed: int = 0) -> list[str]:
 
     Each issue is at a property the first night synced (bearing an ``ExternalPropertyRef``,
     its ``Address`` the property's; one with an occupier linked when there is any),
-    reported by an occupier linked to the property when it has one (``TenantId`` and ``FixfloTenant`` the fake's tenant; else none), and instructed
+    reported by an occupier linked to the property when it has one (``TenantId`` and
+    ``FixfloTenant`` the fake's tenant; else none), and instructed
     to a synced contractor (``Job.Contractor`` the fake's record) or, on the landlord path,
     to nobody. Nothing is delivered to Alto: the next run reads the issues.
 
