@@ -220,8 +220,9 @@ async def _with_parts(phase: _Phase, issue: dict[str, Any]) -> dict[str, Any]:
 
 def _agrees(night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any], held: IssueState) -> bool:
     """Whether the ledger already agrees with this very snapshot and nothing waits: the same
-    revision instant, the works order the status asks for held, its charge posted, and no
-    operation of the issue queued again by a person. Such an issue needs no part and no
+    revision instant, the works order the status asks for held, its charge posted (or held
+    back by what the Issue alone decides, `_never_due`), and no operation of the issue
+    queued again by a person. Such an issue needs no part and no
     operation (reconciling it would read its parts for nothing)."""
     if held.revision is None or lifecycle.read_revision is None:
         return False
@@ -232,10 +233,34 @@ def _agrees(night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any], held: 
         return False
     if spec.works_order is not None and held.works_order_id is None:
         return False
-    if spec.charge and spec.charge not in held.charges:
+    if spec.charge and spec.charge not in held.charges and not _never_due(night, spec, issue):
         return False
     issue_id = str(issue.get("Id"))
     return not any(op.get("issue_id") == issue_id for op in night.store.requeued(LIFECYCLE_KINDS))
+
+
+def _never_due(night: Night, spec: StatusSpec, issue: Mapping[str, Any]) -> bool:
+    """Whether the status's charge is held back by a requirement the Issue alone decides
+    (no part read, not one of the rules ``gap.issue-updates`` names as waiting for an
+    invoice): a landlord's job, say, whose snapshot cannot come to need a charge."""
+    lifecycle = night.ruleset.lifecycle
+    policy = None if lifecycle is None else lifecycle.charges.get(str(spec.charge))
+    source = None if lifecycle is None else night.ruleset.sources.get(lifecycle.source)
+    if policy is None or source is None:
+        return False
+    waiting = next((set(g.rules) for g in night.ruleset.gaps if g.id == INVOICE_GAP), set())
+    context = night.ruleset.context()
+    for rule in policy.require:
+        try:
+            held, because = rule.check.explain(issue, context)
+        except (EvaluationError, LookupError, TypeError, ValueError):
+            return False
+        if held:
+            continue
+        fields = [str(reason.field) for reason in because]
+        reads_part = any(source.part_of(name) is not None for name in fields)
+        return bool(fields) and not reads_part and rule.id not in waiting
+    return False
 
 
 def _spec(night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any]) -> StatusSpec | None:

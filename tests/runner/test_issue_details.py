@@ -148,6 +148,19 @@ def test_a_reported_issue_agreed_with_needs_nothing_and_an_awarded_one_needs_its
     assert _agrees(night(), LIFECYCLE, awarded, IssueState("1042", "WO-1", revision=stamp))
 
 
+def test_a_closed_landlord_job_agreed_with_needs_no_part_but_a_waiting_invoice_does() -> None:
+    """A landlord's job never gets a contractor charge (the Issue alone says so): once
+    agreed with, its parts are not read again; a contractor's job whose invoice is missing
+    may still get one, so it is read in full."""
+    landlord = played("report", ("instruct", {"Job.Contractor": None}), "complete_job", "close")
+    issue = issue_fields(landlord.fixflo.issues["1042"])
+    agreed = IssueState("1042", "WO-1", revision=issue["StatusChanged"])
+    assert _agrees(night(), LIFECYCLE, issue, agreed)
+    record, _ = _closed_without_invoice()
+    waiting = IssueState("1042", "WO-1", revision=record["StatusChanged"])
+    assert not _agrees(night(), LIFECYCLE, issue_fields(record), waiting)
+
+
 def _closed_without_invoice() -> tuple[dict[str, Any], IssueState]:
     sim = played(*PATH)
     record = sim.fixflo.issues["1042"]

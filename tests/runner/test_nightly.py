@@ -27,7 +27,7 @@ from rulebridge.runner import (
     RunOptions,
     run_nightly,
 )
-from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
+from simulator.fake.loopback import PATHS, FakeAgency, agreement, fake_agency, play_issues
 
 SIZE, SEED = 40, 3
 
@@ -69,7 +69,7 @@ def test_first_night_syncs_second_night_reconciles_issues_third_writes_nothing(
     assert sum(first["reference"]["applied"]["property"].values()) > 0
     assert first["issues"]["read"] == 0
 
-    issues = play_issues(agency, 6, seed=SEED)
+    issues = play_issues(agency, len(PATHS), seed=SEED)
     second, code, _ = night(agency)
     assert code == 2
     assert second["issues"]["read"] == len(issues)
@@ -78,13 +78,80 @@ def test_first_night_syncs_second_night_reconciles_issues_third_writes_nothing(
     assert outcomes["works_order"]["create"] >= 3
     assert outcomes["charge"]["post"] >= 1
     assert agreement(agency) == []
-    orders = Counter(order["issueId"] for order in agency.simulation.alto.works_orders.values())
-    assert max(orders.values()) == 1  # W-03: one works order per issue
+    alto = agency.simulation.alto
+    assert sorted(alto.order_issue) == sorted(alto.works_orders)  # each recognised by identity
+    assert max(Counter(alto.order_issue.values()).values()) == 1  # W-03: one per issue
 
     third, code, _ = night(agency)
     assert code == 0
     assert third["api"]["writes"] == 0
     assert agreement(agency) == []
+
+
+def _one_closed_issue(agency: FakeAgency, path: tuple[str, ...]) -> str:
+    """Play issues until one has taken `path`; its id."""
+    while True:
+        (issue_id,) = play_issues(agency, 1)
+        if PATHS[(int(issue_id) - 1) % len(PATHS)] == path:
+            return issue_id
+
+
+@pytest.mark.req("W-09", "CH-02", "CH-01", "CH-06")
+@pytest.mark.parametrize("paying", ["Tenant", "Landlord"])
+def test_a_completed_job_is_charged_where_the_agency_says_over_http(
+    tmp_path: Path, paying: str
+) -> None:
+    """Tenant pays: the charge goes to the tenancy at the works order's property whose
+    places hold the occupier (found through GET /inventory/{id}/tenancies and tenantIds),
+    with its tenantId; landlord pays: to the property. Either way linked to the works order
+    (W-10), net and VAT as the invoice, never raised at once."""
+    settings = {"paying_party": paying}
+    with fake_agency(tmp_path / "a", size=SIZE, seed=SEED, settings=settings) as agency:
+        night(agency)
+        issue_id = _one_closed_issue(agency, PATHS[0])
+        _, code, _ = night(agency)
+        assert code == 2
+        assert agreement(agency) == []
+        alto = agency.simulation.alto
+        (order,) = alto.orders_of(issue_id)
+        (charge,) = alto.charges_of(issue_id)
+        issue = agency.simulation.fixflo.issues[issue_id]
+        tenancies = agency.alto.log.matching("GET", f"/inventory/{order['propertyId']}/tenancies")
+    assert order["status"] == "CompleteInvoicingReceived"
+    assert charge["workOrderId"] == order["id"]
+    assert (charge["totalNet"], charge["totalVat"], charge["raiseImmediately"]) == (
+        "100.0",
+        "20.0",
+        "false",
+    )
+    assert charge["invoiceDocument"] == f"invoice-{issue_id}.pdf"
+    if paying == "Tenant":
+        contact = issue["FixfloTenant"]["ExternalRef"]
+        assert charge["post"] == "tenancy"
+        tenancy = alto.tenancies[charge["targetId"]]
+        assert tenancy["propertyId"] == order["propertyId"]
+        assert {"tenantId": charge["tenantId"], "contactId": contact} in tenancy["places"]
+        assert len(tenancies) == 1
+    else:
+        assert (charge["post"], charge["targetId"]) == ("property", order["propertyId"])
+        assert "tenantId" not in charge
+        assert tenancies == []  # the landlord's charge needs no tenancy
+
+
+@pytest.mark.req("W-09")
+def test_a_job_cancelled_after_award_cancels_its_order_over_http(agency: FakeAgency) -> None:
+    """gap.cancelled: closed after a job was awarded but never completed, the works order
+    ends Cancelled with only the issue's PDF attached and no charge."""
+    night(agency)
+    issue_id = _one_closed_issue(agency, PATHS[4])
+    night(agency)
+    assert agreement(agency) == []
+    alto = agency.simulation.alto
+    (order,) = alto.orders_of(issue_id)
+    assert order["status"] == "Cancelled"
+    assert [doc["fileName"] for doc in alto.documents_of(issue_id)] == [f"issue-{issue_id}.pdf"]
+    assert alto.charges_of(issue_id) == []
+    assert agency.fixflo.log.matching("GET", f"/api/v2/Issue/{issue_id}/Report")
 
 
 def test_a_second_unchanged_run_makes_no_write_and_reads_each_page_once(
@@ -285,7 +352,7 @@ def test_the_demo_runs_three_nights_and_converges(tmp_path: Path) -> None:
         "night 1: exit 2",
         "night 2: exit 2",
         "night 3: exit 0, 0 writes",
-        "Fixflo issues -> Alto: 6 read",
+        "Fixflo issues -> Alto: 7 read",
         "Alto agrees with every Fixflo issue",
     ):
         assert text in result.stdout
@@ -293,36 +360,44 @@ def test_the_demo_runs_three_nights_and_converges(tmp_path: Path) -> None:
 
 @pytest.mark.req("CH-02")
 def test_a_dead_lettered_charge_parks_its_issue_and_a_retry_reads_it_again(
-    agency: FakeAgency,
+    tmp_path: Path,
 ) -> None:
-    night(agency)
-    prop = next(p for p in agency.fixflo.store.collections["properties"].values() if p.get(
-        "ExternalPropertyRef"))  # fmt: skip
-    sim = agency.simulation
-    sim.perform("report", "T1", {"ExternalPropertyRef": prop["ExternalPropertyRef"],
-                                 "TenantRef": None}, deliver=False)  # fmt: skip
-    sim.perform("instruct", "T1", {"Job.PayingParty": "Tenant"}, deliver=False)
-    sim.perform("complete_job", "T1", deliver=False)
-    sim.perform("close", "T1", deliver=False)
-    report, code, _ = night(agency)
-    assert code == 2  # the works order and documents went; the charge could not
-    (letter,) = report["dead_letters"]
-    assert "no tenant reporter id" in letter["reason"]
-    assert report["issues"]["parked"] == 1
-    assert report["issues"]["cursor"] == sim.fixflo.issues["T1"]["StatusChanged"]
-    sim.perform("report", "T2", {"ExternalPropertyRef": prop["ExternalPropertyRef"]},
-                deliver=False)  # fmt: skip
-    night(agency)  # the cursor moves past the parked T1
-    quiet, _, _ = night(agency)
-    assert quiet["issues"]["read"] == 1  # only T2, the issue at the cursor
-    assert quiet["dead_letters"] == []
-    retried = CliRunner().invoke(
-        main, ["deadletters", "--store", str(agency.store_path), "--retry", str(letter["id"])]
-    )
-    assert retried.exit_code == 0, retried.output
-    revisit, _, _ = night(agency)
-    assert revisit["issues"]["read"] == 2  # T2 at the cursor, and T1 requeued, unchanged
-    assert len(revisit["dead_letters"]) == 1  # still no tenant: a person must fill it in
+    """Tenant pays, but Alto holds no tenancy at the property for the occupier: the charge
+    is a dead letter naming both (nothing posted), the issue is parked, and once a person
+    fixed Alto and queued it again, the next run posts it."""
+    tenant_pays = {"paying_party": "Tenant"}
+    with fake_agency(tmp_path / "a", size=SIZE, seed=SEED, settings=tenant_pays) as agency:
+        night(agency)
+        issue_id = _one_closed_issue(agency, PATHS[0])
+        issue = agency.simulation.fixflo.issues[issue_id]
+        place = issue["FixfloProperty"]["ExternalPropertyRef"]
+        tenancies = agency.simulation.alto.tenancies
+        gone = {key: tenancies.pop(key) for key in list(tenancies)
+                if tenancies[key]["propertyId"] == str(place)}  # fmt: skip
+        report, code, _ = night(agency)
+        assert code == 2  # the works order and documents went; the charge could not
+        (letter,) = report["dead_letters"]
+        contact = issue["FixfloTenant"]["ExternalRef"]
+        assert f"no tenancy at property {place} holds contact {contact}" in letter["reason"]
+        assert report["issues"]["parked"] == 1
+        assert agency.simulation.alto.charges_of(issue_id) == []
+        (later,) = play_issues(agency, 1)
+        night(agency)  # the cursor moves past the parked issue
+        quiet, _, _ = night(agency)
+        assert quiet["issues"]["read"] == 1  # only the issue at the cursor
+        assert quiet["dead_letters"] == []
+        tenancies.update(gone)  # a person fixes Alto, then queues the charge again
+        retried = CliRunner().invoke(
+            main, ["deadletters", "--store", str(agency.store_path), "--retry", str(letter["id"])]
+        )
+        assert retried.exit_code == 0, retried.output
+        revisit, _, _ = night(agency)
+        assert revisit["issues"]["read"] == 2  # the one at the cursor, and the requeued one
+        assert revisit["dead_letters"] == []
+        (charge,) = agency.simulation.alto.charges_of(issue_id)
+        assert charge["post"] == "tenancy"
+        assert agreement(agency) == []
+        assert later != issue_id
 
 
 def test_a_broken_config_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
@@ -350,23 +425,18 @@ def test_snapshots_are_owner_only_and_only_the_latest_runs_are_kept(agency: Fake
 
 
 def test_an_issue_fixflo_will_not_give_is_a_warning_and_the_others_go_on(tmp_path: Path) -> None:
-    broken = "500@GET /api/v2/Issue/X1=1.0"
+    broken = "500@GET /api/v2/Issue/2=1.0"
     with fake_agency(tmp_path / "a", size=SIZE, seed=SEED, faults=broken, attempts=2) as agency:
         night(agency)
-        prop = next(p for p in agency.fixflo.store.collections["properties"].values() if p.get(
-            "ExternalPropertyRef"))  # fmt: skip
-        where = {"ExternalPropertyRef": prop["ExternalPropertyRef"]}
-        for issue_id in ("A1", "X1", "B1"):
-            agency.simulation.perform("report", issue_id, where, deliver=False)
-            agency.simulation.perform("instruct", issue_id, deliver=False)
+        assert play_issues(agency, 3) == ["1", "2", "3"]  # each gets a job
         report, code, _ = night(agency)
         assert code == 1  # not everything is in Alto yet
         (warning,) = [w for w in report["warnings"] if w["rule"] == "fixflo"]
-        assert "issue X1 could not be read" in warning["message"]
+        assert "issue 2 could not be read" in warning["message"]
         assert "500" in warning["message"]
-        orders = {o["issueId"] for o in agency.simulation.alto.works_orders.values()}
-        assert orders == {"A1", "B1"}  # the others went on
-        assert report["issues"]["cursor"] is None  # X1's stamp is unknown: the cursor stays
+        orders = set(agency.simulation.alto.order_issue.values())
+        assert orders == {"1", "3"}  # the others went on
+        assert report["issues"]["cursor"] is None  # issue 2's stamp is unknown: stay
 
 
 def test_an_interrupted_run_is_recorded_and_exits_130_without_a_traceback(
