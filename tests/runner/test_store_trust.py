@@ -106,9 +106,12 @@ def duplicates(agency: FakeAgency) -> list[str]:
     invoice in Alto; records per external reference and links in Fixflo."""
     alto = agency.simulation.alto
     seen: Counter[tuple[Any, ...]] = Counter()
-    seen.update(("works order", o["issueId"]) for o in alto.works_orders.values())
-    seen.update(("document", d["issueId"], d["name"]) for d in alto.documents)
-    seen.update(("charge", c["issueId"], c.get("invoiceReference")) for c in alto.charges)
+    issue = alto.issue_of_order  # each recognised by its identity (no marker)
+    seen.update(("works order", issue(key) or f"unrecognised {key}") for key in alto.works_orders)
+    seen.update(("document", issue(d["linkedId"]), d["fileName"]) for d in alto.documents)
+    seen.update(
+        ("charge", issue(c["workOrderId"]), c.get("invoiceReference")) for c in alto.charges
+    )
     fixflo = agency.fixflo.store
     for name, key in (
         ("properties", "ExternalPropertyRef"),
@@ -166,7 +169,10 @@ def test_a_lost_store_is_refused_and_adopting_it_resumes_with_nothing_twice(
     assert requests(agency) == before  # refused before a single request
 
     machine = tmp_path / "new-machine"  # no witness: the targets show the history
-    with pytest.raises(StoreBehindError, match=r"Alto already holds works order WO-\d+"):
+    with pytest.raises(
+        StoreBehindError,
+        match=r"Alto already holds works order \d+ on property \d+ for Fixflo issue \d+",
+    ):
         night(agency, home=machine)
     assert writes(agency) == 0 or duplicates(agency) == []
     assert not agency.store_path.exists() or agency.store_path.stat().st_size == 0
