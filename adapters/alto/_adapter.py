@@ -338,9 +338,23 @@ class AltoAdapter(HttpAdapter):
         return places
 
     async def _tenancy_places(self, tenancy_id: int | str) -> list[Record]:
-        """A tenancy's ``tenantIds`` items as Alto listed the tenancy's id (an int32; none
-        when the tenancy is gone: 404)."""
-        return [record async for record in self._tenant_ids(tenancy_id)]
+        """A tenancy's ``tenantIds`` items (``{tenantId, contactId}``), ids taken as Alto
+        gives them; none when the tenancy is gone (404) or an item lacks either id.
+
+        Raises:
+            ProtocolError: the answer has no ``items`` list.
+        """
+        path = f"/tenancies/{tenancy_id}/tenantIds"
+        try:
+            body = await self._caller.json("GET", path)
+        except HTTPStatusError as exc:
+            if exc.status != 404:
+                raise
+            return []
+        items = ci_get(body, "items") if isinstance(body, Mapping) else None
+        if not isinstance(items, list):
+            raise ProtocolError("the answer has no items list", method="GET", path=path)
+        return [dict(item) for item in items if isinstance(item, Mapping)]
 
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
         """Replace the fields in `changes` (a JSON Patch; the same patch twice is harmless)."""
