@@ -22,7 +22,7 @@ from engine.store import Store
 from rulebridge.runner.wiring import issue_fields
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults
 from simulator.lifecycle import AltoWorld, Simulation, load_scenario, violations
-from simulator.lifecycle.play import ruleset_for
+from simulator.lifecycle.scenario import ruleset_for
 from simulator.lifecycle.worlds import PARTS
 from tests.adapters.fakes import FAST, MODES, base_url, client
 from tests.rulesets.lifecycle import RULESET, SCENARIOS, lifecycle
