@@ -73,7 +73,8 @@ def test_ch02_tenant_pays_the_charge_goes_to_a_tenancy_with_the_tenant() -> None
     assert charge.target["tenant"] == "C1"  # FixfloTenant.ExternalRef, the Alto contact id
     assert charge.target["tenantField"] == "tenantId"
     assert charge.target["route"] == "CH-02.tenant"
-    assert "tenantId" not in charge.fields and "payer" not in charge.fields
+    assert "tenantId" not in charge.fields
+    assert "payer" not in charge.fields
 
 
 @pytest.mark.req("CH-02")

@@ -72,7 +72,8 @@ def test_instructing_creates_a_contract_shaped_works_order_with_its_identity() -
     }
     assert create.to_json()["target"] == dict(create.target)
     assert rules_of(create)[:1] == ["W-03"]
-    assert "W-03.job" in rules_of(create) and "W-05.property" in rules_of(create)
+    assert "W-03.job" in rules_of(create)
+    assert "W-05.property" in rules_of(create)
 
 
 @pytest.mark.req("W-05")
@@ -235,9 +236,11 @@ def test_what_alto_holds_already_is_not_sent_again() -> None:
 def test_a_snapshot_older_than_alto_agreed_with_changes_nothing() -> None:
     held = AltoHolding(works_order=HELD_ORDER, revision="2026-11-08T10:00:00Z")
     late = reconcile(RULESET, completed(), held)
-    assert late.stale and late.operations == ()
+    assert late.stale
+    assert late.operations == ()
     same = reconcile(RULESET, closed(), held)  # equal is not stale
-    assert not same.stale and same.operations
+    assert not same.stale
+    assert same.operations
 
 
 def test_staleness_compares_instants_not_text() -> None:
