@@ -357,11 +357,12 @@ def _charge_path(charge: Mapping[str, Any]) -> str:
 def _form(charge: Mapping[str, Any]) -> httpx.Request:
     fields = {key: value for key, value in charge.items() if key not in ("id", "post", "targetId")}
     document = fields.pop("invoiceDocument", None)
-    data = {key: _text(value) for key, value in fields.items() if value is not None}
-    files = (
-        {"invoiceDocument": (str(document), b"%PDF-1.4", "application/pdf")} if document else None
-    )
-    return httpx.Request("POST", "http://alto.test", data=data, files=files)
+    parts: list[tuple[str, Any]] = [
+        (key, (None, _text(value))) for key, value in fields.items() if value is not None
+    ]  # a charge is always multipart, with or without its invoice document
+    if document:
+        parts.append(("invoiceDocument", (str(document), b"%PDF-1.4", "application/pdf")))
+    return httpx.Request("POST", "http://alto.test", files=parts)
 
 
 def _text(value: Any) -> str:

@@ -14,7 +14,7 @@ class ShippedLifecycle(LifecycleMachine):
 
 
 TestShippedLifecycle = ShippedLifecycle.TestCase
-TestShippedLifecycle.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+TestShippedLifecycle.settings = settings(max_examples=60, stateful_step_count=60, deadline=None)
 
 
 @pytest.mark.req("W-03", "CH-04", "CH-05")

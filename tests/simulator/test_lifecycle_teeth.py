@@ -52,7 +52,7 @@ def _hunt(ruleset: CompiledRuleset, phases: list[Phase]) -> None:
             Broken,
             settings=settings(
                 max_examples=300,
-                stateful_step_count=25,
+                stateful_step_count=60,
                 deadline=None,
                 database=None,
                 derandomize=True,
