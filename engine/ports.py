@@ -41,6 +41,7 @@ __all__ = [
     "Record",
     "RecordSource",
     "RecordTarget",
+    "TenancyLookup",
     "WorksOrderLookup",
     "WorksOrders",
 ]
@@ -117,12 +118,13 @@ class RecordTarget(Protocol):
 
 @runtime_checkable
 class WorksOrders(Protocol):
-    """Works orders in the CRM, carrying the reference of the issue they come from."""
+    """Works orders in the CRM, each recognised on its property by its identity fields."""
 
     async def create_works_order(
-        self, property_id: str, order: Mapping[str, Any], *, reference: str
+        self, property_id: str, order: Mapping[str, Any], *, identity: Mapping[str, Any]
     ) -> Record:
-        """Create a works order once: an order carrying `reference` already is returned.
+        """Create a works order once: the property's order whose identity fields equal
+        `identity` (the ruleset's ``works_order.identity``) already is returned.
 
         Raises:
             engine.errors.OutcomeUnknown: the order may have been created and could not be
@@ -175,8 +177,21 @@ class Charges(Protocol):
 class WorksOrderLookup(Protocol):
     """Finds the works order a cut-off create may have left behind."""
 
-    async def find_works_order(self, property_id: str, reference: str) -> Record | None:
-        """The property's works order carrying `reference` (the Fixflo issue's), or None."""
+    async def find_works_order(
+        self, property_id: str, identity: Mapping[str, Any]
+    ) -> Record | None:
+        """The property's works order whose identity fields equal `identity` (dates
+        compared as instants), or None."""
+        ...
+
+
+@runtime_checkable
+class TenancyLookup(Protocol):
+    """Finds the tenancy a tenant's charge goes to."""
+
+    async def find_tenancy(self, property_id: str, contact_id: str) -> Record | None:
+        """``{"tenancyId": str, "tenantId": str}`` of the tenancy at the property holding the
+        contact (the latest startDate when several), or None."""
         ...
 
 
@@ -217,20 +232,14 @@ class IssueSource(Protocol):
         """The ids of the issues updated since `since` (ISO 8601; every issue if None)."""
         ...
 
-    async def read_issue(self, issue_id: str) -> Record:
-        """One issue, with the fields the lifecycle reads (None where the system sent none).
+    async def read_issue(self, issue_id: str, parts: frozenset[str] = frozenset()) -> Record:
+        """One issue as the system gives it, plus each part named in `parts` (the
+        ruleset's ``parts:``, e.g. ``CompletionDocs``) read from its own endpoint under its
+        name (see `engine.language.lifecycle.Lifecycle.parts_read`).
 
         Raises:
             engine.errors.RecordRefused: no such issue.
         """
-        ...
-
-    async def invoice(self, issue_id: str) -> Record | None:
-        """The issue's invoice, or None if it has none."""
-        ...
-
-    async def completion_documents(self, issue_id: str) -> list[Attachment]:
-        """The documents the issue's job was completed with."""
         ...
 
 
@@ -239,8 +248,9 @@ class DocumentSource(Protocol):
     """Where the bytes of an issue's documents come from (the repair system)."""
 
     async def fetch(self, issue_id: str, kind: str, name: str) -> Attachment:
-        """The document `name` of the issue; `kind` is the lifecycle attachment it belongs
-        to (``issue_report``, ``completion_documents``) or ``invoice``.
+        """The document `name` of the issue; `kind` is the attachment's ``from``:
+        ``IssueReport`` (the issue's report), or a part holding Media (``CompletionDocs``,
+        ``Certificates``).
 
         Raises:
             KeyError: `kind` is not a kind of document this source knows.

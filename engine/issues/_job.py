@@ -26,6 +26,7 @@ from engine.ports import (
     Documents,
     DocumentSource,
     Record,
+    TenancyLookup,
     WorksOrderLookup,
     WorksOrders,
 )
@@ -34,6 +35,7 @@ from engine.store import EffectResult, IssueState, Store
 __all__ = [
     "TARGET_WORDS",
     "AltoWriter",
+    "ChargeAt",
     "IssueApplyResult",
     "Job",
     "Lookup",
@@ -43,6 +45,7 @@ __all__ = [
     "agree",
     "bound",
     "charge_target",
+    "charge_where",
     "dead_letter",
     "document_link",
     "failed",
@@ -156,7 +159,7 @@ Lookup = Callable[[], Awaitable[Record | None]]
 
 
 def bound(
-    job: Job, method: str, lookup: Callable[..., Awaitable[Record | None]], *args: str
+    job: Job, method: str, lookup: Callable[..., Awaitable[Record | None]], *args: Any
 ) -> Lookup:
     """`look` with its arguments bound, to be asked later."""
 
@@ -167,7 +170,7 @@ def bound(
 
 
 async def look(
-    job: Job, method: str, lookup: Callable[..., Awaitable[Record | None]], *args: str
+    job: Job, method: str, lookup: Callable[..., Awaitable[Record | None]], *args: Any
 ) -> Record | None:
     """Ask a lookup; `NotOffered` when it does not exist, `Unverified` when it failed."""
     job.call(method)
@@ -181,20 +184,18 @@ async def look(
         raise Unverified(str(exc)) from exc
 
 
-def lookup_for(job: Job, op: LifecycleOp) -> Lookup | None:
-    """How to ask Alto for the record `op` makes: the works order carrying the issue's
-    reference on its property, the document called so on the works order, the charge for
-    the invoice on its property or tenancy. None when the port offers no such lookup.
-
-    Raises:
-        ToPerson: a charge whose works order names no property or tenancy to look on.
-    """
+def lookup_for(job: Job, op: LifecycleOp, at: ChargeAt | None = None) -> Lookup | None:
+    """How to ask Alto for the record `op` makes: the works order whose identity fields
+    equal the op's ``target["identity"]`` on its property, the document called so on the
+    works order, the charge for the invoice where `at` (or the op's target) says it goes.
+    None when the port offers no such lookup."""
     if (op.op, op.kind) == ("create", "works_order"):
         property_id = op.fields.get("propertyId")
         if not isinstance(job.alto, WorksOrderLookup) or property_id is None:
             return None
+        identity = dict(op.target.get("identity", {}))
         find_order = job.alto.find_works_order
-        return bound(job, "find_works_order", find_order, str(property_id), op.issue_id)
+        return bound(job, "find_works_order", find_order, str(property_id), identity)
     order_id = job.state.works_order_id
     if (op.op, op.kind) == ("attach", "document"):
         if not isinstance(job.alto, DocumentLookup) or order_id is None:
@@ -202,12 +203,23 @@ def lookup_for(job: Job, op: LifecycleOp) -> Lookup | None:
         linked, name = document_link(op)
         return bound(job, "find_document", job.alto.find_document, linked, order_id, name)
     if (op.op, op.kind) == ("post", "charge"):
-        reference = op.fields.get("invoiceReference")
-        if not isinstance(job.alto, ChargeLookup) or reference is None:
-            return None
-        target, target_id = charge_target(op, op.fields.get("payer"), job.state.works_order)
-        return bound(job, "find_charge", job.alto.find_charge, target, target_id, str(reference))
+        return _charge_lookup(job, op, at)
     return None
+
+
+def _charge_lookup(job: Job, op: LifecycleOp, at: ChargeAt | None) -> Lookup | None:
+    reference = op.fields.get("invoiceReference")
+    alto = job.alto
+    if not isinstance(alto, ChargeLookup) or reference is None:
+        return None
+
+    async def find() -> Record | None:
+        where = at or await charge_target(job, op)
+        return await look(
+            job, "find_charge", alto.find_charge, where.target, where.target_id, str(reference)
+        )
+
+    return find
 
 
 def document_link(op: LifecycleOp) -> tuple[str, str]:
@@ -216,35 +228,75 @@ def document_link(op: LifecycleOp) -> tuple[str, str]:
 
 
 TARGET_WORDS: dict[ChargeTarget, str] = {"tenancies": "tenancy", "inventory": "property"}
+_POSTS: dict[str, ChargeTarget] = {word: target for target, word in TARGET_WORDS.items()}
+"""A route's ``post`` (the ruleset's word) -> the `Charges` port's target."""
 
 
-def charge_target(
-    op: LifecycleOp, payer: Any, works_order: Mapping[str, Any] | None
-) -> tuple[ChargeTarget, str]:
-    """A tenant's charge goes on the tenancy, a landlord's on the property (CH-02).
+@dataclass(frozen=True, slots=True)
+class ChargeAt:
+    """Where a charge is posted: the port's target, its id, and the form fields the
+    target adds (a tenancy's tenant id in the route's tenant field)."""
 
-    Alto's works order carries no tenant (CreateWorkOrderRequest has no tenantId): the
-    tenant's reference is the reporter's id when the occupier reported the issue. Which
-    tenancy a charge belongs to is issue 14's to settle against the contract."""
-    target: ChargeTarget = "tenancies" if payer == "Tenant" else "inventory"
-    order = works_order or {}
-    if target == "tenancies":
-        field_name, value = "tenant reporter id", _tenant_of(order)
+    target: ChargeTarget
+    target_id: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def charge_target(job: Job, op: LifecycleOp) -> ChargeAt:
+    """Where the ruleset's route sends the charge (``op.target``, CH-02).
+
+    ``post: property`` - the property the target names; ``post: tenancy`` - the tenancy at
+    that property holding the target's tenant contact (`TenancyLookup`), its tenant id in
+    the target's tenant field.
+
+    Raises:
+        ToPerson: the target names no property or route, Alto offers no tenancy lookup, or
+            no tenancy at the property holds the contact (retryable: fixed in Alto, the
+            next run finds it).
+    """
+    post = _POSTS.get(str(op.target.get("post")))
+    property_id = text(op.target.get("propertyId"))
+    if post is None or not property_id:
+        problem = f"the charge names no route or property to post to (target {dict(op.target)})"
+        raise to_person(op, problem, "check the works order's property in Alto", retryable=True)
+    if post == "inventory":
+        return ChargeAt(post, property_id)
+    return await _tenancy(job, op, property_id)
+
+
+async def _tenancy(job: Job, op: LifecycleOp, property_id: str) -> ChargeAt:
+    contact = str(op.target.get("tenant"))
+    tenant_field = str(op.target.get("tenantField"))
+    if not isinstance(job.alto, TenancyLookup):
+        problem = "the charge goes to a tenancy and Alto's adapter offers no tenancy lookup"
+        raise to_person(op, problem, "wire an Alto writer with find_tenancy", retryable=True)
+    try:
+        found = await look(job, "find_tenancy", job.alto.find_tenancy, property_id, contact)
+    except NotOffered as exc:
+        problem = f"Alto offers no tenancy lookup to find the tenancy ({exc})"
+        raise to_person(op, problem, "post the charge by hand", retryable=False) from exc
+    except Unverified as exc:
+        raise Unsent(f"the tenancy could not be looked up ({exc})") from exc
+    if found is None or not text(found.get("tenancyId")):
+        problem = f"no tenancy at property {property_id} holds contact {contact}"
+        fix = (
+            f"check in Alto that contact {contact} is a tenant on a tenancy at property "
+            f"{property_id} (and in Fixflo that the issue's tenant is that contact)"
+        )
+        raise to_person(op, problem, fix, retryable=True)
+    fields = {tenant_field: found.get("tenantId")}
+    return ChargeAt("tenancies", str(found["tenancyId"]), fields)
+
+
+def charge_where(op: LifecycleOp) -> str:
+    """Where a person looks for the op's charge in Alto, in words (no lookup asked)."""
+    reference = op.fields.get("invoiceReference")
+    property_id = op.target.get("propertyId")
+    if op.target.get("post") == "tenancy":
+        place = f"the tenancy at property {property_id} holding contact {op.target.get('tenant')}"
     else:
-        field_name, value = "propertyId", order.get("propertyId")
-    if value in (None, ""):
-        problem = f"the works order has no {field_name} to post the {payer} charge against"
-        raise to_person(op, problem, "fill it in Fixflo", retryable=True)
-    return target, str(value)
-
-
-def _tenant_of(order: Mapping[str, Any]) -> Any:
-    """The tenant a works order names: its reporter when that is a tenant (else its
-    ``tenantId``, as orders written before issue 13 held it)."""
-    reporter = order.get("reporterDetails")
-    if isinstance(reporter, Mapping) and reporter.get("type") == "Tenant":
-        return reporter.get("id")
-    return order.get("tenantId")
+        place = f"property {property_id}"
+    return f"{place} holds a charge for invoice {reference!r}"
 
 
 def record_id(record: Record) -> str | None:

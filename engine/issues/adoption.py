@@ -6,9 +6,10 @@ no record of it; a run would refuse it (`engine.issues.apply` looks first). ``ru
 store adopt`` rebuilds the ledger from Alto instead: for each issue, the operations its
 reconcile owes (against what the store holds) are looked up in Alto, never made:
 
-- found (a works order carrying the issue's reference on its property, a document of that
-  name on the works order, a charge for the invoice where a lookup is offered): recorded
-  as done, with an audit row, as if the run that made it had recorded it (``adopted``);
+- found (a works order whose identity fields equal the operation's on its property, a
+  document of that name on the works order, a charge for the invoice where a lookup is
+  offered): recorded as done, with an audit row, as if the run that made it had recorded
+  it (``adopted``);
 - not there (the lookup answered and found nothing): left for the next run to make
   (``absent``); what depends on a works order that is not there is ``blocked``;
 - cannot be told (Alto offers no lookup: a charge, or a document where the document list
@@ -32,14 +33,13 @@ from collections.abc import Mapping
 
 from engine.errors import NotOffered
 from engine.issues._job import (
-    TARGET_WORDS,
     AltoWriter,
     IssueApplyResult,
     Job,
     ToPerson,
     Unverified,
     agree,
-    charge_target,
+    charge_where,
     dead_letter,
     document_link,
     lookup_for,
@@ -135,13 +135,15 @@ def _cannot_tell(job: Job, op: LifecycleOp, why: str) -> ToPerson:
 
 def _where(job: Job, op: LifecycleOp) -> str:
     if op.kind == "works_order":
-        return f"property {op.fields.get('propertyId')} has a works order for [ref {op.issue_id}]"
+        identity = ", ".join(f"{k} {v!r}" for k, v in op.target.get("identity", {}).items())
+        return (
+            f"property {op.fields.get('propertyId')} has a works order for issue "
+            f"{op.issue_id} ({identity})"
+        )
     if op.kind == "document":
         _, name = document_link(op)
         return f"works order {job.state.works_order_id} holds document {name!r}"
-    target, target_id = charge_target(op, op.fields.get("payer"), job.state.works_order)
-    reference = op.fields.get("invoiceReference")
-    return f"{TARGET_WORDS[target]} {target_id} holds a charge for invoice {reference!r}"
+    return charge_where(op)
 
 
 def _adopted(job: Job, op: LifecycleOp, state: IssueState, effect: EffectResult) -> None:

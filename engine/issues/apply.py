@@ -3,21 +3,26 @@
 `apply_issue_ops` performs the operations `engine.issues.reconcile.reconcile` gave for one
 Fixflo issue, as `engine.sync.apply.apply_plan` does for reference data. For each, in order:
 
-1. **Look first** when the store never attempted the operation and Alto's contract
-   documents a lookup for it: a works order by the issue's reference on its property, a
-   document by name on its works order. Found, the store is behind Alto (deleted, emptied,
-   restored from an older backup, or another store ran for the agency): `StoreBehindError`
-   stops the apply before anything is recorded or sent. Charges have no lookup in Alto's
-   contract, so none is asked; the runner's store checks guard them (docs/store.md).
+1. **Look first** when the store never attempted the operation and Alto's contract documents
+   a lookup for it: a works order by its identity fields (the ruleset's
+   ``works_order.identity``) on its property, a document by name on its works order. Found,
+   the store is behind Alto (deleted, emptied, restored from an older backup, or another
+   store ran for the agency): `StoreBehindError` stops the apply before anything is recorded
+   or sent. Charges have no lookup in Alto's contract, so none is asked; the runner's store
+   checks guard them (docs/store.md).
 2. ``store.record_intent(op)`` *before* the call. ``skip`` and ``dead`` make no call; the
    documents and charge of a works order that is not done wait for it (``op.after``).
 3. ``verify`` (an earlier attempt was cut off): look in Alto first (`find_works_order`,
    `find_document`, `find_charge`, when offered); found, it is recorded with no write.
-4. The call. A works order is created at NewRequest, then moved to the status asked for;
-   updates are JSON Patches (safe to resend). **Documents and charges have no idempotency
-   in Alto**: after a lost answer the record is looked up and posted again only when it
-   is surely missing. Without a lookup nothing is guessed: a dead letter tells a person
-   what to check in Alto.
+4. The call, exactly as the operation says: a works order is created at NewRequest, then
+   moved to the status asked for; updates are JSON Patches (safe to resend); a charge goes
+   where its ``target`` says (``post: property`` - the property; ``post: tenancy`` - the
+   tenancy `TenancyLookup` finds at that property holding the tenant contact, its tenant id
+   in ``target["tenantField"]``; none found: a dead letter naming both), the works order's
+   id in ``target["link"]``, the invoice document ``target["invoice"]`` attached.
+   **Documents and charges have no idempotency in Alto**: after a lost answer the record is
+   looked up and posted again only when it is surely missing. Without a lookup nothing is
+   guessed: a dead letter tells a person what to check in Alto.
 5. ``record_effect`` and the issue's `IssueState` in one transaction; when every operation
    is done, the issue's revision too, so reconciling the issue again gives no operations.
 
@@ -50,7 +55,6 @@ from typing import Any
 from engine._failures import Refusal, Verdict, sort_failure
 from engine.errors import NotOffered, RulebridgeError
 from engine.issues._job import (
-    TARGET_WORDS,
     AltoWriter,
     IssueApplyResult,
     Job,
@@ -60,6 +64,7 @@ from engine.issues._job import (
     Unverified,
     agree,
     charge_target,
+    charge_where,
     dead_letter,
     document_link,
     failed,
@@ -87,15 +92,17 @@ _LOOKED_FOR_FIRST = frozenset({("create", "works_order"), ("attach", "document")
 
 
 def attachment_kinds(lifecycle: Lifecycle) -> dict[str, str]:
-    """Attachment rule id -> attachment name, the document kind `DocumentSource` knows.
+    """Attachment rule id -> where its documents come from (its ``from``), the kind
+    `DocumentSource.fetch` is asked for. An operation's own ``target["from"]`` comes first;
+    this serves operations made without one.
 
     Example:
         >>> from engine import load_ruleset
         >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
         >>> attachment_kinds(ruleset.lifecycle)["W-09.report"]
-        'issue_report'
+        'IssueReport'
     """
-    return {attachment.id: attachment.name for attachment in lifecycle.attachments.values()}
+    return {attachment.id: attachment.from_ for attachment in lifecycle.attachments.values()}
 
 
 def start_job(
@@ -211,9 +218,10 @@ async def _looked_first(job: Job, op: LifecycleOp) -> bool:
 def _behind(job: Job, op: LifecycleOp, found: Record) -> StoreBehindError:
     issue = op.issue_id
     if op.kind == "works_order":
+        identity = dict(op.target.get("identity", {}))
         what = (
             f"works order {record_id(found)} on property {op.fields.get('propertyId')} "
-            f"carries [ref {issue}], the reference of Fixflo issue {issue}"
+            f"matches Fixflo issue {issue} ({_listed(identity)})"
         )
     else:
         what = f"works order {job.state.works_order_id} holds document {op.name!r} of issue {issue}"
@@ -221,6 +229,10 @@ def _behind(job: Job, op: LifecycleOp, found: Record) -> StoreBehindError:
     return StoreBehindError(
         str(job.store.path), problem, "rebuild what it is missing with `rulebridge store adopt`"
     )
+
+
+def _listed(fields: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} {value!r}" for name, value in fields.items()) or "no identity"
 
 
 def _skipped(job: Job, op: LifecycleOp) -> None:
@@ -246,7 +258,8 @@ async def _create_works_order(job: Job, op: LifecycleOp, verify: bool) -> None:
         created, outcome = found, "verified"
     else:
         job.call("create_works_order")
-        created = await job.alto.create_works_order(property_id, wanted, reference=op.issue_id)
+        identity = dict(op.target.get("identity", {}))
+        created = await job.alto.create_works_order(property_id, wanted, identity=identity)
         changes = {} if status is None or created.get("status") == status else {"status": status}
         outcome = "create"
     order_id = record_id(created)
@@ -333,25 +346,26 @@ async def _attach_document(job: Job, op: LifecycleOp, verify: bool) -> None:
 
 
 async def _post_charge(job: Job, op: LifecycleOp, verify: bool) -> None:
+    """Post the charge where its route says, the works order's id in the link field and
+    the invoice document (``target["invoice"]``) attached."""
     order_id = _works_order_id(job, op)
-    fields = dict(op.fields)
-    target, target_id = charge_target(op, fields.pop("payer", None), job.state.works_order)
-    fields.pop("totalGross", None)
-    invoice_name = fields.pop("invoiceDocument", None)
-    reference = fields.get("invoiceReference")
-    charge = fields | {"workOrderId": order_id}
+    at = await charge_target(job, op)
+    link = op.target.get("link")
+    charge = dict(op.fields) | dict(at.fields) | ({str(link): order_id} if link else {})
+    invoice = op.target.get("invoice")
+    reference = op.fields.get("invoiceReference")
 
     async def fetch() -> Attachment | None:
-        if invoice_name is None:
+        if not isinstance(invoice, Mapping) or not invoice.get("name"):
             return None
-        return await _fetch(job, op, "invoice", str(invoice_name))
+        return await _fetch(job, op, str(invoice.get("from")), str(invoice["name"]))
 
-    async def post(invoice: Attachment | None) -> Record:
+    async def post(document: Attachment | None) -> Record:
         job.call("post_charge")
-        return await job.alto.post_charge(target, target_id, charge, invoice)
+        return await job.alto.post_charge(at.target, at.target_id, charge, document)
 
-    where = f"{TARGET_WORDS[target]} {target_id} holds a charge for invoice {reference!r}"
-    posted, outcome = await _once(job, op, verify, _Post(fetch, post, lookup_for(job, op), where))
+    write = _Post(fetch, post, lookup_for(job, op, at), charge_where(op))
+    posted, outcome = await _once(job, op, verify, write)
     state = dataclasses.replace(job.state, charges=job.state.charges | {str(op.name)})
     record(job, op, state, EffectResult(record_id(posted), text(reference)), outcome)
 
@@ -432,6 +446,11 @@ async def _fetch(job: Job, op: LifecycleOp, kind: str, name: str) -> Attachment:
 
 
 def _kind(job: Job, op: LifecycleOp) -> str:
+    """Where the document's bytes come from: the op's ``target["from"]``, else the kind
+    its attachment rule has in `job.kinds`."""
+    origin = op.target.get("from")
+    if origin:
+        return str(origin)
     rule = op.because[0].rule if op.because else ""
     kind = job.kinds.get(rule)
     if kind is None:

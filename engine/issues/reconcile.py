@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from engine.errors import EvaluationError
 from engine.explain import Because
 from engine.language.context import Context
-from engine.language.lifecycle import Fields, Lifecycle, StatusSpec
+from engine.language.lifecycle import ChargePolicy, ChargeRoute, Fields, Lifecycle, StatusSpec
 from engine.language.operators.case import CaseValue
-from engine.language.paths import set_path
+from engine.language.operators.value import is_empty
+from engine.language.paths import compile_path, set_path
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset
 from engine.ports import AltoHolding
@@ -38,7 +40,13 @@ class LifecycleOp:
     """One change to Alto: create or update the works order, attach a document, post a charge.
 
     `after` is the idempotency key of the operation this one depends on (a charge is linked
-    to its works order, W-10: the applier fills ``workOrderId`` from it).
+    to its works order, W-10: the applier fills the field ``target["link"]`` names with the
+    works order's id). `target` says where the operation goes, as the ruleset decided (JSON):
+
+    - create works_order: ``{"identity": {field: value, ...}}`` (``works_order.identity``);
+    - attach document: ``{"from": "IssueReport" | a part such as "CompletionDocs"}``;
+    - post charge: ``{"post": "tenancy" | "property", "propertyId": ..., "tenant": ...,
+      "tenantField": ..., "link": ..., "invoice": {"from": ..., "name": ...}, "route": ...}``.
     """
 
     op: str
@@ -49,6 +57,7 @@ class LifecycleOp:
     because: tuple[Because, ...]
     after: str | None = None
     name: str | None = None
+    target: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The operation as JSON, like a plan's operations."""
@@ -61,6 +70,7 @@ class LifecycleOp:
             "because": [item.to_json() for item in self.because],
             "after": self.after,
             "name": self.name,
+            "target": dict(self.target),
         }
 
 
@@ -92,6 +102,10 @@ class _Run:
 def reconcile(ruleset: CompiledRuleset, issue: Mapping[str, Any], held: AltoHolding) -> IssueOps:
     """The operations that make Alto agree with `issue`, each with its reasons.
 
+    What Alto must hold is the ruleset's: the status (or the first of its `cases` that
+    holds) names the works order status, the fields copied, the documents and the charge;
+    the charge's route, property, link and invoice document come from its policy.
+
     Raises:
         EvaluationError: the ruleset has no lifecycle, or the issue's status is not declared.
     """
@@ -99,20 +113,21 @@ def reconcile(ruleset: CompiledRuleset, issue: Mapping[str, Any], held: AltoHold
     if lifecycle is None:
         raise EvaluationError(f"ruleset {ruleset.name} declares no 'lifecycle:'")
     status = lifecycle.status_of(issue)
-    spec = lifecycle.statuses.get(status or "")
-    if spec is None:
+    declared = lifecycle.statuses.get(status or "")
+    if declared is None:
         raise EvaluationError(f"issue status {status!r} is not declared in the lifecycle")
     key = lifecycle.read_key(issue)
     revision = lifecycle.read_revision(issue) if lifecycle.read_revision else None
     run = _Run(lifecycle, issue, held, ruleset.context(), str(key))
     if _stale(revision, held.revision):
-        return _ignored(run, spec, revision)
-    run.fired.append(Because(spec.id, lifecycle.status_field, status, _holds_text(spec), True))
+        return _ignored(run, declared, revision)
+    spec, case = declared.resolve(issue, run.context)
+    run.fired.append(Because(declared.id, lifecycle.status_field, status, _holds_text(spec), True))
+    if case is not None:
+        run.fired.append(Because(case.id, "case", status, case.check.text, True))
     _warn(run, spec)
-    works_key = _works_order(run, spec)
-    if works_key is not None:
-        _documents(run, spec, works_key)
-        _charge(run, spec, works_key)
+    if not (spec.unchanged and held.works_order is not None):
+        _write(run, spec)
     return IssueOps(
         run.issue_id,
         status,
@@ -121,6 +136,14 @@ def reconcile(ruleset: CompiledRuleset, issue: Mapping[str, Any], held: AltoHold
         tuple(run.warnings),
         tuple(run.fired),
     )
+
+
+def _write(run: _Run, spec: StatusSpec) -> None:
+    """The works order, its documents and the charge the status asks for."""
+    works = _works_order(run, spec)
+    if works is not None:
+        _documents(run, spec, works[0])
+        _charge(run, spec, works)
 
 
 def _ignored(run: _Run, spec: StatusSpec, revision: Any) -> IssueOps:
@@ -138,6 +161,8 @@ def _holds_text(spec: StatusSpec) -> str:
     if spec.works_order is None:
         return "so Alto holds no works order"
     parts = [f"so Alto holds a works order at {spec.works_order}"]
+    if spec.unchanged:
+        parts.append("left as it is once it exists")
     if spec.set:
         parts.append(f"with {', '.join(name for name, _ in spec.set)} copied")
     if spec.attach:
@@ -148,10 +173,24 @@ def _holds_text(spec: StatusSpec) -> str:
 
 
 def _stale(revision: Any, seen: Any) -> bool:
+    """Whether `revision` is older than `seen` (ISO date-times compared as instants)."""
+    if revision is None or seen is None:
+        return False
+    older, newer = _instant(revision), _instant(seen)
     try:
-        return revision is not None and seen is not None and revision < seen
+        return bool(older < newer)
     except TypeError:
         return False
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return moment if moment.tzinfo is not None else value
+    return value
 
 
 def _warn(run: _Run, spec: StatusSpec) -> None:
@@ -191,29 +230,62 @@ def _mapped(run: _Run, fields: Fields) -> dict[str, Any]:
     return mapped
 
 
-def _works_order(run: _Run, spec: StatusSpec) -> str | None:
-    """Create or update the works order; its idempotency key when one exists or is created."""
+def _unmet(run: _Run, reasons: list[Because], what: str) -> None:
+    """An unmet `require`: silent when the ruleset says quiet, else a warning."""
+    run.fired.extend(reasons)
+    failed = reasons[-1]
+    if failed.rule in run.lifecycle.quiet:
+        return
+    run.warnings.append(
+        Because(failed.rule, failed.field, failed.value, f"{failed.expected}: {what}", False)
+    )
+
+
+def _works_order(run: _Run, spec: StatusSpec) -> tuple[str, Mapping[str, Any]] | None:
+    """Create or update the works order: its idempotency key and fields, when one exists or
+    is created."""
     key = idempotency_key("works_order", run.issue_id)
     held = run.held.works_order
     if spec.works_order is None:
-        return key if held is not None else None
+        return (key, held) if held is not None else None
     ok, reasons = _holds(run, run.lifecycle.works_order_require)
     if not ok:
-        run.fired.extend(reasons)  # e.g. closed without a job: nothing to hold, no warning
-        return key if held is not None else None
+        _unmet(run, reasons, "no works order is made")
+        return (key, held) if held is not None else None
     wanted = _mapped(run, run.lifecycle.works_order_fields) | _mapped(run, spec.set)
     wanted["status"] = spec.works_order
-    because = (run.fired[0], *reasons)
+    because = (*run.fired, *reasons)
     run.fired.extend(reasons)
     if held is None:
-        run.ops.append(LifecycleOp("create", "works_order", run.issue_id, wanted, key, because))
-        return key
+        target = {"identity": _identity(run.lifecycle, wanted)}
+        op = LifecycleOp("create", "works_order", run.issue_id, wanted, key, because)
+        run.ops.append(_with_target(op, target))
+        return key, wanted
     if run.lifecycle.rank(held.get("status")) > run.lifecycle.rank(spec.works_order):
         wanted.pop("status")  # Alto is further on already: never move a works order back
     changed = {name: value for name, value in wanted.items() if held.get(name) != value}
     if changed:
         run.ops.append(LifecycleOp("update", "works_order", run.issue_id, changed, key, because))
-    return key
+    return key, {**wanted, **held}
+
+
+def _identity(lifecycle: Lifecycle, order: Mapping[str, Any]) -> dict[str, Any]:
+    """The works order's identity fields (``works_order.identity``) with their values."""
+    return {name: compile_path(name)(order) for name in lifecycle.works_order_identity}
+
+
+def _with_target(op: LifecycleOp, target: Mapping[str, Any]) -> LifecycleOp:
+    return LifecycleOp(
+        op.op,
+        op.kind,
+        op.issue_id,
+        op.fields,
+        op.idempotency_key,
+        op.because,
+        op.after,
+        op.name,
+        target,
+    )
 
 
 def _documents(run: _Run, spec: StatusSpec, works_key: str) -> None:
@@ -228,16 +300,17 @@ def _documents(run: _Run, spec: StatusSpec, works_key: str) -> None:
                     "attach",
                     "document",
                     run.issue_id,
-                    {"name": document, "linkedType": "WorkOrder"},
+                    {"name": document, "linkedType": run.lifecycle.document_link},
                     idempotency_key("document", run.issue_id, document),
                     (because,),
                     after=works_key,
                     name=document,
+                    target={"from": attachment.from_},
                 )
             )
 
 
-def _charge(run: _Run, spec: StatusSpec, works_key: str) -> None:
+def _charge(run: _Run, spec: StatusSpec, works: tuple[str, Mapping[str, Any]]) -> None:
     if spec.charge is None or spec.charge in run.held.charges:
         return
     policy = run.lifecycle.charges[spec.charge]
@@ -254,17 +327,66 @@ def _charge(run: _Run, spec: StatusSpec, works_key: str) -> None:
             )
         )
         return
-    fields = _mapped(run, policy.fields)
+    target = _charge_route(run, policy, works[1])
+    if target is None:
+        return
     run.fired.extend(reasons)
+    route_because = Because(str(target["route"]), "post", target["post"], "the route taken", True)
     run.ops.append(
         LifecycleOp(
             "post",
             "charge",
             run.issue_id,
-            fields,
+            _mapped(run, policy.fields),
             idempotency_key("charge", run.issue_id, spec.charge),
-            tuple(reasons),
-            after=works_key,
+            (*reasons, route_because),
+            after=works[0],
             name=spec.charge,
+            target=target,
         )
     )
+
+
+def _charge_route(
+    run: _Run, policy: ChargePolicy, order: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Where the charge goes (the first route that holds), or None with a warning why not."""
+    route = policy.route(run.issue, run.context)
+    if route is None:
+        texts = "; ".join(each.check.text for each in policy.routes if each.check) or "none"
+        run.warnings.append(
+            Because(policy.name, "to", None, f"a route whose when holds ({texts})", False)
+        )
+        return None
+    target: dict[str, Any] = {
+        "post": route.post,
+        "propertyId": compile_path(policy.property_field)(order),
+        "route": route.id,
+    }
+    if policy.link is not None:
+        target["link"] = policy.link
+    if policy.invoice_document is not None:
+        name = policy.invoice_document.name.get(run.issue, run.context)
+        target["invoice"] = {"from": policy.invoice_document.from_, "name": name}
+    return _tenant(run, route, target)
+
+
+def _tenant(run: _Run, route: ChargeRoute, target: dict[str, Any]) -> dict[str, Any] | None:
+    """A tenancy route's tenant (contact id) and tenant field; an empty tenant: a warning."""
+    if route.post != "tenancy" or route.tenant is None:
+        return target
+    tenant = route.tenant.get(run.issue, run.context)
+    if is_empty(tenant):
+        run.warnings.append(
+            Because(
+                route.id,
+                route.tenant.text,
+                tenant,
+                f"{route.id}: the issue names no occupier, so no tenancy can be charged; "
+                "link the issue's tenant to its contact in the CRM, or let another route "
+                "pay it",
+                False,
+            )
+        )
+        return None
+    return target | {"tenant": tenant, "tenantField": route.tenant_field}

@@ -23,6 +23,8 @@ class SourceDecl:
     key: str
     fields: tuple[str, ...]
     list_fields: frozenset[str]
+    parts: tuple[str, ...] = ()
+    """Names of the sub-resources read from their own endpoints (``parts:``)."""
 
     def knows(self, reference: str) -> bool:
         """Whether `reference` is a declared field or an object that holds declared fields."""
@@ -35,6 +37,24 @@ class SourceDecl:
             return True
         parts = canonical(reference).split(".")
         return any(".".join(parts[: end + 1]) in self.list_fields for end in range(len(parts)))
+
+    def part_of(self, reference: str) -> str | None:
+        """The part `reference` reads (its first step names it), or None for a record field."""
+        head = canonical(reference).split(".", 1)[0]
+        return head if head in self.parts else None
+
+    def items_of(self, reference: str) -> SourceDecl | None:
+        """The items of the list field `reference` as a source of their own (the fields
+        declared under it, the prefix removed), or None when `reference` is no list."""
+        wanted = canonical(reference)
+        if not self.is_list(reference) or not self.knows(reference):
+            return None
+        prefix = wanted + "."
+        fields = tuple(name[len(prefix) :] for name in self.fields if name.startswith(prefix))
+        lists = frozenset(
+            name[len(prefix) :] for name in self.list_fields if name.startswith(prefix)
+        )
+        return SourceDecl(f"{self.name}:{wanted}[]", "", fields, lists)
 
 
 @dataclass
@@ -50,6 +70,20 @@ class Declarations:
     rule_sources: dict[str, str] = field(default_factory=dict)
     targets: dict[str, TargetDecl] = field(default_factory=dict)
     uses_as_of: bool = False
+    items: dict[str, SourceDecl] = field(default_factory=dict)
+    """The item sources of list fields quantified with ``within:`` (by their names)."""
+
+    def source(self, name: str) -> SourceDecl | None:
+        """The declared source `name`, or the item source of a list field of one."""
+        return self.sources.get(name) or self.items.get(name)
+
+    def item_source(self, source: str, reference: str) -> SourceDecl | None:
+        """The items of the list field `reference` of `source` as a source (registered)."""
+        declared = self.source(source)
+        items = declared.items_of(reference) if declared else None
+        if items is not None:
+            self.items[items.name] = items
+        return items
 
     def relations_of(self, source: str) -> dict[str, Relation]:
         """The relations declared on `source`, by name."""
@@ -70,6 +104,11 @@ def declare_source(name: str, spec: Mapping[str, Any]) -> SourceDecl:
         for end, part in enumerate(parts):
             if part.endswith("]"):
                 lists.add(canonical(".".join(parts[: end + 1])))
+    parts = spec.get("parts", {})
     return SourceDecl(
-        name, str(spec["key"]), tuple(canonical(path) for path in paths), frozenset(lists)
+        name,
+        str(spec["key"]),
+        tuple(canonical(path) for path in paths),
+        frozenset(lists),
+        tuple(str(part) for part in parts) if isinstance(parts, Mapping) else (),
     )

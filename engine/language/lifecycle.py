@@ -16,8 +16,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from engine.language.context import Context
 from engine.language.operators.conditions import Check
@@ -25,9 +25,22 @@ from engine.language.operators.transforms import Value
 from engine.language.paths import Reader
 from engine.language.rule import Rule
 
-__all__ = ["AttachRule", "ChargePolicy", "Event", "Lifecycle", "LifecycleWarning", "StatusSpec"]
+__all__ = [
+    "AttachRule",
+    "ChargePolicy",
+    "ChargeRoute",
+    "Event",
+    "InvoiceDocument",
+    "Lifecycle",
+    "LifecycleWarning",
+    "Part",
+    "StatusCase",
+    "StatusSpec",
+]
 
 Fields = tuple[tuple[str, Value], ...]
+ISSUE_REPORT = "IssueReport"
+"""The attachment source that is the issue's own report (not a part)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +61,41 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """A sub-resource of the source's records, read from its own endpoint.
+
+    Attributes:
+        name: the key the part sits under in a record (never a field of the record).
+        read: the request the adapter reads it with, as the ruleset states it.
+        gap: the declared gap it answers, if any.
+        line: where the ruleset declares it.
+    """
+
+    name: str
+    read: str
+    gap: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCase:
+    """A variant of a status: when `check` holds, the keys in `changes` replace the
+    status's own (``works_order``, ``set``, ``attach``, ``charge``)."""
+
+    id: str
+    summary: str
+    check: Check
+    changes: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StatusSpec:
-    """What the target must hold while the record is at one status."""
+    """What the target must hold while the record is at one status.
+
+    `unchanged`: a target already holding a works order gets no operation at all at this
+    status (one holding none gets it created as the status says). `cases` are tried in
+    order by `resolve`.
+    """
 
     name: str
     id: str
@@ -58,16 +104,28 @@ class StatusSpec:
     set: Fields
     attach: tuple[str, ...]
     charge: str | None
+    unchanged: bool = False
+    cases: tuple[StatusCase, ...] = ()
+
+    def resolve(self, record: Any, context: Context) -> tuple[StatusSpec, StatusCase | None]:
+        """The status as it applies to `record`: the first case whose `when` holds replaces
+        the keys it gives (that case is returned too); with none, the status itself."""
+        for case in self.cases:
+            if case.check.test(record, context):
+                return replace(self, id=case.id, summary=case.summary, **dict(case.changes)), case
+        return self, None
 
 
 @dataclass(frozen=True, slots=True)
 class AttachRule:
-    """A kind of document attached to the works order: `names` gives one name or a list."""
+    """A kind of document attached to the works order: `names` gives one name or a list;
+    `from_` is where the bytes come from (``IssueReport`` or a part such as CompletionDocs)."""
 
     name: str
     id: str
     summary: str
     names: Value
+    from_: str = ISSUE_REPORT
 
     def documents(self, record: Any, context: Context) -> tuple[str, ...]:
         """The document names this attachment gives for `record` (empty ones dropped)."""
@@ -77,13 +135,53 @@ class AttachRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargeRoute:
+    """Where a charge goes (CH-02): the first route whose `check` holds (None: always).
+
+    ``post: tenancy`` - to the tenancy at the works order's property holding the contact
+    `tenant` gives, that tenancy's tenant id in the charge field `tenant_field`;
+    ``post: property`` - to the works order's property.
+    """
+
+    id: str
+    summary: str
+    check: Check | None
+    post: Literal["tenancy", "property"]
+    tenant: Value | None = None
+    tenant_field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    """The invoice document sent with a charge: its part (`from_`) and its `name`."""
+
+    from_: str
+    name: Value
+
+
+@dataclass(frozen=True, slots=True)
 class ChargePolicy:
-    """A charge: every `require` rule must hold for it to be posted; `fields` map it."""
+    """A charge: every `require` rule must hold for it to be posted; `fields` map it.
+
+    `routes` decide where it is posted; `property_field` is the works-order field naming
+    the property; `link` the charge field that receives the works order's id (W-10).
+    """
 
     name: str
     summary: str
     require: tuple[Rule, ...]
     fields: Fields
+    routes: tuple[ChargeRoute, ...] = ()
+    property_field: str = "propertyId"
+    link: str | None = None
+    invoice_document: InvoiceDocument | None = None
+
+    def route(self, record: Any, context: Context) -> ChargeRoute | None:
+        """The first route whose `when` holds for `record`, or None."""
+        for route in self.routes:
+            if route.check is None or route.check.test(record, context):
+                return route
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +214,23 @@ class Lifecycle:
     warnings: tuple[LifecycleWarning, ...]
     charges: Mapping[str, ChargePolicy]
     revision_field: str | None = None
+    works_order_identity: tuple[str, ...] = ()
+    document_link: str = "WorkOrder"
+    quiet: frozenset[str] = frozenset()
+    """Ids of works-order `require` rules that, unmet, are silent (no warning)."""
+    parts: Mapping[str, Part] = field(default_factory=dict)
+    parts_by_status: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def parts_read(self, status: str) -> frozenset[str]:
+        """The parts any rule applying at `status` reads (empty for an unknown status).
+
+        Example:
+            >>> from engine import load_ruleset
+            >>> lifecycle = load_ruleset("rulesets/alto-fixflo/v2.yaml").lifecycle
+            >>> sorted(lifecycle.parts_read("Reported"))
+            []
+        """
+        return self.parts_by_status.get(status, frozenset())
 
     def status_of(self, record: Any) -> str | None:
         """The record's status, or None for a record not yet created."""

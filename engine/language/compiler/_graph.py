@@ -70,12 +70,19 @@ def check_graph(
                 at_key=True,
             )
     for name, event in events.items():
-        if event.sources and set(event.sources) == {event.to} and not event.sets:
+        # A guarded event may change only what the source's contract cannot show (Fixflo's
+        # feedback, W-08): its guard says when it happens.
+        if (
+            event.sources
+            and set(event.sources) == {event.to}
+            and not event.sets
+            and not event.guard
+        ):
             compiler.fail(
                 ("lifecycle", "events", name),
                 "event-without-effect",
                 f"event {name!r} leads from {event.to!r} back to it and sets nothing; "
-                "give it a 'sets:' list or a different 'to'",
+                "give it a 'sets:' list, a 'when:' guard or a different 'to'",
                 at_key=True,
             )
 
@@ -93,12 +100,7 @@ def check_progress(
             before = statuses.get(source)
             if before is None or after is None or before.works_order is None:
                 continue
-            back = after.works_order is None or (
-                after.works_order in order
-                and before.works_order in order
-                and order.index(after.works_order) < order.index(before.works_order)
-            )
-            if back:
+            if _backwards(before.works_order, after.works_order, order):
                 compiler.fail(
                     ("lifecycle", "events", name, "to"),
                     "works-order-backwards",
@@ -107,3 +109,9 @@ def check_progress(
                     f"{after.works_order or 'none'}); Alto's works order is never undone, so "
                     "give the new status the same or a later works order status",
                 )
+
+
+def _backwards(before: str, after: str | None, order: tuple[str, ...]) -> bool:
+    return after is None or (
+        after in order and before in order and order.index(after) < order.index(before)
+    )

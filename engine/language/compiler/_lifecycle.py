@@ -1,28 +1,38 @@
 """Compile the ``lifecycle:`` and ``charges:`` sections into a `Lifecycle`.
 
 Checked at load time, each error located: an unknown source, field, status, works order
-status, attachment or charge (with a "did you mean"); a rule id used twice; and the state
-machine itself: a status no event reaches from the start, a status other than a final one
-that no event leaves (a dead end), and an event with no effect (it leads back to where it
-started and sets nothing).
+status, attachment, charge or part (with a "did you mean"); a rule id used twice; an
+identity or `property:` naming no works-order map field; an attachment or invoice document
+`from` that is neither a declared part nor ``IssueReport``; a tenancy route without its
+tenant; and the state machine itself: a status no event reaches from the start, a status
+other than a final one that no event leaves (a dead end), and an event with no effect (it
+leads back to where it started and sets nothing).
+
+Which parts each status reads (`Lifecycle.parts_read`) is found here, from the fields the
+rules applying at that status read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from engine.documents.document import JsonPath
 from engine.documents.suggest import did_you_mean
+from engine.language.compiler._charges import ChargeCompiler, summary
 from engine.language.compiler._graph import check_graph, check_progress
 from engine.language.lifecycle import (
+    ISSUE_REPORT,
     AttachRule,
     ChargePolicy,
     Event,
     Fields,
     Lifecycle,
     LifecycleWarning,
+    Part,
+    StatusCase,
     StatusSpec,
 )
 from engine.language.paths import compile_path
@@ -56,6 +66,15 @@ class _LifecycleCompiler:
         self.compiler = compiler
         self.source = source
         self.ids: dict[str, JsonPath] = {path_id: path for path, path_id in compiler.id_nodes()}
+        self.parts = declared_parts(compiler, source)
+        self.reads: dict[str, frozenset[str]] = {}
+        """The parts each piece reads: works_order, status:NAME, attach:NAME, charge:NAME."""
+
+    def read(self, piece: str, found: set[str]) -> None:
+        """Note the parts among the fields `found` that `piece` reads."""
+        declared = self.compiler.decls.sources[self.source]
+        parts = {declared.part_of(name) for name in found}
+        self.reads[piece] = self.reads.get(piece, frozenset()) | {p for p in parts if p}
 
     def build(self, spec: Mapping[str, Any]) -> Lifecycle | None:
         base: JsonPath = ("lifecycle",)
@@ -63,10 +82,16 @@ class _LifecycleCompiler:
         revision = self.field(spec.get("revision"), (*base, "revision"))
         works = spec.get("works_order", {})
         statuses_of_works = tuple(works.get("statuses", ()))
-        charges = self.charges()
+        with self.compiler.conditions.recording() as found:
+            require = self.rules(works.get("require", []), (*base, "works_order"))
+            works_fields = self.fields(works.get("map", {}), (*base, "works_order", "map"))
+        self.read("works_order", found)
+        identity = self.identity(works, works_fields)
+        charges = ChargeCompiler(self, {name for name, _ in works_fields}).charges()
         attachments = self.attachments(spec.get("attachments", {}))
         statuses = self.statuses(spec["statuses"], statuses_of_works, attachments, charges)
         events = self.events(spec["events"], statuses)
+        warnings = self.warnings(spec.get("warnings", []))
         named = set(statuses)
         self.known_all(spec["start"], named, (*base, "start"), "status")
         for index, name in enumerate(spec.get("final", [])):
@@ -86,13 +111,47 @@ class _LifecycleCompiler:
             statuses=MappingProxyType(statuses),
             events=MappingProxyType(events),
             works_order_statuses=statuses_of_works,
-            works_order_require=self.rules(works.get("require", []), (*base, "works_order")),
-            works_order_fields=self.fields(works.get("map", {}), (*base, "works_order", "map")),
+            works_order_require=require,
+            works_order_fields=works_fields,
             attachments=MappingProxyType(attachments),
-            warnings=self.warnings(spec.get("warnings", [])),
+            warnings=warnings,
             charges=MappingProxyType(charges),
             revision_field=revision,
+            works_order_identity=identity,
+            document_link=str(works.get("document_link", "WorkOrder")),
+            quiet=frozenset(
+                rule["id"] for rule in works.get("require", []) if rule.get("quiet") is True
+            ),
+            parts=MappingProxyType(self.parts),
+            parts_by_status=MappingProxyType(
+                {name: self.parts_at(spec_) for name, spec_ in statuses.items()}
+            ),
         )
+
+    def parts_at(self, status: StatusSpec) -> frozenset[str]:
+        """The parts read by every rule that may apply at `status` (all its cases)."""
+        variants = [status] + [_applied(status, case) for case in status.cases]
+        found: set[str] = set(self.reads.get(f"status:{status.name}", frozenset()))
+        for variant in variants:
+            if variant.works_order is not None:
+                found |= self.reads.get("works_order", frozenset())
+            for name in variant.attach:
+                found |= self.reads.get(f"attach:{name}", frozenset())
+            if variant.charge is not None:
+                found |= self.reads.get(f"charge:{variant.charge}", frozenset())
+        for index, warning in enumerate(self.compiler.section("lifecycle").get("warnings", [])):
+            if isinstance(warning, Mapping) and status.name in warning.get("at", []):
+                found |= self.reads.get(f"warning:{index}", frozenset())
+        return frozenset(found)
+
+    def identity(self, works: Mapping[str, Any], fields: Fields) -> tuple[str, ...]:
+        """The works-order identity: names of works-order map fields (each checked)."""
+        mapped = {name for name, _ in fields} | set(works.get("map", {}))
+        names = [str(name) for name in works.get("identity", [])]
+        path: JsonPath = ("lifecycle", "works_order", "identity")
+        for index, name in enumerate(names):
+            self.known_all(name, mapped, (*path, index), "works order map field")
+        return tuple(names)
 
     def field(self, reference: Any, path: JsonPath) -> str | None:
         if not isinstance(reference, str):
@@ -118,6 +177,11 @@ class _LifecycleCompiler:
             return False
         self.ids[rule_id] = path
         return True
+
+    def known_from(self, name: Any, path: JsonPath, *, report: bool) -> bool:
+        """Whether `name` is a declared part (or, with `report`, ``IssueReport``)."""
+        known = set(self.parts) | ({ISSUE_REPORT} if report else set())
+        return self.known_all(name, known, path, "part" if not report else "document source")
 
     def rules(self, specs: list[Any], path: JsonPath) -> tuple[Rule, ...]:
         rules = []
@@ -146,27 +210,19 @@ class _LifecycleCompiler:
                 found.append((target, value))
         return tuple(found)
 
-    def charges(self) -> dict[str, ChargePolicy]:
-        charges = {}
-        for name, spec in self.compiler.section("charges").items():
-            path: JsonPath = ("charges", name)
-            charges[name] = ChargePolicy(
-                name,
-                _summary(spec),
-                self.rules(spec["require"], path),
-                self.fields(spec["map"], (*path, "map")),
-            )
-        return charges
-
     def attachments(self, specs: Mapping[str, Any]) -> dict[str, AttachRule]:
         found = {}
         for name, spec in specs.items():
             path: JsonPath = ("lifecycle", "attachments", name)
-            value = self.compiler.values.compile(
-                spec["names"], (*path, "names"), self.source, spec["id"]
-            )
-            if self.claim(spec["id"], path) and value is not None:
-                found[name] = AttachRule(name, spec["id"], _summary(spec), value)
+            with self.compiler.conditions.recording() as reads:
+                value = self.compiler.values.compile(
+                    spec["names"], (*path, "names"), self.source, spec["id"]
+                )
+            origin = spec.get("from", ISSUE_REPORT)
+            self.read(f"attach:{name}", reads | ({origin} if origin in self.parts else set()))
+            known = self.known_from(origin, (*path, "from"), report=True)
+            if self.claim(spec["id"], path) and value is not None and known:
+                found[name] = AttachRule(name, spec["id"], _summary(spec), value, origin)
         return found
 
     def statuses(
@@ -176,31 +232,64 @@ class _LifecycleCompiler:
         attachments: Mapping[str, AttachRule],
         charges: Mapping[str, ChargePolicy],
     ) -> dict[str, StatusSpec]:
+        known = _Known(works_statuses, attachments, charges)
         found = {}
         for name, spec in specs.items():
             path: JsonPath = ("lifecycle", "statuses", name)
             self.claim(spec["id"], path)
-            works = spec["works_order"]
-            if works != _NONE:
-                self.known_all(
-                    works, {*works_statuses, _NONE}, (*path, "works_order"), "works order status"
-                )
-            attach = tuple(spec.get("attach", []))
-            for index, item in enumerate(attach):
-                self.known_all(item, set(attachments), (*path, "attach", index), "attachment")
-            charge = spec.get("charge")
-            if charge is not None:
-                self.known_all(charge, set(charges), (*path, "charge"), "charge")
+            with self.compiler.conditions.recording() as reads:
+                changes = self.changes(spec, path, known)
+                cases = self.cases(spec.get("cases", []), path, known)
+            self.read(f"status:{name}", reads)
             found[name] = StatusSpec(
                 name,
                 spec["id"],
                 _summary(spec),
-                None if works == _NONE else works,
-                self.fields(spec.get("set", {}), (*path, "set")),
-                tuple(item for item in attach if item in attachments),
-                charge if charge in charges else None,
+                changes.get("works_order"),
+                changes.get("set", ()),
+                changes.get("attach", ()),
+                changes.get("charge"),
+                unchanged=spec.get("unchanged") is True,
+                cases=cases,
             )
         return found
+
+    def changes(self, spec: Mapping[str, Any], path: JsonPath, known: _Known) -> dict[str, Any]:
+        """The status keys `spec` gives (works_order, set, attach, charge), each checked."""
+        changes: dict[str, Any] = {}
+        if "works_order" in spec:
+            works = spec["works_order"]
+            if works != _NONE:
+                self.known_all(
+                    works, {*known.works, _NONE}, (*path, "works_order"), "works order status"
+                )
+            changes["works_order"] = None if works == _NONE else works
+        if "set" in spec:
+            changes["set"] = self.fields(spec.get("set") or {}, (*path, "set"))
+        if "attach" in spec:
+            attach = tuple(spec.get("attach") or [])
+            for index, item in enumerate(attach):
+                self.known_all(item, set(known.attachments), (*path, "attach", index), "attachment")
+            changes["attach"] = tuple(item for item in attach if item in known.attachments)
+        if "charge" in spec:
+            charge = spec["charge"]
+            if charge != _NONE:
+                self.known_all(charge, {*known.charges, _NONE}, (*path, "charge"), "charge")
+            changes["charge"] = charge if charge in known.charges else None
+        return changes
+
+    def cases(self, specs: list[Any], path: JsonPath, known: _Known) -> tuple[StatusCase, ...]:
+        found = []
+        for index, spec in enumerate(specs):
+            where: JsonPath = (*path, "cases", index)
+            claimed = self.claim(spec["id"], where)
+            check = self.compiler.conditions.compile(
+                spec["when"], (*where, "when"), self.source, spec["id"]
+            )
+            changes = self.changes(spec, where, known)
+            if claimed and check is not None:
+                found.append(StatusCase(spec["id"], _summary(spec), check, tuple(changes.items())))
+        return tuple(found)
 
     def events(
         self, specs: Mapping[str, Any], statuses: Mapping[str, StatusSpec]
@@ -236,9 +325,11 @@ class _LifecycleCompiler:
             path: JsonPath = ("lifecycle", "warnings", index)
             for position, status in enumerate(spec["at"]):
                 self.known_all(status, statuses, (*path, "at", position), "status")
-            check = self.compiler.conditions.compile(
-                spec["when"], (*path, "when"), self.source, spec["id"]
-            )
+            with self.compiler.conditions.recording() as reads:
+                check = self.compiler.conditions.compile(
+                    spec["when"], (*path, "when"), self.source, spec["id"]
+                )
+            self.read(f"warning:{index}", reads)
             if self.claim(spec["id"], path) and check is not None:
                 found.append(
                     LifecycleWarning(spec["id"], _summary(spec), frozenset(spec["at"]), check)
@@ -246,5 +337,36 @@ class _LifecycleCompiler:
         return tuple(found)
 
 
-def _summary(spec: Mapping[str, Any]) -> str:
-    return " ".join(str(spec.get("summary", "")).split())
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What a status may name: works order statuses, attachments and charges."""
+
+    works: tuple[str, ...]
+    attachments: Mapping[str, AttachRule]
+    charges: Mapping[str, ChargePolicy]
+
+
+def _applied(status: StatusSpec, case: StatusCase) -> StatusSpec:
+    return replace(status, **dict(case.changes))
+
+
+def declared_parts(compiler: Compiling, source: str) -> dict[str, Part]:
+    """The parts `source` declares, each checked: its gap must be a declared gap."""
+    gaps = {
+        str(gap.get("id"))
+        for gap in compiler.document.data.get("gaps") or []
+        if isinstance(gap, Mapping)
+    }
+    found = {}
+    for name, spec in compiler.section("sources", source, "parts").items():
+        path: JsonPath = ("sources", source, "parts", name)
+        gap = spec.get("gap")
+        if gap is not None and gap not in gaps:
+            hint = did_you_mean(str(gap), gaps) or "; declare it under 'gaps:'"
+            compiler.fail((*path, "gap"), "unknown-gap", f"no gap {gap!r}{hint}")
+        line = compiler.document.where(path)[0]
+        found[name] = Part(name, str(spec["read"]), None if gap is None else str(gap), line)
+    return found
+
+
+_summary = summary

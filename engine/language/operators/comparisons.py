@@ -107,7 +107,7 @@ def compile_leaf(
     if built is None:
         return None
     predicate, text, allowed, dynamic = built
-    declared = decls.sources.get(source)
+    declared = decls.source(source)
     is_list = declared.is_list(reference) if declared else False
     leaf = _leaf(reference, operator, predicate, text, allowed, dynamic, is_list)
     if builder.strings is not None and "." not in reference and "[" not in reference:

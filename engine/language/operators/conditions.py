@@ -6,6 +6,11 @@ A condition is one of:
 - a comparison of a field: ``{field: F, OP: V}`` with OP one of eq, ne, in, not_in,
   present, absent, gt, ge, lt, le, before, after, matches (``ignore_case: true`` for text);
 - a relation quantifier: ``{related: R, any|all|none: {...}}`` over the related records;
+- a list quantifier: ``{within: L, any|all|none: {...}}`` over the items of the list field
+  L, the inner condition reading each item's fields (``{within: CompletionDocs, any:
+  {field: MediaTypeDescription, eq: Invoice}}``);
+- a setting: ``{setting: NAME, eq: V}`` or ``{setting: NAME, in: [V, ...]}``, decided by the
+  agency's settings alone;
 - ``{included: R}``: a record related through R is included by its own entity's rules;
 - ``{rule: ID}``: another rule on the same source holds.
 
@@ -16,7 +21,8 @@ A field holding a list satisfies a positive comparison when any item does; ``ne`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +33,7 @@ from engine.explain import Because
 from engine.language._declarations import Declarations
 from engine.language.context import Context
 from engine.language.operators.comparisons import LEAF_OPERATORS, Leaf, compile_leaf
+from engine.language.paths import compile_path
 
 __all__ = ["Check", "ConditionCompiler"]
 
@@ -58,6 +65,17 @@ class ConditionCompiler:
         self.decls = declarations
         self.errors = errors
         self.references: list[tuple[str, str, JsonPath]] = []
+        self._reading: list[set[str]] = []
+
+    @contextmanager
+    def recording(self) -> Iterator[set[str]]:
+        """Collect the fields of declared sources that what is compiled inside reads."""
+        found: set[str] = set()
+        self._reading.append(found)
+        try:
+            yield found
+        finally:
+            self._reading.pop()
 
     def compile(self, condition: Any, path: JsonPath, source: str, rule: str) -> Check | None:
         """Compile `condition` (at `path`) read against `source`, on behalf of `rule`."""
@@ -65,6 +83,8 @@ class ConditionCompiler:
             return None
         if "related" in condition:
             return self._related(condition, path, source, rule)
+        if "within" in condition:
+            return self._within(condition, path, source, rule)
         if "included" in condition:
             return self._included(condition, path, source, rule)
         if "rule" in condition:
@@ -110,28 +130,34 @@ class ConditionCompiler:
         return None if leaf is None else _leaf_check(leaf, rule)
 
     def _setting(self, condition: Mapping[str, Any], path: JsonPath, rule: str) -> Check | None:
-        """``{setting: NAME, eq: V}``: decided by the agency's settings alone, once, here."""
-        if not self._only(condition, path, {"setting", "eq"}, "'setting'"):
+        """``{setting: NAME, eq: V}`` or ``{setting: NAME, in: [V, ...]}``: decided by the
+        agency's settings alone, once, here."""
+        if not self._only(condition, path, {"setting", "eq", "in"}, "'setting'"):
             return None
         name = condition["setting"]
-        if "eq" not in condition:
-            self.fail(path, "missing-operator", "'setting' needs 'eq:' with the value", at_key=True)
+        operators = [key for key in ("eq", "in") if key in condition]
+        if len(operators) != 1:
+            self.fail(
+                path,
+                "missing-operator",
+                "'setting' needs exactly one of 'eq:' (a value) or 'in:' (a list of values)",
+                at_key=True,
+            )
             return None
         if name not in self.decls.settings:
             hint = did_you_mean(str(name), self.decls.settings) or "; declare it under 'settings:'"
             self.fail((*path, "setting"), "unknown-setting", f"no setting {name!r}{hint}")
             return None
-        value, expected = self.decls.effective.get(name), condition["eq"]
-        held = type(value) is type(expected) and value == expected
-        because = Because(rule, f"setting {name}", value, f"= {expected!r}", held)
-
-        def test(record: Any, context: Context) -> bool:
-            return held
-
-        def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
-            return held, [because]
-
-        return Check(test, explain, f"setting {name} = {expected!r}")
+        value = self.decls.effective.get(name)
+        if operators[0] == "eq":
+            expected = condition["eq"]
+            held = type(value) is type(expected) and value == expected
+            text = f"= {expected!r}"
+        else:
+            allowed = condition["in"] if isinstance(condition["in"], list) else []
+            held = any(type(value) is type(item) and value == item for item in allowed)
+            text = f"in {allowed!r}"
+        return _setting_check(Because(rule, f"setting {name}", value, text, held), held)
 
     def _operator_count(
         self, condition: Mapping[str, Any], path: JsonPath, operators: list[str]
@@ -156,8 +182,11 @@ class ConditionCompiler:
         """The canonical path of a declared field of `source`, or None after an error."""
         if not isinstance(reference, str):
             return None
-        declared = self.decls.sources.get(source)
+        declared = self.decls.source(source)
         if declared is None or declared.knows(reference):
+            if source in self.decls.sources:
+                for found in self._reading:
+                    found.add(reference)
             return reference
         hint = (
             did_you_mean(reference, declared.fields)
@@ -261,6 +290,56 @@ class ConditionCompiler:
                 self.decls.key_reader(relation.target),
             )
         )
+
+    def _within(
+        self, condition: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Check | None:
+        quantifiers = [key for key in condition if key in _QUANTIFIERS]
+        if len(quantifiers) != 1:
+            self.fail(
+                path,
+                "missing-operator",
+                "'within' needs exactly one of any, all or none, e.g. "
+                "{within: CompletionDocs, any: {field: MediaTypeDescription, eq: Invoice}}",
+                at_key=True,
+            )
+            return None
+        quantifier = quantifiers[0]
+        if not self._only(condition, path, {"within", quantifier}, "'within'"):
+            return None
+        items = self.declared_list(condition["within"], (*path, "within"), source)
+        body = condition[quantifier]
+        if items is None or not isinstance(body, Mapping):
+            if items is not None:
+                self.fail(
+                    (*path, quantifier),
+                    "wrong-type",
+                    f"with 'within', '{quantifier}' takes one condition (a mapping), not a list",
+                )
+            return None
+        inner = self.compile(body, (*path, quantifier), items.name, rule)
+        if inner is None:
+            return None
+        return _within_check(quantifier, str(condition["within"]), inner, rule)
+
+    def declared_list(self, reference: Any, path: JsonPath, source: str) -> Any:
+        """The items of the declared list field `reference` of `source` (a `SourceDecl`), or
+        None after an error (not declared, or declared but no list)."""
+        field_name = self.declared_field(reference, path, source)
+        if field_name is None:
+            return None
+        items = self.decls.item_source(source, field_name)
+        if items is None:
+            declared = self.decls.source(source)
+            lists = sorted(declared.list_fields) if declared else []
+            hint = did_you_mean(field_name, lists) or f"; the list fields are {lists}"
+            self.fail(
+                path,
+                "not-a-list",
+                f"{source} field {field_name!r} is not a list (declare its items as "
+                f"'{field_name}[].NAME'){hint}",
+            )
+        return items
 
     def declared_relation(self, name: Any, path: JsonPath, source: str) -> Any:
         """The declared relation `name` of `source`, or None after an error."""
@@ -437,6 +516,42 @@ def _quantified(
         held = test(record, context)
         return held, [
             Because(rule, name, keys, f"{quantifier} related matching: {inner.text}", held)
+        ]
+
+    return Check(test, explain, text)
+
+
+def _setting_check(because: Because, held: bool) -> Check:
+    def test(record: Any, context: Context) -> bool:
+        return held
+
+    def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
+        return held, [because]
+
+    return Check(test, explain, f"{because.field} {because.expected}")
+
+
+def _within_check(quantifier: str, name: str, inner: Check, rule: str) -> Check:
+    inner_test = inner.test
+    read = compile_path(name)
+    text = f"{quantifier} {name}: {inner.text}"
+
+    def items(record: Any) -> list[Any]:
+        found = read(record)
+        return found if isinstance(found, list) else []
+
+    def test(record: Any, context: Context) -> bool:
+        wanted = quantifier != "all"
+        for item in items(record):
+            if inner_test(item, context) is wanted:
+                return quantifier == "any"
+        return quantifier != "any"
+
+    def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
+        held = test(record, context)
+        count = len(items(record))
+        return held, [
+            Because(rule, name, f"{count} item(s)", f"{quantifier} matching: {inner.text}", held)
         ]
 
     return Check(test, explain, text)

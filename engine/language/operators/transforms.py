@@ -3,7 +3,8 @@
 Transforms: ``field``, ``const``, ``format`` ('{id}/{oid}', placeholders are field paths),
 ``join`` (+ ``sep``), ``first_of``, ``lookup`` (+ ``table``), ``lower``, ``upper``, ``strip``,
 ``date`` (+ ``pattern``, an strftime pattern), ``related`` (+ ``value``, ``where``,
-``pick``) to read from related records, ``case`` (+ ``else``; see `engine.language.operators.case`),
+``pick``) to read from related records, ``within`` (+ ``value``, ``where``, ``pick``) to read
+from the items of a list field, ``case`` (+ ``else``; see `engine.language.operators.case`),
 ``as_of`` (the run's date, formatted), ``digits`` (only the digits of a text),
 ``extract`` (+ ``pattern``: the first RE2 capture group that matched, or the whole match)
 and ``list`` (the non-empty values as one list). Any of them takes ``default:``, used when the
@@ -42,6 +43,7 @@ TRANSFORMS = (
     "strip",
     "date",
     "related",
+    "within",
     "case",
     "as_of",
     "digits",
@@ -53,6 +55,7 @@ _MODIFIERS = {
     "lookup": {"table"},
     "date": {"pattern"},
     "related": {"value", "where", "pick"},
+    "within": {"value", "where", "pick"},
     "case": {"else"},
     "extract": {"pattern"},
 }
@@ -376,6 +379,48 @@ class ValueCompiler:
             where.test if where else None,
             spec.get("pick", "first"),
         )
+
+    def _within(
+        self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
+    ) -> Value | None:
+        items = self.conditions.declared_list(spec["within"], (*path, "within"), source)
+        if items is None:
+            return None
+        if "value" not in spec:
+            self.fail(
+                path, "missing-key", "'within' needs 'value:' to say what to read", at_key=True
+            )
+            return None
+        inner = self.compile(spec["value"], (*path, "value"), items.name, rule)
+        where = (
+            self.conditions.compile(spec["where"], (*path, "where"), items.name, rule)
+            if "where" in spec
+            else None
+        )
+        if inner is None or ("where" in spec and where is None):
+            return None
+        return _within_value(
+            str(spec["within"]), inner, where.test if where else None, spec.get("pick", "first")
+        )
+
+
+def _within_value(name: str, inner: Value, where: Any, pick: str) -> Value:
+    read_items, read = compile_path(name), inner.get
+
+    def get(record: Any, context: Context) -> Any:
+        items = read_items(record)
+        found = []
+        for item in items if isinstance(items, list) else []:
+            if where is not None and not where(item, context):
+                continue
+            value = read(item, context)
+            if not is_empty(value):
+                if pick == "first":
+                    return value
+                found.extend(value if isinstance(value, list) else [value])
+        return list(dict.fromkeys(found)) if pick == "all" else None
+
+    return Value(get, f"{pick} within {name}: {inner.text}")
 
 
 def _render(parts: list[tuple[str, Get | None]]) -> Get:
