@@ -7,6 +7,7 @@ import asyncio
 import copy
 import json
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +25,14 @@ from adapters.errors import (
 )
 from adapters.fixflo import ISSUE_PARTS, PART_NEEDS, FixfloAdapter, FixfloAuth, FixfloDocuments
 from adapters.fixflo._issues import FieldTree, _plain
+from engine.language.load import load_ruleset
 from simulator.fake import FakeFixflo, FakeTransport, Faults, parse_faults
 from simulator.fake._fixflo_issues import media_pdf
 from simulator.lifecycle.worlds import FixfloWorld
 from tests.adapters.fakes import FAST, MODES, base_url, client
 
 PREFIX = "/api/v2"
+V2 = Path(__file__).parents[2] / "rulesets" / "alto-fixflo" / "v2.yaml"
 ALL_PARTS = frozenset(ISSUE_PARTS)
 # The fields of the v2 ruleset's source fixflo.issues (design 14 section 2), parts included.
 FIELDS = (
@@ -198,6 +201,40 @@ def test_an_issue_read_with_every_part_is_the_world_record_projected(mode: str) 
     assert read[2]["FixfloProperty"] is None
     assert read[2]["FixfloTenant"] is None
     assert list(fake.recorder.violations) == []  # not even a pending one
+
+
+def test_the_v2_rulesets_source_reads_the_world_record_projected() -> None:
+    source = load_ruleset(V2).sources["fixflo.issues"]
+    fake = _fake()
+
+    async def use(fixflo: FixfloAdapter) -> dict[str, Any]:
+        issue = await fixflo.read_issue("1050")
+        return await fixflo.read_parts(
+            await fixflo.read_issue("1042", parts_for=load_ruleset(V2).lifecycle.parts_read),
+            set(),
+        ) | {"reported": await fixflo.read_parts(issue, ALL_PARTS)}
+
+    read = _run(fake, use, issue_fields=source.fields)
+    listed = tuple(_listed(path, source.list_fields) for path in source.fields)
+    assert {k: v for k, v in read.items() if k != "reported"} == projected(_closed_issue(), listed)
+    assert read["reported"] == projected(_reported_issue(), listed)
+    assert read["Quotes"] == [{"id": "Q1", "Status": "Accepted", "Contractor": None,
+                               "PriceAgencyPayableGross": "120"}]  # fmt: skip
+
+
+def test_the_v2_rulesets_parts_are_the_adapters_and_declare_what_they_need() -> None:
+    ruleset = load_ruleset(V2)
+    assert {name: part.read for name, part in ruleset.lifecycle.parts.items()} == dict(ISSUE_PARTS)
+    fields = set(ruleset.sources["fixflo.issues"].fields)
+    assert {need for needs in PART_NEEDS.values() for need in needs} <= fields
+
+
+def _listed(path: str, lists: frozenset[str]) -> str:
+    """A compiled path with ``[]`` after each step that is a list."""
+    steps, out = path.split("."), []
+    for end, step in enumerate(steps):
+        out.append(step + ("[]" if ".".join(steps[: end + 1]) in lists else ""))
+    return ".".join(out)
 
 
 def test_without_declared_fields_the_issue_is_as_sent_and_holds_no_part_key() -> None:
