@@ -25,6 +25,7 @@ from adapters.errors import (
 )
 from adapters.fixflo import ISSUE_PARTS, PART_NEEDS, FixfloAdapter, FixfloAuth, FixfloDocuments
 from adapters.fixflo._issues import FieldTree, _plain
+from engine.language.lifecycle import Lifecycle
 from engine.language.load import load_ruleset
 from simulator.fake import FakeFixflo, FakeTransport, Faults, parse_faults
 from simulator.fake._fixflo_issues import media_pdf
@@ -210,7 +211,7 @@ def test_the_v2_rulesets_source_reads_the_world_record_projected() -> None:
     async def use(fixflo: FixfloAdapter) -> dict[str, Any]:
         issue = await fixflo.read_issue("1050")
         return await fixflo.read_parts(
-            await fixflo.read_issue("1042", parts_for=load_ruleset(V2).lifecycle.parts_read),
+            await fixflo.read_issue("1042", parts_for=_lifecycle().parts_read),
             set(),
         ) | {"reported": await fixflo.read_parts(issue, ALL_PARTS)}
 
@@ -224,9 +225,15 @@ def test_the_v2_rulesets_source_reads_the_world_record_projected() -> None:
 
 def test_the_v2_rulesets_parts_are_the_adapters_and_declare_what_they_need() -> None:
     ruleset = load_ruleset(V2)
-    assert {name: part.read for name, part in ruleset.lifecycle.parts.items()} == dict(ISSUE_PARTS)
+    assert {name: part.read for name, part in _lifecycle().parts.items()} == dict(ISSUE_PARTS)
     fields = set(ruleset.sources["fixflo.issues"].fields)
     assert {need for needs in PART_NEEDS.values() for need in needs} <= fields
+
+
+def _lifecycle() -> Lifecycle:
+    lifecycle = load_ruleset(V2).lifecycle
+    assert lifecycle is not None
+    return lifecycle
 
 
 def _listed(path: str, lists: frozenset[str]) -> str:
