@@ -55,7 +55,7 @@ def explore_command(ruleset_path: Path, depth: int, issues: int, out: Path | Non
     if result.counterexample is None:
         click.echo("every invariant held")
         return
-    text = scenario_yaml(result.counterexample, result.problems)
+    text = scenario_yaml(result.counterexample, result.problems, result.settings)
     click.echo("counterexample (a scenario for `rulebridge simulate`):")
     click.echo(text, nl=False)
     if out is not None:

@@ -41,7 +41,7 @@ def simulate(ruleset_path: Path, scenario_path: Path, output: str) -> None:
         ruleset = load_ruleset(ruleset_path)
         if ruleset.lifecycle is None:
             raise RulebridgeError(f"{ruleset_path} declares no 'lifecycle:'")
-        reports = play(ruleset, load_scenario(scenario_path, ruleset.lifecycle))
+        reports = play(ruleset, load_scenario(scenario_path, ruleset))
     if output == "json":
         click.echo(json.dumps([report.to_json() for report in reports], indent=2, default=str))
     else:
@@ -69,11 +69,15 @@ def _block(report: StepReport) -> str:
     if not report.charges:
         lines.append("  alto charges: none")
     for charge in report.charges:
-        raised = "raised" if charge.get("raised") else "unraised"
+        route = "tenancies" if charge.get("post") == "tenancy" else "inventory"
         lines.append(
-            f"  alto charge: {charge.get('category')} to {charge.get('payer')}, "
-            f"{charge.get('amount')}, {raised}, works order {charge.get('workOrderId')}"
+            f"  alto charge {charge.get('id')}: POST /{route}/{charge.get('targetId')}/charges"
         )
+        lines += [
+            f"    {key}: {value!r}"
+            for key, value in charge.items()
+            if key not in ("id", "post", "targetId")
+        ]
     lines += [f"  warning: {text}" for text in report.warnings]
     lines += [f"  rule: {text}" for text in report.fired]
     lines += [f"  VIOLATION: {text}" for text in report.violations]

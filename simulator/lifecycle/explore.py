@@ -1,10 +1,11 @@
 """Explore every sequence of lifecycle events up to a depth, checking the invariants.
 
 Breadth first over a small world (one issue by default), with a few variants of each
-event's details (who is instructed, who pays, a zero invoice, no document, feedback on),
-lost webhooks and late or repeated deliveries of earlier snapshots. Legal moves come from
-the ruleset. Equal states are explored once; the first violation found is on a shortest
-sequence.
+event's details (no occupier, an unknown property, instructed to the landlord, a zero
+invoice, no invoice document), lost webhooks and late or repeated deliveries of earlier
+snapshots, under each of a few agency settings (`SETTINGS`: who pays, who invoices are
+addressed to). Legal moves come from the ruleset (``cancel_job`` among them). Equal states
+are explored once; the first violation found is on a shortest sequence.
 
 Example:
     >>> from engine import load_ruleset
@@ -16,31 +17,38 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.invariants import violations
-from simulator.lifecycle.scenario import Step
+from simulator.lifecycle.scenario import Step, ruleset_for
 from simulator.lifecycle.simulation import Simulation
 
 __all__ = ["Exploration", "explore", "scenario_yaml"]
 
-_ZERO = {"InvoiceNumber": "INV-0", "TotalNet": 0, "TotalTax": 0, "Total": 0, "Document": "i.pdf"}
-_UNDOCUMENTED = {"InvoiceNumber": "INV-9", "TotalNet": 100, "TotalTax": 20, "Total": 120}
+_ZERO = {
+    "Job.PriceAgencyPayableNet": 0,
+    "Job.PriceAgencyPayableTax": 0,
+    "Job.PriceAgencyPayableGross": 0,
+}
+_NO_INVOICE_DOCUMENT: dict[str, Any] = {"CompletionDocs": []}
 VARIANTS: dict[str, list[dict[str, Any]]] = {
-    "report": [{}, {"FeedbackEnabled": True}],
-    "request_quotes": [{}, {"InvoiceRecipient": "Agency"}],
-    "instruct": [
-        {},
-        {"Job.AssignedTo": "Landlord", "Job.PayingParty": "Tenant"},
-        {"InvoiceRecipient": "Other"},
-    ],
-    "complete_job": [{}, {"Invoice": _ZERO}, {"Invoice": _UNDOCUMENTED}],
+    "report": [{}, {"TenantId": None, "FixfloTenant": None}, {"FixfloProperty": None}],
+    "instruct": [{}, {"Job.Contractor": None}],
+    "complete_job": [{}, _ZERO, _NO_INVOICE_DOCUMENT],
 }
 """Details of each event tried besides the defaults (an event not listed: defaults only)."""
+SETTINGS: tuple[dict[str, Any], ...] = (
+    {},
+    {"paying_party": "Tenant"},
+    {"invoice_recipient": "Other"},
+)
+"""The agency settings each exploration is run under (over the ruleset's own)."""
 
 
 @dataclass
@@ -52,11 +60,31 @@ class Exploration:
     sequences: int = 0
     counterexample: list[Step] | None = None
     problems: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
-def explore(ruleset: CompiledRuleset, depth: int, issues: int = 1) -> Exploration:
-    """Every sequence of moves on `issues` issues up to `depth`, breadth first; stops at the
-    first violation (so the counterexample is a shortest one)."""
+def explore(
+    ruleset: CompiledRuleset,
+    depth: int,
+    issues: int = 1,
+    settings: tuple[Mapping[str, Any], ...] = SETTINGS,
+) -> Exploration:
+    """Every sequence of moves on `issues` issues up to `depth`, breadth first, under each
+    of `settings` in turn; stops at the first violation (so the counterexample is a
+    shortest one under its settings). Counts add up over the settings."""
+    total = Exploration(depth)
+    for variant in settings:
+        found = _explore(ruleset_for(ruleset, variant), depth, issues)
+        total.states += found.states
+        total.sequences += found.sequences
+        if found.counterexample is not None:
+            total.counterexample, total.problems = found.counterexample, found.problems
+            total.settings = dict(variant)
+            break
+    return total
+
+
+def _explore(ruleset: CompiledRuleset, depth: int, issues: int) -> Exploration:
     result = Exploration(depth)
     names = [f"I{number}" for number in range(1, issues + 1)]
     start = Simulation(ruleset)
@@ -70,7 +98,7 @@ def explore(ruleset: CompiledRuleset, depth: int, issues: int = 1) -> Exploratio
             after = _clone(sim)
             _play(after, step)
             result.sequences += 1
-            problems = violations(after.fixflo, after.alto)
+            problems = violations(after.fixflo, after.alto, ruleset.settings)
             if problems:
                 result.counterexample, result.problems = [*path, step], problems
                 result.states = len(seen)
@@ -90,8 +118,8 @@ def _moves(sim: Simulation, issue: str) -> list[Step]:
             moves.append(Step(issue, event.name, details))
             if not event.creates and not details:
                 moves.append(Step(issue, event.name, details, deliver=False))
-    for revision in range(len(sim.fixflo.history.get(issue, []))):
-        moves.append(Step(issue, redeliver=revision))
+    for index in range(len(sim.fixflo.history.get(issue, []))):
+        moves.append(Step(issue, redeliver=index))
     return moves
 
 
@@ -103,9 +131,10 @@ def _play(sim: Simulation, step: Step) -> None:
 
 
 def _clone(sim: Simulation) -> Simulation:
-    return Simulation(
-        sim.ruleset, copy.deepcopy(sim.fixflo), copy.deepcopy(sim.alto), copy.copy(sim.clock)
-    )
+    """A copy whose Alto recognises orders in the copied Fixflo and stamps by the copied
+    clock (the new Simulation binds both)."""
+    alto = copy.deepcopy(dataclasses.replace(sim.alto, identify=None, stamp=None))
+    return Simulation(sim.ruleset, copy.deepcopy(sim.fixflo), alto, copy.copy(sim.clock))
 
 
 def _key(sim: Simulation) -> str:
@@ -114,12 +143,22 @@ def _key(sim: Simulation) -> str:
         key: [e.works_order_id, sorted(e.documents), sorted(e.charges), e.revision]
         for key, e in alto.ledger.items()
     }
-    state = [sim.fixflo.history, alto.works_orders, alto.documents, alto.charges, ledger]
+    state = [
+        sim.fixflo.history,
+        alto.works_orders,
+        alto.documents,
+        alto.charges,
+        alto.updates,
+        alto.refused,
+        ledger,
+    ]
     return json.dumps(state, sort_keys=True, default=str)
 
 
-def scenario_yaml(steps: list[Step], problems: list[str]) -> str:
-    """The steps as a scenario file `rulebridge simulate` replays."""
+def scenario_yaml(
+    steps: list[Step], problems: list[str], settings: Mapping[str, Any] | None = None
+) -> str:
+    """The steps (under agency `settings`) as a scenario file `rulebridge simulate` replays."""
     import yaml  # a dump of plain data only
 
     lines = []
@@ -132,5 +171,8 @@ def scenario_yaml(steps: list[Step], problems: list[str]) -> str:
         if step.event and not step.deliver:
             item["deliver"] = False
         lines.append(item)
-    data = {"scenario": "counterexample", "summary": "; ".join(problems), "steps": lines}
+    data: dict[str, Any] = {"scenario": "counterexample", "summary": "; ".join(problems)}
+    if settings:
+        data["settings"] = dict(settings)
+    data["steps"] = lines
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)

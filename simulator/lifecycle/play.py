@@ -19,7 +19,7 @@ from typing import Any
 from engine.issues.reconcile import IssueOps
 from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.invariants import violations
-from simulator.lifecycle.scenario import Scenario, Step
+from simulator.lifecycle.scenario import Scenario, Step, ruleset_for
 from simulator.lifecycle.simulation import Simulation
 
 __all__ = ["StepReport", "play"]
@@ -27,7 +27,8 @@ __all__ = ["StepReport", "play"]
 
 @dataclass(frozen=True, slots=True)
 class StepReport:
-    """The state after one step: Fixflo status, Alto's works order, documents and charges."""
+    """The state after one step: Fixflo status, Alto's works order (a WorkOrder), the file
+    names of its documents and its charges (``{"id", "post", "targetId", **form}``)."""
 
     index: int
     step: str
@@ -59,8 +60,13 @@ class StepReport:
 
 
 def play(ruleset: CompiledRuleset, scenario: Scenario) -> list[StepReport]:
-    """Play every step of `scenario` against fresh worlds; one report per step."""
-    sim = Simulation(ruleset)
+    """Play every step of `scenario` against fresh worlds (the ruleset compiled with the
+    scenario's settings); one report per step.
+
+    Raises:
+        RulesetErrors: the scenario's settings are not the ruleset's.
+    """
+    sim = Simulation(ruleset_for(ruleset, scenario.settings))
     return [
         _report(sim, index, step, _run(sim, step)) for index, step in enumerate(scenario.steps, 1)
     ]
@@ -75,7 +81,7 @@ def _run(sim: Simulation, step: Step) -> IssueOps | None:
 def _report(sim: Simulation, index: int, step: Step, result: IssueOps | None) -> StepReport:
     issue = sim.fixflo.issues.get(step.issue)
     works = sim.alto.works_order_of(step.issue)
-    label = step.event or f"redeliver revision {step.redeliver}"
+    label = step.event or f"redeliver snapshot {step.redeliver}"
     if step.event and not step.deliver:
         label += " (not delivered)"
     return StepReport(
@@ -83,24 +89,11 @@ def _report(sim: Simulation, index: int, step: Step, result: IssueOps | None) ->
         step=label,
         issue=step.issue,
         fixflo_status=sim.lifecycle.status_of(issue),
-        works_order=None if works is None else {k: v for k, v in works.items() if k != "issueId"},
-        documents=tuple(doc["name"] for doc in sim.alto.documents if doc["issueId"] == step.issue),
-        charges=tuple(
-            _charge(charge) for charge in sim.alto.charges if charge["issueId"] == step.issue
-        ),
+        works_order=None if works is None else dict(works),
+        documents=tuple(str(doc["fileName"]) for doc in sim.alto.documents_of(step.issue)),
+        charges=tuple(dict(charge) for charge in sim.alto.charges_of(step.issue)),
         warnings=tuple(str(item) for item in (result.warnings if result else ())),
         fired=tuple(str(item) for item in (result.fired if result else ())),
         operations=tuple(op.to_json() for op in (result.operations if result else ())),
-        violations=tuple(violations(sim.fixflo, sim.alto)),
+        violations=tuple(violations(sim.fixflo, sim.alto, sim.ruleset.settings)),
     )
-
-
-def _charge(charge: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "category": charge.get("chargeType"),
-        "payer": charge.get("payer"),
-        "amount": charge.get("totalGross"),
-        "raised": charge.get("raised"),
-        "invoiceDocument": charge.get("invoiceDocument"),
-        "workOrderId": charge.get("workOrderId"),
-    }

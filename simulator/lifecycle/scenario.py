@@ -1,18 +1,21 @@
 """Scenario files: a named list of events (and late or repeated deliveries) to play.
 
 ```yaml
-scenario: documented-path
-summary: Reported, quoted, instructed to a contractor, completed and closed.
+scenario: landlord-pays-late
+summary: Instructed to the landlord; one webhook lost and delivered late.
+settings: {paying_party: Tenant}                      # optional: agency settings
 steps:
   - {event: report}                                   # issue I1 unless `issue:` says
-  - {event: instruct, with: {Job.AssignedTo: Landlord}}
+  - {event: instruct, with: {Job.Contractor: null}}   # the landlord does the job
   - {event: complete_job, deliver: false}             # Fixflo moves; the webhook is lost
   - {redeliver: 1}                                    # an old snapshot arrives late
   - {event: close}
 ```
 
 Each step is checked when the file is read: an unknown key or event (with a "did you
-mean") is a located error, all of them reported at once.
+mean") is a located error, all of them reported at once. ``settings:`` are checked against
+the settings the ruleset declares (name, type and allowed values) when the ruleset is given;
+`play` compiles the ruleset with them.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from typing import Any
 
 from engine.documents.document import Document, JsonPath, load_document
 from engine.documents.suggest import did_you_mean
-from engine.errors import RulesetError, RulesetErrors
+from engine.errors import EvaluationError, RulesetError, RulesetErrors
 from engine.language.lifecycle import Lifecycle
+from engine.language.load import load_ruleset
+from engine.language.ruleset import CompiledRuleset
 
-__all__ = ["Scenario", "Step", "load_scenario"]
+__all__ = ["Scenario", "Step", "load_scenario", "ruleset_for"]
 
 _STEP_KEYS = {"event", "issue", "with", "deliver", "redeliver", "note"}
+_TOP_KEYS = {"scenario", "summary", "settings", "steps"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,28 +52,43 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A named list of steps."""
+    """A named list of steps, played with the agency settings `settings` (overrides)."""
 
     name: str
     summary: str
     steps: tuple[Step, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
-def load_scenario(path: str | os.PathLike[str], lifecycle: Lifecycle) -> Scenario:
-    """Read a scenario file, checking its events against `lifecycle`.
+def load_scenario(
+    path: str | os.PathLike[str], rules: CompiledRuleset | Lifecycle | None
+) -> Scenario:
+    """Read a scenario file, checking its events against the ruleset's lifecycle and its
+    settings against the ruleset's declared settings (given only a `Lifecycle`, settings
+    are checked when `play` compiles the ruleset with them).
 
     Raises:
         RulesetErrors: every problem, located as ``file:line:col: code: message``.
 
     Example:
         >>> from engine import load_ruleset
-        >>> lifecycle = load_ruleset("rulesets/alto-fixflo/v2.yaml").lifecycle
-        >>> load_scenario("simulator/scenarios/documented-path.yaml", lifecycle).name
+        >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
+        >>> load_scenario("simulator/scenarios/documented-path.yaml", ruleset).name
         'documented-path'
     """
+    ruleset = rules if isinstance(rules, CompiledRuleset) else None
+    lifecycle = rules.lifecycle if isinstance(rules, CompiledRuleset) else rules
+    if lifecycle is None:
+        raise EvaluationError("scenarios need a ruleset that declares a 'lifecycle:'")
     document = load_document(path)
     errors: list[RulesetError] = []
     data = document.data if isinstance(document.data, Mapping) else {}
+    for key in data:
+        if key not in _TOP_KEYS:
+            hint = did_you_mean(str(key), _TOP_KEYS) or f"; use {', '.join(sorted(_TOP_KEYS))}"
+            errors.append(
+                document.error((key,), "unknown-key", f"unknown key {key!r}{hint}", at_key=True)
+            )
     if not isinstance(data.get("scenario"), str):
         errors.append(document.error((), "missing-key", "a scenario needs 'scenario: NAME'"))
     raw_steps = data.get("steps")
@@ -78,13 +99,52 @@ def load_scenario(path: str | os.PathLike[str], lifecycle: Lifecycle) -> Scenari
         _step(document, item, ("steps", index), lifecycle, errors)
         for index, item in enumerate(raw_steps)
     ]
+    settings = _settings(document, data.get("settings", {}), ruleset, errors)
     if errors:
         raise RulesetErrors(errors)
     return Scenario(
         str(data["scenario"]),
         str(data.get("summary", "")),
         tuple(step for step in steps if step is not None),
+        settings,
     )
+
+
+def _settings(
+    document: Document, raw: Any, ruleset: CompiledRuleset | None, errors: list[RulesetError]
+) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        errors.append(
+            document.error(("settings",), "bad-settings", "'settings' maps setting names to values")
+        )
+        return {}
+    for name, value in raw.items():
+        if ruleset is None:
+            break
+        try:
+            ruleset_for(ruleset, {str(name): value})
+        except RulesetErrors as exc:
+            problem = exc.errors[0]
+            errors.append(
+                document.error(
+                    ("settings", name),
+                    problem.code,
+                    problem.message,
+                    at_key=problem.code == "unknown-setting",
+                )
+            )
+    return dict(raw)
+
+
+def ruleset_for(ruleset: CompiledRuleset, settings: Mapping[str, Any]) -> CompiledRuleset:
+    """`ruleset` compiled again with `settings` over its own (itself when none differ).
+
+    Raises:
+        RulesetErrors: a setting the ruleset does not declare or a value it does not allow.
+    """
+    if all(ruleset.settings.get(name) == value for name, value in settings.items()):
+        return ruleset
+    return load_ruleset(ruleset.path, {**ruleset.settings, **settings})
 
 
 def _step(

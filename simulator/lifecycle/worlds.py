@@ -168,6 +168,7 @@ class AltoWorld:
     identify: Callable[[Mapping[str, Any]], str | None] | None = None
     stamp: Callable[[], str] | None = None
     refused: list[str] = field(default_factory=list)
+    updates: list[tuple[str, str | None]] = field(default_factory=list)
 
     @classmethod
     def seeded(cls) -> AltoWorld:
@@ -193,6 +194,8 @@ class AltoWorld:
         entry = self.ledger.setdefault(result.issue_id, LedgerEntry())
         for op in result.operations:
             getattr(self, f"_{op.op}")(op, entry)
+            if op.op == "update":
+                self.updates.append((self._order_id(op, entry) or "", result.status))
         if not result.stale and result.revision is not None:
             entry.revision = result.revision
 
@@ -202,8 +205,11 @@ class AltoWorld:
         return None if entry is None else self.works_orders.get(entry.works_order_id or "")
 
     def issue_of_order(self, order_id: Any) -> str | None:
-        """The issue that works order `order_id` belongs to, or None."""
-        return self.order_issue.get(str(order_id or ""))
+        """The issue that works order `order_id` belongs to (recorded, else recognised by
+        `identify`), or None."""
+        key = str(order_id or "")
+        order = self.works_orders.get(key)
+        return self.order_issue.get(key) or (None if order is None else self.identify_order(order))
 
     def orders_of(self, issue_id: str) -> list[dict[str, Any]]:
         """Every works order belonging to `issue_id` (more than one is a duplicate)."""

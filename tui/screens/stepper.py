@@ -107,7 +107,8 @@ class StepperScreen(Screen[None]):
             self.rb.perform(event.name, {})
             return
         issue = session.frame.sim.fixflo.issues.get(session.issue) or {}
-        start = defaults(event.name, session.issue, issue)
+        now = session.frame.sim.clock.now().isoformat()
+        start = defaults(event.name, session.issue, issue, now)
         dialog = EventDialog(event, session.issue, start)
         self.app.push_screen(dialog, lambda details: self._answered(event.name, details))
 
