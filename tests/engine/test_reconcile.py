@@ -1,71 +1,137 @@
-"""Level-triggered reconcile: skipped, repeated and out-of-order deliveries converge."""
+"""Level-triggered reconcile: skipped, repeated and out-of-order deliveries of contract-true
+issues converge on what the latest snapshot asks of Alto (Hypothesis over random lives)."""
 
 from __future__ import annotations
 
-import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import EvaluationError, load_ruleset
-from engine.issues.reconcile import reconcile
+from engine.issues.reconcile import IssueOps, reconcile
+from engine.language.ruleset import CompiledRuleset
 from engine.ports import AltoHolding
-from simulator.lifecycle import Simulation, violations
 from tests.engine.rulesets import ruleset_data, write
-from tests.rulesets.lifecycle import RULESET
+from tests.rulesets.lifecycle import (
+    RULESET,
+    appointed,
+    awarded,
+    cancelled,
+    closed,
+    completed,
+    reported,
+    ruleset_with,
+)
 
-PATH = ("report", "request_quotes", "instruct", "set_appointment", "complete_job", "close")
-
-
-def final_alto(deliveries: list[int | None]) -> tuple[object, ...]:
-    """Play the whole path undelivered, then deliver the given revisions in that order."""
-    sim = Simulation(RULESET)
-    for event in PATH:
-        sim.perform(event, "I1", deliver=False)
-    for revision in deliveries:
-        sim.deliver("I1", revision)
-    assert violations(sim.fixflo, sim.alto) == []
-    works = dict(sim.alto.works_orders)
-    return (works, sim.alto.documents, [c | {"id": None} for c in sim.alto.charges])
+RULESETS = {party: ruleset_with(paying_party=party) for party in ("Landlord", "Tenant")}
 
 
-@pytest.mark.req("W-03", "W-09")
-def test_a_jump_from_nothing_to_closed_equals_the_step_by_step_path() -> None:
-    stepwise = final_alto(list(range(len(PATH))))
-    assert final_alto([None]) == stepwise
+@dataclass
+class Alto:
+    """What Alto holds for one issue, changed only by the operations reconcile gives."""
+
+    order: dict[str, Any] | None = None
+    documents: set[str] = field(default_factory=set)
+    charges: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    revision: Any = None
+    writes: int = 0
+
+    def holding(self) -> AltoHolding:
+        return AltoHolding(
+            self.order, frozenset(self.documents), frozenset(self.charges), self.revision
+        )
+
+    def apply(self, result: IssueOps) -> None:
+        for op in result.operations:
+            self.writes += 1
+            if op.op == "create":
+                assert self.order is None, "a second works order"
+                self.order = dict(op.fields)
+            elif op.op == "update":
+                assert self.order is not None
+                self.order |= dict(op.fields)
+            elif op.op == "attach":
+                assert op.name not in self.documents, "a document twice"
+                self.documents.add(str(op.name))
+            else:
+                assert op.name not in self.charges, "a charge twice"
+                self.charges[str(op.name)] = (dict(op.fields), dict(op.target))
+        if not result.stale:
+            self.revision = result.revision
+
+    def state(self) -> tuple[Any, ...]:
+        return (self.order, self.documents, self.charges)
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations([2, 4, 5]))[:6])
-def test_any_delivery_order_converges_once_the_latest_arrives(order: tuple[int, ...]) -> None:
-    expected = final_alto([None])
-    assert final_alto([*order, 5, *order]) == expected
+@st.composite
+def lives(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """The snapshots of one issue's life in order, each a contract-true issue."""
+    contractor = draw(st.booleans())
+    invoice = draw(st.booleans())
+    gross = draw(st.sampled_from([0.0, 120.0, 250.0]))
+    quotes = draw(
+        st.lists(st.sampled_from(["QuotesRequested", "QuotesAwaitingReview"]), max_size=2)
+    )
+    life = [reported(), *(reported(Status=status) for status in quotes)]
+    ending = draw(st.sampled_from(["done", "cancelled", "no_job"]))
+    if ending != "no_job":
+        life.append(awarded(contractor=contractor))
+        if draw(st.booleans()):
+            life.append(appointed())
+    if ending == "done":
+        life.append(completed(contractor=contractor, gross=gross, invoice_document=invoice))
+        life.append(closed(contractor=contractor, gross=gross, invoice_document=invoice))
+    elif ending == "cancelled":
+        life.append(cancelled())
+    else:
+        life.append(reported(Status="Closed", CloseReason="Duplicate"))
+    for hour, snapshot in enumerate(life):  # every status change a later instant
+        snapshot["StatusChanged"] = f"2026-11-04T{8 + hour:02d}:00:00Z"
+    return life
 
 
-def test_repeated_deliveries_make_no_second_works_order_document_or_charge() -> None:
-    sim = Simulation(RULESET)
-    for event in PATH:
-        sim.perform(event, "I1")
-    again = sim.deliver("I1")
+def deliver(ruleset: CompiledRuleset, snapshots: list[dict[str, Any]]) -> Alto:
+    alto = Alto()
+    for snapshot in snapshots:
+        alto.apply(reconcile(ruleset, snapshot, alto.holding()))
+    return alto
+
+
+@pytest.mark.req("W-01", "W-03", "W-09", "CH-02")
+@given(
+    life=lives(),
+    party=st.sampled_from(sorted(RULESETS)),
+    data=st.data(),
+)
+def test_any_deliveries_ending_with_the_latest_converge(
+    life: list[dict[str, Any]], party: str, data: st.DataObject
+) -> None:
+    ruleset = RULESETS[party]
+    expected = deliver(ruleset, [life[-1]]).state()
+    earlier = data.draw(st.lists(st.sampled_from(life), max_size=8), label="deliveries")
+    late = data.draw(st.lists(st.sampled_from(life), max_size=3), label="late")
+    assert deliver(ruleset, [*earlier, life[-1], *late]).state() == expected
+
+
+@pytest.mark.req("W-01")
+@given(life=lives(), party=st.sampled_from(sorted(RULESETS)))
+def test_the_step_by_step_life_equals_the_jump_and_a_repeat_changes_nothing(
+    life: list[dict[str, Any]], party: str
+) -> None:
+    ruleset = RULESETS[party]
+    stepwise = deliver(ruleset, life)
+    assert stepwise.state() == deliver(ruleset, [life[-1]]).state()
+    again = reconcile(ruleset, life[-1], stepwise.holding())
     assert again.operations == ()
-    assert (len(sim.alto.works_orders), len(sim.alto.documents), len(sim.alto.charges)) == (1, 2, 1)
-
-
-def test_a_stale_snapshot_changes_nothing_and_says_so() -> None:
-    sim = Simulation(RULESET)
-    for event in PATH:
-        sim.perform(event, "I1")
-    late = sim.deliver("I1", 2)
-    assert late.stale
-    assert late.operations == ()
-    assert "the revision Alto last agreed with" in str(late.fired[0])
 
 
 def test_operations_carry_stable_idempotency_keys_and_reasons() -> None:
-    sim = Simulation(RULESET)
-    sim.perform("report", "I1", deliver=False)
-    sim.perform("instruct", "I1", deliver=False)
-    issue = sim.fixflo.snapshot("I1")
-    first = reconcile(RULESET, issue, AltoHolding())
-    second = reconcile(RULESET, issue, AltoHolding())
+    first = reconcile(RULESET, awarded(), AltoHolding())
+    second = reconcile(RULESET, awarded(), AltoHolding())
     assert [op.idempotency_key for op in first.operations] == [
         op.idempotency_key for op in second.operations
     ]
@@ -73,10 +139,8 @@ def test_operations_carry_stable_idempotency_keys_and_reasons() -> None:
     assert create.to_json()["because"][0]["rule"] == "W-03"
 
 
-def test_a_ruleset_without_a_lifecycle_cannot_reconcile(tmp_path: object) -> None:
-    from pathlib import Path
-
-    ruleset = load_ruleset(write(Path(str(tmp_path)), ruleset_data()))
+def test_a_ruleset_without_a_lifecycle_cannot_reconcile(tmp_path: Path) -> None:
+    ruleset = load_ruleset(write(tmp_path, ruleset_data()))
     with pytest.raises(EvaluationError, match="declares no 'lifecycle:'"):
         reconcile(ruleset, {"Id": "I1", "Status": "Reported"}, AltoHolding())
 
