@@ -29,6 +29,7 @@ from engine.language.lifecycle import Lifecycle
 from engine.language.load import load_ruleset
 from simulator.fake import FakeFixflo, FakeTransport, Faults, parse_faults
 from simulator.fake._fixflo_issues import media_pdf
+from simulator.lifecycle.simulation import Simulation
 from simulator.lifecycle.worlds import FixfloWorld
 from tests.adapters.fakes import FAST, MODES, base_url, client
 
@@ -543,3 +544,28 @@ def _paths(tree: FieldTree, trail: str = "") -> Iterator[str]:
 def test_a_name_declared_whole_stays_whole() -> None:
     tree = FieldTree.of(["Job.Contractor.Id", "Job", "Quotes[].id"])
     assert sorted(_paths(tree)) == ["Job", "Quotes[].id"]
+
+
+@pytest.mark.req("W-09")
+@pytest.mark.parametrize("mode", MODES)
+def test_a_simulated_world_reads_back_through_the_adapter(mode: str) -> None:
+    """The simulator's own records (default event details): a completed and closed issue, a
+    job cancelled before completion, an issue just reported, read with the v2 fields."""
+    ruleset = load_ruleset(V2)
+    sim = Simulation(ruleset)
+    for issue_id, events in {"I1": ["report", "instruct", "complete_job", "close"],
+                             "I2": ["report", "instruct", "cancel_job"],
+                             "I3": ["report"]}.items():  # fmt: skip
+        for event in events:
+            sim.perform(event, issue_id)
+    source = ruleset.sources["fixflo.issues"]
+    fake = FakeFixflo(20, seed=3, world=sim.fixflo)
+
+    async def use(fixflo: FixfloAdapter) -> list[dict[str, Any]]:
+        return [await fixflo.read_issue(key, ALL_PARTS) async for key in fixflo.issue_ids()]
+
+    read = _run(fake, use, mode, issue_fields=source.fields)
+    listed = tuple(_listed(path, source.list_fields) for path in source.fields)
+    assert read == [projected(record, listed) for record in sim.fixflo.issues.values()]
+    assert read[0]["Certificates"][0]["ShortDescription"] == "gas-safety-record-I1.pdf"
+    assert list(fake.recorder.violations) == []
