@@ -103,7 +103,9 @@ def named_error(exc: AdapterError, issue_id: str, part: str) -> AdapterError:
 class FieldTree:
     """Declared field paths (``Job.Contractor.Id``, ``Quotes[].id``) as a tree.
 
-    A name with no children is taken whole; ``[]`` marks a list whose items are projected.
+    A name with no children is taken whole. A list met where a name has children has each
+    item projected; ``[]`` on a name also requires a list there (compiled source fields
+    drop the ``[]``, so either spelling reads the same record).
     """
 
     children: dict[str, FieldTree] = field(default_factory=dict)
@@ -145,9 +147,9 @@ class FieldTree:
         """`value` projected to this node's children (whole when it has none)."""
         if value is None or (not self.children and not self.many):
             return copy.deepcopy(value)
-        if self.many:
-            if not isinstance(value, list):
-                raise ValueError(f"{where} is not a list")
+        if self.many and not isinstance(value, list):
+            raise ValueError(f"{where} is not a list")
+        if isinstance(value, list):  # marked ``[]``, or a compiled path (``Quotes.id``)
             item = FieldTree(self.children)
             return [item.take(one, f"{where}[{n}]") for n, one in enumerate(value)]
         if not isinstance(value, Mapping):

@@ -45,7 +45,6 @@ from simulator.fake._common import fixflo_refusal, number_page
 from simulator.fake._fixflo_store import FixfloStore
 from simulator.fake._pdf import PDF, pdf_document
 from simulator.fake.contract import load_contract
-from simulator.fake.contract._shapes import Obj
 from simulator.lifecycle.worlds import FixfloWorld
 
 __all__ = ["PARTS", "IssueRoutes", "contract_keys", "media_pdf"]
@@ -62,10 +61,10 @@ _MEDIA_PARTS: Final = ("CompletionDocs", "Certificates")
 @functools.cache
 def contract_keys(operation: str, member: str = "") -> frozenset[str]:
     """The field names of a Fixflo operation's answer (of its object `member` if given)."""
-    shape = load_contract().operation("fixflo", operation).response
-    if member and isinstance(shape, Obj):
+    shape: Any = load_contract().operation("fixflo", operation).response
+    if member:
         shape = shape.fields[member].shape
-    return frozenset(shape.fields) if isinstance(shape, Obj) else frozenset()
+    return frozenset(getattr(shape, "fields", None) or ())
 
 
 def _only(record: Mapping[str, Any], keys: frozenset[str]) -> Record:
@@ -311,9 +310,8 @@ def _summary(record: Mapping[str, Any]) -> Record:
 @functools.cache
 def _status_order() -> tuple[Any, ...]:
     """Fixflo's issue statuses in the contract's order."""
-    issue = load_contract().operation("fixflo", "issue_get").response
-    status = issue.fields["Status"].shape if isinstance(issue, Obj) else None
-    return tuple(getattr(status, "enum", None) or ())
+    issue: Any = load_contract().operation("fixflo", "issue_get").response
+    return tuple(getattr(issue.fields["Status"].shape, "enum", None) or ())
 
 
 def _distinct(records: Iterable[Mapping[str, Any]], key: str, keys: frozenset[str]) -> list[Record]:

@@ -81,6 +81,7 @@ class FakeFixflo:
         store: the records (`FixfloStore`), changed by writes.
         world: the lifecycle world served, or None.
         log: every request received.
+        recorder: the contract recorder every answer passes (``.violations``).
     """
 
     def __init__(
@@ -99,8 +100,8 @@ class FakeFixflo:
         self.log = RequestLog()
         self.faults = faults or Faults()
         api = Starlette(routes=[Mount("/api/v2", routes=self._routes())])
-        judged = recorded(api, "fixflo", prefix="/api/v2")
-        self.app = FaultInjector(judged, self.faults, self.log, envelope_errors=True)
+        self.recorder = recorded(api, "fixflo", prefix="/api/v2")
+        self.app = FaultInjector(self.recorder, self.faults, self.log, envelope_errors=True)
 
     def snapshot_collections(self) -> dict[str, list[Record]]:
         """The records a full read of this Fixflo gives, collection by collection."""

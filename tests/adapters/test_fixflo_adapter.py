@@ -152,7 +152,7 @@ def test_links_unlinks_archives_and_issues() -> None:
                 return issues, await fixflo.issue_report(issues[0]["Id"]), archived, linked
 
     issues, report, archived, linked = asyncio.run(run())
-    assert [i["Id"] for i in issues] == list(fake.store.issues)
+    assert [i["Id"] for i in issues] == [str(key) for key in fake.store.issues]
     assert report == PDF
     assert archived["IsDeleted"] is True
     assert archived["id"] == tenant["id"]

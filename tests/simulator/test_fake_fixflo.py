@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from simulator.fake import FakeFixflo, FakeTransport
+from simulator.fake._fixflo_issues import contract_keys
+from tests.adapters.test_fixflo_issues import issue_world
 
 BASE = "http://fixflo.test/api/v2"
 
@@ -267,3 +269,69 @@ def test_lookups_by_the_contracts_parameters() -> None:
         assert _call(fake, "GET", "/Tenant", params={key: value}).json() == tenant
     keyword = _call(fake, "GET", "/Tenants", params={"Keyword": tenant["ExternalRef"]}).json()
     assert tenant in keyword["Items"]
+
+
+_YEAR = "&Created.From=2026-01-01T00:00:00Z&Created.To=2026-12-31T00:00:00Z"
+
+
+def _issue_routes(world_issues: dict[str, Any]) -> list[str]:
+    """Every GET of the fake's issue endpoints for every world issue, with their queries."""
+    paths = ["/Issues", "/Issues?Status=Closed&UpdatedSince=2026-11-01T00:00:00Z&page=1",
+             "/Issues/JobAwarded?Page=1", "/Issues/JobCompleted", "/Issues/Closed"]  # fmt: skip
+    for key, record in world_issues.items():
+        paths += [f"/Issue/{key}", f"/Issue/{key}/Report", f"/issue/{key}/invoicedetails",
+                  f"/issue/{key}/completiondocs", f"/Issue/{key}/jobcompletiondetails"]  # fmt: skip
+        job, prop = record.get("Job") or {}, record.get("FixfloProperty") or {}
+        paths += [f"/Job/{job['id']}"] if job else []
+        paths += [f"/Tenant?Id={record['TenantId']}"] if record.get("TenantId") else []
+        paths += [f"/Property/Search?Keyword={record['Address']['PostCode']}&pg=1&pgsz=2"]
+        if prop:
+            ref = prop["ExternalPropertyRef"]
+            paths += [f"/Property/Issues?ExternalPropertyRef={ref}&pg=1",
+                      f"/Medias/PropertyCertificate?ExternalPropertyRef={ref}{_YEAR}"]  # fmt: skip
+        for part in ("CompletionDocs", "Certificates"):
+            paths += [f"/Media/{media['Id']}/Download" for media in record.get(part) or []]
+    return paths
+
+
+@pytest.mark.req("W-09")
+def test_every_issue_route_answers_on_the_contract_with_nothing_pending() -> None:
+    world = issue_world()
+    fake = FakeFixflo(20, seed=3, world=world)
+    answers = {path: _call(fake, "GET", path) for path in _issue_routes(world.issues)}
+    assert {path: r.status_code for path, r in answers.items() if r.status_code != 200} == {
+        "/Issue/1050/jobcompletiondetails": 404,
+        "/Issue/1060/jobcompletiondetails": 404,
+    }
+    assert list(fake.recorder.violations) == []  # not even one PENDING_ISSUE_14 excuses
+    issue = answers["/Issue/1042"].json()
+    assert set(issue) <= contract_keys("issue_get")
+    assert "Contractor" in issue["Job"]
+    assert not set(issue) & {"FixfloProperty", "FixfloTenant", "InvoiceDetails",
+                             "CompletionDocs", "CompletionDetails", "Certificates"}  # fmt: skip
+    documents = answers["/issue/1042/completiondocs"].json()
+    assert [d["ShortDescription"] for d in documents] == [
+        "gas-safety-certificate.pdf", "invoice-1042.pdf"]  # fmt: skip
+    assert all("EncodedByteData" not in d for d in documents)
+
+
+def test_property_issue_lists_and_certificates_follow_the_world() -> None:
+    world = issue_world()
+    fake = FakeFixflo(20, seed=3, world=world, page_size=1)
+    pages = [_call(fake, "GET", f"/Property/Issues?ExternalPropertyRef=P1/OP1&pg={n}").json()
+             for n in (1, 2)]  # fmt: skip
+    assert [p["Items"][0]["id"] for p in pages] == ["1001", "1042"]
+    assert pages[0]["TotalPages"] == 2
+    assert pages[1]["Items"][0]["Status"] == "Closed"
+    window = "&Created.From=2026-11-05T08:00:00Z&Created.To=2026-11-09T09:00:00Z"
+    certificates = _call(
+        fake, "GET", f"/Medias/PropertyCertificate?ExternalPropertyRef=P1/OP1{window}"
+    )
+    assert [m["ShortDescription"] for m in certificates.json()["Items"]] == ["cp12-2026.pdf"]
+    every = _call(fake, "GET", "/Medias/PropertyCertificate?ExternalPropertyRef=P1/OP1").json()
+    assert every["TotalItems"] == 2
+    found = _call(fake, "GET", "/Property/Search?Keyword=ls6 2ab&pgsz=10").json()["Items"]
+    assert {p["id"] for p in found} >= {"FP1", "FP2"}
+    assert _call(fake, "GET", "/Tenant?Id=FT1").json()["ExternalRef"] == "C1"
+    assert _call(fake, "GET", "/Tenant?Id=nobody").status_code == 404
+    assert _call(fake, "GET", "/Media/no-such-media/Download").status_code == 404
