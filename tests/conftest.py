@@ -84,9 +84,9 @@ def _contract_kept(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail the test when a fake's contract recorder logged a violation during it.
 
     Every recorder (`simulator.fake.contract.recorded`) logs to one journal; what it logged
-    from this test's start to its end, pending ones (`PENDING_ISSUE_14`) left aside, fails
-    the test with one line per violation. Tests that provoke violations on purpose are
-    marked ``@pytest.mark.contract_violation_expected``; given texts
+    from this test's start to its end fails the test with one line per violation (nothing
+    is pending: every exchange outside the contract fails). Tests that provoke violations
+    on purpose are marked ``@pytest.mark.contract_violation_expected``; given texts
     (``contract_violation_expected("nextToken", "GET /api/v2/AgencySettings")``), only
     violations whose line holds one of them are excused, and each text must be seen, so
     the mark proves the off-contract exchange happened and hides nothing else.
@@ -97,7 +97,7 @@ def _contract_kept(request: pytest.FixtureRequest) -> Iterator[None]:
     if marker is not None and not marker.args:
         return
     expected: tuple[str, ...] = marker.args if marker is not None else ()
-    lines = sorted({str(v) for v in violations_since(start) if v.pending is None})
+    lines = sorted({str(v) for v in violations_since(start)})
     failing = [line for line in lines if not any(text in line for text in expected)]
     unseen = [text for text in expected if not any(text in line for line in lines)]
     if failing:

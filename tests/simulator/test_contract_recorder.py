@@ -17,10 +17,9 @@ from starlette.routing import Mount, Route
 
 from adapters.alto import AltoAdapter, AltoAuth
 from engine.ports import Attachment
-from simulator.fake import FakeAlto, FakeFixflo
+from simulator.fake import FakeAlto, FakeFixflo, contract
 from simulator.fake._alto_writes import ORDER_FIELDS
 from simulator.fake.contract import (
-    PENDING_ISSUE_14,
     Exchange,
     Violation,
     check_exchange,
@@ -267,7 +266,6 @@ async def test_the_recorder_logs_what_the_fake_and_the_client_did_wrong() -> Non
     assert answer.json()["items"][0]["oid"] == "9"  # passed through untouched
     assert [v.where for v in app.violations] == ["nextToken", "items[0].oid"]
     assert [v.where for v in violations_since(start)] == ["nextToken", "items[0].oid"]
-    assert app.violations.failing() == list(app.violations)
 
 
 @pytest.mark.asyncio
@@ -298,8 +296,13 @@ async def test_the_recorder_reads_a_streamed_body_and_replays_it_to_the_app() ->
     assert list(app.violations) == []
 
 
+@pytest.mark.contract_violation_expected("ContractorRef")
 @pytest.mark.asyncio
-async def test_pending_violations_are_logged_but_do_not_fail() -> None:
+async def test_nothing_is_pending_any_more_an_off_contract_job_field_is_logged() -> None:
+    """Issue 14 moved the lifecycle onto the contracts: the field that was once excused
+    (``ContractorRef`` on a Job) is an ordinary violation, and the recorder has no list of
+    excuses left."""
+
     async def job(request: Request) -> Response:
         return JSONResponse({"id": "1", "ContractorRef": "C1"})
 
@@ -307,21 +310,9 @@ async def test_pending_violations_are_logged_but_do_not_fail() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://f") as c:
         await c.get("/Job/1")
     (entry,) = app.violations
-    assert entry.pending is not None
-    assert "issue 14" in entry.pending
-    assert app.violations.failing() == []
-
-
-def test_the_pending_list_names_contract_operations_and_only_shrinks() -> None:
-    contract = load_contract()
-    for entry in PENDING_ISSUE_14:
-        contract.operation(entry.system, entry.operation)  # an endpoint of the contract
-        assert entry.part in ("request body", "response body")
-        assert entry.fields
-        assert entry.why
-    pinned = sum(len(entry.fields) for entry in PENDING_ISSUE_14)
-    assert pinned <= 32, "PENDING_ISSUE_14 may only shrink: lower this bound with it"
-    assert {entry.system for entry in PENDING_ISSUE_14} <= {"fixflo"}  # Alto's are gone
+    assert (entry.operation, entry.where) == ("job_get", "ContractorRef")
+    assert not hasattr(entry, "pending")
+    assert not any(name.startswith("PENDING") for name in dir(contract))
 
 
 def test_served_operations_reads_routes_through_mounts_and_middleware() -> None:

@@ -74,7 +74,6 @@ class Violation:
             or ``operation``.
         where: the parameter or field (``items[3].address.flat``), empty for the whole part.
         what: what is wrong and, where one is close, the name the contract has.
-        pending: why issue 14 owns it, when it is on `PENDING_ISSUE_14` (reported, not failed).
     """
 
     system: str
@@ -84,7 +83,6 @@ class Violation:
     part: str
     where: str
     what: str
-    pending: str | None = None
 
     @property
     def field(self) -> str:

@@ -5,8 +5,8 @@ sees it (replayed to the app as it came, so streaming and multipart bodies work)
 answer is collected as it is sent; when the answer ends, `check_exchange` judges the pair and
 the violations go to the recorder's `ContractLog` (``.violations``). Every log is also kept
 in a module registry (`journal_position`, `violations_since`) so a pytest fixture can find
-what any recorder created during a test logged. A violation on `PENDING_ISSUE_14` is
-recorded with its reason as ``pending``: reported, never failed.
+what any recorder created during a test logged. Every violation counts: nothing is
+pending (issue 14 moved the lifecycle onto the contracts).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.fake.contract._check import Exchange, Violation, check_exchange
-from simulator.fake.contract._pending import pending_reason
 
 __all__ = [
     "ContractLog",
@@ -45,7 +44,7 @@ def violations_since(position: int) -> list[Violation]:
 
 
 class ContractLog:
-    """The violations one recorder saw, in order (pending ones included, marked)."""
+    """The violations one recorder saw, in order (every one fails a test)."""
 
     def __init__(self) -> None:
         self.entries: list[Violation] = []
@@ -55,10 +54,6 @@ class ContractLog:
         with _LOCK:
             self.entries.append(violation)
             _JOURNAL.append(violation)
-
-    def failing(self) -> list[Violation]:
-        """The violations that are not pending."""
-        return [entry for entry in self.entries if entry.pending is None]
 
     def __iter__(self) -> Iterator[Violation]:
         return iter(list(self.entries))
@@ -102,8 +97,7 @@ class Recorder:
             response_body=b"".join(answer.chunks),
         )
         for violation in check_exchange(self.system, exchange, prefix=self.prefix):
-            reason = pending_reason(violation)
-            self.violations.add(_with_pending(violation, reason) if reason else violation)
+            self.violations.add(violation)
 
 
 def recorded(app: ASGIApp, system: str, *, prefix: str = "") -> Recorder:
@@ -114,19 +108,6 @@ def recorded(app: ASGIApp, system: str, *, prefix: str = "") -> Recorder:
         self.app = FaultInjector(recorded(Starlette(routes=...), "alto"), faults, log)
     """
     return Recorder(app, system, prefix=prefix)
-
-
-def _with_pending(violation: Violation, reason: str) -> Violation:
-    return Violation(
-        violation.system,
-        violation.method,
-        violation.path,
-        violation.operation,
-        violation.part,
-        violation.where,
-        violation.what,
-        reason,
-    )
 
 
 def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
