@@ -210,19 +210,19 @@ def _ruleset_with(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-TENANT_PART = 'FixfloTenant: {read: "GET /Tenant?Id=", gap: gap.issue-tenant}'
+TENANT_PART = 'FixfloTenant: {read: "GET /Tenant\\x3FId=", gap: gap.issue-tenant}'
 
 
 def test_a_part_read_otherwise_than_the_adapter_reads_it_is_refused_at_startup(
     tmp_path: Path,
 ) -> None:
     check_issue_parts(RULESET)  # the shipped ruleset reads every part as the adapter does
-    path = _ruleset_with(tmp_path, TENANT_PART, TENANT_PART.replace("?Id=", "s?Id="))
+    path = _ruleset_with(tmp_path, TENANT_PART, TENANT_PART.replace("\\x3FId=", "s\\x3FId="))
     with pytest.raises(ConfigError) as caught:
         check_issue_parts(load_ruleset(path))
     message = str(caught.value)
     line = next(
-        n for n, text in enumerate(path.read_text().splitlines(), 1) if "Tenants?Id" in text
+        n for n, text in enumerate(path.read_text("utf-8").splitlines(), 1) if "/Tenants" in text
     )
     assert f"{path}:{line}" in message
     assert "'FixfloTenant'" in message
@@ -236,8 +236,7 @@ def test_an_unknown_part_stops_the_run_with_a_clear_message_and_no_traceback(
     path = _ruleset_with(
         tmp_path,
         TENANT_PART,
-        TENANT_PART.replace("FixfloTenant", "FixfloTenant")
-        + '\n      Photos: {read: "GET /issue/{issueid}/photos"}',
+        TENANT_PART + '\n      Photos: {read: "GET /issue/{issueid}/photos"}',
     )
     with fake_agency(tmp_path / "agency", size=10, seed=2) as agency:
         config = agency.config_path.read_text("utf-8")
