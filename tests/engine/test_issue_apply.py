@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.errors import (
@@ -125,8 +125,9 @@ class AltoDouble:
     async def create_works_order(
         self, property_id: str, order: Mapping[str, Any], *, identity: Mapping[str, Any]
     ) -> Record:
-        """POST /work-orders: the body as sent, at NewRequest. `identity` must be what the
-        body says (the port's promise), else the double refuses to take part."""
+        """POST /work-orders: the body as sent, at NewRequest. Stricter than the port
+        promises (it does not look first by `identity`), so any resend by the engine shows
+        as a duplicate. `identity` must be what the body says."""
         body = {**order, "propertyId": property_id}
         assert all(body.get(name) == value for name, value in identity.items()), identity
         return self._write("create_works_order", lambda: _stored_order(self.world, body))
@@ -546,6 +547,112 @@ def test_apply_needs_the_run_in_progress(harness: Harness) -> None:
     with pytest.raises(StoreError, match="not the run in progress"):
         asyncio.run(go())
     assert harness.alto.calls == Counter()
+
+
+# Where a charge goes (CH-02) and what it names (W-10) -------------------------------------
+
+
+def _tenancy(property_id: str, start: str, contact: str, tenant: str) -> dict[str, Any]:
+    place = {"tenantId": tenant, "contactId": contact}
+    return {"propertyId": property_id, "startDate": start, "places": [place]}
+
+
+@pytest.mark.req("CH-02", "W-10")
+def test_a_tenant_paid_charge_goes_to_the_tenancy_the_lookup_finds(harness: Harness) -> None:
+    harness.alto.world.tenancies = {
+        "TY1": _tenancy("P1", "2024-01-01", "C1", "TT1"),  # an older tenancy of the occupier
+        "TY2": _tenancy("P1", "2025-09-01", "C1", "TT2"),  # the latest at the order's property
+        "TY3": _tenancy("P2", "2026-01-01", "C1", "TT3"),  # another property
+        "TY4": _tenancy("P1", "2026-02-01", "C9", "TT4"),  # another contact
+    }
+    harness.play("tenant-pays")
+    (charge,) = harness.alto.world.charges
+    (order_id,) = harness.alto.world.works_orders
+    assert (charge["post"], charge["targetId"], charge["tenantId"]) == ("tenancy", "TY2", "TT2")
+    assert charge["workOrderId"] == order_id  # W-10
+    assert harness.alto.calls["find_tenancy"] == 1
+    assert harness.judged() == []
+
+
+@pytest.mark.req("CH-02", "W-10")
+def test_a_landlord_paid_charge_goes_to_the_works_orders_property(harness: Harness) -> None:
+    harness.play("documented-path")
+    (charge,) = harness.alto.world.charges
+    ((order_id, order),) = harness.alto.world.works_orders.items()
+    assert (charge["post"], charge["targetId"]) == ("property", order["propertyId"])
+    assert order["propertyId"] == "P1"
+    assert "tenantId" not in charge
+    assert charge["workOrderId"] == order_id  # W-10
+    assert harness.alto.calls["find_tenancy"] == 0  # the property route asks no tenancy
+
+
+@pytest.mark.req("CH-02")
+def test_a_missing_tenancy_is_a_retryable_dead_letter_naming_property_and_contact(
+    harness: Harness,
+) -> None:
+    harness.alto.world.tenancies = {"TY4": _tenancy("P1", "2026-02-01", "C9", "TT4")}
+    harness.play("tenant-pays")
+    (letter,) = harness.letters()
+    assert letter.retryable
+    assert "no tenancy at property P1 holds contact C1" in letter.reason
+    assert "check in Alto that contact C1 is a tenant on a tenancy at property P1" in letter.reason
+    assert harness.alto.calls["post_charge"] == 0  # nothing posted on a guess
+    assert len(harness.alto.world.documents) == 3  # the rest of the issue landed
+    again = harness.deliver("I1")
+    assert again is not None
+    assert dict(again.counts["charge"]) == {"dead": 1}  # held until a person retries it
+    harness.alto.world.tenancies["TY1"] = _tenancy("P1", "2025-09-01", "C1", "TT1")  # fixed
+    harness.store.retry_dead_letter(letter.id)
+    done = harness.deliver("I1")
+    assert done is not None
+    assert done.complete
+    (charge,) = harness.alto.world.charges
+    assert (charge["targetId"], charge["tenantId"]) == ("TY1", "TT1")
+    assert harness.judged() == []
+    assert harness.pending() == {}
+
+
+_PROPERTIES = st.sampled_from(["P1", "P2"])
+_CONTACTS = st.sampled_from(["C1", "C2"])
+_STARTS = st.sampled_from(["2024-01-01", "2025-09-01", "2026-02-01"])
+_TENANCIES = st.dictionaries(
+    st.sampled_from(["TY1", "TY2", "TY3", "TY4"]),
+    st.builds(_tenancy, _PROPERTIES, _STARTS, _CONTACTS, st.sampled_from(["TT1", "TT2"])),
+    max_size=4,
+)
+
+
+@pytest.mark.req("CH-02", "W-10")
+@settings(max_examples=30, deadline=None)
+@given(tenancies=_TENANCIES, faults=st.lists(st.sampled_from(FAULTS), max_size=6))
+def test_a_tenant_paid_charge_lands_once_where_the_lookup_says_or_waits_for_a_person(
+    tenancies: dict[str, dict[str, Any]], faults: list[str]
+) -> None:
+    """Whatever tenancies Alto holds and whatever faults the writes meet, the charge is
+    posted once, to the tenancy `AltoWorld.find_tenancy` names with its tenant id, or not
+    at all with a retryable letter naming the property and contact."""
+    with _fresh(AltoWithLookups()) as harness:
+        harness.alto.world.tenancies = tenancies
+        expected = harness.alto.world.find_tenancy("P1", "C1")
+        harness.alto.faults = {"*": list(faults)}
+        harness.play("tenant-pays")
+        harness.settle()
+        world = harness.alto.world
+        assert _duplicates(world) == []
+        if expected is None:
+            assert world.charges == []
+            assert any(
+                letter.retryable and "property P1 holds contact C1" in letter.reason
+                for letter in harness.letters()
+            )
+            return
+        (charge,) = world.charges
+        assert (charge["targetId"], charge["tenantId"]) == (
+            expected["tenancyId"],
+            expected["tenantId"],
+        )
+        assert charge["workOrderId"] == harness.store.issue_state("I1").works_order_id
+        assert harness.judged() == []
 
 
 # Lost answers and crashes -------------------------------------------------------------------
