@@ -298,8 +298,8 @@ def _held(op: LifecycleOp, found: Record, changes: Mapping[str, Any]) -> dict[st
 
 
 async def _find_works_order(job: Job, op: LifecycleOp) -> Record | None:
-    """The order a cut-off create left behind; None (create again, which the port says is
-    safe by reference) when the adapter has no lookup."""
+    """The order a cut-off create left behind; None (create again, which the port promises
+    is once per identity: `WorksOrders.create_works_order`) when the adapter has no lookup."""
     find = lookup_for(job, op)
     try:
         return None if find is None else await find()

@@ -1,9 +1,13 @@
 """Applying one issue's reconciliation to Alto: every works order, document and charge lands
 exactly once, through lost answers, refusals and crashes, recorded in a real state store.
 
-The Alto double below keeps its records in a `simulator.lifecycle.AltoWorld` (through the
-fake Alto's `WorldWrites`), so the lifecycle invariants judge it; the ledger they read is
-the store's issue state.
+The Alto double below keeps its records in a `simulator.lifecycle.AltoWorld` in the
+contract's shapes (design 14 section 4): works orders as CreateWorkOrderRequest fields plus
+``id``, ``status`` and ``modifiedDate``; documents ``{"id", "fileName", "linkedType",
+"linkedId", "createdDate"}``; charges ``{"id", "post", "targetId", **form}``. The issue a
+works order belongs to is what `FixfloWorld.issue_for_order` recognises it as (its
+identity), never a marker in its fields. The lifecycle invariants judge that world; the
+ledger they read is the store's issue state.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.errors import (
@@ -33,14 +37,22 @@ from adapters.errors import (
     RequestTimeoutError,
     ServerError,
 )
+from engine import CompiledRuleset
 from engine.issues.adoption import adopt_issue_ops
 from engine.issues.apply import IssueApplyResult, apply_issue_ops, attachment_kinds
 from engine.issues.reconcile import IssueOps, reconcile
 from engine.ports import AltoHolding, Attachment, ChargeTarget, Record
 from engine.store import Store, StoreBehindError, StoreError
-from simulator.fake._alto_world import WorldWrites
-from simulator.lifecycle import AltoWorld, Simulation, load_scenario, violations
-from simulator.lifecycle.worlds import LedgerEntry
+from simulator.lifecycle import (
+    AltoWorld,
+    FixfloWorld,
+    Scenario,
+    Simulation,
+    load_scenario,
+    violations,
+)
+from simulator.lifecycle.scenario import ruleset_for
+from simulator.lifecycle.worlds import LedgerEntry, same_instant
 from tests.rulesets.lifecycle import RULESET, SCENARIOS, lifecycle
 
 NAMES = sorted(path.stem for path in SCENARIOS.glob("*.yaml"))
@@ -49,7 +61,16 @@ WRITES = ("create_works_order", "update_works_order", "attach_document", "post_c
 # Faults a write can meet. "lost": applied, the answer lost; "timeout": not applied, no
 # answer; "crash_before"/"crash_after": the process dies before or after Alto applied it.
 FAULTS = ("ok", "lost", "timeout", "500", "crash_before", "crash_after")
-RANDOM_SCENARIOS = ("landlord-instructed", "missed-and-late-webhooks")
+RANDOM_SCENARIOS = ("landlord-instructed", "missed-and-late-webhooks", "tenant-pays")
+# The `Charges` port's target -> the world's ``post`` (the ruleset's word).
+POSTS: dict[ChargeTarget, str] = {"inventory": "property", "tenancies": "tenancy"}
+# A charge's fields compared between the double's world and the simulator's.
+CHARGE_KEYS = (
+    *("post", "targetId", "tenantId", "totalNet", "totalVat", "invoiceReference"),
+    *("invoiceDocument", "chargeType", "raiseImmediately", "supplierId", "workOrderId"),
+)
+# Alto's stamp on every write: the double's records do not depend on the clock.
+STAMP = "2026-11-01T00:00:00Z"
 
 
 class Crash(Exception):
@@ -74,10 +95,12 @@ def _error(fault: str, method: str) -> AdapterError:
 
 @dataclass
 class AltoDouble:
-    """Alto's works orders, documents and charges in an `AltoWorld`; no document or charge
-    lookups. `faults[method]` (or ``faults["*"]``, for any write) is consumed one per call."""
+    """Alto's works orders, documents, charges and tenancies in an `AltoWorld` (the default
+    agency: tenancy ``TY1`` at ``P1`` holding contact ``C1``); the works order and tenancy
+    lookups of the contract, no document or charge lookups. `faults[method]` (or
+    ``faults["*"]``, for any write) is consumed one per call."""
 
-    world: AltoWorld = field(default_factory=AltoWorld)
+    world: AltoWorld = field(default_factory=AltoWorld.seeded)
     faults: dict[str, list[str]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
 
@@ -100,30 +123,50 @@ class AltoDouble:
         return dict(record)
 
     async def create_works_order(
-        self, property_id: str, order: Mapping[str, Any], *, reference: str
+        self, property_id: str, order: Mapping[str, Any], *, identity: Mapping[str, Any]
     ) -> Record:
-        notes = f"{order.get('notes') or ''}\n[ref {reference}]".strip()
-        body = {**order, "propertyId": property_id, "notes": notes}
-        return self._write("create_works_order", lambda: WorldWrites(self.world).order(body))
+        """POST /work-orders: the body as sent, at NewRequest. Stricter than the port
+        promises (it does not look first by `identity`), so any resend by the engine shows
+        as a duplicate. `identity` must be what the body says."""
+        body = {**order, "propertyId": property_id}
+        assert all(body.get(name) == value for name, value in identity.items()), identity
+        return self._write("create_works_order", lambda: _stored_order(self.world, body))
 
     async def update_works_order(self, order_id: str, changes: Mapping[str, Any]) -> None:
         if order_id not in self.world.works_orders:
             raise NotFoundError("not found", path=f"/work-orders/{order_id}", status=404)
         self._write("update_works_order", lambda: _updated(self.world, order_id, changes))
 
-    async def find_works_order(self, property_id: str, reference: str) -> Record | None:
+    async def find_works_order(
+        self, property_id: str, identity: Mapping[str, Any]
+    ) -> Record | None:
+        """The property's works order whose identity fields equal `identity` (dates as
+        instants), as GET /inventory/{id}/work-orders would show it."""
         self.calls["find_works_order"] += 1
-        orders = self.world.works_orders.values()
-        found = [o for o in orders if o["propertyId"] == property_id and o["issueId"] == reference]
+        found = [
+            order
+            for order in self.world.works_orders.values()
+            if order.get("propertyId") == property_id and _same_identity(order, identity)
+        ]
         return dict(found[0]) if found else None
+
+    async def find_tenancy(self, property_id: str, contact_id: str) -> Record | None:
+        self.calls["find_tenancy"] += 1
+        return self.world.find_tenancy(property_id, contact_id)
 
     async def attach_document(
         self, linked_type: str, linked_id: str, document: Attachment
     ) -> Record:
         def apply() -> Record:
-            number = len(self.world.documents) + 1
-            record = {"id": f"D-{number}", "fileName": document.name, "linkedId": linked_id}
-            return WorldWrites(self.world).document(record | {"linkedType": linked_type})
+            record = {
+                "id": f"DOC-{len(self.world.documents) + 1}",
+                "fileName": document.name,
+                "linkedType": linked_type,
+                "linkedId": linked_id,
+                "createdDate": STAMP,
+            }
+            self.world.documents.append(record)
+            return record
 
         return self._write("attach_document", apply)
 
@@ -134,9 +177,32 @@ class AltoDouble:
         charge: Mapping[str, Any],
         invoice: Attachment | None = None,
     ) -> Record:
-        name = None if invoice is None else invoice.name
-        writes = WorldWrites(self.world)
-        return self._write("post_charge", lambda: writes.charge(charge, target, target_id, name))
+        def apply() -> Record:
+            record = {"id": f"CH-{len(self.world.charges) + 1}", "post": POSTS[target]}
+            record |= {"targetId": target_id, **charge}
+            if invoice is not None:
+                record["invoiceDocument"] = invoice.name
+            self.world.charges.append(record)
+            return record
+
+        return self._write("post_charge", apply)
+
+
+def _same_identity(order: Mapping[str, Any], identity: Mapping[str, Any]) -> bool:
+    return all(
+        same_instant(order.get(name), value) if name.endswith("Date") else order.get(name) == value
+        for name, value in identity.items()
+    )
+
+
+def _stored_order(world: AltoWorld, body: Mapping[str, Any]) -> Record:
+    order_id = f"WO-{len(world.works_orders) + 1}"
+    record = {**body, "id": order_id, "status": "NewRequest", "modifiedDate": STAMP}
+    world.works_orders[order_id] = record
+    issue = world.identify_order(record)
+    if issue is not None:
+        world.order_issue[order_id] = issue
+    return record
 
 
 def _updated(world: AltoWorld, order_id: str, changes: Mapping[str, Any]) -> Record:
@@ -158,31 +224,42 @@ class AltoWithLookups(AltoDouble):
 
     async def find_document(self, linked_type: str, linked_id: str, name: str) -> Record | None:
         self._lookup("find_document")
-        docs = [d for d in self.world.documents if (d["linkedId"], d["name"]) == (linked_id, name)]
+        wanted = (linked_type, linked_id, name)
+        docs = [
+            d
+            for d in self.world.documents
+            if (d["linkedType"], d["linkedId"], d["fileName"]) == wanted
+        ]
         return dict(docs[0]) if docs else None
 
     async def find_charge(
         self, target: ChargeTarget, target_id: str, invoice_reference: str
     ) -> Record | None:
         self._lookup("find_charge")
-        wanted = (target, target_id, invoice_reference)
+        wanted = (POSTS[target], target_id, invoice_reference)
         charges = [
             c
             for c in self.world.charges
-            if (c["target"], c["targetId"], c.get("invoiceReference")) == wanted
+            if (c["post"], c["targetId"], c.get("invoiceReference")) == wanted
         ]
         return dict(charges[0]) if charges else None
 
 
 @dataclass
 class Documents:
-    """Fixflo's documents: the issue report, completion documents and invoices."""
+    """Fixflo's documents: the issue report (``IssueReport``) and the Media of the issue's
+    parts (``CompletionDocs``, ``Certificates``), read from `fixflo` as it is now."""
 
+    fixflo: FixfloWorld
     fetched: list[tuple[str, str, str]] = field(default_factory=list)
 
     async def fetch(self, issue_id: str, kind: str, name: str) -> Attachment:
-        if kind not in ("issue_report", "completion_documents", "invoice"):
+        if kind not in ("IssueReport", "CompletionDocs", "Certificates"):
             raise KeyError(kind)
+        issue = self.fixflo.issues[issue_id]
+        held = {m.get("ShortDescription") for m in issue.get(kind) or []}
+        if kind != "IssueReport" and name not in held:
+            raise NotFoundError(f"no {kind} {name!r}", path=f"/Media/{name}", status=404)
         self.fetched.append((issue_id, kind, name))
         return Attachment(name, b"%PDF-1.4 " + name.encode())
 
@@ -191,15 +268,20 @@ class Documents:
 class Harness:
     """Fixflo (a `Simulation`), the Alto double and a state store on disk; each delivery is
     one run. A `Crash` closes the store as a killed process would (its run stays open) and
-    the next delivery opens it again."""
+    the next delivery opens it again. Each issue is reconciled with the ruleset under its
+    scenario's agency settings (`rulesets`; the shipped defaults otherwise)."""
 
     path: Path
     alto: AltoDouble = field(default_factory=AltoWithLookups)
     sim: Simulation = field(default_factory=lambda: Simulation(RULESET))
-    docs: Documents = field(default_factory=Documents)
+    rulesets: dict[str, CompiledRuleset] = field(default_factory=dict)
     results: list[IssueApplyResult] = field(default_factory=list)
     crashes: int = 0
     _open: Store | None = None
+
+    def __post_init__(self) -> None:
+        self.docs = Documents(self.sim.fixflo)
+        self.alto.world.identify = self.sim.fixflo.issue_for_order
 
     @property
     def store(self) -> Store:
@@ -212,6 +294,9 @@ class Harness:
         if self._open is not None:
             self._open.close()
             self._open = None
+
+    def ruleset(self, issue: str) -> CompiledRuleset:
+        return self.rulesets.get(issue, RULESET)
 
     def perform(self, event: str, issue: str, details: Mapping[str, Any] | None = None) -> None:
         self.sim.perform(event, issue, details)
@@ -231,16 +316,24 @@ class Harness:
     async def _apply(self, snapshot: Mapping[str, Any]) -> IssueApplyResult:
         store = self.store
         run = store.start_run("alto-fixflo", "1", "sha256:test")
-        result = reconcile(RULESET, snapshot, store.issue_state(snapshot["Id"]).holding())
+        issue = str(snapshot["Id"])
+        result = reconcile(self.ruleset(issue), snapshot, store.issue_state(issue).holding())
         done = await apply_issue_ops(
             result, self.alto, self.docs, store, run=run, attachments=KINDS
         )
         store.finish_run("succeeded")
         return done
 
+    def scenario(self, name: str, issue: str = "I1") -> Scenario:
+        """A shipped scenario, its settings the agency's for `issue` from now on."""
+        scenario = load_scenario(SCENARIOS / f"{name}.yaml", lifecycle())
+        self.rulesets[issue] = self.sim.ruleset = ruleset_for(RULESET, scenario.settings)
+        return scenario
+
     def play(self, name: str, issue: str = "I1") -> None:
-        """Play a shipped scenario on `issue`, applying each delivered step."""
-        for step in load_scenario(SCENARIOS / f"{name}.yaml", lifecycle()).steps:
+        """Play a shipped scenario on `issue` under its settings, applying each delivered
+        step."""
+        for step in self.scenario(name, issue).steps:
             if step.event is None:
                 self.deliver(issue, step.redeliver)
                 continue
@@ -260,39 +353,70 @@ class Harness:
         """Issues whose reconcile against the ledger still has operations."""
         store = self.store
         results = {
-            issue: reconcile(RULESET, held, store.issue_state(issue).holding())
+            issue: reconcile(self.ruleset(issue), held, store.issue_state(issue).holding())
             for issue, held in self.sim.fixflo.issues.items()
         }
         return {issue: result for issue, result in results.items() if result.operations}
 
     def judged(self) -> list[str]:
-        """The lifecycle invariants over the double's Alto and the store's ledger."""
+        """The lifecycle invariants over the double's Alto and the store's ledger, each
+        issue judged under its own agency settings."""
+        groups: dict[int, tuple[CompiledRuleset, FixfloWorld]] = {}
         for issue in self.sim.fixflo.issues:
             state = self.store.issue_state(issue)
             self.alto.world.ledger[issue] = LedgerEntry(
                 state.works_order_id, set(state.documents), set(state.charges), state.revision
             )
-        return violations(self.sim.fixflo, self.alto.world)
+            ruleset = self.ruleset(issue)
+            _, part = groups.setdefault(id(ruleset), (ruleset, FixfloWorld()))
+            part.issues[issue] = self.sim.fixflo.issues[issue]
+            part.history[issue] = self.sim.fixflo.history[issue]
+        found: list[str] = []
+        for ruleset, part in groups.values():
+            more = violations(part, self.alto.world, ruleset.settings)
+            found.extend(text for text in more if text not in found)
+        return found
 
     def letters(self) -> list[Any]:
         return list(self.store.dead_letters())
 
 
+def _issue_of(world: AltoWorld, order_id: Any) -> str | None:
+    return world.issue_of_order(order_id)
+
+
 def _duplicates(world: AltoWorld) -> list[tuple[Any, ...]]:
     """Works orders per issue, documents per (issue, name), charges per invoice, beyond one."""
     seen: Counter[tuple[Any, ...]] = Counter()
-    seen.update(("works_order", o["issueId"]) for o in world.works_orders.values())
-    seen.update(("document", d["issueId"], d["name"]) for d in world.documents)
-    seen.update(("charge", c["issueId"], c.get("invoiceReference")) for c in world.charges)
+    seen.update(("works_order", _issue_of(world, key)) for key in world.works_orders)
+    seen.update(
+        ("document", _issue_of(world, d["linkedId"]), d["fileName"]) for d in world.documents
+    )
+    seen.update(
+        ("charge", _issue_of(world, c.get("workOrderId")), c.get("invoiceReference"))
+        for c in world.charges
+    )
     return sorted(key for key, count in seen.items() if count > 1)
 
 
 def _summary(world: AltoWorld) -> dict[str, list[tuple[Any, ...]]]:
-    keys = ("issueId", "payer", "totalGross", "invoiceReference", "invoiceDocument")
+    """What Alto holds by issue, in the contract's shapes (ids of Alto's own making left
+    out, so the double's world and the simulator's compare)."""
+    keys = CHARGE_KEYS
+    orders = world.works_orders
     return {
-        "orders": sorted((o["issueId"], o["status"]) for o in world.works_orders.values()),
-        "documents": sorted((d["issueId"], d["name"]) for d in world.documents),
-        "charges": sorted(tuple(c[k] for k in keys) for c in world.charges),
+        "orders": sorted(
+            (_issue_of(world, key), *(str(o.get(k)) for k in ("status", "propertyId", "notes")))
+            for key, o in orders.items()
+        ),
+        "documents": sorted(
+            (_issue_of(world, d["linkedId"]), d["fileName"], d["linkedType"])
+            for d in world.documents
+        ),
+        "charges": sorted(
+            (_issue_of(world, c.get("workOrderId")), *(str(c.get(k)) for k in keys))
+            for c in world.charges
+        ),
     }
 
 
@@ -343,24 +467,36 @@ def test_each_scenario_lands_in_alto_once_and_converges(harness: Harness, name: 
 def test_every_scenario_on_one_store_gives_one_of_each(harness: Harness) -> None:
     for number, name in enumerate(NAMES, 1):
         harness.play(name, f"I{number}")
+    harness.sim.ruleset = RULESET
     harness.perform("report", "I20")
     harness.perform("instruct", "I20")
     world = harness.alto.world
-    awarded = [k for k, i in harness.sim.fixflo.issues.items() if (i.get("Job") or {}).get("Id")]
-    assert sorted(o["issueId"] for o in world.works_orders.values()) == sorted(awarded)
+    awarded = [k for k, i in harness.sim.fixflo.issues.items() if (i.get("Job") or {}).get("id")]
+    assert sorted(str(_issue_of(world, key)) for key in world.works_orders) == sorted(awarded)
     assert _duplicates(world) == []
     assert harness.judged() == []
-    assert all(charge["workOrderId"] for charge in world.charges)  # W-10
+    for charge in world.charges:  # W-10: each charge names its issue's works order
+        assert (
+            charge["workOrderId"]
+            == harness.store.issue_state(
+                str(_issue_of(world, charge["workOrderId"]))
+            ).works_order_id
+        )
     assert harness.pending() == {}
 
 
 def test_documents_are_fetched_by_their_attachment_kind(harness: Harness) -> None:
-    assert KINDS == {"W-09.report": "issue_report", "W-09.documents": "completion_documents"}
+    assert KINDS == {
+        "W-09.report": "IssueReport",
+        "W-09.documents": "CompletionDocs",
+        "W-09.certificates": "Certificates",
+    }
     harness.play("documented-path")
     assert sorted(harness.docs.fetched) == [
-        ("I1", "completion_documents", "gas-safety-certificate.pdf"),
-        ("I1", "invoice", "invoice-I1.pdf"),
-        ("I1", "issue_report", "issue-I1.pdf"),
+        ("I1", "Certificates", "gas-safety-record-I1.pdf"),
+        ("I1", "CompletionDocs", "gas-safety-certificate.pdf"),
+        ("I1", "CompletionDocs", "invoice-I1.pdf"),  # the charge's invoice (CH-04)
+        ("I1", "IssueReport", "issue-I1.pdf"),
     ]
 
 
@@ -378,7 +514,7 @@ def test_a_works_order_is_created_once_then_updated(harness: Harness) -> None:
     harness.perform("complete_job", "I1")
     assert dict(harness.results[-1].counts["works_order"]) == {"update": 1}
     assert order["status"] == "CompleteAwaitingInvoice"
-    assert order["notes"] == "Replaced the washer; tap no longer drips."
+    assert order["notes"] == "Replaced the washer; the tap no longer drips."
     assert len(harness.alto.world.works_orders) == 1
 
 
@@ -413,17 +549,123 @@ def test_apply_needs_the_run_in_progress(harness: Harness) -> None:
     assert harness.alto.calls == Counter()
 
 
+# Where a charge goes (CH-02) and what it names (W-10) -------------------------------------
+
+
+def _tenancy(property_id: str, start: str, contact: str, tenant: str) -> dict[str, Any]:
+    place = {"tenantId": tenant, "contactId": contact}
+    return {"propertyId": property_id, "startDate": start, "places": [place]}
+
+
+@pytest.mark.req("CH-02", "W-10")
+def test_a_tenant_paid_charge_goes_to_the_tenancy_the_lookup_finds(harness: Harness) -> None:
+    harness.alto.world.tenancies = {
+        "TY1": _tenancy("P1", "2024-01-01", "C1", "TT1"),  # an older tenancy of the occupier
+        "TY2": _tenancy("P1", "2025-09-01", "C1", "TT2"),  # the latest at the order's property
+        "TY3": _tenancy("P2", "2026-01-01", "C1", "TT3"),  # another property
+        "TY4": _tenancy("P1", "2026-02-01", "C9", "TT4"),  # another contact
+    }
+    harness.play("tenant-pays")
+    (charge,) = harness.alto.world.charges
+    (order_id,) = harness.alto.world.works_orders
+    assert (charge["post"], charge["targetId"], charge["tenantId"]) == ("tenancy", "TY2", "TT2")
+    assert charge["workOrderId"] == order_id  # W-10
+    assert harness.alto.calls["find_tenancy"] == 1
+    assert harness.judged() == []
+
+
+@pytest.mark.req("CH-02", "W-10")
+def test_a_landlord_paid_charge_goes_to_the_works_orders_property(harness: Harness) -> None:
+    harness.play("documented-path")
+    (charge,) = harness.alto.world.charges
+    ((order_id, order),) = harness.alto.world.works_orders.items()
+    assert (charge["post"], charge["targetId"]) == ("property", order["propertyId"])
+    assert order["propertyId"] == "P1"
+    assert "tenantId" not in charge
+    assert charge["workOrderId"] == order_id  # W-10
+    assert harness.alto.calls["find_tenancy"] == 0  # the property route asks no tenancy
+
+
+@pytest.mark.req("CH-02")
+def test_a_missing_tenancy_is_a_retryable_dead_letter_naming_property_and_contact(
+    harness: Harness,
+) -> None:
+    harness.alto.world.tenancies = {"TY4": _tenancy("P1", "2026-02-01", "C9", "TT4")}
+    harness.play("tenant-pays")
+    (letter,) = harness.letters()
+    assert letter.retryable
+    assert "no tenancy at property P1 holds contact C1" in letter.reason
+    assert "check in Alto that contact C1 is a tenant on a tenancy at property P1" in letter.reason
+    assert harness.alto.calls["post_charge"] == 0  # nothing posted on a guess
+    assert len(harness.alto.world.documents) == 3  # the rest of the issue landed
+    again = harness.deliver("I1")
+    assert again is not None
+    assert dict(again.counts["charge"]) == {"dead": 1}  # held until a person retries it
+    harness.alto.world.tenancies["TY1"] = _tenancy("P1", "2025-09-01", "C1", "TT1")  # fixed
+    harness.store.retry_dead_letter(letter.id)
+    done = harness.deliver("I1")
+    assert done is not None
+    assert done.complete
+    (charge,) = harness.alto.world.charges
+    assert (charge["targetId"], charge["tenantId"]) == ("TY1", "TT1")
+    assert harness.judged() == []
+    assert harness.pending() == {}
+
+
+_PROPERTIES = st.sampled_from(["P1", "P2"])
+_CONTACTS = st.sampled_from(["C1", "C2"])
+_STARTS = st.sampled_from(["2024-01-01", "2025-09-01", "2026-02-01"])
+_TENANCIES = st.dictionaries(
+    st.sampled_from(["TY1", "TY2", "TY3", "TY4"]),
+    st.builds(_tenancy, _PROPERTIES, _STARTS, _CONTACTS, st.sampled_from(["TT1", "TT2"])),
+    max_size=4,
+)
+
+
+@pytest.mark.req("CH-02", "W-10")
+@settings(max_examples=30, deadline=None)
+@given(tenancies=_TENANCIES, faults=st.lists(st.sampled_from(FAULTS), max_size=6))
+def test_a_tenant_paid_charge_lands_once_where_the_lookup_says_or_waits_for_a_person(
+    tenancies: dict[str, dict[str, Any]], faults: list[str]
+) -> None:
+    """Whatever tenancies Alto holds and whatever faults the writes meet, the charge is
+    posted once, to the tenancy `AltoWorld.find_tenancy` names with its tenant id, or not
+    at all with a retryable letter naming the property and contact."""
+    with _fresh(AltoWithLookups()) as harness:
+        harness.alto.world.tenancies = tenancies
+        expected = harness.alto.world.find_tenancy("P1", "C1")
+        harness.alto.faults = {"*": list(faults)}
+        harness.play("tenant-pays")
+        harness.settle()
+        world = harness.alto.world
+        assert _duplicates(world) == []
+        if expected is None:
+            assert world.charges == []
+            assert any(
+                letter.retryable and "property P1 holds contact C1" in letter.reason
+                for letter in harness.letters()
+            )
+            return
+        (charge,) = world.charges
+        assert (charge["targetId"], charge["tenantId"]) == (
+            expected["tenancyId"],
+            expected["tenantId"],
+        )
+        assert charge["workOrderId"] == harness.store.issue_state("I1").works_order_id
+        assert harness.judged() == []
+
+
 # Lost answers and crashes -------------------------------------------------------------------
 
 
 @pytest.mark.req("W-03", "W-09", "CH-03")
 def test_lost_answers_are_looked_up_not_written_twice(harness: Harness) -> None:
-    harness.alto.faults = {method: ["lost", "lost"] for method in WRITES}
+    harness.alto.faults = {method: ["lost"] * 3 for method in WRITES}
     _closed(harness)
     first = harness.deliver("I1")
     assert first is not None
     assert dict(first.counts["works_order"]) == {"unknown": 1}  # verified next run
-    assert dict(first.counts["document"]) == {"blocked": 2}  # they need the works order
+    assert dict(first.counts["document"]) == {"blocked": 3}  # they need the works order
     assert not first.complete
     harness.settle()
     assert _duplicates(harness.alto.world) == []
@@ -432,9 +674,9 @@ def test_lost_answers_are_looked_up_not_written_twice(harness: Harness) -> None:
     verified = sum(
         (Counter(r.counts.get(k, {})) for r in harness.results for k in r.counts), Counter()
     )
-    assert verified["verified"] == 4  # the works order, two documents and the charge
+    assert verified["verified"] == 5  # the works order, three documents and the charge
     assert harness.alto.calls["create_works_order"] == 1
-    assert harness.alto.calls["attach_document"] == 2
+    assert harness.alto.calls["attach_document"] == 3
     assert harness.alto.calls["post_charge"] == 1
 
 
@@ -453,7 +695,7 @@ def test_an_unlanded_charge_is_looked_up_then_posted_again(harness: Harness) -> 
 
 
 @pytest.mark.parametrize("fault", ["crash_before", "crash_after"])
-@pytest.mark.parametrize("point", range(5))
+@pytest.mark.parametrize("point", range(6))
 def test_a_crash_at_any_write_converges_on_the_next_apply(
     harness: Harness, fault: str, point: int
 ) -> None:
@@ -510,7 +752,7 @@ def test_a_dead_letter_retried_by_a_person_is_posted_once(
     harness.deliver("I1")
     (letter,) = harness.letters()
     assert "works order WO-1 holds document 'issue-I1.pdf'" in letter.reason
-    assert "issue-I1.pdf" not in {d["name"] for d in harness.alto.world.documents}
+    assert "issue-I1.pdf" not in {d["fileName"] for d in harness.alto.world.documents}
     with Store.open(harness.path) as store:  # a person checked Alto: it is not there
         store.retry_dead_letter(letter.id)
     done = harness.deliver("I1")
@@ -533,7 +775,7 @@ def test_a_refused_works_order_is_a_dead_letter_and_other_issues_go_on(
     first = harness.deliver("I1")
     assert first is not None
     assert dict(first.counts["works_order"]) == {"dead": 1}
-    assert dict(first.counts["document"]) == {"blocked": 2}
+    assert dict(first.counts["document"]) == {"blocked": 3}
     assert dict(first.counts["charge"]) == {"blocked": 1}
     (letter,) = harness.letters()
     assert letter.reason.startswith("issue I1: create works_order: Alto answered 422")
@@ -546,8 +788,9 @@ def test_a_refused_works_order_is_a_dead_letter_and_other_issues_go_on(
     assert again is not None
     assert dict(again.counts["works_order"]) == {"dead": 1}
     assert sum(harness.alto.calls.values()) == calls  # nothing is tried
-    assert [o["issueId"] for o in harness.alto.world.works_orders.values()] == ["I2"]
-    assert {d["issueId"] for d in harness.alto.world.documents} == {"I2"}
+    world = harness.alto.world
+    assert [_issue_of(world, key) for key in world.works_orders] == ["I2"]
+    assert {_issue_of(world, d["linkedId"]) for d in world.documents} == {"I2"}
 
 
 @pytest.mark.req("W-09")
@@ -556,7 +799,7 @@ def test_a_refused_document_leaves_the_rest_of_the_issue_applied(harness: Harnes
     _closed(harness)
     done = harness.deliver("I1")
     assert done is not None
-    assert done.counts["document"] == Counter(dead=1, attach=1)
+    assert done.counts["document"] == Counter(dead=1, attach=2)
     assert dict(done.counts["charge"]) == {"post": 1}
     assert not done.complete
     with Store.open(harness.path) as store:
@@ -599,7 +842,11 @@ def test_refused_credentials_stop_the_apply_and_keep_what_landed(harness: Harnes
     with Store.open(harness.path) as store:
         state = store.issue_state("I1")
     assert state.works_order_id == "WO-1"
-    assert state.documents == {"issue-I1.pdf", "gas-safety-certificate.pdf"}
+    assert state.documents == {
+        "issue-I1.pdf",
+        "gas-safety-certificate.pdf",
+        "gas-safety-record-I1.pdf",
+    }
     assert state.charges == frozenset()
     harness.settle()
     assert harness.judged() == []
@@ -672,8 +919,8 @@ def test_a_second_reconcile_in_the_same_run_is_left_to_the_next_run(harness: Har
 
 # A store lost, emptied or restored from an older backup ---------------------------------
 #
-# Alto's contract documents a lookup for works orders (by the issue's reference on their
-# property) and for documents (by name on their works order), none for charges. A create or
+# Alto's contract documents a lookup for works orders (by the ruleset's identity fields on
+# their property) and for documents (by name on their works order), none for charges. A create or
 # attach the store never attempted looks first: found, the store is behind Alto and the
 # apply stops (`StoreBehindError`). `adopt_issue_ops` records what Alto holds instead.
 
@@ -707,7 +954,7 @@ def _adopt(harness: Harness, issue: str) -> IssueApplyResult:
         store = harness.store
         run = store.start_run("alto-fixflo", "1", "sha256:test")
         held = store.issue_state(issue).holding()
-        result = reconcile(RULESET, harness.sim.fixflo.snapshot(issue), held)
+        result = reconcile(harness.ruleset(issue), harness.sim.fixflo.snapshot(issue), held)
         done = await adopt_issue_ops(result, harness.alto, store, run=run, attachments=KINDS)
         store.finish_run("succeeded")
         return done
@@ -723,12 +970,14 @@ def _resolve_by_looking(harness: Harness) -> None:
         operation, issue = letter.operation, str(letter.operation["issue_id"])
         if operation["kind"] == "document":
             there = any(
-                (d["issueId"], d["name"]) == (issue, operation["name"]) for d in world.documents
+                (_issue_of(world, d["linkedId"]), d["fileName"]) == (issue, operation["name"])
+                for d in world.documents
             )
         else:
             reference = operation["fields"].get("invoiceReference")
             there = any(
-                (c["issueId"], c.get("invoiceReference")) == (issue, reference)
+                (_issue_of(world, c.get("workOrderId")), c.get("invoiceReference"))
+                == (issue, reference)
                 for c in world.charges
             )
         if there:
@@ -743,10 +992,14 @@ def test_a_lost_store_refuses_to_create_a_works_order_alto_holds(harness: Harnes
     harness.perform("instruct", "I1")
     writes = _writes(harness.alto)
     _restore(harness, None)
-    with pytest.raises(
-        StoreBehindError, match=r"works order WO-1 on property \S+ carries \[ref I1\]"
-    ):
+    reported = harness.sim.fixflo.issues["I1"]["Created"]
+    with pytest.raises(StoreBehindError) as behind:
         harness.deliver("I1")
+    assert (
+        "works order WO-1 on property P1 matches Fixflo issue I1 (propertyId 'P1', "
+        f"reportedDate {reported!r}, summary 'Dripping kitchen tap')"
+    ) in str(behind.value)
+    assert "rulebridge store adopt" in str(behind.value)
     assert _writes(harness.alto) == writes
     assert len(harness.alto.world.works_orders) == 1
     store = harness.store
@@ -784,7 +1037,7 @@ def test_adoption_records_what_alto_holds_and_sends_nothing(harness: Harness) ->
     adopted = _adopt(harness, "I1")
     assert {kind: dict(c) for kind, c in adopted.counts.items()} == {
         "works_order": {"adopted": 1},
-        "document": {"adopted": 2},
+        "document": {"adopted": 3},
         "charge": {"adopted": 1},
     }
     assert adopted.complete
@@ -805,10 +1058,10 @@ def test_adoption_gives_a_person_what_alto_cannot_be_asked_about(
     _restore(harness, None)
     adopted = _adopt(harness, "I1")
     assert dict(adopted.counts["works_order"]) == {"adopted": 1}
-    assert dict(adopted.counts["document"]) == {"dead": 2}
+    assert dict(adopted.counts["document"]) == {"dead": 3}
     assert dict(adopted.counts["charge"]) == {"dead": 1}
     letters = harness.letters()
-    assert len(letters) == 3
+    assert len(letters) == 4
     assert all(not letter.retryable for letter in letters)
     assert all("the state store was rebuilt" in letter.reason for letter in letters)
     assert all("--landed" in letter.reason for letter in letters)
@@ -838,8 +1091,8 @@ def test_a_store_restored_from_any_older_backup_and_adopted_never_duplicates(
     about. The rest of the lifecycle converges with nothing twice."""
     backup_at = min(backup_at, restore_at)
     adopt_at_once = adopt_at_once or not lookups  # no document lookup: the runner's witness
-    steps = load_scenario(SCENARIOS / f"{scenario}.yaml", lifecycle()).steps
     with _fresh(AltoWithLookups(offered=lookups)) as harness, tempfile.TemporaryDirectory() as tmp:
+        steps = harness.scenario(scenario).steps
         backup = Path(tmp) / "backup.db"
         for number, step in enumerate(steps, start=1):
             if number - 1 == backup_at and backup_at:

@@ -117,7 +117,7 @@ class RaisingAlto(AltoDouble):
     failure: Exception = dataclasses.field(default_factory=lambda: port.PortError("unset"))
 
     async def create_works_order(
-        self, property_id: str, order: Mapping[str, Any], *, reference: str
+        self, property_id: str, order: Mapping[str, Any], *, identity: Mapping[str, Any]
     ) -> Record:
         self.calls["create_works_order"] += 1
         raise self.failure
