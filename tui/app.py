@@ -53,7 +53,7 @@ class RulebridgeApp(App[None]):
         Binding("l", "load", "Load", tooltip="load a scenario file"),
         Binding("s", "save", "Save", tooltip="save the timeline as a scenario file"),
         Binding("g", "seed", "Seed", tooltip="play a random lifecycle from a seed"),
-        Binding("a", "agency", "Agency", tooltip="agency settings for this session (who pays...)"),
+        Binding("a", "agency", "Agency", tooltip="the agency settings of this session"),
         Binding("n", "new", "New", tooltip="start again with an empty timeline"),
         Binding("q", "quit", "Quit", tooltip="quit"),
     ]

@@ -118,13 +118,13 @@ def _parts(text: Text, issue: Mapping[str, Any]) -> None:
 def alto_text(frame: Frame, issue_id: str, agency: Mapping[str, Any] | None = None) -> Text:
     """What Alto holds for the issue, as its contract shapes it: the works order (status and
     fields), the documents linked to it, the charges posted for it (where to, amounts, link)
-    and any charge Alto could not take; first the agency settings that decide the charge."""
+    and any charge Alto could not take, then the agency settings that decide the charge."""
     alto = frame.sim.alto
     text = Text()
-    _agency(text, agency or {})
     works = alto.works_order_of(issue_id)
     if works is None:
-        text.append("nothing in Alto yet", style="dim")
+        text.append("nothing in Alto yet\n", style="dim")
+        _agency(text, agency or {})
         return text
     text.append(f"works order {works.get('id')}  ", style="bold")
     text.append(f"{works.get('status')}\n", style="bold cyan")
@@ -141,6 +141,7 @@ def alto_text(frame: Frame, issue_id: str, agency: Mapping[str, Any] | None = No
     for refusal in alto.refused:
         if refusal.startswith(f"issue {issue_id}:"):
             text.append(f"refused: {refusal}\n", style="bold red")
+    _agency(text, agency or {})
     text.append("fields:\n", style="bold")
     for key, value in works.items():
         if key not in _SHOWN and value not in (None, ""):
@@ -151,7 +152,7 @@ def alto_text(frame: Frame, issue_id: str, agency: Mapping[str, Any] | None = No
 def _agency(text: Text, agency: Mapping[str, Any]) -> None:
     shown = [f"{name} {agency[name]}" for name in _CHARGE_SETTINGS if name in agency]
     if shown:
-        text.append(f"agency: {', '.join(shown)} (a: change)\n", style="dim")
+        text.append(f"decided by agency (a): {', '.join(shown)}\n", style="dim")
 
 
 def _charge(charge: Mapping[str, Any]) -> str:
@@ -223,8 +224,8 @@ def invariants_text(problems: Sequence[str]) -> Text:
     """Green when every invariant holds, else each broken one in red with its reason."""
     if not problems:
         return Text(
-            "✓ all hold: a works order iff a job was awarded; no duplicates; charges "
-            "Maintenance, unraised, linked",
+            "✓ all hold: a works order iff a job was awarded; no duplicates; charges due, "
+            "targeted and linked; bodies as Alto's contract has them",
             style="green",
         )
     text = Text()

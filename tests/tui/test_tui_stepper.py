@@ -107,7 +107,8 @@ async def test_cancel_job_ends_the_works_order_cancelled_with_the_issue_pdf(
         assert "documents: issue-I1.pdf (WorkOrder WO-1)\n" in alto
         assert "charges: none" in alto
         assert app.session.frame.sim.alto.charges == []
-        assert "W-09.cancelled" in pane(app, "explain")
+        assert "✓ W-09.cancelled: case = 'Closed', Job.JobCompleted absent" in pane(app, "explain")
+        assert "never completed - the works order is cancelled" in pane(app, "explain")
         assert "CloseReason: Landlord cancelled the work" in pane(app, "fixflo")
         assert "✓ all hold" in pane(app, "invariants")
         assert events(app) == []
@@ -216,7 +217,9 @@ async def test_w06_warns_at_instructing_under_the_agency_setting(app: Rulebridge
         await press(pilot, "enter")
         await settle(pilot)
         assert app.session.settings == {"invoice_recipient": "Agency"}
-        assert "invoice_recipient Agency" in pane(app, "alto")
+        assert "decided by agency (a): paying_party Landlord, invoice_recipient Agency" in pane(
+            app, "alto"
+        )
         await press(pilot, "1", "enter", "2", "enter")
         result = app.session.frame.result
         assert result is not None

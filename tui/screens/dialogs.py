@@ -130,7 +130,7 @@ def _brief(value: Any) -> str:
     if isinstance(value, Mapping):
         shown = [str(v) for v in value.values() if v not in (None, "")]
         text = ", ".join(shown)
-        return text if len(text) <= 44 else text[:43] + "…"
+        return text if len(text) <= 40 else text[:39] + "…"
     return str(value)
 
 
@@ -138,13 +138,13 @@ class _Dialog(ModalScreen[Any]):
     DEFAULT_CSS = """
     _Dialog { align: center middle; }
     _Dialog > VerticalGroup {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        width: 96; max-width: 100%; height: auto; max-height: 100%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
     _Dialog Label.title { text-style: bold; margin-bottom: 1; width: 100%; }
     _Dialog VerticalScroll { height: auto; max-height: 18; }
     _Dialog HorizontalGroup { height: auto; }
-    _Dialog Label.name { width: 26; color: $text-muted; }
+    _Dialog Label.name { width: 34; color: $text-muted; }
     _Dialog Label.error { color: $error; width: 100%; }
     _Dialog Input, _Dialog Select { width: 1fr; }
     _Dialog .buttons { margin-top: 1; }
@@ -216,7 +216,7 @@ class EventDialog(_Dialog):
             options = [(label, index) for index, (label, _) in enumerate(field.options)]
             yield Select(options, value=start, allow_blank=False, id=_id(field.path), compact=True)
         elif field.kind == "flag":
-            yield Checkbox("", bool(value), id=_id(field.path), compact=True)
+            yield Checkbox("yes", bool(value), id=_id(field.path), compact=True)
         elif field.kind == "items":
             with VerticalGroup(id=_id(field.path)):
                 if not field.options:
@@ -303,7 +303,7 @@ class AgencyDialog(_Dialog):
         decl = self.declared[name]
         tip = " ".join(decl.summary.split())
         if decl.type == "boolean":
-            return Checkbox("", bool(value), id=_id(name), compact=True, tooltip=tip)
+            return Checkbox("on", bool(value), id=_id(name), compact=True, tooltip=tip)
         if decl.allowed:
             options = [(str(v), v) for v in decl.allowed]
             return Select(options, value=value, allow_blank=False, id=_id(name), compact=True)
