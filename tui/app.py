@@ -25,9 +25,9 @@ from textual.screen import Screen
 
 from engine import RulebridgeError, load_ruleset
 from engine.language.ruleset import CompiledRuleset
-from simulator.lifecycle import Clock, Step, load_scenario
+from simulator.lifecycle import Clock, load_scenario
 from tui.rules import RuleInfo, rule_index
-from tui.screens import BrowserScreen, HelpScreen, PromptDialog, StepperScreen
+from tui.screens import AgencyDialog, BrowserScreen, HelpScreen, PromptDialog, StepperScreen
 from tui.screens.help import keys_table
 from tui.session import Session, random_steps, scenario_text
 
@@ -53,6 +53,7 @@ class RulebridgeApp(App[None]):
         Binding("l", "load", "Load", tooltip="load a scenario file"),
         Binding("s", "save", "Save", tooltip="save the timeline as a scenario file"),
         Binding("g", "seed", "Seed", tooltip="play a random lifecycle from a seed"),
+        Binding("a", "agency", "Agency", tooltip="the agency settings of this session"),
         Binding("n", "new", "New", tooltip="start again with an empty timeline"),
         Binding("q", "quit", "Quit", tooltip="quit"),
     ]
@@ -125,7 +126,8 @@ class RulebridgeApp(App[None]):
 
     def action_new(self) -> None:
         """Start again with an empty timeline."""
-        self.use(Session(self.session.ruleset, self.clock), "new timeline")
+        session = self.session
+        self.use(Session(session.base, self.clock, session.settings), "new timeline")
 
     def action_reload(self) -> None:
         """Reload the ruleset file and replay the timeline with it."""
@@ -151,6 +153,16 @@ class RulebridgeApp(App[None]):
             PromptDialog("Random lifecycle from seed:", "1", number=True),
             self._seed_answer,
         )
+
+    def action_agency(self) -> None:
+        """Ask for the agency settings and replay the timeline under them."""
+        session = self.session
+        dialog = AgencyDialog(session.ruleset.settings_declared, session.agency())
+        self.push_screen(dialog, self._agency_answer)
+
+    def _agency_answer(self, changes: dict[str, Any] | None) -> None:
+        if changes:
+            self.use_settings({**self.session.settings, **changes})
 
     def _load_answer(self, path: str | None) -> None:
         if path:
@@ -189,11 +201,10 @@ class RulebridgeApp(App[None]):
     @work(thread=True, exclusive=True, group="files", exit_on_error=False)
     def load_file(self, path: Path) -> None:
         """Read a scenario file and replay it (worker)."""
-        ruleset = self.session.ruleset
+        ruleset = self.session.base
         try:
-            lifecycle = Session(ruleset).frame.sim.lifecycle
-            scenario = load_scenario(path, lifecycle)
-            session = Session.replay(ruleset, scenario.steps, self.clock)
+            scenario = load_scenario(path, ruleset)
+            session = Session.replay(ruleset, scenario.steps, self.clock, scenario.settings)
         except (RulebridgeError, OSError) as exc:
             self.call_from_thread(self.failed, f"could not load {path}:\n{exc}")
             return
@@ -204,15 +215,18 @@ class RulebridgeApp(App[None]):
     @work(thread=True, exclusive=True, group="files", exit_on_error=False)
     def play_seed(self, seed: int) -> None:
         """Play a random lifecycle from `seed` (worker)."""
-        ruleset = self.session.ruleset
-        steps = random_steps(ruleset, seed, clock=self.clock)
-        session = Session.replay(ruleset, steps, self.clock)
+        ruleset, settings = self.session.base, self.session.settings
+        steps = random_steps(ruleset, seed, clock=self.clock, settings=settings)
+        session = Session.replay(ruleset, steps, self.clock, settings)
         self.call_from_thread(self.use, session, f"random lifecycle from seed {seed}")
 
     @work(thread=True, exclusive=True, group="files", exit_on_error=False)
     def save_file(self, path: Path) -> None:
         """Write the timeline up to the cursor as a scenario file (worker)."""
-        text = scenario_text(path.stem, "Saved from rulebridge tui.", self.session.steps)
+        session = self.session
+        text = scenario_text(
+            path.stem, "Saved from rulebridge tui.", session.steps, session.settings
+        )
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
@@ -223,14 +237,29 @@ class RulebridgeApp(App[None]):
     @work(thread=True, exclusive=True, group="files", exit_on_error=False)
     def reload_ruleset(self) -> None:
         """Reload the ruleset; on errors keep the last good one and show them (worker)."""
+        old = self.session
         try:
             ruleset = _load(self.ruleset_path)
+            session, dropped = Session.replay_prefix(ruleset, old.steps, self.clock, old.settings)
         except RulebridgeError as exc:
             self.call_from_thread(self._reload_failed, str(exc))
             return
-        session, dropped = _replay_prefix(ruleset, self.session.steps, self.clock)
         note = f"; {dropped} later steps no longer legal, dropped" if dropped else ""
         self.call_from_thread(self._reloaded, session, f"reloaded {self.ruleset_path}{note}")
+
+    @work(thread=True, exclusive=True, group="files", exit_on_error=False)
+    def use_settings(self, settings: dict[str, Any]) -> None:
+        """Replay the timeline under agency `settings`; steps no longer legal are dropped
+        (worker)."""
+        old = self.session
+        try:
+            session, dropped = Session.replay_prefix(old.base, old.steps, self.clock, settings)
+        except RulebridgeError as exc:
+            self.call_from_thread(self.failed, f"settings not changed:\n{exc}")
+            return
+        shown = ", ".join(f"{name} {value}" for name, value in session.agency().items())
+        note = f"; {dropped} later steps no longer legal, dropped" if dropped else ""
+        self.call_from_thread(self.use, session, f"agency settings: {shown}{note}")
 
     def _reloaded(self, session: Session, message: str) -> None:
         self.rules = rule_index(session.ruleset)
@@ -275,18 +304,6 @@ def _load(path: Path) -> CompiledRuleset:
     if ruleset.lifecycle is None:
         raise RulebridgeError(f"{path} declares no 'lifecycle:'; the TUI steps a lifecycle")
     return ruleset
-
-
-def _replay_prefix(
-    ruleset: CompiledRuleset, steps: list[Step], clock: Clock
-) -> tuple[Session, int]:
-    session = Session(ruleset, clock)
-    for index, step in enumerate(steps):
-        try:
-            session.apply(step)
-        except RulebridgeError:
-            return session, len(steps) - index
-    return session, 0
 
 
 def _doc(app: App[Any], action: str) -> str:

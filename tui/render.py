@@ -6,7 +6,7 @@ The same facts `rulebridge simulate` prints after each step, laid out for the sc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from rich.text import Text
 
@@ -17,69 +17,156 @@ from tui.session import Frame, Session
 
 __all__ = ["alto_text", "explain_text", "fixflo_text", "invariants_text", "timeline_text"]
 
-_ISSUE_FIELDS = ("Title", "InvoiceRecipient", "FeedbackEnabled", "CloseReason")
+_SHOWN: Final = {"id", "status"}
+_CHARGE_SETTINGS: Final = ("paying_party", "invoice_recipient", "invoice_media_type")
+_JOB_KEYS: Final = (
+    "StartDate",
+    "AppointmentDescription",
+    "AppointmentRange",
+    "JobCompleted",
+    "JobInvoiceNumber",
+    "PriceAgencyPayableNet",
+    "PriceAgencyPayableTax",
+    "PriceAgencyPayableGross",
+    "JobberNotes",
+)
 
 
-def fixflo_text(frame: Frame, issue_id: str) -> Text:
-    """The Fixflo issue: status, job, quotes, invoice, documents."""
+def fixflo_text(frame: Frame, issue_id: str, agency: Mapping[str, Any] | None = None) -> Text:
+    """The Fixflo lifecycle record: the Issue's status, reporter, property, quotes and job
+    (contract fields), its parts (invoice details, completion documents and details,
+    certificates), and the agency setting that decides feedback before closure."""
     issue = frame.sim.fixflo.issues.get(issue_id)
     if issue is None:
         return Text("no issue yet: press 1 to report one", style="dim")
     text = Text()
     text.append(f"{issue_id}  ", style="bold")
-    text.append(f"{frame.sim.lifecycle.status_of(issue)}\n", style="bold cyan")
-    for key in _ISSUE_FIELDS:
-        if key in issue:
-            text.append(f"{key}: {_show(issue[key])}\n")
-    job = issue.get("Job") or {}
-    if job:
-        text.append("Job: ", style="bold")
-        text.append(", ".join(f"{k} {_show(v)}" for k, v in job.items() if v is not None) + "\n")
-    quotes = issue.get("Quotes") or []
-    if quotes:
-        shown = ", ".join(f"{q.get('ContractorRef')} {q.get('Amount')}" for q in quotes)
-        text.append(f"Quotes: {shown}\n")
-    _invoice(text, issue.get("Invoice"))
-    docs = [str(d.get("Name")) for d in issue.get("CompletionDocuments") or []]
-    text.append(f"Documents: {', '.join(docs) or 'none'}")
+    text.append(f"{frame.sim.lifecycle.status_of(issue)}", style="bold cyan")
+    text.append(f"  StatusChanged {issue.get('StatusChanged')}\n", style="dim")
+    text.append(f"{issue.get('Title')} ({issue.get('IssueType')}, ")
+    text.append(f"FaultPriority {issue.get('FaultPriority')})\n")
+    _reporter(text, issue)
+    _place(text, issue.get("FixfloProperty"))
+    for quote in issue.get("Quotes") or []:
+        text.append(f"Quote {quote.get('id')}: {_firm(quote.get('Contractor'))} ")
+        text.append(f"{quote.get('PriceAgencyPayableGross')} {quote.get('Status')}\n")
+    _job(text, issue.get("Job"))
+    _parts(text, issue)
+    if issue.get("CloseReason"):
+        text.append(f"CloseReason: {issue['CloseReason']}\n")
+    if agency and "fixflo_feedback_on" in agency:
+        on = "on" if agency["fixflo_feedback_on"] else "off"
+        text.append(f"feedback before closure: {on} (fixflo_feedback_on)", style="dim")
     return text
 
 
-def _invoice(text: Text, invoice: Any) -> None:
-    if not isinstance(invoice, Mapping):
-        return
-    document = invoice.get("Document") or "no document"
-    text.append(
-        f"Invoice: {invoice.get('InvoiceNumber')} total {invoice.get('Total')}, {document}\n"
+def _reporter(text: Text, issue: Mapping[str, Any]) -> None:
+    name = f"{issue.get('Firstname') or ''} {issue.get('Surname') or ''}".strip() or "?"
+    tenant = issue.get("FixfloTenant")
+    if issue.get("TenantId") and isinstance(tenant, Mapping):
+        text.append(f"Reporter: {name}, tenant {tenant.get('id')} ")
+        text.append(f"(Alto contact {tenant.get('ExternalRef')})\n")
+    else:
+        text.append(f"Reporter: {name}, no Fixflo tenant (TenantId empty)\n")
+
+
+def _place(text: Text, place: Any) -> None:
+    if isinstance(place, Mapping):
+        text.append(f"Property: {place.get('id')} (Alto property ")
+        text.append(f"{place.get('ExternalPropertyRef')})\n")
+    else:
+        text.append("Property: not found in Fixflo (W-05.property)\n", style="yellow")
+
+
+def _firm(contractor: Any) -> str:
+    if not isinstance(contractor, Mapping):
+        return "the landlord (no contractor)"
+    return (
+        f"{contractor.get('DisplayName')} ({contractor.get('Id')}, "
+        f"Alto supplier {contractor.get('ExternalRef')})"
     )
 
 
-def alto_text(frame: Frame, issue_id: str) -> Text:
-    """Alto's works order and fields, documents and charges for the issue."""
+def _job(text: Text, job: Any) -> None:
+    if not isinstance(job, Mapping):
+        return
+    text.append(f"Job {job.get('id')}: ", style="bold")
+    text.append(f"{_firm(job.get('Contractor'))}\n")
+    for key in _JOB_KEYS:
+        if job.get(key) not in (None, ""):
+            text.append(f"  {key}: {_show(job[key])}\n")
+
+
+def _parts(text: Text, issue: Mapping[str, Any]) -> None:
+    for invoice in issue.get("InvoiceDetails") or []:
+        text.append(f"InvoiceDetails: {invoice.get('InvoiceNumber')} of ")
+        text.append(f"{invoice.get('InvoiceDate')}\n")
+    docs = [
+        f"{doc.get('ShortDescription')} ({doc.get('MediaTypeDescription')})"
+        for doc in issue.get("CompletionDocs") or []
+    ]
+    if docs:
+        text.append(f"CompletionDocs: {', '.join(docs)}\n")
+    certificates = [str(doc.get("ShortDescription")) for doc in issue.get("Certificates") or []]
+    if certificates:
+        text.append(f"Certificates: {', '.join(certificates)}\n")
+    details = issue.get("CompletionDetails")
+    if isinstance(details, Mapping) and details.get("FeedbackToAgent"):
+        text.append(f"FeedbackToAgent: {details['FeedbackToAgent']}\n")
+
+
+def alto_text(frame: Frame, issue_id: str, agency: Mapping[str, Any] | None = None) -> Text:
+    """What Alto holds for the issue, as its contract shapes it: the works order (status and
+    fields), the documents linked to it, the charges posted for it (where to, amounts, link)
+    and any charge Alto could not take, then the agency settings that decide the charge."""
     alto = frame.sim.alto
+    text = Text()
     works = alto.works_order_of(issue_id)
     if works is None:
-        return Text("nothing in Alto yet", style="dim")
-    text = Text()
+        text.append("nothing in Alto yet\n", style="dim")
+        _agency(text, agency or {})
+        return text
     text.append(f"works order {works.get('id')}  ", style="bold")
     text.append(f"{works.get('status')}\n", style="bold cyan")
-    docs = [str(d["name"]) for d in alto.documents if d["issueId"] == issue_id]
+    docs = [
+        f"{doc.get('fileName')} ({doc.get('linkedType')} {doc.get('linkedId')})"
+        for doc in alto.documents_of(issue_id)
+    ]
     text.append(f"documents: {', '.join(docs) or 'none'}\n")
-    charges = [c for c in alto.charges if c["issueId"] == issue_id]
+    charges = alto.charges_of(issue_id)
     if not charges:
         text.append("charges: none\n")
     for charge in charges:
-        raised = "raised" if charge.get("raised") else "unraised"
-        text.append(
-            f"charge {charge.get('chargeType')} to {charge.get('payer')}, "
-            f"{charge.get('totalGross')}, {raised}, on {charge.get('workOrderId')}\n",
-            style="green",
-        )
+        text.append(_charge(charge) + "\n", style="green")
+    for refusal in alto.refused:
+        if refusal.startswith(f"issue {issue_id}:"):
+            text.append(f"refused: {refusal}\n", style="bold red")
+    _agency(text, agency or {})
     text.append("fields:\n", style="bold")
     for key, value in works.items():
-        if key not in ("id", "status", "issueId") and value not in (None, ""):
+        if key not in _SHOWN and value not in (None, ""):
             text.append(f"  {key}: {_show(value)}\n")
     return text
+
+
+def _agency(text: Text, agency: Mapping[str, Any]) -> None:
+    shown = [f"{name} {agency[name]}" for name in _CHARGE_SETTINGS if name in agency]
+    if shown:
+        text.append(f"decided by agency (a): {', '.join(shown)}\n", style="dim")
+
+
+def _charge(charge: Mapping[str, Any]) -> str:
+    route = "tenancies" if charge.get("post") == "tenancy" else "inventory"
+    line = f"charge {charge.get('id')} {charge.get('chargeType')}: "
+    line += f"POST /{route}/{charge.get('targetId')}/charges"
+    if charge.get("tenantId"):
+        line += f" tenantId {charge['tenantId']}"
+    line += f", net {charge.get('totalNet')} + vat {charge.get('totalVat')}"
+    line += f", raiseImmediately {charge.get('raiseImmediately')}"
+    line += f", workOrderId {charge.get('workOrderId')}"
+    if charge.get("invoiceDocument"):
+        line += f", invoice {charge['invoiceDocument']}"
+    return line
 
 
 def timeline_text(session: Session) -> Text:
@@ -137,8 +224,8 @@ def invariants_text(problems: Sequence[str]) -> Text:
     """Green when every invariant holds, else each broken one in red with its reason."""
     if not problems:
         return Text(
-            "✓ all hold: a works order iff a job was awarded; no duplicates; charges "
-            "Maintenance, unraised, linked",
+            "✓ all hold: a works order iff a job was awarded; no duplicates; charges due, "
+            "targeted and linked; bodies as Alto's contract has them",
             style="green",
         )
     text = Text()

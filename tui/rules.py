@@ -1,7 +1,7 @@
 """An index of a ruleset's rules for the browser and the explanation pane.
 
-Entity rules carry their own line; lifecycle parts (statuses, attachments, warnings) are
-found in the file by their ``id:``.
+Entity rules carry their own line; lifecycle parts (statuses and their cases, attachments,
+warnings) are found in the file by their ``id:``.
 
 Example:
     >>> from engine import load_ruleset
@@ -63,6 +63,8 @@ def _lifecycle_parts(ruleset: CompiledRuleset) -> list[tuple[str, str, str]]:
     if lifecycle is None:
         return []
     parts = [(s.id, f"status {s.name}", s.summary) for s in lifecycle.statuses.values()]
+    for status in lifecycle.statuses.values():
+        parts += [(case.id, f"status {status.name}", case.summary) for case in status.cases]
     for warning in lifecycle.warnings:
         at = ", ".join(sorted(warning.at))
         parts.append((warning.id, f"warning at {at}", warning.summary))

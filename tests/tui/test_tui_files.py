@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from textual.widgets import Input, Tree
+from textual.widgets import Input, Select, Tree
 
 from engine import load_ruleset
 from rulebridge.cli.simulate import simulate
@@ -31,6 +31,22 @@ async def test_a_scenario_file_given_at_start_is_played() -> None:
         assert works["status"] == "CompleteInvoicingReceived"
 
 
+@pytest.mark.req("W-06")
+@pytest.mark.asyncio
+async def test_a_scenario_plays_under_its_agency_settings() -> None:
+    app = build(scenario=SCENARIOS / "agency-invoice-recipient.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.session.settings == {"invoice_recipient": "Agency"}
+        assert app.session.ruleset.settings["invoice_recipient"] == "Agency"
+        sim = app.session.frame.sim
+        assert sim.alto.charges == []
+        assert app.session.frame.problems == ()
+        await pilot.press("n")
+        assert app.session.steps == []
+        assert app.session.settings == {"invoice_recipient": "Agency"}  # kept for the session
+
+
 @pytest.mark.asyncio
 async def test_a_seed_plays_its_random_lifecycle() -> None:
     ruleset = load_ruleset(RULESET)
@@ -47,7 +63,11 @@ async def test_a_seed_plays_its_random_lifecycle() -> None:
 async def test_the_saved_timeline_replays_with_simulate(app: RulebridgeApp, tmp_path: Path) -> None:
     target = tmp_path / "mine.yaml"
     async with app.run_test(size=SIZE) as pilot:
-        for key in ("1", "enter", "2", "enter", "1", "1", "enter", "1", "enter"):
+        await pilot.press("a")
+        app.screen.query_one("#field-paying_party", Select).value = "Tenant"
+        await pilot.press("enter")
+        await settle(pilot)
+        for key in ("1", "enter", "2", "enter", "1", "enter", "1", "enter", "1", "enter"):
             await pilot.press(key)
         await pilot.press("s")
         app.screen.query_one(Input).value = str(target)
@@ -55,8 +75,10 @@ async def test_the_saved_timeline_replays_with_simulate(app: RulebridgeApp, tmp_
         await settle(pilot)
     result = CliRunner().invoke(simulate, ["--ruleset", str(RULESET), "--scenario", str(target)])
     assert result.exit_code == 0, result.output
+    assert "settings: {paying_party: Tenant}" in target.read_text(encoding="utf-8")
     assert "alto works order WO-1: CompleteInvoicingReceived" in result.output
-    assert "alto charge: Maintenance to Landlord, 120.0, unraised" in result.output
+    assert "alto charge CH-1: POST /tenancies/TY1/charges" in result.output
+    assert "tenantId: 'TT1'" in result.output
 
 
 @pytest.mark.asyncio
@@ -120,7 +142,22 @@ async def test_help_lists_every_key(app: RulebridgeApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        for key in ("?", "b", "r", "l", "s", "g", "n", "q", "←", "→", "1 to 9", "ctrl+p", "esc, b"):
+        for key in (
+            "?",
+            "b",
+            "r",
+            "l",
+            "s",
+            "g",
+            "a",
+            "n",
+            "q",
+            "←",
+            "→",
+            "1 to 9",
+            "ctrl+p",
+            "esc, b",
+        ):
             assert f"  {key} " in app.screen.text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -130,7 +167,7 @@ async def test_help_lists_every_key(app: RulebridgeApp) -> None:
 async def test_the_palette_has_every_action_and_event(app: RulebridgeApp) -> None:
     async with app.run_test(size=SIZE):
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for title in ("Help", "Rules", "Reload", "Load", "Save", "Seed", "New", "Back"):
+        for title in ("Help", "Rules", "Reload", "Load", "Save", "Seed", "Agency", "New", "Back"):
             assert title in titles
         assert "Event: report" in titles
 

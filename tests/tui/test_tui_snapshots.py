@@ -42,6 +42,21 @@ def test_stepper_w06_at_instruct_large(snap_compare: Snap) -> None:
     assert snap_compare(app, terminal_size=LARGE, run_before=then("left", "left"))
 
 
+def test_stepper_cancelled_after_award_large(snap_compare: Snap) -> None:
+    """report -> instruct -> cancel_job: the works order Cancelled, the issue PDF, no charge."""
+    keys = ("1", "enter", "2", "enter", "3", "enter")
+    assert snap_compare(build(), terminal_size=LARGE, run_before=then(*keys))
+
+
+def test_complete_job_dialog_large(snap_compare: Snap) -> None:
+    keys = ("1", "enter", "2", "enter", "2")
+    assert snap_compare(build(), terminal_size=LARGE, run_before=then(*keys))
+
+
+def test_agency_dialog_small(snap_compare: Snap) -> None:
+    assert snap_compare(build(), terminal_size=SMALL, run_before=then("a"))
+
+
 def test_instruct_dialog_small(snap_compare: Snap) -> None:
     assert snap_compare(build(), terminal_size=SMALL, run_before=then("1", "enter", "2"))
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from tui.screens.browser import BrowserScreen
-from tui.screens.dialogs import EventDialog, PromptDialog
+from tui.screens.dialogs import AgencyDialog, EventDialog, PromptDialog
 from tui.screens.help import HelpScreen
 from tui.screens.stepper import StepperScreen
 
-__all__ = ["BrowserScreen", "EventDialog", "HelpScreen", "PromptDialog", "StepperScreen"]
+__all__ = [
+    "AgencyDialog",
+    "BrowserScreen",
+    "EventDialog",
+    "HelpScreen",
+    "PromptDialog",
+    "StepperScreen",
+]

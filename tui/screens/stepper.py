@@ -82,8 +82,9 @@ class StepperScreen(Screen[None]):
         frame, issue = session.frame, session.issue
         name = Path(session.ruleset.path).name
         self.sub_title = f"{name} - step {session.cursor} of {len(session.frames) - 1}"
-        self.query_one("#fixflo", Pane).show(fixflo_text(frame, issue))
-        self.query_one("#alto", Pane).show(alto_text(frame, issue))
+        agency = session.agency()
+        self.query_one("#fixflo", Pane).show(fixflo_text(frame, issue, agency))
+        self.query_one("#alto", Pane).show(alto_text(frame, issue, agency))
         timeline = self.query_one("#timeline", Pane)
         timeline.show(timeline_text(session))
         timeline.scroll_to(y=max(0, session.cursor - 2), animate=False)
@@ -103,12 +104,12 @@ class StepperScreen(Screen[None]):
     def _chosen(self, chosen: EventChosen) -> None:
         session = self.rb.session
         event = session.frame.sim.lifecycle.events[chosen.event]
-        if not form_fields(event):
-            self.rb.perform(event.name, {})
-            return
         issue = session.frame.sim.fixflo.issues.get(session.issue) or {}
         now = session.frame.sim.clock.now().isoformat()
         start = defaults(event.name, session.issue, issue, now)
+        if not form_fields(event, start):
+            self.rb.perform(event.name, {})
+            return
         dialog = EventDialog(event, session.issue, start)
         self.app.push_screen(dialog, lambda details: self._answered(event.name, details))
 
