@@ -31,10 +31,13 @@ def test_simulate_prints_each_step_as_text() -> None:
         "step 1: report on I1\n  fixflo status: Reported\n  alto works order: none" in result.output
     )
     assert "alto works order WO-1: SupplierInstructed" in result.output
-    assert (
-        "alto charge: Maintenance to Landlord, 120.0, unraised, works order WO-1" in result.output
+    charge = (
+        "alto charge CH-1: POST /inventory/P1/charges\n    chargeType: 'Maintenance'\n"
+        "    totalNet: 100.0\n    totalVat: 20.0\n"
     )
-    assert "rule: CH-04: Invoice.Document = 'invoice-I1.pdf', present" in result.output
+    assert charge in result.output
+    assert "    raiseImmediately: False\n    workOrderId: 'WO-1'\n" in result.output
+    assert "rule: CH-05: Job.PriceAgencyPayableGross = 120.0, > 0" in result.output
 
 
 def test_simulate_json_is_a_list_of_steps() -> None:
@@ -44,7 +47,13 @@ def test_simulate_json_is_a_list_of_steps() -> None:
     steps = json.loads(result.output)
     assert [step["fixflo_status"] for step in steps][-1] == "Closed"
     assert steps[0]["works_order"] is None
-    assert steps[-1]["charges"][0]["category"] == "Maintenance"
+    charge = steps[-1]["charges"][0]
+    assert (charge["post"], charge["targetId"], charge["chargeType"]) == (
+        "property",
+        "P1",
+        "Maintenance",
+    )
+    assert (charge["totalNet"], charge["totalVat"], charge["workOrderId"]) == (100.0, 20.0, "WO-1")
 
 
 def test_simulate_reports_scenario_errors_cleanly(tmp_path: Path) -> None:
