@@ -254,29 +254,16 @@ class ConditionCompiler:
     def _related(
         self, condition: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Check | None:
-        quantifiers = [key for key in condition if key in _QUANTIFIERS]
-        if len(quantifiers) != 1:
-            self.fail(
-                path,
-                "missing-operator",
-                "'related' needs exactly one of any, all or "
-                "none, e.g. {related: tenancies, any: {field: status, eq: Active}}",
-                at_key=True,
-            )
+        found = self._quantifier(
+            condition,
+            path,
+            "related",
+            "{related: tenancies, any: {field: status, eq: Active}}",
+            lambda: self.declared_relation(condition["related"], (*path, "related"), source),
+        )
+        if found is None:
             return None
-        quantifier = quantifiers[0]
-        if not self._only(condition, path, {"related", quantifier}, "'related'"):
-            return None
-        relation = self.declared_relation(condition["related"], (*path, "related"), source)
-        body = condition[quantifier]
-        if relation is None or not isinstance(body, Mapping):
-            if relation is not None:
-                self.fail(
-                    (*path, quantifier),
-                    "wrong-type",
-                    f"with 'related', '{quantifier}' takes one condition (a mapping), not a list",
-                )
-            return None
+        quantifier, relation, body = found
         inner = self.compile(body, (*path, quantifier), relation.target, rule)
         return (
             None
@@ -294,33 +281,55 @@ class ConditionCompiler:
     def _within(
         self, condition: Mapping[str, Any], path: JsonPath, source: str, rule: str
     ) -> Check | None:
+        found = self._quantifier(
+            condition,
+            path,
+            "within",
+            "{within: CompletionDocs, any: {field: MediaTypeDescription, eq: Invoice}}",
+            lambda: self.declared_list(condition["within"], (*path, "within"), source),
+        )
+        if found is None:
+            return None
+        quantifier, items, body = found
+        inner = self.compile(body, (*path, quantifier), items.name, rule)
+        if inner is None:
+            return None
+        return _within_check(quantifier, str(condition["within"]), inner, rule)
+
+    def _quantifier(
+        self,
+        condition: Mapping[str, Any],
+        path: JsonPath,
+        word: str,
+        example: str,
+        resolve: Callable[[], Any],
+    ) -> tuple[str, Any, Mapping[str, Any]] | None:
+        """The one quantifier of a ``related``/``within`` condition, what `resolve` finds
+        (the relation or the list's items) and the quantified condition; None after an
+        error (no or several quantifiers, another key, nothing found, a list body)."""
         quantifiers = [key for key in condition if key in _QUANTIFIERS]
         if len(quantifiers) != 1:
             self.fail(
                 path,
                 "missing-operator",
-                "'within' needs exactly one of any, all or none, e.g. "
-                "{within: CompletionDocs, any: {field: MediaTypeDescription, eq: Invoice}}",
+                f"'{word}' needs exactly one of any, all or none, e.g. {example}",
                 at_key=True,
             )
             return None
         quantifier = quantifiers[0]
-        if not self._only(condition, path, {"within", quantifier}, "'within'"):
+        if not self._only(condition, path, {word, quantifier}, f"'{word}'"):
             return None
-        items = self.declared_list(condition["within"], (*path, "within"), source)
+        target = resolve()
         body = condition[quantifier]
-        if items is None or not isinstance(body, Mapping):
-            if items is not None:
+        if target is None or not isinstance(body, Mapping):
+            if target is not None:
                 self.fail(
                     (*path, quantifier),
                     "wrong-type",
-                    f"with 'within', '{quantifier}' takes one condition (a mapping), not a list",
+                    f"with '{word}', '{quantifier}' takes one condition (a mapping), not a list",
                 )
             return None
-        inner = self.compile(body, (*path, quantifier), items.name, rule)
-        if inner is None:
-            return None
-        return _within_check(quantifier, str(condition["within"]), inner, rule)
+        return quantifier, target, body
 
     def declared_list(self, reference: Any, path: JsonPath, source: str) -> Any:
         """The items of the declared list field `reference` of `source` (a `SourceDecl`), or

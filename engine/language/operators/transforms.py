@@ -359,26 +359,10 @@ class ValueCompiler:
         relation = self.conditions.declared_relation(spec["related"], (*path, "related"), source)
         if relation is None:
             return None
-        if "value" not in spec:
-            self.fail(
-                path, "missing-key", "'related' needs 'value:' to say what to read", at_key=True
-            )
+        read = self._read_where(spec, path, "related", relation.target, rule)
+        if read is None:
             return None
-        inner = self.compile(spec["value"], (*path, "value"), relation.target, rule)
-        where = (
-            self.conditions.compile(spec["where"], (*path, "where"), relation.target, rule)
-            if "where" in spec
-            else None
-        )
-        if inner is None or ("where" in spec and where is None):
-            return None
-        return _related_value(
-            relation.id,
-            relation.name,
-            inner,
-            where.test if where else None,
-            spec.get("pick", "first"),
-        )
+        return _related_value(relation.id, relation.name, *read, spec.get("pick", "first"))
 
     def _within(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
@@ -386,22 +370,30 @@ class ValueCompiler:
         items = self.conditions.declared_list(spec["within"], (*path, "within"), source)
         if items is None:
             return None
+        read = self._read_where(spec, path, "within", items.name, rule)
+        if read is None:
+            return None
+        return _within_value(str(spec["within"]), *read, spec.get("pick", "first"))
+
+    def _read_where(
+        self, spec: Mapping[str, Any], path: JsonPath, word: str, source: str, rule: str
+    ) -> tuple[Value, Callable[[Any, Context], bool] | None] | None:
+        """The ``value:`` and optional ``where:`` of a ``related``/``within`` read, compiled
+        against the items' source; None (the errors recorded) when either is wrong."""
         if "value" not in spec:
             self.fail(
-                path, "missing-key", "'within' needs 'value:' to say what to read", at_key=True
+                path, "missing-key", f"'{word}' needs 'value:' to say what to read", at_key=True
             )
             return None
-        inner = self.compile(spec["value"], (*path, "value"), items.name, rule)
+        inner = self.compile(spec["value"], (*path, "value"), source, rule)
         where = (
-            self.conditions.compile(spec["where"], (*path, "where"), items.name, rule)
+            self.conditions.compile(spec["where"], (*path, "where"), source, rule)
             if "where" in spec
             else None
         )
         if inner is None or ("where" in spec and where is None):
             return None
-        return _within_value(
-            str(spec["within"]), inner, where.test if where else None, spec.get("pick", "first")
-        )
+        return inner, where.test if where else None
 
 
 def _within_value(name: str, inner: Value, where: Any, pick: str) -> Value:
