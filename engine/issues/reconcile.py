@@ -316,16 +316,7 @@ def _charge(run: _Run, spec: StatusSpec, works: tuple[str, Mapping[str, Any]]) -
     policy = run.lifecycle.charges[spec.charge]
     ok, reasons = _holds(run, policy.require)
     if not ok:
-        failed = reasons[-1]
-        run.warnings.append(
-            Because(
-                failed.rule,
-                failed.field,
-                failed.value,
-                f"{failed.expected}: the {spec.charge} charge cannot be sent",
-                False,
-            )
-        )
+        _unmet(run, reasons, f"the {spec.charge} charge cannot be sent")
         return
     target = _charge_route(run, policy, works[1])
     if target is None:

@@ -240,7 +240,18 @@ def test_a_part_naming_an_unknown_gap_says_did_you_mean(tmp_path: Path) -> None:
     assert any("unknown-gap: no gap 'gap.issue-tenants'" in e for e in errors)
 
 
-def test_a_quiet_flag_outside_a_works_order_rule_is_a_schema_error(tmp_path: Path) -> None:
-    old = "when: {field: Job.PriceAgencyPayableGross, gt: 0}}"
-    errors = errors_of(tmp_path, old, old[:-1] + ", quiet: true}")
+def test_a_quiet_flag_on_a_warning_is_a_schema_error(tmp_path: Path) -> None:
+    """`quiet:` belongs to a `require` rule (works order or charge); a warning that is quiet
+    would say nothing at all."""
+    old = "when: {setting: invoice_recipient, in: [Agency, Other]}"
+    errors = errors_of(tmp_path, old, old + "\n      quiet: true")
     assert any("quiet" in e for e in errors)
+
+
+def test_a_quiet_charge_requirement_compiles_and_is_known_quiet(tmp_path: Path) -> None:
+    old = "when: {field: Job.PriceAgencyPayableGross, gt: 0}}"
+    path = tmp_path / "v2.yaml"
+    path.write_text(TEXT.replace(old, old[:-1] + ", quiet: true}", 1), "utf-8")
+    lifecycle = load_ruleset(path).lifecycle
+    assert lifecycle is not None
+    assert {"W-03.job", "CH-04.contractor", "CH-05"} <= lifecycle.quiet

@@ -96,9 +96,12 @@ def test_ch02_a_tenant_route_without_an_occupier_posts_nothing_and_warns() -> No
 
 @pytest.mark.req("CH-04")
 def test_ch04_contractor_a_landlord_doing_the_job_is_not_charged() -> None:
+    """A landlord's job has no contractor invoice: no charge, and no warning either (the
+    rule is quiet: nothing is wrong, so operations are not told every night)."""
     result = reconcile(RULESET, closed(contractor=False), HELD)
     assert no_charge(result)
-    assert [warning.rule for warning in result.warnings] == ["CH-04.contractor"]
+    assert result.warnings == ()
+    assert "CH-04.contractor" in {because.rule for because in result.fired}
 
 
 @pytest.mark.req("CH-04")

@@ -20,6 +20,7 @@ from tests.rulesets.lifecycle import (
     lifecycle,
     reported,
     ruleset_with,
+    scenario,
 )
 
 HELD_ORDER = {"propertyId": "P1", "status": "SupplierInstructed", "summary": "Dripping kitchen tap"}
@@ -292,3 +293,30 @@ def test_the_builders_give_only_contract_fields_outside_the_parts() -> None:
         "Address", "TenantId", "ExternalRefTenancyAgreement", "CloseReason", "Quotes", "Job",
     }  # fmt: skip
     assert _issue_keys(closed()) <= contract
+
+
+@pytest.mark.req("W-04")
+@pytest.mark.parametrize(("issue_type", "planned"), [("Reactive", False), ("Planned", True)])
+def test_w04_planned_and_reactive_issues_both_become_works_orders(
+    issue_type: str, planned: bool
+) -> None:
+    """The ruleset reads neither IssueType nor IsPlannedMaintenance to decide: a planned
+    maintenance issue is created in Alto exactly as a reactive one is."""
+    issue = awarded(IssueType=issue_type, IsPlannedMaintenance=planned)
+    (create,) = reconcile(RULESET, issue, AltoHolding()).operations
+    assert (create.op, create.kind, create.fields["status"]) == (
+        "create",
+        "works_order",
+        "SupplierInstructed",
+    )
+    assert create.fields == reconcile(RULESET, awarded(), AltoHolding()).operations[0].fields
+
+
+@pytest.mark.req("W-04")
+def test_w04_a_planned_maintenance_scenario_ends_with_its_charge() -> None:
+    reports = scenario("planned-maintenance")
+    last = reports[-1]
+    assert last.fixflo_status == "Closed"
+    assert last.works_order is not None
+    assert last.works_order["status"] == "CompleteInvoicingReceived"
+    assert [charge["chargeType"] for charge in last.charges] == ["Maintenance"]

@@ -67,6 +67,8 @@ class _LifecycleCompiler:
         self.source = source
         self.ids: dict[str, JsonPath] = {path_id: path for path, path_id in compiler.id_nodes()}
         self.parts = declared_parts(compiler, source)
+        self.quiet: set[str] = set()
+        """Ids of the ``require`` rules marked ``quiet:`` (unmet: no warning)."""
         self.reads: dict[str, frozenset[str]] = {}
         """The parts each piece reads: works_order, status:NAME, attach:NAME, charge:NAME."""
 
@@ -119,9 +121,7 @@ class _LifecycleCompiler:
             revision_field=revision,
             works_order_identity=identity,
             document_link=str(works.get("document_link", "WorkOrder")),
-            quiet=frozenset(
-                rule["id"] for rule in works.get("require", []) if rule.get("quiet") is True
-            ),
+            quiet=frozenset(self.quiet),
             parts=MappingProxyType(self.parts),
             parts_by_status=MappingProxyType(
                 {name: self.parts_at(spec_) for name, spec_ in statuses.items()}
@@ -189,6 +189,8 @@ class _LifecycleCompiler:
             where: JsonPath = (*path, "require", index)
             if not self.claim(spec["id"], where):
                 continue
+            if spec.get("quiet") is True:
+                self.quiet.add(spec["id"])
             check = self.compiler.conditions.compile(
                 spec["when"], (*where, "when"), self.source, spec["id"]
             )
