@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine import RulesetErrors, load_ruleset
 
@@ -255,3 +256,18 @@ def test_a_quiet_charge_requirement_compiles_and_is_known_quiet(tmp_path: Path) 
     lifecycle = load_ruleset(path).lifecycle
     assert lifecycle is not None
     assert {"W-03.job", "CH-04.contractor", "CH-05"} <= lifecycle.quiet
+
+
+@pytest.mark.parametrize("gaps", [7, "none", {"id": "gap.oid"}])
+def test_gaps_that_are_not_a_list_are_one_located_error_not_a_crash(
+    tmp_path: Path, gaps: object
+) -> None:
+    """Parts name their gaps: a `gaps:` of the wrong type (found by the mutation fuzzer)
+    is the schema's error, and the parts' check does not crash on it."""
+    data = yaml.safe_load(TEXT)
+    data["gaps"] = gaps
+    path = tmp_path / "v2.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    with pytest.raises(RulesetErrors) as caught:
+        load_ruleset(path)
+    assert any("gaps" in str(error) for error in caught.value.errors)

@@ -354,9 +354,10 @@ def _applied(status: StatusSpec, case: StatusCase) -> StatusSpec:
 
 def declared_parts(compiler: Compiling, source: str) -> dict[str, Part]:
     """The parts `source` declares, each checked: its gap must be a declared gap."""
+    listed = compiler.document.data.get("gaps")  # not a list: the schema says so already
     gaps = {
         str(gap.get("id"))
-        for gap in compiler.document.data.get("gaps") or []
+        for gap in (listed if isinstance(listed, list) else [])
         if isinstance(gap, Mapping)
     }
     found = {}
