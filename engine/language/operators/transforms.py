@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -401,18 +401,24 @@ def _within_value(name: str, inner: Value, where: Any, pick: str) -> Value:
 
     def get(record: Any, context: Context) -> Any:
         items = read_items(record)
-        found = []
-        for item in items if isinstance(items, list) else []:
-            if where is not None and not where(item, context):
-                continue
-            value = read(item, context)
-            if not is_empty(value):
-                if pick == "first":
-                    return value
-                found.extend(value if isinstance(value, list) else [value])
-        return list(dict.fromkeys(found)) if pick == "all" else None
+        return _pick(items if isinstance(items, list) else [], read, where, pick, context)
 
     return Value(get, f"{pick} within {name}: {inner.text}")
+
+
+def _pick(items: Iterable[Any], read: Get, where: Any, pick: str, context: Context) -> Any:
+    """What `read` gives for the items `where` keeps (empty values skipped): the first, or
+    with `pick` ``all`` every one (lists flattened, duplicates dropped, order kept)."""
+    found: list[Any] = []
+    for item in items:
+        if where is not None and not where(item, context):
+            continue
+        value = read(item, context)
+        if not is_empty(value):
+            if pick == "first":
+                return value
+            found.extend(value if isinstance(value, list) else [value])
+    return list(dict.fromkeys(found)) if pick == "all" else None
 
 
 def _render(parts: list[tuple[str, Get | None]]) -> Get:
@@ -464,15 +470,6 @@ def _related_value(relation_id: str, name: str, inner: Value, where: Any, pick: 
     read = inner.get
 
     def get(record: Any, context: Context) -> Any:
-        found = []
-        for item in context.related(relation_id, record):
-            if where is not None and not where(item, context):
-                continue
-            value = read(item, context)
-            if not is_empty(value):
-                if pick == "first":
-                    return value
-                found.extend(value if isinstance(value, list) else [value])
-        return list(dict.fromkeys(found)) if pick == "all" else None
+        return _pick(context.related(relation_id, record), read, where, pick, context)
 
     return Value(get, f"{pick} related {name}: {inner.text}")
