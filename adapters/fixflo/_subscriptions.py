@@ -147,8 +147,9 @@ class FixfloSubscriptions:
             ProtocolError: the answer holds no id.
             OutcomeUnknownError: the subscribe may have landed and was not found.
         """
+        body = self._body(target_url, secret, events)
         known = {hook["id"] for hook in await self.listed()}
-        return await self._subscribe(target_url, secret, events, known)
+        return await self._subscribe(body, secret, known)
 
     async def listed(self) -> list[dict[str, str]]:
         """Every webhook of the agency, ours and other integrations': ``[{id, Url}]``.
@@ -213,8 +214,9 @@ class FixfloSubscriptions:
         prefix = _our_prefix(ours)
         if not _below(target_url, prefix):
             raise ConfigError(f"the webhook URL must be below the public URL {ours}")
+        body = self._body(target_url, secret, events)
         before = await self.listed()
-        new_id = await self._subscribe(target_url, secret, events, {h["id"] for h in before})
+        new_id = await self._subscribe(body, secret, {h["id"] for h in before})
         after = await self.listed()
         replaced = []
         for hook in sorted({h["id"]: h for h in [*before, *after]}.values(), key=_by_id):
@@ -270,15 +272,14 @@ class FixfloSubscriptions:
 
     # -- the subscribe, once -------------------------------------------------------------
 
-    async def _subscribe(
-        self, target_url: str, secret: str, events: Sequence[str], known: set[str]
-    ) -> str:
-        body = self._body(target_url, secret, events)
+    async def _subscribe(self, body: dict[str, Any], secret: str, known: set[str]) -> str:
+        """POST the subscribe `body` once: after a lost answer, a webhook to its TargetUrl
+        that was not among the `known` ids is the one it made."""
         caller = _scrubbing(self._caller, secret)
 
         async def find() -> str | None:
             for hook in await self.listed():
-                if hook["id"] not in known and hook["Url"] == target_url:
+                if hook["id"] not in known and hook["Url"] == body["TargetUrl"]:
                     return hook["id"]
             return None
 
