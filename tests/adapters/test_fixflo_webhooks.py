@@ -521,6 +521,23 @@ def test_with_keep_zero_each_delivery_is_a_trigger_of_its_own(
     assert [payload["Id"] for _, payload in handler.seen] == [41, 41]
 
 
+def test_with_keep_zero_concurrent_copies_run_one_after_another(
+    receivers: Callable[..., WebhookReceiver],
+) -> None:
+    running, peak = [0], [0]
+
+    async def handler(action: str, payload: dict[str, Any]) -> None:
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        await asyncio.sleep(0.05)
+        running[0] -= 1
+
+    with serving(receivers(handler, keep=timedelta(0))) as url:
+        answers = _at_once(url, [_signed(_body(42))] * 4)
+    assert [a.status_code for a in answers] == [200] * 4
+    assert peak == [1]
+
+
 # Any request at all ------------------------------------------------------------------------
 
 _ACTIONS = st.sampled_from(
