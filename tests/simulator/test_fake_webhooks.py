@@ -424,7 +424,7 @@ def _seed_where(faults: str, kinds: list[str | None]) -> int:
 
 def test_reorder_holds_a_delivery_until_the_next_one_is_sent() -> None:
     seed = _seed_where("reorder=0.5", ["reorder", None])
-    with hooked(parse_webhook_faults("reorder=0.5", seed=seed)) as h:
+    with hooked(WebhookFaults(reorder=0.5, seed=seed, hold=5.0)) as h:
         h.subscribe()
         for number in ("1", "2"):
             h.save(number, "Reported")
@@ -432,6 +432,8 @@ def test_reorder_holds_a_delivery_until_the_next_one_is_sent() -> None:
         h.save("2", "JobAwarded")
         h.drained()
     assert h.receiver.actions() == [("Issue state change", "2"), ("Issue state change", "1")]
+    second, first = h.receiver.got
+    assert first.at - second.at < 1.0  # right after the next one, not at the 5 s hold
 
 
 def test_a_reordered_delivery_with_no_next_one_goes_after_the_hold() -> None:
