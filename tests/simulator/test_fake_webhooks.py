@@ -512,6 +512,7 @@ def test_a_slow_receiver_never_blocks_the_fake_and_close_stops_the_thread() -> N
         states = [sender.alive]
         h.fake.close()
         states.append(sender.alive)
+        assert h.world.listeners == []  # a closed fake no longer hears the world
         h.save("1", "Closed")  # after close: nothing queued, no thread again
         assert sender.pending() == 0
         states.append(sender.alive)
