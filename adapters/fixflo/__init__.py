@@ -6,7 +6,8 @@ declares, with the parts it asks for (`ISSUE_PARTS`: property, tenant, invoice d
 completion documents and details, certificates, each from its own endpoint); serves their
 files (`FixfloDocuments`: the PDF report and Media downloads, one part read per issue);
 upserts by external reference. A 200 whose envelope carries ``Errors`` raises
-`EnvelopeError`.
+`EnvelopeError`. Webhooks: `FixfloSubscriptions` (subscribe, replace, remove, read the
+delivery activity) and the receiver in `adapters.fixflo.webhooks`.
 
 Example::
 
@@ -30,15 +31,27 @@ from adapters.fixflo._adapter import (
 from adapters.fixflo._auth import FixfloAuth
 from adapters.fixflo._documents import FixfloDocuments
 from adapters.fixflo._issues import ISSUE_PARTS, PART_NEEDS
+from adapters.fixflo._subscriptions import (
+    ISSUE_EVENTS,
+    WEBHOOK_EVENTS,
+    DeliveryFailure,
+    FixfloSubscriptions,
+    Subscription,
+)
 
 __all__ = [
     "COLLECTIONS",
+    "ISSUE_EVENTS",
     "ISSUE_PARTS",
     "PART_NEEDS",
     "REFERENCE_LOOKUPS",
+    "WEBHOOK_EVENTS",
+    "DeliveryFailure",
     "FixfloAdapter",
     "FixfloAuth",
     "FixfloDocuments",
+    "FixfloSubscriptions",
     "ListEndpoint",
     "PartsFor",
+    "Subscription",
 ]

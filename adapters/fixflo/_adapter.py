@@ -19,7 +19,7 @@ from adapters.fixflo._reads import (
     tenant_joins,
 )
 from adapters.fixflo._writes import FixfloWriter
-from adapters.http import HttpAdapter
+from adapters.http import Caller, HttpAdapter
 from engine.ports import Record
 
 __all__ = ["COLLECTIONS", "REFERENCE_LOOKUPS", "FixfloAdapter", "ListEndpoint", "PartsFor"]
@@ -66,6 +66,12 @@ class FixfloAdapter(HttpAdapter):
         self._parts = PartReader(self._caller, self.page_size)
         self.issue_fields = None if issue_fields is None else tuple(issue_fields)
         self._tree = None if issue_fields is None else FieldTree.of(self.issue_fields or ())
+
+    @property
+    def caller(self) -> Caller:
+        """The `Caller` its requests go through (client, limiter, retries, bounds), shared
+        by the calls made beside the adapter (`adapters.fixflo.FixfloSubscriptions`)."""
+        return self._caller
 
     def collections(self) -> tuple[str, ...]:
         """The collections of a Fixflo snapshot, the listed ones before the links."""

@@ -1,15 +1,31 @@
 """Fixflo webhook receiver: an ASGI app that verifies, de-duplicates and hands on deliveries.
 
-Fixflo posts JSON ``{action, payload}`` signed with ``ff-signature: sha256=<hex>``, the
-HMAC-SHA256 of the body under the subscription's secret, and redelivers on failure. (Fixflo
-publishes neither the payload nor the signature scheme: contracts/fixflo.md section 8; this
-is the shape the receiver assumes.) The receiver answers 401 to a missing or wrong signature
-(compared in constant time), 400 to a body that is not such JSON, 413 to a body over 1 MiB.
+**What is assumed** (Fixflo publishes neither the payload nor the signature scheme:
+contracts/fixflo.md section 8, UNCONFIRMED there): a delivery is a JSON body ``{action,
+payload}`` whose ``action`` is a WebhookEvent name (``Issue state change``...) and whose
+``payload`` names the issue by ``Id`` (or ``IssueId``, or ``Issue.Id``: `issue_id_of`), signed
+with ``ff-signature: sha256=<hex>``, the HMAC-SHA256 of the body under the subscription's
+``Secret``. Fixflo redelivers on failure. Each delivery is a trigger, never data: the handler
+re-reads the issue through the API, so a forged, replayed or malformed delivery costs at most
+one authenticated read.
+
+**Checks, in order** (each failing one ends the request; nothing later runs):
+
+1. the path: with a `token` (`path_token` of the secret, so the secret never appears in a
+   URL), only ``POST /<token>`` is a delivery, compared in constant time; anything else is
+   404 and its body is not read. Without one, ``POST /``.
+2. the size: over 1 MiB is 413.
+3. the signature (mode ``hmac-sha256``): missing or wrong is 401 (constant-time compare).
+   Mode ``none`` skips it, leaving the path token as the only check: for when Fixflo turns
+   out to sign otherwise than assumed (its Activity then shows 401s). It needs a token.
+4. the body: not JSON ``{action, payload}`` (or nested over 64 deep) is 400; an event that is
+   not about an issue is 200 ``ignored`` (nothing stored, no handler); an Issue event naming
+   no usable issue id is 400.
 
 **Each delivery is handled once**, across concurrent requests, receiver processes and
-restarts: a signed delivery is claimed in the agency's state store
-(`engine.store.Deliveries`, keyed by the sha256 of its body: Fixflo documents no delivery
-id) by one ``INSERT ... ON CONFLICT DO NOTHING`` before the handler runs.
+restarts: a delivery is claimed in the agency's state store (`engine.store.Deliveries`,
+keyed by the sha256 of its body: Fixflo documents no delivery id) by one ``INSERT ... ON
+CONFLICT DO NOTHING`` before the handler runs.
 
 - The claimant runs the handler: 200 ``accepted``, and the delivery is remembered (for
   30 days by default), so a replay, even after a restart, gets 200 ``duplicate`` and
@@ -17,6 +33,8 @@ id) by one ``INSERT ... ON CONFLICT DO NOTHING`` before the handler runs.
 - A handler that fails releases the claim and gets 500, so Fixflo's redelivery runs it
   again. (A claim whose holder was killed mid-handler is taken over once its lease, 10
   minutes by default, runs out.)
+- A handler that raises `Busy` (its queue is full) releases the claim: 503 with the
+  ``Retry-After`` it asked for, so the redelivery is handled once there is room.
 - An identical delivery arriving while the claimant's handler runs waits for it (up to
   `wait` seconds): 200 ``duplicate`` when it succeeded; when it failed, the waiting
   delivery claims it and runs the handler itself. Still running after `wait`: 503 with
@@ -24,15 +42,18 @@ id) by one ``INSERT ... ON CONFLICT DO NOTHING`` before the handler runs.
 - The store cannot be written (locked, disk full): 503 with ``Retry-After``; the handler
   has not run.
 
-The store's connection lives in one worker thread, so the event loop never waits on
-SQLite. Close the receiver (`close`, or the ASGI lifespan's shutdown) when done.
+`WebhookReceiver.stats` counts the outcomes (no ids, no bodies). The store's connection
+lives in one worker thread, so the event loop never waits on SQLite. Close the receiver
+(`close`, or the ASGI lifespan's shutdown) when done.
 
 Example::
 
     async def reconcile(action: str, payload: dict) -> None: ...
 
-    app = WebhookReceiver("from-the-environment", reconcile, store="state/acme.db")
-    # serve with uvicorn on 127.0.0.1, behind the agency's TLS proxy; then:
+    secret = os.environ["ACME_FIXFLO_WEBHOOK_SECRET"]
+    app = WebhookReceiver(secret, reconcile, store="state/acme.db", token=path_token(secret))
+    # serve with uvicorn on 127.0.0.1, behind the agency's TLS proxy; Fixflo posts to
+    # https://rb.acme.example/fixflo/<token>; then:
     app.close()
 """
 
@@ -44,11 +65,13 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -56,16 +79,100 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from adapters._records import ci_get
+from adapters.fixflo._subscriptions import ISSUE_ACTIONS
 from adapters.http import JSON_DEPTH, nested_deeper_than
 from engine.store import Deliveries, DeliveryClaim, StoreError
 
-__all__ = ["MAX_BODY", "RETRY_AFTER", "WebhookReceiver", "digest_of", "sign"]
+__all__ = [
+    "MAX_BODY",
+    "RETRY_AFTER",
+    "STATS",
+    "Busy",
+    "Signature",
+    "WebhookReceiver",
+    "digest_of",
+    "issue_id_of",
+    "path_token",
+    "sign",
+]
 
 MAX_BODY: Final = 1 << 20
 RETRY_AFTER: Final = 30  # seconds Fixflo is asked to wait before sending again
+STATS: Final = (
+    "accepted",  # the handler ran and succeeded
+    "duplicate",  # a delivery handled before (a replay, a copy)
+    "forged",  # a missing or wrong signature
+    "malformed",  # not JSON {action, payload}, no issue id, over 1 MiB
+    "busy",  # the handler said Busy, or a copy still ran after `wait`
+    "ignored",  # an event not about an issue
+    "failed",  # the handler raised, or the store could not be written
+    "not_found",  # a request to any other path or method (a wrong token)
+)
+Signature = Literal["hmac-sha256", "none"]
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
 T = TypeVar("T")
 log = logging.getLogger("rulebridge.adapters.webhooks")
+_PATH_LABEL: Final = b"rulebridge webhook path"
+_SAFE_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SAFE_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
+# Every method reaches `_receive`, so that all but a POST to the token's path get one 404.
+_ANY_METHOD: Final = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class Busy(Exception):
+    """Raised by a handler that cannot take the delivery now (its queue is full): the
+    receiver releases the claim and answers 503 with ``Retry-After: retry_after``.
+
+    Example:
+        >>> Busy(30).retry_after
+        30
+    """
+
+    def __init__(self, retry_after: float = RETRY_AFTER) -> None:
+        super().__init__(f"busy: send it again in {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+def path_token(secret: str | bytes) -> str:
+    """The path Fixflo posts to under `secret`: 32 hex of HMAC-SHA256(secret, a fixed label),
+    so the secret itself never appears in a URL (or Fixflo's Activity, or a proxy's log).
+
+    Example:
+        >>> len(path_token("a-secret-of-16-chars")), path_token("x") == path_token("x")
+        (32, True)
+    """
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, _PATH_LABEL, hashlib.sha256).hexdigest()[:32]
+
+
+def issue_id_of(action: str, payload: Mapping[str, Any]) -> str | None:
+    """The issue a delivery is about, or None (not an Issue event, or no usable id).
+
+    The id is the payload's ``Id``, else ``IssueId``, else ``Issue.Id`` (keys in any case),
+    the first present: an int (0 up) or a string of 1 to 64 letters, digits, ``_`` or ``-``
+    (it becomes part of a request path, so nothing else is taken).
+
+    Example:
+        >>> issue_id_of("Issue closed", {"Id": 1042}), issue_id_of("Issue closed", {"Id": "../x"})
+        ('1042', None)
+        >>> issue_id_of("Property changed", {"Id": 7}) is None
+        True
+    """
+    if action not in ISSUE_ACTIONS or not isinstance(payload, Mapping):
+        return None
+    missing = object()
+    value = ci_get(payload, "Id", missing)
+    if value is missing:
+        value = ci_get(payload, "IssueId", missing)
+    if value is missing:
+        issue = ci_get(payload, "Issue")
+        value = ci_get(issue, "Id") if isinstance(issue, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if 0 <= value < 1 << 63 else None
+    if isinstance(value, str) and _SAFE_ID.fullmatch(value):
+        return value
+    return None
 
 
 def sign(body: bytes, secret: str | bytes) -> str:
@@ -85,12 +192,16 @@ def digest_of(body: bytes) -> str:
 
 
 class WebhookReceiver:
-    """ASGI app receiving Fixflo deliveries on ``POST /`` (mount it where Fixflo posts).
+    """ASGI app receiving Fixflo deliveries on ``POST /`` or ``POST /<token>`` (mount it
+    where Fixflo posts).
 
     Args:
         secret: the subscription's secret (read from the environment, never logged).
-        handler: awaited with ``(action, payload)`` once per distinct delivery.
+        handler: awaited with ``(action, payload)`` once per distinct delivery of an Issue
+            event with a usable issue id (`issue_id_of`); may raise `Busy`.
         store: the agency's state store file (created and migrated if missing).
+        token: the path deliveries come to (`path_token` of the secret); None: ``/``.
+        signature: ``hmac-sha256`` (check ``ff-signature``) or ``none`` (the token only).
         lease: how long a claim holds before another request may take it over: longer
             than the slowest handler.
         keep: how long a handled delivery is remembered (a replay after that runs again).
@@ -108,22 +219,42 @@ class WebhookReceiver:
         keep: timedelta = timedelta(days=30),
         wait: float = 10.0,
         timeout: float = 5.0,
+        token: str | None = None,
+        signature: Signature = "hmac-sha256",
     ) -> None:
+        """
+        Raises:
+            ValueError: `signature` is unknown, ``none`` without a token, or the token is
+                not 16 to 128 URL-safe characters.
+        """
+        if signature not in ("hmac-sha256", "none"):
+            raise ValueError(f"webhook signature must be hmac-sha256 or none, not {signature!r}")
+        if token is not None and not _SAFE_TOKEN.fullmatch(token):
+            raise ValueError("a webhook path token must be 16 to 128 letters, digits, _ or -")
+        if signature == "none" and token is None:
+            raise ValueError("signature none leaves no check at all without a path token")
+        self._token = token.encode() if token is not None else b""
+        self.signature: Signature = signature
+        self._counts = dict.fromkeys(STATS, 0)
         self._key = secret.encode() if isinstance(secret, str) else secret
         self._handler, self._path = handler, os.fspath(store)
         self._lease, self._keep, self._wait, self._timeout = lease, keep, wait, timeout
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="webhook-store")
         self._deliveries: Deliveries | None = None  # opened and used in the worker only
         self._running: dict[str, asyncio.Event] = {}
-        self._app = Starlette(
-            routes=[Route("/", self._receive, methods=["POST"])], lifespan=self._lifespan
-        )
+        route = Route("/{path:path}", self._receive, methods=_ANY_METHOD)
+        self._app = Starlette(routes=[route], lifespan=self._lifespan)
 
     def __repr__(self) -> str:
         return f"WebhookReceiver(secret=***, store={self._path!r})"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """How many requests ended how (`STATS`), since the receiver was made."""
+        return dict(self._counts)
 
     def close(self) -> None:
         """Close the store's connection and stop the worker (idempotent)."""
@@ -139,25 +270,39 @@ class WebhookReceiver:
     # The request ---------------------------------------------------------------------
 
     async def _receive(self, request: Request) -> JSONResponse:
+        path = str(request.path_params.get("path", "")).encode()
+        if request.method != "POST" or not hmac.compare_digest(path, self._token):
+            return self._answer("not_found", {"error": "not found"}, 404)
         body = await _read_limited(request)
         if body is None:
-            return JSONResponse({"error": "the body is over 1 MiB"}, status_code=413)
-        given = request.headers.get("ff-signature", "")
-        if not hmac.compare_digest(given.encode(), sign(body, self._key).encode()):
-            return JSONResponse({"error": "missing or bad ff-signature"}, status_code=401)
+            return self._answer("malformed", {"error": "the body is over 1 MiB"}, 413)
+        if self.signature == "hmac-sha256":
+            given = request.headers.get("ff-signature", "").encode("latin-1")
+            if not hmac.compare_digest(given, sign(body, self._key).encode()):
+                return self._answer("forged", {"error": "missing or bad ff-signature"}, 401)
         delivery = _parse(body)
         if delivery is None:
-            return JSONResponse({"error": "expected JSON {action, payload}"}, status_code=400)
+            return self._answer("malformed", {"error": "expected JSON {action, payload}"}, 400)
+        if delivery[0] not in ISSUE_ACTIONS:
+            return self._answer("ignored", {"status": "ignored"})
+        if issue_id_of(*delivery) is None:
+            return self._answer("malformed", {"error": "the payload names no issue Id"}, 400)
         try:
             claim = await self._claim(digest_of(body), delivery[0])
         except (StoreError, RuntimeError) as exc:  # RuntimeError: the receiver was closed
             log.warning("webhook %s: not recorded: %s", digest_of(body)[:19], exc)
+            self._counts["failed"] += 1
             return _later("the delivery could not be recorded")
         if claim.outcome == "handled":
-            return JSONResponse({"status": "duplicate"})
+            return self._answer("duplicate", {"status": "duplicate"})
         if claim.outcome == "in_progress":
+            self._counts["busy"] += 1
             return _later("the same delivery is still being handled")
         return await self._handle(claim, *delivery)
+
+    def _answer(self, outcome: str, body: dict[str, str], status: int = 200) -> JSONResponse:
+        self._counts[outcome] += 1
+        return JSONResponse(body, status_code=status)
 
     async def _claim(self, digest: str, action: str) -> DeliveryClaim:
         """Claim `digest`; while another request holds it, wait (up to `wait`) for it to
@@ -192,17 +337,21 @@ class WebhookReceiver:
         try:
             try:
                 await self._handler(action, payload)
+            except Busy as busy:  # back-pressure: the redelivery is handled once there is room
+                await self._release(claim)
+                self._counts["busy"] += 1
+                return _later("the receiver is busy", busy.retry_after)
             except Exception as exc:  # the sender retries; say only that it failed
                 log.warning(
                     "webhook %s: handler failed (%s)", claim.digest[:19], type(exc).__name__
                 )
                 await self._release(claim)
-                return JSONResponse({"error": "the delivery could not be handled"}, status_code=500)
+                return self._answer("failed", {"error": "the delivery could not be handled"}, 500)
             except BaseException:  # cancelled: let a redelivery run it
                 await asyncio.shield(self._release(claim))
                 raise
             await self._finish(claim)
-            return JSONResponse({"status": "accepted"})
+            return self._answer("accepted", {"status": "accepted"})
         finally:
             running.set()
             if self._running.get(claim.digest) is running:  # a waiter may have claimed anew
@@ -238,11 +387,12 @@ class WebhookReceiver:
             self._deliveries = None
 
 
-def _later(problem: str) -> JSONResponse:
+def _later(problem: str, retry_after: float = RETRY_AFTER) -> JSONResponse:
+    wait = max(1, math.ceil(retry_after)) if math.isfinite(retry_after) else RETRY_AFTER
     return JSONResponse(
         {"error": f"{problem}; send it again later"},
         status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER)},
+        headers={"Retry-After": str(wait)},
     )
 
 
