@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.fixflo import FixfloSubscriptions
+from adapters.fixflo import DeliveryFailure, FixfloAdapter, FixfloSubscriptions
 from engine.errors import RulebridgeError
 from engine.language.ruleset import CompiledRuleset
 from engine.store import LiveItem, LiveQueue, Store, StoreError
@@ -52,7 +52,18 @@ from rulebridge.runner.issues import IssueWork, issue_work, reconcile_issue
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 
-__all__ = ["LiveNight", "LiveStats", "Reconciler", "ServeSetup", "Subscriber"]
+__all__ = [
+    "SUBSCRIPTION_KEY",
+    "LiveNight",
+    "LiveStats",
+    "Reconciler",
+    "ServeSetup",
+    "Subscriber",
+    "activity_warning",
+    "failure_statuses",
+    "live_report",
+    "subscriptions_of",
+]
 
 SUBSCRIPTION_KEY: Final = "fixflo.webhook.subscription"
 ROLLOVER: Final = timedelta(hours=24)
@@ -137,7 +148,9 @@ class Subscriber:
     async def ensure(self, subscriptions: FixfloSubscriptions, target_url: str) -> str:
         """Subscribe (replacing our earlier subscriptions), remember the id, check the
         last hour's failed deliveries; returns the subscription id."""
-        made = await subscriptions.ensure(target_url, self.setup.secret, ours=self.ours)
+        made = await subscriptions.ensure(
+            target_url, self.setup.secret, ours=self.ours, events=self.webhook.events
+        )
         self.queue.set_meta(SUBSCRIPTION_KEY, made.id)
         self.log.event("subscribed", subscription=made.id, replaced=list(made.replaced))
         since = datetime.now(UTC) - timedelta(hours=1)
@@ -146,10 +159,15 @@ class Subscriber:
         except RulebridgeError as exc:
             self.log.event("warning", rule="webhook", message=f"activity unread: {exc}")
             return made.id
-        statuses = Counter(str(f.status) for f in failures)
+        statuses = failure_statuses(failures)
         if failures:
             self.log.event("warning", rule="webhook", message=activity_warning(statuses))
         return made.id
+
+
+def failure_statuses(failures: list[DeliveryFailure]) -> Counter[str]:
+    """Failed deliveries by the status our side answered ("no answer": none came)."""
+    return Counter("no answer" if f.status is None else str(f.status) for f in failures)
 
 
 def activity_warning(statuses: Counter[str]) -> str:
@@ -244,7 +262,7 @@ class Reconciler(threading.Thread):
             ):
                 if self.setup.subscribe and self.subscription is None:
                     subscriber = Subscriber(self.setup, self.log, queue)
-                    subscriptions = FixfloSubscriptions(fixflo.target)
+                    subscriptions = subscriptions_of(fixflo.target, self.setup)
                     self.subscription = await subscriber.ensure(subscriptions, self.target_url)
                 self.ready.set()
                 work = issue_work(night, fixflo.issues, fixflo.documents, alto)
@@ -343,6 +361,14 @@ class Reconciler(threading.Thread):
                     f"issue {issue_id}: not reconciled after {attempts} attempts ({error}); "
                     "left to the nightly run",
                 )
+
+
+def subscriptions_of(fixflo: object, setup: ServeSetup) -> FixfloSubscriptions:
+    """Fixflo's subscriptions through the run's Fixflo adapter."""
+    if not isinstance(fixflo, FixfloAdapter):
+        raise TypeError(f"the Fixflo port is a {type(fixflo).__name__}, not the Fixflo adapter")
+    webhook = setup.options.config.webhook
+    return FixfloSubscriptions(fixflo, secret_env=webhook.secret_env if webhook else None)
 
 
 def _since(received_at: str) -> float:

@@ -58,7 +58,7 @@ from engine.sync.planner import make_plan
 from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge._snapshots import LoadedSnapshots, load_snapshots
-from rulebridge.runner._live import SUBSCRIPTION_KEY, activity_warning
+from rulebridge.runner._live import SUBSCRIPTION_KEY, activity_warning, failure_statuses
 from rulebridge.runner._night import Night, RunOptions
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.home import AgencyHome, state_home
@@ -391,13 +391,14 @@ async def _webhook_activity(night: Night, fixflo: RecordTarget) -> None:
         return
     since = _last_night_start(night)
     try:
-        failures = await FixfloSubscriptions(fixflo).activity(
+        hooks = FixfloSubscriptions(fixflo, secret_env=night.config.webhook.secret_env)
+        failures = await hooks.activity(
             subscription, failed_only=True, since=since
         )
     except RulebridgeError as exc:
         night.warn("webhook", f"Fixflo's webhook activity could not be read ({exc})")
         return
-    statuses = Counter(str(failure.status) for failure in failures)
+    statuses = failure_statuses(failures)
     night.webhooks = {
         "subscription": subscription,
         "since": since.isoformat(timespec="seconds"),

@@ -1,0 +1,317 @@
+"""`rulebridge serve` end to end: the fake Fixflo posts webhooks to the server over loopback,
+the server reconciles the issues into the fake Alto; real HTTP, a real SQLite store.
+
+Each test serves a small generated agency with webhooks on
+(`simulator.fake.loopback.fake_agency`), runs the first night in this process (the server
+refuses to start before it), then starts the server in a background thread
+(`rulebridge.runner.serve.LiveServer.running`) on a free port of 127.0.0.1. Issues
+played in the fake Fixflo make it post deliveries by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from adapters.fixflo.webhooks import path_token, sign
+from engine.store import LiveQueue, Store
+from rulebridge._config import load_agency_config
+from rulebridge.runner import RunFailedError, RunLog, RunOptions, run_nightly
+from rulebridge.runner.serve import LiveServer, ServeOptions
+from simulator.fake.loopback import PATHS, FakeAgency, agreement, fake_agency, play_issues
+
+SIZE, SEED = 30, 5
+SECRET_ENV = "RULEBRIDGE_DEMO_WEBHOOK_SECRET"
+
+
+def night(agency: FakeAgency) -> dict[str, Any]:
+    """One nightly run in this process; its report."""
+    options = RunOptions(load_agency_config(agency.config_path), agency.store_path)
+    outcome = run_nightly(options, RunLog(io.StringIO(), terminal=False))
+    assert outcome.exit_code != 1, outcome.report["run"]["error"]
+    return outcome.report
+
+
+def edit_webhook(agency: FakeAgency, **values: Any) -> None:
+    """Change the config's ``webhook:`` section."""
+    data = yaml.safe_load(agency.config_path.read_text("utf-8"))
+    data["webhook"].update(values)
+    agency.config_path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+
+
+def secret_of(agency: FakeAgency) -> str:
+    return load_agency_config(agency.config_path).webhook_secret()
+
+
+def server_of(agency: FakeAgency, stream: io.StringIO, **options: Any) -> LiveServer:
+    config = load_agency_config(agency.config_path)
+    return LiveServer(
+        ServeOptions(config, agency.store_path, **options), RunLog(stream, terminal=False)
+    )
+
+
+@contextlib.contextmanager
+def served(
+    tmp_path: Path, **agency_options: Any
+) -> Iterator[tuple[FakeAgency, LiveServer, io.StringIO]]:
+    """A fake agency after its first night, and its server running."""
+    with fake_agency(
+        tmp_path / "agency", size=SIZE, seed=SEED, webhooks=True, **agency_options
+    ) as agency:
+        night(agency)
+        stream = io.StringIO()
+        server = server_of(agency, stream)
+        with server.running():
+            yield agency, server, stream
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.02)
+
+
+def settled(agency: FakeAgency, server: LiveServer) -> bool:
+    """Fixflo sent everything and the server's queue is empty with nothing in flight."""
+    agency.fixflo.webhooks.drain(10)
+    assert server.reconciler is not None
+    with LiveQueue.open(agency.store_path) as queue:
+        return queue.pending() == 0 and server.reconciler.stats.in_flight == 0
+
+
+def alto_writes(agency: FakeAgency) -> int:
+    return len([e for e in agency.alto.log.entries if e.method in ("POST", "PATCH")])
+
+
+def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def nightly_runs(agency: FakeAgency) -> int:
+    with Store.open(agency.store_path) as store:
+        return len([run for run in store.runs() if run.kind == "night"])
+
+
+# Config --------------------------------------------------------------------------------
+
+
+def test_webhook_section_defaults_and_located_errors(tmp_path: Path) -> None:
+    config = tmp_path / "a.yaml"
+    base = (
+        "agency: a\nfixflo:\n  base_url: https://a.fixflo.com/api/v2\n  token_env: A_TOKEN\n"
+        "webhook:\n  listen: 127.0.0.1:8787\n  public_url: https://rb.a.example/fixflo/\n"
+        "  secret_env: A_HOOK\n"
+    )
+    config.write_text(base, "utf-8")
+    webhook = load_agency_config(config).webhook
+    assert webhook is not None
+    assert (webhook.host, webhook.port, webhook.public_url) == (
+        "127.0.0.1",
+        8787,
+        "https://rb.a.example/fixflo",
+    )
+    assert webhook.events == ("Issue state change", "Job invoice updated", "Issue closed")
+    assert (webhook.workers, webhook.queue_limit, webhook.attempts) == (4, 1000, 5)
+    assert webhook.signature == "hmac-sha256" and webhook.grace_seconds == 20
+
+    config.write_text(
+        base.replace("8787", "70000").replace("https://rb", "http://rb")
+        + "  signatur: none\n  events: [Issue state chang]\n",
+        "utf-8",
+    )
+    with pytest.raises(Exception) as schema_error:
+        load_agency_config(config)
+    text = str(schema_error.value)
+    assert "a.yaml:9:3: unknown-key" in text and "did you mean 'signature'" in text
+    assert "did you mean 'Issue state change'" in text
+
+    config.write_text(base.replace("8787", "70000").replace("https://rb", "http://rb"), "utf-8")
+    with pytest.raises(Exception) as semantic:
+        load_agency_config(config)
+    assert "bad-port" in str(semantic.value) and "insecure-url" in str(semantic.value)
+
+
+def test_the_secret_is_checked_and_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "a.yaml"
+    config.write_text(
+        "agency: a\nfixflo:\n  base_url: https://a.fixflo.com/api/v2\n  token_env: A_TOKEN\n"
+        "webhook:\n  listen: 127.0.0.1:0\n  public_url: https://rb.a.example/x\n"
+        "  secret_env: A_HOOK\n",
+        "utf-8",
+    )
+    monkeypatch.setenv("A_HOOK", "short-secret")
+    with pytest.raises(ValueError, match="A_HOOK: .*16 to 64") as error:
+        load_agency_config(config).webhook_secret()
+    assert "short-secret" not in str(error.value)
+    monkeypatch.setenv("A_HOOK", "s" * 32)
+    assert load_agency_config(config).webhook_secret() == "s" * 32
+
+
+# Refusals ------------------------------------------------------------------------------
+
+
+def test_refuses_to_start_before_the_first_night_and_beside_another_server(
+    tmp_path: Path,
+) -> None:
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED, webhooks=True) as agency:
+        with pytest.raises(RunFailedError, match="run the nightly job first"):
+            with server_of(agency, io.StringIO()).running():
+                pass
+        assert not agency.store_path.exists()  # nothing made
+        night(agency)
+        with server_of(agency, io.StringIO()).running():
+            with pytest.raises(Exception, match="another `rulebridge serve`"):
+                with server_of(agency, io.StringIO()).running():
+                    pass
+
+
+# The live path -------------------------------------------------------------------------
+
+
+@pytest.mark.req("W-01", "W-02", "W-03")
+def test_an_instruct_in_fixflo_reaches_alto_without_a_nightly_run(tmp_path: Path) -> None:
+    with served(tmp_path) as (agency, server, stream):
+        client = httpx.Client(base_url=server.url)
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        before = nightly_runs(agency)
+
+        issues = play_issues(agency, len(PATHS), seed=SEED)
+        alto = agency.simulation.alto
+        instructed = [i for i in issues if "instruct" in " ".join(PATHS[(int(i) - 1) % 7])]
+        wait_for(lambda: len(alto.order_issue) >= len(instructed), what="works orders")
+        wait_for(lambda: settled(agency, server), what="the queue to empty")
+
+        assert nightly_runs(agency) == before  # no nightly run made them
+        assert sorted(set(alto.order_issue.values())) == sorted(instructed)  # W-03
+        reported_only = [i for i in issues if PATHS[(int(i) - 1) % 7] == ("report",)]
+        assert reported_only and not set(reported_only) & set(alto.order_issue.values())  # W-01
+        assert agreement(agency) == []
+        status = client.get("/status").json()
+        assert status["queue"]["pending"] == 0
+        assert status["reconciles"]["fates"]["reconciled"] >= len(instructed)
+        assert status["deliveries"]["accepted"] >= len(issues)
+        assert status["reconciles"]["latency_seconds"]["p50"] is not None
+        text = json.dumps(status)
+        for issue in agency.simulation.fixflo.issues.values():  # no personal data
+            assert str(issue.get("Title")) not in text
+        assert any(line["event"] == "subscribed" for line in log_lines(stream))
+
+
+def test_duplicated_reordered_and_forged_deliveries_change_nothing_twice(tmp_path: Path) -> None:
+    faults = "duplicate=0.5,reorder=0.3,forge=0.3"
+    with served(tmp_path, webhook_faults=faults) as (agency, server, _):
+        issues = play_issues(agency, len(PATHS), seed=SEED)
+        wait_for(lambda: agreement(agency) == [] and settled(agency, server), what="agreement")
+        writes = alto_writes(agency)
+        assert agency.fixflo.webhooks.forged > 0
+
+        client, secret = httpx.Client(base_url=server.url), secret_of(agency)
+        path = "/" + path_token(secret)
+        for issue_id in issues:  # every delivery again, signed: duplicates or no-ops
+            body = json.dumps({"action": "Issue state change", "payload": {"Id": issue_id}})
+            answer = client.post(path, content=body, headers={"ff-signature": sign(body.encode(), secret)})
+            assert answer.status_code == 200
+        forged = json.dumps({"action": "Issue closed", "payload": {"Id": issues[0]}}).encode()
+        assert client.post(path, content=forged, headers={"ff-signature": "sha256=00"}).status_code == 401
+        assert client.post("/" + "0" * 32, content=forged).status_code == 404
+        wait_for(lambda: settled(agency, server), what="the replays")
+        assert alto_writes(agency) == writes  # nothing written twice
+        orders = Counter(agency.simulation.alto.order_issue.values())
+        assert max(orders.values()) == 1
+        assert agreement(agency) == []
+
+
+def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED, webhooks=True) as agency:
+        night(agency)
+        edit_webhook(agency, queue_limit=1, workers=1)
+        server = server_of(agency, io.StringIO())
+        with server.running():
+            assert server.reconciler is not None
+            server.reconciler.stop(0)  # nothing is taken: the queue only fills
+            server.reconciler.join()
+            client, secret = httpx.Client(base_url=server.url), secret_of(agency)
+            path = "/" + path_token(secret)
+
+            def post(issue_id: str) -> httpx.Response:
+                body = json.dumps({"action": "Issue closed", "payload": {"Id": issue_id}})
+                signed = {"ff-signature": sign(body.encode(), secret)}
+                return client.post(path, content=body, headers=signed)
+
+            assert post("901").status_code == 200
+            assert post("901").status_code == 200  # the same delivery: a duplicate
+            full = post("902")
+            assert full.status_code == 503 and full.headers["Retry-After"]
+            assert client.get("/readyz").status_code == 503
+
+
+@pytest.mark.req("W-06")
+def test_w06_is_logged_the_moment_an_issue_is_awarded(tmp_path: Path) -> None:
+    settings = {"invoice_recipient": "Agency"}
+    with served(tmp_path, settings=settings) as (agency, server, stream):
+        play_issues(agency, 1, seed=SEED)  # report, instruct, ...: awarded on the way
+        wait_for(
+            lambda: any(
+                line["event"] == "warning" and line.get("rule", "").startswith("W-06")
+                for line in log_lines(stream)
+            ),
+            what="the W-06 warning",
+        )
+        assert nightly_runs(agency) == 1
+        wait_for(lambda: settled(agency, server))
+    with Store.open(agency.store_path) as store:
+        live = [run for run in store.runs() if run.kind == "live"]
+    assert live and live[0].report is not None
+    assert any(w["rule"].startswith("W-06") for w in live[0].report["warnings"])
+
+
+# The nightly run stays the safety net --------------------------------------------------
+
+
+def test_a_delivery_lost_while_the_server_was_down_is_done_by_the_next_night(
+    tmp_path: Path,
+) -> None:
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED, webhooks=True) as agency:
+        night(agency)
+        server = server_of(agency, io.StringIO())
+        with server.running():
+            live = play_issues(agency, 3, seed=SEED)  # instruct paths: works orders
+            wait_for(lambda: settled(agency, server) and agreement(agency) == [])
+        missed = play_issues(agency, 1, seed=SEED + 1)  # the server is down
+        agency.fixflo.webhooks.drain(15)
+        assert agreement(agency) != [] or not agency.simulation.alto.order_issue.get(missed[0])
+        report = night(agency)
+        handled = report["issues"]["handled"]
+        assert missed[0] in report["issues"]["night_ids"]
+        assert set(live) <= set(report["issues"]["live_ids"])
+        assert handled["night"] >= 1 and handled["live"] >= 1
+        assert agreement(agency) == []
+
+
+def test_status_and_history_hold_the_live_run(tmp_path: Path) -> None:
+    with served(tmp_path) as (agency, server, _):
+        play_issues(agency, 2, seed=SEED)
+        wait_for(lambda: settled(agency, server))
+    with Store.open(agency.store_path) as store:
+        runs = store.runs()
+    live = [run for run in runs if run.kind == "live"]
+    assert live[0].status == "succeeded"
+    report = live[0].report
+    assert report is not None and report["run"]["kind"] == "live"
+    assert report["issues"]["live"]["fates"]["reconciled"] >= 1
