@@ -15,6 +15,12 @@ invoices, completion documents and the PDF report come from a lifecycle world wh
 given (`simulator.fake._fixflo_issues`); the issues' FixfloProperty and FixfloTenant
 records are listed, searched and found beside the store's.
 
+Webhooks (`simulator.fake._fixflo_webhooks`): ``/Webhook/Subscribe``, ``/Webhooks``,
+``/Webhook/Unsubscribe`` and ``/Webhook/Activity``, and a delivery to each subscription on
+every save of a world issue, with seeded faults (``webhook_faults``). With ``rate_limit``,
+at most that many requests per token in any 60 s go through; beyond, 429 with
+``Retry-After``. Close the fake (`FakeFixflo.close`) to stop its delivery thread.
+
 Example:
     >>> fake = FakeFixflo(size=50, seed=7)
     >>> base_url = "http://fixflo.test/api/v2"  # with FakeTransport(fake.app)
@@ -36,7 +42,10 @@ from simulator.fake._common import fixflo_refusal, number_page
 from simulator.fake._faults import FaultInjector, Faults, RequestLog
 from simulator.fake._fixflo_issues import IssueRoutes
 from simulator.fake._fixflo_store import ENTITIES, FixfloStore, WriteRefused
+from simulator.fake._fixflo_webhooks import FixfloWebhooks
 from simulator.fake._pdf import PDF
+from simulator.fake._rate_limit import RateLimit
+from simulator.fake._webhook_sender import WebhookFaults, parse_webhook_faults
 from simulator.fake.contract import recorded
 from simulator.lifecycle.worlds import FixfloWorld
 
@@ -75,13 +84,19 @@ class FakeFixflo:
         token: the bearer token the API accepts.
         page_size: items a page holds where the client cannot choose.
         world: a `simulator.lifecycle.FixfloWorld` whose issues (with their jobs, invoices
-            and completion documents) are served instead of the store's made-up ones.
+            and completion documents) are served instead of the store's made-up ones; its
+            saves raise webhook deliveries.
+        webhook_faults: delivery faults, a spec such as ``"drop=0.1,forge=0.05"``
+            (`parse_webhook_faults`, seeded with `seed`) or a `WebhookFaults`.
+        rate_limit: requests allowed per token in any 60 seconds (None: no limit).
 
     Attributes:
         store: the records (`FixfloStore`), changed by writes.
         world: the lifecycle world served, or None.
         log: every request received.
         recorder: the contract recorder every answer passes (``.violations``).
+        webhooks: the subscriptions, deliveries and Activity (`drain`, `sent`, `forged`).
+        limit: the `RateLimit` in front of the API, or None.
     """
 
     def __init__(
@@ -93,15 +108,26 @@ class FakeFixflo:
         token: str = "fake-fixflo-token",  # noqa: S107 - a fake's made-up token
         page_size: int = 50,
         world: FixfloWorld | None = None,
+        webhook_faults: str | WebhookFaults = "",
+        rate_limit: int | None = None,
     ) -> None:
         self.store = FixfloStore.generate(size, seed)
         self.token, self.page_size, self.world = token, page_size, world
         self.issue_routes = IssueRoutes(self.store, world, page_size)
+        if isinstance(webhook_faults, str):
+            webhook_faults = parse_webhook_faults(webhook_faults, seed=seed)
+        self.webhooks = FixfloWebhooks(world, webhook_faults, seed=seed)
         self.log = RequestLog()
         self.faults = faults or Faults()
         api = Starlette(routes=[Mount("/api/v2", routes=self._routes())])
         self.recorder = recorded(api, "fixflo", prefix="/api/v2")
-        self.app = FaultInjector(self.recorder, self.faults, self.log, envelope_errors=True)
+        self.limit = None if rate_limit is None else RateLimit(self.recorder, rate_limit)
+        inner = self.recorder if self.limit is None else self.limit
+        self.app = FaultInjector(inner, self.faults, self.log, envelope_errors=True)
+
+    def close(self) -> None:
+        """Stop sending webhooks (the delivery thread ends; undelivered ones are dropped)."""
+        self.webhooks.close()
 
     def snapshot_collections(self) -> dict[str, list[Record]]:
         """The records a full read of this Fixflo gives, collection by collection."""
@@ -135,6 +161,7 @@ class FakeFixflo:
             Route("/Contractor", g(self._save_contractor), methods=["POST"]),
             Route("/Agency/Settings", g(self._settings)),
             *self.issue_routes.routes(g),
+            *self.webhooks.routes(g),
         ]
 
     def _guard(self, handler: Handler) -> Handler:

@@ -6,6 +6,13 @@ lifecycle `FixfloWorld`), both on 127.0.0.1 in background threads, and writes an
 config plus an owner-only secrets file for them, so ``rulebridge run --config`` (in this
 process or another) reaches them exactly as it reaches the real APIs.
 
+With ``webhooks=True`` the fake Fixflo also sends webhooks (each save of an issue in its
+world is a delivery to every subscription, with the seeded ``webhook_faults``), and the
+config gains a ``webhook:`` section for ``rulebridge serve``: it listens on a free loopback
+port and its secret (32 random characters) is in the secrets file. With
+``fixflo_rate_limit`` the fake Fixflo lets at most that many requests a minute through
+(429 with ``Retry-After`` beyond), and the config's Fixflo rate limit is no higher.
+
 `play_issues` then plays contract-true issue lifecycles in the Fixflo world, on properties,
 occupiers and contractors the first night synced, as people would in Fixflo's UI: the
 issue's ``Address`` is its property's, ``FixfloProperty``, ``FixfloTenant`` and
@@ -30,6 +37,8 @@ import contextlib
 import dataclasses
 import os
 import random
+import secrets
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +48,7 @@ import yaml
 
 from engine import load_ruleset
 from engine.store import Store
-from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults, serving
+from simulator.fake import LOOPBACK, FakeAlto, FakeFixflo, Faults, parse_faults, serving
 from simulator.lifecycle import AltoWorld, FixfloWorld, Simulation, violations
 from simulator.lifecycle.worlds import LedgerEntry
 
@@ -52,7 +61,9 @@ _ENV: Final = {
     "alto_id": "RULEBRIDGE_DEMO_ALTO_CLIENT_ID",
     "alto_secret": "RULEBRIDGE_DEMO_ALTO_CLIENT_SECRET",
     "fixflo": "RULEBRIDGE_DEMO_FIXFLO_TOKEN",
+    "webhook": "RULEBRIDGE_DEMO_WEBHOOK_SECRET",
 }
+WEBHOOK_EVENTS: Final = ("Issue state change", "Job invoice updated", "Issue closed")
 # The paths an issue takes (``instruct:landlord``: a job without a contractor, the landlord
 # doing it, gap.job-assignee); every other detail is the event's default.
 PATHS: Final[tuple[tuple[str, ...], ...]] = (
@@ -73,7 +84,11 @@ _REPAIRS: Final = (
 @dataclass
 class FakeAgency:
     """The served agency: where its config and store are, the fakes behind them, and the
-    agency's settings (those its settings file gives)."""
+    agency's settings (those its settings file gives).
+
+    With webhooks, `webhook_url` is the config's ``webhook.public_url`` (where the server
+    listens) and `webhook_secret` the secret the secrets file holds; both None otherwise.
+    """
 
     folder: Path
     config_path: Path
@@ -84,6 +99,8 @@ class FakeAgency:
     alto_url: str
     fixflo_url: str
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    webhook_url: str | None = None
+    webhook_secret: str | None = dataclasses.field(default=None, repr=False)
 
 
 @contextlib.contextmanager
@@ -98,6 +115,10 @@ def fake_agency(
     lookups: bool = True,
     attempts: int = 8,
     settings: Mapping[str, Any] | None = None,
+    webhooks: bool = False,
+    webhook_port: int = 0,
+    webhook_faults: str = "",
+    fixflo_rate_limit: int | None = None,
 ) -> Iterator[FakeAgency]:
     """Serve a generated agency of `size` properties; write its config into `folder`.
 
@@ -114,6 +135,15 @@ def fake_agency(
         attempts: the config's retry attempts per request.
         settings: agency settings over the example's (``{"paying_party": "Tenant"}``),
             written to ``agency.settings.yaml`` in `folder`.
+        webhooks: write the config's ``webhook:`` section and its secret.
+        webhook_port: the port the server is to listen on (0: a free one now).
+        webhook_faults: the fake Fixflo's delivery faults, such as ``"drop=0.1,forge=0.05"``
+            (`simulator.fake._webhook_sender.parse_webhook_faults`, seeded with `seed`).
+        fixflo_rate_limit: the fake Fixflo's requests per token in any 60 s (None: no
+            limit); the config's Fixflo ``per_minute`` is at most this.
+
+    Raises:
+        ValueError: a bad fault spec (`faults` or `webhook_faults`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     rules = parse_faults(faults)
@@ -131,24 +161,66 @@ def fake_agency(
         faults=Faults(rules, seed=seed + 1, retry_after=0.01),
         page_size=fixflo_page_size,
         world=fixflo_world,
+        webhook_faults=webhook_faults,
+        rate_limit=fixflo_rate_limit,
     )
     settings_path, chosen = _write_settings(folder, settings or {})
     ruleset = load_ruleset(RULESET, settings=settings_path)
     simulation = Simulation(ruleset, fixflo=fixflo_world, alto=alto_world)
-    with serving(alto.app) as alto_url, serving(fixflo.app) as fixflo_base:
-        fixflo_url = fixflo_base + "/api/v2"
-        urls = (alto_url, fixflo_url)
-        config_path = _write_config(folder, alto, fixflo, urls, (per_minute, attempts))
-        yield FakeAgency(
-            folder,
-            config_path,
-            folder / "state" / "agency.db",
-            alto,
-            fixflo,
-            simulation,
-            alto_url,
-            fixflo_url,
-            chosen,
+    hook = _Webhook.chosen(webhook_port) if webhooks else None
+    limits = (per_minute, min(per_minute, fixflo_rate_limit or per_minute), attempts)
+    try:
+        with serving(alto.app) as alto_url, serving(fixflo.app) as fixflo_base:
+            fixflo_url = fixflo_base + "/api/v2"
+            urls = (alto_url, fixflo_url)
+            config_path = _write_config(folder, alto, fixflo, urls, limits, hook)
+            yield FakeAgency(
+                folder,
+                config_path,
+                folder / "state" / "agency.db",
+                alto,
+                fixflo,
+                simulation,
+                alto_url,
+                fixflo_url,
+                chosen,
+                None if hook is None else hook.url,
+                None if hook is None else hook.secret,
+            )
+    finally:
+        fixflo.close()
+
+
+@dataclass(frozen=True)
+class _Webhook:
+    """Where ``rulebridge serve`` is to listen, and the subscription's secret."""
+
+    port: int
+    secret: str = dataclasses.field(repr=False)
+
+    @classmethod
+    def chosen(cls, port: int) -> _Webhook:
+        """`port`, or a port free now when 0; a new random 32-character secret."""
+        if port == 0:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind((LOOPBACK, 0))
+                port = int(probe.getsockname()[1])
+        return cls(port, secrets.token_hex(16))
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def section(self) -> str:
+        """The config's ``webhook:`` section (design section 5)."""
+        events = ", ".join(WEBHOOK_EVENTS)
+        return (
+            "webhook:\n"
+            f"  listen: {LOOPBACK}:{self.port}\n"
+            f"  public_url: {self.url}\n"
+            f"  secret_env: {_ENV['webhook']}\n"
+            "  signature: hmac-sha256\n"
+            f"  events: [{events}]\n"
         )
 
 
@@ -169,17 +241,19 @@ def _write_config(
     alto: FakeAlto,
     fixflo: FakeFixflo,
     urls: tuple[str, str],
-    limits: tuple[int, int],
+    limits: tuple[int, int, int],
+    hook: _Webhook | None,
 ) -> Path:
     alto_url, fixflo_url = urls
-    rate, attempts = limits
-    secrets = folder / "agency.secrets"
-    secrets.touch(mode=0o600)
-    os.chmod(secrets, 0o600)
-    secrets.write_text(
+    rate, fixflo_rate, attempts = limits
+    kept = folder / "agency.secrets"
+    kept.touch(mode=0o600)
+    os.chmod(kept, 0o600)
+    kept.write_text(
         f"{_ENV['alto_id']}={alto.client_id}\n"
         f"{_ENV['alto_secret']}={alto.client_secret}\n"
-        f"{_ENV['fixflo']}={fixflo.token}\n",
+        f"{_ENV['fixflo']}={fixflo.token}\n"
+        + ("" if hook is None else f"{_ENV['webhook']}={hook.secret}\n"),
         "utf-8",
     )
     config = folder / "agency.yaml"
@@ -200,7 +274,7 @@ def _write_config(
         "fixflo:\n"
         f"  base_url: {fixflo_url}\n"
         f"  token_env: {_ENV['fixflo']}\n"
-        f"  rate_limit: {{per_minute: {rate}}}\n",
+        f"  rate_limit: {{per_minute: {fixflo_rate}}}\n" + ("" if hook is None else hook.section()),
         "utf-8",
     )
     return config

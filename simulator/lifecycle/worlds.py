@@ -91,20 +91,49 @@ def first_segment(reference: Any) -> str | None:
     return None if reference in (None, "") else str(reference).split("/", 1)[0]
 
 
+Listener = Callable[[dict[str, Any] | None, dict[str, Any]], None]
+"""Told of every save: ``(previous snapshot or None for a new issue, new snapshot)``."""
+
+
 @dataclass
 class FixfloWorld:
-    """Fixflo's lifecycle records by issue id, with the history of each one's snapshots."""
+    """Fixflo's lifecycle records by issue id, with the history of each one's snapshots.
+
+    Listeners (`listen`) hear of every save, as Fixflo's webhooks do (the fake Fixflo
+    sends its deliveries from one).
+    """
 
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
 
     def save(self, issue: dict[str, Any]) -> dict[str, Any]:
-        """Store `issue` as it is now (a new snapshot in its history); returns the copy."""
+        """Store `issue` as it is now (a new snapshot in its history); returns the copy.
+
+        Then each listener is called, in the order they were added, with copies of the
+        issue's previous snapshot (None when the issue is new) and of the new one.
+        """
         issue_id = str(issue["Id"])
         snapshot = copy.deepcopy(issue)
         self.issues[issue_id] = issue
-        self.history.setdefault(issue_id, []).append(snapshot)
+        earlier = self.history.setdefault(issue_id, [])
+        previous = earlier[-1] if earlier else None
+        earlier.append(snapshot)
+        for listener in list(self.listeners):
+            listener(copy.deepcopy(previous), copy.deepcopy(snapshot))
         return snapshot
+
+    def listen(self, callback: Listener) -> None:
+        """Call `callback` after every save with ``(previous, new)`` snapshots.
+
+        Example:
+            >>> world, heard = FixfloWorld(), []
+            >>> world.listen(lambda before, after: heard.append((before, after["Status"])))
+            >>> _ = world.save({"Id": "1", "Status": "Reported"})
+            >>> heard
+            [(None, 'Reported')]
+        """
+        self.listeners.append(callback)
 
     def snapshot(self, issue_id: str, index: int | None = None) -> dict[str, Any]:
         """A copy of the issue now, or its `index`-th stored snapshot (from 0).

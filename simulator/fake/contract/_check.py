@@ -14,7 +14,11 @@ What is a violation (each names the operation, the part and where in it):
   items too), an enum value outside it, a body where it gives none, a body that is not JSON
   where it gives a JSON shape. A fake must never send an unknown field (an adapter ignores
   them). Error answers with a JSON body are held to the operation's error shape
-  (ProblemDetails, ErrorsResponse, Fixflo's Envelope); non-JSON error bodies pass.
+  (ProblemDetails, ErrorsResponse, Fixflo's Envelope); non-JSON error bodies pass. A
+  Fixflo write (an operation with a request body) answered HTTP 200 with an Envelope whose
+  ``Errors`` is not empty is a refusal (fixflo.md section 0: "errors may arrive with HTTP
+  200"), held to the Envelope shape even where a success has another shape
+  (``POST /Webhook/Subscribe`` gives ``{id}``).
 """
 
 from __future__ import annotations
@@ -258,7 +262,22 @@ def _response(contract: Contract, op: Operation, exchange: Exchange) -> Iterator
     except ValueError:
         yield "", "the answer is not JSON"
         return
+    if _refused_write(op, value):
+        yield from _error_response(contract, op, body)
+        return
     yield from _walk(contract, value, shape, "", request=False)
+
+
+def _refused_write(op: Operation, value: object) -> bool:
+    """Whether a 2xx answer is Fixflo refusing a write: an Envelope listing Errors."""
+    return (
+        op.errors == "Envelope"
+        and op.request is not None
+        and isinstance(value, dict)
+        and isinstance(value.get("Errors"), list)
+        and bool(value["Errors"])
+        and "HttpStatusCode" in value
+    )
 
 
 def _error_response(contract: Contract, op: Operation, body: bytes) -> Iterator[tuple[str, str]]:
