@@ -246,9 +246,7 @@ class Reconciler(threading.Thread):
     async def _one_run(self, store: Store, queue: LiveQueue) -> None:
         """One live run: started, served for up to `ROLLOVER`, finished with its report."""
         ruleset = self.setup.ruleset
-        run = store.start_run(
-            ruleset.name, str(ruleset.version), ruleset.content_hash, kind="live"
-        )
+        run = store.start_run(ruleset.name, str(ruleset.version), ruleset.content_hash, kind="live")
         self.run_id = self.log.run_id = run.id
         self._holder = f"live:{run.id}:{os.getpid()}"
         night = LiveNight(self.setup.options, ruleset, store, run, self.log, calls=ApiCalls())
@@ -309,7 +307,8 @@ class Reconciler(threading.Thread):
 
     async def _worker(self, night: Night, work: IssueWork, queue: LiveQueue, ends: float) -> None:
         """Take, reconcile, settle; until stopped or the run's end."""
-        assert self._stopping is not None and self._wake is not None
+        assert self._stopping is not None
+        assert self._wake is not None
         while not self._stopping.is_set() and time.monotonic() < ends:
             item = queue.take(self._holder)
             if item is None:
@@ -332,7 +331,9 @@ class Reconciler(threading.Thread):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
-    async def _reconcile(self, night: Night, work: IssueWork, queue: LiveQueue, item: LiveItem) -> None:
+    async def _reconcile(
+        self, night: Night, work: IssueWork, queue: LiveQueue, item: LiveItem
+    ) -> None:
         issue_id, attempts = item.issue_id, self.setup.options.config.webhook.attempts  # type: ignore[union-attr]
         try:
             fate = await reconcile_issue(night, work, issue_id, stamped=False, holder=self._holder)
@@ -382,7 +383,9 @@ def _since(received_at: str) -> float:
     return max(0.0, (datetime.now(UTC) - then).total_seconds())
 
 
-def live_report(night: Night, stats: LiveStats, started: float, error: str | None) -> dict[str, Any]:
+def live_report(
+    night: Night, stats: LiveStats, started: float, error: str | None
+) -> dict[str, Any]:
     """The live run's report, in the nightly report's shape (``rulebridge report RUN``)."""
     letters = {letter.id: letter for letter in night.store.dead_letters(include_retried=True)}
     return {

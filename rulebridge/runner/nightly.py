@@ -392,9 +392,7 @@ async def _webhook_activity(night: Night, fixflo: RecordTarget) -> None:
     since = _last_night_start(night)
     try:
         hooks = FixfloSubscriptions(fixflo, secret_env=night.config.webhook.secret_env)
-        failures = await hooks.activity(
-            subscription, failed_only=True, since=since
-        )
+        failures = await hooks.activity(subscription, failed_only=True, since=since)
     except RulebridgeError as exc:
         night.warn("webhook", f"Fixflo's webhook activity could not be read ({exc})")
         return

@@ -148,7 +148,8 @@ class LiveServer:
         """Serve in the foreground until SIGTERM/SIGINT; the exit code (0, or 1 when the
         reconcile thread failed)."""
         with self._prepared():
-            assert self._uvicorn is not None and self._socket is not None
+            assert self._uvicorn is not None
+            assert self._socket is not None
             self._uvicorn.run(sockets=[self._socket])
             return self._finish()
 
@@ -161,7 +162,8 @@ class LiveServer:
             RunFailedError: the server did not come up within `timeout` seconds.
         """
         with self._prepared():
-            assert self._uvicorn is not None and self._socket is not None
+            assert self._uvicorn is not None
+            assert self._socket is not None
             thread = threading.Thread(
                 target=self._uvicorn.run, kwargs={"sockets": [self._socket]}, daemon=True
             )
@@ -350,7 +352,8 @@ class LiveServer:
                 str(row.get("issue_id")) for row in dead[:50]]}  # fmt: skip
 
         reconciler = self.reconciler
-        assert reconciler is not None and self.receiver is not None
+        assert reconciler is not None
+        assert self.receiver is not None
         try:
             queue = await self._in_queue_thread(read)
         except Exception as exc:
@@ -452,4 +455,3 @@ def unsubscribe(config: AgencyConfig, log: RunLog) -> list[str]:
     removed = asyncio.run(remove())
     log.event("unsubscribed", subscriptions=removed)
     return removed
-

@@ -24,9 +24,10 @@ import pytest
 import yaml
 
 from adapters.fixflo.webhooks import path_token, sign
+from engine import RulesetErrors
 from engine.store import LiveQueue, Store
 from rulebridge._config import load_agency_config
-from rulebridge.runner import RunFailedError, RunLog, RunOptions, run_nightly
+from rulebridge.runner import LockedError, RunFailedError, RunLog, RunOptions, run_nightly
 from rulebridge.runner.serve import LiveServer, ServeOptions
 from simulator.fake.loopback import PATHS, FakeAgency, agreement, fake_agency, play_issues
 
@@ -124,23 +125,26 @@ def test_webhook_section_defaults_and_located_errors(tmp_path: Path) -> None:
     )
     assert webhook.events == ("Issue state change", "Job invoice updated", "Issue closed")
     assert (webhook.workers, webhook.queue_limit, webhook.attempts) == (4, 1000, 5)
-    assert webhook.signature == "hmac-sha256" and webhook.grace_seconds == 20
+    assert webhook.signature == "hmac-sha256"
+    assert webhook.grace_seconds == 20
 
     config.write_text(
         base.replace("8787", "70000").replace("https://rb", "http://rb")
         + "  signatur: none\n  events: [Issue state chang]\n",
         "utf-8",
     )
-    with pytest.raises(Exception) as schema_error:
+    with pytest.raises(RulesetErrors) as schema_error:
         load_agency_config(config)
     text = str(schema_error.value)
-    assert "a.yaml:9:3: unknown-key" in text and "did you mean 'signature'" in text
+    assert "a.yaml:9:3: unknown-key" in text
+    assert "did you mean 'signature'" in text
     assert "did you mean 'Issue state change'" in text
 
     config.write_text(base.replace("8787", "70000").replace("https://rb", "http://rb"), "utf-8")
-    with pytest.raises(Exception) as semantic:
+    with pytest.raises(RulesetErrors) as semantic:
         load_agency_config(config)
-    assert "bad-port" in str(semantic.value) and "insecure-url" in str(semantic.value)
+    assert "bad-port" in str(semantic.value)
+    assert "insecure-url" in str(semantic.value)
 
 
 def test_the_secret_is_checked_and_never_shown(
@@ -154,7 +158,7 @@ def test_the_secret_is_checked_and_never_shown(
         "utf-8",
     )
     monkeypatch.setenv("A_HOOK", "short-secret")
-    with pytest.raises(ValueError, match="A_HOOK: .*16 to 64") as error:
+    with pytest.raises(ValueError, match=r"A_HOOK: .*16 to 64") as error:
         load_agency_config(config).webhook_secret()
     assert "short-secret" not in str(error.value)
     monkeypatch.setenv("A_HOOK", "s" * 32)
@@ -168,15 +172,18 @@ def test_refuses_to_start_before_the_first_night_and_beside_another_server(
     tmp_path: Path,
 ) -> None:
     with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED, webhooks=True) as agency:
-        with pytest.raises(RunFailedError, match="run the nightly job first"):
-            with server_of(agency, io.StringIO()).running():
-                pass
+        first = server_of(agency, io.StringIO())
+        with pytest.raises(RunFailedError, match="run the nightly job first"), first.running():
+            pass
         assert not agency.store_path.exists()  # nothing made
         night(agency)
-        with server_of(agency, io.StringIO()).running():
-            with pytest.raises(Exception, match="another `rulebridge serve`"):
-                with server_of(agency, io.StringIO()).running():
-                    pass
+        second = server_of(agency, io.StringIO())
+        with (
+            server_of(agency, io.StringIO()).running(),
+            pytest.raises(LockedError, match="another `rulebridge serve`"),
+            second.running(),
+        ):
+            pass
 
 
 # The live path -------------------------------------------------------------------------
@@ -200,7 +207,8 @@ def test_an_instruct_in_fixflo_reaches_alto_without_a_nightly_run(tmp_path: Path
         assert nightly_runs(agency) == before  # no nightly run made them
         assert sorted(set(alto.order_issue.values())) == sorted(instructed)  # W-03
         reported_only = [i for i in issues if PATHS[(int(i) - 1) % 7] == ("report",)]
-        assert reported_only and not set(reported_only) & set(alto.order_issue.values())  # W-01
+        assert reported_only
+        assert not set(reported_only) & set(alto.order_issue.values())
         assert agreement(agency) == []
         status = client.get("/status").json()
         assert status["queue"]["pending"] == 0
@@ -225,10 +233,15 @@ def test_duplicated_reordered_and_forged_deliveries_change_nothing_twice(tmp_pat
         path = "/" + path_token(secret)
         for issue_id in issues:  # every delivery again, signed: duplicates or no-ops
             body = json.dumps({"action": "Issue state change", "payload": {"Id": issue_id}})
-            answer = client.post(path, content=body, headers={"ff-signature": sign(body.encode(), secret)})
+            answer = client.post(
+                path, content=body, headers={"ff-signature": sign(body.encode(), secret)}
+            )
             assert answer.status_code == 200
         forged = json.dumps({"action": "Issue closed", "payload": {"Id": issues[0]}}).encode()
-        assert client.post(path, content=forged, headers={"ff-signature": "sha256=00"}).status_code == 401
+        assert (
+            client.post(path, content=forged, headers={"ff-signature": "sha256=00"}).status_code
+            == 401
+        )
         assert client.post("/" + "0" * 32, content=forged).status_code == 404
         wait_for(lambda: settled(agency, server), what="the replays")
         assert alto_writes(agency) == writes  # nothing written twice
@@ -257,7 +270,8 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
             assert post("901").status_code == 200
             assert post("901").status_code == 200  # the same delivery: a duplicate
             full = post("902")
-            assert full.status_code == 503 and full.headers["Retry-After"]
+            assert full.status_code == 503
+            assert full.headers["Retry-After"]
             assert client.get("/readyz").status_code == 503
 
 
@@ -277,7 +291,8 @@ def test_w06_is_logged_the_moment_an_issue_is_awarded(tmp_path: Path) -> None:
         wait_for(lambda: settled(agency, server))
     with Store.open(agency.store_path) as store:
         live = [run for run in store.runs() if run.kind == "live"]
-    assert live and live[0].report is not None
+    assert live
+    assert live[0].report is not None
     assert any(w["rule"].startswith("W-06") for w in live[0].report["warnings"])
 
 
@@ -300,7 +315,8 @@ def test_a_delivery_lost_while_the_server_was_down_is_done_by_the_next_night(
         handled = report["issues"]["handled"]
         assert missed[0] in report["issues"]["night_ids"]
         assert set(live) <= set(report["issues"]["live_ids"])
-        assert handled["night"] >= 1 and handled["live"] >= 1
+        assert handled["night"] >= 1
+        assert handled["live"] >= 1
         assert agreement(agency) == []
 
 
@@ -313,5 +329,6 @@ def test_status_and_history_hold_the_live_run(tmp_path: Path) -> None:
     live = [run for run in runs if run.kind == "live"]
     assert live[0].status == "succeeded"
     report = live[0].report
-    assert report is not None and report["run"]["kind"] == "live"
+    assert report is not None
+    assert report["run"]["kind"] == "live"
     assert report["issues"]["live"]["fates"]["reconciled"] >= 1

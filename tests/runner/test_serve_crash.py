@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import yaml
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.fixflo.webhooks import path_token, sign
 from engine.store import LiveQueue, Store
@@ -31,7 +32,6 @@ from rulebridge._config import load_agency_config
 from rulebridge.runner import RunLog, RunOptions, run_nightly
 from rulebridge.runner.serve import LiveServer, ServeOptions
 from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE, SEED = 30, 7
@@ -148,7 +148,8 @@ def test_sigkill_mid_reconcile_loses_and_duplicates_nothing(tmp_path: Path) -> N
             code = again.wait(60)
         assert code == 0
         orders = Counter(alto.order_issue.values())
-        assert orders[issue_id] == 1 and max(orders.values()) == 1
+        assert orders[issue_id] == 1
+        assert max(orders.values()) == 1
         with Store.open(agency.store_path) as store:
             assert store.issue_state(issue_id).works_order_id is not None
             runs = [run for run in store.runs() if run.kind == "live"]
@@ -165,9 +166,7 @@ def test_sigterm_lets_the_in_flight_reconcile_finish_and_refuses_new_deliveries(
         agency.alto.app.app = hold
         stream = io.StringIO()
         config = load_agency_config(agency.config_path)
-        server = LiveServer(
-            ServeOptions(config, agency.store_path), RunLog(stream, terminal=False)
-        )
+        server = LiveServer(ServeOptions(config, agency.store_path), RunLog(stream, terminal=False))
         with server.running():
             issue_id = instructed(agency)
             assert hold.applied.wait(30)
@@ -179,11 +178,12 @@ def test_sigterm_lets_the_in_flight_reconcile_finish_and_refuses_new_deliveries(
                 content=body,
                 headers={"ff-signature": sign(body, secret)},
             )
-            assert answer.status_code == 503 and answer.headers["Retry-After"]
+            assert answer.status_code == 503
+            assert answer.headers["Retry-After"]
             hold.release()  # the reconcile finishes within the grace
         with Store.open(agency.store_path) as store:
             assert store.issue_state(issue_id).works_order_id is not None
-            live = [run for run in store.runs() if run.kind == "live"][0]
+            live = next(run for run in store.runs() if run.kind == "live")
         assert live.status == "succeeded"
         assert Counter(agency.simulation.alto.order_issue.values())[issue_id] == 1
 
