@@ -4,8 +4,9 @@ Runs, operations and their status, the id map, per-issue ledger state, cursors, 
 letters, an append-only audit log and the agency the store belongs to (`identity`),
 behind the intent-before-effect contract for exactly-once effects (see
 `engine.store._store` and docs/store.md); and the claims that make each webhook delivery
-handled once (`Deliveries`). This package imports nothing of `engine.language` or
-`engine.issues`.
+handled once (`Deliveries`); the live server's queue of issues to reconcile (`LiveQueue`)
+and the per-issue lease it shares with the nightly run (`Store.lease_issue`). This package
+imports nothing of `engine.language` or `engine.issues`.
 """
 
 from engine.store._store import Store
@@ -19,6 +20,7 @@ from engine.store.identity import (
     StoreMismatchError,
     StoreRefusedError,
 )
+from engine.store.live import EnqueueOutcome, LiveItem, LiveQueue
 from engine.store.records import (
     DeadLetter,
     EffectResult,
@@ -26,6 +28,7 @@ from engine.store.records import (
     Intent,
     IssueState,
     Run,
+    RunKind,
 )
 
 __all__ = [
@@ -34,11 +37,15 @@ __all__ = [
     "Deliveries",
     "DeliveryClaim",
     "EffectResult",
+    "EnqueueOutcome",
     "IdMapEntry",
     "Intent",
     "IssueState",
+    "LiveItem",
+    "LiveQueue",
     "Progress",
     "Run",
+    "RunKind",
     "Store",
     "StoreBehindError",
     "StoreBinding",

@@ -45,7 +45,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
 
 from engine.explain import Because
-from engine.store._ledger import Ledger
+from engine.store._leases import MAX_ERROR, Leases
 from engine.store.files import StoreError
 from engine.store.records import (
     ONCE_OPS,
@@ -54,6 +54,7 @@ from engine.store.records import (
     Intent,
     OpStatus,
     Run,
+    RunKind,
     RunStatus,
     StoredOperation,
     dumps,
@@ -61,33 +62,44 @@ from engine.store.records import (
 
 __all__ = ["Store"]
 
-_MAX_ERROR = 500  # error texts are kept short: they are for people, not for replay
+_MAX_ERROR = MAX_ERROR
 
 
-class Store(Ledger):
+class Store(Leases):
     """An open state store. Use `Store.open`; close it (or use ``with``) when done."""
 
     # Runs ------------------------------------------------------------------------------
 
     def start_run(
-        self, ruleset_name: str, ruleset_version: str, ruleset_hash: str, *, dry_run: bool = False
+        self,
+        ruleset_name: str,
+        ruleset_version: str,
+        ruleset_hash: str,
+        *,
+        dry_run: bool = False,
+        kind: RunKind = "night",
     ) -> Run:
         """Record a new run; later calls on this store belong to it until `finish_run`.
 
-        Runs left ``running`` by a killed process become ``interrupted``. Call it while
-        holding the agency's run lock.
+        Runs of the same `kind` left ``running`` by a killed process become
+        ``interrupted`` (a nightly run and the live server run side by side: neither
+        touches the other's run). Call it while holding the lock that keeps runs of that
+        kind apart (the agency's run lock; the server's ``serve.lock``).
 
         Example::
 
             store.start_run("alto-fixflo", "1", "ab12").status  # 'running'
         """
         with self.transaction():
-            # A run still 'running' was killed (the runner's lock keeps runs apart).
-            self._db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            # A run of this kind still 'running' was killed (a lock keeps such runs apart).
+            self._db.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND kind = ?",
+                [kind],
+            )
             cursor = self._db.execute(
                 "INSERT INTO runs (started, status, ruleset_name, ruleset_version, "
-                "ruleset_hash, dry_run) VALUES (?, 'running', ?, ?, ?, ?)",
-                [self._now(), ruleset_name, str(ruleset_version), ruleset_hash, int(dry_run)],
+                "ruleset_hash, dry_run, kind) VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                [self._now(), ruleset_name, str(ruleset_version), ruleset_hash, int(dry_run), kind],
             )
         self._run, self._ruleset_hash = cursor.lastrowid, ruleset_hash
         return self.run(self._require_run())

@@ -8,7 +8,7 @@ by a newer rulebridge and is refused rather than guessed at.
 
 Example:
     >>> [number for number, _, _ in MIGRATIONS]
-    [1, 2, 3, 4, 5]
+    [1, 2, 3, 4, 5, 6]
 
 Numbers need not be contiguous: each is applied once, in order, when the file lacks it, so a
 migration numbered below the file's highest (one merged later from a parallel branch) still
@@ -185,6 +185,49 @@ def _webhook_deliveries(db: Database) -> None:
         db.execute(statement)
 
 
+_LIVE_SYNC = """
+ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'night' CHECK (kind IN ('night', 'live'));
+CREATE TABLE live_queue (
+    issue_id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'leased', 'dead')),
+    received_at TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    holder TEXT,
+    token TEXT,
+    lease_until TEXT,
+    again INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX live_queue_due ON live_queue(status, due_at);
+CREATE TABLE live_handled (
+    issue_id TEXT PRIMARY KEY,
+    revision TEXT NOT NULL,
+    handled_at TEXT NOT NULL
+);
+CREATE TABLE live_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE issue_leases (
+    issue_id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until TEXT NOT NULL
+);
+"""
+
+
+def _live_sync(db: Database) -> None:
+    """The live server (`rulebridge serve`) beside the nightly run: a run's ``kind``
+    (``night`` or ``live``); the queue of issues webhooks asked to reconcile
+    (`engine.store.live.LiveQueue`), the revision each issue was last reconciled at live,
+    the server's own settings (``live_meta``), and the per-issue lease the nightly run and
+    the server take before writing an issue (`engine.store.Store.lease_issue`)."""
+    for statement in _statements(_LIVE_SYNC):
+        db.execute(statement)
+
+
 SchemaMigration = tuple[int, str, Callable[[Database], None]]
 MIGRATIONS: tuple[SchemaMigration, ...] = (
     (1, "initial schema", _initial),
@@ -192,6 +235,7 @@ MIGRATIONS: tuple[SchemaMigration, ...] = (
     (3, "resolved dead letters", _resolved_dead_letters),
     (4, "agency identity", _agency_identity),
     (5, "webhook deliveries", _webhook_deliveries),
+    (6, "live sync", _live_sync),
 )
 
 

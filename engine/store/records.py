@@ -23,12 +23,15 @@ __all__ = [
     "IssueState",
     "OpStatus",
     "Run",
+    "RunKind",
     "RunStatus",
     "StoredOperation",
 ]
 
 OpStatus = Literal["planned", "in_flight", "done", "failed", "dead"]
 RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
+RunKind = Literal["night", "live"]
+"""``night``: a nightly run (and ``apply``, ``adopt``); ``live``: the webhook server's run."""
 
 # Operations whose effect must happen once per key, ever (a second create or charge is a
 # duplicate); any other operation (update, archive, link) sets a state and may recur in a
@@ -105,6 +108,7 @@ class Run:
     dry_run: bool
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     report: Mapping[str, Any] | None = None
+    kind: RunKind = "night"
 
 
 @dataclass(frozen=True, slots=True)

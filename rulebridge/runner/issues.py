@@ -21,6 +21,21 @@ the ruleset cannot read. An issue whose only open operations are dead letters is
 the dead letters hold it, not the cursor, so one bad issue does not make every later
 night read everything after it again.
 
+**Shared with the live server.** `issue_work` and `reconcile_issue` are what both the
+nightly loop (`reconcile_issues`) and the webhook server (`rulebridge serve`) run for one
+issue. Before writing, each takes the issue's lease in the store
+(`engine.store.Store.lease_issue`), so a nightly run and the server never write one issue
+at once: the server takes it before reading and, when the nightly run holds it, answers
+``busy`` (its queue tries again later); the nightly run reads the issue first and then
+waits for the lease up to `LEASE_WAIT` seconds, reading the issue again once it has it;
+still held, the issue is ``held`` at its stamp (the cursor stays there) and "left to the
+live server" in the report. The lease is given back in a ``finally``.
+
+The nightly report says which issues were handled live (read tonight, the ledger agreeing,
+at the revision the server last reconciled: `engine.store.Store.handled_live`) and which
+at night (tonight applied an operation: a webhook missed it, or the server was down), and
+lists the live queue's dead issues, each read tonight and cleared once reconciled.
+
 Example::
 
     async with fixflo_ports(night, ruleset=night.ruleset) as fixflo, alto_writer(night) as alto:
@@ -31,35 +46,57 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from engine.errors import CredentialsRefused, EvaluationError, RulebridgeError
 from engine.issues.adoption import adopt_issue_ops
 from engine.issues.apply import AltoWriter, IssueApplyResult, apply_issue_ops, attachment_kinds
-from engine.issues.reconcile import IssueOps, reconcile
-from engine.language.lifecycle import Lifecycle, StatusSpec
+from engine.issues.reconcile import reconcile
+from engine.language.lifecycle import Lifecycle
 from engine.ports import DocumentSource, IssueSource, Record
-from engine.store import IssueState
+from engine.store.records import dumps
+from rulebridge.runner._agreement import (
+    INVOICE_GAP,
+    LIFECYCLE_KINDS,
+    agrees,
+    same_instant,
+    warn_waiting_charge,
+)
 from rulebridge.runner._night import Night
+from rulebridge.runner.log import redact_personal
 
 __all__ = [
     "INVOICE_GAP",
     "ISSUES_CURSOR",
+    "LEASE_WAIT",
     "LIFECYCLE_KINDS",
+    "Fate",
+    "IssueWork",
     "PartReader",
+    "holder_of",
+    "issue_work",
     "next_cursor",
+    "reconcile_issue",
     "reconcile_issues",
 ]
 
 ISSUES_CURSOR: Final = "fixflo.issues"
-LIFECYCLE_KINDS: Final = frozenset({"works_order", "document", "charge"})
-INVOICE_GAP: Final = "gap.issue-updates"
-"""The declared gap whose ``rules`` name the charge requirements that wait for an invoice."""
-Fate = Literal["reconciled", "parked", "held"]
+LEASE_WAIT: Final = 15.0
+"""Seconds the nightly run waits for an issue the live server is reconciling."""
+_LEASE_POLL: Final = 0.25
+_LISTED: Final = 50  # ids listed per kind in the report
+Fate = Literal["reconciled", "parked", "held", "busy"]
+"""What became of one issue: ``reconciled`` (the ledger agrees with it), ``parked`` (only
+dead letters are open), ``held`` (read again next time: a failure, or the live server
+held it all the while) or ``busy`` (the live server's answer when the nightly run holds
+the issue: nothing was read)."""
 
 
 @runtime_checkable
@@ -72,9 +109,24 @@ class PartReader(Protocol):
 
 
 @dataclass
-class _Phase:
-    """The ports the phase reads and writes through, and what it has seen: stamps by fate,
-    outcomes per kind, issues read."""
+class IssueWork:
+    """The ports one run's issues are read and written through, and what it has seen.
+
+    Attributes:
+        lifecycle: the ruleset's lifecycle.
+        issues: the repair system's issues (Fixflo).
+        documents: their files.
+        alto: the CRM written to.
+        kinds: the attachment kinds (`engine.issues.apply.attachment_kinds`).
+        stamps: the ``StatusChanged`` stamps of the issues read from the listing, by fate.
+        outcomes: effects per kind and outcome.
+        read: the issues read.
+        revisions: per issue reconciled, the revision it was reconciled at (canonical
+            JSON, what `engine.store.LiveQueue.done` keeps).
+        handled: issue ids whose ledger already agreed at the live server's revision
+            (``live``) and those tonight applied an operation for (``night``).
+        left_to_live: issues the live server held all the while the nightly run waited.
+    """
 
     lifecycle: Lifecycle
     issues: IssueSource
@@ -86,13 +138,48 @@ class _Phase:
     )
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     read: set[str] = field(default_factory=set)
+    revisions: dict[str, str] = field(default_factory=dict)
+    handled: dict[str, list[str]] = field(default_factory=lambda: {"live": [], "night": []})
+    left_to_live: list[str] = field(default_factory=list)
+
+
+def issue_work(
+    night: Night, issues: IssueSource, documents: DocumentSource, alto: AltoWriter
+) -> IssueWork:
+    """What `reconcile_issue` needs for the run `night`, over these ports.
+
+    Raises:
+        ValueError: the run's ruleset has no lifecycle (it reconciles no issue).
+
+    Example::
+
+        work = issue_work(night, fixflo.issues, fixflo.documents, alto)
+        await reconcile_issue(night, work, "42", stamped=False, holder=holder_of(night))
+    """
+    lifecycle = night.ruleset.lifecycle
+    if lifecycle is None:
+        raise ValueError(
+            f"the ruleset {night.ruleset.name} has no lifecycle: it reconciles no Fixflo issue"
+        )
+    return IssueWork(lifecycle, issues, documents, alto, attachment_kinds(lifecycle))
+
+
+def holder_of(night: Night) -> str:
+    """The run's name on the issue leases: ``night:<run id>:<pid>`` or ``live:<run id>:<pid>``.
+
+    Example::
+
+        holder_of(night)  # 'night:12:4242'
+    """
+    return f"{night.run.kind}:{night.run.id}:{os.getpid()}"
 
 
 async def reconcile_issues(
     night: Night, issues: IssueSource, documents: DocumentSource, alto: AltoWriter
 ) -> None:
-    """Reconcile every issue changed since the cursor (and every requeued one) into Alto,
-    then advance the cursor; the counts go to ``night.issues``.
+    """Reconcile every issue changed since the cursor (and every requeued one, and every
+    one the live server gave up on) into Alto, then advance the cursor; the counts go to
+    ``night.issues``.
 
     Args:
         night: the run.
@@ -100,66 +187,190 @@ async def reconcile_issues(
         documents: their files, attached to Alto's works orders.
         alto: the CRM written to.
     """
-    lifecycle = night.ruleset.lifecycle
-    if lifecycle is None:
+    if night.ruleset.lifecycle is None:
         return
     adopting = night.options.adopt
     since = None if adopting else night.store.cursor(ISSUES_CURSOR)
-    phase = _Phase(lifecycle, issues, documents, alto, attachment_kinds(lifecycle))
+    work = issue_work(night, issues, documents, alto)
+    holder, dead = holder_of(night), night.store.live_dead()
+    cleared: set[str] = set()
     with night.log.phase("issues") as advance:
         async for issue_id in issues.issue_ids(since=since):
-            await _read_and_reconcile(night, phase, issue_id, stamped=True)
+            fate = await reconcile_issue(night, work, issue_id, stamped=True, holder=holder)
+            _clear_dead(night, dead, issue_id, fate, cleared)
             advance(1)
-        for issue_id in _requeued(night, phase):
-            await _read_and_reconcile(night, phase, issue_id, stamped=False)
+        for issue_id in _revisited(night, work, dead):
+            fate = await reconcile_issue(night, work, issue_id, stamped=False, holder=holder)
+            _clear_dead(night, dead, issue_id, fate, cleared)
             advance(1)
-    cursor = next_cursor(since, phase.stamps["reconciled"] + phase.stamps["parked"],
-                         phase.stamps["held"])  # fmt: skip
+    cursor = next_cursor(since, work.stamps["reconciled"] + work.stamps["parked"],
+                         work.stamps["held"])  # fmt: skip
     if cursor is not None and not night.options.dry_run and not adopting:
         night.store.advance_cursor(ISSUES_CURSOR, cursor)
-    night.issues = {
+    night.issues = _summary(night, work, since, dead, cleared)
+    shown = ("outcomes", "live_ids", "night_ids", "live_dead", "left_to_live")
+    night.log.event("issues", **{k: v for k, v in night.issues.items() if k not in shown})
+
+
+def _summary(
+    night: Night,
+    work: IssueWork,
+    since: str | None,
+    dead: list[dict[str, Any]],
+    cleared: set[str],
+) -> dict[str, Any]:
+    """The issue phase's part of the report."""
+    return {
         "since": since,
-        "read": len(phase.read),
-        **{fate: len(stamps) for fate, stamps in phase.stamps.items()},
+        "read": len(work.read),
+        **{fate: len(stamps) for fate, stamps in work.stamps.items()},
         "cursor": night.store.cursor(ISSUES_CURSOR),
-        "outcomes": {kind: dict(counter) for kind, counter in phase.outcomes.items()},
+        "outcomes": {kind: dict(counter) for kind, counter in work.outcomes.items()},
+        "handled": {name: len(ids) for name, ids in work.handled.items()},
+        "live_ids": work.handled["live"][:_LISTED],
+        "night_ids": work.handled["night"][:_LISTED],
+        "left_to_live": work.left_to_live[:_LISTED],
+        "live_dead": [
+            {
+                "issue_id": row["issue_id"],
+                "attempts": row["attempts"],
+                "last_error": redact_personal(str(row["last_error"] or "")) or None,
+                "cleared": row["issue_id"] in cleared,
+            }
+            for row in dead
+        ],
     }
-    night.log.event("issues", **{k: v for k, v in night.issues.items() if k != "outcomes"})
 
 
-def _requeued(night: Night, phase: _Phase) -> list[str]:
-    """Issues with an operation a person queued again, not read yet in this run."""
+def _revisited(night: Night, work: IssueWork, dead: list[dict[str, Any]]) -> list[str]:
+    """Issues not read yet in this run with an operation a person queued again, or that
+    the live server gave up on (the night is its safety net)."""
     found = {str(op.get("issue_id")) for op in night.store.requeued(LIFECYCLE_KINDS)}
-    return sorted(found - phase.read - {"None"})
+    found |= {str(row["issue_id"]) for row in dead}
+    return sorted(found - work.read - {"None"})
 
 
-async def _read_and_reconcile(night: Night, phase: _Phase, issue_id: str, *, stamped: bool) -> None:
-    """Read one issue and reconcile it. An issue Fixflo will not give (an unreadable
-    answer after the adapter's retries) is a warning and holds the cursor where it is;
-    the other issues go on. Refused credentials stop the phase."""
-    phase.read.add(issue_id)
+def _clear_dead(
+    night: Night, dead: list[dict[str, Any]], issue_id: str, fate: Fate, cleared: set[str]
+) -> None:
+    """The live server's dead row of an issue tonight reconciled goes."""
+    if fate != "reconciled" or night.options.dry_run:
+        return
+    if any(row["issue_id"] == issue_id for row in dead) and night.store.clear_live_dead(issue_id):
+        cleared.add(issue_id)
+
+
+async def reconcile_issue(
+    night: Night, work: IssueWork, issue_id: str, *, stamped: bool, holder: str
+) -> Fate:
+    """Read one issue (and the parts its status needs, when the ledger does not agree),
+    reconcile it and apply what it asks for to Alto exactly once, under its lease.
+
+    An issue Fixflo will not give (an unreadable answer after the adapter's retries) is a
+    warning and ``held``; the other issues go on. A live run (``night.run.kind == 'live'``)
+    takes the lease before reading and answers ``busy`` without reading when someone
+    else holds it; a nightly run reads first and waits for the lease (see the module).
+    A dry run takes no lease (it writes nothing).
+
+    Args:
+        night: the run.
+        work: the run's ports and tallies (`issue_work`).
+        issue_id: the Fixflo issue.
+        stamped: whether the issue came from the listing since the cursor (its stamp
+            then moves the cursor).
+        holder: the run's name on the lease (`holder_of`).
+
+    Raises:
+        engine.errors.CredentialsRefused: Fixflo or Alto refused the credentials (the
+            phase stops).
+        engine.store.StoreError: the store failed.
+
+    Example::
+
+        await reconcile_issue(night, work, "42", stamped=False, holder=holder_of(night))
+        # 'reconciled'
+    """
+    work.read.add(issue_id)
+    leasing = not night.options.dry_run
+    if not leasing:
+        return await _read_and_reconcile(night, work, issue_id, stamped=stamped)
+    if night.run.kind == "live" and not night.store.lease_issue(issue_id, holder):
+        return "busy"
     try:
-        issue = await phase.issues.read_issue(issue_id)
+        if night.run.kind == "live":
+            return await _read_and_reconcile(night, work, issue_id, stamped=stamped)
+        return await _read_and_reconcile(night, work, issue_id, stamped=stamped, holder=holder)
+    finally:
+        night.store.release_issue(issue_id, holder)
+
+
+async def _read_and_reconcile(
+    night: Night, work: IssueWork, issue_id: str, *, stamped: bool, holder: str | None = None
+) -> Fate:
+    """Read one issue and reconcile it; with `holder`, take its lease after reading (a
+    nightly run), waiting for the live server and reading again if it had to wait."""
+    issue = await _read(night, work, issue_id, stamped=stamped)
+    if issue is None:
+        return "held"
+    if holder is not None:
+        waited = await _wait_for_lease(night, issue_id, holder)
+        if waited is None:
+            work.left_to_live.append(issue_id)
+            night.log.event("issue", id=issue_id, note="left to the live server")
+            return _stamp(work, issue, "held", stamped=stamped)
+        if waited:  # the server reconciled it meanwhile: what it saw may be newer
+            issue = await _read(night, work, issue_id, stamped=stamped)
+            if issue is None:
+                return "held"
+    fate = await _reconcile_one(night, work, issue)
+    return _stamp(work, issue, fate, stamped=stamped)
+
+
+def _stamp(work: IssueWork, issue: Mapping[str, Any], fate: Fate, *, stamped: bool) -> Fate:
+    if stamped:
+        work.stamps.setdefault(fate, []).append(str(issue.get("StatusChanged") or ""))
+    return fate
+
+
+async def _read(
+    night: Night, work: IssueWork, issue_id: str, *, stamped: bool
+) -> dict[str, Any] | None:
+    """The issue as Fixflo has it now; None (a warning, the cursor held) when Fixflo will
+    not give it. Refused credentials stop the phase."""
+    try:
+        return dict(await work.issues.read_issue(issue_id))
     except CredentialsRefused:
         raise
     except RulebridgeError as exc:
         night.warn("fixflo", f"issue {issue_id} could not be read ({exc}); read again next run")
         night.incomplete += 1
         if stamped:
-            phase.stamps["held"].append("")  # its stamp is unknown: the cursor stays
-        return
-    fate = await _reconcile_one(night, phase, issue)
-    if stamped:
-        phase.stamps[fate].append(str(issue.get("StatusChanged") or ""))
+            work.stamps["held"].append("")  # its stamp is unknown: the cursor stays
+        return None
 
 
-async def _reconcile_one(night: Night, phase: _Phase, issue: dict[str, Any]) -> Fate:
+async def _wait_for_lease(night: Night, issue_id: str, holder: str) -> bool | None:
+    """Take the issue's lease, polling while another holds it, for up to `LEASE_WAIT`
+    seconds: False (taken at once), True (taken after waiting), None (still held)."""
+    deadline = time.monotonic() + LEASE_WAIT
+    waited = False
+    while not night.store.lease_issue(issue_id, holder):
+        if time.monotonic() >= deadline:
+            return None
+        waited = True
+        await asyncio.sleep(_LEASE_POLL)
+    return waited
+
+
+async def _reconcile_one(night: Night, work: IssueWork, issue: dict[str, Any]) -> Fate:
     issue_id = str(issue.get("Id"))
     state = night.store.issue_state(issue_id)
-    if _agrees(night, phase.lifecycle, issue, state):
-        return "reconciled"
+    revision = _revision(work.lifecycle, issue)
+    if agrees(night, work.lifecycle, issue, state):
+        _handled_live(night, work, issue_id, revision)
+        return _reconciled(work, issue_id, revision)
     try:
-        issue = await _with_parts(phase, issue)
+        issue = await _with_parts(work, issue)
     except RulebridgeError as exc:
         night.warn("fixflo", f"issue {issue_id}: {exc}; it is read again next run")
         night.incomplete += 1
@@ -171,7 +382,7 @@ async def _reconcile_one(night: Night, phase: _Phase, issue: dict[str, Any]) -> 
         return "held"
     for because in result.warnings:
         night.warn(because.rule, f"issue {issue_id}: {because}")
-    _warn_waiting_charge(night, phase.lifecycle, issue, state, result)
+    warn_waiting_charge(night, work.lifecycle, issue, state, result)
     wanted = {op.idempotency_key for op in result.operations}
     for queued in night.store.requeued(LIFECYCLE_KINDS):
         key = str(queued.get("idempotency_key"))
@@ -179,140 +390,77 @@ async def _reconcile_one(night: Night, phase: _Phase, issue: dict[str, Any]) -> 
             night.store.settle(key, "superseded: the issue moved on")
     if night.options.dry_run:
         for op in result.operations:
-            phase.outcomes.setdefault(op.kind, Counter())[f"would {op.op}"] += 1
+            work.outcomes.setdefault(op.kind, Counter())[f"would {op.op}"] += 1
         night.changes += len(result.operations)
         return "reconciled"
     if night.options.adopt:  # look only: record what Alto holds, send nothing
         adopted = await adopt_issue_ops(
-            result, phase.alto, night.store, run=night.run, attachments=phase.kinds
+            result, work.alto, night.store, run=night.run, attachments=work.kinds
         )
-        return _note(night, phase, adopted)
+        return _note(night, work, issue_id, revision, adopted)
     applied = await apply_issue_ops(
-        result, phase.alto, phase.documents, night.store, run=night.run, attachments=phase.kinds
+        result, work.alto, work.documents, night.store, run=night.run, attachments=work.kinds
     )
-    return _note(night, phase, applied)
+    return _note(night, work, issue_id, revision, applied)
 
 
-def _note(night: Night, phase: _Phase, applied: IssueApplyResult) -> Fate:
+def _revision(lifecycle: Lifecycle, issue: Mapping[str, Any]) -> str | None:
+    """The issue's revision as read (canonical JSON), or None when the lifecycle reads none."""
+    if lifecycle.read_revision is None:
+        return None
+    value = lifecycle.read_revision(issue)
+    return None if value is None else dumps(value)
+
+
+def _reconciled(work: IssueWork, issue_id: str, revision: str | None) -> Fate:
+    if revision is not None:
+        work.revisions[issue_id] = revision
+    return "reconciled"
+
+
+def _handled_live(night: Night, work: IssueWork, issue_id: str, revision: str | None) -> None:
+    """A nightly run found the ledger agreeing at the revision the live server reconciled."""
+    if night.run.kind != "night" or revision is None:
+        return
+    live = night.store.handled_live(issue_id)
+    if live is not None and same_instant(_loads(live), _loads(revision)):
+        work.handled["live"].append(issue_id)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _note(
+    night: Night, work: IssueWork, issue_id: str, revision: str | None, applied: IssueApplyResult
+) -> Fate:
     for kind, counter in applied.counts.items():
-        phase.outcomes.setdefault(kind, Counter()).update(counter)
+        work.outcomes.setdefault(kind, Counter()).update(counter)
     night.changes += applied.applied
     night.dead_letters.extend(applied.dead_letters)
+    if applied.applied:
+        work.handled["night" if night.run.kind == "night" else "live"].append(issue_id)
     if applied.complete:
-        return "reconciled"
+        return _reconciled(work, issue_id, revision)
     if applied.total("failed", "unknown", "deferred"):
         night.incomplete += 1
         return "held"
     return "parked"  # only dead letters (and what waits on them) are open
 
 
-async def _with_parts(phase: _Phase, issue: dict[str, Any]) -> dict[str, Any]:
+async def _with_parts(work: IssueWork, issue: dict[str, Any]) -> dict[str, Any]:
     """The issue with the parts the lifecycle reads at its status (none: as it is).
 
     A source without `PartReader` is asked for the issue again with the parts."""
-    parts = phase.lifecycle.parts_read(phase.lifecycle.status_of(issue) or "")
+    parts = work.lifecycle.parts_read(work.lifecycle.status_of(issue) or "")
     if not parts:
         return issue
-    if isinstance(phase.issues, PartReader):
-        return dict(await phase.issues.read_parts(issue, parts))
-    return dict(await phase.issues.read_issue(str(issue.get("Id")), parts))
-
-
-def _agrees(night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any], held: IssueState) -> bool:
-    """Whether the ledger already agrees with this very snapshot and nothing waits: the same
-    revision instant, the works order the status asks for held, its charge posted (or held
-    back by what the Issue alone decides, `_never_due`), and no operation of the issue
-    queued again by a person. Such an issue needs no part and no
-    operation (reconciling it would read its parts for nothing)."""
-    if held.revision is None or lifecycle.read_revision is None:
-        return False
-    if not _same_instant(lifecycle.read_revision(issue), held.revision):
-        return False
-    spec = _spec(night, lifecycle, issue)
-    if spec is None:
-        return False
-    if spec.works_order is not None and held.works_order_id is None:
-        return False
-    if spec.charge and spec.charge not in held.charges and not _never_due(night, spec, issue):
-        return False
-    issue_id = str(issue.get("Id"))
-    return not any(op.get("issue_id") == issue_id for op in night.store.requeued(LIFECYCLE_KINDS))
-
-
-def _never_due(night: Night, spec: StatusSpec, issue: Mapping[str, Any]) -> bool:
-    """Whether the status's charge is held back by a requirement the Issue alone decides
-    (no part read, not one of the rules ``gap.issue-updates`` names as waiting for an
-    invoice): a landlord's job, say, whose snapshot cannot come to need a charge."""
-    lifecycle = night.ruleset.lifecycle
-    policy = None if lifecycle is None else lifecycle.charges.get(str(spec.charge))
-    source = None if lifecycle is None else night.ruleset.sources.get(lifecycle.source)
-    if policy is None or source is None:
-        return False
-    waiting = next((set(g.rules) for g in night.ruleset.gaps if g.id == INVOICE_GAP), set())
-    context = night.ruleset.context()
-    for rule in policy.require:
-        try:
-            held, because = rule.check.explain(issue, context)
-        except (EvaluationError, LookupError, TypeError, ValueError):
-            return False
-        if held:
-            continue
-        fields = [str(reason.field) for reason in because]
-        reads_part = any(source.part_of(name) is not None for name in fields)
-        return bool(fields) and not reads_part and rule.id not in waiting
-    return False
-
-
-def _spec(night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any]) -> StatusSpec | None:
-    """The status spec as it applies to the issue (its first case that holds), or None when
-    the status is not declared or a case cannot be judged without the parts."""
-    declared = lifecycle.statuses.get(lifecycle.status_of(issue) or "")
-    if declared is None:
-        return None
-    try:
-        return declared.resolve(issue, night.ruleset.context())[0]
-    except (EvaluationError, LookupError, TypeError, ValueError):
-        return None
-
-
-def _same_instant(left: Any, right: Any) -> bool:
-    """Whether two revisions are equal: ISO date-times as instants, anything else as is."""
-    first, second = _instant(left), _instant(right)
-    if first is None or second is None:
-        return bool(left == right)
-    return first == second
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-def _warn_waiting_charge(
-    night: Night, lifecycle: Lifecycle, issue: Mapping[str, Any], held: IssueState, result: IssueOps
-) -> None:
-    """gap.issue-updates: an issue at a final status whose charge is not posted, held back
-    by a requirement the gap names (an invoice not there yet), is a warning each run."""
-    gap = next((g for g in night.ruleset.gaps if g.id == INVOICE_GAP), None)
-    spec = _spec(night, lifecycle, issue)
-    if gap is None or spec is None or not spec.charge or result.stale:
-        return
-    if result.status not in lifecycle.final or spec.charge in held.charges:
-        return
-    if any(op.kind == "charge" for op in result.operations):
-        return
-    waiting = [because for because in result.warnings if because.rule in gap.rules]
-    if waiting:
-        night.warn(
-            INVOICE_GAP,
-            f"issue {issue.get('Id')} is {result.status} and its {spec.charge} charge waits "
-            f"({waiting[0]}); {gap.instead}",
-        )
+    if isinstance(work.issues, PartReader):
+        return dict(await work.issues.read_parts(issue, parts))
+    return dict(await work.issues.read_issue(str(issue.get("Id")), parts))
 
 
 def next_cursor(since: str | None, passed: list[str], held: list[str]) -> str | None:

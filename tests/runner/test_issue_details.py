@@ -18,13 +18,9 @@ from engine import load_ruleset
 from engine.issues.reconcile import reconcile
 from engine.store import IssueState
 from rulebridge.cli import main
-from rulebridge.runner.issues import (
-    INVOICE_GAP,
-    _agrees,
-    _warn_waiting_charge,
-    _with_parts,
-    next_cursor,
-)
+from rulebridge.runner._agreement import agrees as _agrees
+from rulebridge.runner._agreement import warn_waiting_charge as _warn_waiting_charge
+from rulebridge.runner.issues import INVOICE_GAP, _with_parts, next_cursor
 from rulebridge.runner.wiring import check_issue_parts
 from simulator.fake.loopback import fake_agency
 from simulator.lifecycle import Simulation
