@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import statistics
 import threading
 import time
@@ -48,7 +47,7 @@ from engine.store import LiveItem, LiveQueue, Store, StoreError
 from engine.store.records import RunStatus
 from rulebridge.runner._night import Night, RunOptions
 from rulebridge.runner.calls import ApiCalls
-from rulebridge.runner.issues import IssueWork, issue_work, reconcile_issue
+from rulebridge.runner.issues import IssueWork, holder_of, issue_work, reconcile_issue
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 
@@ -237,9 +236,10 @@ class Reconciler(threading.Thread):
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
         path = self.setup.store_path
         with Store.open(path) as store, LiveQueue.open(path) as queue:
-            released = queue.release_holder("live:")
-            if released:
-                self.log.event("live", released=released)
+            # Under serve.lock no other server runs: "live:" leases are a killed one's.
+            released, leases = queue.release_holder("live:"), store.release_leases("live:")
+            if released or leases:
+                self.log.event("live", released=released, leases_released=leases)
             while not self._stopping.is_set():
                 await self._one_run(store, queue)
 
@@ -248,8 +248,8 @@ class Reconciler(threading.Thread):
         ruleset = self.setup.ruleset
         run = store.start_run(ruleset.name, str(ruleset.version), ruleset.content_hash, kind="live")
         self.run_id = self.log.run_id = run.id
-        self._holder = f"live:{run.id}:{os.getpid()}"
         night = LiveNight(self.setup.options, ruleset, store, run, self.log, calls=ApiCalls())
+        self._holder = holder_of(night)
         started, error = time.monotonic(), None
         self.log.event("run", state="started", kind="live", agency=night.config.agency)
         status: RunStatus = "succeeded"
@@ -344,7 +344,7 @@ class Reconciler(threading.Thread):
         self.stats.fates[fate] += 1
         self.stats.last_reconcile = datetime.now(UTC).isoformat(timespec="seconds")
         if fate in ("reconciled", "parked"):
-            revision = night.store.issue_state(issue_id).revision if fate == "reconciled" else None
+            revision = work.revisions.get(issue_id) if fate == "reconciled" else None
             queue.done(item, revision)
             self.stats.latencies.append(_since(item.received_at))
             self.log.event("live", issue=issue_id, fate=fate, attempt=item.attempts)
