@@ -66,7 +66,7 @@ def fixflo_requests(agency: FakeAgency, since: int = 0) -> int:
 
 def quiet(agency: FakeAgency, server: LiveServer) -> bool:
     reconciler = server.reconciler
-    if agency.fixflo.webhooks.pending() or reconciler is None or reconciler.stats.in_flight:
+    if agency.fixflo.webhooks.sender.pending() or reconciler is None or reconciler.stats.in_flight:
         return False
     with LiveQueue.open(agency.store_path) as queue:
         return queue.pending() == 0

@@ -140,7 +140,7 @@ def _live_phase(
 def _quiet(agency: FakeAgency, server: LiveServer) -> bool:
     """Fixflo sent every webhook and the server's queue is empty."""
     reconciler = server.reconciler
-    if agency.fixflo.webhooks.pending() or reconciler is None or reconciler.stats.in_flight:
+    if agency.fixflo.webhooks.sender.pending() or reconciler is None or reconciler.stats.in_flight:
         return False
     with LiveQueue.open(agency.store_path) as queue:
         return queue.pending() == 0

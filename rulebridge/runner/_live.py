@@ -40,31 +40,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.fixflo import DeliveryFailure, FixfloAdapter, FixfloSubscriptions
 from engine.errors import RulebridgeError
 from engine.language.ruleset import CompiledRuleset
 from engine.store import LiveItem, LiveQueue, Store, StoreError
 from engine.store.records import RunStatus
+from rulebridge._config import WebhookConfig
 from rulebridge.runner._night import Night, RunOptions
+from rulebridge.runner._subscribe import Subscriber, subscriptions_of
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.issues import IssueWork, holder_of, issue_work, reconcile_issue
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 
 __all__ = [
-    "SUBSCRIPTION_KEY",
     "LiveNight",
     "LiveStats",
     "Reconciler",
     "ServeSetup",
-    "Subscriber",
-    "activity_warning",
-    "failure_statuses",
     "live_report",
-    "subscriptions_of",
 ]
 
-SUBSCRIPTION_KEY: Final = "fixflo.webhook.subscription"
 ROLLOVER: Final = timedelta(hours=24)
 BUSY_DELAY: Final = timedelta(seconds=30)
 POLL_SECONDS: Final = 2.0
@@ -84,6 +79,14 @@ class ServeSetup:
     def store_path(self) -> Path:
         """The agency's store."""
         return self.options.store_path
+
+    @property
+    def webhook(self) -> WebhookConfig:
+        """The config's ``webhook:`` section (the server refuses a config without one)."""
+        webhook = self.options.config.webhook
+        if webhook is None:
+            raise ValueError(f"{self.options.config.path}: no 'webhook:' section")
+        return webhook
 
 
 class LiveNight(Night):
@@ -128,60 +131,6 @@ def _quantile(ordered: list[float], q: float) -> float | None:
         return round(ordered[0], 3)
     cuts = statistics.quantiles(ordered, n=100, method="inclusive")
     return round(cuts[max(0, min(98, round(q * 100) - 1))], 3)
-
-
-class Subscriber:
-    """The Fixflo subscription: made (idempotently) at start, checked, removed on request."""
-
-    def __init__(self, setup: ServeSetup, log: RunLog, queue: LiveQueue) -> None:
-        self.setup, self.log, self.queue = setup, log, queue
-        webhook = setup.options.config.webhook
-        assert webhook is not None  # serve refuses a config without one
-        self.webhook = webhook
-
-    @property
-    def ours(self) -> str:
-        """Our public URL without the token: every subscription of ours starts with it."""
-        return self.webhook.public_url + "/"
-
-    async def ensure(self, subscriptions: FixfloSubscriptions, target_url: str) -> str:
-        """Subscribe (replacing our earlier subscriptions), remember the id, check the
-        last hour's failed deliveries; returns the subscription id."""
-        made = await subscriptions.ensure(
-            target_url, self.setup.secret, ours=self.ours, events=self.webhook.events
-        )
-        self.queue.set_meta(SUBSCRIPTION_KEY, made.id)
-        self.log.event("subscribed", subscription=made.id, replaced=list(made.replaced))
-        since = datetime.now(UTC) - timedelta(hours=1)
-        try:
-            failures = await subscriptions.activity(made.id, failed_only=True, since=since)
-        except RulebridgeError as exc:
-            self.log.event("warning", rule="webhook", message=f"activity unread: {exc}")
-            return made.id
-        statuses = failure_statuses(failures)
-        if failures:
-            self.log.event("warning", rule="webhook", message=activity_warning(statuses))
-        return made.id
-
-
-def failure_statuses(failures: list[DeliveryFailure]) -> Counter[str]:
-    """Failed deliveries by the status our side answered ("no answer": none came)."""
-    return Counter("no answer" if f.status is None else str(f.status) for f in failures)
-
-
-def activity_warning(statuses: Counter[str]) -> str:
-    """The warning for Fixflo's failed deliveries, by answer status (401: the signature
-    scheme assumption may be wrong)."""
-    total = sum(statuses.values())
-    listed = ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items()))
-    text = f"Fixflo reports {total} failed webhook deliveries ({listed})"
-    if statuses.get("401"):
-        text += (
-            "; Fixflo's signature scheme is unpublished and rulebridge assumes ff-signature "
-            "HMAC-SHA256: if every delivery is refused 401, set 'signature: none' under "
-            "'webhook:' (the path token still keeps strangers out; docs/runner.md)"
-        )
-    return text
 
 
 class Reconciler(threading.Thread):
@@ -259,8 +208,8 @@ class Reconciler(threading.Thread):
                 alto_writer(night, drained=False) as alto,
             ):
                 if self.setup.subscribe and self.subscription is None:
-                    subscriber = Subscriber(self.setup, self.log, queue)
-                    subscriptions = subscriptions_of(fixflo.target, self.setup)
+                    subscriber = Subscriber(self.setup.webhook, self.setup.secret, self.log, queue)
+                    subscriptions = subscriptions_of(fixflo.target, self.setup.webhook)
                     self.subscription = await subscriber.ensure(subscriptions, self.target_url)
                 self.ready.set()
                 work = issue_work(night, fixflo.issues, fixflo.documents, alto)
@@ -283,25 +232,27 @@ class Reconciler(threading.Thread):
             self._stopping.set()
 
     async def _serve(self, night: Night, work: IssueWork, queue: LiveQueue, began: float) -> None:
-        """Run the workers until stopped or the run is `ROLLOVER` old."""
+        """Run the workers until stopped or the run is `ROLLOVER` old; when stopped, the
+        in-flight reconciles get the grace, then are cancelled."""
         assert self._stopping is not None
         ends = began + ROLLOVER.total_seconds()
-        tasks = [
+        tasks = {
             asyncio.create_task(self._worker(night, work, queue, ends))
-            for _ in range(self.setup.options.config.webhook.workers)  # type: ignore[union-attr]
-        ]
+            for _ in range(self.setup.webhook.workers)
+        }
         stopping = asyncio.create_task(self._stopping.wait())
-        all_done = asyncio.gather(*tasks)
-        await asyncio.wait([stopping, all_done], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({stopping, *tasks}, return_when=asyncio.FIRST_COMPLETED)
         if self._stopping.is_set():
-            _, pending = await asyncio.wait(tasks, timeout=self._grace or None)
-            if self._grace <= 0:
-                pending = {t for t in tasks if not t.done()}
+            pending = {task for task in tasks if not task.done()}
+            if pending and self._grace > 0:
+                _, pending = await asyncio.wait(pending, timeout=self._grace)
             for task in pending:
                 task.cancel()
             if pending:
                 self.interrupted = True
                 self.log.event("live", cancelled=len(pending), grace_seconds=self._grace)
+        else:  # the run is ROLLOVER old: the workers end by themselves
+            await asyncio.wait(tasks)
         stopping.cancel()
         await asyncio.gather(*tasks, stopping, return_exceptions=True)
 
@@ -334,11 +285,15 @@ class Reconciler(threading.Thread):
     async def _reconcile(
         self, night: Night, work: IssueWork, queue: LiveQueue, item: LiveItem
     ) -> None:
-        issue_id, attempts = item.issue_id, self.setup.options.config.webhook.attempts  # type: ignore[union-attr]
+        issue_id, attempts = item.issue_id, self.setup.webhook.attempts
+        fate: str
         try:
             fate = await reconcile_issue(night, work, issue_id, stamped=False, holder=self._holder)
         except RulebridgeError as exc:
             fate, error = "error", redact_personal(str(exc))
+        except Exception as exc:  # a defect: this issue is retried, the server goes on
+            fate, error = "error", f"{type(exc).__name__} (a defect: report it)"
+            self.log.event("error", issue=issue_id, message=error)
         else:
             error = f"issue {issue_id}: {fate}"
         self.stats.fates[fate] += 1
@@ -362,14 +317,6 @@ class Reconciler(threading.Thread):
                     f"issue {issue_id}: not reconciled after {attempts} attempts ({error}); "
                     "left to the nightly run",
                 )
-
-
-def subscriptions_of(fixflo: object, setup: ServeSetup) -> FixfloSubscriptions:
-    """Fixflo's subscriptions through the run's Fixflo adapter."""
-    if not isinstance(fixflo, FixfloAdapter):
-        raise TypeError(f"the Fixflo port is a {type(fixflo).__name__}, not the Fixflo adapter")
-    webhook = setup.options.config.webhook
-    return FixfloSubscriptions(fixflo, secret_env=webhook.secret_env if webhook else None)
 
 
 def _since(received_at: str) -> float:

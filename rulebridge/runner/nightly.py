@@ -58,8 +58,8 @@ from engine.sync.planner import make_plan
 from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge._snapshots import LoadedSnapshots, load_snapshots
-from rulebridge.runner._live import SUBSCRIPTION_KEY, activity_warning, failure_statuses
 from rulebridge.runner._night import Night, RunOptions
+from rulebridge.runner._subscribe import SUBSCRIPTION_KEY, activity_warning, failure_statuses
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.issues import reconcile_issues

@@ -32,36 +32,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import signal
 import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, Final
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from adapters.fixflo import FixfloSubscriptions
 from adapters.fixflo.webhooks import RETRY_AFTER, Busy, WebhookReceiver, issue_id_of, path_token
 from engine.store import LiveQueue, Store
 from rulebridge._config import AgencyConfig, WebhookConfig
-from rulebridge.runner._live import SUBSCRIPTION_KEY, Reconciler, ServeSetup
+from rulebridge.runner._live import Reconciler, ServeSetup
 from rulebridge.runner._night import RunOptions
-from rulebridge.runner.calls import ApiCalls
+from rulebridge.runner._serve_http import Uvicorn, bind, json_logging, uvicorn_config
+from rulebridge.runner._subscribe import SUBSCRIPTION_KEY, unsubscribe
 from rulebridge.runner.lock import LockedError, RunLock
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.nightly import AgencyRun, RunFailedError, load_agency_ruleset
 from rulebridge.runner.trust import open_trusted
-from rulebridge.runner.wiring import Wire, check_issue_parts, fixflo_ports
+from rulebridge.runner.wiring import check_issue_parts
 
 __all__ = ["SUBSCRIPTION_KEY", "LiveServer", "ServeOptions", "unsubscribe"]
 
@@ -95,20 +91,6 @@ class ServeOptions:
         return self.config.webhook
 
 
-class _Uvicorn(uvicorn.Server):
-    """uvicorn, its signals routed to the server's graceful stop (never re-raised: exit 0)."""
-
-    def __init__(self, config: uvicorn.Config, on_signal: Any) -> None:
-        super().__init__(config)
-        self._on_signal = on_signal
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """First signal: stop gracefully; a second SIGINT: stop now."""
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
-        self._on_signal(sig)
-
-
 class LiveServer:
     """The server of one agency (see the module docstring).
 
@@ -128,7 +110,7 @@ class LiveServer:
         self._queue_thread = ThreadPoolExecutor(1, thread_name_prefix="live-queue")
         self._queue: LiveQueue | None = None  # used in _queue_thread only
         self._socket: socket.socket | None = None
-        self._uvicorn: _Uvicorn | None = None
+        self._uvicorn: Uvicorn | None = None
         self._stopper: threading.Thread | None = None
 
     @property
@@ -222,7 +204,7 @@ class LiveServer:
                     f"running (lock {lock_path}); this one did nothing"
                 ) from None
             self._check_store(agency)
-            self._socket = _bind(self.webhook)
+            self._socket = bind(self.webhook)
             stack.callback(self._socket.close)
             setup = ServeSetup(
                 run_options,
@@ -241,8 +223,8 @@ class LiveServer:
             )
             stack.callback(self.receiver.close)
             stack.callback(self._close_queue)
-            self._uvicorn = _Uvicorn(_uvicorn_config(self._app()), self.stop)
-            _json_logging(self.log)
+            self._uvicorn = Uvicorn(uvicorn_config(self._app()), self.stop)
+            json_logging(self.log)
             self.reconciler.start()
             self.log.event(
                 "serve", state="started", listen=self.url, subscribe=self.options.subscribe
@@ -390,68 +372,3 @@ class LiveServer:
         with contextlib.suppress(RuntimeError):
             self._queue_thread.submit(close).result()
         self._queue_thread.shutdown(wait=True)
-
-
-def _bind(webhook: WebhookConfig) -> socket.socket:
-    """The listening socket on ``listen`` (port 0: a free one), or a RunFailedError."""
-    family = socket.AF_INET6 if ":" in webhook.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((webhook.host, webhook.port))
-    except OSError as exc:
-        sock.close()
-        raise RunFailedError(
-            f"cannot listen on {webhook.listen} ({exc.strerror}); change 'webhook.listen' or "
-            "stop what uses it"
-        ) from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _uvicorn_config(app: Any) -> uvicorn.Config:
-    return uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="off", log_level="warning"
-    )
-
-
-class _JsonLines(logging.Handler):
-    """Library log records (uvicorn, the receiver) as the server's JSON lines."""
-
-    def __init__(self, log: RunLog) -> None:
-        super().__init__(logging.INFO)
-        self.log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):  # logging must never take the server down
-            self.log.event(
-                "log", logger=record.name, level=record.levelname, message=record.getMessage()
-            )
-
-
-def _json_logging(log: RunLog) -> None:
-    for name in ("uvicorn", "rulebridge"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(h, _JsonLines) for h in logger.handlers):
-            logger.addHandler(_JsonLines(log))
-        logger.setLevel(logging.INFO if name == "rulebridge" else logging.WARNING)
-        logger.propagate = False
-
-
-def unsubscribe(config: AgencyConfig, log: RunLog) -> list[str]:
-    """Remove every Fixflo subscription of ours (those posting to our ``public_url``);
-    returns their ids. Other integrations' subscriptions are left alone.
-
-    Raises:
-        RunFailedError: the config has no ``webhook:`` section.
-    """
-    webhook = ServeOptions(config, Path()).webhook
-
-    async def remove() -> list[str]:
-        async with fixflo_ports(Wire(config, ApiCalls()), drained=False) as fixflo:
-            return await FixfloSubscriptions(fixflo.target).remove(ours=webhook.public_url + "/")
-
-    removed = asyncio.run(remove())
-    log.event("unsubscribed", subscriptions=removed)
-    return removed

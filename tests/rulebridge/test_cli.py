@@ -179,12 +179,8 @@ def test_serve_with_a_bad_webhook_section_gives_located_errors(tmp_path: Path) -
     )
     result = CliRunner().invoke(main, ["serve", "--config", str(config)])
     assert result.exit_code == 1
-    assert (
-        f"{config}:6:11:" in result.output
-    )
-    assert (
-        "a host:port such as 127.0.0.1:8787" in result.output
-    )
+    assert f"{config}:6:11:" in result.output
+    assert "a host:port such as 127.0.0.1:8787" in result.output
     assert f"{config}:9:12:" in result.output
 
 
