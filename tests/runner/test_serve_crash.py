@@ -73,11 +73,14 @@ def night(agency: FakeAgency) -> dict[str, Any]:
     return outcome.report
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+def wait_for(
+    check: Callable[[], bool], timeout: float = 30.0, what: str | Callable[[], str] = ""
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out waiting for {said or check}")
         time.sleep(0.02)
 
 
@@ -101,6 +104,11 @@ def ready(url: str) -> bool:
         return httpx.get(url + "/readyz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _state(agency: FakeAgency, issue_id: str) -> str:
+    with Store.open(agency.store_path) as store, LiveQueue.open(agency.store_path) as queue:
+        return f"{store.issue_state(issue_id)} pending {queue.pending()} dead {queue.dead()}"
 
 
 def queue_empty(agency: FakeAgency) -> bool:
@@ -142,7 +150,10 @@ def test_sigkill_mid_reconcile_loses_and_duplicates_nothing(tmp_path: Path) -> N
         again = spawn(agency, logs)
         try:
             wait_for(lambda: ready(url), what="the restarted server")
-            wait_for(lambda: queue_empty(agency) and agreement(agency) == [], what="agreement")
+            wait_for(
+                lambda: queue_empty(agency) and agreement(agency) == [],
+                what=lambda: f"agreement: {agreement(agency)} {_state(agency, issue_id)}",
+            )
         finally:
             again.send_signal(signal.SIGTERM)
             code = again.wait(60)
@@ -207,3 +218,23 @@ def test_rulebridge_serve_exits_0_on_sigterm(tmp_path: Path) -> None:
     assert [line["state"] for line in lines if line["event"] == "serve"][-1] == "stopped"
     secret = load_agency_config(agency.config_path).webhook_secret()
     assert secret not in (logs / "serve.log").read_text()  # never logged
+
+
+def test_opening_the_store_again_keeps_the_other_connections_locks(tmp_path: Path) -> None:
+    """The server holds several connections to one store in one process (the ledger, the
+    queue, the deliveries). Opening one more must not drop the others' POSIX locks (closing
+    any descriptor of the file would): else another process, closing its connection as the
+    seemingly last one, checkpoints and deletes the WAL the server still writes into, and
+    those writes vanish (found by the SIGKILL test above, one run in four)."""
+    path = tmp_path / "state" / "agency.db"
+    with Store.open(path) as first:
+        first.set_meta("probe", "1")  # the WAL exists and `first` holds its locks
+        wal = path.with_name(path.name + "-wal")
+        assert wal.exists()
+        LiveQueue.open(path).close()  # another connection of this process, opened and closed
+        other = "from engine.store import Store; import sys; Store.open(sys.argv[1]).close()"
+        subprocess.run([sys.executable, "-c", other, str(path)], cwd=ROOT, check=True)
+        assert wal.exists()  # the other process did not take itself for the last one
+        first.set_meta("probe", "2")
+    with Store.open(path) as again:
+        assert again.meta("probe") == "2"
