@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import httpx
 import stamina
@@ -61,6 +61,7 @@ __all__ = [
     "Caller",
     "Deadline",
     "HttpAdapter",
+    "Limiter",
     "Limits",
     "RetryPolicy",
     "decode_json",
@@ -182,6 +183,21 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
 
+class Limiter(Protocol):
+    """What `Caller` needs of a rate limiter: an in-process `aiolimiter.AsyncLimiter`
+    (`make_limiter`), or one shared across processes
+    (`rulebridge.runner.ratelimit.SharedLimiter`)."""
+
+    @property
+    def max_rate(self) -> float:
+        """How many requests one window allows."""
+        ...
+
+    async def acquire(self, amount: float = 1) -> None:
+        """Wait until `amount` more requests are allowed, and count them."""
+        ...
+
+
 def make_limiter(per_minute: float, *, period: float = 60.0) -> AsyncLimiter:
     """A limiter that never lets more than `per_minute` requests into any `period` window.
 
@@ -216,7 +232,7 @@ class Caller:
         self,
         client: httpx.AsyncClient,
         *,
-        limiter: AsyncLimiter | None = None,
+        limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
         secrets: tuple[str, ...] = (),
         limits: Limits | None = None,
@@ -548,7 +564,7 @@ class HttpAdapter:
         self,
         client: httpx.AsyncClient,
         *,
-        limiter: AsyncLimiter | None = None,
+        limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
         page_size: int = 100,
         limits: Limits | None = None,

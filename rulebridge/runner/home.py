@@ -6,6 +6,8 @@ Alto AgencyRef and Fixflo base URL, `engine.store.AgencyIdentity.key`), created 
 
 - ``run.lock``: the agency's run lock (`rulebridge.runner.lock.AgencyLock`), so two runs of
   one agency exclude each other even with two different ``--store`` files;
+- ``rate-<system>.sqlite``: the agency's rate limit for one API, shared by the nightly run
+  and the live server (`rulebridge.runner.ratelimit.SharedLimiter`; request times only);
 - ``witness.json``: the agency's store as its last run left it: the store's id and path,
   its latest run and effect (`engine.store.Progress`). A run refuses a store with another
   id, a store behind the witness (restored from an older backup, emptied), and a missing
@@ -90,6 +92,11 @@ class AgencyHome:
     def lock_path(self) -> Path:
         """The agency's run lock file."""
         return self.folder / "run.lock"
+
+    def rate_path(self, system: str) -> Path:
+        """The file of the agency's rate limit for `system` (``alto``, ``fixflo``), shared
+        by every process calling that API for the agency."""
+        return self.folder / f"rate-{system}.sqlite"
 
     def prepare(self) -> None:
         """Create the folder (0700) and its parents."""

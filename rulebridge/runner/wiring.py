@@ -7,6 +7,13 @@ timeout (`rulebridge._config.AgencyConfig.client`), the run's API call counters
 (`rulebridge.runner.calls.ApiCalls`), the agency's limiter and retry policy, and the Alto
 or Fixflo adapter over them. Clients are closed when the phase that opened them ends.
 
+The limiter is the agency's shared one (`rulebridge.runner.ratelimit.SharedLimiter`, a
+file in its folder of the state home) whenever that folder is known, as it is for every
+run (`agency_home`): a nightly run and the live server of one agency then stay within the
+vendor's limit together. Without it (a `Wire` given no home), each port gets the
+config's in-process limiter, which starts drained (`_drained`) after another phase read
+the same API a moment ago.
+
 Example::
 
     async with fixflo_ports(night) as fixflo:
@@ -26,19 +33,24 @@ from aiolimiter import AsyncLimiter
 from adapters.alto import AltoAdapter
 from adapters.errors import ConfigError
 from adapters.fixflo import ISSUE_PARTS, REFERENCE_LOOKUPS, FixfloAdapter, FixfloDocuments
-from adapters.http import Deadline
+from adapters.http import Deadline, Limiter
 from engine.errors import RecordError
 from engine.issues import AltoWriter
 from engine.language.ruleset import CompiledRuleset
 from engine.ports import DocumentSource, IssueSource, Record, RecordSource, RecordTarget
 from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import Opener
+from rulebridge.runner._night import Night
 from rulebridge.runner.calls import ApiCalls
+from rulebridge.runner.home import AgencyHome, state_home
+from rulebridge.runner.ratelimit import SharedLimiter
+from rulebridge.runner.trust import identity_of
 
 __all__ = [
     "FixfloPorts",
     "Wire",
     "Wired",
+    "agency_home",
     "alto_writer",
     "check_issue_parts",
     "fixflo_ports",
@@ -64,10 +76,29 @@ class Wired(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Wire:
-    """A config and call counters, for ports needed before the run's store is open."""
+    """A config and call counters, for ports needed before the run's store is open; with
+    `home`, the ports share the agency's rate limit (`agency_home`)."""
 
     config: AgencyConfig
     calls: ApiCalls
+    home: AgencyHome | None = None
+
+
+def agency_home(night: Wired) -> AgencyHome | None:
+    """The agency's folder in the state home, where its shared rate limits live: a run's
+    (`rulebridge.runner._night.Night`: its options' state home, or the default one) or the
+    one a `Wire` was given; None otherwise (the ports then limit in-process).
+
+    Example::
+
+        agency_home(night).rate_path("fixflo")
+        # PosixPath('/home/ops/.local/state/rulebridge/agencies/3f2a.../rate-fixflo.sqlite')
+    """
+    if isinstance(night, Wire):
+        return night.home
+    if isinstance(night, Night):
+        return AgencyHome(night.options.state_home or state_home(), identity_of(night.config))
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +146,10 @@ def snapshot_reader(
     config = night.config
 
     async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
-        async with _client(night, system) as client:
+        async with _client(night, system) as client, _limiter(night, system) as limiter:
             source = kind(
                 client,
-                limiter=config.limiter(system),
+                limiter=limiter,
                 retry=config.retry,
                 limits=config.limits,
                 deadline=deadline,
@@ -188,8 +219,9 @@ def _marked(name: str, lists: frozenset[str]) -> str:
 async def fixflo_ports(
     night: Wired, *, drained: bool = True, ruleset: CompiledRuleset | None = None
 ) -> AsyncIterator[FixfloPorts]:
-    """Fixflo's ports for the write phases, its limiter starting drained (`_drained`) unless
-    nothing read Fixflo a moment ago. With `ruleset`, its issue parts are checked
+    """Fixflo's ports for the write phases, through the agency's shared limiter (or an
+    in-process one starting drained, `_drained`, unless nothing read Fixflo a moment
+    ago: `drained`). With `ruleset`, its issue parts are checked
     (`check_issue_parts`) and issues are read with the fields its lifecycle's source
     declares.
 
@@ -198,9 +230,10 @@ async def fixflo_ports(
     """
     if ruleset is not None:
         check_issue_parts(ruleset)
-    async with _client(night, "fixflo") as client:
-        limiter = night.config.limiter("fixflo")
-        limiter = await _drained(limiter) if drained else limiter
+    async with (
+        _client(night, "fixflo") as client,
+        _limiter(night, "fixflo", drained=drained) as limiter,
+    ):
         config = night.config
         fixflo = FixfloAdapter(
             client,
@@ -214,11 +247,12 @@ async def fixflo_ports(
 
 @asynccontextmanager
 async def alto_writer(night: Wired, *, drained: bool = True) -> AsyncIterator[AltoWriter]:
-    """Alto's writer for the issue phase (with its lookups), its limiter starting drained
-    unless nothing read Alto a moment ago."""
-    async with _client(night, "alto") as client:
-        limiter = night.config.limiter("alto")
-        limiter = await _drained(limiter) if drained else limiter
+    """Alto's writer for the issue phase (with its lookups), through the agency's shared
+    limiter (or an in-process one starting drained unless nothing read Alto a moment ago)."""
+    async with (
+        _client(night, "alto") as client,
+        _limiter(night, "alto", drained=drained) as limiter,
+    ):
         config = night.config
         yield AltoAdapter(client, limiter=limiter, retry=config.retry, limits=config.limits)
 
@@ -228,6 +262,23 @@ async def _client(night: Wired, system: str) -> AsyncIterator[httpx.AsyncClient]
     """The agency's client for `system`, its calls counted for the report; closed on exit."""
     async with night.config.client(system) as client:
         yield night.calls.attach(client, system)
+
+
+@asynccontextmanager
+async def _limiter(night: Wired, system: str, *, drained: bool = False) -> AsyncIterator[Limiter]:
+    """The limiter for `system`'s calls: the agency's shared one (closed on exit) when its
+    home is known; else the config's in-process one, drained first when asked."""
+    home = agency_home(night)
+    if home is None:
+        limiter = night.config.limiter(system)
+        yield await _drained(limiter) if drained else limiter
+        return
+    home.prepare()
+    shared = SharedLimiter(home.rate_path(system), night.config.api(system).per_minute)
+    try:
+        yield shared
+    finally:
+        shared.close()
 
 
 async def _drained(limiter: AsyncLimiter) -> AsyncLimiter:

@@ -7,7 +7,7 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -844,3 +844,42 @@ def test_a_store_folder_made_by_another_process_meanwhile_is_used(
     prepare_file(folder / "agency.db")
     assert (folder / "agency.db").is_file()
     assert stat.S_IMODE(folder.stat().st_mode) == 0o750  # not ours to change
+
+
+# Live sync (migration 6): run kinds, the per-issue lease ------------------------------------
+
+
+def test_a_live_run_and_a_nightly_run_do_not_interrupt_each_other(open_store: OpenStore) -> None:
+    server, nightly = open_store(), open_store()
+    live = server.start_run("alto-fixflo", "1", "h", kind="live")
+    first = nightly.start_run("alto-fixflo", "1", "h")
+    assert (live.kind, first.kind) == ("live", "night")
+    second = open_store().start_run("alto-fixflo", "1", "h")  # the first night was killed
+    statuses = {run.id: (run.kind, run.status) for run in nightly.runs()}
+    assert statuses[live.id] == ("live", "running")
+    assert statuses[first.id] == ("night", "interrupted")
+    assert statuses[second.id] == ("night", "running")
+    open_store().start_run("alto-fixflo", "1", "h", kind="live")  # a restarted server
+    assert nightly.run(live.id).status == "interrupted"
+    assert nightly.run(second.id).status == "running"
+
+
+def test_an_issue_lease_is_exclusive_renewable_and_runs_out(state_dir: Path) -> None:
+    clock = [datetime(2026, 11, 22, 9, tzinfo=UTC)]
+    with (
+        Store.open(state_dir / "agency.db", clock=lambda: clock[0]) as night,
+        Store.open(state_dir / "agency.db", clock=lambda: clock[0]) as server,
+    ):
+        assert server.lease_issue("FF-1", "live:1:10")
+        assert not night.lease_issue("FF-1", "night:2:20")
+        assert night.issue_holder("FF-1") == "live:1:10"
+        assert server.lease_issue("FF-1", "live:1:10")  # its own: renewed
+        assert night.lease_issue("FF-2", "night:2:20")  # another issue is free
+        night.release_issue("FF-1", "night:2:20")  # not its lease: nothing happens
+        assert not night.lease_issue("FF-1", "night:2:20")
+        clock[0] += timedelta(minutes=5, seconds=1)  # the server was killed
+        assert night.issue_holder("FF-1") is None
+        assert night.lease_issue("FF-1", "night:2:20")
+        assert not server.lease_issue("FF-1", "live:1:10")
+        night.release_issue("FF-1", "night:2:20")
+        assert server.lease_issue("FF-1", "live:1:10", ttl=timedelta(seconds=1))
