@@ -139,6 +139,7 @@ class FixfloWebhooks:
         self._known: set[str] = set()
         self._activity: list[tuple[str, dict[str, Any]]] = []
         self.sender = Sender(self._record, hold=self.faults.hold)
+        self._world = world
         if world is not None:
             world.listen(self.on_save)
 
@@ -157,7 +158,10 @@ class FixfloWebhooks:
         return self.sender.drain(timeout)
 
     def close(self) -> None:
-        """Stop the sender thread; deliveries not yet sent are dropped."""
+        """Stop listening to the world and the sender thread; deliveries not yet sent are
+        dropped."""
+        if self._world is not None and self.on_save in self._world.listeners:
+            self._world.listeners.remove(self.on_save)
         self.sender.close()
 
     def activity(self, subscription_id: str | None = None) -> list[dict[str, Any]]:

@@ -64,8 +64,8 @@ class RateLimit:
         if wait is None:
             await self.app(scope, receive, send)
             return
-        answer = fixflo_refusal(429, "Too many requests: at most "
-                                f"{self.limit} a minute for this token")  # fmt: skip
+        message = f"Too many requests: at most {self.limit} in {self.window:g} s for this token"
+        answer = fixflo_refusal(429, message)
         answer.headers["Retry-After"] = str(wait)
         await answer(scope, receive, send)
 

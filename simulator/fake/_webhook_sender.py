@@ -237,6 +237,11 @@ class Sender:
                 self._thread.start()
             self._cond.notify_all()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the sending thread runs (it starts with the first delivery)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def pending(self) -> int:
         """Deliveries queued (delayed, held or due for a retry) or being sent."""
         with self._cond:

@@ -212,6 +212,110 @@ def test_error_answers_are_held_to_the_operations_error_shape() -> None:
     assert _alto("GET", "/suppliers", status=502, response_body=b"<html>bad gateway</html>") == []
 
 
+def _fixflo(method: str, path: str, **kwargs: object) -> list[Violation]:
+    return check_exchange("fixflo", Exchange(method, "/api/v2" + path, **kwargs), prefix="/api/v2")  # type: ignore[arg-type]
+
+
+def test_a_fixflo_write_refused_with_http_200_is_held_to_the_envelope() -> None:
+    """fixflo.md section 0: errors may arrive with HTTP 200, in the Envelope, even from
+    Subscribe, whose success is ``{id}``; a read is never enveloped."""
+    refusal = {**ENVELOPE, "Errors": ["Secret must be ..."], "Entity": None}
+    body = json.dumps({"TargetUrl": "https://x.example/h", "Secret": "short"}).encode()
+    subscribe = {"headers": JSON, "body": body}
+    assert (
+        _fixflo(
+            "POST", "/Webhook/Subscribe", **subscribe, response_body=json.dumps(refusal).encode()
+        )
+        == []
+    )
+    (odd,) = _fixflo(
+        "POST",
+        "/Webhook/Subscribe",
+        **subscribe,
+        response_body=json.dumps({**refusal, "Reason": "x"}).encode(),
+    )
+    assert odd.where == "Reason"
+    assert "(error shape Envelope)" in odd.what
+    no_errors = json.dumps({**ENVELOPE, "Entity": None}).encode()
+    assert {
+        v.where for v in _fixflo("POST", "/Webhook/Subscribe", **subscribe, response_body=no_errors)
+    } == set(ENVELOPE) | {"Entity"}
+    on_a_read = _fixflo("GET", "/Webhooks", response_body=json.dumps(refusal).encode())
+    assert on_a_read
+    assert "an array" in on_a_read[0].what
+
+
+def test_the_webhook_operations_requests_and_answers_are_checked() -> None:
+    (misspelled,) = _fixflo(
+        "POST",
+        "/Webhook/Subscribe",
+        headers=JSON,
+        body=b'{"TargetUrl": "https://x.example", "Secrets": "s"}',
+        response_body=b'{"id": "1"}',
+    )
+    assert (misspelled.part, misspelled.where) == ("request body", "Secrets")
+    assert "did you mean 'Secret'" in misspelled.what
+    (query,) = _fixflo("DELETE", "/Webhook/Unsubscribe", query=(("Id", "1"),), response_body=b"{}")
+    assert (query.part, query.where) == ("request query", "Id")
+    item = {
+        "id": "1",
+        "WebHookUrl": "u",
+        "SendTime": "t",
+        "Failed": "true",
+        "FailureMessage": None,
+        "ResponseStatus": 500,
+        "RequestBody": "{}",
+        "ResponseBody": None,
+    }
+    page = {"Items": [item], "TotalItems": 1, "TotalPages": 1, "NextURL": None, "PreviousURL": None}
+    assert (
+        _fixflo(
+            "GET",
+            "/Webhook/Activity",
+            query=(("Id", "1"), ("FailedOnly", "true"), ("pg", "1")),
+            response_body=json.dumps(page).encode(),
+        )
+        == []
+    )
+    page["Items"] = [{**item, "Event": "Issue add"}]
+    (extra,) = _fixflo("GET", "/Webhook/Activity", response_body=json.dumps(page).encode())
+    assert extra.where == "Items[0].Event"
+    (listed,) = _fixflo("GET", "/Webhooks", response_body=b'[{"id": "1", "url": "u"}]')
+    assert listed.where == "[0].url"
+    assert "did you mean 'Url'" in listed.what
+
+
+@pytest.mark.contract_violation_expected("request body Secrets: a field the contract never takes")
+def test_the_fake_fixflos_recorder_logs_a_misspelled_subscribe_and_passes_its_own_answers() -> None:
+    fake = FakeFixflo(3, seed=1)
+
+    async def run() -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {fake.token}"}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=fake.app),
+            headers=headers,
+            base_url="http://fixflo.test/api/v2",
+        ) as client:
+            good = {"TargetUrl": "https://x.example/h", "Secret": "s" * 20, "Events": []}
+            made = await client.post("/Webhook/Subscribe", json=good)
+            return [
+                made,
+                await client.post("/Webhook/Subscribe", json={**good, "Secrets": "x"}),
+                await client.post("/Webhook/Subscribe", json={**good, "Secret": "short"}),
+                await client.get("/Webhooks"),
+                await client.get("/Webhook/Activity", params={"Id": made.json()["id"]}),
+                await client.delete("/Webhook/Unsubscribe", params={"id": made.json()["id"]}),
+                await client.delete("/Webhook/Unsubscribe", params={"id": "gone"}),
+            ]
+
+    answers = asyncio.run(run())
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 200, 200, 404]
+    assert [str(v) for v in fake.recorder.violations] == [
+        "fixflo POST /api/v2/Webhook/Subscribe [webhook_subscribe] request body Secrets: "
+        "a field the contract never takes here (did you mean 'Secret'?)"
+    ]
+
+
 def test_an_answer_where_the_contract_gives_no_body_or_not_json() -> None:
     (body,) = _alto(
         "PATCH",
@@ -376,6 +480,10 @@ USED = {
         "job_completion_details_get",
         "invoice_details_get",
         "completion_docs_list",
+        "webhook_subscribe",
+        "webhooks_list",
+        "webhook_unsubscribe",
+        "webhook_activity",
     ),
 }
 

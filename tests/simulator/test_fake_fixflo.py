@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.fake import FakeFixflo, FakeTransport
+from simulator.fake import FakeFixflo, FakeTransport, serving
 from simulator.fake._fixflo_issues import contract_keys
+from simulator.fake._rate_limit import RateLimit
+from simulator.lifecycle import FixfloWorld
 from tests.adapters.test_fixflo_issues import issue_world
 
 BASE = "http://fixflo.test/api/v2"
@@ -335,3 +337,92 @@ def test_property_issue_lists_and_certificates_follow_the_world() -> None:
     assert _call(fake, "GET", "/Tenant?Id=FT1").json()["ExternalRef"] == "C1"
     assert _call(fake, "GET", "/Tenant?Id=nobody").status_code == 404
     assert _call(fake, "GET", "/Media/no-such-media/Download").status_code == 404
+
+
+# -- rate limit (issue 16: the seeds' "about 500 a minute", off by default) -----------------
+
+
+def _clocked(fake: FakeFixflo) -> list[float]:
+    """Drive the fake's rate limit by hand: the list's one item is the time now."""
+    now = [1000.0]
+    assert fake.limit is not None
+    fake.limit.clock = lambda: now[0]
+    return now
+
+
+def test_the_rate_limit_answers_429_with_retry_after_beyond_n_in_any_60_seconds() -> None:
+    fake = FakeFixflo(5, seed=1, rate_limit=3)
+    now = _clocked(fake)
+    assert [_call(fake, "GET", "/Webhooks").status_code for _ in range(3)] == [200] * 3
+    refused = _call(fake, "GET", "/Landlords")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"
+    assert refused.json()["Errors"]
+    assert refused.json()["HttpStatusCode"] == 429
+    now[0] += 45  # a sliding window: the three still count for 15 s more
+    assert _call(fake, "GET", "/Webhooks").headers["Retry-After"] == "15"
+    now[0] += 15
+    assert _call(fake, "GET", "/Webhooks").status_code == 200
+    assert fake.limit is not None
+    assert fake.limit.refused == 2
+    assert [e.status for e in fake.log.entries].count(429) == 2
+
+
+def test_the_rate_limit_counts_each_token_apart_and_refused_requests_not_at_all() -> None:
+    fake = FakeFixflo(5, seed=1, rate_limit=2)
+    now = _clocked(fake)
+    for _ in range(2):
+        assert _call(fake, "GET", "/Webhooks").status_code == 200
+    for _ in range(5):
+        assert _call(fake, "GET", "/Webhooks").status_code == 429
+    other = {"Authorization": "Bearer someone-else"}
+    assert _call(fake, "GET", "/Webhooks", headers=other).status_code == 401  # not 429
+    now[0] += 60
+    assert [_call(fake, "GET", "/Webhooks").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_no_rate_limit_by_default_and_a_limit_below_one_is_refused() -> None:
+    fake = FakeFixflo(5, seed=1)
+    assert fake.limit is None
+    assert {_call(fake, "GET", "/Webhooks").status_code for _ in range(60)} == {200}
+    with pytest.raises(ValueError, match="at least 1 request"):
+        RateLimit(fake.app, 0)
+
+
+def test_the_rate_limit_holds_over_real_http() -> None:
+    fake = FakeFixflo(5, seed=1, rate_limit=2)
+    with serving(fake.app) as url:
+        headers = {"Authorization": f"Bearer {fake.token}"}
+        with httpx.Client(base_url=url + "/api/v2", headers=headers) as client:
+            answers = [client.get("/Agency/Settings") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert 0 < int(answers[2].headers["Retry-After"]) <= 60
+
+
+# -- the world's listeners (the fake's webhooks hear of saves through them) ----------------
+
+
+def test_a_world_tells_its_listeners_of_every_save_with_copies() -> None:
+    world, heard = FixfloWorld(), []
+    world.listen(lambda before, after: heard.append((before, after)))
+    issue = {"Id": "1", "Status": "Reported"}
+    world.save(issue)
+    issue["Status"] = "JobAwarded"  # the lifecycle changes the held record in place
+    world.save(issue)
+    assert heard == [
+        (None, {"Id": "1", "Status": "Reported"}),
+        ({"Id": "1", "Status": "Reported"}, {"Id": "1", "Status": "JobAwarded"}),
+    ]
+    heard[1][1]["Status"] = "changed by a listener"
+    assert world.snapshot("1")["Status"] == "JobAwarded"
+
+
+def test_a_fake_without_a_world_serves_subscriptions_but_sends_nothing() -> None:
+    fake = FakeFixflo(5, seed=1)
+    body = {"TargetUrl": "https://rb.example/hook", "Secret": "s" * 16}
+    answer = _call(fake, "POST", "/Webhook/Subscribe", json=body).json()
+    assert _call(fake, "GET", "/Webhooks").json() == [
+        {"id": answer["id"], "Url": "https://rb.example/hook"}
+    ]
+    assert not fake.webhooks.sender.alive
+    assert fake.webhooks.sent == 0
