@@ -21,8 +21,6 @@ never read.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +32,15 @@ import httpx
 from adapters._paging import Listing
 from adapters._records import ci_get
 from adapters.errors import ConfigError, EnvelopeError, NotFoundError, ProtocolError, redact
-from adapters.http import JSON_DEPTH, Caller, decode_json, nested_deeper_than
+from adapters.fixflo._activity import (
+    ACTIVITY,
+    WEBHOOK_EVENTS,
+    DeliveryFailure,
+    activity_items,
+    failure,
+    last_page,
+)
+from adapters.http import Caller, decode_json
 
 if TYPE_CHECKING:
     from adapters.fixflo._adapter import FixfloAdapter
@@ -48,16 +54,6 @@ __all__ = [
     "Subscription",
 ]
 
-WEBHOOK_EVENTS: Final = (
-    "Property changed",
-    "Property added",
-    "Property deactivated",
-    "Issue state change",
-    "Issue add",
-    "Job invoice updated",
-    "Issue closed",
-)
-"""Fixflo's WebhookEvent enum, spelled exactly as the contract does (spaces included)."""
 ISSUE_ACTIONS: Final = frozenset(
     {"Issue state change", "Issue add", "Job invoice updated", "Issue closed"}
 )
@@ -67,13 +63,9 @@ ISSUE_EVENTS: Final = ("Issue state change", "Job invoice updated", "Issue close
 
 SECRET_LENGTH: Final = (16, 64)  # the contract's Secret minLength and maxLength
 ACTIVITY_PAGE: Final = 20  # the contract's page size of GET /Webhook/Activity
-_MESSAGE_CHARS: Final = 200
-_BODY_CHARS: Final = 1 << 20  # a RequestBody longer than a delivery may be is not read
 _SUBSCRIBE: Final = "/Webhook/Subscribe"
 _LIST: Final = "/Webhooks"
 _UNSUBSCRIBE: Final = "/Webhook/Unsubscribe"
-_ACTIVITY: Final = "/Webhook/Activity"
-_STATUS: Final = re.compile(r"\s*(\d{3})\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,28 +79,6 @@ class Subscription:
 
     id: str
     replaced: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryFailure:
-    """One delivery attempt of `FixfloSubscriptions.activity`, without personal data.
-
-    Attributes:
-        send_time: when Fixflo sent it (UTC; a time sent without a zone is read as UTC).
-        status: the HTTP status our side answered (``ResponseStatus``), None without one
-            (no answer: the connection failed).
-        message: Fixflo's ``FailureMessage``, scrubbed of emails, phones and secrets and cut
-            to 200 characters ("" without one).
-        event: the delivery's event name when its ``RequestBody`` names a documented one,
-            else None (nothing else of the body is read).
-        failed: Fixflo's ``Failed`` ("true"/"false" as text in the contract).
-    """
-
-    send_time: datetime
-    status: int | None
-    message: str
-    event: str | None
-    failed: bool = True
 
 
 class FixfloSubscriptions:
@@ -147,8 +117,9 @@ class FixfloSubscriptions:
             ProtocolError: the answer holds no id.
             OutcomeUnknownError: the subscribe may have landed and was not found.
         """
+        body = self._body(target_url, secret, events)
         known = {hook["id"] for hook in await self.listed()}
-        return await self._subscribe(target_url, secret, events, known)
+        return await self._subscribe(body, secret, known)
 
     async def listed(self) -> list[dict[str, str]]:
         """Every webhook of the agency, ours and other integrations': ``[{id, Url}]``.
@@ -213,8 +184,9 @@ class FixfloSubscriptions:
         prefix = _our_prefix(ours)
         if not _below(target_url, prefix):
             raise ConfigError(f"the webhook URL must be below the public URL {ours}")
+        body = self._body(target_url, secret, events)
         before = await self.listed()
-        new_id = await self._subscribe(target_url, secret, events, {h["id"] for h in before})
+        new_id = await self._subscribe(body, secret, {h["id"] for h in before})
         after = await self.listed()
         replaced = []
         for hook in sorted({h["id"]: h for h in [*before, *after]}.values(), key=_by_id):
@@ -252,33 +224,32 @@ class FixfloSubscriptions:
             PageLoopError: a page repeats the one before it.
         """
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
-        listing = Listing(self._caller, _ACTIVITY, ACTIVITY_PAGE)
+        listing = Listing(self._caller, ACTIVITY, ACTIVITY_PAGE)
         found: list[DeliveryFailure] = []
         for page in range(1, max_pages + 1):
             params = {"Id": subscription_id, "FailedOnly": _flag(failed_only), "pg": str(page)}
-            body = await self._caller.json("GET", _ACTIVITY, params=params)
-            items = _activity_items(body)
+            body = await self._caller.json("GET", ACTIVITY, params=params)
+            items = activity_items(body)
             listing.took(items)
             for index, item in enumerate(items):
-                failure = _failure(item, page, index)
-                if failure.send_time < since:
+                attempt = failure(item, page, index)
+                if attempt.send_time < since:
                     return found
-                found.append(failure)
-            if len(items) < ACTIVITY_PAGE or _last_page(body, page):
+                found.append(attempt)
+            if len(items) < ACTIVITY_PAGE or last_page(body, page):
                 return found
         return found
 
     # -- the subscribe, once -------------------------------------------------------------
 
-    async def _subscribe(
-        self, target_url: str, secret: str, events: Sequence[str], known: set[str]
-    ) -> str:
-        body = self._body(target_url, secret, events)
+    async def _subscribe(self, body: dict[str, Any], secret: str, known: set[str]) -> str:
+        """POST the subscribe `body` once: after a lost answer, a webhook to its TargetUrl
+        that was not among the `known` ids is the one it made."""
         caller = _scrubbing(self._caller, secret)
 
         async def find() -> str | None:
             for hook in await self.listed():
-                if hook["id"] not in known and hook["Url"] == target_url:
+                if hook["id"] not in known and hook["Url"] == body["TargetUrl"]:
                     return hook["id"]
             return None
 
@@ -389,64 +360,3 @@ def _by_id(hook: Mapping[str, str]) -> str:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _activity_items(body: Any) -> list[Any]:
-    items = ci_get(body, "Items") if isinstance(body, Mapping) else body
-    if not isinstance(items, list):
-        raise ProtocolError("the activity page has no Items", method="GET", path=_ACTIVITY)
-    return items
-
-
-def _last_page(body: Any, page: int) -> bool:
-    pages = ci_get(body, "TotalPages") if isinstance(body, Mapping) else None
-    return isinstance(pages, int) and not isinstance(pages, bool) and page >= pages
-
-
-def _failure(item: Any, page: int, index: int) -> DeliveryFailure:
-    """One WebhookDeliveryItem as a `DeliveryFailure`, reading nothing personal."""
-    where = f"activity item {index} of page {page}"
-    if not isinstance(item, Mapping):
-        raise ProtocolError(f"{where} is not an object", method="GET", path=_ACTIVITY)
-    sent = _time(ci_get(item, "SendTime"))
-    if sent is None:
-        raise ProtocolError(f"{where} has no readable SendTime", method="GET", path=_ACTIVITY)
-    message = ci_get(item, "FailureMessage")
-    return DeliveryFailure(
-        send_time=sent,
-        status=_status(ci_get(item, "ResponseStatus")),
-        message=redact(str(message))[:_MESSAGE_CHARS] if message else "",
-        event=_event(ci_get(item, "RequestBody")),
-        failed=str(ci_get(item, "Failed")).strip().casefold() == "true",
-    )
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _status(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if 100 <= value <= 599 else None
-    match = _STATUS.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else None
-
-
-def _event(body: Any) -> str | None:
-    """The documented event a RequestBody names in ``action``; nothing else is read."""
-    if not isinstance(body, str) or len(body) > _BODY_CHARS:
-        return None
-    if nested_deeper_than(body.encode(), JSON_DEPTH):
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    action = data.get("action") if isinstance(data, dict) else None
-    return action if action in WEBHOOK_EVENTS else None

@@ -42,6 +42,15 @@ CONFLICT DO NOTHING`` before the handler runs.
 - The store cannot be written (locked, disk full): 503 with ``Retry-After``; the handler
   has not run.
 
+**Remembering versus triggering.** With ``RemoveBody`` (rulebridge subscribes so) a body
+holds the issue id only, so two state changes of one issue are the same body, and a
+remembered delivery would hide the second change for as long as it is kept. A handler that
+hands the issue to a queue coalescing by issue (the live server's) should run with
+``keep=timedelta(0)``: every signed delivery then runs the handler (identical copies one
+after another, never two at once), so a later change is never taken for a replay; a replay
+costs at most one enqueue (coalesced while the issue waits) or one authenticated read, and
+the ledger keeps every effect exactly once.
+
 `WebhookReceiver.stats` counts the outcomes (no ids, no bodies). The store's connection
 lives in one worker thread, so the event loop never waits on SQLite. Close the receiver
 (`close`, or the ASGI lifespan's shutdown) when done.
@@ -61,14 +70,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
-import json
 import logging
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Final, Literal, TypeVar
@@ -79,9 +86,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from adapters._records import ci_get
+from adapters.fixflo._delivery import (
+    RETRY_AFTER,
+    Busy,
+    digest_of,
+    issue_id_of,
+    parse,
+    path_token,
+    sign,
+)
 from adapters.fixflo._subscriptions import ISSUE_ACTIONS
-from adapters.http import JSON_DEPTH, nested_deeper_than
 from engine.store import Deliveries, DeliveryClaim, StoreError
 
 __all__ = [
@@ -98,7 +112,6 @@ __all__ = [
 ]
 
 MAX_BODY: Final = 1 << 20
-RETRY_AFTER: Final = 30  # seconds Fixflo is asked to wait before sending again
 STATS: Final = (
     "accepted",  # the handler ran and succeeded
     "duplicate",  # a delivery handled before (a replay, a copy)
@@ -113,82 +126,9 @@ Signature = Literal["hmac-sha256", "none"]
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
 T = TypeVar("T")
 log = logging.getLogger("rulebridge.adapters.webhooks")
-_PATH_LABEL: Final = b"rulebridge webhook path"
-_SAFE_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SAFE_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
 # Every method reaches `_receive`, so that all but a POST to the token's path get one 404.
 _ANY_METHOD: Final = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-class Busy(Exception):
-    """Raised by a handler that cannot take the delivery now (its queue is full): the
-    receiver releases the claim and answers 503 with ``Retry-After: retry_after``.
-
-    Example:
-        >>> Busy(30).retry_after
-        30
-    """
-
-    def __init__(self, retry_after: float = RETRY_AFTER) -> None:
-        super().__init__(f"busy: send it again in {retry_after:g} s")
-        self.retry_after = retry_after
-
-
-def path_token(secret: str | bytes) -> str:
-    """The path Fixflo posts to under `secret`: 32 hex of HMAC-SHA256(secret, a fixed label),
-    so the secret itself never appears in a URL (or Fixflo's Activity, or a proxy's log).
-
-    Example:
-        >>> len(path_token("a-secret-of-16-chars")), path_token("x") == path_token("x")
-        (32, True)
-    """
-    key = secret.encode() if isinstance(secret, str) else secret
-    return hmac.new(key, _PATH_LABEL, hashlib.sha256).hexdigest()[:32]
-
-
-def issue_id_of(action: str, payload: Mapping[str, Any]) -> str | None:
-    """The issue a delivery is about, or None (not an Issue event, or no usable id).
-
-    The id is the payload's ``Id``, else ``IssueId``, else ``Issue.Id`` (keys in any case),
-    the first present: an int (0 up) or a string of 1 to 64 letters, digits, ``_`` or ``-``
-    (it becomes part of a request path, so nothing else is taken).
-
-    Example:
-        >>> issue_id_of("Issue closed", {"Id": 1042}), issue_id_of("Issue closed", {"Id": "../x"})
-        ('1042', None)
-        >>> issue_id_of("Property changed", {"Id": 7}) is None
-        True
-    """
-    if action not in ISSUE_ACTIONS or not isinstance(payload, Mapping):
-        return None
-    missing = object()
-    value = ci_get(payload, "Id", missing)
-    if value is missing:
-        value = ci_get(payload, "IssueId", missing)
-    if value is missing:
-        issue = ci_get(payload, "Issue")
-        value = ci_get(issue, "Id") if isinstance(issue, Mapping) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value) if 0 <= value < 1 << 63 else None
-    if isinstance(value, str) and _SAFE_ID.fullmatch(value):
-        return value
-    return None
-
-
-def sign(body: bytes, secret: str | bytes) -> str:
-    """The ``ff-signature`` header value for `body`.
-
-    Example:
-        >>> sign(b"{}", "k")[:7]
-        'sha256='
-    """
-    key = secret.encode() if isinstance(secret, str) else secret
-    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
-def digest_of(body: bytes) -> str:
-    """A delivery's identity: the sha256 of its body as received."""
-    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 class WebhookReceiver:
@@ -204,7 +144,8 @@ class WebhookReceiver:
         signature: ``hmac-sha256`` (check ``ff-signature``) or ``none`` (the token only).
         lease: how long a claim holds before another request may take it over: longer
             than the slowest handler.
-        keep: how long a handled delivery is remembered (a replay after that runs again).
+        keep: how long a handled delivery is remembered (a replay after that runs again);
+            ``timedelta(0)`` for a level-triggered handler (see the module docstring).
         wait: seconds an identical delivery waits for the one being handled.
         timeout: seconds to wait for the store's write lock before answering 503.
     """
@@ -280,7 +221,7 @@ class WebhookReceiver:
             given = request.headers.get("ff-signature", "").encode("latin-1")
             if not hmac.compare_digest(given, sign(body, self._key).encode()):
                 return self._answer("forged", {"error": "missing or bad ff-signature"}, 401)
-        delivery = _parse(body)
+        delivery = parse(body)
         if delivery is None:
             return self._answer("malformed", {"error": "expected JSON {action, payload}"}, 400)
         if delivery[0] not in ISSUE_ACTIONS:
@@ -404,18 +345,3 @@ async def _read_limited(request: Request) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _parse(body: bytes) -> tuple[str, dict[str, Any]] | None:
-    if nested_deeper_than(body, JSON_DEPTH):  # the parser would recurse past Python's stack
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    action, payload = data.get("action"), data.get("payload")
-    if not isinstance(action, str) or not isinstance(payload, dict):
-        return None
-    return action, payload
