@@ -35,6 +35,7 @@ import statistics
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,6 +146,8 @@ class Reconciler(threading.Thread):
         self.subscription: str | None = None
         self.run_id: int | None = None
         self.interrupted = False
+        self.on_end: Callable[[], None] | None = None  # called when it ends unasked
+        self.asked_to_stop = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
@@ -162,7 +165,7 @@ class Reconciler(threading.Thread):
 
     def stop(self, grace: float) -> None:
         """Take nothing more; in-flight reconciles get `grace` seconds, then are cancelled."""
-        self._grace = grace
+        self._grace, self.asked_to_stop = grace, True
         loop, stopping = self._loop, self._stopping
         if loop is not None and stopping is not None:
             with contextlib.suppress(RuntimeError):
@@ -179,10 +182,14 @@ class Reconciler(threading.Thread):
             self.log.event("error", message=f"the reconcile thread stopped: {self.failed}")
         finally:
             self.ready.set()  # nobody waits for a thread that has ended
+            if self.on_end is not None and not self.asked_to_stop:  # it ended by itself
+                self.on_end()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
+        if self.asked_to_stop:  # stopped before the loop ran
+            self._stopping.set()
         path = self.setup.store_path
         with Store.open(path) as store, LiveQueue.open(path) as queue:
             # Under serve.lock no other server runs: "live:" leases are a killed one's.

@@ -72,15 +72,36 @@ class _JsonLines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         with contextlib.suppress(Exception):  # logging must never take the server down
+            numbers = {  # stamina's retry details: numbers only (its args may hold URLs)
+                key.removeprefix("stamina."): value
+                for key, value in vars(record).items()
+                if key in ("stamina.retry_num", "stamina.wait_for")
+            }
             self.log.event(
-                "log", logger=record.name, level=record.levelname, message=record.getMessage()
+                "log",
+                logger=record.name,
+                level=record.levelname,
+                message=record.getMessage(),
+                **numbers,
             )
 
 
-def json_logging(log: RunLog) -> None:
-    for name in ("uvicorn", "rulebridge"):
+def json_logging(log: RunLog) -> Callable[[], None]:
+    """Send the libraries' log records (uvicorn, rulebridge, stamina's retries) to `log` as
+    JSON lines; returns what undoes it (the loggers as they were)."""
+    undo: list[tuple[logging.Logger, logging.Handler, int, bool]] = []
+    for name in ("uvicorn", "rulebridge", "stamina"):
         logger = logging.getLogger(name)
-        if not any(isinstance(h, _JsonLines) for h in logger.handlers):
-            logger.addHandler(_JsonLines(log))
+        handler = _JsonLines(log)
+        undo.append((logger, handler, logger.level, logger.propagate))
+        logger.addHandler(handler)
         logger.setLevel(logging.INFO if name == "rulebridge" else logging.WARNING)
         logger.propagate = False
+
+    def restore() -> None:
+        for logger, handler, level, propagate in undo:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+    return restore

@@ -105,6 +105,7 @@ class LiveServer:
         self.options, self.log = options, log
         self.webhook = options.webhook
         self.stopping = threading.Event()
+        self._stop_lock = threading.Lock()
         self.reconciler: Reconciler | None = None
         self.receiver: WebhookReceiver | None = None
         self._queue_thread = ThreadPoolExecutor(1, thread_name_prefix="live-queue")
@@ -152,7 +153,9 @@ class LiveServer:
             thread.start()
             try:
                 if not self.ready(timeout):
-                    raise RunFailedError(f"the server did not come up: {self._reasons()}")
+                    raise RunFailedError(
+                        f"the server did not come up: {'; '.join(self._reasons())}"
+                    )
                 yield self
             finally:
                 self.stop()
@@ -167,9 +170,10 @@ class LiveServer:
     def stop(self, sig: int | None = None) -> None:
         """Stop as SIGTERM does: deliveries get 503, in-flight reconciles get the grace,
         then uvicorn stops. Returns at once; safe from any thread, idempotent."""
-        if self.stopping.is_set():
-            return
-        self.stopping.set()
+        with self._stop_lock:
+            if self.stopping.is_set():
+                return
+            self.stopping.set()
         self.log.event("serve", state="stopping", signal=sig, grace=self.webhook.grace_seconds)
         self._stopper = threading.Thread(target=self._stop_in_order, name="serve-stop")
         self._stopper.start()
@@ -214,6 +218,7 @@ class LiveServer:
             )
             target = self.webhook.public_url + "/" + path_token(secret)
             self.reconciler = Reconciler(setup, self.log, target_url=target)
+            self.reconciler.on_end = self.stop  # it failed: stop serving (exit code 1)
             self.receiver = WebhookReceiver(
                 secret,
                 self._handle,
@@ -224,7 +229,7 @@ class LiveServer:
             stack.callback(self.receiver.close)
             stack.callback(self._close_queue)
             self._uvicorn = Uvicorn(uvicorn_config(self._app()), self.stop)
-            json_logging(self.log)
+            stack.callback(json_logging(self.log))
             self.reconciler.start()
             self.log.event(
                 "serve", state="started", listen=self.url, subscribe=self.options.subscribe
@@ -318,8 +323,8 @@ class LiveServer:
         reconciler, reasons = self.reconciler, []
         if self.stopping.is_set():
             reasons.append("stopping")
-        if reconciler is None or not reconciler.is_alive():
-            failed = reconciler.failed if reconciler is not None else None
+        failed = reconciler.failed if reconciler is not None else None
+        if reconciler is None or failed or not reconciler.is_alive():
             reasons.append(f"the reconcile thread is not running ({failed or 'stopped'})")
         elif not reconciler.ready.is_set():
             reasons.append("starting: the live run is not open yet")

@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.fixflo.webhooks import path_token, sign
 from engine import RulesetErrors
@@ -172,6 +174,49 @@ def test_webhook_section_defaults_and_located_errors(tmp_path: Path) -> None:
     assert "insecure-url" in str(semantic.value)
 
 
+_HOSTS = st.sampled_from(["127.0.0.1", "::1", "[::1]", "rb-host", ""])
+_LISTEN = st.one_of(
+    st.text(max_size=30), st.builds(lambda h, p: f"{h}:{p}", _HOSTS, st.integers(-5, 99999))
+)
+
+
+@settings(max_examples=60)
+@given(
+    listen=_LISTEN,
+    workers=st.one_of(st.integers(-3, 100), st.text(max_size=5), st.none()),
+    grace=st.one_of(st.floats(allow_nan=True), st.integers(-1, 1000)),
+)
+def test_any_webhook_section_loads_or_gives_located_errors(
+    listen: str, workers: object, grace: object
+) -> None:
+    """Whatever the section holds, the config either loads with a usable section or raises
+    located errors; never another exception."""
+    import tempfile
+
+    section = {"listen": listen, "public_url": "https://rb.example/x", "secret_env": "A_HOOK",
+               "workers": workers, "grace_seconds": grace}  # fmt: skip
+    data = {"agency": "a", "fixflo": {"base_url": "https://a.fixflo.com/api/v2",
+            "token_env": "A_TOKEN"}, "webhook": section}  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.yaml"
+        path.write_text(yaml.safe_dump(data), "utf-8")
+        errors: list[str] = []
+        webhook = None
+        try:
+            webhook = load_agency_config(path).webhook
+        except RulesetErrors as exc:
+            errors = [str(error) for error in exc.errors]
+        located = [error for error in errors if error.startswith(str(path) + ":")]
+    assert located == errors
+    if errors:
+        return
+    assert webhook is not None
+    assert 0 <= webhook.port <= 65535
+    assert webhook.host
+    assert 1 <= webhook.workers <= 64
+    assert 0 <= webhook.grace_seconds <= 600
+
+
 def test_the_secret_is_checked_and_never_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -209,6 +254,25 @@ def test_refuses_to_start_before_the_first_night_and_beside_another_server(
             second.running(),
         ):
             pass
+
+
+def test_a_refused_subscription_stops_the_server_with_the_reason(tmp_path: Path) -> None:
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED, webhooks=True) as agency:
+        night(agency)
+        secrets = agency.folder / "agency.secrets"
+        text = secrets.read_text("utf-8").replace(agency.fixflo.token, "not-the-token")
+        secrets.write_text(text, "utf-8")
+        stream = io.StringIO()
+        server = server_of(agency, stream)
+        refused = pytest.raises(RunFailedError, match="reconcile thread is not running")
+        with refused, server.running(timeout=20):
+            pass
+        assert server.reconciler is not None
+        assert server.reconciler.failed
+        assert "not-the-token" not in stream.getvalue()
+        with Store.open(agency.store_path) as store:
+            live = [run for run in store.runs() if run.kind == "live"]
+        assert [run.status for run in live] == ["failed"]
 
 
 # The live path -------------------------------------------------------------------------

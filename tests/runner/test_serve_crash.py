@@ -213,7 +213,12 @@ def test_rulebridge_serve_exits_0_on_sigterm(tmp_path: Path) -> None:
         finally:
             child.send_signal(signal.SIGTERM)
             code = child.wait(60)
+        with Store.open(agency.store_path) as store:
+            live = [run for run in store.runs() if run.kind == "live"]
     assert code == 0
+    assert [run.status for run in live] == ["succeeded"]  # recorded, with its report
+    assert live[0].report is not None
+    assert live[0].report["run"]["kind"] == "live"
     lines = [json.loads(x) for x in (logs / "serve.log").read_text().splitlines() if x.strip()]
     assert [line["state"] for line in lines if line["event"] == "serve"][-1] == "stopped"
     secret = load_agency_config(agency.config_path).webhook_secret()
