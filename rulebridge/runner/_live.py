@@ -106,6 +106,7 @@ class LiveStats:
     """What the reconcile thread has done since it started (for ``GET /status``)."""
 
     fates: Counter[str] = field(default_factory=Counter)
+    run_base: Counter[str] = field(default_factory=Counter)  # `fates` when the run began
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCIES))
     last_reconcile: str | None = None
     in_flight: int = 0
@@ -148,6 +149,7 @@ class Reconciler(threading.Thread):
         self.interrupted = False
         self.on_end: Callable[[], None] | None = None  # called when it ends unasked
         self.asked_to_stop = False
+        self._work: IssueWork | None = None  # the current live run's
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
@@ -220,6 +222,7 @@ class Reconciler(threading.Thread):
                     self.subscription = await subscriber.ensure(subscriptions, self.target_url)
                 self.ready.set()
                 work = issue_work(night, fixflo.issues, fixflo.documents, alto)
+                self._work, self.stats.run_base = work, Counter(self.stats.fates)
                 await self._serve(night, work, queue, started)
         except RulebridgeError as exc:
             error = self.failed = redact_personal(str(exc))
@@ -227,11 +230,12 @@ class Reconciler(threading.Thread):
             self._stopping_set()
             status = "failed"
         except BaseException:
-            store.finish_run("interrupted", report=live_report(night, self.stats, started, None))
+            report = live_report(night, self.stats, started, None, self._work)
+            store.finish_run("interrupted", report=report)
             raise
         if self.interrupted and status == "succeeded":
             status = "interrupted"
-        store.finish_run(status, report=live_report(night, self.stats, started, error))
+        store.finish_run(status, report=live_report(night, self.stats, started, error, self._work))
         self.log.event("run", state="finished", kind="live", status=status)
 
     def _stopping_set(self) -> None:
@@ -338,9 +342,24 @@ def _since(received_at: str) -> float:
 
 
 def live_report(
-    night: Night, stats: LiveStats, started: float, error: str | None
+    night: Night,
+    stats: LiveStats,
+    started: float,
+    error: str | None,
+    work: IssueWork | None = None,
 ) -> dict[str, Any]:
-    """The live run's report, in the nightly report's shape (``rulebridge report RUN``)."""
+    """The live run's report, in the nightly report's shape (``rulebridge report RUN``):
+    the issues read and their fates since the run began, effects per kind, latency."""
+    issues: dict[str, Any] = {"since": night.run.started, "live": stats.to_json()}
+    if work is not None:
+        issues |= {
+            "read": len(work.read),
+            **{
+                fate: (stats.fates - stats.run_base)[fate]
+                for fate in ("reconciled", "parked", "held")
+            },
+            "outcomes": {kind: dict(counter) for kind, counter in work.outcomes.items()},
+        }
     letters = {letter.id: letter for letter in night.store.dead_letters(include_retried=True)}
     return {
         "run": {
@@ -362,7 +381,7 @@ def live_report(
             "incomplete": night.incomplete,
             "phases": night.phases,
         },
-        "issues": {"live": stats.to_json(), **night.issues},
+        "issues": issues,
         "warnings": night.warnings,
         "dead_letters": [
             {"id": key, "reason": redact_personal(letters[key].reason)}

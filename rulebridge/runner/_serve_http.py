@@ -31,11 +31,14 @@ class Uvicorn(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_signal: Callable[[int], None]) -> None:
         super().__init__(config)
         self._on_signal = on_signal
+        self._signalled = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """First signal: stop gracefully; a second SIGINT: stop now."""
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
+        """First signal: stop gracefully (`on_signal`); a second SIGINT (Ctrl-C again):
+        stop serving HTTP now (in-flight reconciles still end within the grace)."""
+        if self._signalled and sig == signal.SIGINT:
+            self.should_exit = self.force_exit = True
+        self._signalled = True
         self._on_signal(sig)
 
 

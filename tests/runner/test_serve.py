@@ -412,7 +412,7 @@ def test_a_delivery_lost_while_the_server_was_down_is_done_by_the_next_night(
 
 def test_status_and_history_hold_the_live_run(tmp_path: Path) -> None:
     with served(tmp_path) as (agency, server, _):
-        play_issues(agency, 2, seed=SEED)
+        instructed(agency)
         wait_for(lambda: settled(agency, server))
     with Store.open(agency.store_path) as store:
         runs = store.runs()
@@ -422,3 +422,6 @@ def test_status_and_history_hold_the_live_run(tmp_path: Path) -> None:
     assert report is not None
     assert report["run"]["kind"] == "live"
     assert report["issues"]["live"]["fates"]["reconciled"] >= 1
+    assert report["issues"]["read"] >= 1
+    assert report["issues"]["reconciled"] >= 1
+    assert report["issues"]["outcomes"]["works_order"]["create"] >= 1
