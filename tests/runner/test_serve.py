@@ -406,6 +406,10 @@ def test_a_delivery_lost_while_the_server_was_down_is_done_by_the_next_night(
         assert missed in agency.simulation.alto.order_issue.values()
         assert set(live) <= set(report["issues"]["live_ids"])
         assert handled["night"] >= 1
+        webhooks = report["webhooks"]  # Fixflo's Activity: the deliveries nobody answered
+        assert webhooks["failed"] >= 1
+        assert webhooks["statuses"].get("no answer", 0) >= 1
+        assert any(w["rule"] == "webhook" for w in report["warnings"])
         assert handled["live"] >= 1
         assert agreement(agency) == []
 
