@@ -21,6 +21,10 @@ rulesets. Credentials are named (environment variables), never written in the fi
       pages_per_listing: 100001         # records_per_listing at 10 a page, and one more
       response_megabytes: 64
       snapshot_seconds: 7200            # the snapshot phase ends by then
+    webhook:                            # optional: `rulebridge serve` (docs/runner.md)
+      listen: 127.0.0.1:8787
+      public_url: https://rb.acme.example/fixflo
+      secret_env: ACME_FIXFLO_WEBHOOK_SECRET
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAuth
+from adapters.errors import ConfigError
 from adapters.fixflo import FixfloAuth
 from adapters.http import Limits, RetryPolicy, make_limiter
 from adapters.secrets import read_secret
@@ -42,11 +47,12 @@ from engine.documents.document import Document, load_document
 from engine.documents.schema import check_schema
 from engine.errors import RulesetError, RulesetErrors
 
-__all__ = ["AgencyConfig", "ApiConfig", "load_agency_config"]
+__all__ = ["AgencyConfig", "ApiConfig", "WebhookConfig", "load_agency_config"]
 
 DEFAULT_PER_MINUTE: Final = {"alto": 600.0, "fixflo": 500.0}
 DEFAULT_SNAPSHOT_SECONDS: Final = 7200.0
 _LOCAL: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+WEBHOOK_EVENTS: Final = ("Issue state change", "Job invoice updated", "Issue closed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,40 @@ class ApiConfig:
     env: dict[str, str]
     per_minute: float
     agency_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """The ``webhook:`` section: how `rulebridge serve` listens and subscribes.
+
+    Attributes:
+        host: the address the server binds.
+        port: its port (0: any free one).
+        public_url: what Fixflo posts to, without the path token.
+        secret_env: the variable holding the subscription's secret.
+        signature: ``hmac-sha256`` (check ``ff-signature``) or ``none`` (the token only).
+        events: the Fixflo events subscribed to.
+        workers: issues reconciled at once.
+        queue_limit: distinct issues waiting at most before deliveries get 503.
+        attempts: reconcile attempts before an issue is left to the nightly run.
+        grace_seconds: how long in-flight reconciles get on SIGTERM.
+    """
+
+    host: str
+    port: int
+    public_url: str
+    secret_env: str
+    signature: str = "hmac-sha256"
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+    workers: int = 4
+    queue_limit: int = 1000
+    attempts: int = 5
+    grace_seconds: float = 20.0
+
+    @property
+    def listen(self) -> str:
+        """``host:port`` as written (IPv6 hosts in brackets)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +118,7 @@ class AgencyConfig:
     retry: RetryPolicy
     limits: Limits = field(default_factory=Limits)
     snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS
+    webhook: WebhookConfig | None = None
 
     def api(self, system: str) -> ApiConfig:
         """The config of `system`; a ValueError naming the file if it has none."""
@@ -98,6 +139,25 @@ class AgencyConfig:
         secret = read_secret(api.env["client_secret_env"], self.secrets_file)
         token_url = api.base_url.rstrip("/") + "/token"
         return AltoAuth(token_url, client_id, secret, api.agency_ref or "")
+
+    def webhook_secret(self) -> str:
+        """The webhook subscription's secret, from the environment or the secrets file.
+
+        Raises:
+            adapters.errors.ConfigError: there is no ``webhook:`` section, the secret is not
+                set, or it is not 16 to 64 characters (Fixflo's contract); the message names
+                the variable, never the value.
+        """
+        if self.webhook is None:
+            raise ConfigError(f"{self.path}: no 'webhook:' section; add one to serve webhooks")
+        name = self.webhook.secret_env
+        secret = read_secret(name, self.secrets_file)
+        if not 16 <= len(secret) <= 64:
+            raise ConfigError(
+                f"{name}: the webhook secret must be 16 to 64 characters (Fixflo's contract); "
+                f"it has {len(secret)}"
+            )
+        return secret
 
     def limiter(self, system: str) -> AsyncLimiter:
         """A limiter for this agency's `system` (make one per run and share it)."""
@@ -142,9 +202,30 @@ def _semantic_errors(document: Document) -> list[RulesetError]:
         if url.scheme != "https" and url.hostname not in _LOCAL:
             message = f"{system} base_url must use https (plain http only for 127.0.0.1)"
             errors.append(document.error((system, "base_url"), "insecure-url", message))
+    webhook = document.data.get("webhook")
+    if isinstance(webhook, dict):
+        errors.extend(_webhook_errors(document, webhook))
     if not any(isinstance(document.data.get(name), dict) for name in ("alto", "fixflo")):
         message = "the config reaches neither API; add an 'alto:' or a 'fixflo:' section"
         errors.append(document.error((), "no-api", message))
+    return errors
+
+
+def _webhook_errors(document: Document, section: dict[str, Any]) -> list[RulesetError]:
+    """What the schema cannot say about ``webhook:``: a port in range, a public https URL,
+    and a ``fixflo:`` section to subscribe through."""
+    errors = []
+    _, _, port = str(section["listen"]).rpartition(":")
+    if not 0 <= int(port) <= 65535:
+        message = f"port {port} is out of range (0 to 65535)"
+        errors.append(document.error(("webhook", "listen"), "bad-port", message))
+    url = urlsplit(section["public_url"])
+    if url.scheme != "https" and url.hostname not in _LOCAL:
+        message = "webhook public_url must use https (plain http only for 127.0.0.1)"
+        errors.append(document.error(("webhook", "public_url"), "insecure-url", message))
+    if not isinstance(document.data.get("fixflo"), dict):
+        message = "a 'webhook:' section needs a 'fixflo:' section to subscribe through"
+        errors.append(document.error(("webhook",), "no-fixflo", message))
     return errors
 
 
@@ -172,6 +253,23 @@ def _build(path: Path, data: dict[str, Any]) -> AgencyConfig:
         ),
         limits=_limits(limits, timeout),
         snapshot_seconds=float(limits.get("snapshot_seconds", DEFAULT_SNAPSHOT_SECONDS)),
+        webhook=_webhook(data["webhook"]) if "webhook" in data else None,
+    )
+
+
+def _webhook(section: dict[str, Any]) -> WebhookConfig:
+    host, _, port = str(section["listen"]).rpartition(":")
+    return WebhookConfig(
+        host=host.strip("[]"),
+        port=int(port),
+        public_url=str(section["public_url"]).rstrip("/"),
+        secret_env=section["secret_env"],
+        signature=section.get("signature", "hmac-sha256"),
+        events=tuple(section.get("events", WEBHOOK_EVENTS)),
+        workers=int(section.get("workers", 4)),
+        queue_limit=int(section.get("queue_limit", 1000)),
+        attempts=int(section.get("attempts", 5)),
+        grace_seconds=float(section.get("grace_seconds", 20)),
     )
 
 

@@ -113,6 +113,17 @@ class Leases(Ledger, LiveMeta):
                 "DELETE FROM issue_leases WHERE issue_id = ? AND holder = ?", [issue_id, holder]
             )
 
+    def release_leases(self, holder_prefix: str) -> int:
+        """Give back every lease whose holder's name starts with `holder_prefix` (at the
+        live server's start, under its lock: the leases of a server that was killed, which
+        would otherwise hold their issues until they run out); returns how many."""
+        with self.transaction():
+            cursor = self._db.execute(
+                "DELETE FROM issue_leases WHERE substr(holder, 1, ?) = ?",
+                [len(holder_prefix), holder_prefix],
+            )
+        return int(cursor.rowcount)
+
     def issue_holder(self, issue_id: str) -> str | None:
         """Who holds a lease on `issue_id` that has not run out, or None."""
         row = self._one(

@@ -99,9 +99,17 @@ def _create(path: Path) -> None:
             f"the store's folder is readable or writable by others (mode {mode:o})",
             f"run: chmod o-rwx {folder}",
         )
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, _OWNER_FILE)
+    # Never open and close a descriptor of an existing store: closing any descriptor of a
+    # file drops every POSIX lock this process holds on it, SQLite's included, so another
+    # connection of this process (the live server has several) would lose its locks and
+    # another process could checkpoint and delete the WAL under it (writes then vanish).
     try:
-        os.fchmod(fd, _OWNER_FILE)  # an existing file too: the store is owner-only
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, _OWNER_FILE)
+    except FileExistsError:
+        os.chmod(path, _OWNER_FILE)  # an existing file too: the store is owner-only
+        return
+    try:
+        os.fchmod(fd, _OWNER_FILE)  # a new file: no connection can hold locks on it yet
     finally:
         os.close(fd)
 

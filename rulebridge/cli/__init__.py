@@ -69,6 +69,10 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.schema:schema",
         "Print the JSON Schema (draft 2020-12) for rulesets or another file kind.",
     ),
+    "serve": LazyCommand(
+        "rulebridge.cli.serve:serve_command",
+        "Serve Fixflo's webhooks for one agency: each issue change reaches Alto within seconds.",
+    ),
     "simulate": LazyCommand(
         "rulebridge.cli.simulate:simulate",
         "Play a Fixflo issue scenario through the ruleset's lifecycle into a simulated Alto.",

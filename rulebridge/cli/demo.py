@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ import click
 from rich.console import Console
 
 from engine import RulebridgeError, check_paths
+from engine.store import LiveQueue
 from rulebridge._config import load_agency_config
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import bounded
 from rulebridge.cli.validate import summary_line
 from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run_nightly
-from simulator.fake.loopback import agreement, fake_agency, play_issues
+from rulebridge.runner.serve import LiveServer, ServeOptions
+from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
 
 __all__ = ["demo"]
 
@@ -40,10 +43,12 @@ def demo(size: int, seed: int, out_dir: Path) -> None:
     """Run the main job on the embedded default and print what it did.
 
     Validates the shipped rulesets, serves a generated agency from a fake Alto and a fake
-    Fixflo on 127.0.0.1, runs the nightly job (`rulebridge run`) against them, plays a few
-    repairs through Fixflo, runs again (works orders, documents and charges reach Alto)
-    and prints that run's report, then runs a third time to show nothing is written when
-    nothing changed. Exit codes: 0 done, 1 a run failed or did not converge.
+    Fixflo on 127.0.0.1, runs the nightly job (`rulebridge run`) against them, then plays
+    repairs through Fixflo during the day: one before the live server (`rulebridge serve`)
+    starts, six while it runs (their webhooks make works orders in Alto within seconds).
+    The second night does what the webhooks missed and prints its report; a third run shows
+    nothing is written when nothing changed. Exit codes: 0 done, 1 a run failed or did not
+    converge.
 
     Example:
 
@@ -75,41 +80,98 @@ def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
     night_dir = out_dir / "night"
     shutil.rmtree(night_dir, ignore_errors=True)  # every demo starts from a new agency
     console.rule(f"2. A generated agency ({size} properties, seed {seed}) on the fake servers")
-    with fake_agency(night_dir, size=size, seed=seed) as agency:
-        console.print(
+    with fake_agency(night_dir, size=size, seed=seed, webhooks=True) as agency:
+        _say(
+            console,
             f"fake Alto {agency.alto_url}, fake Fixflo {agency.fixflo_url}; "
             f"config {agency.config_path}",
-            markup=False,
-            highlight=False,
         )
-        options = RunOptions(
-            load_agency_config(agency.config_path),
-            agency.store_path,
-            state_home=night_dir / "home",  # a new agency each demo: its own lock and witness
-        )
+        config = load_agency_config(agency.config_path)
+        home = night_dir / "home"  # a new agency each demo: its own locks and witness
+        options = RunOptions(config, agency.store_path, state_home=home)
         console.rule("3. The first night: everything that should be in Fixflo is sent")
         first = _night(console, options)
         console.rule("4. During the day: repairs reported and worked on in Fixflo")
-        issues = play_issues(agency, 7, seed=seed)
-        for issue_id in issues:
-            issue = agency.simulation.fixflo.issues[issue_id]
-            where = (issue.get("FixfloProperty") or {}).get("ExternalPropertyRef")
-            job = issue.get("Job") or {}
-            console.print(
-                f"issue {issue_id} {issue['Title']!r}: {issue['Status']} at property {where} "
-                f"({_job_words(job, issue['Status'])})",
-                markup=False,
-                highlight=False,
-            )
-        console.rule("5. The second night: the issues become works orders and charges in Alto")
+        _say(console, "Before the live server starts, one repair (its webhook finds nobody):")
+        missed = play_issues(agency, 1, seed=seed)
+        _show_issues(console, agency, missed)
+        agency.fixflo.webhooks.drain(30)  # Fixflo's retries end: that delivery is lost
+        live = _live_phase(console, agency, ServeOptions(config, agency.store_path, home), seed)
+        console.rule("5. The second night: what the webhooks missed becomes works orders")
         second = _night(console, options)
         render_report(second.report, console)
+        _handled(console, second.report, missed, live)
         console.rule("6. The third night: nothing changed, so nothing is written")
         third = _night(console, options)
         problems = agreement(agency)
     _summary(console, [first, second, third], problems, agency.store_path)
     if problems or third.exit_code != 0:
         raise click.ClickException("the nightly job did not converge (see above)")
+
+
+def _live_phase(
+    console: Console, agency: FakeAgency, options: ServeOptions, seed: int
+) -> list[str]:
+    """`rulebridge serve` in this process while six repairs are played; their ids."""
+    server = LiveServer(options, RunLog(io.StringIO(), terminal=False))
+    with server.running():
+        _say(console, f"`rulebridge serve` listening on {server.url}; six more repairs:")
+        started = time.monotonic()
+        issues = play_issues(agency, 6, seed=seed + 1)
+        reconciler = server.reconciler
+        assert reconciler is not None
+        deadline = started + 60
+        while time.monotonic() < deadline and not _quiet(agency, server):
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        _show_issues(console, agency, issues)
+        latency = reconciler.stats.to_json()["latency_seconds"]
+        fates = reconciler.stats.fates
+        _say(
+            console,
+            f"live: {fates['reconciled']} reconciles of {len(issues)} issues "
+            f"({agency.fixflo.webhooks.sent} webhooks), all in Alto {seconds:.1f} s after "
+            f"the first change; webhook-to-Alto latency p50 {latency['p50']} s, "
+            f"p99 {latency['p99']} s",
+        )
+    return issues
+
+
+def _quiet(agency: FakeAgency, server: LiveServer) -> bool:
+    """Fixflo sent every webhook and the server's queue is empty."""
+    reconciler = server.reconciler
+    if agency.fixflo.webhooks.sender.pending() or reconciler is None or reconciler.stats.in_flight:
+        return False
+    with LiveQueue.open(agency.store_path) as queue:
+        return queue.pending() == 0
+
+
+def _show_issues(console: Console, agency: FakeAgency, issues: list[str]) -> None:
+    orders = set(agency.simulation.alto.order_issue.values())
+    for issue_id in issues:
+        issue = agency.simulation.fixflo.issues[issue_id]
+        where = (issue.get("FixfloProperty") or {}).get("ExternalPropertyRef")
+        job = issue.get("Job") or {}
+        in_alto = "works order in Alto" if issue_id in orders else "not in Alto"
+        _say(
+            console,
+            f"issue {issue_id} {issue['Title']!r}: {issue['Status']} at property {where} "
+            f"({_job_words(job, issue['Status'])}; {in_alto})",
+        )
+
+
+def _handled(console: Console, report: dict[str, Any], missed: list[str], live: list[str]) -> None:
+    handled = report.get("issues", {}).get("handled") or {}
+    _say(
+        console,
+        f"night 2: {handled.get('live', 0)} issues already handled live by the server, "
+        f"{handled.get('night', 0)} only tonight (issue {', '.join(missed)}: its webhook "
+        "was missed); the nightly run is the safety net",
+    )
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False)
 
 
 def _job_words(job: dict[str, Any], status: str) -> str:

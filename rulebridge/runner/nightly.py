@@ -31,6 +31,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -38,10 +39,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from adapters.fixflo import FixfloAdapter, FixfloSubscriptions
 from adapters.http import Deadline
 from engine import RulebridgeError, load_ruleset
 from engine.errors import CredentialsRefused, PortError, RecordError
@@ -57,6 +59,7 @@ from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge._snapshots import LoadedSnapshots, load_snapshots
 from rulebridge.runner._night import Night, RunOptions
+from rulebridge.runner._subscribe import SUBSCRIPTION_KEY, activity_warning, failure_statuses
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.issues import reconcile_issues
@@ -375,6 +378,48 @@ async def _write_phases(night: Night, plan: Plan) -> None:
         async with alto_writer(night) as alto:
             await reconcile_issues(night, fixflo.issues, fixflo.documents, alto)
         night.add_time("issues", time.monotonic() - started)
+        await _webhook_activity(night, fixflo.target)
+
+
+async def _webhook_activity(night: Night, fixflo: RecordTarget) -> None:
+    """With a ``webhook:`` section and a subscription the server made, Fixflo's failed
+    deliveries since the last night began (`Subscriptions.activity`): the report's
+    ``webhooks`` section and a warning. What Fixflo failed to deliver was read tonight
+    anyway (the cursor), so this says only that the live server missed it."""
+    subscription = night.store.meta(SUBSCRIPTION_KEY)
+    if night.config.webhook is None or not subscription or not isinstance(fixflo, FixfloAdapter):
+        return
+    since = _last_night_start(night)
+    try:
+        hooks = FixfloSubscriptions(fixflo, secret_env=night.config.webhook.secret_env)
+        failures = await hooks.activity(subscription, failed_only=True, since=since)
+    except RulebridgeError as exc:
+        night.warn("webhook", f"Fixflo's webhook activity could not be read ({exc})")
+        return
+    statuses = failure_statuses(failures)
+    night.webhooks = {
+        "subscription": subscription,
+        "since": since.isoformat(timespec="seconds"),
+        "failed": len(failures),
+        "statuses": dict(sorted(statuses.items())),
+        "first": [
+            {"send_time": str(f.send_time), "status": f.status, "event": f.event}
+            for f in failures[:20]
+        ],
+    }
+    night.log.event("webhooks", failed=len(failures), statuses=dict(statuses))
+    if failures:
+        night.warn("webhook", activity_warning(statuses))
+
+
+def _last_night_start(night: Night) -> datetime:
+    """When the latest earlier nightly run began (a day ago when there is none)."""
+    for run in night.store.runs():
+        if run.id != night.run.id and getattr(run, "kind", "night") == "night":
+            with contextlib.suppress(ValueError):
+                started = datetime.fromisoformat(run.started.replace("Z", "+00:00"))
+                return started if started.tzinfo else started.replace(tzinfo=UTC)
+    return datetime.now(UTC) - timedelta(days=1)
 
 
 class ProgressTarget:
@@ -480,6 +525,7 @@ def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
             if key in letters
         ],
         "api": night.calls.to_json(),
+        **({"webhooks": night.webhooks} if night.webhooks else {}),
     }
 
 

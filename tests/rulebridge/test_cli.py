@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import click
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from rulebridge.cli import main
+from simulator.fake.loopback import fake_agency
 
 ROOT = Path(__file__).resolve().parents[2]
 RULESETS = ROOT / "rulesets"
@@ -152,3 +154,52 @@ def test_the_console_script_runs() -> None:
     )
     assert done.returncode == 0
     assert "validate" in done.stdout
+
+
+def test_serve_without_a_webhook_section_says_what_to_add(tmp_path: Path) -> None:
+    config = tmp_path / "a.yaml"
+    config.write_text(
+        "agency: a\nruleset: r.yaml\nfixflo:\n  base_url: https://a.fixflo.com/api/v2\n"
+        "  token_env: A_TOKEN\n",
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["serve", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "no 'webhook:' section" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_with_a_bad_webhook_section_gives_located_errors(tmp_path: Path) -> None:
+    config = tmp_path / "a.yaml"
+    config.write_text(
+        "agency: a\nfixflo:\n  base_url: https://a.fixflo.com/api/v2\n  token_env: A_TOKEN\n"
+        "webhook:\n  listen: somewhere\n  public_url: https://rb.example/x\n  secret_env: A_HOOK\n"
+        "  workers: 0\n",
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["serve", "--config", str(config)])
+    assert result.exit_code == 1
+    assert f"{config}:6:11:" in result.output
+    assert "a host:port such as 127.0.0.1:8787" in result.output
+    assert f"{config}:9:12:" in result.output
+
+
+def test_serve_unsubscribe_removes_only_our_subscriptions(tmp_path: Path) -> None:
+    with fake_agency(tmp_path / "agency", size=10, seed=2, webhooks=True) as agency:
+        token = {"Authorization": f"Bearer {agency.fixflo.token}"}
+
+        def subscribe(url: str) -> None:
+            body = {"TargetUrl": url, "Events": ["Issue closed"], "Secret": "x" * 20,
+                    "RemoveBody": True, "HttpMethod": "POST", "EntityType": "Issue"}  # fmt: skip
+            answer = httpx.post(agency.fixflo_url + "/Webhook/Subscribe", json=body, headers=token)
+            assert answer.status_code == 200, answer.text
+
+        subscribe(f"{agency.webhook_url}/old-token-0000000000000000000000")
+        subscribe("https://other-integration.example/hook")
+        result = CliRunner().invoke(
+            main, ["serve", "--config", str(agency.config_path), "--unsubscribe"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "removed 1 subscription(s)" in result.output
+        left = httpx.get(agency.fixflo_url + "/Webhooks", headers=token).json()
+        assert [hook["Url"] for hook in left] == ["https://other-integration.example/hook"]
