@@ -185,8 +185,7 @@ def main() -> None:
     print(
         f"ratio: the nightly run spends {per_night / per_live:.2f}x the server's Fixflo "
         f"requests per issue ({nights['on_issues'] / served['requests']:.2f}x for the changes "
-        "alone: the server reads an issue again for each burst of deliveries, the night once); "
-        "the server reaches Alto within seconds, the night up to a day later"
+        "alone); the server's reach Alto as the limit allows, the night's up to a day later"
     )
     for label, problems in (("live", served["problems"]), ("night", nights["problems"])):
         if problems:
