@@ -36,6 +36,7 @@ class StoreBase:
     def __init__(self, db: Database, path: Path, clock: Clock) -> None:
         self._db, self.path, self._clock = db, path, clock
         self._run: int | None = None
+        self._run_kind = "night"  # the current run's kind (`Store.start_run`)
         self._ruleset_hash = ""
 
     @classmethod

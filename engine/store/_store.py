@@ -102,6 +102,7 @@ class Store(Leases):
                 [self._now(), ruleset_name, str(ruleset_version), ruleset_hash, int(dry_run), kind],
             )
         self._run, self._ruleset_hash = cursor.lastrowid, ruleset_hash
+        self._run_kind = kind
         return self.run(self._require_run())
 
     def finish_run(
@@ -191,7 +192,14 @@ class Store(Leases):
             done = self._once_done(key) if op.op in ONCE_OPS else None
             if done is not None:
                 return Intent(key, "skip", 0, done)
-            if row is not None and row["status"] == "done" and row["run_id"] == run_id:
+            if (
+                row is not None
+                and row["status"] == "done"
+                and row["run_id"] == run_id
+                and self._run_kind != "live"
+            ):  # a night reads an issue once: a change seen later that night waits for the
+                # next; a live run lasts all day, one reconcile after another (each of an
+                # issue by one worker at a time), so an issue's later change is sent now
                 return Intent(key, "skip", 0, _result(row["result"]))
             action: Literal["call", "verify"] = (
                 "verify" if row is not None and row["status"] == "in_flight" else "call"

@@ -37,6 +37,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -225,6 +226,10 @@ class LiveServer:
                 store=self.options.store_path,
                 token=path_token(secret),
                 signature=self.webhook.signature,  # type: ignore[arg-type]
+                # With RemoveBody, a delivery names only its issue: a later change of the
+                # same issue posts the very same body, so a handled one is not remembered
+                # (a replay re-reads the issue once; the queue coalesces the copies).
+                keep=timedelta(0),
             )
             stack.callback(self.receiver.close)
             stack.callback(self._close_queue)

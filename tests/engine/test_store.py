@@ -321,6 +321,20 @@ def test_an_update_may_recur_in_a_later_run_but_not_within_one(store: Store) -> 
     assert store.finish_run("succeeded").counts == {"property": {"update": 1}}
 
 
+def test_a_live_run_sends_an_update_again_for_each_later_change(store: Store) -> None:
+    """A live run lasts all day, one reconcile after another: an issue's works order moves
+    on within it (a night defers that to the next night), while a create stays once ever."""
+    store.start_run("alto-fixflo", "1", "h", kind="live")
+    store.record_intent(update("u1"))
+    store.record_effect(update("u1"))
+    assert store.record_intent(update("u1", "y")).action == "call"
+    assert store.record_effect(update("u1", "y"))
+    store.record_intent(works_order())
+    store.record_effect(works_order(), EffectResult("42"))
+    assert store.record_intent(works_order()).action == "skip"
+    assert [row["generation"] for row in store.audit() if row["kind"] == "property"] == [1, 2]
+
+
 def test_a_failed_operation_is_tried_again(store: Store) -> None:
     store.start_run("alto-fixflo", "1", "h")
     store.record_plan([update("u1"), update("u2")])

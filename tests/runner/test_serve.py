@@ -429,3 +429,56 @@ def test_status_and_history_hold_the_live_run(tmp_path: Path) -> None:
     assert report["issues"]["read"] >= 1
     assert report["issues"]["reconciled"] >= 1
     assert report["issues"]["outcomes"]["works_order"]["create"] >= 1
+
+
+@pytest.mark.req("W-07", "W-08")
+def test_each_later_change_of_an_issue_reaches_alto_live(tmp_path: Path) -> None:
+    """Fixflo's deliveries with ``RemoveBody: true`` name only the issue, so two state
+    changes of one issue hours apart post the very same body: the second must not be taken
+    for a replay of the first (it would reach Alto only the next night)."""
+    with served(tmp_path) as (agency, server, _):
+        issues = play_issues(agency, len(PATHS) - 1, seed=SEED)
+        waiting = issues[-1]  # PATHS[5]: report, instruct, set_appointment (W-07)
+        assert PATHS[len(PATHS) - 2] == ("report", "instruct", "set_appointment")
+        wait_for(lambda: settled(agency, server), what="the queue to empty")
+        alto = agency.simulation.alto
+        (order,) = alto.orders_of(waiting)
+        assert order["status"] != "CompleteAwaitingInvoice"
+
+        agency.simulation.perform("complete_job", waiting, deliver=False)
+
+        def completed() -> bool:
+            return [o["status"] for o in alto.orders_of(waiting)] == ["CompleteAwaitingInvoice"]
+
+        wait_for(completed, what="the works order to follow the issue (W-08)")
+        wait_for(lambda: settled(agency, server), what="the queue to empty")
+        with Store.open(agency.store_path) as store:
+            assert store.handled_live(waiting) is not None
+
+
+@pytest.mark.req("W-03")
+def test_a_change_posting_the_same_body_as_an_earlier_one_is_not_a_replay(tmp_path: Path) -> None:
+    """Quotes requested, then the job awarded: both post ``Issue state change`` naming the
+    issue, byte for byte the same delivery. The second is a new change, not a replay: the
+    works order is made live (W-03)."""
+    with served(tmp_path) as (agency, server, _):
+        issues = play_issues(agency, len(PATHS), seed=SEED)
+        reported = issues[-1]  # PATHS[6]: reported only
+        assert PATHS[len(PATHS) - 1] == ("report",)
+        agency.simulation.perform("request_quotes", reported, deliver=False)
+        wait_for(lambda: settled(agency, server), what="the queue to empty")
+        before = server.receiver.stats["accepted"] if server.receiver else 0
+
+        contractors = agency.fixflo.store.collections["contractors"].values()
+        contractor = next(c for c in contractors if c.get("ExternalRef"))
+        job = {k: contractor.get(k) for k in ("Id", "ExternalRef", "DisplayName", "CompanyName")}
+        for event in ("quotes_returned", "review_quotes"):
+            agency.simulation.perform(event, reported, deliver=False)
+        agency.simulation.perform("instruct", reported, {"Job.Contractor": job}, deliver=False)
+
+        alto = agency.simulation.alto
+        wait_for(lambda: len(alto.orders_of(reported)) == 1, what="the works order (W-03)")
+        wait_for(lambda: settled(agency, server), what="the queue to empty")
+        assert server.receiver is not None
+        assert server.receiver.stats["accepted"] > before
+        assert len(alto.orders_of(reported)) == 1
