@@ -49,7 +49,13 @@ from rulebridge._config import WebhookConfig
 from rulebridge.runner._night import Night, RunOptions
 from rulebridge.runner._subscribe import Subscriber, subscriptions_of
 from rulebridge.runner.calls import ApiCalls
-from rulebridge.runner.issues import IssueWork, holder_of, issue_work, reconcile_issue
+from rulebridge.runner.issues import (
+    ISSUE_LEASE,
+    IssueWork,
+    holder_of,
+    issue_work,
+    reconcile_issue,
+)
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 
@@ -272,7 +278,7 @@ class Reconciler(threading.Thread):
         assert self._stopping is not None
         assert self._wake is not None
         while not self._stopping.is_set() and time.monotonic() < ends:
-            item = queue.take(self._holder)
+            item = queue.take(self._holder, lease=ISSUE_LEASE)
             if item is None:
                 await self._idle()
                 continue

@@ -53,6 +53,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from engine.errors import CredentialsRefused, EvaluationError, RulebridgeError
@@ -75,6 +76,7 @@ from rulebridge.runner.log import redact_personal
 __all__ = [
     "INVOICE_GAP",
     "ISSUES_CURSOR",
+    "ISSUE_LEASE",
     "LEASE_WAIT",
     "LIFECYCLE_KINDS",
     "Fate",
@@ -88,6 +90,10 @@ __all__ = [
 ]
 
 ISSUES_CURSOR: Final = "fixflo.issues"
+ISSUE_LEASE: Final = timedelta(minutes=30)
+"""How long an issue's lease (and the live queue's hold on it) lasts unless released: longer
+than any one reconcile, its requests waiting on the shared rate limit and retried. A killed
+server's are released when it starts again; a killed nightly run's run out."""
 LEASE_WAIT: Final = 15.0
 """Seconds the nightly run waits for an issue the live server is reconciling."""
 _LEASE_POLL: Final = 0.25
@@ -294,7 +300,7 @@ async def reconcile_issue(
     leasing = not night.options.dry_run
     if not leasing:
         return await _read_and_reconcile(night, work, issue_id, stamped=stamped)
-    if night.run.kind == "live" and not night.store.lease_issue(issue_id, holder):
+    if night.run.kind == "live" and not night.store.lease_issue(issue_id, holder, ttl=ISSUE_LEASE):
         return "busy"
     try:
         if night.run.kind == "live":
@@ -354,7 +360,7 @@ async def _wait_for_lease(night: Night, issue_id: str, holder: str) -> bool | No
     seconds: False (taken at once), True (taken after waiting), None (still held)."""
     deadline = time.monotonic() + LEASE_WAIT
     waited = False
-    while not night.store.lease_issue(issue_id, holder):
+    while not night.store.lease_issue(issue_id, holder, ttl=ISSUE_LEASE):
         if time.monotonic() >= deadline:
             return None
         waited = True
