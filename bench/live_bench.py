@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.store import LiveQueue
 from rulebridge._config import load_agency_config
 from rulebridge.runner import RunLog, RunOptions, run_nightly
 from rulebridge.runner.serve import LiveServer, ServeOptions
@@ -66,11 +65,8 @@ def fixflo_requests(agency: FakeAgency, since: int = 0) -> int:
 
 
 def quiet(agency: FakeAgency, server: LiveServer) -> bool:
-    reconciler = server.reconciler
-    if agency.fixflo.webhooks.sender.pending() or reconciler is None or reconciler.stats.in_flight:
-        return False
-    with LiveQueue.open(agency.store_path) as queue:
-        return queue.pending() == 0
+    """Fixflo sent every webhook and the server's queue is empty."""
+    return not agency.fixflo.webhooks.sender.pending() and server.idle()
 
 
 def live(args: argparse.Namespace) -> dict[str, Any]:

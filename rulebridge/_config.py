@@ -40,7 +40,7 @@ from aiolimiter import AsyncLimiter
 
 from adapters.alto import AltoAuth
 from adapters.errors import ConfigError
-from adapters.fixflo import FixfloAuth
+from adapters.fixflo import ISSUE_EVENTS, FixfloAuth
 from adapters.http import Limits, RetryPolicy, make_limiter
 from adapters.secrets import read_secret
 from engine.documents.document import Document, load_document
@@ -52,7 +52,6 @@ __all__ = ["AgencyConfig", "ApiConfig", "WebhookConfig", "load_agency_config"]
 DEFAULT_PER_MINUTE: Final = {"alto": 600.0, "fixflo": 500.0}
 DEFAULT_SNAPSHOT_SECONDS: Final = 7200.0
 _LOCAL: Final = frozenset({"127.0.0.1", "localhost", "::1"})
-WEBHOOK_EVENTS: Final = ("Issue state change", "Job invoice updated", "Issue closed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +87,7 @@ class WebhookConfig:
     public_url: str
     secret_env: str
     signature: str = "hmac-sha256"
-    events: tuple[str, ...] = WEBHOOK_EVENTS
+    events: tuple[str, ...] = ISSUE_EVENTS
     workers: int = 4
     queue_limit: int = 1000
     attempts: int = 5
@@ -265,7 +264,7 @@ def _webhook(section: dict[str, Any]) -> WebhookConfig:
         public_url=str(section["public_url"]).rstrip("/"),
         secret_env=section["secret_env"],
         signature=section.get("signature", "hmac-sha256"),
-        events=tuple(section.get("events", WEBHOOK_EVENTS)),
+        events=tuple(section.get("events", ISSUE_EVENTS)),
         workers=int(section.get("workers", 4)),
         queue_limit=int(section.get("queue_limit", 1000)),
         attempts=int(section.get("attempts", 5)),

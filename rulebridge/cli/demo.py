@@ -13,7 +13,6 @@ import click
 from rich.console import Console
 
 from engine import RulebridgeError, check_paths
-from engine.store import LiveQueue
 from rulebridge._config import load_agency_config
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import bounded
@@ -139,11 +138,7 @@ def _live_phase(
 
 def _quiet(agency: FakeAgency, server: LiveServer) -> bool:
     """Fixflo sent every webhook and the server's queue is empty."""
-    reconciler = server.reconciler
-    if agency.fixflo.webhooks.sender.pending() or reconciler is None or reconciler.stats.in_flight:
-        return False
-    with LiveQueue.open(agency.store_path) as queue:
-        return queue.pending() == 0
+    return not agency.fixflo.webhooks.sender.pending() and server.idle()
 
 
 def _show_issues(console: Console, agency: FakeAgency, issues: list[str]) -> None:

@@ -366,7 +366,6 @@ def live_report(
             },
             "outcomes": {kind: dict(counter) for kind, counter in work.outcomes.items()},
         }
-    letters = {letter.id: letter for letter in night.store.dead_letters(include_retried=True)}
     return {
         "run": {
             "id": night.run.id,
@@ -389,10 +388,6 @@ def live_report(
         },
         "issues": issues,
         "warnings": night.warnings,
-        "dead_letters": [
-            {"id": key, "reason": redact_personal(letters[key].reason)}
-            for key in night.dead_letters
-            if key in letters
-        ],
+        "dead_letters": night.dead_letter_items(),
         "api": night.calls.to_json(),
     }

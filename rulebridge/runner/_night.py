@@ -13,7 +13,7 @@ from engine.language.ruleset import CompiledRuleset
 from engine.store import Run, Store
 from rulebridge._config import AgencyConfig
 from rulebridge.runner.calls import ApiCalls
-from rulebridge.runner.log import RunLog
+from rulebridge.runner.log import RunLog, redact_personal
 
 __all__ = ["Night", "RunOptions"]
 
@@ -80,6 +80,16 @@ class Night:
     def warn(self, rule: str, message: str) -> None:
         """A warning for the report, under the rule that raised it."""
         self.warnings.append({"rule": rule, "message": message})
+
+    def dead_letter_items(self) -> list[dict[str, Any]]:
+        """The dead letters this run wrote, for its report: id and reason (personal data
+        masked)."""
+        letters = {letter.id: letter for letter in self.store.dead_letters(include_retried=True)}
+        return [
+            {"id": key, "reason": redact_personal(letters[key].reason)}
+            for key in self.dead_letters
+            if key in letters
+        ]
 
     def timed(self, name: str, step: Callable[[], T]) -> T:
         """Run `step`, adding its seconds to phase `name`."""

@@ -495,7 +495,6 @@ def _note_apply(night: Night, result: ApplyResult) -> None:
 def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
     failed = error is not None or night.incomplete > 0
     exit_code = 1 if failed else (2 if night.changes else 0)
-    letters = {letter.id: letter for letter in night.store.dead_letters(include_retried=True)}
     return {
         "run": {
             "id": night.run.id,
@@ -519,11 +518,7 @@ def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
         "reference": night.reference,
         "issues": night.issues,
         "warnings": night.warnings,
-        "dead_letters": [
-            {"id": key, "reason": redact_personal(letters[key].reason)}
-            for key in night.dead_letters
-            if key in letters
-        ],
+        "dead_letters": night.dead_letter_items(),
         "api": night.calls.to_json(),
         **({"webhooks": night.webhooks} if night.webhooks else {}),
     }

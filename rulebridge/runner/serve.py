@@ -126,6 +126,16 @@ class LiveServer:
         """The path Fixflo posts to: ``/`` and the token made from the secret."""
         return "/" + path_token(self.options.config.webhook_secret())
 
+    def idle(self) -> bool:
+        """Whether nothing waits in the agency's live queue and no reconcile is running
+        (what the demo, the benchmark and the tests wait for after Fixflo sent its
+        deliveries)."""
+        reconciler = self.reconciler
+        if reconciler is None or reconciler.stats.in_flight:
+            return False
+        with LiveQueue.open(self.options.store_path) as queue:
+            return queue.pending() == 0
+
     # Running ---------------------------------------------------------------------------
 
     def serve_forever(self) -> int:

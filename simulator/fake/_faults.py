@@ -49,6 +49,7 @@ __all__ = [
     "Faults",
     "LoggedRequest",
     "RequestLog",
+    "fault_rate",
     "parse_faults",
 ]
 
@@ -107,7 +108,7 @@ def parse_faults(spec: str) -> tuple[FaultRule, ...]:
         if not sep:
             raise ValueError(f"fault {item!r}: write KIND=RATE, such as 429=0.05")
         kind, _, route = head.partition("@")
-        rate = _rate(item, rate_text)
+        rate = fault_rate(item, rate_text)
         method, prefix = _route(item, route.strip())
         if kind != "all" and kind not in KINDS + UNRETRIABLE:
             kinds = ", ".join(("all", *KINDS, *UNRETRIABLE))
@@ -116,13 +117,22 @@ def parse_faults(spec: str) -> tuple[FaultRule, ...]:
     return tuple(rules)
 
 
-def _rate(item: str, text: str) -> float:
+def fault_rate(item: str, text: str, *, what: str = "fault") -> float:
+    """The rate of fault spec `item` (``KIND=RATE``) from its `text`, from 0 to 1.
+
+    Raises:
+        ValueError: not a number, or outside 0..1, naming `what` and the item.
+
+    Example:
+        >>> fault_rate("429=0.1", "0.1")
+        0.1
+    """
     try:
         rate = float(text)
     except ValueError:
-        raise ValueError(f"fault {item!r}: the rate {text!r} is not a number") from None
+        raise ValueError(f"{what} {item!r}: the rate {text!r} is not a number") from None
     if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"fault {item!r}: the rate must be from 0 to 1")
+        raise ValueError(f"{what} {item!r}: the rate must be from 0 to 1")
     return rate
 
 

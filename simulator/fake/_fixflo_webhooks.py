@@ -53,14 +53,19 @@ from simulator.fake._webhook_sender import (
 )
 from simulator.lifecycle.worlds import FixfloWorld
 
-__all__ = ["EVENTS", "ISSUE_EVENTS", "FixfloWebhooks", "Subscription", "events_of"]
+__all__ = ["EVENTS", "ISSUE_ENTITY_EVENTS", "FixfloWebhooks", "Subscription", "events_of"]
 
 EVENTS: Final = (
     "Property changed", "Property added", "Property deactivated", "Issue state change",
     "Issue add", "Job invoice updated", "Issue closed",
 )  # fmt: skip
 """The contract's WebhookEvent enum, exactly."""
-ISSUE_EVENTS: Final = ("Issue add", "Issue state change", "Issue closed", "Job invoice updated")
+ISSUE_ENTITY_EVENTS: Final = (
+    "Issue add",
+    "Issue state change",
+    "Issue closed",
+    "Job invoice updated",
+)
 """The events the fake sends (it has no property events)."""
 _METHODS: Final = ("POST", "PUT", "PUSH")
 _ENTITIES: Final = ("Issue", "Property")

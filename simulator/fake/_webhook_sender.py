@@ -36,6 +36,8 @@ from typing import Final
 
 import httpx
 
+from simulator.fake._faults import fault_rate
+
 __all__ = [
     "WEBHOOK_FAULTS",
     "Attempt",
@@ -92,22 +94,12 @@ def parse_webhook_faults(spec: str, *, seed: int = 0, max_delay: float = 1.0) ->
                 f"webhook fault {item!r}: unknown kind {kind!r}; use one of "
                 + ", ".join(WEBHOOK_FAULTS)
             )
-        rates[kind] = _rate(item, text)
+        rates[kind] = fault_rate(item, text, what="webhook fault")
     if sum(rates.get(kind, 0.0) for kind in _EXCLUSIVE) > 1.0:
         raise ValueError(
             f"webhook faults {spec!r}: drop, duplicate, delay and reorder add up to more than 1"
         )
     return WebhookFaults(**rates, seed=seed, max_delay=max_delay)
-
-
-def _rate(item: str, text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        raise ValueError(f"webhook fault {item!r}: the rate {text!r} is not a number") from None
-    if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"webhook fault {item!r}: the rate must be from 0 to 1")
-    return rate
 
 
 @dataclass(frozen=True, slots=True)

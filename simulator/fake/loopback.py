@@ -46,6 +46,7 @@ from typing import Any, Final
 
 import yaml
 
+from adapters.fixflo import ISSUE_EVENTS
 from engine import load_ruleset
 from engine.store import Store
 from simulator.fake import LOOPBACK, FakeAlto, FakeFixflo, Faults, parse_faults, serving
@@ -63,7 +64,6 @@ _ENV: Final = {
     "fixflo": "RULEBRIDGE_DEMO_FIXFLO_TOKEN",
     "webhook": "RULEBRIDGE_DEMO_WEBHOOK_SECRET",
 }
-WEBHOOK_EVENTS: Final = ("Issue state change", "Job invoice updated", "Issue closed")
 # The paths an issue takes (``instruct:landlord``: a job without a contractor, the landlord
 # doing it, gap.job-assignee); every other detail is the event's default.
 PATHS: Final[tuple[tuple[str, ...], ...]] = (
@@ -213,7 +213,7 @@ class _Webhook:
 
     def section(self) -> str:
         """The config's ``webhook:`` section (design section 5)."""
-        events = ", ".join(WEBHOOK_EVENTS)
+        events = ", ".join(ISSUE_EVENTS)
         return (
             "webhook:\n"
             f"  listen: {LOOPBACK}:{self.port}\n"
