@@ -60,7 +60,11 @@ def _row(run: Run) -> dict[str, object]:
     report = run.report or {}
     head = report.get("run", {})
     changes = sum(n for counts in run.counts.values() for n in counts.values())
-    status = run.status + (" (dry run)" if run.dry_run else "")
+    status = (
+        run.status
+        + (" (dry run)" if run.dry_run else "")
+        + (" (live)" if run.kind == "live" else "")
+    )
     return {
         "run": run.id,
         "started": run.started[:19].replace("T", " "),

@@ -35,6 +35,7 @@ def render_report(report: Mapping[str, Any], console: Console) -> None:
     _header(report.get("run", {}), console)
     _reference(report.get("reference", {}), console)
     _issues(report.get("issues", {}), console)
+    _webhooks(report.get("webhooks") or {}, console)
     _warnings(report.get("warnings", []), console)
     _dead_letters(report.get("dead_letters", []), console)
     _api(report.get("api", {}), console)
@@ -47,9 +48,10 @@ def _print(console: Console, text: str) -> None:
 def _header(run: Mapping[str, Any], console: Console) -> None:
     ruleset = run.get("ruleset", {})
     mode = " (dry run: nothing written)" if run.get("dry_run") else ""
+    kind = "Live run" if run.get("kind") == "live" else "Run"
     _print(
         console,
-        f"Run {run.get('id')} for {run.get('agency')}: {run.get('status')}{mode}, "
+        f"{kind} {run.get('id')} for {run.get('agency')}: {run.get('status')}{mode}, "
         f"exit code {run.get('exit_code')}, {run.get('seconds', 0):.1f} s",
     )
     _print(
@@ -105,6 +107,51 @@ def _issues(section: Mapping[str, Any], console: Console) -> None:
     for kind, counts in sorted((section.get("outcomes") or {}).items()):
         outcome = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
         _print(console, f"  {kind:<14} {outcome}")
+    _handled(section, console)
+
+
+def _handled(section: Mapping[str, Any], console: Console) -> None:
+    """Which issues the live server handled and which only this night (its safety net)."""
+    handled: Mapping[str, int] = section.get("handled") or {}
+    if handled.get("live") or handled.get("night"):
+        night_ids = ", ".join(map(str, section.get("night_ids") or []))
+        _print(
+            console,
+            f"  handled live by `rulebridge serve`: {handled.get('live', 0)}; only tonight: "
+            f"{handled.get('night', 0)}" + (f" (issues {night_ids})" if night_ids else ""),
+        )
+    left = section.get("left_to_live") or []
+    if left:
+        _print(console, f"  left to the live server (it held them): {', '.join(map(str, left))}")
+    for item in section.get("live_dead") or []:
+        state = "done tonight" if item.get("cleared") else "still open"
+        _print(
+            console,
+            f"  the live server gave up on issue {item.get('issue_id')} "
+            f"({item.get('last_error')}): {state}",
+        )
+    live: Mapping[str, Any] = section.get("live") or {}
+    latency: Mapping[str, Any] = live.get("latency_seconds") or {}
+    if latency.get("count"):
+        _print(
+            console,
+            f"  webhook-to-Alto latency: p50 {latency.get('p50')} s, p99 {latency.get('p99')} s "
+            f"over {latency.get('count')} reconciles",
+        )
+
+
+def _webhooks(section: Mapping[str, Any], console: Console) -> None:
+    """Fixflo's failed deliveries (``GET /Webhook/Activity``) since the last night began."""
+    if not section:
+        return
+    statuses = ", ".join(
+        f"{code}: {n}" for code, n in sorted((section.get("statuses") or {}).items())
+    )
+    _print(
+        console,
+        f"Fixflo's failed webhook deliveries: {section.get('failed', 0)}"
+        + (f" (answers {statuses})" if statuses else ""),
+    )
 
 
 def _warnings(warnings: list[Mapping[str, Any]], console: Console) -> None:

@@ -24,12 +24,20 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from adapters.fixflo.webhooks import path_token, sign
 from engine import RulesetErrors
 from engine.store import LiveQueue, Store
 from rulebridge._config import load_agency_config
-from rulebridge.runner import LockedError, RunFailedError, RunLog, RunOptions, run_nightly
+from rulebridge.runner import (
+    LockedError,
+    RunFailedError,
+    RunLog,
+    RunOptions,
+    render_report,
+    run_nightly,
+)
 from rulebridge.runner.serve import LiveServer, ServeOptions
 from simulator.fake.loopback import PATHS, FakeAgency, agreement, fake_agency, play_issues
 
@@ -412,6 +420,12 @@ def test_a_delivery_lost_while_the_server_was_down_is_done_by_the_next_night(
         assert any(w["rule"] == "webhook" for w in report["warnings"])
         assert handled["live"] >= 1
         assert agreement(agency) == []
+        shown = io.StringIO()  # what an operator reads (`rulebridge report RUN`)
+        render_report(report, Console(file=shown, width=200))
+        text = shown.getvalue()
+        assert f"handled live by `rulebridge serve`: {handled['live']}; only tonight: " in text
+        assert f"issues {missed}" in text or f", {missed}" in text
+        assert f"Fixflo's failed webhook deliveries: {webhooks['failed']}" in text
 
 
 def test_status_and_history_hold_the_live_run(tmp_path: Path) -> None:
