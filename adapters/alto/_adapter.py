@@ -311,6 +311,11 @@ class AltoAdapter(HttpAdapter):
             return None
         return {"tenancyId": found.tenancy_id, "tenantId": found.tenant_id}
 
+    def forget_places(self) -> None:
+        """Forget the tenancy places `find_tenancy` read by property, so the next lookup
+        reads them again (the live server serves a long run: a tenancy may begin in it)."""
+        self._places.clear()
+
     async def _property_places(self, property_id: str) -> list[Place]:
         path = f"/inventory/{property_id}/tenancies"
         pages = alto_cursor(

@@ -66,6 +66,19 @@ class FixfloDocuments:
         media = _named(await self._part(issue_id, kind), issue_id, kind, name)
         return await self._download(issue_id, kind, name, media)
 
+    def forget(self, issue_id: str) -> None:
+        """Forget the Media parts read for `issue_id`, so the next `fetch` reads them again
+        (the live server reconciles an issue many times in one long run).
+
+        Example:
+            >>> documents = FixfloDocuments.__new__(FixfloDocuments)
+            >>> documents._media = {("7", "CompletionDocs"): []}
+            >>> documents.forget("7"); documents._media
+            {}
+        """
+        for key in [key for key in self._media if key[0] == str(issue_id)]:
+            del self._media[key]
+
     async def _report(self, issue_id: str) -> bytes:
         try:
             content = await self.fixflo.issue_report(issue_id)

@@ -41,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.alto import AltoAdapter
+from adapters.fixflo import FixfloDocuments
 from engine.errors import RulebridgeError
 from engine.language.ruleset import CompiledRuleset
 from engine.store import LiveItem, LiveQueue, Store, StoreError
@@ -304,6 +306,7 @@ class Reconciler(threading.Thread):
     ) -> None:
         issue_id, attempts = item.issue_id, self.setup.webhook.attempts
         fate: str
+        _forget(work, issue_id)
         try:
             fate = await reconcile_issue(night, work, issue_id, stamped=False, holder=self._holder)
         except RulebridgeError as exc:
@@ -334,6 +337,15 @@ class Reconciler(threading.Thread):
                     f"issue {issue_id}: not reconciled after {attempts} attempts ({error}); "
                     "left to the nightly run",
                 )
+
+
+def _forget(work: IssueWork, issue_id: str) -> None:
+    """Drop what the adapters remember for one run: a live run lasts all day, and each
+    reconcile must see Fixflo's documents and Alto's tenancies as they are now."""
+    if isinstance(work.documents, FixfloDocuments):
+        work.documents.forget(issue_id)
+    if isinstance(work.alto, AltoAdapter):
+        work.alto.forget_places()
 
 
 def _since(received_at: str) -> float:

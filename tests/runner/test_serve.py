@@ -496,3 +496,23 @@ def test_a_change_posting_the_same_body_as_an_earlier_one_is_not_a_replay(tmp_pa
         assert server.receiver is not None
         assert server.receiver.stats["accepted"] > before
         assert len(alto.orders_of(reported)) == 1
+
+
+def test_each_live_reconcile_reads_documents_and_tenancies_afresh() -> None:
+    """A live run lasts all day: what the adapters remember for a run (an issue's Media
+    parts, a property's tenancy places) is dropped before each reconcile, so a document
+    uploaded or a tenancy begun since the last reconcile of the issue is seen."""
+    from adapters.alto import AltoAdapter
+    from adapters.fixflo import FixfloAdapter, FixfloDocuments
+    from rulebridge.runner._live import _forget
+    from rulebridge.runner.issues import IssueWork
+
+    client = httpx.AsyncClient(base_url="http://127.0.0.1:9")
+    documents = FixfloDocuments(FixfloAdapter(client))
+    alto = AltoAdapter(client)
+    documents._media.update({("7", "CompletionDocs"): [], ("8", "CompletionDocs"): []})
+    alto._places["P1"] = []
+    work = IssueWork(None, None, documents, alto, {})  # type: ignore[arg-type]
+    _forget(work, "7")
+    assert list(documents._media) == [("8", "CompletionDocs")]
+    assert alto._places == {}
