@@ -200,6 +200,23 @@ class LiveQueue(LiveMeta):
                     [self._later(delay), item.issue_id],
                 )
 
+    def renew(self, item: LiveItem, *, lease: timedelta = timedelta(minutes=5)) -> bool:
+        """Extend the hold on `item` by `lease` from now, while its reconcile runs; False
+        when the hold is no longer this item's (it ran out and another took it).
+
+        Example::
+
+            queue.renew(item, lease=timedelta(minutes=30))  # True
+        """
+        with self.transaction():
+            return bool(
+                self._db.execute(
+                    "UPDATE live_queue SET lease_until = ? "
+                    "WHERE issue_id = ? AND token = ? AND status = 'leased'",
+                    [self._later(lease), item.issue_id, item.token],
+                ).rowcount
+            )
+
     def release_holder(self, holder_prefix: str) -> int:
         """Make every row leased by a holder whose name starts with `holder_prefix` due now
         (at start: the leases of a server that was killed); returns how many. The attempt

@@ -62,16 +62,20 @@ from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 
 __all__ = [
+    "RENEW_EVERY",
     "LiveNight",
     "LiveStats",
     "Reconciler",
     "ServeSetup",
+    "hold_while_running",
     "live_report",
 ]
 
 ROLLOVER: Final = timedelta(hours=24)
 BUSY_DELAY: Final = timedelta(seconds=30)
 POLL_SECONDS: Final = 2.0
+RENEW_EVERY: float = ISSUE_LEASE.total_seconds() / 3
+"""Seconds between renewals of a running reconcile's hold on its issue."""
 _LATENCIES: Final = 10_000  # the latest reconcile latencies kept for /status
 
 
@@ -307,6 +311,9 @@ class Reconciler(threading.Thread):
         issue_id, attempts = item.issue_id, self.setup.webhook.attempts
         fate: str
         _forget(work, issue_id)
+        holding = asyncio.create_task(
+            hold_while_running(queue, night.store, item, self._holder, self.log)
+        )
         try:
             fate = await reconcile_issue(night, work, issue_id, stamped=False, holder=self._holder)
         except RulebridgeError as exc:
@@ -316,6 +323,8 @@ class Reconciler(threading.Thread):
             self.log.event("error", issue=issue_id, message=error)
         else:
             error = f"issue {issue_id}: {fate}"
+        finally:
+            holding.cancel()  # no await since the reconcile released the issue's lease
         self.stats.fates[fate] += 1
         self.stats.last_reconcile = datetime.now(UTC).isoformat(timespec="seconds")
         if fate in ("reconciled", "parked"):
@@ -337,6 +346,27 @@ class Reconciler(threading.Thread):
                     f"issue {issue_id}: not reconciled after {attempts} attempts ({error}); "
                     "left to the nightly run",
                 )
+
+
+async def hold_while_running(
+    queue: LiveQueue, store: Store, item: LiveItem, holder: str, log: RunLog
+) -> None:
+    """Every `RENEW_EVERY` seconds until cancelled (the reconcile of `item` ended), extend
+    the queue's hold on the issue and its per-issue lease by `ISSUE_LEASE`, so a reconcile
+    slowed by the rate limit or retries never loses them to another worker or the night.
+    A hold found lost is logged once and not taken back."""
+    while True:
+        await asyncio.sleep(RENEW_EVERY)
+        try:
+            held = queue.renew(item, lease=ISSUE_LEASE) and store.lease_issue(
+                item.issue_id, holder, ttl=ISSUE_LEASE
+            )
+        except StoreError as exc:  # locked for a moment: the lease still has time left
+            log.event("live", issue=item.issue_id, note=f"lease not renewed: {exc}")
+            continue
+        if not held:
+            log.event("live", issue=item.issue_id, note="the issue's lease ran out mid-reconcile")
+            return
 
 
 def _forget(work: IssueWork, issue_id: str) -> None:

@@ -300,3 +300,20 @@ class QueueMachine(RuleBasedStateMachine):
 
 QueueMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 TestLiveQueue = QueueMachine.TestCase
+
+
+def test_a_running_reconcile_renews_its_hold_and_a_stale_one_cannot(
+    opened: Callable[[], LiveQueue], clock: Clock
+) -> None:
+    first, other = opened(), opened()
+    first.enqueue("42", "Issue state change")
+    item = first.take("live:1:1", lease=timedelta(minutes=30))
+    assert item is not None
+    clock.tick(25 * 60)
+    assert first.renew(item, lease=timedelta(minutes=30))  # held 30 minutes from now
+    clock.tick(25 * 60)  # 50 minutes in: past the first hold, within the renewed one
+    assert other.take("live:1:2") is None
+    clock.tick(10 * 60)  # the renewed hold ran out: another worker may take it
+    taken = other.take("live:1:2", lease=timedelta(minutes=30))
+    assert taken is not None
+    assert not first.renew(item)  # the old token holds nothing any more

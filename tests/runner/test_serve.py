@@ -516,3 +516,46 @@ def test_each_live_reconcile_reads_documents_and_tenancies_afresh() -> None:
     _forget(work, "7")
     assert list(documents._media) == [("8", "CompletionDocs")]
     assert alto._places == {}
+
+
+def test_a_slow_reconcile_keeps_its_issue_until_it_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a reconcile runs, its hold on the issue (the queue's and the per-issue lease
+    the nightly run respects) is renewed; once another holder has the issue, renewing
+    stops and says so rather than taking it back."""
+    import asyncio
+
+    from rulebridge.runner import _live
+
+    monkeypatch.setattr(_live, "RENEW_EVERY", 0.05)
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED) as agency:
+        night(agency)
+        stream = io.StringIO()
+        log = RunLog(stream, terminal=False)
+        with Store.open(agency.store_path) as store, LiveQueue.open(agency.store_path) as queue:
+            queue.enqueue("42", "Issue state change")
+            item = queue.take("live:9:1")
+            assert item is not None
+            assert store.lease_issue("42", "live:9:1")
+
+            async def slow_reconcile() -> None:
+                holding = asyncio.create_task(
+                    _live.hold_while_running(queue, store, item, "live:9:1", log)
+                )
+                await asyncio.sleep(0.3)
+                holding.cancel()
+
+            before = queue._one("SELECT lease_until FROM live_queue", [])
+            asyncio.run(slow_reconcile())
+            after = queue._one("SELECT lease_until FROM live_queue", [])
+            assert before is not None
+            assert after is not None
+            assert after["lease_until"] > before["lease_until"]  # renewed: 30 minutes on
+            assert store.issue_holder("42") == "live:9:1"
+
+            store.release_issue("42", "live:9:1")
+            assert store.lease_issue("42", "night:3:2")  # the night took it meanwhile
+            asyncio.run(_live.hold_while_running(queue, store, item, "live:9:1", log))
+            assert store.issue_holder("42") == "night:3:2"  # never taken back
+        assert "ran out mid-reconcile" in stream.getvalue()
