@@ -98,6 +98,11 @@ class WebhookConfig:
         """``host:port`` as written (IPv6 hosts in brackets)."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
+    @property
+    def ours(self) -> str:
+        """What every subscription of ours posts below: `public_url` and a slash."""
+        return self.public_url + "/"
+
 
 @dataclass(frozen=True, slots=True)
 class AgencyConfig:

@@ -315,7 +315,7 @@ class Reconciler(threading.Thread):
             hold_while_running(queue, night.store, item, self._holder, self.log)
         )
         try:
-            fate = await reconcile_issue(night, work, issue_id, stamped=False, holder=self._holder)
+            fate = await reconcile_issue(night, work, issue_id, stamped=False)
         except RulebridgeError as exc:
             fate, error = "error", redact_personal(str(exc))
         except Exception as exc:  # a defect: this issue is retried, the server goes on

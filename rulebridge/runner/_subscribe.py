@@ -47,16 +47,11 @@ class Subscriber:
     def __init__(self, webhook: WebhookConfig, secret: str, log: RunLog, queue: LiveQueue) -> None:
         self.webhook, self.secret, self.log, self.queue = webhook, secret, log, queue
 
-    @property
-    def ours(self) -> str:
-        """Our public URL without the token: every subscription of ours starts with it."""
-        return self.webhook.public_url + "/"
-
     async def ensure(self, subscriptions: FixfloSubscriptions, target_url: str) -> str:
         """Subscribe (replacing our earlier subscriptions), remember the id, check the
         last hour's failed deliveries; returns the subscription id."""
         made = await subscriptions.ensure(
-            target_url, self.secret, ours=self.ours, events=self.webhook.events
+            target_url, self.secret, ours=self.webhook.ours, events=self.webhook.events
         )
         self.queue.set_meta(SUBSCRIPTION_KEY, made.id)
         self.log.event("subscribed", subscription=made.id, replaced=list(made.replaced))
@@ -113,7 +108,7 @@ def unsubscribe(config: AgencyConfig, log: RunLog) -> list[str]:
     async def remove() -> list[str]:
         async with fixflo_ports(Wire(config, ApiCalls()), drained=False) as fixflo:
             hooks = subscriptions_of(fixflo.target, webhook)
-            return await hooks.remove(ours=webhook.public_url + "/")
+            return await hooks.remove(ours=webhook.ours)
 
     removed = asyncio.run(remove())
     log.event("unsubscribed", subscriptions=removed)

@@ -160,7 +160,7 @@ def issue_work(
     Example::
 
         work = issue_work(night, fixflo.issues, fixflo.documents, alto)
-        await reconcile_issue(night, work, "42", stamped=False, holder=holder_of(night))
+        await reconcile_issue(night, work, "42", stamped=False)
     """
     lifecycle = night.ruleset.lifecycle
     if lifecycle is None:
@@ -198,15 +198,15 @@ async def reconcile_issues(
     adopting = night.options.adopt
     since = None if adopting else night.store.cursor(ISSUES_CURSOR)
     work = issue_work(night, issues, documents, alto)
-    holder, dead = holder_of(night), night.store.live_dead()
+    dead = night.store.live_dead()
     cleared: set[str] = set()
     with night.log.phase("issues") as advance:
         async for issue_id in issues.issue_ids(since=since):
-            fate = await reconcile_issue(night, work, issue_id, stamped=True, holder=holder)
+            fate = await reconcile_issue(night, work, issue_id, stamped=True)
             _clear_dead(night, dead, issue_id, fate, cleared)
             advance(1)
         for issue_id in _revisited(night, work, dead):
-            fate = await reconcile_issue(night, work, issue_id, stamped=False, holder=holder)
+            fate = await reconcile_issue(night, work, issue_id, stamped=False)
             _clear_dead(night, dead, issue_id, fate, cleared)
             advance(1)
     cursor = next_cursor(since, work.stamps["reconciled"] + work.stamps["parked"],
@@ -266,9 +266,7 @@ def _clear_dead(
         cleared.add(issue_id)
 
 
-async def reconcile_issue(
-    night: Night, work: IssueWork, issue_id: str, *, stamped: bool, holder: str
-) -> Fate:
+async def reconcile_issue(night: Night, work: IssueWork, issue_id: str, *, stamped: bool) -> Fate:
     """Read one issue (and the parts its status needs, when the ledger does not agree),
     reconcile it and apply what it asks for to Alto exactly once, under its lease.
 
@@ -284,7 +282,6 @@ async def reconcile_issue(
         issue_id: the Fixflo issue.
         stamped: whether the issue came from the listing since the cursor (its stamp
             then moves the cursor).
-        holder: the run's name on the lease (`holder_of`).
 
     Raises:
         engine.errors.CredentialsRefused: Fixflo or Alto refused the credentials (the
@@ -293,10 +290,11 @@ async def reconcile_issue(
 
     Example::
 
-        await reconcile_issue(night, work, "42", stamped=False, holder=holder_of(night))
+        await reconcile_issue(night, work, "42", stamped=False)
         # 'reconciled'
     """
     work.read.add(issue_id)
+    holder = holder_of(night)  # the run's name on the lease
     leasing = not night.options.dry_run
     if not leasing:
         return await _read_and_reconcile(night, work, issue_id, stamped=stamped)

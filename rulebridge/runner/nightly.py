@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters.fixflo import FixfloAdapter, FixfloSubscriptions
+from adapters.fixflo import FixfloAdapter
 from adapters.http import Deadline
 from engine import RulebridgeError, load_ruleset
 from engine.errors import CredentialsRefused, PortError, RecordError
@@ -59,7 +59,12 @@ from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import take_snapshot
 from rulebridge._snapshots import LoadedSnapshots, load_snapshots
 from rulebridge.runner._night import Night, RunOptions
-from rulebridge.runner._subscribe import SUBSCRIPTION_KEY, activity_warning, failure_statuses
+from rulebridge.runner._subscribe import (
+    SUBSCRIPTION_KEY,
+    activity_warning,
+    failure_statuses,
+    subscriptions_of,
+)
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.issues import reconcile_issues
@@ -391,7 +396,7 @@ async def _webhook_activity(night: Night, fixflo: RecordTarget) -> None:
         return
     since = _last_night_start(night)
     try:
-        hooks = FixfloSubscriptions(fixflo, secret_env=night.config.webhook.secret_env)
+        hooks = subscriptions_of(fixflo, night.config.webhook)
         failures = await hooks.activity(subscription, failed_only=True, since=since)
     except RulebridgeError as exc:
         night.warn("webhook", f"Fixflo's webhook activity could not be read ({exc})")
@@ -415,7 +420,7 @@ async def _webhook_activity(night: Night, fixflo: RecordTarget) -> None:
 def _last_night_start(night: Night) -> datetime:
     """When the latest earlier nightly run began (a day ago when there is none)."""
     for run in night.store.runs():
-        if run.id != night.run.id and getattr(run, "kind", "night") == "night":
+        if run.id != night.run.id and run.kind == "night":
             with contextlib.suppress(ValueError):
                 started = datetime.fromisoformat(run.started.replace("Z", "+00:00"))
                 return started if started.tzinfo else started.replace(tzinfo=UTC)

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Final, Self
 
 from filelock import FileLock, Timeout
-from pyrate_limiter import Duration, Rate, RateItem, SQLiteBucket
+from pyrate_limiter import Rate, RateItem, SQLiteBucket
 
 from engine.errors import RulebridgeError
 
@@ -76,7 +76,7 @@ class SharedLimiter:
             raise ValueError(f"a rate limit must allow at least 1 request, not {per_minute}")
         self.path, self.limit = Path(path), int(per_minute)
         self.period_ms = int(period * 1000)
-        self.max_rate, self.time_period = float(self.limit), float(period)
+        self.max_rate = float(self.limit)
         self._bucket = self._open()
         lock = getattr(self._bucket, "lock", None)  # the file lock init_from_file made
         if not isinstance(lock, FileLock):  # pragma: no cover - pyrate-limiter's contract
@@ -86,7 +86,7 @@ class SharedLimiter:
 
     def _open(self) -> SQLiteBucket:
         """The bucket at `path`, its file and its lock file created owner-only."""
-        rate = Rate(self.limit, self.period_ms if self.period_ms else Duration.MINUTE.value)
+        rate = Rate(self.limit, self.period_ms)
         try:
             for name in (self.path, self.path.with_name(self.path.name + ".lock")):
                 os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o600))

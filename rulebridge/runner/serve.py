@@ -227,7 +227,7 @@ class LiveServer:
                 secret,
                 subscribe=self.options.subscribe,
             )
-            target = self.webhook.public_url + "/" + path_token(secret)
+            target = self.webhook.ours + path_token(secret)
             self.reconciler = Reconciler(setup, self.log, target_url=target)
             self.reconciler.on_end = self.stop  # it failed: stop serving (exit code 1)
             self.receiver = WebhookReceiver(

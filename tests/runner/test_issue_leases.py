@@ -63,9 +63,7 @@ def live(agency: FakeAgency, issue_ids: list[str]) -> dict[str, str]:
                 fates: dict[str, str] = {}
                 for issue_id in issue_ids:
                     holder = holder_of(server)
-                    fates[issue_id] = await reconcile_issue(
-                        server, work, issue_id, stamped=False, holder=holder
-                    )
+                    fates[issue_id] = await reconcile_issue(server, work, issue_id, stamped=False)
                     if fates[issue_id] == "reconciled":
                         with LiveQueue.open(agency.store_path) as queue:
                             queue.enqueue(issue_id, "Issue state change")
