@@ -234,10 +234,6 @@ class LiveQueue(LiveMeta):
         """How many issues wait or are being reconciled (what `enqueue`'s limit counts)."""
         return self._waiting()
 
-    def dead(self) -> list[dict[str, Any]]:
-        """The issues given up on, left to the nightly run (`LiveMeta.live_dead`)."""
-        return self.live_dead()
-
     def next_due(self) -> str | None:
         """When the next row becomes due (a pending row's ``due_at``, or a lease running
         out), ISO UTC; None when nothing waits."""

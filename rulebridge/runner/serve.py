@@ -349,7 +349,7 @@ class LiveServer:
 
     async def _status(self, _request: Request) -> JSONResponse:
         def read(queue: LiveQueue) -> dict[str, Any]:
-            dead = queue.dead()
+            dead = queue.live_dead()
             return {"pending": queue.pending(), "dead": len(dead), "dead_ids": [
                 str(row.get("issue_id")) for row in dead[:50]]}  # fmt: skip
 

@@ -117,13 +117,13 @@ def test_retries_wait_then_the_issue_is_left_to_the_night(queue: LiveQueue, cloc
         clock.tick(10)
     item = _take(queue)
     assert not queue.retry(item, "HTTP 503 " + "x" * 900, delay=timedelta(seconds=10), attempts=3)
-    [dead] = queue.dead()
+    [dead] = queue.live_dead()
     assert (dead["issue_id"], dead["attempts"], len(dead["last_error"])) == ("42", 3, 500)
     assert queue.pending() == 0
     assert queue.take("live:1:1") is None
     assert queue.enqueue("42", "Issue closed") == "queued"  # a new delivery revives it
     assert _take(queue).attempts == 1
-    assert queue.dead() == []
+    assert queue.live_dead() == []
 
 
 def test_a_busy_release_does_not_count_an_attempt(queue: LiveQueue, clock: Clock) -> None:
@@ -295,7 +295,7 @@ class QueueMachine(RuleBasedStateMachine):
     @invariant()
     def the_bound_holds(self) -> None:
         assert self.queues[0].pending() <= LIMIT
-        assert {str(row["issue_id"]) for row in self.queues[1].dead()} == self.dead
+        assert {str(row["issue_id"]) for row in self.queues[1].live_dead()} == self.dead
 
 
 QueueMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)

@@ -180,7 +180,7 @@ def test_issues_the_server_gave_up_on_are_done_and_cleared_by_the_night(
             item = queue.take(SERVER)
             assert item is not None
             assert not queue.retry(item, "HTTP 503: Fixflo is down", delay=timedelta(0), attempts=1)
-        assert len(queue.dead()) == 2
+        assert len(queue.live_dead()) == 2
     report = night(agency)["issues"]
     assert {row["issue_id"] for row in report["live_dead"]} == set(issues)
     assert all(row["cleared"] and row["last_error"] for row in report["live_dead"])

@@ -108,7 +108,7 @@ def ready(url: str) -> bool:
 
 def _state(agency: FakeAgency, issue_id: str) -> str:
     with Store.open(agency.store_path) as store, LiveQueue.open(agency.store_path) as queue:
-        return f"{store.issue_state(issue_id)} pending {queue.pending()} dead {queue.dead()}"
+        return f"{store.issue_state(issue_id)} pending {queue.pending()} dead {queue.live_dead()}"
 
 
 def queue_empty(agency: FakeAgency) -> bool:
