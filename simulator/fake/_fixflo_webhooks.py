@@ -53,14 +53,14 @@ from simulator.fake._webhook_sender import (
 )
 from simulator.lifecycle.worlds import FixfloWorld
 
-__all__ = ["EVENTS", "ISSUE_ENTITY_EVENTS", "FixfloWebhooks", "Subscription", "events_of"]
+__all__ = ["EVENTS", "ISSUE_ACTIONS", "FixfloWebhooks", "Subscription", "events_of"]
 
 EVENTS: Final = (
     "Property changed", "Property added", "Property deactivated", "Issue state change",
     "Issue add", "Job invoice updated", "Issue closed",
 )  # fmt: skip
 """The contract's WebhookEvent enum, exactly."""
-ISSUE_ENTITY_EVENTS: Final = (
+ISSUE_ACTIONS: Final = (
     "Issue add",
     "Issue state change",
     "Issue closed",
