@@ -45,7 +45,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -129,6 +129,7 @@ async def apply_plan(
     run: Run,
     reapply_done: bool = False,
     look_first: Collection[str] = (),
+    checkpoint: Callable[[], None] | None = None,
 ) -> ApplyResult:
     """Apply every operation of `plan` to `target`, each effect recorded exactly once.
 
@@ -142,6 +143,9 @@ async def apply_plan(
         look_first: collections whose creates are looked up by reference before they are
             made, when the store has recorded no record of their entity and never
             attempted them.
+        checkpoint: called before each operation; it stops the apply by raising (e.g.
+            the runner's stop after a SIGTERM), so the operation in
+            progress is finished and no new one is started.
 
     Raises:
         StoreError: `run` is not the store's current run.
@@ -164,6 +168,8 @@ async def apply_plan(
     unmapped = {kind for kind in kinds if not store.mapped(kind)}
     store.record_plan(plan.operations)
     for op in plan.operations:
+        if checkpoint is not None:
+            checkpoint()
         fresh = op.kind in unmapped and not store.attempted(op.idempotency_key)
         await _apply_one(op, target, store, result, reapply_done=reapply_done, look=fresh)
     return result
