@@ -1,8 +1,12 @@
 """A click group that imports a command's module only when that command is used.
 
 click's lazy group pattern (``list_commands`` and ``get_command`` over a map of names to
-``"module:attribute"``), plus one thing the pattern lacks: the group's own ``--help``
-lists every command from the summary kept in the map, so listing imports nothing.
+``"module:attribute"``), plus two things the pattern lacks: the group's own ``--help``
+lists every command from the summary kept in the map, so listing imports nothing; and a
+usage error (an unknown option, a missing file, a bad value) exits ``USAGE`` (64,
+sysexits' ``EX_USAGE``) with click's usual message, on every command, instead of click's
+2, which this project's exit codes give to "changes applied" (`rulebridge.runner.exits`,
+imported only on that path, so a command's start stays light).
 
 Example:
     >>> group = LazyGroup(
@@ -16,10 +20,14 @@ Example:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
+
+if TYPE_CHECKING:
+    from rulebridge.runner.exits import ExitCode
 
 __all__ = ["LazyCommand", "LazyGroup"]
 
@@ -46,6 +54,36 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy: dict[str, LazyCommand] = dict(lazy or {})
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line as click's standalone mode does, except that a usage error
+        exits ``USAGE`` (64) and an abort (Ctrl-C, EOF at a prompt) ``INTERRUPTED`` (130).
+
+        Example::
+
+            main(["run", "--confg", "x"])   # exits 64: "No such option: --confg"
+        """
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            value = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(int(_exit_codes().USAGE))
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(int(_exit_codes().INTERRUPTED))
+        sys.exit(value if isinstance(value, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
 
@@ -61,6 +99,12 @@ class LazyGroup(click.Group):
         }
         listing = click.Group(self.name, commands={**stand_ins, **self.commands})
         listing.format_commands(ctx, formatter)
+
+
+def _exit_codes() -> type[ExitCode]:
+    from rulebridge.runner.exits import ExitCode  # on the error path only: starts stay light
+
+    return ExitCode
 
 
 def load(target: str) -> click.Command:

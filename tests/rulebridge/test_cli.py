@@ -104,10 +104,10 @@ def test_settings_for_an_unknown_ruleset(tmp_path: Path) -> None:
     assert "unknown-ruleset: no ruleset named 'nothing'" in result.stdout
 
 
-def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    assert run("validate").exit_code == 2
-    assert run("validate", str(tmp_path / "missing.yaml")).exit_code == 2
-    assert run("frobnicate").exit_code == 2
+def test_usage_errors_exit_64(tmp_path: Path) -> None:
+    assert run("validate").exit_code == 64  # EX_USAGE: 2 means "changes applied"
+    assert run("validate", str(tmp_path / "missing.yaml")).exit_code == 64
+    assert run("frobnicate").exit_code == 64
 
 
 def test_empty_folder_exits_1(tmp_path: Path) -> None:
