@@ -21,6 +21,11 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.apply:apply_command",
         "Apply exactly the saved plan PLAN.json to the agency's Fixflo, each effect once.",
     ),
+    "check": LazyCommand(
+        "rulebridge.cli.check:check_command",
+        "Check an agency config in seconds: the file, its ruleset, both APIs reached and "
+        "their credentials accepted, without reading the agency.",
+    ),
     "deadletters": LazyCommand(
         "rulebridge.cli.deadletters:deadletters",
         "List dead letters (operations a target refused), queue them for retry, or resolve "
