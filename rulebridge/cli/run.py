@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -13,6 +15,8 @@ from rulebridge._config import load_agency_config
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, STORE_TO_BE, bounded, default_store, failing_cleanly
 from rulebridge.runner import RunLog, RunOptions, render_report, run_nightly
+from rulebridge.runner.exits import ExitCode, signal_code
+from rulebridge.runner.stop import Interrupted, signal_name, stopping
 
 __all__ = ["run_command"]
 
@@ -45,11 +49,17 @@ def run_command(
     """Run the nightly job for one agency: snapshot Alto and Fixflo, plan, apply the
     changed records to Fixflo, reconcile Fixflo issues into Alto, report.
 
-    Only one run per agency at a time: a second one exits at once. A progress bar on a
-    terminal, JSON log lines on standard error otherwise; the report is printed at the end
-    and kept (`rulebridge history`, `rulebridge report RUN`). Exit codes: 0 no changes,
-    2 changes applied (or, with --dry-run, to apply), 1 failure (run it again: it resumes),
-    130 interrupted (Ctrl-C; it resumes too).
+    Only one run per agency at a time: a second one exits at once. It first checks both
+    APIs and their credentials as `rulebridge check` does, so a wrong token fails in
+    seconds. A progress bar on a terminal, JSON log lines on standard error otherwise; the
+    report is printed at the end and kept (`rulebridge history`, `rulebridge report RUN`).
+    SIGTERM or Ctrl-C stops it after the effect in progress (a second one at once): the
+    run is recorded as interrupted and the next run resumes.
+
+    Exit codes (docs/runner.md): 0 no changes, 2 changes applied (or, with --dry-run, to
+    apply), 3 succeeded but left items for a person or dead letters (`rulebridge report
+    latest`), 1 failure (run it again: it resumes), 64 usage error, 130 interrupted by
+    SIGINT, 143 by SIGTERM (both resume).
 
     Example:
 
@@ -65,16 +75,27 @@ def run_command(
             as_of=as_of.date() if as_of else None,
             keep_runs=keep_runs,
         )
-        try:
-            outcome = run_nightly(options, RunLog())
-        except KeyboardInterrupt:
-            click.echo(
-                "interrupted: every effect made so far is recorded; the next run resumes "
-                "where this one stopped",
-                err=True,
-            )
-            sys.exit(130)
-    if not quiet:
-        console = Console()
-        render_report(outcome.report, console if console.is_terminal else Console(width=140))
-    sys.exit(outcome.exit_code)
+        # Until the process exits: a signal after the run (while the report prints) is
+        # still an interruption, never the default death by signal.
+        with stopping():
+            try:
+                outcome = run_nightly(options, RunLog())
+                if not quiet:
+                    console = Console()
+                    wide = console if console.is_terminal else Console(width=140)
+                    render_report(outcome.report, wide)
+            except (Interrupted, KeyboardInterrupt) as exc:  # outside the recorded run
+                _interrupted(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+            if outcome.exit_code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+                stopped = ExitCode(outcome.exit_code) == ExitCode.TERMINATED
+                _interrupted(signal.SIGTERM if stopped else signal.SIGINT)
+            sys.exit(outcome.exit_code)
+
+
+def _interrupted(signum: int) -> NoReturn:
+    click.echo(
+        f"interrupted by {signal_name(signum)}: every effect made so far is recorded; the "
+        "next run resumes where this one stopped",
+        err=True,
+    )
+    sys.exit(signal_code(signum))

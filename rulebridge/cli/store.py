@@ -4,6 +4,7 @@ against the agency and its last run, and rebuilt from the targets when it cannot
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, FORMAT, STORE_TO_BE, default_store, failing_cleanly
 from rulebridge.runner import RunLog, RunOptions
 from rulebridge.runner.adopt import adopt_store
+from rulebridge.runner.exits import signal_code
 from rulebridge.runner.home import AgencyHome, Witness, state_home
+from rulebridge.runner.stop import Interrupted, signal_name, stopping
 from rulebridge.runner.trust import identity_of
 
 __all__ = ["store"]
@@ -51,8 +54,12 @@ def adopt(config_path: Path, store_path: Path | None, quiet: bool) -> None:
     charges the Fixflo issues need: what is there is recorded as done, what is not is left
     for the next run, and what Alto cannot be asked about (charges: Alto documents no
     lookup for them) becomes a dead letter for a person to check, never a second post.
-    From then on this file is the agency's store. Exit codes: 0 adopted, 1 failure (run
-    it again).
+    From then on this file is the agency's store. SIGTERM or Ctrl-C stops it after the
+    record in progress (recorded as interrupted; adopt again).
+
+    Exit codes (docs/runner.md): 0 adopted, nothing to record; 2 adopted, records mapped or
+    found; 3 adopted, with items for a person (dead letters to check, or the plan's items
+    for a person); 1 failure (run it again); 64 usage error; 130/143 interrupted.
 
     Example:
 
@@ -61,17 +68,26 @@ def adopt(config_path: Path, store_path: Path | None, quiet: bool) -> None:
     with failing_cleanly():
         config = load_agency_config(config_path)
         path = store_path or default_store(config_path)
-        outcome = adopt_store(RunOptions(config, path, adopt=True), RunLog())
+        try:
+            with stopping():
+                outcome = adopt_store(RunOptions(config, path, adopt=True), RunLog())
+        except (Interrupted, KeyboardInterrupt) as exc:  # before the run was recorded
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            click.echo(f"interrupted by {signal_name(signum)}: adopt again", err=True)
+            sys.exit(signal_code(signum))
     report = outcome.report
     if not quiet:
         _print_adoption(report, path, config_path)
-    sys.exit(1 if outcome.exit_code == 1 else 0)
+    sys.exit(outcome.exit_code)
 
 
 def _print_adoption(report: dict[str, Any], path: Path, config_path: Path) -> None:
     run = report["run"]
     if run.get("error"):
         click.echo(f"error: {run['error']}", err=True)
+        return
+    if run.get("status") == "interrupted":
+        click.echo(f"interrupted by {run.get('signal')}: adopt again", err=True)
         return
     outcomes = report.get("issues", {}).get("outcomes", {})
     click.echo(f"{path}: adopted for agency {run['agency']} (run {run['id']})")

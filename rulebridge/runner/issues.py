@@ -72,6 +72,7 @@ from rulebridge.runner._agreement import (
 )
 from rulebridge.runner._night import Night
 from rulebridge.runner.log import redact_personal
+from rulebridge.runner.stop import checkpoint
 
 __all__ = [
     "INVOICE_GAP",
@@ -202,10 +203,12 @@ async def reconcile_issues(
     cleared: set[str] = set()
     with night.log.phase("issues") as advance:
         async for issue_id in issues.issue_ids(since=since):
+            checkpoint()  # a signal stops the run here, between issues
             fate = await reconcile_issue(night, work, issue_id, stamped=True)
             _clear_dead(night, dead, issue_id, fate, cleared)
             advance(1)
         for issue_id in _revisited(night, work, dead):
+            checkpoint()
             fate = await reconcile_issue(night, work, issue_id, stamped=False)
             _clear_dead(night, dead, issue_id, fate, cleared)
             advance(1)

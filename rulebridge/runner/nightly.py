@@ -35,6 +35,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -66,10 +67,13 @@ from rulebridge.runner._subscribe import (
     subscriptions_of,
 )
 from rulebridge.runner.calls import ApiCalls
+from rulebridge.runner.check import preflight
+from rulebridge.runner.exits import ExitCode, outcome_code, signal_code
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.issues import reconcile_issues
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import RunLog, redact_personal
+from rulebridge.runner.stop import Interrupted, checkpoint, signal_name
 from rulebridge.runner.trust import (
     Probe,
     RefusedBy,
@@ -104,7 +108,8 @@ class RunFailedError(RulebridgeError):
 
 @dataclass
 class RunOutcome:
-    """The run's report (JSON, as stored) and its exit code: 0 no change, 2 changes, 1 failure."""
+    """The run's report (JSON, as stored) and its exit code (`rulebridge.runner.exits`):
+    0 no change, 2 changes, 3 left work for a person, 1 failure, 130/143 interrupted."""
 
     report: dict[str, Any]
     exit_code: int
@@ -203,12 +208,19 @@ def _recorded(night: Night, hint: str, phases: Callable[[Night], None]) -> RunOu
     except (RulebridgeError, ValueError) as exc:
         error = redact_personal(str(exc))
         log.event("error", message=error)
-    except BaseException as exc:  # a defect or an interrupt: recorded, then raised
-        report = _report(night, started, f"interrupted by {type(exc).__name__}")
+    except (Interrupted, KeyboardInterrupt) as exc:  # a signal: stopped between effects
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        report = _report(night, started, None, signum=signum)
+        store.finish_run("interrupted", report=report)
+        log.event("run", state="interrupted", signal=signal_name(signum),
+                  exit_code=report["run"]["exit_code"])  # fmt: skip
+        return RunOutcome(report, report["run"]["exit_code"])
+    except BaseException as exc:  # a defect: recorded, then raised
+        report = _report(night, started, f"stopped by a defect ({type(exc).__name__})")
         store.finish_run("failed", report=report)
         raise
     report = _report(night, started, error)
-    status: RunStatus = "failed" if report["run"]["exit_code"] == 1 else "succeeded"
+    status: RunStatus = report["run"]["status"]
     store.finish_run(status, report=report)
     log.event("run", state="finished", status=status, exit_code=report["run"]["exit_code"])
     _prune(night)
@@ -252,6 +264,8 @@ async def _find_history(wire: Wire, ruleset: CompiledRuleset) -> str | None:
 
 
 def _run_phases(night: Night) -> None:
+    night.timed("preflight", lambda: preflight(night.config))
+    checkpoint()  # a signal during the preflight stops the run before it reads anything
     loaded = night.timed("snapshot", lambda: take_snapshots(night))
     plan = night.timed("plan", lambda: plan_night(night, loaded))
     asyncio.run(_write_phases(night, plan))
@@ -286,7 +300,7 @@ def take_snapshots(night: Night) -> LoadedSnapshots:
                     reader,
                     taken_at=taken_at,
                     agency_ref=api.agency_ref,
-                    on_record=lambda _name: advance(1),
+                    on_record=lambda _name: _checked(advance),
                 )
             except CredentialsRefused as exc:
                 raise RunFailedError(
@@ -298,6 +312,12 @@ def take_snapshots(night: Night) -> LoadedSnapshots:
     loaded = load_snapshots(paths["alto"], paths["fixflo"])
     loaded.rejected[:0] = rejected
     return loaded
+
+
+def _checked(advance: Callable[[int], None]) -> None:
+    """At each record read: stop here if a signal asked to (`rulebridge.runner.stop`)."""
+    checkpoint()
+    advance(1)
 
 
 def _previous_places(night: Night) -> list[dict[str, Any]]:
@@ -480,7 +500,13 @@ async def _apply(
         # never recorded a record of an entity looks its creates up first.
         target = ProgressTarget(fixflo, advance)
         result = await apply_plan(
-            plan, target, night.store, run=night.run, reapply_done=True, look_first=lookups
+            plan,
+            target,
+            night.store,
+            run=night.run,
+            reapply_done=True,
+            look_first=lookups,
+            checkpoint=checkpoint,
         )
     _note_apply(night, result)
 
@@ -497,9 +523,22 @@ def _note_apply(night: Night, result: ApplyResult) -> None:
 # Report --------------------------------------------------------------------------------
 
 
-def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
+def _report(
+    night: Night, started: float, error: str | None, *, signum: int | None = None
+) -> dict[str, Any]:
+    """The run's report; its ``run`` section says how it ended and with which exit code
+    (`rulebridge.runner.exits`): interrupted by `signum`, failed, left work for a person
+    (``attention``: items for a person and dead letters written), changed something."""
     failed = error is not None or night.incomplete > 0
-    exit_code = 1 if failed else (2 if night.changes else 0)
+    dead_letters = night.dead_letter_items()
+    attention = _for_a_person(night.reference) + len(dead_letters)
+    code: ExitCode
+    if signum is not None:  # stopped inside a phase: count the effects it recorded
+        status, code = "interrupted", signal_code(signum)
+        night.changes = max(night.changes, _recorded_effects(night))
+    else:
+        code = outcome_code(failed=failed, attention=attention > 0, changes=night.changes)
+        status = "failed" if failed else "succeeded"
     return {
         "run": {
             "id": night.run.id,
@@ -511,22 +550,50 @@ def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
             },
             "dry_run": night.options.dry_run,
             "adopt": night.options.adopt,
-            "started": night.run.started,
+            "kind": "adopt" if night.options.adopt else night.run.kind,
+            "started": _with_offset(night.run.started),
             "finished": datetime.now(UTC).isoformat(),
             "seconds": round(time.monotonic() - started, 3),
-            "status": "failed" if failed else "succeeded",
-            "exit_code": exit_code,
+            "status": status,
+            "exit_code": int(code),
             "error": error,
             "incomplete": night.incomplete,
+            "changes": night.changes,
+            "attention": attention,
+            **({"signal": signal_name(signum)} if signum is not None else {}),
             "phases": night.phases,
         },
         "reference": night.reference,
         "issues": night.issues,
         "warnings": night.warnings,
-        "dead_letters": night.dead_letter_items(),
+        "dead_letters": dead_letters,
         "api": night.calls.to_json(),
         **({"webhooks": night.webhooks} if night.webhooks else {}),
     }
+
+
+def _recorded_effects(night: Night) -> int:
+    """The effects the store recorded for this run so far (every phase's)."""
+    counts = night.store.run(night.run.id).counts
+    return sum(n for per_op in counts.values() for n in per_op.values())
+
+
+def _for_a_person(reference: Mapping[str, Any]) -> int:
+    """The plan's items for a person (``manual_items`` listed, else ``manual`` counted)."""
+    items = reference.get("manual_items")
+    if isinstance(items, list):
+        return len(items)
+    counted = reference.get("manual", 0)
+    return counted if isinstance(counted, int) else 0
+
+
+def _with_offset(stamp: str) -> str:
+    """An ISO 8601 time with its offset (a stamp without one is UTC)."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def _prune(night: Night) -> None:
