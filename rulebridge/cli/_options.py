@@ -78,12 +78,12 @@ def default_store(config_path: Path) -> Path:
 
 
 def store_of(store_path: Path | None, config_path: Path | None) -> Path:
-    """The store named, or the config's default one; exits 1 saying why when neither is."""
+    """The store named, or the config's default one; a usage error (exit 64) when neither
+    is given, exit 1 when the config's store does not exist yet."""
     if store_path is not None:
         return store_path
     if config_path is None:
-        click.echo("error: give --store FILE or --config AGENCY.yaml", err=True)
-        sys.exit(1)
+        raise click.UsageError("give --store FILE or --config AGENCY.yaml")
     path = default_store(config_path)
     if not path.exists():
         click.echo(f"error: {path}: no state store yet; the agency has never run", err=True)

@@ -52,8 +52,8 @@ def deadletters(
     charge is in Alto) its operation is recorded as done and its issue completes on the
     next run; without it, the operation is called again only if a later plan still needs
     it. Exit codes: 0 done, 1 error (no such dead letter, already retried or resolved,
-    cannot be recorded as landed), 2 usage error (--resolve without --note, or with
-    --retry).
+    cannot be recorded as landed), 64 usage error (--resolve without --note, or with
+    --retry; --retry with --retry-all).
 
     Example:
 
@@ -63,10 +63,9 @@ def deadletters(
             --note "invoice found on works order 700123"
     """
     _check_usage(retry_id, retry_all, resolve_id, note, landed)
-    store_path = store_of(store_path, config_path)
     if retry_id is not None and retry_all:
-        click.echo("error: give --retry ID or --retry-all, not both", err=True)
-        sys.exit(1)
+        raise click.UsageError("give --retry ID or --retry-all, not both")
+    store_path = store_of(store_path, config_path)
     try:
         with Store.open(store_path) as store:
             if resolve_id is not None:
@@ -93,7 +92,7 @@ def deadletters(
 def _check_usage(
     retry_id: int | None, retry_all: bool, resolve_id: int | None, note: str | None, landed: bool
 ) -> None:
-    """Refuse option combinations that say two things at once (exit 2)."""
+    """Refuse option combinations that say two things at once (exit 64)."""
     if resolve_id is None:
         if note is not None or landed:
             raise click.UsageError("--note and --landed go with --resolve ID")

@@ -89,8 +89,8 @@ def migrate_command(
     migrate wrote (marked by .rulebridge-output.json, holding nothing else); never the
     export, a folder holding it, or the current folder.
 
-    Exit 0 when done; 1 when the ruleset or the export cannot be read or the output cannot be
-    written; 2 when an option is refused.
+    Exit codes: 0 done; 1 the ruleset or the export cannot be read or the output cannot be
+    written; 64 an option is refused (usage error).
 
     Example:
 

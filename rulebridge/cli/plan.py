@@ -62,7 +62,8 @@ def plan(
     """Plan the changes that make Fixflo agree with Alto, without changing anything.
 
     Every operation, skipped record, merge and manual action names the rule that decided it
-    and the values it read. Exit codes: 0 no changes, 2 changes planned, 1 error.
+    and the values it read. Exit codes: 0 no changes, 2 changes planned, 1 error, 64 usage
+    error.
 
     Example:
 

@@ -52,8 +52,9 @@ def serve_command(
     code, ruleset and ledger: a delivery is a trigger, the issue is always read again.
     The nightly job stays the safety net and runs beside the server. GET /healthz,
     /readyz and /status; JSON log lines on standard error. SIGTERM or Ctrl-C: in-flight
-    reconciles get webhook.grace_seconds, then exit 0. Exit code 1: the server could not
-    start or its reconcile thread failed (the message says why).
+    reconciles get webhook.grace_seconds, then it exits. Exit codes: 0 stopped cleanly
+    (SIGTERM or Ctrl-C), 1 the server could not start or its reconcile thread failed (the
+    message says why), 64 usage error.
 
     Example:
 

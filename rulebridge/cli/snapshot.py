@@ -40,7 +40,8 @@ def snapshot(system: str, config_path: Path, out: Path) -> None:
     never from the command line. Requests keep to the config's rate limit and are retried on
     429, 5xx and network failures, and the whole read ends within the config's
     limits.snapshot_seconds. Items of a listing that are not usable records are left out and
-    listed on stderr with their endpoint and index. Exit codes: 0 written, 1 error.
+    listed on stderr with their endpoint and index. Exit codes: 0 written, 1 error, 64 usage
+    error.
 
     Example:
 

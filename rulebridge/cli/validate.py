@@ -25,8 +25,8 @@ def validate(paths: tuple[Path, ...], show_source: bool | None) -> None:
 
     Prints one line per valid file, followed by a note for each gap the ruleset declares
     (a rule the vendors' contracts cannot fully observe, and what it does instead), and
-    every error as path:line:column: code: message, sorted. Exits 0 when all is well, 1
-    when any file has an error, 2 on a usage error.
+    every error as path:line:column: code: message, sorted. Exit codes: 0 all is well, 1 a
+    file has an error, 64 usage error.
 
     Example:
 

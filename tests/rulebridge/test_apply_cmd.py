@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from engine.store import IdMapEntry, Store
 from engine.sync.apply import stamp_plan
 from engine.sync.plan import Plan
+from rulebridge.cli import main
 from rulebridge.cli._options import default_store
 from rulebridge.cli.apply import apply_command
 from rulebridge.cli.deadletters import deadletters
@@ -199,6 +200,6 @@ def test_deadletters_lists_and_retries(tmp_path: Path, world: World, config: Pat
         "no dead letters to retry"
         in runner.invoke(deadletters, ["--store", store, "--retry-all"]).output
     )
-    both = runner.invoke(deadletters, ["--store", store, "--retry", "1", "--retry-all"])
-    assert both.exit_code == 1
-    assert runner.invoke(deadletters, []).exit_code == 1
+    both = runner.invoke(main, ["deadletters", "--store", store, "--retry", "1", "--retry-all"])
+    assert both.exit_code == 64  # a usage error
+    assert runner.invoke(main, ["deadletters"]).exit_code == 64

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from engine.explain import Because
 from engine.issues.reconcile import LifecycleOp
 from engine.store import Store
+from rulebridge.cli import main
 from rulebridge.cli.deadletters import deadletters
 
 
@@ -100,8 +101,8 @@ def test_refusals_are_clean_errors(store_path: Path) -> None:
     ],
 )
 def test_option_misuse_is_a_usage_error(store_path: Path, args: list[str], words: str) -> None:
-    result = _run(store_path, *args)
-    assert result.exit_code == 2
+    result = CliRunner().invoke(main, ["deadletters", "--store", str(store_path), *args])
+    assert result.exit_code == 64
     assert words in result.stderr
     with Store.open(store_path) as store:
         assert len(store.dead_letters()) == 3  # nothing resolved or retried
