@@ -173,3 +173,24 @@ def test_the_first_signal_asks_the_second_raises() -> None:
     assert signal.getsignal(signal.SIGTERM) is before
     assert requested() is None
     checkpoint()  # outside `stopping`: nothing to honour
+
+
+def test_a_signal_during_the_snapshot_stops_before_anything_is_written(tmp_path: Path) -> None:
+    stderr = tmp_path / "stderr.log"
+    with fake_agency(tmp_path / "agency", size=12, seed=2, faults="slow@GET /inventory=1") as a:
+        child = start(a, stderr)
+        deadline = time.monotonic() + 60
+        while not a.alto.log.matching("GET", "/tenancies"):  # the preflight is done
+            assert child.poll() is None, stderr.read_text()
+            assert time.monotonic() < deadline, "the run never began"
+            time.sleep(0.005)
+        time.sleep(0.2)  # inside the first (slowed) read of Alto's inventory
+        os.kill(child.pid, signal.SIGTERM)
+        assert child.wait(timeout=30) == 143, stderr.read_text()
+        assert a.fixflo.log.matching("POST") == []
+        with Store.open(a.store_path) as store:
+            (run,) = store.runs()
+        assert run.status == "interrupted"
+        assert run.report is not None
+        assert "apply" not in run.report["run"]["phases"]
+        assert run.report["run"]["changes"] == 0
