@@ -66,7 +66,8 @@ def run_command(
             keep_runs=keep_runs,
         )
         try:
-            outcome = run_nightly(options, RunLog())
+            with RunLog() as log:  # every log record one JSON line (or the progress bar)
+                outcome = run_nightly(options, log)
         except KeyboardInterrupt:
             click.echo(
                 "interrupted: every effect made so far is recorded; the next run resumes "
