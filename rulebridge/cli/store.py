@@ -61,7 +61,8 @@ def adopt(config_path: Path, store_path: Path | None, quiet: bool) -> None:
     with failing_cleanly():
         config = load_agency_config(config_path)
         path = store_path or default_store(config_path)
-        outcome = adopt_store(RunOptions(config, path, adopt=True), RunLog())
+        with RunLog() as log:  # library records as the run's lines, like `rulebridge run`
+            outcome = adopt_store(RunOptions(config, path, adopt=True), log)
     report = outcome.report
     if not quiet:
         _print_adoption(report, path, config_path)
