@@ -43,6 +43,7 @@ from adapters.errors import ConfigError
 from adapters.secrets import read_secret
 from rulebridge._config import ALERT_TRIGGERS, AlertsConfig
 from rulebridge.runner.log import redact_personal
+from rulebridge.runner.metrics import section
 
 __all__ = ["new_manual_items", "send", "summary", "triggers"]
 
@@ -76,7 +77,7 @@ def triggers(
         >>> triggers({"dead_letters": [{"id": 1}]}, None, status="succeeded")
         ['dead_letters']
     """
-    drift = report.get("drift") or {}
+    drift = section(report, "drift")
     fired = {
         "failure": status == "failed",
         "interrupted": status == "interrupted",
@@ -114,10 +115,10 @@ def summary(
 ) -> dict[str, Any]:
     """The JSON an alert carries (docs/runner.md, "Metrics and alerts"), personal data
     masked; lists hold at most `items` entries, `more` says how to see the rest."""
-    run = report.get("run") or {}
+    run = section(report, "run")
     letters = [d for d in _list(report.get("dead_letters")) if isinstance(d, Mapping)]
     new = new_manual_items(report, previous)
-    drift = report.get("drift") or {}
+    drift = section(report, "drift")
     drifted = [d for d in _list(drift.get("items")) if isinstance(d, Mapping)]
     counts = {
         "changes": run.get("changes"),
@@ -229,7 +230,7 @@ def _run_command(argv: Sequence[str], data: bytes, timeout: float) -> str | None
 
 
 def _manual(report: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    reference = (report or {}).get("reference") or {}
+    reference = section(report, "reference")
     return [item for item in _list(reference.get("manual_items")) if isinstance(item, Mapping)]
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "STATUSES",
     "metrics_registry",
     "run_kind",
+    "section",
     "timestamp",
     "write_textfile",
 ]
@@ -167,10 +168,22 @@ def run_kind(report: Mapping[str, Any]) -> str:
         >>> run_kind({"run": {"adopt": True}})
         'adopt'
     """
-    run = report.get("run") or {}
+    run = section(report, "run")
     if run.get("kind"):
         return str(run["kind"])
     return "adopt" if run.get("adopt") else "night"
+
+
+def section(report: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    """``report[key]`` when it is a mapping, else an empty one (an old report, or one a
+    defect left odd, is read as far as it goes).
+
+    Example:
+        >>> section({"run": True}, "run"), section({"run": {"id": 4}}, "run")
+        ({}, {'id': 4})
+    """
+    value = (report or {}).get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def timestamp(text: Any) -> float | None:
@@ -209,7 +222,7 @@ class _Run:
 
     def fill(self, report: Mapping[str, Any], last_success: float | None) -> None:
         """Every gauge the report has a value for."""
-        run = report.get("run") or {}
+        run = section(report, "run")
         self.set("run_id", run.get("id"))
         self.set("run_duration_seconds", run.get("seconds"))
         self.set("run_exit_code", run.get("exit_code"))
@@ -223,20 +236,20 @@ class _Run:
         for phase, seconds in _items(run.get("phases")):
             self.set("phase_duration_seconds", seconds, phase=phase)
         self._work(report)
-        self._api(report.get("api") or {})
+        self._api(section(report, "api"))
 
     def _work(self, report: Mapping[str, Any]) -> None:
-        reference = report.get("reference") or {}
+        reference = section(report, "reference")
         self.table("records_planned", reference.get("planned"), "entity", "action")
         self.table("records_applied", reference.get("applied"), "entity", "action")
-        issues = report.get("issues") or {}
+        issues = section(report, "issues")
         self.table("issue_effects", issues.get("outcomes"), "entity", "action")
         self.set("issues_read", issues.get("read"))
         self.set("dead_letters_written", len(_list(report.get("dead_letters"))))
         manual = reference.get("manual_items")
         self.set("items_for_a_person", reference.get("manual", len(_list(manual))))
         self.set("warnings", len(_list(report.get("warnings"))))
-        drift = report.get("drift") or {}
+        drift = section(report, "drift")
         for entity, n in _items(drift.get("recreated")):
             self.set("drift_recreated", n, entity=entity)
         self.set("drift_links_repaired", drift.get("links_repaired"))

@@ -29,7 +29,13 @@ from engine.store import Run, Store
 from rulebridge._config import AgencyConfig, AlertsConfig
 from rulebridge.runner.alerts import send, summary, triggers
 from rulebridge.runner.log import RunLog, redact_personal
-from rulebridge.runner.metrics import metrics_registry, run_kind, timestamp, write_textfile
+from rulebridge.runner.metrics import (
+    metrics_registry,
+    run_kind,
+    section,
+    timestamp,
+    write_textfile,
+)
 
 __all__ = ["publish", "report_command"]
 
@@ -86,7 +92,7 @@ def _publish(
 ) -> None:
     run = store.run(run_id)
     report = given if given is not None else dict(run.report or {})
-    details = report.get("run") or {}
+    details = section(report, "run")
     if run.finished is None or not details or details.get("dry_run"):
         return
     runs = store.runs()
@@ -115,7 +121,7 @@ def _alert(
     report: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Work out the run's triggers and send the summary if ``on:`` wants one of them."""
-    status = str((report.get("run") or {}).get("status") or run.status)
+    status = str(section(report, "run").get("status") or run.status)
     previous = _previous_night(runs, run.id)
     fired = triggers(report, previous, status=status)
     body = summary(
@@ -190,8 +196,8 @@ def _previous_night(runs: Sequence[Run], run_id: int) -> Mapping[str, Any] | Non
         report = run.report
         if run.id >= run_id or run.kind != "night" or not isinstance(report, Mapping):
             continue
-        details = report.get("run") or {}
-        reference = report.get("reference") or {}
+        details = section(report, "run")
+        reference = section(report, "reference")
         if details.get("dry_run") or run_kind(report) != "night":
             continue
         if isinstance(reference.get("manual_items"), list):
