@@ -238,7 +238,7 @@ def test_waits_for_the_rate_limiter_are_timed_per_system() -> None:
 
 def test_retries_per_endpoint_count_retried_answers_and_lost_requests() -> None:
     calls = ApiCalls()
-    answers = iter([503, 200, "drop", 200])
+    answers: Iterator[int | str] = iter([503, 200, "drop", 200])
 
     def reply(request: httpx.Request) -> httpx.Response:
         answer = next(answers)
