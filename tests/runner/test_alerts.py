@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.errors import RulesetErrors
 from engine.store import Store
 from rulebridge._config import AlertsConfig, load_agency_config
 from rulebridge.cli import main
@@ -376,3 +377,34 @@ def test_no_email_or_phone_reaches_a_summary(email: str, phone: str) -> None:
     text = json.dumps(summary(report, ["for_a_person"], None, more="x", status="failed"))
     assert email not in text
     assert phone not in text
+
+
+@pytest.mark.parametrize(
+    ("section", "where", "said"),
+    [
+        ("metrics:\n  textfile: rb.txt\n", ":6:13: invalid-value", "a file ending in .prom"),
+        (
+            "alerts:\n  command: page-ops --agency acme\n",
+            ":6:12: wrong-type",
+            "a list: the program",
+        ),
+        ("alerts:\n  command: [page-ops]\n  on: [drfit]\n", ":7:8: invalid-value", "'drift'"),
+        ("alerts:\n  on: [failure]\n", ":5:1: no-alert-target", "'url_env:'"),
+        ("alerts:\n  url_env: acme-url\n", ":6:12: invalid-value", "ACME_FIXFLO_TOKEN"),
+        ("alerts:\n  command: [x]\n  timeout_seconds: 0\n", ":7:20: invalid-value", "at least 1"),
+    ],
+)
+def test_bad_metrics_and_alerts_sections_are_located_errors(
+    tmp_path: Path, section: str, where: str, said: str
+) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(
+        "agency: acme\nfixflo:\n  base_url: https://acme.fixflo.com/api/v2\n"
+        "  token_env: ACME_FIXFLO_TOKEN\n" + section,
+        "utf-8",
+    )
+    with pytest.raises(RulesetErrors) as caught:
+        load_agency_config(path)
+    (error,) = [str(e) for e in caught.value.errors]
+    assert error.startswith(f"{path}{where}")
+    assert said in error
