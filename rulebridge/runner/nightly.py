@@ -70,6 +70,7 @@ from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.issues import reconcile_issues
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import RunLog, redact_personal
+from rulebridge.runner.publish import publish
 from rulebridge.runner.trust import (
     Probe,
     RefusedBy,
@@ -172,17 +173,23 @@ def record_run(
     """Run `phases` as one recorded run of `store`: started, reported, finished, and the
     agency's witness written after it (`rulebridge.runner.home`)."""
     options = agency.options
+    run_id: int | None = None
+    outcome: RunOutcome | None = None
     try:
         run = store.start_run(
             ruleset.name, str(ruleset.version), ruleset.content_hash, dry_run=options.dry_run
         )
-        log.run_id = run.id
+        log.run_id = run_id = run.id
         night = Night(options, ruleset, store, run, log, calls=agency.calls)
-        return _recorded(night, agency.hint, phases)
+        outcome = _recorded(night, agency.hint, phases)
+        return outcome
     finally:
         binding = store.binding()
         if binding is not None:
             agency.home.write_witness(binding, store.progress(), options.store_path)
+        # Metrics and alert, once the run is finished however it ended (never raises).
+        if run_id is not None:
+            publish(options.config, store, run_id, outcome.report if outcome else None, log)
 
 
 def _recorded(night: Night, hint: str, phases: Callable[[Night], None]) -> RunOutcome:
