@@ -16,10 +16,12 @@ For each operation, in the plan's order:
 Failures are sorted by their type (`engine.errors`, through `engine._failures`), so the
 engine imports no adapter:
 
-- the target refused the record (`RecordRefused`: a 4xx other than 401/403/429, or an
-  answer of 200 whose envelope lists Errors): a dead letter with the reason; the run goes on;
+- the target refused the record (`RecordRefused`: a 4xx other than 401/403/408/423/425/
+  429, or an answer of 200 whose envelope lists Errors): a dead letter with the reason; the
+  run goes on;
 - the target answered with a failure but applied nothing (`Retryable`: 5xx, 429, after the
-  adapter's retries): ``mark_failed``; the next apply calls it again; the run goes on;
+  adapter's retries; or any answer of 408, 423, 425, 429 or 5xx): ``mark_failed``; the
+  next apply calls it again; the run goes on;
 - no answer at all (`OutcomeUnknown`: timeout, dropped connection, unreadable answer): the
   outcome is unknown, so the operation stays ``in_flight`` and the next apply verifies it;
 - credentials refused (`CredentialsRefused`: 401/403) or anything that is not a
@@ -34,6 +36,15 @@ the store never attempted, while the store has recorded no record of its entity 
 new to the agency), looks its record up first: found (the snapshot missed it), the create
 names it by its ``Id`` (so the upsert updates that record; counted ``merged`` as well as
 ``create``) rather than making a second one.
+
+``repair_drift`` (the nightly run: its plan was made from tonight's snapshot of the
+target) treats a create of a record the id map names a target id for as **drift**: the
+target lost the record. It is created again under its own key (`engine.sync._drift`),
+after a lookup by reference (found: the snapshot missed it, it is named, not created);
+the plan's links to it then go through, and links dead-lettered while it was missing are
+queued again. A link refused while an end it joins failed tonight waits for that end (it
+fails, called again) instead of becoming a dead letter. `ApplyResult.drift_report` is the
+run report's ``drift`` section.
 
 Example::
 
@@ -81,6 +92,7 @@ __all__ = [
     "StalePlanError",
     "apply_plan",
     "check_fresh",
+    "planned_keys",
     "read_plan",
     "stamp_plan",
 ]
@@ -207,6 +219,24 @@ async def apply_plan(
         await _apply_one(op, target, store, result, links, reapply_done=reapply_done, look=fresh)
     result.requeued = list(links.requeued)
     return result
+
+
+def planned_keys(plan: Plan, store: Store) -> set[str]:
+    """The idempotency keys an apply of `plan` with ``repair_drift`` may use: the plan's
+    own and, for each create of a record the target lost, its re-create's. An operation
+    in flight under any of them is verified by that apply, so it is not to be settled
+    (`Store.settle_in_flight`).
+
+    Example::
+
+        store.settle_in_flight(planned_keys(plan, store), kinds)
+    """
+    keys = {op.idempotency_key for op in plan.operations}
+    for op in plan.operations:
+        lost = lost_target_id(store, op)
+        if lost is not None:
+            keys.add(repair_key(store, op, lost))
+    return keys
 
 
 async def _apply_one(
