@@ -63,6 +63,7 @@ class Night:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[int] = field(default_factory=list)
     webhooks: dict[str, Any] = field(default_factory=dict)
+    drift: dict[str, Any] = field(default_factory=dict)
     changes: int = 0
     incomplete: int = 0
 

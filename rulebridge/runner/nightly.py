@@ -52,7 +52,7 @@ from engine.ports import Record, RecordTarget, WorksOrderLookup
 from engine.snapshot import SnapshotError, iter_records
 from engine.store import AgencyIdentity, Store, StoreBehindError
 from engine.store.records import RunStatus
-from engine.sync.apply import ApplyResult, RecordLookup, apply_plan, stamp_plan
+from engine.sync.apply import ApplyResult, RecordLookup, apply_plan, planned_keys, stamp_plan
 from engine.sync.plan import Plan
 from engine.sync.planner import make_plan
 from rulebridge._config import AgencyConfig
@@ -477,17 +477,24 @@ async def _apply(
         night.changes += len(plan.operations)
         return
     settled = night.store.settle_in_flight(
-        {op.idempotency_key for op in plan.operations}, set(night.ruleset.entities)
+        planned_keys(plan, night.store), set(night.ruleset.entities)
     )
     if settled:
         night.log.event("settled", operations=settled)
     with night.log.phase("apply", total=len(plan.operations)) as advance:
         # A plan made tonight from Fixflo as it is holds only what is needed now: an update
-        # done on an earlier night (and undone in Fixflo since) is made again. A store that
-        # never recorded a record of an entity looks its creates up first.
+        # done on an earlier night (and undone in Fixflo since) is made again, and so is a
+        # create of a record Fixflo lost (drift). A store that never recorded a record of an
+        # entity looks its creates up first.
         target = ProgressTarget(fixflo, advance)
         result = await apply_plan(
-            plan, target, night.store, run=night.run, reapply_done=True, look_first=lookups
+            plan,
+            target,
+            night.store,
+            run=night.run,
+            reapply_done=True,
+            look_first=lookups,
+            repair_drift=True,
         )
     _note_apply(night, result)
 
@@ -499,6 +506,17 @@ def _note_apply(night: Night, result: ApplyResult) -> None:
     night.incomplete += result.incomplete
     night.dead_letters.extend(result.dead_letters)
     night.log.event("apply", outcomes=night.reference["applied"], dead=result.dead_lettered)
+    night.drift = result.drift_report()
+    if night.drift:
+        outcomes = Counter(item["outcome"] for item in night.drift["items"])
+        night.log.event(
+            "drift",
+            records=len(night.drift["items"]),
+            outcomes=dict(sorted(outcomes.items())),
+            recreated=night.drift["recreated"],
+            links_repaired=night.drift["links_repaired"],
+            requeued=len(result.requeued),
+        )
 
 
 # Report --------------------------------------------------------------------------------
@@ -532,6 +550,7 @@ def _report(night: Night, started: float, error: str | None) -> dict[str, Any]:
         "warnings": night.warnings,
         "dead_letters": night.dead_letter_items(),
         "api": night.calls.to_json(),
+        **({"drift": night.drift} if night.drift else {}),
         **({"webhooks": night.webhooks} if night.webhooks else {}),
     }
 
