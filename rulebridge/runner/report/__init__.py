@@ -28,6 +28,7 @@ Example::
 
 from rulebridge.runner.report._html import render_html
 from rulebridge.runner.report._items import (
+    WRITES,
     changes_of,
     dead_letter_group,
     dead_letter_item,
@@ -47,6 +48,7 @@ from rulebridge.runner.report._table import render_report
 
 __all__ = [
     "EXIT_MEANINGS",
+    "WRITES",
     "Grid",
     "Section",
     "changes_of",
