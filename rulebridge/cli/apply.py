@@ -8,6 +8,7 @@ table of exit codes (`rulebridge.runner.exits`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal as signal_module
 import sys
@@ -26,7 +27,7 @@ from engine import RulebridgeError, load_ruleset
 from engine.store import Run, Store
 from engine.store.records import RunStatus
 from engine.sync.apply import ApplyResult, StalePlanError, apply_plan, check_fresh, read_plan
-from engine.sync.plan import Plan
+from engine.sync.plan import ManualAction, Plan
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
@@ -72,7 +73,8 @@ def apply_command(
         rulebridge apply plan.json --config agencies/acme.yaml
     """
     with failing_cleanly():
-        plan = read_plan(_read_json(plan_path))
+        data = _read_json(plan_path)
+        plan = read_plan(data)
         config = load_agency_config(config_path)
         ruleset_hash = _ruleset_hash(config)
         path = store_path or default_store(config_path)
@@ -85,7 +87,7 @@ def apply_command(
                     check_fresh(plan, ruleset_hash=ruleset_hash, store=store)
                 except StalePlanError as exc:
                     raise ValueError(f"{plan_path}: {exc}") from None
-                applied = _Applied(plan, plan_path, config, ruleset_hash)
+                applied = _Applied(plan, plan_path, config, ruleset_hash, plan_notes(data))
                 try:
                     asyncio.run(applied.run(store))
                 except KeyboardInterrupt:
@@ -135,6 +137,7 @@ class _Applied:
     plan_path: Path
     config: AgencyConfig
     ruleset_hash: str
+    notes: dict[str, Any]
     result: ApplyResult = field(default_factory=ApplyResult)
     calls: ApiCalls = field(default_factory=ApiCalls)
     report: dict[str, Any] = field(default_factory=dict)
@@ -177,7 +180,7 @@ class _Applied:
     ) -> None:
         letters = {letter.id: letter for letter in store.dead_letters(include_retried=True)}
         dead = [dead_letter_item(letters[i]) for i in self.result.dead_letters if i in letters]
-        manual = [manual_item(action) for action in self.plan.manual]
+        manual = self.notes["manual_items"]
         changes = self.result.total(*WRITES)
         incomplete = self.result.incomplete
         code = outcome_code(
@@ -214,25 +217,68 @@ class _Applied:
                 **({"signal": signal} if signal else {}),
             },
             "reference": {
-                "planned": self.plan.summary(),
+                "planned": self.notes["planned"] or self.plan.summary(),
                 "applied": {kind: dict(c) for kind, c in self.result.counts.items()},
                 "calls": dict(self.result.calls),
                 "retried_operations": self.result.retries,
-                "skips_by_rule": dict(
-                    Counter(skip.rules[0] for skip in self.plan.skips if skip.rules)
-                ),
-                "rejected": len(self.plan.rejected),
+                "skips_by_rule": self.notes["skips_by_rule"],
+                "rejected": self.notes["rejected"],
                 "manual": len(manual),
                 "manual_items": manual,
             },
             "issues": {},
-            "warnings": [
-                {"rule": w.rule, "message": redact_personal(w.summary)} for w in self.plan.warnings
-            ],
+            "warnings": self.notes["warnings"],
             "dead_letters": dead,
             "api": self.calls.to_json(),
         }
         store.finish_run(status, report=self.report)
+
+
+def plan_notes(data: Any) -> dict[str, Any]:
+    """What a saved plan says for people, for the apply's report: its counts per entity
+    and action, skips by rule, items for a person (`manual_item`), warnings and rejected
+    records. `read_plan` reads back only the operations; a part of this that is malformed
+    is left out (it is never applied)."""
+    planned = data.get("summary")
+    skips = [s for s in _listed(data, "skips") if s.get("rules")]
+    manual = []
+    for item in _listed(data, "manual"):
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            manual.append(
+                manual_item(
+                    ManualAction(
+                        str(item["kind"]),
+                        str(item["action"]),
+                        str(item["rule"]),
+                        item.get("target_id"),
+                        None if item.get("source_id") is None else str(item["source_id"]),
+                        str(item["reason"]),
+                    )
+                )
+            )
+    return {
+        "planned": planned if _counts(planned) else {},
+        "skips_by_rule": dict(Counter(str(skip["rules"][0]) for skip in skips)),
+        "manual_items": manual,
+        "warnings": [
+            {"rule": str(w.get("rule")), "message": redact_personal(str(w.get("summary")))}
+            for w in _listed(data, "warnings")
+        ],
+        "rejected": len(_listed(data, "rejected")),
+    }
+
+
+def _listed(data: Any, key: str) -> list[dict[str, Any]]:
+    items = data.get(key) if isinstance(data, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _counts(value: Any) -> bool:
+    """`value` is counts per entity and action (a plan's ``summary``)."""
+    return isinstance(value, dict) and all(
+        isinstance(per, dict) and all(isinstance(n, int) for n in per.values())
+        for per in value.values()
+    )
 
 
 def _print(report: dict[str, Any], output: str) -> None:

@@ -308,7 +308,7 @@ def _dead_letters(letters: list[Mapping[str, Any]]) -> Section | None:
         retry = {bool(m.get("retryable")) for m in members if "retryable" in m}
         rows.append(
             (
-                group,
+                group or "-",
                 ", ".join(ops) or "-",
                 str(len(members)),
                 ", ".join(f"#{m.get('id')}" for m in members),

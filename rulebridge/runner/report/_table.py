@@ -39,14 +39,20 @@ def render_report(
 
 
 def _section(section: Section, console: Console) -> None:
-    title = Text(section.title, style="bold" if section.key != "run" else "bold underline")
-    console.print(title)
+    style = "bold" if section.key != "run" else "bold underline"
+    console.print(Text(_clean(section.title), style=style))
     for line in section.lines:
-        console.print(Text(line))
+        console.print(Text(_clean(line)))
     if section.grid is not None:
         console.print(_table(section.grid))
     for note in section.notes:
-        console.print(Text(f"  {note}"))
+        console.print(Text(f"  {_clean(note)}"))
+
+
+def _clean(text: str) -> str:
+    """`text` on one line, without control characters (a reason an API sent back could
+    otherwise move the cursor or clear the terminal)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def _table(grid: Grid) -> Table:
@@ -54,5 +60,5 @@ def _table(grid: Grid) -> Table:
     for number, name in enumerate(grid.columns):
         table.add_column(name, justify="right" if number in grid.numeric else "left")
     for row in grid.rows:
-        table.add_row(*(Text(cell) for cell in row))
+        table.add_row(*(Text(_clean(cell)) for cell in row))
     return table
