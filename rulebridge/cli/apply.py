@@ -64,9 +64,9 @@ def apply_command(
     store`). Records Fixflo refuses go to dead letters (see `rulebridge deadletters`) and
     the rest go on. The apply is kept as a run with its report (`rulebridge report
     latest`), printed at the end (as JSON with --format json).
-    Exit codes: 0 nothing applied, 2 changes applied, 3 applied but items for a person or
-    dead letters are left, 1 failure (including operations left to a later apply: run the
-    same command again), 130 interrupted.
+    Exit codes: 0 nothing applied, 2 changes applied, 3 applied but records Fixflo
+    refused are left as dead letters, 1 failure (including operations left to a later
+    apply: run the same command again), 130 interrupted.
 
     Example:
 
@@ -183,10 +183,10 @@ class _Applied:
         manual = self.notes["manual_items"]
         changes = self.result.total(*WRITES)
         incomplete = self.result.incomplete
+        # The plan's items for a person are listed, but they are the attention of the run
+        # that made the plan; what this apply leaves for a person is its dead letters.
         code = outcome_code(
-            failed=error is not None or incomplete > 0,
-            attention=bool(manual or dead),
-            changes=changes,
+            failed=error is not None or incomplete > 0, attention=bool(dead), changes=changes
         )
         status: RunStatus = "failed" if code == ExitCode.FAILURE else "succeeded"
         if signal is not None:
@@ -212,7 +212,7 @@ class _Applied:
                 "error": error,
                 "incomplete": incomplete,
                 "changes": changes,
-                "attention": len(manual) + len(dead),
+                "attention": len(dead),
                 "phases": {"apply": round(time.monotonic() - started, 3)},
                 **({"signal": signal} if signal else {}),
             },

@@ -48,9 +48,11 @@ def _fail(message: str) -> NoReturn:
 @click.option("--limit", type=click.IntRange(1), default=30, show_default=True)
 @FORMAT
 def history(store_path: Path | None, config_path: Path | None, limit: int, output: str) -> None:
-    """List the agency's runs, newest first: kind (night, live, apply, adopt), when (ISO
-    8601 with offset), how long, status, exit code, changes (as `rulebridge report` counts
-    them), items for a person, API calls and dead letters.
+    """List the agency's runs, newest first: when, how long, status, what changed.
+
+    Each run's kind (night, live, apply, adopt), start (ISO 8601 with its offset),
+    seconds, status, exit code, changes (as `rulebridge report` and the demo count them),
+    items for a person, API calls and dead letters.
 
     Exit codes: 0 listed, 1 error.
 
@@ -143,10 +145,13 @@ def report(
     output: str,
     output_path: Path | None,
 ) -> None:
-    """Show one run's report: the run (status, exit code and what it means, kind,
-    ruleset, times, phases), counts per entity and action, skips by rule, every item for
-    a person with what to do, drift, issues, warnings with rule ids, dead letters grouped
-    by reason, API calls per endpoint with retries, the alert.
+    """Show one run: counts per entity and action, skips by rule, warnings, dead letters,
+    API calls per endpoint, retries and duration.
+
+    Also the run's status, exit code and what it means, kind, ruleset, times with their
+    offsets and phases; every item for a person with what to do; drift; issues; dead
+    letters grouped by reason; the alert. As tables, JSON (as stored), Markdown (to attach
+    to a ticket) or a standalone HTML page.
 
     `latest` is the newest finished run (of --kind, if given); a run still running
     (the live server's, or a night in progress) has no report yet and is passed over.
