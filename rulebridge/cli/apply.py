@@ -161,7 +161,7 @@ class _Applied:
         except (RulebridgeError, ValueError) as exc:
             self._finish(store, run, started, error=redact_personal(str(exc)))
             raise
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C: asyncio.run cancels us
             self._finish(store, run, started, error="interrupted by SIGINT", signal="SIGINT")
             raise
         except BaseException as exc:  # a defect: recorded, then raised

@@ -19,7 +19,10 @@ from engine.store import Store
 from rulebridge._config import load_agency_config
 from rulebridge.cli import main
 from rulebridge.runner import RunLog, RunOptions, run_nightly
+from rulebridge.runner.exits import ExitCode
+from simulator.fake import serving
 from simulator.fake.loopback import FakeAgency, fake_agency
+from tests.engine.apply_world import RULESET, make_world
 
 SIZE, SEED = 40, 3
 REFUSED = "errors@POST /api/v2/Tenant=1.0"  # Fixflo answers 200 with Errors to each
@@ -170,3 +173,34 @@ def test_history_report_and_demo_count_the_same_changes(tmp_path: Path) -> None:
     for run, changes in said.items():
         shown = cli("report", str(run), "--store", store, "--format", "md").stdout
         assert f"| changes | {changes} |" in shown
+
+
+def test_an_interrupted_apply_keeps_its_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(tmp_path)
+    monkeypatch.setenv("ACME_FIXFLO", world.fake.token)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(world.plan.to_json()), "utf-8")
+
+    async def interrupted(*_args: Any, **_kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rulebridge.cli.apply.apply_plan", interrupted)
+    with serving(world.fake.app) as url:
+        config = tmp_path / "acme.yaml"
+        config.write_text(
+            f"agency: acme\nruleset: {RULESET}\nfixflo:\n  base_url: {url}/api/v2\n"
+            "  token_env: ACME_FIXFLO\n",
+            "utf-8",
+        )
+        stopped = cli("apply", str(plan), "--config", str(config))
+    assert stopped.exit_code == ExitCode.INTERRUPTED
+    assert "apply the plan again" in stopped.stderr
+    shown = json.loads(cli("report", "latest", "--config", str(config), "--format", "json").stdout)
+    assert shown["run"]["kind"] == "apply"
+    assert shown["run"]["status"] == "interrupted"
+    assert shown["run"]["exit_code"] == ExitCode.INTERRUPTED
+    assert shown["run"]["signal"] == "SIGINT"
+    listed = json.loads(cli("history", "--config", str(config), "--format", "json").stdout)
+    assert [(row["kind"], row["status"]) for row in listed] == [("apply", "interrupted")]
