@@ -179,7 +179,7 @@ def test_deadletters_lists_and_retries(tmp_path: Path, world: World, config: Pat
     applied = _apply(str(_save(tmp_path, plan.to_json())), "--config", str(config))
     assert applied.exit_code == 3  # applied, and a dead letter waits for a person
     assert "dead letter 1" in applied.output
-    assert f"create landlord {{id}}: the target refused the record" in applied.stdout
+    assert "create landlord {id}: the target refused the record" in applied.stdout
     runner = CliRunner()
     table = runner.invoke(deadletters, ["--config", str(config)])
     assert table.exit_code == 0, table.output
