@@ -71,6 +71,7 @@ from rulebridge.runner.issues import reconcile_issues
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.publish import publish
+from rulebridge.runner.report import manual_item
 from rulebridge.runner.trust import (
     Probe,
     RefusedBy,
@@ -351,6 +352,7 @@ def plan_night(night: Night, loaded: LoadedSnapshots) -> Plan:
         "skips_by_rule": dict(Counter(skip.rules[0] for skip in plan.skips if skip.rules)),
         "rejected": len(plan.rejected),
         "manual": len(plan.manual),
+        "manual_items": [manual_item(action) for action in plan.manual],
     }
     for warning in plan.warnings:
         detail = "; ".join(str(item) for item in warning.because)

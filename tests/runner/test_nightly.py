@@ -349,13 +349,15 @@ def test_the_demo_runs_three_nights_and_converges(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--size", "30", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for text in (
-        "night 1: exit 2",
-        "night 2: exit 2",
-        "night 3: exit 0, 0 writes",
+        "night 1: run 1: exit code 2 (succeeded, changes applied)",
+        "night 2: run 3: exit code 2 (succeeded, changes applied)",
         "Fixflo issues -> Alto: 7 read",
         "Alto agrees with every Fixflo issue",
     ):
         assert text in result.stdout
+    (third,) = [line for line in result.stdout.splitlines() if line.startswith("night 3: ")]
+    assert ", 0 changes, " in third  # in the words of `rulebridge history`
+    assert "(0 writes)" in third
 
 
 @pytest.mark.req("CH-02")
