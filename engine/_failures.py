@@ -11,6 +11,14 @@ order, documents and charges to Alto) sort a port's failure by its type alone
     Retryable              FAILED   applied nothing: called again by the next apply
     any other failure      UNKNOWN  it says nothing, so it is read the safe way
 
+One status overrides the type: an answer that says the system could not take the call
+*now* (408 Request Timeout, 423 Locked, 425 Too Early, 429 Too Many Requests, any 5xx) is
+never a refusal of the record, whatever class carried it (an adapter maps the 4xx it does
+not name to a refusal): FAILED, called again by the next apply, never a dead letter. A 409
+is a refusal: both vendors' contracts use it for a duplicate or a conflict a person must
+resolve (Alto's POST /contacts and owner link; Fixflo's notes). docs/store.md has the
+whole table.
+
 Example:
     >>> sort_failure(CredentialsRefused("401", status=401))
     <Verdict.STOP: 'stop'>
@@ -32,7 +40,7 @@ from engine.errors import (
     Retryable,
 )
 
-__all__ = ["Refusal", "Verdict", "sort_failure"]
+__all__ = ["TRANSIENT_STATUSES", "Refusal", "Verdict", "sort_failure", "transient"]
 
 
 class Verdict(enum.Enum):
@@ -65,6 +73,20 @@ class Refusal:
         return f"answered {status}" if status is not None and status >= 300 else refused
 
 
+# Answers that say "not now" rather than "not this record" (RFC 9110, RFC 6585, RFC 8470).
+TRANSIENT_STATUSES = frozenset({408, 423, 425, 429})
+
+
+def transient(status: int | None) -> bool:
+    """Whether an answer of `status` says the system could not take the call now.
+
+    Example:
+        >>> transient(503), transient(429), transient(409), transient(None)
+        (True, True, False, False)
+    """
+    return status is not None and (status in TRANSIENT_STATUSES or 500 <= status <= 599)
+
+
 def sort_failure(exc: Exception) -> Verdict | Refusal:
     """The verdict of an operation whose call raised `exc` (the module docstring's table)."""
     if isinstance(exc, CredentialsRefused):
@@ -72,7 +94,7 @@ def sort_failure(exc: Exception) -> Verdict | Refusal:
     if isinstance(exc, OutcomeUnknown):
         return Verdict.UNKNOWN
     if isinstance(exc, RecordRefused | NotOffered):
-        return _refusal(exc)
+        return Verdict.FAILED if transient(exc.status) else _refusal(exc)
     if isinstance(exc, Retryable):
         return Verdict.FAILED
     return Verdict.UNKNOWN

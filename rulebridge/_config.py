@@ -25,6 +25,13 @@ rulesets. Credentials are named (environment variables), never written in the fi
       listen: 127.0.0.1:8787
       public_url: https://rb.acme.example/fixflo
       secret_env: ACME_FIXFLO_WEBHOOK_SECRET
+    metrics:                            # optional: a Prometheus textfile after each run
+      textfile: /var/lib/node_exporter/textfile/rulebridge-acme.prom
+    alerts:                             # optional: tell someone (docs/runner.md)
+      url_env: ACME_ALERT_URL           # POST the JSON summary there (a secret: never logged)
+      command: [/usr/local/bin/page-ops, --agency, acme]   # and/or: summary on stdin
+      on: [failure, interrupted, dead_letters, drift, for_a_person]   # the default: all
+      timeout_seconds: 10
 """
 
 from __future__ import annotations
@@ -47,8 +54,18 @@ from engine.documents.document import Document, load_document
 from engine.documents.schema import check_schema
 from engine.errors import RulesetError, RulesetErrors
 
-__all__ = ["AgencyConfig", "ApiConfig", "WebhookConfig", "load_agency_config"]
+__all__ = [
+    "ALERT_TRIGGERS",
+    "AgencyConfig",
+    "AlertsConfig",
+    "ApiConfig",
+    "MetricsConfig",
+    "WebhookConfig",
+    "load_agency_config",
+]
 
+ALERT_TRIGGERS: Final = ("failure", "interrupted", "dead_letters", "drift", "for_a_person")
+"""What an alert fires on (``alerts.on``), in this order (`rulebridge.runner.alerts`)."""
 DEFAULT_PER_MINUTE: Final = {"alto": 600.0, "fixflo": 500.0}
 DEFAULT_SNAPSHOT_SECONDS: Final = 7200.0
 _LOCAL: Final = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -105,6 +122,48 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The ``metrics:`` section: where each run's Prometheus textfile goes
+    (`rulebridge.runner.metrics`).
+
+    Attributes:
+        textfile: the ``.prom`` file (node_exporter's textfile collector reads its folder),
+            written whole and atomically after every run.
+    """
+
+    textfile: Path
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    """The ``alerts:`` section: whom a run tells, and when (`rulebridge.runner.alerts`).
+
+    Attributes:
+        url_env: the variable (or secrets_file line) holding the URL the JSON summary is
+            POSTed to; the URL is a secret (it often carries a token) and never logged.
+        command: a program and its arguments (never a shell line), run with the summary on
+            its standard input.
+        on: the triggers that send an alert (`ALERT_TRIGGERS`; all of them by default).
+        timeout_seconds: how long one POST, or the command, may take.
+        items: how many dead letter groups, items for a person and drifted records the
+            summary lists (the rest: ``rulebridge report RUN``).
+    """
+
+    url_env: str | None = None
+    command: tuple[str, ...] | None = None
+    on: tuple[str, ...] = ALERT_TRIGGERS
+    timeout_seconds: float = 10.0
+    items: int = 20
+
+    @property
+    def to(self) -> str:
+        """Where alerts go: ``url``, ``command`` or ``url and command``."""
+        return " and ".join(
+            name for name, given in (("url", self.url_env), ("command", self.command)) if given
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AgencyConfig:
     """A checked agency config; relative paths are resolved against the file's folder.
 
@@ -123,6 +182,8 @@ class AgencyConfig:
     limits: Limits = field(default_factory=Limits)
     snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS
     webhook: WebhookConfig | None = None
+    metrics: MetricsConfig | None = None
+    alerts: AlertsConfig | None = None
 
     def api(self, system: str) -> ApiConfig:
         """The config of `system`; a ValueError naming the file if it has none."""
@@ -209,6 +270,10 @@ def _semantic_errors(document: Document) -> list[RulesetError]:
     webhook = document.data.get("webhook")
     if isinstance(webhook, dict):
         errors.extend(_webhook_errors(document, webhook))
+    alerts = document.data.get("alerts")
+    if isinstance(alerts, dict) and not ({"url_env", "command"} & set(alerts)):
+        message = "'alerts:' needs a 'url_env:' (a URL to POST to) or a 'command:' (or both)"
+        errors.append(document.error(("alerts",), "no-alert-target", message, at_key=True))
     if not any(isinstance(document.data.get(name), dict) for name in ("alto", "fixflo")):
         message = "the config reaches neither API; add an 'alto:' or a 'fixflo:' section"
         errors.append(document.error((), "no-api", message))
@@ -258,6 +323,20 @@ def _build(path: Path, data: dict[str, Any]) -> AgencyConfig:
         limits=_limits(limits, timeout),
         snapshot_seconds=float(limits.get("snapshot_seconds", DEFAULT_SNAPSHOT_SECONDS)),
         webhook=_webhook(data["webhook"]) if "webhook" in data else None,
+        metrics=MetricsConfig(folder / data["metrics"]["textfile"]) if "metrics" in data else None,
+        alerts=_alerts(data["alerts"]) if "alerts" in data else None,
+    )
+
+
+def _alerts(section: dict[str, Any]) -> AlertsConfig:
+    command = section.get("command")
+    chosen = set(section.get("on", ALERT_TRIGGERS))
+    return AlertsConfig(
+        url_env=section.get("url_env"),
+        command=None if command is None else tuple(str(arg) for arg in command),
+        on=tuple(trigger for trigger in ALERT_TRIGGERS if trigger in chosen),
+        timeout_seconds=float(section.get("timeout_seconds", 10)),
+        items=int(section.get("items", 20)),
     )
 
 

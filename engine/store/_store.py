@@ -131,6 +131,29 @@ class Store(Leases):
         self._run = None
         return self.run(run_id)
 
+    def update_report(self, run_id: int, report: Mapping[str, Any]) -> Run:
+        """Replace the report of finished run `run_id` (what a run learns after it is
+        recorded, such as whether its alert was sent: `rulebridge.runner.publish`).
+
+        Raises:
+            StoreError: there is no such run, or it has not finished.
+
+        Example::
+
+            store.update_report(run.id, {**run.report, "alert": {"sent": True}})
+        """
+        with self.transaction():
+            cursor = self._db.execute(
+                "UPDATE runs SET report = ? WHERE id = ? AND finished IS NOT NULL",
+                [dumps(report), run_id],
+            )
+        if cursor.rowcount != 1:
+            self.run(run_id)  # no such run: its error
+            raise StoreError(
+                str(self.path), f"run {run_id} has not finished", "finish it first (finish_run)"
+            )
+        return self.run(run_id)
+
     def _counts(self, run_id: int) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
         for row in self._all(

@@ -16,10 +16,12 @@ For each operation, in the plan's order:
 Failures are sorted by their type (`engine.errors`, through `engine._failures`), so the
 engine imports no adapter:
 
-- the target refused the record (`RecordRefused`: a 4xx other than 401/403/429, or an
-  answer of 200 whose envelope lists Errors): a dead letter with the reason; the run goes on;
+- the target refused the record (`RecordRefused`: a 4xx other than 401/403/408/423/425/
+  429, or an answer of 200 whose envelope lists Errors): a dead letter with the reason; the
+  run goes on;
 - the target answered with a failure but applied nothing (`Retryable`: 5xx, 429, after the
-  adapter's retries): ``mark_failed``; the next apply calls it again; the run goes on;
+  adapter's retries; or any answer of 408, 423, 425, 429 or 5xx): ``mark_failed``; the
+  next apply calls it again; the run goes on;
 - no answer at all (`OutcomeUnknown`: timeout, dropped connection, unreadable answer): the
   outcome is unknown, so the operation stays ``in_flight`` and the next apply verifies it;
 - credentials refused (`CredentialsRefused`: 401/403) or anything that is not a
@@ -35,6 +37,15 @@ new to the agency), looks its record up first: found (the snapshot missed it), t
 names it by its ``Id`` (so the upsert updates that record; counted ``merged`` as well as
 ``create``) rather than making a second one.
 
+``repair_drift`` (the nightly run: its plan was made from tonight's snapshot of the
+target) treats a create of a record the id map names a target id for as **drift**: the
+target lost the record. It is created again under its own key (`engine.sync._drift`),
+after a lookup by reference (found: the snapshot missed it, it is named, not created);
+the plan's links to it then go through, and links dead-lettered while it was missing are
+queued again. A link refused while an end it joins failed tonight waits for that end (it
+fails, called again) instead of becoming a dead letter. `ApplyResult.drift_report` is the
+run report's ``drift`` section.
+
 Example::
 
     run = store.start_run("alto-fixflo", "1", plan.ruleset["content_hash"])
@@ -44,18 +55,27 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
+from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from engine._failures import Refusal, Verdict, sort_failure
 from engine._outcomes import Outcomes
-from engine.canonical import content_hash
 from engine.errors import RulebridgeError
 from engine.ports import Record, RecordTarget
-from engine.store import EffectResult, IdMapEntry, Run, Store, StoreError
-from engine.sync.plan import JOIN_OPS, Operation, Plan
+from engine.store import Run, Store, StoreError
+from engine.sync._drift import DriftItem, DriftOutcome, LinkRepairs, lost_target_id, repair_key
+from engine.sync._effects import (
+    RecordLookup,
+    call,
+    collection_of,
+    failed,
+    find_existing,
+    key_of,
+    naming,
+    record,
+)
+from engine.sync.plan import Operation, Plan
 from engine.sync.saved_plan import (
     PlanFileError,
     StalePlanError,
@@ -66,28 +86,16 @@ from engine.sync.saved_plan import (
 
 __all__ = [
     "ApplyResult",
+    "DriftItem",
     "PlanFileError",
     "RecordLookup",
     "StalePlanError",
     "apply_plan",
     "check_fresh",
+    "planned_keys",
     "read_plan",
     "stamp_plan",
 ]
-
-# The field a target record is known by, per collection (Fixflo's: a tenant's fields also
-# carry the ExternalPropertyRef of its property, which names no tenant).
-_REF_KEY = {"properties": "ExternalPropertyRef"}
-_DEFAULT_REF_KEY = "ExternalRef"
-
-
-@runtime_checkable
-class RecordLookup(Protocol):
-    """A target that can find one record by a field (Fixflo: ``ExternalRef``, ``Id``)."""
-
-    async def find(self, collection: str, **query: str) -> Record | None:
-        """The record whose field equals the value given, or None."""
-        ...
 
 
 @dataclass
@@ -104,11 +112,19 @@ class ApplyResult(Outcomes):
             ``find``).
         retries: operations attempted again after an earlier attempt (``verify``).
         dead_letters: ids of the dead letters this apply wrote.
+        drift: the records found lost in the target and what was done about each
+            (``repair_drift``).
+        links_repaired: links made to records that came back tonight.
+        requeued: dead letters of links queued again because their end came back.
 
     Example:
         >>> ApplyResult().applied
         0
     """
+
+    drift: list[DriftItem] = field(default_factory=list)
+    links_repaired: int = 0
+    requeued: list[int] = field(default_factory=list)
 
     @property
     def applied(self) -> int:
@@ -120,6 +136,24 @@ class ApplyResult(Outcomes):
         """Operations left to a later apply (failed or outcome unknown)."""
         return self.total("failed", "unknown")
 
+    def drift_report(self) -> dict[str, Any]:
+        """The report's ``drift`` section; empty when nothing drifted.
+
+        Example:
+            >>> ApplyResult().drift_report()
+            {}
+        """
+        if not self.drift and not self.links_repaired:
+            return {}
+        recreated: Counter[str] = Counter(
+            item.entity for item in self.drift if item.outcome == "recreated"
+        )
+        return {
+            "recreated": dict(sorted(recreated.items())),
+            "links_repaired": self.links_repaired,
+            "items": [item.to_json() for item in self.drift],
+        }
+
 
 async def apply_plan(
     plan: Plan,
@@ -130,6 +164,7 @@ async def apply_plan(
     reapply_done: bool = False,
     look_first: Collection[str] = (),
     checkpoint: Callable[[], None] | None = None,
+    repair_drift: bool = False,
 ) -> ApplyResult:
     """Apply every operation of `plan` to `target`, each effect recorded exactly once.
 
@@ -146,6 +181,11 @@ async def apply_plan(
         checkpoint: called before each operation; it stops the apply by raising (e.g.
             the runner's stop after a SIGTERM), so the operation in
             progress is finished and no new one is started.
+        repair_drift: the plan was made from a snapshot of the target taken for this
+            apply (the nightly run's), so a create of a record the id map names a target
+            id for is drift: the record was lost in the target and is created again
+            (once, under its own key; see `engine.sync._drift`). Off for a plan applied
+            again as it is, whose creates the store has done since.
 
     Raises:
         StoreError: `run` is not the store's current run.
@@ -163,16 +203,40 @@ async def apply_plan(
         )
     result = ApplyResult()
     kinds = {
-        op.kind for op in plan.operations if op.op == "create" and _collection(op) in look_first
+        op.kind for op in plan.operations if op.op == "create" and collection_of(op) in look_first
     }
     unmapped = {kind for kind in kinds if not store.mapped(kind)}
     store.record_plan(plan.operations)
+    links = LinkRepairs()
     for op in plan.operations:
         if checkpoint is not None:
             checkpoint()
+        lost = lost_target_id(store, op) if repair_drift else None
+        if lost is not None:
+            await _repair(op, lost, target, store, result, links)
+            continue
         fresh = op.kind in unmapped and not store.attempted(op.idempotency_key)
-        await _apply_one(op, target, store, result, reapply_done=reapply_done, look=fresh)
+        await _apply_one(op, target, store, result, links, reapply_done=reapply_done, look=fresh)
+    result.requeued = list(links.requeued)
     return result
+
+
+def planned_keys(plan: Plan, store: Store) -> set[str]:
+    """The idempotency keys an apply of `plan` with ``repair_drift`` may use: the plan's
+    own and, for each create of a record the target lost, its re-create's. An operation
+    in flight under any of them is verified by that apply, so it is not to be settled
+    (`Store.settle_in_flight`).
+
+    Example::
+
+        store.settle_in_flight(planned_keys(plan, store), kinds)
+    """
+    keys = {op.idempotency_key for op in plan.operations}
+    for op in plan.operations:
+        lost = lost_target_id(store, op)
+        if lost is not None:
+            keys.add(repair_key(store, op, lost))
+    return keys
 
 
 async def _apply_one(
@@ -180,6 +244,7 @@ async def _apply_one(
     target: RecordTarget,
     store: Store,
     result: ApplyResult,
+    links: LinkRepairs,
     *,
     reapply_done: bool,
     look: bool,
@@ -192,122 +257,94 @@ async def _apply_one(
     intent = store.record_intent(op)
     if intent.action in ("skip", "dead"):
         result.count(op.kind, "skipped" if intent.action == "skip" else "dead")
+        if intent.action == "dead" and op.op == "create":
+            links.not_landed(op, "dead")
         return
     if intent.action == "verify":
         result.retries += 1
-        found = await _find_existing(op, target, result)
+        found = await find_existing(op, target, result)
         if found is not None:
-            _record(store, op, found)
+            record(store, op, found)
             result.count(op.kind, "verified")
+            _landed(op, store, result, links, drifted=False)
             return
     try:
-        written = await _call(op, target, result)
+        written = await call(op, target, result)
     except RulebridgeError as exc:
-        _failed(op, store, result, exc)
+        outcome = failed(op, store, result, exc, waits_for=links.end_missing(op))
+        if op.op == "create":
+            links.not_landed(op, outcome)
         return
-    _record(store, op, written)
+    record(store, op, written)
     result.count(op.kind, op.op)
+    _landed(op, store, result, links, drifted=False)
+
+
+async def _repair(
+    op: Operation,
+    lost: str,
+    target: RecordTarget,
+    store: Store,
+    result: ApplyResult,
+    links: LinkRepairs,
+) -> None:
+    """Create again the record of `op` the target lost (its target id was `lost`), under
+    the re-create's own key; a record the lookup finds is named instead (the snapshot
+    missed it: nothing is created)."""
+    recreate = replace(op, idempotency_key=repair_key(store, op, lost))
+    cut_off = store.operation_status(recreate.idempotency_key) == "in_flight"
+    found = await find_existing(recreate, target, result)
+    found_id = None if found is None else found.get(key_of(op))
+    drifted: DriftOutcome = "recreated"
+    if found_id is not None and not cut_off:  # the snapshot missed it: update it, by its id
+        recreate = naming(recreate, found_id)
+        drifted = "found"
+    intent = store.record_intent(recreate)
+    if intent.action in ("skip", "dead"):  # a re-create dead-lettered on an earlier night
+        result.count(op.kind, "dead")
+        links.not_landed(op, "dead")
+        result.drift.append(DriftItem(op.kind, op.source_id, lost, None, "dead"))
+        return
+    if intent.action == "verify":
+        result.retries += 1
+    if found is not None and found_id is not None and cut_off:  # our own re-create landed
+        written: Record | None = found
+        result.count(op.kind, "verified")
+    else:
+        try:
+            written = await call(recreate, target, result)
+        except RulebridgeError as exc:
+            outcome = failed(recreate, store, result, exc)
+            links.not_landed(op, outcome)
+            gone: DriftOutcome = "dead" if outcome == "dead" else "failed"
+            result.drift.append(DriftItem(op.kind, op.source_id, lost, None, gone))
+            return
+        result.count(op.kind, op.op)
+        if drifted == "found":
+            result.count(op.kind, "merged")
+    target_id = record(store, recreate, written)
+    result.drift.append(DriftItem(op.kind, op.source_id, lost, target_id, drifted))
+    _landed(op, store, result, links, drifted=True)
+
+
+def _landed(
+    op: Operation, store: Store, result: ApplyResult, links: LinkRepairs, *, drifted: bool
+) -> None:
+    """Note what a landed operation means for the links: a create lets links to its
+    record go (and queues their dead letters again); a link to a record that came back
+    tonight is a repaired link."""
+    if op.op == "create":
+        links.landed(store, op, drifted=drifted)
+    elif op.op == "link" and links.repairs(op):
+        result.links_repaired += 1
 
 
 async def _named_if_found(op: Operation, target: RecordTarget, result: ApplyResult) -> Operation:
     """The create, naming the record the target already holds under its reference (so the
     upsert updates that record); unchanged when there is none, or no lookup to tell."""
-    found = await _find_existing(op, target, result)
-    key = _key(op)
-    found_id = None if found is None else found.get(key)
+    found = await find_existing(op, target, result)
+    found_id = None if found is None else found.get(key_of(op))
     if found_id is None:
         return op
     result.count(op.kind, "merged")
-    return dataclasses.replace(op, fields={**op.fields, key: found_id}, target_id=str(found_id))
-
-
-async def _find_existing(op: Operation, target: RecordTarget, result: ApplyResult) -> Record | None:
-    """The record a cut-off create left behind, when the target can look it up."""
-    if op.op != "create" or not isinstance(target, RecordLookup):
-        return None  # updates, archives and (un)links are upserts: re-sending them is safe
-    collection = _collection(op)
-    key = _REF_KEY.get(collection, _DEFAULT_REF_KEY)
-    value = op.fields.get(key)
-    if not value:
-        return None
-    result.calls["find"] += 1
-    try:
-        return await target.find(collection, **{key: str(value)})
-    except (KeyError, RulebridgeError):  # no lookup for this collection, or it failed:
-        return None  # fall back to the upsert, which is safe to repeat
-
-
-async def _call(op: Operation, target: RecordTarget, result: ApplyResult) -> Record | None:
-    collection, fields = _collection(op), _payload(op)
-    if op.op in ("create", "update"):
-        result.calls["upsert"] += 1
-        return await target.upsert(collection, fields)
-    if op.op == "archive":
-        result.calls["archive"] += 1
-        return await target.archive(collection, fields)
-    if op.op == "link":
-        result.calls["link"] += 1
-        await target.link(collection, fields)
-        return None
-    if op.op == "unlink":
-        result.calls["unlink"] += 1
-        await target.unlink(collection, fields)
-        return None
-    raise ValueError(f"cannot apply a {op.op!r} operation ({op.idempotency_key})")
-
-
-def _collection(op: Operation) -> str:
-    """``fixflo.tenants`` -> ``tenants``."""
-    return op.target.split(".", 1)[-1]
-
-
-def _key(op: Operation) -> str:
-    """The target's key field (``Id``; Fixflo properties ``id``), as the plan recorded it."""
-    return op.key or "Id"
-
-
-def _payload(op: Operation) -> dict[str, Any]:
-    """The fields to send: an update or archive names its record by the target's key."""
-    fields = dict(op.fields)
-    key = _key(op)
-    if op.op in ("update", "archive") and op.target_id is not None and key not in fields:
-        fields[key] = op.target_id
-    return fields
-
-
-def _record(store: Store, op: Operation, record: Record | None) -> None:
-    """The effect and the id-map entry, all or nothing."""
-    record = record or {}
-    target_id = record.get(_key(op), op.target_id)
-    effect = EffectResult(
-        target_id=None if target_id is None else str(target_id), target_ref=op.target_ref
-    )
-    with store.transaction():
-        store.record_effect(op, effect)
-        if op.op not in JOIN_OPS and op.source_id is not None:
-            store.map_id(
-                IdMapEntry(
-                    op.kind,
-                    op.source_id,
-                    effect.target_id,
-                    op.target_ref,
-                    content_hash(op.fields),
-                )
-            )
-
-
-def _failed(op: Operation, store: Store, result: ApplyResult, exc: RulebridgeError) -> None:
-    match sort_failure(exc):
-        case Verdict.STOP:
-            raise exc
-        case Refusal() as refusal:
-            what = f"{op.op} {op.kind} {op.source_id or op.target_ref or op.target_id}"
-            reason = f"{what}: the target {refusal.answer('refused the record')}: {refusal.message}"
-            letter = store.dead_letter(op, reason, error=str(exc), retryable=refusal.retryable)
-            result.dead_letters.append(letter.id)
-            result.count(op.kind, "dead")
-        case Verdict.FAILED:
-            store.mark_failed(op, str(exc))  # answered, applied nothing: call again next time
-            result.count(op.kind, "failed")
-        case Verdict.UNKNOWN:
-            result.count(op.kind, "unknown")  # no answer: stays in flight, verified next time
+    return naming(op, found_id)

@@ -13,11 +13,14 @@ import click
 from rich.console import Console
 
 from engine import RulebridgeError, check_paths
+from engine.store import Store
 from rulebridge._config import load_agency_config
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import bounded
 from rulebridge.cli.validate import summary_line
 from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run_nightly
+from rulebridge.runner.exits import ExitCode
+from rulebridge.runner.report import changes_of, exit_words
 from rulebridge.runner.serve import LiveServer, ServeOptions
 from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
 
@@ -104,7 +107,9 @@ def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:
         third = _night(console, options)
         problems = agreement(agency)
     _summary(console, [first, second, third], problems, agency.store_path)
-    if problems or third.exit_code == 1 or third.report["run"]["changes"]:
+    # Converged: the third night wrote nothing (items for a person may stay: exit code 3).
+    converged = third.exit_code in (ExitCode.NOTHING, ExitCode.ATTENTION)
+    if problems or not converged or third.report["run"]["changes"]:
         raise click.ClickException("the nightly job did not converge (see above)")
 
 
@@ -180,28 +185,35 @@ def _job_words(job: dict[str, Any], status: str) -> str:
 def _night(console: Console, options: RunOptions) -> RunOutcome:
     log = RunLog() if console.is_terminal else RunLog(io.StringIO(), terminal=False)
     outcome = run_nightly(options, log)
-    run, api = outcome.report["run"], outcome.report["api"]
-    console.print(
-        f"run {run['id']}: exit code {outcome.exit_code}, {api['total']} API requests "
-        f"({api['writes']} writes), {run['seconds']:.1f} s",
-        markup=False,
-        highlight=False,
-    )
+    with Store.open(options.store_path) as store:  # the effects, as `history` counts them
+        outcome.report["run"].setdefault(
+            "changes", changes_of(outcome.report, store.run(outcome.report["run"]["id"]).counts)
+        )
+    _say(console, _counted(outcome.report))
     if outcome.exit_code == 1:
+        run = outcome.report["run"]
         raise click.ClickException(f"run {run['id']} failed: {run.get('error')}")
     return outcome
+
+
+def _counted(report: dict[str, Any]) -> str:
+    """A run in the words and numbers of `rulebridge history` and `rulebridge report`:
+    exit code and its meaning, changes, items for a person, API calls, dead letters."""
+    run, api = report["run"], report.get("api") or {}
+    manual = (report.get("reference") or {}).get("manual", 0)
+    return (
+        f"run {run['id']}: exit code {exit_words(run.get('exit_code'))}, "
+        f"{changes_of(report)} changes, {manual} for a person, "
+        f"{len(report.get('dead_letters') or [])} dead letters, "
+        f"{api.get('total', 0)} API calls ({api.get('writes', 0)} writes), "
+        f"{run.get('seconds', 0):.1f} s"
+    )
 
 
 def _summary(console: Console, nights: list[RunOutcome], problems: list[str], store: Path) -> None:
     console.rule("Summary")
     for number, night in enumerate(nights, 1):
-        api = night.report["api"]
-        console.print(
-            f"night {number}: exit {night.exit_code}, {api['writes']} writes, "
-            f"{api['total'] - api['writes']} reads",
-            markup=False,
-            highlight=False,
-        )
+        _say(console, f"night {number}: {_counted(night.report)}")
     if problems:
         for problem in problems:
             console.print(f"disagreement: {problem}", markup=False, highlight=False)

@@ -79,7 +79,8 @@ def run_command(
         # still an interruption, never the default death by signal.
         with stopping():
             try:
-                outcome = run_nightly(options, RunLog())
+                with RunLog() as log:  # every log record one JSON line (or the progress bar)
+                    outcome = run_nightly(options, log)
                 if not quiet:
                     console = Console()
                     wide = console if console.is_terminal else Console(width=140)

@@ -69,8 +69,9 @@ def adopt(config_path: Path, store_path: Path | None, quiet: bool) -> None:
         config = load_agency_config(config_path)
         path = store_path or default_store(config_path)
         try:
-            with stopping():
-                outcome = adopt_store(RunOptions(config, path, adopt=True), RunLog())
+            # library records as the run's lines, like `rulebridge run`
+            with stopping(), RunLog() as log:
+                outcome = adopt_store(RunOptions(config, path, adopt=True), log)
         except (Interrupted, KeyboardInterrupt) as exc:  # before the run was recorded
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             click.echo(f"interrupted by {signal_name(signum)}: adopt again", err=True)

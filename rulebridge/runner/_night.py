@@ -13,7 +13,8 @@ from engine.language.ruleset import CompiledRuleset
 from engine.store import Run, Store
 from rulebridge._config import AgencyConfig
 from rulebridge.runner.calls import ApiCalls
-from rulebridge.runner.log import RunLog, redact_personal
+from rulebridge.runner.log import RunLog
+from rulebridge.runner.report import dead_letter_item
 
 __all__ = ["Night", "RunOptions"]
 
@@ -63,6 +64,7 @@ class Night:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[int] = field(default_factory=list)
     webhooks: dict[str, Any] = field(default_factory=dict)
+    drift: dict[str, Any] = field(default_factory=dict)
     changes: int = 0
     incomplete: int = 0
 
@@ -82,14 +84,10 @@ class Night:
         self.warnings.append({"rule": rule, "message": message})
 
     def dead_letter_items(self) -> list[dict[str, Any]]:
-        """The dead letters this run wrote, for its report: id and reason (personal data
-        masked)."""
+        """The dead letters this run wrote, for its report: id, reason (personal data
+        masked), kind, op, retryable and group (`rulebridge.runner.report.dead_letter_item`)."""
         letters = {letter.id: letter for letter in self.store.dead_letters(include_retried=True)}
-        return [
-            {"id": key, "reason": redact_personal(letters[key].reason)}
-            for key in self.dead_letters
-            if key in letters
-        ]
+        return [dead_letter_item(letters[key]) for key in self.dead_letters if key in letters]
 
     def timed(self, name: str, step: Callable[[], T]) -> T:
         """Run `step`, adding its seconds to phase `name`."""

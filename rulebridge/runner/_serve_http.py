@@ -8,8 +8,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import signal
 import socket
 from collections.abc import Callable
@@ -19,7 +17,7 @@ from typing import Any
 import uvicorn
 
 from rulebridge._config import WebhookConfig
-from rulebridge.runner.log import RunLog
+from rulebridge.runner.log import RunLog, configure
 from rulebridge.runner.nightly import RunFailedError
 
 __all__ = ["Uvicorn", "bind", "json_logging", "uvicorn_config"]
@@ -66,45 +64,8 @@ def uvicorn_config(app: Any) -> uvicorn.Config:
     )
 
 
-class _JsonLines(logging.Handler):
-    """Library log records (uvicorn, the receiver) as the server's JSON lines."""
-
-    def __init__(self, log: RunLog) -> None:
-        super().__init__(logging.INFO)
-        self.log = log
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):  # logging must never take the server down
-            numbers = {  # stamina's retry details: numbers only (its args may hold URLs)
-                key.removeprefix("stamina."): value
-                for key, value in vars(record).items()
-                if key in ("stamina.retry_num", "stamina.wait_for")
-            }
-            self.log.event(
-                "log",
-                logger=record.name,
-                level=record.levelname,
-                message=record.getMessage(),
-                **numbers,
-            )
-
-
 def json_logging(log: RunLog) -> Callable[[], None]:
-    """Send the libraries' log records (uvicorn, rulebridge, stamina's retries) to `log` as
-    JSON lines; returns what undoes it (the loggers as they were)."""
-    undo: list[tuple[logging.Logger, logging.Handler, int, bool]] = []
-    for name in ("uvicorn", "rulebridge", "stamina"):
-        logger = logging.getLogger(name)
-        handler = _JsonLines(log)
-        undo.append((logger, handler, logger.level, logger.propagate))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO if name == "rulebridge" else logging.WARNING)
-        logger.propagate = False
-
-    def restore() -> None:
-        for logger, handler, level, propagate in undo:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-            logger.propagate = propagate
-
-    return restore
+    """Make `log` the server's log: every record (the server's events, uvicorn's,
+    stamina's retries, httpx's requests) one JSON line, as `rulebridge run` writes them
+    (`rulebridge.runner.log.configure`); returns what undoes it."""
+    return configure(log)

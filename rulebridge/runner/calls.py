@@ -3,7 +3,13 @@
 Endpoints are named by method and path with ids folded (``GET /Issue/{id}``), so a report
 says what kind of call was made how often, not which record it touched (no personal data,
 and a bounded number of rows). A request with no response (a timeout, a dropped
-connection) and a response the adapter retries (429, 5xx) count as retries.
+connection) and a response the adapter retries (429, 5xx) count as retries, per endpoint
+too (``retries_per_endpoint``).
+
+The time a system's calls spend waiting for the rate limiter is counted per system
+(``rate_limit_wait_seconds``): `TimedLimiter` wraps the run's limiter of each system
+(`rulebridge.runner.wiring`) and adds the seconds each ``acquire`` took. A night that
+spends an hour there is a night the vendor's limit, not the work, made long.
 
 Example:
     >>> calls = ApiCalls()
@@ -15,12 +21,15 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from typing import Any, Final
 
 import httpx
 
-__all__ = ["ApiCalls"]
+from adapters.http import Limiter
+
+__all__ = ["ApiCalls", "TimedLimiter"]
 
 _VERSION: Final = re.compile(r"^v\d+$")
 _RETRIED: Final = frozenset({429, 500, 502, 503, 504})
@@ -34,6 +43,7 @@ class ApiCalls:
         self.requests: Counter[str] = Counter()
         self.answers: Counter[str] = Counter()
         self.retried: Counter[str] = Counter()
+        self.waited: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def endpoint(self, method: str, path: str) -> str:
@@ -64,6 +74,11 @@ class ApiCalls:
             client.event_hooks[event].extend(hooks)
         return client
 
+    def add_wait(self, system: str, seconds: float) -> None:
+        """Add `seconds` spent waiting for `system`'s rate limiter (`TimedLimiter`)."""
+        with self._lock:
+            self.waited[system] = self.waited.get(system, 0.0) + max(0.0, seconds)
+
     @property
     def total(self) -> int:
         """Every request made."""
@@ -81,17 +96,63 @@ class ApiCalls:
     @property
     def retries(self) -> int:
         """Requests answered 429/5xx, plus requests never answered (timeouts, drops)."""
-        unanswered = sum((self.requests - self.answers).values())
-        return sum(self.retried.values()) + unanswered
+        return sum(self.retries_per_endpoint().values())
+
+    def retries_per_endpoint(self) -> dict[str, int]:
+        """`retries` per endpoint (``system METHOD /path``), sorted; endpoints never
+        retried are left out."""
+        with self._lock:
+            unanswered = self.requests - self.answers
+            retried = self.retried + unanswered
+        return dict(sorted(retried.items()))
 
     def to_json(self) -> dict[str, Any]:
-        """Requests per endpoint (sorted), totals, writes and retries."""
+        """Requests per endpoint (sorted), totals, writes and retries (also per endpoint),
+        and the seconds each system waited for its rate limiter (rounded to ms)."""
+        per_endpoint = self.retries_per_endpoint()
+        with self._lock:
+            waited = {system: round(s, 3) for system, s in sorted(self.waited.items())}
         return {
             "total": self.total,
             "writes": self.writes,
-            "retries": self.retries,
+            "retries": sum(per_endpoint.values()),
             "per_endpoint": dict(sorted(self.requests.items())),
+            "retries_per_endpoint": per_endpoint,
+            "rate_limit_wait_seconds": waited,
         }
+
+
+class TimedLimiter:
+    """A rate limiter (`adapters.http.Limiter`) that adds the time each ``acquire`` took to
+    its system's wait in `ApiCalls` (what ``rate_limit_wait_seconds`` reports).
+
+    Args:
+        limiter: the system's limiter (in-process or shared).
+        calls: the run's counters.
+        system: ``alto`` or ``fixflo``.
+
+    Example::
+
+        limiter = TimedLimiter(config.limiter("fixflo"), calls, "fixflo")
+        await limiter.acquire()
+        calls.waited["fixflo"]  # 0.0 when the limit was not reached
+    """
+
+    def __init__(self, limiter: Limiter, calls: ApiCalls, system: str) -> None:
+        self.limiter, self.calls, self.system = limiter, calls, system
+
+    @property
+    def max_rate(self) -> float:
+        """The wrapped limiter's."""
+        return self.limiter.max_rate
+
+    async def acquire(self, amount: float = 1) -> None:
+        """Acquire from the wrapped limiter, timing the wait (also when cancelled)."""
+        started = time.monotonic()
+        try:
+            await self.limiter.acquire(amount)
+        finally:
+            self.calls.add_wait(self.system, time.monotonic() - started)
 
 
 def _is_id(segment: str) -> bool:

@@ -53,7 +53,7 @@ from engine.ports import Record, RecordTarget, WorksOrderLookup
 from engine.snapshot import SnapshotError, iter_records
 from engine.store import AgencyIdentity, Store, StoreBehindError
 from engine.store.records import RunStatus
-from engine.sync.apply import ApplyResult, RecordLookup, apply_plan, stamp_plan
+from engine.sync.apply import ApplyResult, RecordLookup, apply_plan, planned_keys, stamp_plan
 from engine.sync.plan import Plan
 from engine.sync.planner import make_plan
 from rulebridge._config import AgencyConfig
@@ -73,6 +73,8 @@ from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.issues import reconcile_issues
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import RunLog, redact_personal
+from rulebridge.runner.publish import publish
+from rulebridge.runner.report import manual_item
 from rulebridge.runner.stop import Interrupted, checkpoint, signal_name
 from rulebridge.runner.trust import (
     Probe,
@@ -177,17 +179,23 @@ def record_run(
     """Run `phases` as one recorded run of `store`: started, reported, finished, and the
     agency's witness written after it (`rulebridge.runner.home`)."""
     options = agency.options
+    run_id: int | None = None
+    outcome: RunOutcome | None = None
     try:
         run = store.start_run(
             ruleset.name, str(ruleset.version), ruleset.content_hash, dry_run=options.dry_run
         )
-        log.run_id = run.id
+        log.run_id = run_id = run.id
         night = Night(options, ruleset, store, run, log, calls=agency.calls)
-        return _recorded(night, agency.hint, phases)
+        outcome = _recorded(night, agency.hint, phases)
+        return outcome
     finally:
         binding = store.binding()
         if binding is not None:
             agency.home.write_witness(binding, store.progress(), options.store_path)
+        # Metrics and alert, once the run is finished however it ended (never raises).
+        if run_id is not None:
+            publish(options.config, store, run_id, outcome.report if outcome else None, log)
 
 
 def _recorded(night: Night, hint: str, phases: Callable[[Night], None]) -> RunOutcome:
@@ -364,6 +372,7 @@ def plan_night(night: Night, loaded: LoadedSnapshots) -> Plan:
         "skips_by_rule": dict(Counter(skip.rules[0] for skip in plan.skips if skip.rules)),
         "rejected": len(plan.rejected),
         "manual": len(plan.manual),
+        "manual_items": [manual_item(action) for action in plan.manual],
     }
     for warning in plan.warnings:
         detail = "; ".join(str(item) for item in warning.because)
@@ -490,14 +499,15 @@ async def _apply(
         night.changes += len(plan.operations)
         return
     settled = night.store.settle_in_flight(
-        {op.idempotency_key for op in plan.operations}, set(night.ruleset.entities)
+        planned_keys(plan, night.store), set(night.ruleset.entities)
     )
     if settled:
         night.log.event("settled", operations=settled)
     with night.log.phase("apply", total=len(plan.operations)) as advance:
         # A plan made tonight from Fixflo as it is holds only what is needed now: an update
-        # done on an earlier night (and undone in Fixflo since) is made again. A store that
-        # never recorded a record of an entity looks its creates up first.
+        # done on an earlier night (and undone in Fixflo since) is made again, and so is a
+        # create of a record Fixflo lost (drift). A store that never recorded a record of an
+        # entity looks its creates up first.
         target = ProgressTarget(fixflo, advance)
         result = await apply_plan(
             plan,
@@ -507,6 +517,7 @@ async def _apply(
             reapply_done=True,
             look_first=lookups,
             checkpoint=checkpoint,
+            repair_drift=True,
         )
     _note_apply(night, result)
 
@@ -518,6 +529,17 @@ def _note_apply(night: Night, result: ApplyResult) -> None:
     night.incomplete += result.incomplete
     night.dead_letters.extend(result.dead_letters)
     night.log.event("apply", outcomes=night.reference["applied"], dead=result.dead_lettered)
+    night.drift = result.drift_report()
+    if night.drift:
+        outcomes = Counter(item["outcome"] for item in night.drift["items"])
+        night.log.event(
+            "drift",
+            records=len(night.drift["items"]),
+            outcomes=dict(sorted(outcomes.items())),
+            recreated=night.drift["recreated"],
+            links_repaired=night.drift["links_repaired"],
+            requeued=len(result.requeued),
+        )
 
 
 # Report --------------------------------------------------------------------------------
@@ -568,6 +590,7 @@ def _report(
         "warnings": night.warnings,
         "dead_letters": dead_letters,
         "api": night.calls.to_json(),
+        **({"drift": night.drift} if night.drift else {}),
         **({"webhooks": night.webhooks} if night.webhooks else {}),
     }
 

@@ -41,7 +41,7 @@ from engine.ports import DocumentSource, IssueSource, Record, RecordSource, Reco
 from rulebridge._config import AgencyConfig
 from rulebridge._snapshot_io import Opener
 from rulebridge.runner._night import Night
-from rulebridge.runner.calls import ApiCalls
+from rulebridge.runner.calls import ApiCalls, TimedLimiter
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.ratelimit import SharedLimiter
 from rulebridge.runner.trust import identity_of
@@ -267,16 +267,19 @@ async def _client(night: Wired, system: str) -> AsyncIterator[httpx.AsyncClient]
 @asynccontextmanager
 async def _limiter(night: Wired, system: str, *, drained: bool = False) -> AsyncIterator[Limiter]:
     """The limiter for `system`'s calls: the agency's shared one (closed on exit) when its
-    home is known; else the config's in-process one, drained first when asked."""
+    home is known; else the config's in-process one, drained first when asked. Either
+    way timed: its waits count in the run's ``rate_limit_wait_seconds``
+    (`rulebridge.runner.calls.TimedLimiter`)."""
     home = agency_home(night)
     if home is None:
         limiter = night.config.limiter(system)
-        yield await _drained(limiter) if drained else limiter
+        limiter = await _drained(limiter) if drained else limiter
+        yield TimedLimiter(limiter, night.calls, system)
         return
     home.prepare()
     shared = SharedLimiter(home.rate_path(system), night.config.api(system).per_minute)
     try:
-        yield shared
+        yield TimedLimiter(shared, night.calls, system)
     finally:
         shared.close()
 

@@ -585,6 +585,19 @@ def test_a_finished_run_keeps_its_report(store: Store) -> None:
     assert store.runs()[0].report == {"run": {"exit_code": 0}}
 
 
+def test_a_finished_run_s_report_can_be_updated_an_unfinished_one_s_not(store: Store) -> None:
+    run = store.start_run("alto-fixflo", "1", "ab12")
+    with pytest.raises(StoreError, match="has not finished"):
+        store.update_report(run.id, {"alert": {"sent": True}})
+    store.finish_run("succeeded", report={"run": {"exit_code": 0}})
+    updated = store.update_report(run.id, {"run": {"exit_code": 0}, "alert": {"sent": True}})
+    assert updated.report == {"run": {"exit_code": 0}, "alert": {"sent": True}}
+    assert store.run(run.id).report == updated.report
+    assert updated.status == "succeeded"
+    with pytest.raises(StoreError, match="has no run 99"):
+        store.update_report(99, {})
+
+
 # Dead letters a person resolves by hand ----------------------------------------------------
 
 

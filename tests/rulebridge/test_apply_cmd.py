@@ -62,9 +62,11 @@ def test_apply_applies_once_then_has_nothing_to_do(
     second = _apply(str(plan), "--config", str(config), "--format", "json")
     assert second.exit_code == 0, second.output
     assert writes(world.fake) == before
-    data = json.loads(second.output)
-    assert data["calls"] == {}
-    assert not any(key.startswith("POST") for key in data["requests"])
+    data = json.loads(second.stdout)  # the apply's report, as stored
+    assert data["run"]["kind"] == "apply"
+    assert data["reference"]["calls"] == {}
+    assert data["api"]["writes"] == 0
+    assert not any(" POST " in key for key in data["api"]["per_endpoint"])
     with Store.open(default_store(config)) as store:
         assert [run.status for run in store.runs()] == ["succeeded", "succeeded"]
 
@@ -176,8 +178,9 @@ def _with_refused_record(world: World) -> tuple[Plan, str]:
 def test_deadletters_lists_and_retries(tmp_path: Path, world: World, config: Path) -> None:
     plan, source_id = _with_refused_record(world)
     applied = _apply(str(_save(tmp_path, plan.to_json())), "--config", str(config))
-    assert applied.exit_code == 2
+    assert applied.exit_code == 3  # applied, and a dead letter waits for a person
     assert "dead letter 1" in applied.output
+    assert "create landlord {id}: the target refused the record" in applied.stdout
     runner = CliRunner()
     table = runner.invoke(deadletters, ["--config", str(config)])
     assert table.exit_code == 0, table.output

@@ -181,12 +181,15 @@ def test_a_run_with_a_wrong_fixflo_token_fails_in_its_preflight_before_reading(
     result = CliRunner().invoke(main, ["run", "--config", str(agency.config_path), "--quiet"])
     elapsed = time.monotonic() - started
     assert result.exit_code == 1
-    assert f"preflight: fixflo credentials: {FIXFLO_PROBE}: refused (401)" in result.stderr
-    assert f"fix: set {TOKEN_ENV}" in result.stderr
+    # the log line (queries are masked in logs), then the report, which keeps the request
+    assert "preflight: fixflo credentials: GET /api/v2/Property/Search" in result.stderr
+    assert f"refused (401); fix: set {TOKEN_ENV}" in result.stderr
     assert sorted(requests(agency, before)) == sorted([FIXFLO_PROBE, ALTO_TOKEN, ALTO_PROBE])
     assert elapsed < 10
     with Store.open(agency.store_path) as store:
         latest = store.runs()[0]
     assert latest.status == "failed"
     assert latest.report is not None
-    assert latest.report["run"]["error"].startswith("preflight: fixflo credentials")
+    assert latest.report["run"]["error"].startswith(
+        f"preflight: fixflo credentials: {FIXFLO_PROBE}: refused (401); fix: set {TOKEN_ENV}"
+    )

@@ -25,9 +25,15 @@ from rulebridge.runner import RunLog, RunOptions, run_nightly
 from rulebridge.runner.exits import ExitCode, outcome_code
 from simulator.fake.loopback import FakeAgency, fake_agency
 
-CLEAN = {"size": 5, "seed": 1}  # no item for a person
-WITH_MANUAL = {"size": 8, "seed": 1}  # one item for a person
+CLEAN = (5, 1)  # size and seed of an agency with no item for a person
+WITH_MANUAL = (8, 1)  # one with one item for a person
 REFUSED_TENANTS = "errors@POST /api/v2/Tenant=1.0"  # Fixflo: 200 with Errors, the refusal
+
+
+def served(tmp_path: Path, agency: tuple[int, int], **options: Any) -> Any:
+    """The generated agency `agency` (size, seed) on the fakes, its config in `tmp_path`."""
+    size, seed = agency
+    return fake_agency(tmp_path / "a", size=size, seed=seed, **options)
 
 
 def night(agency: FakeAgency, **options: Any) -> tuple[dict[str, Any], int]:
@@ -52,8 +58,8 @@ def latest_report(agency: FakeAgency) -> dict[str, Any]:
 
 
 def test_changes_exit_2_then_nothing_exits_0_and_the_report_says_so(tmp_path: Path) -> None:
-    with fake_agency(tmp_path / "a", **CLEAN) as agency:
-        assert cli_run(agency) == ExitCode.CHANGES == 2
+    with served(tmp_path, CLEAN) as agency:
+        assert cli_run(agency) == ExitCode.CHANGES
         first = latest_report(agency)["run"]
         applied = latest_report(agency)["reference"]["applied"]
         writes = sum(n for per in applied.values() for op, n in per.items() if op != "skipped")
@@ -64,7 +70,7 @@ def test_changes_exit_2_then_nothing_exits_0_and_the_report_says_so(tmp_path: Pa
             assert datetime.fromisoformat(first[key]).utcoffset() is not None, first[key]
         assert first["started"] <= first["finished"]
 
-        assert cli_run(agency) == ExitCode.NOTHING == 0
+        assert cli_run(agency) == ExitCode.NOTHING
         second = latest_report(agency)["run"]
         assert (second["changes"], second["attention"], second["exit_code"]) == (0, 0, 0)
 
@@ -72,8 +78,8 @@ def test_changes_exit_2_then_nothing_exits_0_and_the_report_says_so(tmp_path: Pa
 def test_a_record_fixflo_refuses_makes_the_run_exit_3(tmp_path: Path) -> None:
     """Fixflo refuses every tenant (its contract's refusal: 200 with Errors): each is a
     dead letter, the rest is applied, and ``rulebridge run`` exits 3, not 2."""
-    with fake_agency(tmp_path / "a", faults=REFUSED_TENANTS, **CLEAN) as agency:
-        assert cli_run(agency) == ExitCode.ATTENTION == 3
+    with served(tmp_path, CLEAN, faults=REFUSED_TENANTS) as agency:
+        assert cli_run(agency) == ExitCode.ATTENTION
         report = latest_report(agency)
         letters = report["dead_letters"]
         assert letters
@@ -87,7 +93,7 @@ def test_a_record_fixflo_refuses_makes_the_run_exit_3(tmp_path: Path) -> None:
 
 
 def test_items_for_a_person_make_the_run_exit_3(tmp_path: Path) -> None:
-    with fake_agency(tmp_path / "a", **WITH_MANUAL) as agency:
+    with served(tmp_path, WITH_MANUAL) as agency:
         report, code = night(agency)
         assert code == 3
         assert report["run"]["attention"] == report["reference"]["manual"] == 1
@@ -98,7 +104,7 @@ def test_items_for_a_person_make_the_run_exit_3(tmp_path: Path) -> None:
 
 
 def test_a_dry_run_with_changes_exits_2_and_writes_nothing(tmp_path: Path) -> None:
-    with fake_agency(tmp_path / "a", **CLEAN) as agency:
+    with served(tmp_path, CLEAN) as agency:
         report, code = night(agency, dry_run=True)
         assert code == 2
         assert report["run"]["changes"] > 0
@@ -106,15 +112,15 @@ def test_a_dry_run_with_changes_exits_2_and_writes_nothing(tmp_path: Path) -> No
 
 
 def test_a_failed_read_exits_1_recorded_as_failed(tmp_path: Path) -> None:
-    with fake_agency(tmp_path / "a", faults="503@GET /inventory=1", attempts=2, **CLEAN) as a:
-        assert cli_run(a) == ExitCode.FAILURE == 1
+    with served(tmp_path, CLEAN, faults="503@GET /inventory=1", attempts=2) as a:
+        assert cli_run(a) == ExitCode.FAILURE
         run = latest_report(a)["run"]
         assert (run["status"], run["exit_code"]) == ("failed", 1)
         assert "503" in run["error"]
 
 
 def test_the_history_shows_each_run_with_its_exit_code(tmp_path: Path) -> None:
-    with fake_agency(tmp_path / "a", **CLEAN) as agency:
+    with served(tmp_path, CLEAN) as agency:
         cli_run(agency)
         cli_run(agency)
         listed = CliRunner().invoke(
@@ -125,7 +131,7 @@ def test_the_history_shows_each_run_with_its_exit_code(tmp_path: Path) -> None:
 
 
 def test_store_adopt_exits_with_its_runs_code(tmp_path: Path) -> None:
-    with fake_agency(tmp_path / "a", **CLEAN) as agency:  # records Fixflo has already
+    with served(tmp_path, CLEAN) as agency:  # records Fixflo has already
         fresh = tmp_path / "fresh.db"
         adopt = ["store", "adopt", "--config", str(agency.config_path), "--store", str(fresh)]
         result = CliRunner().invoke(main, adopt)

@@ -46,9 +46,11 @@ def test_lines_are_json_with_time_run_and_event_and_masked_text() -> None:
         advance(3)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines[0] == {
-        "at": "2026-11-22T01:00:00Z",
-        "run": 7,
+        "at": "2026-11-22T01:00:00.000+00:00",
+        "level": "error",
         "event": "error",
+        "run": 7,
+        "logger": "rulebridge.run",
         "message": "Fixflo refused [email]",
         "counts": {"note": "[postcode]"},
     }

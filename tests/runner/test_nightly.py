@@ -362,13 +362,17 @@ def test_the_demo_runs_three_nights_and_converges(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--size", "30", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for text in (
-        "night 1: exit 3",
-        "night 2: exit 3",
-        "night 3: exit 3, 0 writes",
+        "night 1: run 1: exit code 3 (",
+        "night 2: run 3: exit code 3 (",
+        ", 0 changes, ",
         "Fixflo issues -> Alto: 7 read",
         "Alto agrees with every Fixflo issue",
     ):
         assert text in result.stdout
+    # the summary's third night (a long line wraps at the console's width)
+    third = " ".join(result.stdout.partition("night 3: ")[2].split("night", 1)[0].split())
+    assert ", 0 changes, " in third  # in the words of `rulebridge history`
+    assert "(0 writes)" in third
 
 
 @pytest.mark.req("CH-02")

@@ -19,6 +19,7 @@ from aiolimiter import AsyncLimiter
 from adapters.http import Limiter, make_limiter
 from rulebridge._config import load_agency_config
 from rulebridge.runner import RunLog, RunOptions
+from rulebridge.runner.calls import TimedLimiter
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.ratelimit import SharedLimiter, SharedLimitError
 from rulebridge.runner.trust import identity_of
@@ -170,7 +171,10 @@ def test_every_run_s_ports_share_the_agency_limit_in_its_home(tmp_path: Path) ->
                 ):
                     return shared, own
 
-            shared, own = asyncio.run(limiters())
+            timed, own_timed = asyncio.run(limiters())
+            assert isinstance(timed, TimedLimiter)  # its waits are counted for the report
+            assert isinstance(own_timed, TimedLimiter)
+            shared, own = timed.limiter, own_timed.limiter
             assert isinstance(shared, SharedLimiter)
             assert shared.path == home.rate_path("fixflo")
             assert shared.max_rate == config.api("fixflo").per_minute
