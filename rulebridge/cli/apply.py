@@ -37,6 +37,7 @@ from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import redact_personal
 from rulebridge.runner.report import WRITES, dead_letter_item, manual_item, render_report
+from rulebridge.runner.stop import Interrupted, checkpoint, signal_name, stopping
 from rulebridge.runner.trust import adopt_hint, identity_of, open_trusted
 
 __all__ = ["apply_command"]
@@ -66,7 +67,8 @@ def apply_command(
     latest`), printed at the end (as JSON with --format json).
     Exit codes: 0 nothing applied, 2 changes applied, 3 applied but records Fixflo
     refused are left as dead letters, 1 failure (including operations left to a later
-    apply: run the same command again), 130 interrupted.
+    apply: run the same command again), 64 usage error, 130/143 interrupted by SIGINT or
+    SIGTERM (after the operation in progress; apply the plan again).
 
     Example:
 
@@ -89,14 +91,16 @@ def apply_command(
                     raise ValueError(f"{plan_path}: {exc}") from None
                 applied = _Applied(plan, plan_path, config, ruleset_hash, plan_notes(data))
                 try:
-                    asyncio.run(applied.run(store))
-                except KeyboardInterrupt:
+                    with stopping():  # SIGTERM or Ctrl-C: stop between two operations
+                        asyncio.run(applied.run(store))
+                except (Interrupted, KeyboardInterrupt) as exc:
+                    signum = exc.signum if isinstance(exc, Interrupted) else signal_module.SIGINT
                     click.echo(
-                        "interrupted: every effect made so far is recorded; apply the plan "
-                        "again to go on",
+                        f"interrupted by {signal_name(signum)}: every effect made so far is "
+                        "recorded; apply the plan again to go on",
                         err=True,
                     )
-                    sys.exit(ExitCode.INTERRUPTED)
+                    sys.exit(signal_code(signum))
                 finally:
                     binding = store.binding()
                     if binding is not None:
@@ -157,12 +161,15 @@ class _Applied:
                     retry=self.config.retry,
                     limits=self.config.limits,
                 )
-                self.result = await apply_plan(self.plan, fixflo, store, run=run)
+                self.result = await apply_plan(
+                    self.plan, fixflo, store, run=run, checkpoint=checkpoint
+                )
         except (RulebridgeError, ValueError) as exc:
             self._finish(store, run, started, error=redact_personal(str(exc)))
             raise
-        except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C: asyncio.run cancels us
-            self._finish(store, run, started, error="interrupted by SIGINT", signal="SIGINT")
+        except (Interrupted, KeyboardInterrupt, asyncio.CancelledError) as exc:  # a signal
+            name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+            self._finish(store, run, started, error=f"interrupted by {name}", signal=name)
             raise
         except BaseException as exc:  # a defect: recorded, then raised
             self._finish(store, run, started, error=f"interrupted by {type(exc).__name__}")
@@ -190,7 +197,7 @@ class _Applied:
         )
         status: RunStatus = "failed" if code == ExitCode.FAILURE else "succeeded"
         if signal is not None:
-            code, status = signal_code(signal_module.SIGINT), "interrupted"
+            code, status = signal_code(signal_module.Signals[signal]), "interrupted"
         self.report = {
             "run": {
                 "id": run.id,
