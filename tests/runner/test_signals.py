@@ -194,3 +194,37 @@ def test_a_signal_during_the_snapshot_stops_before_anything_is_written(tmp_path:
         assert run.report is not None
         assert "apply" not in run.report["run"]["phases"]
         assert run.report["run"]["changes"] == 0
+
+
+def test_sigterm_stops_rulebridge_apply_between_operations(tmp_path: Path) -> None:
+    """A saved plan applied by ``rulebridge apply``: SIGTERM mid-apply exits 143, the
+    apply is recorded as interrupted, and applying the plan again finishes it."""
+    stderr, plan = tmp_path / "stderr.log", tmp_path / "plan.json"
+    with fake_agency(tmp_path / "agency", size=12, seed=2, faults=SLOW_WRITES) as agency:
+        config = str(agency.config_path)
+        dry = [sys.executable, "-m", "rulebridge", "run", "--config", config, "--dry-run",
+               "--plan-out", str(plan), "--quiet"]  # fmt: skip
+        assert subprocess.run(dry, cwd=ROOT, capture_output=True, check=False).returncode in (2, 3)
+        apply = [sys.executable, "-m", "rulebridge", "apply", str(plan), "--config", config,
+                 "--quiet"]  # fmt: skip
+        with stderr.open("ab") as err:
+            child = subprocess.Popen(apply, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        while writes(agency) < 3:
+            assert child.poll() is None, stderr.read_text()
+            time.sleep(0.005)
+        time.sleep(agency.fixflo.faults.delay / 3)
+        os.kill(child.pid, signal.SIGTERM)
+        assert child.wait(timeout=30) == 143, stderr.read_text()
+        assert "interrupted by SIGTERM" in stderr.read_text()
+        with Store.open(agency.store_path) as store:
+            latest = store.runs()[0]
+        assert latest.status == "interrupted"
+        assert latest.report is not None
+        assert (latest.report["run"]["kind"], latest.report["run"]["signal"]) == (
+            "apply",
+            "SIGTERM",
+        )
+        agency.fixflo.faults.rules = ()
+        again = subprocess.run(apply, cwd=ROOT, capture_output=True, text=True, check=False)
+        assert again.returncode in (2, 3), again.stderr
+        assert_nothing_duplicated(agency)
