@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine import RulebridgeError
 from engine.language.ruleset import CompiledRuleset
 from engine.store import Run, Store
 from rulebridge._config import AgencyConfig
@@ -16,9 +17,13 @@ from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.log import RunLog
 from rulebridge.runner.report import dead_letter_item
 
-__all__ = ["Night", "RunOptions"]
+__all__ = ["Night", "RunFailedError", "RunOptions"]
 
 T = TypeVar("T")
+
+
+class RunFailedError(RulebridgeError):
+    """The run could not go on (the message says why and what to do)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -23,8 +24,10 @@ from typing import Final
 from adapters.errors import ConfigError
 from adapters.fixflo import DeliveryFailure, FixfloAdapter, FixfloSubscriptions
 from engine.errors import RulebridgeError
+from engine.ports import RecordTarget
 from engine.store import LiveQueue
 from rulebridge._config import AgencyConfig, WebhookConfig
+from rulebridge.runner._night import Night
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.log import RunLog
 from rulebridge.runner.wiring import Wire, fixflo_ports
@@ -34,6 +37,7 @@ __all__ = [
     "Subscriber",
     "activity_warning",
     "failure_statuses",
+    "night_activity",
     "subscriptions_of",
     "unsubscribe",
 ]
@@ -113,3 +117,44 @@ def unsubscribe(config: AgencyConfig, log: RunLog) -> list[str]:
     removed = asyncio.run(remove())
     log.event("unsubscribed", subscriptions=removed)
     return removed
+
+
+async def night_activity(night: Night, fixflo: RecordTarget) -> None:
+    """With a ``webhook:`` section and a subscription the server made, Fixflo's failed
+    deliveries since the last night began (`Subscriptions.activity`): the report's
+    ``webhooks`` section and a warning. What Fixflo failed to deliver was read tonight
+    anyway (the cursor), so this says only that the live server missed it."""
+    subscription = night.store.meta(SUBSCRIPTION_KEY)
+    if night.config.webhook is None or not subscription or not isinstance(fixflo, FixfloAdapter):
+        return
+    since = _last_night_start(night)
+    try:
+        hooks = subscriptions_of(fixflo, night.config.webhook)
+        failures = await hooks.activity(subscription, failed_only=True, since=since)
+    except RulebridgeError as exc:
+        night.warn("webhook", f"Fixflo's webhook activity could not be read ({exc})")
+        return
+    statuses = failure_statuses(failures)
+    night.webhooks = {
+        "subscription": subscription,
+        "since": since.isoformat(timespec="seconds"),
+        "failed": len(failures),
+        "statuses": dict(sorted(statuses.items())),
+        "first": [
+            {"send_time": str(f.send_time), "status": f.status, "event": f.event}
+            for f in failures[:20]
+        ],
+    }
+    night.log.event("webhooks", failed=len(failures), statuses=dict(statuses))
+    if failures:
+        night.warn("webhook", activity_warning(statuses))
+
+
+def _last_night_start(night: Night) -> datetime:
+    """When the latest earlier nightly run began (a day ago when there is none)."""
+    for run in night.store.runs():
+        if run.id != night.run.id and run.kind == "night":
+            with contextlib.suppress(ValueError):
+                started = datetime.fromisoformat(run.started.replace("Z", "+00:00"))
+                return started if started.tzinfo else started.replace(tzinfo=UTC)
+    return datetime.now(UTC) - timedelta(days=1)

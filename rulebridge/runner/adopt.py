@@ -34,6 +34,7 @@ import time
 from engine.store import IdMapEntry, Store, StoreMismatchError
 from engine.sync.plan import Plan
 from rulebridge.runner._night import Night, RunOptions
+from rulebridge.runner._snapshot_phase import take_snapshots
 from rulebridge.runner.issues import reconcile_issues
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import RunLog
@@ -43,7 +44,6 @@ from rulebridge.runner.nightly import (
     load_agency_ruleset,
     plan_night,
     record_run,
-    take_snapshots,
 )
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 

@@ -19,7 +19,7 @@ import pytest
 from engine.store import Store
 from engine.sync.apply import apply_plan
 from rulebridge._config import load_agency_config
-from rulebridge.runner import RunLog, RunOptions, nightly, run_nightly
+from rulebridge.runner import RunLog, RunOptions, _apply_phase, run_nightly
 from simulator.fake.fixflo import FakeFixflo
 from simulator.fake.loopback import FakeAgency, fake_agency
 
@@ -177,7 +177,7 @@ def test_links_dead_lettered_by_nights_before_the_repair_are_made_after_it(
         return await apply_plan(*args, **{**options, "repair_drift": False})
 
     with monkeypatch.context() as patched:
-        patched.setattr(nightly, "apply_plan", without_repair)
+        patched.setattr(_apply_phase, "apply_plan", without_repair)
         before, _, _ = night(agency)
     assert before["reference"]["applied"]["property"]["skipped"] == len(chosen)
     assert len(before["dead_letters"]) >= len(chosen)  # their links: no such property
