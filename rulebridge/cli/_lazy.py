@@ -5,7 +5,7 @@ click's lazy group pattern (``list_commands`` and ``get_command`` over a map of 
 lists every command from the summary kept in the map, so listing imports nothing; and a
 usage error (an unknown option, a missing file, a bad value) exits ``USAGE`` (64,
 sysexits' ``EX_USAGE``) with click's usual message, on every command, instead of click's
-2, which this project's exit codes give to "changes applied" (`rulebridge.runner.exits`,
+2, which this project's exit codes give to "changes applied" (`rulebridge._exits`,
 imported only on that path, so a command's start stays light).
 
 Example:
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import click
 
 if TYPE_CHECKING:
-    from rulebridge.runner.exits import ExitCode
+    from rulebridge._exits import ExitCode
 
 __all__ = ["LazyCommand", "LazyGroup"]
 
@@ -102,7 +102,7 @@ class LazyGroup(click.Group):
 
 
 def _exit_codes() -> type[ExitCode]:
-    from rulebridge.runner.exits import ExitCode  # on the error path only: starts stay light
+    from rulebridge._exits import ExitCode  # on the error path only: starts stay light
 
     return ExitCode
 

@@ -2,7 +2,7 @@
 
 The apply is a run of the state store like a night: it keeps a report of the nightly
 report's shape (``run.kind`` ``apply``; `rulebridge report`) and exits through the one
-table of exit codes (`rulebridge.runner.exits`).
+table of exit codes (`rulebridge._exits`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from engine.store.records import RunStatus
 from engine.sync.apply import ApplyResult, StalePlanError, apply_plan, check_fresh, read_plan
 from engine.sync.plan import ManualAction, Plan
 from rulebridge._config import AgencyConfig, load_agency_config
+from rulebridge._exits import ExitCode, outcome_code, signal_code
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, STORE_TO_BE, default_store, failing_cleanly
 from rulebridge.runner.calls import ApiCalls
-from rulebridge.runner.exits import ExitCode, outcome_code, signal_code
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.lock import AgencyLock
 from rulebridge.runner.log import redact_personal

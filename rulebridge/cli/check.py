@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, FORMAT
 from rulebridge.runner.check import CheckReport, check_agency
-from rulebridge.runner.exits import ExitCode
 
 __all__ = ["check_command"]
 

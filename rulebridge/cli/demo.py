@@ -15,11 +15,11 @@ from rich.console import Console
 from engine import RulebridgeError, check_paths
 from engine.store import Store
 from rulebridge._config import load_agency_config
+from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import bounded
 from rulebridge.cli.validate import summary_line
 from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run_nightly
-from rulebridge.runner.exits import ExitCode
 from rulebridge.runner.report import changes_of, exit_words
 from rulebridge.runner.serve import LiveServer, ServeOptions
 from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues

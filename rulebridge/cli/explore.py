@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, load_ruleset
+from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import bounded, failing_cleanly
 from simulator.lifecycle.explore import explore, scenario_yaml
@@ -33,7 +34,7 @@ def explore_command(ruleset_path: Path, depth: int, issues: int, out: Path | Non
 
     Prints the states and sequences explored and the rate; on a violation, the shortest
     counterexample as a scenario file that `rulebridge simulate` replays. Exit codes: 0 all
-    invariants held, 2 a counterexample was found, 1 error.
+    invariants held, 1 a counterexample was found or an error, 64 usage error.
 
     Example:
 
@@ -60,4 +61,4 @@ def explore_command(ruleset_path: Path, depth: int, issues: int, out: Path | Non
     click.echo(text, nl=False)
     if out is not None:
         out.write_text(text, "utf-8")
-    sys.exit(2)
+    sys.exit(ExitCode.FAILURE)

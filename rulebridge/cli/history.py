@@ -15,9 +15,9 @@ from rich.table import Table
 
 from engine import RulebridgeError
 from engine.store import Run, Store
+from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import CONFIG, FORMAT, STORE, store_of
-from rulebridge.runner.exits import ExitCode
 from rulebridge.runner.report import (
     changes_of,
     iso_time,

@@ -12,10 +12,10 @@ import click
 from rich.console import Console
 
 from rulebridge._config import load_agency_config
+from rulebridge._exits import ExitCode, signal_code
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, STORE_TO_BE, bounded, default_store, failing_cleanly
 from rulebridge.runner import RunLog, RunOptions, render_report, run_nightly
-from rulebridge.runner.exits import ExitCode, signal_code
 from rulebridge.runner.stop import Interrupted, signal_name, stopping
 
 __all__ = ["run_command"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from engine import RulebridgeError, load_ruleset
+from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import failing_cleanly
 from simulator.lifecycle import StepReport, load_scenario, play
@@ -30,7 +31,8 @@ def simulate(ruleset_path: Path, scenario_path: Path, output: str) -> None:
 
     After each step: the Fixflo status, the Alto works order (status and fields) or "none",
     Alto documents and charges, warnings, and the rules that fired with what they read.
-    Exit codes: 0 every invariant held, 2 an invariant was broken, 1 error.
+    Exit codes: 0 every invariant held, 1 an invariant was broken or an error (the
+    message says which), 64 usage error.
 
     Example:
 
@@ -46,7 +48,8 @@ def simulate(ruleset_path: Path, scenario_path: Path, output: str) -> None:
         click.echo(json.dumps([report.to_json() for report in reports], indent=2, default=str))
     else:
         click.echo(render_text(reports), nl=False)
-    sys.exit(2 if any(report.violations for report in reports) else 0)
+    broken = any(report.violations for report in reports)
+    sys.exit(ExitCode.FAILURE if broken else ExitCode.NOTHING)
 
 
 def render_text(reports: Sequence[StepReport]) -> str:

@@ -13,11 +13,11 @@ import click
 
 from engine.store import AgencyIdentity, Store, StoreBinding
 from rulebridge._config import load_agency_config
+from rulebridge._exits import signal_code
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._options import AGENCY, FORMAT, STORE_TO_BE, default_store, failing_cleanly
 from rulebridge.runner import RunLog, RunOptions
 from rulebridge.runner.adopt import adopt_store
-from rulebridge.runner.exits import signal_code
 from rulebridge.runner.home import AgencyHome, Witness, state_home
 from rulebridge.runner.stop import Interrupted, signal_name, stopping
 from rulebridge.runner.trust import identity_of

@@ -48,7 +48,9 @@ from engine.language.ruleset import CompiledRuleset
 from engine.store import LiveItem, LiveQueue, Store, StoreError
 from engine.store.records import RunStatus
 from rulebridge._config import WebhookConfig
+from rulebridge._exits import outcome_code
 from rulebridge.runner._night import Night, RunOptions
+from rulebridge.runner._run_report import with_offset
 from rulebridge.runner._subscribe import Subscriber, subscriptions_of
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.issues import (
@@ -398,7 +400,7 @@ def live_report(
 ) -> dict[str, Any]:
     """The live run's report, in the nightly report's shape (``rulebridge report RUN``):
     the issues read and their fates since the run began, effects per kind, latency."""
-    issues: dict[str, Any] = {"since": night.run.started, "live": stats.to_json()}
+    issues: dict[str, Any] = {"since": with_offset(night.run.started), "live": stats.to_json()}
     if work is not None:
         issues |= {
             "read": len(work.read),
@@ -408,6 +410,10 @@ def live_report(
             },
             "outcomes": {kind: dict(counter) for kind, counter in work.outcomes.items()},
         }
+    dead_letters = night.dead_letter_items()
+    code = outcome_code(
+        failed=error is not None, attention=bool(dead_letters), changes=night.changes
+    )
     return {
         "run": {
             "id": night.run.id,
@@ -419,17 +425,19 @@ def live_report(
                 "hash": night.ruleset.content_hash,
             },
             "dry_run": False,
-            "started": night.run.started,
+            "started": with_offset(night.run.started),
             "finished": datetime.now(UTC).isoformat(),
             "seconds": round(time.monotonic() - started, 3),
             "status": "failed" if error else "succeeded",
-            "exit_code": 1 if error else (2 if night.changes else 0),
+            "exit_code": int(code),
             "error": error,
             "incomplete": night.incomplete,
+            "changes": night.changes,
+            "attention": len(dead_letters),
             "phases": night.phases,
         },
         "issues": issues,
         "warnings": night.warnings,
-        "dead_letters": night.dead_letter_items(),
+        "dead_letters": dead_letters,
         "api": night.calls.to_json(),
     }

@@ -1,7 +1,7 @@
 """A nightly (or adopt) run's report: what it read, planned, wrote, and how it ended.
 
 `night_report` builds the JSON kept with the run (``rulebridge report RUN``); its ``run``
-section carries the exit code of `rulebridge.runner.exits`: interrupted by a signal
+section carries the exit code of `rulebridge._exits`: interrupted by a signal
 (130/143), failed (1), left work for a person (3: the plan's items for a person and the
 dead letters the run wrote, counted as ``attention``), changed something (2) or not (0).
 ``changes`` is the writes the run applied: the one count ``history``, ``report`` and the
@@ -20,18 +20,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from rulebridge._exits import ExitCode, outcome_code, signal_code
 from rulebridge.runner._night import Night
-from rulebridge.runner.exits import ExitCode, outcome_code, signal_code
 from rulebridge.runner.stop import signal_name
 
-__all__ = ["night_report"]
+__all__ = ["night_report", "with_offset"]
 
 
 def night_report(
     night: Night, started: float, error: str | None, *, signum: int | None = None
 ) -> dict[str, Any]:
     """The run's report; its ``run`` section says how it ended and with which exit code
-    (`rulebridge.runner.exits`): interrupted by `signum`, failed, left work for a person
+    (`rulebridge._exits`): interrupted by `signum`, failed, left work for a person
     (``attention``: items for a person and dead letters written), changed something."""
     failed = error is not None or night.incomplete > 0
     dead_letters = night.dead_letter_items()
@@ -55,7 +55,7 @@ def night_report(
             "dry_run": night.options.dry_run,
             "adopt": night.options.adopt,
             "kind": "adopt" if night.options.adopt else night.run.kind,
-            "started": _with_offset(night.run.started),
+            "started": with_offset(night.run.started),
             "finished": datetime.now(UTC).isoformat(),
             "seconds": round(time.monotonic() - started, 3),
             "status": status,
@@ -92,7 +92,7 @@ def _for_a_person(reference: Mapping[str, Any]) -> int:
     return counted if isinstance(counted, int) else 0
 
 
-def _with_offset(stamp: str) -> str:
+def with_offset(stamp: str) -> str:
     """An ISO 8601 time with its offset (a stamp without one is UTC)."""
     try:
         moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))

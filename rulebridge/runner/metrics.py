@@ -15,7 +15,7 @@ systems, and endpoints with record ids folded (``GET /api/v2/Issue/{id}``,
 |---|---|---|
 | ``rulebridge_run_id`` | | the run's id (``rulebridge report ID``) |
 | ``rulebridge_run_duration_seconds`` | | how long the run took |
-| ``rulebridge_run_exit_code`` | | its exit code (`rulebridge.runner.exits`) |
+| ``rulebridge_run_exit_code`` | | its exit code (`rulebridge._exits`) |
 | ``rulebridge_run_status`` | ``status`` | 1 for the run's status, 0 for the others |
 | ``rulebridge_run_started_timestamp_seconds`` | | when it started (Unix time) |
 | ``rulebridge_run_finished_timestamp_seconds`` | | when it finished |

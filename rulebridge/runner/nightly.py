@@ -96,7 +96,7 @@ __all__ = [
 
 @dataclass
 class RunOutcome:
-    """The run's report (JSON, as stored) and its exit code (`rulebridge.runner.exits`):
+    """The run's report (JSON, as stored) and its exit code (`rulebridge._exits`):
     0 no change, 2 changes, 3 left work for a person, 1 failure, 130/143 interrupted."""
 
     report: dict[str, Any]

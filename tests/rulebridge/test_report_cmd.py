@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 from engine.store import Store
 from rulebridge._config import load_agency_config
+from rulebridge._exits import ExitCode
 from rulebridge.cli import main
 from rulebridge.runner import RunLog, RunOptions, run_nightly
-from rulebridge.runner.exits import ExitCode
 from simulator.fake import serving
 from simulator.fake.loopback import FakeAgency, fake_agency
 from tests.engine.apply_world import RULESET, make_world

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rulebridge._exits import ExitCode
 from rulebridge.cli import main
-from rulebridge.runner.exits import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 The agencies here are small generated ones chosen for what they hold: size 5, seed 1 has
 no item for a person (so 2 and 0 are reachable and a 3 is the dead letters' doing), size
-8, seed 1 has one. Exit codes are `rulebridge.runner.exits`: 0 nothing changed, 2
+8, seed 1 has one. Exit codes are `rulebridge._exits`: 0 nothing changed, 2
 changes, 3 succeeded but left work for a person, 1 failure, 64 usage, 130/143 signals.
 """
 
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from engine.store import Store
 from rulebridge._config import load_agency_config
+from rulebridge._exits import ExitCode, outcome_code
 from rulebridge.cli import main
 from rulebridge.runner import RunLog, RunOptions, run_nightly
-from rulebridge.runner.exits import ExitCode, outcome_code
 from simulator.fake.loopback import FakeAgency, fake_agency
 
 CLEAN = (5, 1)  # size and seed of an agency with no item for a person

@@ -92,7 +92,7 @@ def test_every_line_a_run_writes_under_retries_is_json_and_nothing_personal(
         token, secret = agency.fixflo.token, agency.alto.client_secret
         access = set(agency.alto.tokens)
         created = agency.fixflo.store.collections["tenants"]
-    # 3: changes applied, and this agency has items for a person (runner/exits.py)
+    # 3: changes applied, and this agency has items for a person (rulebridge/_exits.py)
     assert child.returncode == 3, child.stderr[-2000:]
     assert created  # the contacts went through the run
     lines = [_strict(line) for line in child.stderr.splitlines()]

@@ -103,11 +103,11 @@ def test_the_counterexample_replays_in_simulate(broken_path: Path, tmp_path: Pat
     found = CliRunner().invoke(
         explore_command, ["--ruleset", str(broken_path), "--depth", "6", "--out", str(out)]
     )
-    assert found.exit_code == 2, found.output
+    assert found.exit_code == 1, found.output
     assert "counterexample (a scenario for `rulebridge simulate`)" in found.output
     assert "charge posted = True but due = False" in found.output
     replay = CliRunner().invoke(simulate, ["--ruleset", str(broken_path), "--scenario", str(out)])
-    assert replay.exit_code == 2
+    assert replay.exit_code == 1
     assert "VIOLATION: issue I1: charge posted = True but due = False" in replay.output
 
 

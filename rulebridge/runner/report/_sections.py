@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from rulebridge.runner.exits import ExitCode
+from rulebridge._exits import ExitCode
 from rulebridge.runner.report._items import (
     changes_of,
     dead_letter_group,
@@ -34,7 +34,7 @@ EXIT_MEANINGS: Final = {
     ExitCode.INTERRUPTED: "interrupted by SIGINT, the next run resumes",
     ExitCode.TERMINATED: "stopped by SIGTERM, the next run resumes",
 }
-"""What each exit code of `rulebridge.runner.exits.ExitCode` means, in a report's words."""
+"""What each exit code of `rulebridge._exits.ExitCode` means, in a report's words."""
 
 _PHASES: Final = {name: n for n, name in enumerate(("snapshot", "plan", "apply", "issues"))}
 _ACTIONS: Final = ("create", "update", "archive", "link", "unlink", "skip", "unchanged", "manual")
