@@ -92,17 +92,26 @@ def store_of(store_path: Path | None, config_path: Path | None) -> Path:
 
 
 @contextlib.contextmanager
-def failing_cleanly() -> Iterator[None]:
+def failing_cleanly(say: Callable[[str], None] | None = None) -> Iterator[None]:
     """Turn rulebridge's errors into a message on standard error and exit code 1: ruleset
-    and config errors as located lines, the rest as ``error: ...``; never a traceback."""
+    and config errors as located lines, the rest as ``error: ...``; never a traceback.
+
+    Args:
+        say: how the message is said instead (a scheduled command off a terminal passes its
+            log's error event, so that standard error stays one JSON object per line).
+    """
     try:
         yield
     except RulesetErrors as exc:
-        click.echo(str(exc), err=True)
+        (say or _echo)(str(exc))
         sys.exit(1)
     except (RulebridgeError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        (say or _echo)(f"error: {exc}")
         sys.exit(1)
+
+
+def _echo(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def bounded(

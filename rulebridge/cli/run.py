@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
@@ -65,7 +66,8 @@ def run_command(
 
         rulebridge run --config agencies/acme.yaml
     """
-    with failing_cleanly():
+    log = RunLog()  # every log record one JSON line off a terminal (or the progress bar)
+    with failing_cleanly(say=said_by(log)):
         config = load_agency_config(config_path)
         options = RunOptions(
             config,
@@ -79,24 +81,37 @@ def run_command(
         # still an interruption, never the default death by signal.
         with stopping():
             try:
-                with RunLog() as log:  # every log record one JSON line (or the progress bar)
+                with log:
                     outcome = run_nightly(options, log)
                 if not quiet:
                     console = Console()
                     wide = console if console.is_terminal else Console(width=140)
                     render_report(outcome.report, wide)
             except (Interrupted, KeyboardInterrupt) as exc:  # outside the recorded run
-                _interrupted(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
+                _interrupted(log, exc.signum if isinstance(exc, Interrupted) else signal.SIGINT)
             if outcome.exit_code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
                 stopped = ExitCode(outcome.exit_code) == ExitCode.TERMINATED
-                _interrupted(signal.SIGTERM if stopped else signal.SIGINT)
+                _interrupted(log, signal.SIGTERM if stopped else signal.SIGINT)
             sys.exit(outcome.exit_code)
 
 
-def _interrupted(signum: int) -> NoReturn:
-    click.echo(
+def said_by(log: RunLog) -> Callable[[str], None] | None:
+    """How a scheduled command says an error outside its run: on a terminal as a plain
+    line (None: `failing_cleanly`'s own), otherwise as the log's ``error`` event, so that
+    standard error stays one JSON object per line."""
+    if log.terminal:
+        return None
+    return lambda message: log.event("error", message=message)
+
+
+def _interrupted(log: RunLog, signum: int) -> NoReturn:
+    message = (
         f"interrupted by {signal_name(signum)}: every effect made so far is recorded; the "
-        "next run resumes where this one stopped",
-        err=True,
+        "next run resumes where this one stopped"
     )
+    say = said_by(log)
+    if say is None:
+        click.echo(message, err=True)
+    else:
+        log.event("stopped", signal=signal_name(signum), message=message)
     sys.exit(signal_code(signum))

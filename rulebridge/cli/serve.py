@@ -63,7 +63,8 @@ def serve_command(
     with failing_cleanly():
         config = load_agency_config(config_path)
         if remove:
-            removed = unsubscribe(config, RunLog(terminal=False))
+            with RunLog(terminal=False) as log:  # the libraries' records as JSON lines too
+                removed = unsubscribe(config, log)
             click.echo(f"removed {len(removed)} subscription(s): {', '.join(removed) or 'none'}")
             return
         options = ServeOptions(

@@ -339,3 +339,23 @@ def test_any_field_values_give_one_valid_json_line_with_emails_masked(
     parsed = _strict(line)
     assert parsed["event"] == "anything"
     assert all(email not in line for email in _emails_in(fields))
+
+
+def test_a_run_that_fails_before_it_starts_says_so_in_one_json_line(tmp_path: Path) -> None:
+    """Off a terminal even the errors outside the recorded run (here: the config names a
+    ruleset that does not exist) are JSON lines, and so is the exit code's reason."""
+    with fake_agency(tmp_path / "a", size=5, seed=3) as agency:
+        config = agency.config_path.read_text("utf-8")
+        broken = re.sub(r"(?m)^ruleset: .*$", "ruleset: rulesets/alto-fixflo/v9.yaml", config)
+        assert broken != config
+        agency.config_path.write_text(broken, "utf-8")
+        child = subprocess.run(
+            [sys.executable, "-m", "rulebridge", "run", "--config", str(agency.config_path)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert child.returncode == 1
+    lines = [_strict(line) for line in child.stderr.splitlines()]
+    assert [line["event"] for line in lines] == ["error"]
+    assert lines[0]["level"] == "error"
+    assert "v9.yaml" in lines[0]["message"]
+    assert child.stdout == ""
