@@ -163,9 +163,19 @@ class Store(Leases):
             counts.setdefault(row["kind"], {})[row["op"]] = row["n"]
         return counts
 
-    def runs(self) -> list[Run]:
-        """Every run, newest first (for ``rulebridge history``)."""
-        return [_run(row) for row in self._all("SELECT * FROM runs ORDER BY id DESC")]
+    def runs(self, limit: int | None = None) -> list[Run]:
+        """The runs, newest first (for ``rulebridge history``): every one, or the `limit`
+        newest (a store keeps every run and its report: a year of nights and live runs is
+        hundreds of reports, read only as far as asked).
+
+        Example::
+
+            store.runs(limit=30)[0].id  # the latest run
+        """
+        rows = self._all(
+            "SELECT * FROM runs ORDER BY id DESC LIMIT ?", [-1 if limit is None else limit]
+        )
+        return [_run(row) for row in rows]
 
     def run(self, run_id: int) -> Run:
         """One run (for ``rulebridge report RUN``); `StoreError` if there is none.

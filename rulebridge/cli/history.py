@@ -62,7 +62,7 @@ def history(store_path: Path | None, config_path: Path | None, limit: int, outpu
     """
     try:
         with Store.open(store_of(store_path, config_path)) as store:
-            runs = store.runs()[:limit]
+            runs = store.runs(limit=limit)
     except RulebridgeError as exc:
         _fail(str(exc))
     rows = [history_row(run) for run in runs]

@@ -152,7 +152,7 @@ async def night_activity(night: Night, fixflo: RecordTarget) -> None:
 
 def _last_night_start(night: Night) -> datetime:
     """When the latest earlier nightly run began (a day ago when there is none)."""
-    for run in night.store.runs():
+    for run in night.store.runs(limit=100):
         if run.id != night.run.id and run.kind == "night":
             with contextlib.suppress(ValueError):
                 started = datetime.fromisoformat(run.started.replace("Z", "+00:00"))

@@ -37,7 +37,12 @@ from rulebridge.runner.metrics import (
     write_textfile,
 )
 
-__all__ = ["publish", "report_command"]
+__all__ = ["RECENT_RUNS", "publish", "report_command"]
+
+RECENT_RUNS = 60
+"""How many of the newest runs publishing reads (a month of nights and live runs): the
+previous night, and each kind's latest run and last success. A store keeps every run's
+report, so reading them all would cost more every night."""
 
 
 def publish(
@@ -95,7 +100,7 @@ def _publish(
     details = section(report, "run")
     if run.finished is None or not details or details.get("dry_run"):
         return
-    runs = store.runs()
+    runs = store.runs(limit=RECENT_RUNS)
     if config.metrics is not None:
         textfile = config.metrics.textfile
         try:

@@ -451,6 +451,7 @@ def test_runs_are_listed_newest_first(open_store: OpenStore) -> None:
     store.finish_run("succeeded", {"property": {"create": 3}})
     store.start_run("alto-fixflo", "2", "h2")
     assert [run.id for run in store.runs()] == [2, 1]
+    assert [run.id for run in store.runs(limit=1)] == [2]  # the newest only: read no more
     first = store.run(1)
     assert (first.dry_run, first.counts, first.finished) == (
         True, {"property": {"create": 3}}, "2026-11-22T02:00:00.000000+00:00",

@@ -36,7 +36,9 @@ EXIT_MEANINGS: Final = {
 }
 """What each exit code of `rulebridge._exits.ExitCode` means, in a report's words."""
 
-_PHASES: Final = {name: n for n, name in enumerate(("snapshot", "plan", "apply", "issues"))}
+_PHASES: Final = {
+    name: n for n, name in enumerate(("preflight", "snapshot", "plan", "apply", "issues"))
+}
 _ACTIONS: Final = ("create", "update", "archive", "link", "unlink", "skip", "unchanged", "manual")
 _KINDS: Final = {"live": "Live run", "apply": "Apply run", "adopt": "Adopt run"}
 _WARNINGS_SHOWN: Final = 200
