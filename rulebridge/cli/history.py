@@ -54,7 +54,7 @@ def history(store_path: Path | None, config_path: Path | None, limit: int, outpu
     seconds, status, exit code, changes (as `rulebridge report` and the demo count them),
     items for a person, API calls and dead letters.
 
-    Exit codes: 0 listed, 1 error.
+    Exit codes: 0 listed, 1 error, 64 usage error.
 
     Example:
 
@@ -156,7 +156,8 @@ def report(
     `latest` is the newest finished run (of --kind, if given); a run still running
     (the live server's, or a night in progress) has no report yet and is passed over.
 
-    Exit codes: 0 shown, 1 no such run (or it has no report: it was killed; see history).
+    Exit codes: 0 shown, 1 no such run (or it has no report: it was killed; see history),
+    64 usage error.
 
     Example:
 

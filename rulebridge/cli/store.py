@@ -117,7 +117,8 @@ def show(config_path: Path, store_path: Path | None, output: str) -> None:
     """Show the agency's store: the agency it is bound to, how far it has got, and what the
     agency's last run recorded of its store.
 
-    Read-only. Exit codes: 0 shown, 1 error (no store at the path, or it cannot be read).
+    Read-only. Exit codes: 0 shown, 1 error (no store at the path, or it cannot be read),
+    64 usage error.
 
     Example:
 
