@@ -27,11 +27,12 @@ from engine.errors import RulesetErrors
 from engine.store import Store
 from rulebridge._config import AlertsConfig, load_agency_config
 from rulebridge.cli import main
-from rulebridge.runner import RunLog, RunOptions, run_nightly
+from rulebridge.runner import RunLog, RunOptions
 from rulebridge.runner.alerts import new_manual_items, send, summary, triggers
 from rulebridge.runner.nightly import AgencyRun, load_agency_ruleset, record_run
 from rulebridge.runner.publish import publish
 from simulator.fake.loopback import FakeAgency, fake_agency
+from tests.runner.test_metrics import night
 
 SIZE, SEED = 30, 5
 REFUSED = "errors@POST /api/v2/Tenant=1.0"  # Fixflo answers 200 with Errors: dead letters
@@ -90,15 +91,6 @@ def closed_port() -> int:
 def with_alerts(agency: FakeAgency, section: str) -> None:
     with agency.config_path.open("a", encoding="utf-8") as config:
         config.write("alerts:\n" + section)
-
-
-def night(agency: FakeAgency, **options: Any) -> tuple[dict[str, Any], int, str]:
-    stream = io.StringIO()
-    config = load_agency_config(agency.config_path)
-    outcome = run_nightly(
-        RunOptions(config, agency.store_path, **options), RunLog(stream, terminal=False)
-    )
-    return outcome.report, outcome.exit_code, stream.getvalue()
 
 
 def stored(agency: FakeAgency, run_id: int) -> dict[str, Any]:

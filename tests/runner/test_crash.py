@@ -100,7 +100,7 @@ def _make_work(agency: FakeAgency, rng: random.Random) -> None:
 
 
 def _assert_agreement(agency: FakeAgency) -> None:
-    _assert_no_duplicate_in_fixflo(agency)
+    assert_no_duplicate_in_fixflo(agency)
     world = agency.simulation
     alto = world.alto
     with Store.open(agency.store_path) as store:
@@ -118,7 +118,7 @@ def _assert_agreement(agency: FakeAgency) -> None:
     assert violations(world.fixflo, judged, agency.settings) == []
 
 
-def _assert_no_duplicate_in_fixflo(agency: FakeAgency) -> None:
+def assert_no_duplicate_in_fixflo(agency: FakeAgency) -> None:
     store = agency.fixflo.store
     for name, key in (
         ("properties", "ExternalPropertyRef"),

@@ -17,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ import pytest
 from engine.store import Store
 from rulebridge.runner.stop import Interrupted, checkpoint, requested, stopping
 from simulator.fake.loopback import FakeAgency, fake_agency
+from tests.runner.test_crash import assert_no_duplicate_in_fixflo
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_WRITES = "slow@POST /api/v2=1"
@@ -79,21 +79,6 @@ def finish(agency: FakeAgency, stderr: Path) -> list[int]:
     raise AssertionError(f"no quiet run: exit codes {codes}; see {stderr}")
 
 
-def assert_nothing_duplicated(agency: FakeAgency) -> None:
-    store = agency.fixflo.store
-    for name, key in (
-        ("properties", "ExternalPropertyRef"),
-        ("tenants", "ExternalRef"),
-        ("landlords", "ExternalRef"),
-        ("contractors", "ExternalRef"),
-    ):
-        refs = Counter(r.get(key) for r in store.collections[name].values() if r.get(key))
-        assert [ref for ref, n in refs.items() if n > 1] == [], name
-    for links in store.join_records():
-        pairs = Counter(tuple(sorted((k, v) for k, v in ln.items() if k != "Id")) for ln in links)
-        assert [pair for pair, n in pairs.items() if n > 1] == []
-
-
 @pytest.mark.req("G-01")
 @pytest.mark.parametrize(
     ("signum", "expected", "name"),
@@ -126,7 +111,7 @@ def test_a_signal_mid_apply_ends_the_run_cleanly_and_the_next_resumes(
 
         codes = finish(agency, stderr)
         assert codes[0] in (2, 3)  # the rest applied
-        assert_nothing_duplicated(agency)
+        assert_no_duplicate_in_fixflo(agency)
         with Store.open(agency.store_path) as store:
             assert [r.status for r in store.runs()][-1] == "interrupted"
             assert all(r.status != "running" for r in store.runs())
@@ -154,7 +139,7 @@ def test_a_second_signal_stops_at_once_and_the_next_run_verifies(tmp_path: Path)
         assert in_flight == 1  # the write cut off: its outcome unknown, verified next run
         time.sleep(3)  # the fake applies it all the same
         finish(agency, stderr)
-        assert_nothing_duplicated(agency)
+        assert_no_duplicate_in_fixflo(agency)
 
 
 def test_the_first_signal_asks_the_second_raises() -> None:
@@ -227,4 +212,4 @@ def test_sigterm_stops_rulebridge_apply_between_operations(tmp_path: Path) -> No
         agency.fixflo.faults.rules = ()
         again = subprocess.run(apply, cwd=ROOT, capture_output=True, text=True, check=False)
         assert again.returncode in (2, 3), again.stderr
-        assert_nothing_duplicated(agency)
+        assert_no_duplicate_in_fixflo(agency)
