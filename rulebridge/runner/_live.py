@@ -61,6 +61,7 @@ from rulebridge.runner.issues import (
     reconcile_issue,
 )
 from rulebridge.runner.log import RunLog, redact_personal
+from rulebridge.runner.publish import publish
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 
 __all__ = [
@@ -249,8 +250,12 @@ class Reconciler(threading.Thread):
             raise
         if self.interrupted and status == "succeeded":
             status = "interrupted"
-        store.finish_run(status, report=live_report(night, self.stats, started, error, self._work))
+        report = live_report(night, self.stats, started, error, self._work)
+        store.finish_run(status, report=report)
         self.log.event("run", state="finished", kind="live", status=status)
+        # Metrics and the alert of the day's live run, as a night's (never raises; at most
+        # the alert's timeout, once a day or at shutdown, with deliveries still received).
+        publish(night.config, store, run.id, report, self.log)
 
     def _stopping_set(self) -> None:
         if self._stopping is not None:

@@ -1,7 +1,8 @@
 """After a run is recorded: its metrics, then its alert (`publish`).
 
 The nightly run calls `publish` once, after the run is finished in the store, whatever
-its end (succeeded, failed or interrupted). With a ``metrics:`` section the agency's
+its end (succeeded, failed or interrupted); the live server does at each of its runs' ends
+(every 24 hours and at shutdown). With a ``metrics:`` section the agency's
 Prometheus textfile is written again (`rulebridge.runner.metrics`); with an ``alerts:``
 section the run's triggers are worked out and, if ``on:`` wants one of them, the summary is
 sent (`rulebridge.runner.alerts`). What happened goes into the stored report

@@ -40,6 +40,7 @@ from rulebridge.runner import (
 )
 from rulebridge.runner.serve import LiveServer, ServeOptions
 from simulator.fake.loopback import PATHS, FakeAgency, agreement, fake_agency, play_issues
+from tests.runner.test_metrics import samples, with_metrics
 
 SIZE, SEED = 30, 5
 SECRET_ENV = "RULEBRIDGE_DEMO_WEBHOOK_SECRET"
@@ -559,3 +560,29 @@ def test_a_slow_reconcile_keeps_its_issue_until_it_ends(
             asyncio.run(_live.hold_while_running(queue, store, item, "live:9:1", log))
             assert store.issue_holder("42") == "night:3:2"  # never taken back
         assert "ran out mid-reconcile" in stream.getvalue()
+
+
+def test_the_live_run_publishes_its_metrics_beside_the_night_s(tmp_path: Path) -> None:
+    """A live run's end (here: the server's shutdown) writes the agency's textfile as a
+    night's does: the live run's gauges join the night's, which stay."""
+    with fake_agency(tmp_path / "agency", size=SIZE, seed=SEED, webhooks=True) as agency:
+        textfile = with_metrics(agency)
+        first = night(agency)
+        server = server_of(agency, io.StringIO())
+        with server.running():
+            instructed(agency)
+            wait_for(lambda: settled(agency, server))
+        with Store.open(agency.store_path) as store:
+            live = store.runs(limit=1)[0]
+    assert live.kind == "live"
+    assert live.report is not None
+    assert live.report["metrics"] == {"textfile": str(textfile), "error": None}
+    found = samples(textfile.read_text("utf-8"))
+    labels = {"agency": "demo"}
+    assert found[("rulebridge_run_id", frozenset((labels | {"kind": "live"}).items()))] == live.id
+    assert (
+        found[("rulebridge_run_id", frozenset((labels | {"kind": "night"}).items()))]
+        == (first["run"]["id"])
+    )
+    changes = found[("rulebridge_run_changes", frozenset((labels | {"kind": "live"}).items()))]
+    assert changes == live.report["run"]["changes"] > 0
