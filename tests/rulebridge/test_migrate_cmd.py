@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.jupix import write_manifest
+from rulebridge._exits import ExitCode
+from rulebridge.cli import main
 from rulebridge.cli._migrate_out import (
     MARK,
     CollectionWriter,
@@ -24,7 +26,6 @@ from rulebridge.cli._migrate_out import (
     check_out_folder,
     write_text,
 )
-from rulebridge.cli.migrate import migrate_command
 from tests.rulesets.jupix import RULESET_PATH, write_export
 
 PROPERTIES: list[dict[str, Any]] = [
@@ -38,7 +39,9 @@ TENANCIES = [
 
 
 def invoke(*args: str | Path) -> click.testing.Result:
-    return CliRunner().invoke(migrate_command, [str(arg) for arg in args])
+    """`rulebridge migrate ARGS` through the command group, as a user runs it (so a usage
+    error exits 64: `rulebridge._exits`)."""
+    return CliRunner().invoke(main, ["migrate", *(str(arg) for arg in args)])
 
 
 def export(folder: Path, **tables: list[dict[str, object]]) -> Path:
@@ -171,7 +174,7 @@ def test_a_broken_export_or_ruleset_exits_1_and_writes_nothing(tmp_path: Path) -
 
 def test_out_is_required_without_check_and_help_has_an_example(tmp_path: Path) -> None:
     result = invoke("--ruleset", RULESET_PATH, "--jupix", tmp_path, "--as-of", "2025-06-02")
-    assert result.exit_code == 2
+    assert result.exit_code == ExitCode.USAGE
     assert "--out is required" in result.output
     assert "Example:" in invoke("--help").output
 
@@ -257,7 +260,7 @@ def test_out_may_not_touch_an_input(tmp_path: Path, out: str, expected: str) -> 
         "--ruleset", rules, "--jupix", jupix, "--as-of", "2025-06-02",
         "--out", root / out, "--since", old,
     )  # fmt: skip
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == ExitCode.USAGE, result.output
     assert expected in result.output
     assert "give a new or empty folder of its own, e.g. --out alto" in result.output
     assert tree(tmp_path) == before
@@ -270,7 +273,7 @@ def test_out_may_not_be_a_folder_it_did_not_write(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text("{}")
     before = tree(tmp_path)
     result = migrate(jupix, tmp_path / "notes")
-    assert result.exit_code == 2
+    assert result.exit_code == ExitCode.USAGE
     assert f"is not empty and was not written by rulebridge migrate (it has no {MARK})" in (
         result.output
     )
@@ -285,7 +288,7 @@ def test_a_file_added_to_an_output_folder_is_never_removed(tmp_path: Path) -> No
     (tmp_path / "alto" / "sub").mkdir()
     before = tree(tmp_path)
     result = migrate(jupix, tmp_path / "alto")
-    assert result.exit_code == 2
+    assert result.exit_code == ExitCode.USAGE
     assert "holds files rulebridge migrate did not write (my notes.txt, sub); move them out" in (
         result.output
     )
@@ -304,10 +307,10 @@ def test_out_dot_is_refused_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(here)
     for out in (".", "..", str(here)):
         result = migrate(jupix, Path(out))
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == ExitCode.USAGE, result.output
         assert "the output folder is replaced as a whole" in result.output
     checked = migrate(jupix, Path("."), "--check")
-    assert checked.exit_code == 2
+    assert checked.exit_code == ExitCode.USAGE
     assert "--out .: is the current folder" in checked.output
     assert list(here.iterdir()) == []
     assert sorted(path.name for path in tmp_path.iterdir()) == ["here", "jupix"]

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from engine.errors import RulesetErrors
 from engine.snapshot import iter_records, read_header
 from rulebridge._config import load_agency_config
+from rulebridge.cli import main
 from rulebridge.cli.fake import fake
 from rulebridge.cli.snapshot import snapshot
 from simulator.fake import FakeAlto, FakeFixflo, Faults, parse_faults, serving
@@ -151,6 +152,6 @@ def test_commands_have_help_with_an_example(command: object) -> None:
 
 
 def test_fake_refuses_a_bad_fault_spec() -> None:
-    result = CliRunner().invoke(fake, ["alto", "--faults", "boom=1"])
-    assert result.exit_code == 2
+    result = CliRunner().invoke(main, ["fake", "alto", "--faults", "boom=1"])
+    assert result.exit_code == 64  # a usage error (rulebridge._exits)
     assert "unknown kind" in result.output
