@@ -5,8 +5,7 @@ click's lazy group pattern (``list_commands`` and ``get_command`` over a map of 
 lists every command from the summary kept in the map, so listing imports nothing; and a
 usage error (an unknown option, a missing file, a bad value) exits ``USAGE`` (64,
 sysexits' ``EX_USAGE``) with click's usual message, on every command, instead of click's
-2, which this project's exit codes give to "changes applied" (`rulebridge._exits`,
-imported only on that path, so a command's start stays light).
+2, which this project's exit codes give to "changes applied" (`rulebridge._exits`).
 
 Example:
     >>> group = LazyGroup(
@@ -22,12 +21,11 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import click
 
-if TYPE_CHECKING:
-    from rulebridge._exits import ExitCode
+from rulebridge._exits import ExitCode
 
 __all__ = ["LazyCommand", "LazyGroup"]
 
@@ -75,13 +73,13 @@ class LazyGroup(click.Group):
             value = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as exc:
             exc.show()
-            sys.exit(int(_exit_codes().USAGE))
+            sys.exit(int(ExitCode.USAGE))
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
-            sys.exit(int(_exit_codes().INTERRUPTED))
+            sys.exit(int(ExitCode.INTERRUPTED))
         sys.exit(value if isinstance(value, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -99,12 +97,6 @@ class LazyGroup(click.Group):
         }
         listing = click.Group(self.name, commands={**stand_ins, **self.commands})
         listing.format_commands(ctx, formatter)
-
-
-def _exit_codes() -> type[ExitCode]:
-    from rulebridge._exits import ExitCode  # on the error path only: starts stay light
-
-    return ExitCode
 
 
 def load(target: str) -> click.Command:
