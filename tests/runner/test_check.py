@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,41 @@ def test_a_run_with_a_wrong_fixflo_token_fails_in_its_preflight_before_reading(
     assert latest.report["run"]["error"].startswith(
         f"preflight: fixflo credentials: {FIXFLO_PROBE}: refused (401); fix: set {TOKEN_ENV}"
     )
+
+
+class _Portal(BaseHTTPRequestHandler):
+    """What a wrong base URL often reaches: a web page answering 200 to everything."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body>Sign in to the portal</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (its name)
+        """Quiet."""
+
+
+def test_a_base_url_that_answers_a_web_page_fails_as_not_the_contract(agency: FakeAgency) -> None:
+    """A 200 that is not the contract's answer (here an HTML page) is a failed check naming
+    the request, what was expected and the key to fix, never a traceback."""
+    portal = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
+    thread = threading.Thread(target=portal.serve_forever, daemon=True)
+    thread.start()
+    try:
+        text = agency.config_path.read_text("utf-8")
+        portal_url = f"http://127.0.0.1:{portal.server_address[1]}/api/v2"
+        agency.config_path.write_text(text.replace(agency.fixflo_url, portal_url), "utf-8")
+        code, out, err = check(agency)
+    finally:
+        portal.shutdown()
+        portal.server_close()
+        thread.join(timeout=5)
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert line.startswith(f"FAIL fixflo  contract: {FIXFLO_PROBE} -> 200, but not a PrevNextPager")
+    assert "fix: fixflo.base_url" in out
+    assert "Traceback" not in out + err
+    assert f"ok   alto    contract: {ALTO_PROBE}" in out  # the other system is checked still
