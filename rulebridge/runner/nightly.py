@@ -1,23 +1,29 @@
-"""The nightly job for one agency: snapshot, plan, apply, reconcile issues, report.
+"""The nightly job for one agency: check, snapshot, plan, apply, reconcile issues, report.
 
 1. **Lock** the agency (`rulebridge.runner.lock.AgencyLock`, keyed by the agency whatever
    the store file): a second run at the same time exits. **Trust** the store only if it is
    this agency's, not behind, and the one its last run used; a new store only if the
    targets hold no history (`rulebridge.runner.trust`).
-2. **Snapshot** Alto and Fixflo through the adapters into the run's folder (preflight: a
-   refused credential stops the run here, before anything is written), within the
-   config's ``limits.snapshot_seconds``. Records the readers cannot use, in an API's
-   listing or in a snapshot file, are kept in the report, never silently dropped.
-3. **Plan** with the ruleset (G-07 settings checks become warnings), stamped with the id
+2. **Preflight**: both APIs reached and their credentials accepted, one cheap contract
+   request each (`rulebridge.runner.check.preflight`), before anything is read.
+3. **Snapshot** Alto and Fixflo through the adapters into the run's folder
+   (`rulebridge.runner._snapshot_phase`), within the config's ``limits.snapshot_seconds``.
+   Records the readers cannot use, in an API's listing or in a snapshot file, are kept in
+   the report, never silently dropped.
+4. **Plan** with the ruleset (G-07 settings checks become warnings), stamped with the id
    map's fingerprint; ``--plan-out`` saves it for ``rulebridge apply``.
-4. **Apply** the plan to Fixflo with exactly-once effects (`engine.sync.apply.apply_plan`).
-5. **Issues**: read the Fixflo issues changed since the cursor, reconcile each into Alto
+5. **Apply** the plan to Fixflo with exactly-once effects, records Fixflo lost created
+   again once (`rulebridge.runner._apply_phase`).
+6. **Issues**: read the Fixflo issues changed since the cursor, reconcile each into Alto
    (works orders, documents, charges; `engine.issues.apply`), then advance the cursor, only
    past issues whose effects are all recorded.
-6. **Report** into the store (``rulebridge report RUN``) and back to the caller.
+7. **Report** into the store (`rulebridge.runner._run_report`; ``rulebridge report RUN``)
+   and back to the caller, with its exit code (`rulebridge._exits`); then the metrics and
+   the alert (`rulebridge.runner.publish`).
 
-Killed at any point, the next run resumes: effects are recorded after they happen and
-intents before, so nothing is done twice and nothing is lost (docs/runner.md).
+SIGTERM or SIGINT stops the run between two effects (`rulebridge.runner.stop`), recorded as
+interrupted. Killed at any point, the next run resumes: effects are recorded after they
+happen and intents before, so nothing is done twice and nothing is lost (docs/runner.md).
 
 The phases take the engine's ports; `rulebridge.runner.wiring` makes the real ones.
 
