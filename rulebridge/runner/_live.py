@@ -50,7 +50,6 @@ from engine.store.records import RunStatus
 from rulebridge._config import WebhookConfig
 from rulebridge._exits import outcome_code
 from rulebridge.runner._night import Night, RunOptions
-from rulebridge.runner._run_report import with_offset
 from rulebridge.runner._subscribe import Subscriber, subscriptions_of
 from rulebridge.runner.calls import ApiCalls
 from rulebridge.runner.issues import (
@@ -62,6 +61,7 @@ from rulebridge.runner.issues import (
 )
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.publish import publish
+from rulebridge.runner.report import iso_time
 from rulebridge.runner.wiring import alto_writer, fixflo_ports
 
 __all__ = [
@@ -405,7 +405,10 @@ def live_report(
 ) -> dict[str, Any]:
     """The live run's report, in the nightly report's shape (``rulebridge report RUN``):
     the issues read and their fates since the run began, effects per kind, latency."""
-    issues: dict[str, Any] = {"since": with_offset(night.run.started), "live": stats.to_json()}
+    issues: dict[str, Any] = {
+        "since": iso_time(night.run.started, timespec="auto"),
+        "live": stats.to_json(),
+    }
     if work is not None:
         issues |= {
             "read": len(work.read),
@@ -430,7 +433,7 @@ def live_report(
                 "hash": night.ruleset.content_hash,
             },
             "dry_run": False,
-            "started": with_offset(night.run.started),
+            "started": iso_time(night.run.started, timespec="auto"),
             "finished": datetime.now(UTC).isoformat(),
             "seconds": round(time.monotonic() - started, 3),
             "status": "failed" if error else "succeeded",

@@ -16,15 +16,15 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from rulebridge._exits import ExitCode, outcome_code, signal_code
 from rulebridge.runner._night import Night
+from rulebridge.runner.report import changes_of, iso_time
 from rulebridge.runner.stop import signal_name
 
-__all__ = ["night_report", "with_offset"]
+__all__ = ["night_report"]
 
 
 def night_report(
@@ -35,11 +35,12 @@ def night_report(
     (``attention``: items for a person and dead letters written), changed something."""
     failed = error is not None or night.incomplete > 0
     dead_letters = night.dead_letter_items()
-    attention = _for_a_person(night.reference) + len(dead_letters)
+    attention = night.reference.get("manual", 0) + len(dead_letters)  # the plan's, counted
     code: ExitCode
     if signum is not None:  # stopped inside a phase: count the effects it recorded
         status, code = "interrupted", signal_code(signum)
-        night.changes = max(night.changes, _recorded_effects(night))
+        recorded = changes_of(None, night.store.run(night.run.id).counts)
+        night.changes = max(night.changes, recorded)
     else:
         code = outcome_code(failed=failed, attention=attention > 0, changes=night.changes)
         status = "failed" if failed else "succeeded"
@@ -55,7 +56,7 @@ def night_report(
             "dry_run": night.options.dry_run,
             "adopt": night.options.adopt,
             "kind": "adopt" if night.options.adopt else night.run.kind,
-            "started": with_offset(night.run.started),
+            "started": iso_time(night.run.started, timespec="auto"),
             "finished": datetime.now(UTC).isoformat(),
             "seconds": round(time.monotonic() - started, 3),
             "status": status,
@@ -75,27 +76,3 @@ def night_report(
         **({"drift": night.drift} if night.drift else {}),
         **({"webhooks": night.webhooks} if night.webhooks else {}),
     }
-
-
-def _recorded_effects(night: Night) -> int:
-    """The effects the store recorded for this run so far (every phase's)."""
-    counts = night.store.run(night.run.id).counts
-    return sum(n for per_op in counts.values() for n in per_op.values())
-
-
-def _for_a_person(reference: Mapping[str, Any]) -> int:
-    """The plan's items for a person (``manual_items`` listed, else ``manual`` counted)."""
-    items = reference.get("manual_items")
-    if isinstance(items, list):
-        return len(items)
-    counted = reference.get("manual", 0)
-    return counted if isinstance(counted, int) else 0
-
-
-def with_offset(stamp: str) -> str:
-    """An ISO 8601 time with its offset (a stamp without one is UTC)."""
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return stamp
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

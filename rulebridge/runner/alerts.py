@@ -28,7 +28,6 @@ Example::
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -44,13 +43,13 @@ from adapters.secrets import read_secret
 from rulebridge._config import ALERT_TRIGGERS, AlertsConfig
 from rulebridge.runner.log import redact_personal
 from rulebridge.runner.metrics import section
+from rulebridge.runner.report import dead_letter_group
 
 __all__ = ["new_manual_items", "send", "summary", "triggers"]
 
 _ATTEMPTS: Final = 3
 _AGAIN: Final = frozenset({429, 500, 502, 503, 504})
 _LOCAL: Final = frozenset({"127.0.0.1", "localhost", "::1"})
-_ID: Final = re.compile(r"(?<![\w-])(?![1-5]\d\d(?![\w-]))[\w-]*\d[\w-]*")
 _SHOWN_IDS: Final = 5
 
 
@@ -247,7 +246,7 @@ def _groups(letters: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Dead letters grouped by reason (record ids removed), the largest group first."""
     members: dict[str, list[Any]] = {}
     for letter in letters:
-        group = letter.get("group") or _ID.sub("{id}", str(letter.get("reason", "")))
+        group = letter.get("group") or dead_letter_group(str(letter.get("reason", "")))
         members.setdefault(str(group), []).append(letter.get("id"))
     sizes = Counter({group: len(ids) for group, ids in members.items()})
     return [

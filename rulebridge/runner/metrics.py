@@ -57,11 +57,12 @@ from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
+from rulebridge.runner.report import kind_of
+
 __all__ = [
     "METRIC_NAMES",
     "STATUSES",
     "metrics_registry",
-    "run_kind",
     "section",
     "timestamp",
     "write_textfile",
@@ -132,7 +133,7 @@ def metrics_registry(
     }
     seen: set[str] = set()
     for report in reports:
-        kind = run_kind(report)
+        kind = kind_of(report)
         if kind in seen:
             continue
         seen.add(kind)
@@ -159,19 +160,6 @@ def write_textfile(path: Path, registry: CollectorRegistry) -> None:
     write_to_textfile(str(path), registry)
     with suppress(OSError):
         os.chmod(path, 0o644)
-
-
-def run_kind(report: Mapping[str, Any]) -> str:
-    """The report's kind: ``run.kind``, else ``adopt`` for an adopting run, else ``night``.
-
-    Example:
-        >>> run_kind({"run": {"adopt": True}})
-        'adopt'
-    """
-    run = section(report, "run")
-    if run.get("kind"):
-        return str(run["kind"])
-    return "adopt" if run.get("adopt") else "night"
 
 
 def section(report: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:

@@ -32,11 +32,11 @@ from rulebridge.runner.alerts import send, summary, triggers
 from rulebridge.runner.log import RunLog, redact_personal
 from rulebridge.runner.metrics import (
     metrics_registry,
-    run_kind,
     section,
     timestamp,
     write_textfile,
 )
+from rulebridge.runner.report import kind_of
 
 __all__ = ["RECENT_RUNS", "publish", "report_command"]
 
@@ -188,7 +188,7 @@ def _last_success(runs: Sequence[Run]) -> dict[str, float]:
     for run in runs:
         if run.status != "succeeded" or run.dry_run:
             continue
-        kind = run_kind(run.report) if isinstance(run.report, Mapping) else run.kind
+        kind = kind_of(run.report, run)
         moment = timestamp(run.finished)
         if moment is not None:
             found.setdefault(kind, moment)
@@ -204,7 +204,7 @@ def _previous_night(runs: Sequence[Run], run_id: int) -> Mapping[str, Any] | Non
             continue
         details = section(report, "run")
         reference = section(report, "reference")
-        if details.get("dry_run") or run_kind(report) != "night":
+        if details.get("dry_run") or kind_of(report) != "night":
             continue
         if isinstance(reference.get("manual_items"), list):
             return report

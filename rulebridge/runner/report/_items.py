@@ -123,8 +123,11 @@ def dead_letter_item(letter: DeadLetter) -> dict[str, Any]:
 
 
 def kind_of(report: Mapping[str, Any] | None, run: Run | None = None) -> str:
-    """The kind of run a report (or the stored run) is: night, live, apply or adopt."""
-    head = (report or {}).get("run") or {}
+    """The kind of run a report (or the stored run) is: night, live, apply or adopt (a
+    report of an odd shape is read as far as it goes)."""
+    head = (report or {}).get("run")
+    if not isinstance(head, Mapping):
+        head = {}
     kind = head.get("kind")
     if isinstance(kind, str) and kind:
         return kind
@@ -154,9 +157,10 @@ def changes_of(
     )
 
 
-def iso_time(value: Any) -> str:
-    """A stored time as ISO 8601 with its offset, to the second (a time stored without
-    one is UTC: the store writes UTC); ``-`` for none, the text itself when unreadable."""
+def iso_time(value: Any, timespec: str = "seconds") -> str:
+    """A stored time as ISO 8601 with its offset, to the second (or `timespec`, as
+    `datetime.isoformat` takes it; a time stored without one is UTC: the store writes
+    UTC); ``-`` for none, the text itself when unreadable."""
     if not isinstance(value, str) or not value:
         return "-"
     try:
@@ -165,7 +169,7 @@ def iso_time(value: Any) -> str:
         return value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.isoformat(timespec="seconds")
+    return moment.isoformat(timespec=timespec)
 
 
 def _int(value: Any) -> int:
