@@ -19,6 +19,7 @@ from engine.canonical import content_hash
 from engine.documents.document import Document, JsonPath
 from engine.documents.suggest import did_you_mean
 from engine.errors import RulesetError
+from engine.explain import condition_in_words
 from engine.language._declarations import Declarations, declare_source
 from engine.language._settings import declare_settings, resolve_settings
 from engine.language.compiler._checklist import compile_checklist
@@ -34,6 +35,7 @@ from engine.language.compiler._sync import (
 )
 from engine.language.context import Relation
 from engine.language.dedupe import compile_dedupe
+from engine.language.operators.case import CaseValue
 from engine.language.operators.conditions import ConditionCompiler
 from engine.language.operators.transforms import ValueCompiler
 from engine.language.paths import compile_path
@@ -290,7 +292,8 @@ class _Compiler:
 
     def summaries(self, entities: Mapping[str, Entity]) -> dict[str, str]:
         """Every id of the ruleset (rules, policies, links, case branches, de-duplication,
-        gaps, tasks) to its declared summary ("" when it declares none)."""
+        gaps, tasks) to its declared summary ("" when it declares none; a case branch of an
+        entity's map without one: its condition in words)."""
         found: dict[str, str] = {}
         nodes = [*self.id_nodes(), *((path, name) for name, path in self.values.case_ids.items())]
         for path, rule_id in nodes:
@@ -298,6 +301,10 @@ class _Compiler:
         for entity in entities.values():
             if entity.dedupe is not None:
                 found.setdefault(entity.dedupe.id, entity.dedupe.summary)
+            for _, value in entity.fields:
+                for branch in value.branches if isinstance(value, CaseValue) else ():
+                    if branch.id is not None and not found.get(branch.id):
+                        found[branch.id] = condition_in_words(branch.check.text)
         return found
 
     def check_version(self) -> None:
