@@ -98,7 +98,7 @@ def _included_words(name: str, value: Any, entity: str, held: bool) -> str:
     things = field_words(name)
     if not keys:
         return f"it has no {things}"
-    kind = entity.replace("_", " ")
+    kind = clean(entity.replace("_", " "))
     return f"{'one' if held else 'none'} of its {things} {keys} is included as {kind}"
 
 
@@ -122,10 +122,10 @@ def condition_words(text: str) -> str:
             return f"{word} ({condition_words(text[len(word) + 2 : -1])})"
     rule = re.fullmatch(r"rule (\S+) holds", text)
     if rule:
-        return f"rule {rule.group(1)} holds"
+        return f"rule {clean(rule.group(1))} holds"
     included = re.fullmatch(r"(\S+) included as (\S+)", text)
     if included:
-        things, kind = field_words(included.group(1)), included.group(2).replace("_", " ")
+        things, kind = field_words(included.group(1)), clean(included.group(2).replace("_", " "))
         return f"one of its {things} is included as {kind}"
     if text.startswith("setting "):
         name, _, rest = text[8:].partition(" ")
@@ -297,12 +297,7 @@ def _split_top(text: str, joiner: str) -> list[str]:
 
 def _unwrap(text: str) -> str:
     """``(A and B)`` -> ``A and B`` when the parentheses enclose the whole text."""
-    while (
-        text.startswith("(")
-        and text.endswith(")")
-        and _split_top(text[1:-1], ")(")
-        and (_closes_at_end(text))
-    ):
+    while text.startswith("(") and _closes_at_end(text):
         text = text[1:-1].strip()
     return text
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine._words import because_words, clean, condition_words, field_words, value_words
+from engine._words import because_words, condition_words
 
 __all__ = ["Because", "Decision", "condition_in_words", "in_words", "render_value"]
 
@@ -95,7 +95,7 @@ def in_words(because: Because) -> str:
 
     Yes/no for true/false, lists as "A, B or C", dates as given, the run's date as "the
     migration date". Never raises: an `expected` text it does not know is cleaned of
-    operators and quotes and said as it is.
+    operators and brackets and said as it is.
 
     Example:
         >>> when = "after as_of (2025-06-02)"
@@ -105,20 +105,17 @@ def in_words(because: Because) -> str:
         >>> in_words(Because("J-01.archived", "archived", True, "= True", True))
         'archived is yes'
     """
-    try:
-        return because_words(because.field, because.value, str(because.expected), because.held)
-    except Exception:
-        return clean(f"{field_words(str(because.field))} is {value_words(because.value)}")
+    return because_words(
+        str(because.field), because.value, str(because.expected), bool(because.held)
+    )
 
 
 def condition_in_words(text: str) -> str:
-    """A rule's condition text (`Rule.text`, `Check.text`) in plain words.
+    """A rule's condition text (`Rule.text`, `Check.text`) in plain words; text of another
+    shape is cleaned of operators and brackets (never an error).
 
     Example:
         >>> condition_in_words("archived != True and status in [Active, Active - Periodic]")
         'archived is not yes and status is one of Active or Active - Periodic'
     """
-    try:
-        return condition_words(text.strip())
-    except Exception:
-        return clean(text)
+    return condition_words(str(text).strip())
