@@ -26,6 +26,12 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def because_words(name: str, value: Any, expected: str, held: bool) -> str:
+    """One reason in words: field `name` read `value`; `expected` held or not (`held`).
+
+    Example:
+        >>> because_words("status", "Let", "in [Active, Proposed]", False)
+        'status is Let, not one of Active or Proposed'
+    """
     for word in ("not", "none of"):
         if expected.startswith(f"{word} (") and expected.endswith(")"):
             return because_words(name, value, expected[len(word) + 2 : -1], not held)
