@@ -90,7 +90,7 @@ def test_any_status_with_an_active_tenancy_migrates_as_let(
         assert set(manual) == {"status_check"}
         item = manual["status_check"]
         assert item["rule"] == "J-05.check"
-        assert item["address"] == "Rose Cottage 12, Mill Lane, Clifton, Bristol, BS8 1AA"
+        assert item["address"] == "Rose Cottage, 12 Mill Lane, Clifton, Bristol, BS8 1AA"
         expected = f"Archived in Jupix (status {status})" if archived else f"{status} in Jupix"
         assert item["detail"] == (
             f"{expected}, migrated as Let because tenancy T1 is Active; "
@@ -271,7 +271,7 @@ def test_housekeeping_names_tenancies_not_at_the_right_status(tmp_path: Path) ->
     }
     by_rule = {item["rule"]: item for item in result.checks}
     assert by_rule["J-17.renewed-without-renewal"]["address"] == (
-        "Rose Cottage 12, Mill Lane, Clifton, Bristol, BS8 1AA"
+        "Rose Cottage, 12 Mill Lane, Clifton, Bristol, BS8 1AA"
     )
     assert by_rule["J-17.tenancy-status"]["detail"] == (
         "Withdrawn in Jupix, but tenancy T5 is Active - Periodic; it would migrate as Let"
