@@ -303,9 +303,11 @@ def test_every_listed_record_names_its_listing_rule_in_plain_words(tmp_path: Pat
         ],
         "todo_notes": [{"noteID": "TD1", "dueDate": "2025-07-01"}],
     }
-    manual = run(tmp_path / "a", **tables).manual
-    items = [*manual, *run(tmp_path / "b", check=True, **tables).checks]
     rules = ruleset().rules
+    records = export_records(write_export(tmp_path, **tables), ruleset().sources)
+    manual = migrate(ruleset(), records, as_of=AS_OF).manual
+    records = export_records(write_export(tmp_path, **tables), ruleset().sources)
+    items = [*manual, *migrate(ruleset(), records, as_of=AS_OF, check=True).checks]
     assert {item["entity"] for item in items} == {
         "status_check",
         "todo_note",
