@@ -446,7 +446,7 @@ def _housekeeping_reasons(items: list[HousekeepingCount]) -> Iterator[Reason]:
         yield Reason(
             "housekeeping",
             f"{item.count} housekeeping item(s) due in Jupix{rule}: {what}",
-            f"{item.check} in Jupix for each item housekeeping.md lists, then take the "
+            f"in Jupix, for each item housekeeping.md lists: {item.check}; then take the "
             "export again and run migrate --check on it",
         )
 

@@ -121,7 +121,10 @@ def test_housekeeping_due_is_not_ready_exits_3_and_names_each_kind_and_its_fix(
     assert "# Readiness for go-live: NOT READY" in result.output
     assert "2 housekeeping item(s) due in Jupix (J-01)" in result.output
     assert "1 housekeeping item(s) due in Jupix (J-03)" in result.output
-    assert "Fix: Extend the expiry date or archive the applicant in Jupix" in result.output
+    assert (
+        "Fix: in Jupix, for each item housekeeping.md lists: Extend the expiry date or archive "
+        "the applicant; then take the export again" in result.output
+    )
     written = check(jupix, "--out", tmp_path / "house")
     assert written.exit_code == ExitCode.ATTENTION
     readiness = read(tmp_path / "house" / "readiness.json")
