@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click.testing
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
-from adapters.jupix import JupixExport, write_manifest
+from adapters.jupix import JupixExport, Manifest, write_manifest
 from adapters.jupix.records import export_records
-from engine.migration import migrate
+from engine.migration import MigrationReport, migrate
 from rulebridge._exits import ExitCode
 from rulebridge.cli import main
+from rulebridge.cli._migrate_ready import Tally, assess
 from simulator.jupix import write_jupix_export
 from tests.rulesets.jupix import RULESET_PATH, ruleset, write_export
 
@@ -258,3 +261,28 @@ def test_check_counts_exactly_what_the_full_migration_writes(tmp_path: Path) -> 
     rows = {item["file"]: item["rows"] for item in checked["files"]}
     sources = read(tmp_path / "alto" / "reconciliation.json")["sources"]
     assert rows["properties.xml"] == sum(sources["jupix.properties"].values()) == 40
+
+
+# -- the J-15 date test, over every pair of dates -------------------------------------------
+
+
+@pytest.mark.req("J-15")
+@given(
+    taken=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 12, 31)),
+    as_of=st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31)),
+)
+def test_the_export_date_is_a_reason_exactly_when_older_than_the_day_before(
+    taken: datetime, as_of: date
+) -> None:
+    manifest = Manifest(taken.isoformat(timespec="seconds"), "Acme Lettings", {})
+    report = MigrationReport("jupix-alto", as_of)
+    readiness = assess(manifest, as_of, report, [], Tally(ruleset()))
+    stale = taken.date() < as_of - timedelta(days=1)
+    assert readiness.ready is not stale
+    assert readiness.check_code() == (ExitCode.ATTENTION if stale else ExitCode.NOTHING)
+    assert readiness.days_before == (as_of - taken.date()).days
+    assert bool(readiness.warnings) is (taken.date() > as_of)
+    if stale:
+        assert [reason.kind for reason in readiness.reasons] == ["export-age"]
+        assert f"take the export again on {as_of - timedelta(days=1)}" in readiness.reasons[0].fix
+    assert readiness.written_code() == ExitCode.NOTHING  # the date never makes --out 3
