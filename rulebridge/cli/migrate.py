@@ -1,4 +1,5 @@
-"""`rulebridge migrate`: migrate a Jupix export into Alto records, with its two reports."""
+"""`rulebridge migrate`: migrate a Jupix export into Alto records, with its reports and a
+go-live readiness verdict (`--check`)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ from rulebridge.cli._migrate_out import (
     write_json,
     write_text,
 )
-from rulebridge.cli._migrate_ready import Tally, assess, write_readiness
+from rulebridge.cli._migrate_ready import assess, write_readiness
+from rulebridge.cli._migrate_tally import Tally
 
 __all__ = ["migrate_command"]
 

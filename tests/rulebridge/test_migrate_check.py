@@ -23,7 +23,8 @@ from adapters.jupix.records import export_records
 from engine.migration import MigrationReport, migrate
 from rulebridge._exits import ExitCode
 from rulebridge.cli import main
-from rulebridge.cli._migrate_ready import Tally, assess
+from rulebridge.cli._migrate_ready import assess
+from rulebridge.cli._migrate_tally import Tally
 from simulator.jupix import write_jupix_export
 from tests.rulesets.jupix import RULESET_PATH, ruleset, write_export
 
