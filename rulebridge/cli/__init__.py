@@ -46,11 +46,15 @@ _COMMANDS: dict[str, LazyCommand] = {
     ),
     "generate": LazyCommand(
         "rulebridge.cli.generate:generate",
-        "Generate a realistic agency: an Alto snapshot, and the Fixflo records it must merge with.",
+        "Generate a realistic agency (Alto and Fixflo snapshots) or a Jupix export.",
     ),
     "history": LazyCommand(
         "rulebridge.cli.history:history",
         "List the agency's runs, newest first: when, how long, status, what changed.",
+    ),
+    "jupix": LazyCommand(
+        "rulebridge.cli.jupix:jupix",
+        "Check a Jupix export as migrate reads it, or re-hash its manifest after a hand edit.",
     ),
     "migrate": LazyCommand(
         "rulebridge.cli.migrate:migrate_command",
