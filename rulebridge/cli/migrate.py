@@ -14,7 +14,7 @@ import click
 from adapters.jupix import ExportError, JupixExport
 from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RecordError, RulebridgeError, RulesetErrors, load_ruleset
-from engine.migration import Emit, Migration, migrate
+from engine.migration import Emit, Migration, migrate, rule_summaries
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._migrate_out import (
     CollectionWriter,
@@ -27,6 +27,7 @@ from rulebridge.cli._migrate_out import (
     atomic_folder,
     check_out_folder,
     collection_name,
+    write_agency_pack,
     write_json,
     write_text,
 )
@@ -170,7 +171,8 @@ def _housekeeping(
     title = f"Housekeeping before go-live, as of {as_of}"
     head = {"as_of": as_of.isoformat()}
     with tempfile.TemporaryDirectory() as scratch:
-        with closing(ListingSpill(Path(scratch), "housekeeping", "check")) as spill:
+        summary = rule_summaries(ruleset)
+        with closing(ListingSpill(Path(scratch), "housekeeping", "check", summary)) as spill:
             _run(ruleset, export, as_of, check=True, emit=lambda _target, record: spill(record))
         if out is None:
             markdown = Path(scratch) / "housekeeping.md"
@@ -178,9 +180,11 @@ def _housekeeping(
             with markdown.open(encoding="utf-8") as lines:
                 for line in lines:
                     click.echo(line, nl=False)
+            spill.discard()
             return
         with atomic_folder(out, _warn) as work:
             spill.write(work / "housekeeping.json", work / "housekeeping.md", title, head, "checks")
+            write_agency_pack(work, ruleset, as_of, housekeeping=spill)
     click.echo(f"{sum(spill.groups.values())} housekeeping item(s) written to {out.given}")
 
 
@@ -205,7 +209,7 @@ def _migrate(
     with atomic_folder(out, _warn) as work:
         writer = CollectionWriter(work, before.seen if before else None)
         journal = SpillJournal(work)
-        manual = ListingSpill(work, "manual-actions", "action")
+        manual = ListingSpill(work, "manual-actions", "action", rule_summaries(ruleset))
         try:
             result = _run(
                 ruleset, export, as_of, emit=_router(ruleset, writer, manual), journal=journal
@@ -219,7 +223,7 @@ def _migrate(
         journal.write_report(work / "reconciliation.json", summary)
         write_text(
             work / "reconciliation.md",
-            result.reconciliation.to_markdown().replace(
+            result.reconciliation.to_markdown(rule_summaries(ruleset)).replace(
                 "\n",
                 f"\n\nSnapshot: {snapshot['agency']}, exported {snapshot['exported_at']} "
                 "(J-15: changes made in Jupix after it are not migrated).\n",
@@ -235,6 +239,14 @@ def _migrate(
         )
         if before is not None:
             _catch_up(work, writer)
+        write_agency_pack(
+            work,
+            ruleset,
+            as_of,
+            snapshot=snapshot,
+            manual=manual,
+            reconciliation=result.reconciliation,
+        )
     _summary(result, out.given, sum(manual.groups.values()))
 
 
