@@ -99,21 +99,21 @@ def item_name(item: Mapping[str, Any]) -> str:
 
 
 def rule_summaries(ruleset: CompiledRuleset) -> RuleSummary:
-    """A listed item's rule in plain English: the summary of the rule with that id, else the
-    summary of the entity that listed it (items name requirement ids, such as ``J-14``,
-    which several rules share).
+    """A listed item's rule in plain English: the ruleset's summary of that id
+    (`CompiledRuleset.rule_summary`), else the summary of the entity that listed it (items
+    name requirement ids, such as ``J-14``, which several rules share).
 
     Example:
         >>> from engine import load_ruleset
         >>> summary = rule_summaries(load_ruleset("rulesets/jupix-alto/v1.yaml"))
-        >>> summary("J-05.remarket", None)[:13]
-        '"Instructed -'
+        >>> summary("J-02", "applicant")[:9]
+        'Applicant'
     """
 
     def summary(rule: str, entity: str | None) -> str | None:
-        found = ruleset.rules.get(rule)
-        if found is not None and found.summary:
-            return found.summary
+        found = ruleset.rule_summary(rule) if rule else None
+        if found:
+            return found
         listed = ruleset.entities.get(entity or "")
         return listed.summary if listed is not None and listed.summary else None
 

@@ -48,11 +48,13 @@ class Difference:
     record: str | None
     change: Literal["not migrated", "merged", "changed"]
     detail: str
+    label: str | None = None
+    """How a person recognises the record (its source's ``label:``), when declared."""
     words: str | None = None
     """The reason in plain words for an agency (`engine.explain.in_words`), when known."""
 
     def to_json(self) -> dict[str, Any]:
-        """``{entity, rule, record, change, detail, words?}``."""
+        """``{entity, rule, record, change, detail, label?, words?}``."""
         data: dict[str, Any] = {
             "entity": self.entity,
             "rule": self.rule,
@@ -60,6 +62,8 @@ class Difference:
             "change": self.change,
             "detail": self.detail,
         }
+        if self.label is not None:
+            data["label"] = self.label
         if self.words is not None:
             data["words"] = self.words
         return data
@@ -76,9 +80,12 @@ class Outcome:
     rules: tuple[str, ...] = ()
     where: str | None = None
     detail: str = ""
+    label: str | None = None
+    """How a person recognises the record (its source's ``label:``); set for every outcome
+    but ``migrated`` and ``unreadable``, when the source declares a label."""
 
     def to_json(self) -> dict[str, Any]:
-        """``{source, record, outcome, entities, rules, where?, detail?}``."""
+        """``{source, record, outcome, entities, rules, where?, detail?, label?}``."""
         data: dict[str, Any] = {
             "source": self.source,
             "record": self.record,
@@ -90,6 +97,8 @@ class Outcome:
             data["where"] = self.where
         if self.detail:
             data["detail"] = self.detail
+        if self.label is not None:
+            data["label"] = self.label
         return data
 
 
@@ -272,7 +281,7 @@ def difference_line(item: Difference) -> str:
         >>> difference_line(Difference("applicant", "J-02", "A2", "merged", "merged into A1"))
         '- `A2`: merged into A1'
     """
-    label = getattr(item, "label", None)
+    label = item.label
     record = md_code(item.record)
     named = f"{md_text(label)} ({record})" if label else record
     return f"- {named}: {md_text(item.words or item.detail)}"

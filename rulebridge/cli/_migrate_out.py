@@ -320,7 +320,7 @@ def write_agency_pack(
         ruleset.name,
         as_of,
         rule_summaries(ruleset),
-        checklist=getattr(ruleset, "checklist", ()),
+        checklist=ruleset.checklist,
         snapshot=snapshot,
         readiness=readiness,
         housekeeping=housekeeping,
