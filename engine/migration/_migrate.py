@@ -4,12 +4,12 @@ A migration is the one-off cousin of a plan (`engine.sync.planner`): there is no
 compare with, so each record an entity includes is mapped and written. An entity's
 ``role`` says what its records are: ``record`` (migrated into the target), ``manual``
 (listed for a person to re-enter) or ``check`` (housekeeping reported before go-live; run
-only with ``check=True``). The result carries the written records (unless `emit` takes them
-as they come) and the `MigrationReport`: counts, every difference by rule and record, and
-one outcome per source record. A source's ``label:`` (a contact's name, a property's full
-address) is evaluated once for each record a report lists: on its differences, its outcome
-unless plainly migrated, and every manual or check record (as ``label``, when the
-source declares one).
+with ``check=True`` alone, or beside the others with ``housekeeping=True``). The result
+carries the written records (unless `emit` takes them as they come) and the
+`MigrationReport`: counts, every difference by rule and record, and one outcome per source
+record. A source's ``label:`` (a contact's name, a property's full address) is evaluated
+once for each record a report lists: on its differences, its outcome unless plainly
+migrated, and every manual or check record (as ``label``, when the source declares one).
 
 Memory stays bounded: only the sources that relations reach are held (relations need their
 indexes); every other source is streamed, each record decided for every entity reading it,
@@ -87,6 +87,7 @@ def migrate(
     *,
     as_of: date,
     check: bool = False,
+    housekeeping: bool = False,
     emit: Emit | None = None,
     journal: Journal | None = None,
 ) -> Migration:
@@ -97,6 +98,9 @@ def migrate(
         records: each source's rows, iterated once (sources that relations reach are held).
         as_of: the migration date, for rules and values that use ``as_of``.
         check: run only the ``check`` entities (pre-migration housekeeping) and write nothing.
+        housekeeping: also run the ``check`` entities in a normal run, in the same pass: their
+            records go to `emit` (or `Migration.checks`); they never change a source record's
+            outcome, and the reconciliation neither counts nor lists them.
         emit: called with ``(target, record)`` for each record written (manual and check
             records carry their ``entity``) instead of keeping it in the `Migration`, so a
             large migration can stream to files.
@@ -118,7 +122,7 @@ def migrate(
     if unknown:
         hint = did_you_mean(unknown[0], ruleset.sources)
         raise EvaluationError(f"ruleset {ruleset.name} declares no source {unknown[0]!r}{hint}")
-    runner = _Runner(ruleset, as_of, check, emit, journal)
+    runner = _Runner(ruleset, as_of, check, emit, journal, housekeeping=housekeeping)
     runner.hold(records)
     for source in ruleset.sources:
         runner.run_source(source, runner.held.get(source, records.get(source, ())))
@@ -133,10 +137,14 @@ class _Runner:
         check: bool,
         emit: Emit | None,
         journal: Journal | None,
+        *,
+        housekeeping: bool = False,
     ) -> None:
         self.ruleset, self.check, self.emit = ruleset, check, emit
         self.entities = [
-            entity for entity in ruleset.entities.values() if (entity.role == "check") == check
+            entity
+            for entity in ruleset.entities.values()
+            if (entity.role == "check") == check or (housekeeping and entity.role == "check")
         ]
         self.result = Migration(
             ruleset.name, as_of, check, MigrationReport(ruleset.name, as_of, journal)
@@ -145,7 +153,9 @@ class _Runner:
             entity.name: EntityCount(entity.name, entity.source, entity.target, entity.role)
             for entity in self.entities
         }
-        self.result.reconciliation.entities.extend(self.counts.values())
+        self.result.reconciliation.entities.extend(
+            count for count in self.counts.values() if check or count.role != "check"
+        )
         self.held: dict[str, list[Any]] = {}
         self.context: Context = ruleset.context({}, as_of=as_of)
         self.labelled: tuple[Any, str | None] = (None, None)
@@ -188,7 +198,7 @@ class _Runner:
                 for entity in entities
             ]
             if not self.check:
-                self.account(source, row, entities, decided)
+                self.account(source, row, *_accounted(entities, decided))
 
     def duplicates(self, entity: Entity, rows: Iterable[Any]) -> dict[str, str]:
         assert entity.dedupe is not None
@@ -328,6 +338,14 @@ _PRECEDENCE: tuple[tuple[tuple[str, str], Any], ...] = (
     (("record", "merged"), "merged"),
     (("manual", "included"), "manual"),
 )
+
+
+def _accounted(
+    entities: list[Entity], decided: list[tuple[str, tuple[str, ...]]]
+) -> tuple[list[Entity], list[tuple[str, tuple[str, ...]]]]:
+    """The entities that decide a record's outcome, with their decisions (not ``check``)."""
+    pairs = [pair for pair in zip(entities, decided, strict=True) if pair[0].role != "check"]
+    return [entity for entity, _ in pairs], [status for _, status in pairs]
 
 
 def entity_key(ruleset: CompiledRuleset, source: str) -> Callable[[Any], str | None]:

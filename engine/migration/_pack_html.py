@@ -164,21 +164,60 @@ def _readiness(pack: Pack) -> Iterator[str]:
     verdict = found.get("verdict")
     if verdict is not None:
         yield f"**Verdict: {md_text(verdict)}**\n\n"
-    reasons = found.get("reasons")
-    if isinstance(reasons, list) and reasons:
-        yield from (f"- {md_text(_words(reason))}\n" for reason in reasons)
-        yield "\n"
-    plain = {k: v for k, v in found.items() if k not in ("verdict", "reasons")}
-    scalars = {k: v for k, v in plain.items() if not isinstance(v, Mapping | list)}
-    if scalars:
-        yield from _table(("", "value"), ((_name(k), _words(v)) for k, v in scalars.items()))
-    for key, value in plain.items():
-        if isinstance(value, Mapping) and value:
-            yield f"\n### {md_text(_name(key))}\n\n"
-            yield from _table(("", "value"), ((_name(k), _words(v)) for k, v in value.items()))
-        elif isinstance(value, list) and value:
-            yield f"\n### {md_text(_name(key))}\n\n"
-            yield from (f"- {md_text(_words(item))}\n" for item in value)
+    for reason in _list(found.get("reasons")):
+        yield f"- {md_text(_reason(reason))}\n"
+    for warning in _list(found.get("warnings")):
+        yield f"- Warning: {md_text(_words(warning))}\n"
+    for key, value in found.items():
+        if key in ("verdict", "reasons", "warnings", "ready"):
+            continue
+        yield f"\n### {md_text(_name(key).capitalize())}\n\n"
+        yield from _facts(value)
+
+
+def _facts(value: Any) -> Iterator[str]:
+    """A readiness part as tables: a mapping's plain values as one, its lists of records
+    each as one (counts of what a record lists, not every row: readiness.md has them)."""
+    if isinstance(value, list):
+        yield from _records(value)
+        return
+    if not isinstance(value, Mapping):
+        yield f"{md_text(_words(value))}\n"
+        return
+    plain = [(k, v) for k, v in value.items() if not isinstance(v, Mapping | list)]
+    if plain:
+        yield from _table(("", ""), ((_name(k), _words(v)) for k, v in plain))
+    for key, part in value.items():
+        if isinstance(part, Mapping | list) and part:
+            yield f"\n{md_text(_name(key).capitalize())}:\n\n"
+            yield from _facts(part)
+
+
+def _records(items: list[Any]) -> Iterator[str]:
+    rows = [item for item in items if isinstance(item, Mapping)]
+    if len(rows) < len(items) or not rows:
+        yield from (f"- {md_text(_words(item))}\n" for item in items)
+        return
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    yield from _table(
+        [_name(column) for column in columns],
+        ([_count(row.get(column)) for column in columns] for row in rows),
+    )
+
+
+def _count(value: Any) -> str:
+    return str(len(value)) if isinstance(value, list) else _words(value)
+
+
+def _reason(reason: Any) -> str:
+    if isinstance(reason, Mapping) and "reason" in reason:
+        fix = f" Fix: {_words(reason['fix'])}" if reason.get("fix") else ""
+        return f"{_words(reason['reason'])}.{fix}".replace("..", ".")
+    return _words(reason)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _before(pack: Pack) -> Iterator[str]:

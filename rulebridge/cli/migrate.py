@@ -15,6 +15,7 @@ from adapters.jupix import ExportError, JupixExport
 from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RecordError, RulebridgeError, RulesetErrors, load_ruleset
 from engine.migration import Emit, Migration, migrate, rule_summaries
+from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._migrate_out import (
     CollectionWriter,
@@ -31,6 +32,7 @@ from rulebridge.cli._migrate_out import (
     write_json,
     write_text,
 )
+from rulebridge.cli._migrate_ready import Tally, assess, write_readiness
 
 __all__ = ["migrate_command"]
 
@@ -81,17 +83,27 @@ def migrate_command(
     """Migrate a Jupix export into Alto records, with reconciliation and manual actions.
 
     Writes one JSON file per Alto collection (contacts, applicants, inventory, tenancies,
-    offers, sales, timeline, media) and reconciliation.{md,json} (every Jupix record
-    accounted for once, every difference by rule and record) and manual-actions.{md,json}
-    (what to re-enter by hand) into --out, atomically and readable by you only. Bad rows are
-    reported as file:line and counted as "not migrated: unreadable".
+    offers, sales, timeline, media), reconciliation.{md,json} (every Jupix record accounted
+    for once, every difference by rule and record), manual-actions.{md,json} (what to
+    re-enter by hand), housekeeping.{md,json} (what to tidy in Jupix before go-live) and
+    readiness.{md,json} (the go-live verdict) into --out, atomically and readable by you
+    only, in one pass over the export. Bad rows are reported as file:line and counted as
+    "not migrated: unreadable".
+
+    --check writes no records: it runs the same pass, counts what the migration would write,
+    and prints (or writes into --out) the housekeeping and the readiness summary: READY when
+    no housekeeping is due, every row reads, no two rows clash and the export was taken no
+    earlier than the day before the go-live date (--as-of, J-15); NOT READY with each reason
+    and its fix otherwise.
 
     --out is replaced as a whole, so it must be a new or empty folder, or one an earlier
     migrate wrote (marked by .rulebridge-output.json, holding nothing else); never the
     export, a folder holding it, or the current folder.
 
-    Exit codes: 0 done; 1 the ruleset or the export cannot be read or the output cannot be
-    written; 64 an option is refused (usage error).
+    Exit codes: with --check, 0 ready, 3 not ready (the summary says why); with --out (and
+    --since), 0 written, 3 written but some rows were unreadable and left out (a person must
+    fix them; manual actions and housekeeping never make it 3); 1 the ruleset or the export
+    cannot be read or the output cannot be written; 64 an option is refused (usage error).
 
     Example:
 
@@ -103,20 +115,24 @@ def migrate_command(
     """
     if out is None and not check:
         raise click.UsageError("--out is required unless --check is given")
+    if check and since is not None:
+        raise click.UsageError("--check reads one export: give --since without --check")
     inputs = {"--jupix": jupix, "--since": since, "--ruleset": ruleset_path, "--settings": settings}
     target = _out_folder(out, inputs)
     ruleset = _load(ruleset_path, settings)
-    export = _open(jupix)
+    export, problems = _open_checked(jupix)
     try:
         if check:
-            _housekeeping(ruleset, export, as_of.date(), target)
+            code = _check(ruleset, export, problems, as_of.date(), target)
         else:
             assert target is not None
-            _migrate(ruleset, export, as_of.date(), target, _open(since) if since else None)
+            earlier = _open(since) if since else None
+            code = _migrate(ruleset, export, problems, as_of.date(), target, earlier)
     except (ExportError, OutFolderError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write the output ({exc}); the output folder was not replaced")
+    sys.exit(int(code))
 
 
 def _out_folder(out: Path | None, inputs: dict[str, Path | None]) -> OutFolder | None:
@@ -138,6 +154,12 @@ def _load(path: Path, settings: Path | None) -> CompiledRuleset:
 
 
 def _open(folder: Path) -> JupixExport:
+    return _open_checked(folder)[0]
+
+
+def _open_checked(folder: Path) -> tuple[JupixExport, list[RecordError]]:
+    """The export, and its problems between rows (printed as warnings); a problem with a
+    whole file (missing, changed since the manifest, unreadable) stops the command (1)."""
     try:
         export = JupixExport(folder)
     except ExportError as exc:
@@ -148,12 +170,12 @@ def _open(folder: Path) -> JupixExport:
         click.echo(f"{'error' if problem in broken else 'warning'}: {problem}", err=True)
     if broken:
         _fail(f"the export {folder} cannot be read; nothing migrated")
-    return export
+    return export, [problem for problem in problems if isinstance(problem, RecordError)]
 
 
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(int(ExitCode.FAILURE))
 
 
 def _run(ruleset: CompiledRuleset, export: JupixExport, as_of: date, **options: Any) -> Migration:
@@ -165,15 +187,24 @@ def _run(ruleset: CompiledRuleset, export: JupixExport, as_of: date, **options: 
         _fail(str(exc))
 
 
-def _housekeeping(
-    ruleset: CompiledRuleset, export: JupixExport, as_of: date, out: OutFolder | None
-) -> None:
+def _check(
+    ruleset: CompiledRuleset,
+    export: JupixExport,
+    problems: list[RecordError],
+    as_of: date,
+    out: OutFolder | None,
+) -> ExitCode:
+    """The housekeeping and readiness of a full migration's one pass, writing no records."""
     title = f"Housekeeping before go-live, as of {as_of}"
     head = {"as_of": as_of.isoformat()}
     with tempfile.TemporaryDirectory() as scratch:
         summary = rule_summaries(ruleset)
         with closing(ListingSpill(Path(scratch), "housekeeping", "check", summary)) as spill:
-            _run(ruleset, export, as_of, check=True, emit=lambda _target, record: spill(record))
+            tally = Tally(ruleset, checks=spill)
+            result = _run(
+                ruleset, export, as_of, housekeeping=True, emit=tally, journal=NullJournal()
+            )
+        readiness = assess(export.manifest(), as_of, result.reconciliation, problems, tally)
         if out is None:
             markdown = Path(scratch) / "housekeeping.md"
             spill.write(Path(scratch) / "housekeeping.json", markdown, title, head, "checks")
@@ -181,20 +212,28 @@ def _housekeeping(
                 for line in lines:
                     click.echo(line, nl=False)
             spill.discard()
-            return
+            click.echo("")
+            click.echo(readiness.to_markdown(), nl=False)
+            return readiness.check_code()
         with atomic_folder(out, _warn) as work:
             spill.write(work / "housekeeping.json", work / "housekeeping.md", title, head, "checks")
-            write_agency_pack(work, ruleset, as_of, housekeeping=spill)
+            write_readiness(work, readiness)
+            write_agency_pack(
+                work, ruleset, as_of, readiness=readiness.to_json(), housekeeping=spill
+            )
     click.echo(f"{sum(spill.groups.values())} housekeeping item(s) written to {out.given}")
+    click.echo("\n".join(readiness.brief()))
+    return readiness.check_code()
 
 
 def _migrate(
     ruleset: CompiledRuleset,
     export: JupixExport,
+    problems: list[RecordError],
     as_of: date,
     out: OutFolder,
     since: JupixExport | None,
-) -> None:
+) -> ExitCode:
     before = None
     if since is not None:
         before = Fingerprints()
@@ -209,21 +248,23 @@ def _migrate(
     with atomic_folder(out, _warn) as work:
         writer = CollectionWriter(work, before.seen if before else None)
         journal = SpillJournal(work)
-        manual = ListingSpill(work, "manual-actions", "action", rule_summaries(ruleset))
+        said = rule_summaries(ruleset)
+        manual = ListingSpill(work, "manual-actions", "action", said)
+        checks = ListingSpill(work, "housekeeping", "check", said)
+        tally = Tally(ruleset, records=writer, manual=manual, checks=checks)
         try:
-            result = _run(
-                ruleset, export, as_of, emit=_router(ruleset, writer, manual), journal=journal
-            )
+            result = _run(ruleset, export, as_of, housekeeping=True, emit=tally, journal=journal)
         finally:
             writer.close(collections)
             journal.close()
             manual.close()
+            checks.close()
         snapshot = _snapshot(export, as_of)
         summary = {**result.reconciliation.summary_json(), "snapshot": snapshot}
         journal.write_report(work / "reconciliation.json", summary)
         write_text(
             work / "reconciliation.md",
-            result.reconciliation.to_markdown(rule_summaries(ruleset)).replace(
+            result.reconciliation.to_markdown(said).replace(
                 "\n",
                 f"\n\nSnapshot: {snapshot['agency']}, exported {snapshot['exported_at']} "
                 "(J-15: changes made in Jupix after it are not migrated).\n",
@@ -237,6 +278,15 @@ def _migrate(
             {"as_of": as_of.isoformat()},
             "actions",
         )
+        checks.write(
+            work / "housekeeping.json",
+            work / "housekeeping.md",
+            f"Housekeeping before go-live, as of {as_of}",
+            {"as_of": as_of.isoformat()},
+            "checks",
+        )
+        readiness = assess(export.manifest(), as_of, result.reconciliation, problems, tally)
+        write_readiness(work, readiness)
         if before is not None:
             _catch_up(work, writer)
         write_agency_pack(
@@ -244,10 +294,14 @@ def _migrate(
             ruleset,
             as_of,
             snapshot=snapshot,
+            readiness=readiness.to_json(),
+            housekeeping=checks,
             manual=manual,
             reconciliation=result.reconciliation,
         )
     _summary(result, out.given, sum(manual.groups.values()))
+    click.echo("\n".join(readiness.brief()))
+    return readiness.written_code()
 
 
 def _snapshot(export: JupixExport, as_of: date) -> dict[str, str]:
@@ -260,18 +314,6 @@ def _snapshot(export: JupixExport, as_of: date) -> dict[str, str]:
             err=True,
         )
     return {"exported_at": manifest.exported_at, "agency": manifest.agency}
-
-
-def _router(ruleset: CompiledRuleset, writer: CollectionWriter, manual: ListingSpill) -> Emit:
-    listed = {entity.target for entity in ruleset.entities.values() if entity.role != "record"}
-
-    def emit(target: str, record: dict[str, Any]) -> None:
-        if target in listed:
-            manual(record)
-        else:
-            writer(target, record)
-
-    return emit
 
 
 def _records_only(ruleset: CompiledRuleset, take: Emit) -> Emit:

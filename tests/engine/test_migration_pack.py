@@ -197,14 +197,22 @@ def test_what_a_run_did_not_make_is_said_not_left_blank() -> None:
 def test_readiness_shows_the_verdict_reasons_and_counts() -> None:
     readiness = {
         "verdict": "NOT READY",
-        "reasons": [{"reason": "2 housekeeping items", "fix": "tidy them in Jupix"}],
-        "housekeeping": {"J-17.expired-applicants": 2},
-        "exported_at": "2025-06-01",
+        "ready": False,
+        "reasons": [{"kind": "housekeeping", "reason": "2 items due", "fix": "tidy them"}],
+        "warnings": ["the export is 3 days old"],
+        "export": {"agency": "Acme <b>", "exported_at": "2025-06-01", "days_before": 1},
+        "files": [{"file": "contacts.csv", "rows": 7, "unreadable": [{"where": "x"}]}],
+        "housekeeping": {"total": 2, "by_check": [{"check": "Archive", "count": 2}]},
     }
-    text = Page(pack_html(readiness=readiness)).text("readiness")
+    page = Page(pack_html(readiness=readiness))
+    text = page.text("readiness")
     assert "Verdict: NOT READY" in text
-    assert "reason: 2 housekeeping items; fix: tidy them in Jupix" in text
-    assert "J-17.expired-applicants" in text
+    assert "2 items due. Fix: tidy them" in text
+    assert "Warning: the export is 3 days old" in text
+    assert "Acme <b>" in text
+    assert page.tags["b"] == 0
+    assert "contacts.csv71" in text.replace("\n", ""), "rows and a count of unreadable rows"
+    assert "Archive2" in text.replace("\n", "")
 
 
 @pytest.mark.req("J-16")

@@ -102,16 +102,18 @@ def test_migrate_replaces_a_folder_it_wrote_as_a_whole(tmp_path: Path) -> None:
 def test_check_reports_housekeeping_without_writing_records(tmp_path: Path) -> None:
     jupix = export(tmp_path / "jupix")
     result = invoke("--ruleset", RULESET_PATH, "--jupix", jupix, "--as-of", "2025-06-02", "--check")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ExitCode.ATTENTION, result.output  # T1 is stale: not ready
     assert "Housekeeping before go-live" in result.output
     assert "`T1`" in result.output
     written = migrate(jupix, tmp_path / "house", "--check")
-    assert written.exit_code == 0, written.output
+    assert written.exit_code == ExitCode.ATTENTION, written.output
     assert {path.name for path in (tmp_path / "house").iterdir()} == {
         "housekeeping.md",
         "housekeeping.json",
         "housekeeping.csv",
         "agency-pack.html",
+        "readiness.md",
+        "readiness.json",
         MARK,
     }
 
@@ -143,7 +145,7 @@ def test_a_bad_row_is_reported_and_accounted_for(tmp_path: Path) -> None:
     (jupix / "manifest.json").unlink()
     write_manifest(jupix, agency="Acme", exported_at=datetime(2025, 6, 1, 18))
     result = migrate(jupix, tmp_path / "alto")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ExitCode.ATTENTION, result.output  # written, a row left out
     assert "tenancies.csv:3 (record T9): status 'Moved out'" in result.output
     records = read(tmp_path / "alto" / "reconciliation.json")["records"]
     assert {"source": "jupix.tenancies", "record": "T9", "outcome": "unreadable"}.items() <= next(
@@ -216,7 +218,7 @@ def test_a_stray_quote_costs_one_line_and_the_rows_after_it_migrate(tmp_path: Pa
     path.write_text("".join(lines), encoding="utf-8", newline="")
     write_manifest(jupix, agency="Acme Lettings", exported_at=datetime(2025, 6, 1, 18))
     result = migrate(jupix, tmp_path / "alto")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ExitCode.ATTENTION, result.output
     assert "contacts.csv:3 (record C2): malformed CSV: a quoted cell opened on this line" in (
         result.output
     )
@@ -342,7 +344,7 @@ def test_outputs_are_readable_by_their_owner_only(
         result = migrate(export(tmp_path / "jupix"), tmp_path / "alto", *args)
     finally:
         os.umask(previous)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == (ExitCode.ATTENTION if "--check" in extra else 0), result.output
     assert stat.S_IMODE((tmp_path / "alto").stat().st_mode) == 0o700
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "alto").iterdir()}
     assert MARK in modes
