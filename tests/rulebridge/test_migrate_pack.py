@@ -165,3 +165,14 @@ def test_a_spill_reads_groups_in_order_and_sales_in_number_order(tmp_path: Path)
     assert list(spill.items("c")) == []
     spill.discard()
     assert not spill.path.exists()
+
+
+@pytest.mark.req("J-15")
+def test_every_checklist_task_is_in_the_section_of_its_phase(alto: Path) -> None:
+    page = Page((alto / "agency-pack.html").read_text("utf-8"))
+    tasks = ruleset().checklist
+    assert {task.phase for task in tasks} == {"before-export", "export-day", "after-go-live"}
+    for task in tasks:
+        assert page.codes[task.phase].count(task.id) == 1, task.id
+        others = {"before-export", "export-day", "after-go-live"} - {task.phase}
+        assert all(task.id not in page.codes.get(other, []) for other in others)
