@@ -37,7 +37,7 @@ from typing import Any
 from engine.canonical import content_hash
 from engine.documents.suggest import did_you_mean
 from engine.errors import EvaluationError, RecordError
-from engine.explain import Because
+from engine.explain import Because, in_words
 from engine.language.context import Context
 from engine.language.dedupe import group_duplicates
 from engine.language.operators.case import CaseValue
@@ -218,7 +218,9 @@ class _Runner:
         failed = _first_failure(entity, row, self.context)
         if failed is not None:
             if entity.role == "record":
-                self.differ(entity, row, failed.rule, key, "not migrated", str(failed))
+                self.differ(
+                    entity, row, failed.rule, key, "not migrated", str(failed), in_words(failed)
+                )
             return "excluded", (failed.rule,)
         if key is not None and key in merged and entity.dedupe is not None:
             self.differ(
@@ -234,7 +236,7 @@ class _Runner:
         for twin in kept.get(key or "", ()):
             _fill(fields, twin)
         for because in reasons:
-            self.differ(entity, row, because.rule, key, "changed", str(because))
+            self.differ(entity, row, because.rule, key, "changed", str(because), in_words(because))
         self.write(entity, fields, row)
         decided = [rule.id for rule in entity.include] + [because.rule for because in reasons]
         return "included", tuple(decided)
@@ -255,11 +257,18 @@ class _Runner:
             self.result.records.setdefault(entity.target or entity.name, []).append(fields)
 
     def differ(
-        self, entity: Entity, row: Any, rule: str, key: str | None, change: Any, detail: str
+        self,
+        entity: Entity,
+        row: Any,
+        rule: str,
+        key: str | None,
+        change: Any,
+        detail: str,
+        words: str | None = None,
     ) -> None:
         label = self.label(entity.source, row)
         self.result.reconciliation.add_difference(
-            Difference(entity.name, rule, key, change, detail, label)
+            Difference(entity.name, rule, key, change, detail, label, words)
         )
 
     def label(self, source: str, row: Any) -> str | None:

@@ -10,7 +10,7 @@ branch with a rule id decided (a property re-statused to Let, an estate agent ty
 Example::
 
     report = migration.reconciliation
-    print(report.to_markdown())
+    print(report.to_markdown(rule_summaries(ruleset)))
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
+
+from engine.migration._pack_listing import MemoryListing, item_line, listing_lines
+from engine.migration._pack_text import RuleSummary, md_code, md_text
 
 __all__ = [
     "Difference",
@@ -47,9 +50,11 @@ class Difference:
     detail: str
     label: str | None = None
     """How a person recognises the record (its source's ``label:``), when declared."""
+    words: str | None = None
+    """The reason in plain words for an agency (`engine.explain.in_words`), when known."""
 
     def to_json(self) -> dict[str, Any]:
-        """``{entity, rule, record, change, detail, label?}``."""
+        """``{entity, rule, record, change, detail, label?, words?}``."""
         data: dict[str, Any] = {
             "entity": self.entity,
             "rule": self.rule,
@@ -59,6 +64,8 @@ class Difference:
         }
         if self.label is not None:
             data["label"] = self.label
+        if self.words is not None:
+            data["words"] = self.words
         return data
 
 
@@ -177,6 +184,11 @@ class MigrationReport:
             for source, found in self._counts.items()
         }
 
+    def difference_counts(self) -> list[tuple[str, str, str, int]]:
+        """``(entity, rule, change, count)`` for each rule that made a difference, in the
+        order they first appeared."""
+        return [(*group, self._sizes[group]) for group in self._groups]
+
     def summary_json(self) -> dict[str, Any]:
         """The report without its per-record lists: ruleset, date, entities, sources."""
         return {
@@ -197,11 +209,13 @@ class MigrationReport:
             "records": [outcome.to_json() for outcome in self.outcomes],
         }
 
-    def to_markdown(self) -> str:
-        """The report for people: tables of counts, then the differences by rule."""
-        return "\n".join(self._markdown_lines()) + "\n"
+    def to_markdown(self, summary: RuleSummary | None = None) -> str:
+        """The report for people: tables of counts, then the differences by rule, each rule
+        with its plain-English summary (from `summary`, e.g. `rule_summaries`) and each
+        record by its name and id with the reason in words."""
+        return "\n".join(self._markdown_lines(summary or _no_summary)) + "\n"
 
-    def _markdown_lines(self) -> Iterator[str]:
+    def _markdown_lines(self, summary: RuleSummary) -> Iterator[str]:
         yield f"# MigrationReport: {self.ruleset}, migrated as of {self.as_of.isoformat()}"
         yield ""
         yield "| entity | from | to | in source | in target | difference |"
@@ -231,20 +245,23 @@ class MigrationReport:
         for source, counts in self.outcome_counts().items():
             cells = [str(counts[kind]) for kind in OUTCOMES] + [str(sum(counts.values()))]
             yield f"| {source} | " + " | ".join(cells) + " |"
-        yield from self._difference_lines()
+        yield from self._difference_lines(summary)
         yield from self._unreadable_lines()
 
-    def _difference_lines(self) -> Iterator[str]:
+    def _difference_lines(self, summary: RuleSummary) -> Iterator[str]:
         yield ""
         yield "## Differences by rule"
         for group, items in self._groups.items():
             entity, rule, change = group
             size = self._sizes[group]
+            said = summary(rule, entity)
             yield ""
-            yield f"### {entity}: {rule}, {change} ({size})"
+            yield f"### {entity}: {md_text(rule)}, {change} ({size})"
+            if said:
+                yield ""
+                yield f"{md_text(rule)}: {md_text(said)}"
             yield ""
-            for item in items:
-                yield f"- `{item.record}`: {item.detail}"
+            yield from (difference_line(item) for item in items)
             if size > len(items):
                 yield f"- ... and {size - len(items)} more (every one is in the JSON report)"
 
@@ -257,34 +274,49 @@ class MigrationReport:
             yield from (f"- {item.where} (record {item.record}): {item.detail}" for item in bad)
 
 
-def listing_markdown(title: str, items: list[dict[str, Any]], group: str) -> str:
-    """A Markdown list of `items` (manual actions, housekeeping checks), grouped by `group`.
+def difference_line(item: Difference) -> str:
+    """One difference as a Markdown bullet: the record's name and id, the reason in words.
+
+    Example:
+        >>> difference_line(Difference("applicant", "J-02", "A2", "merged", "merged into A1"))
+        '- `A2`: merged into A1'
+    """
+    label = item.label
+    record = md_code(item.record)
+    named = f"{md_text(label)} ({record})" if label else record
+    return f"- {named}: {md_text(item.words or item.detail)}"
+
+
+def listing_markdown(
+    title: str, items: list[dict[str, Any]], group: str, summary: RuleSummary | None = None
+) -> str:
+    """A Markdown list of `items` (manual actions, housekeeping checks), grouped by `group`,
+    each group with its rules' summaries (from `summary`), each item by its name and id.
 
     Example:
         >>> print(listing_markdown("Manual actions", [{"action": "Remarket", "recordId": "P2",
-        ...       "rule": "J-05", "detail": "1 High St"}], "action"))
+        ...       "rule": "J-05", "address": "1 High St, Leeds LS1 1AA"}], "action"))
         # Manual actions (1)
         <BLANKLINE>
         ## Remarket (1)
         <BLANKLINE>
-        - `P2` (J-05): 1 High St
+        Rule J-05
+        <BLANKLINE>
+        - **1 High St, Leeds LS1 1AA** `P2`
         <BLANKLINE>
     """
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for item in items:
-        groups.setdefault(str(item.get(group, "")), []).append(item)
-    lines = [f"# {title} ({len(items)})"]
-    for name, members in groups.items():
-        lines += ["", f"## {name} ({len(members)})", ""]
-        lines += [listing_line(item) for item in members]
-    return "\n".join(lines) + "\n"
+    return "".join(listing_lines(MemoryListing(group, items), title, summary or _no_summary))
 
 
 def listing_line(item: Mapping[str, Any]) -> str:
-    """One listed item as a Markdown bullet: ``- `P2` (J-05): 1 High St``.
+    """One listed item as a Markdown bullet: its name, the record id, the detail.
 
     Example:
         >>> listing_line({"recordId": "SC1", "rule": "J-14", "detail": "chain note"})
-        '- `SC1` (J-14): chain note'
+        '- `SC1`: chain note'
     """
-    return f"- `{item.get('recordId')}` ({item.get('rule')}): {item.get('detail') or ''}"
+    return item_line(item).rstrip("\n")
+
+
+def _no_summary(rule: str, entity: str | None) -> str | None:
+    return None

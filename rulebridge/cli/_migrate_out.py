@@ -14,16 +14,30 @@ import json
 import os
 import secrets
 import shutil
+import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from engine import CompiledRuleset
 from engine.errors import RulebridgeError
-from engine.migration import fingerprint
-from engine.migration.report import Difference, Outcome, listing_line
+from engine.migration import (
+    Difference,
+    MigrationReport,
+    Outcome,
+    Pack,
+    RuleSummary,
+    fingerprint,
+    listing_lines,
+    rule_summaries,
+    write_listing_csv,
+    write_pack,
+)
 
 __all__ = [
     "MARK",
@@ -37,6 +51,7 @@ __all__ = [
     "atomic_folder",
     "check_out_folder",
     "collection_name",
+    "write_agency_pack",
     "write_json",
     "write_text",
 ]
@@ -47,10 +62,10 @@ _MARK_FORMAT = "rulebridge.migrate-output/1"
 _MARK_LIMIT = 1_000_000
 
 
-def private_text(path: Path) -> IO[str]:
+def private_text(path: Path, newline: str | None = None) -> IO[str]:
     """`path` created (or truncated) for writing UTF-8 text, readable by its owner only."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    return os.fdopen(descriptor, "w", encoding="utf-8")
+    return os.fdopen(descriptor, "w", encoding="utf-8", newline=newline)
 
 
 def collection_name(target: str) -> str:
@@ -155,49 +170,113 @@ class SpillJournal:
             spill.unlink(missing_ok=True)
 
 
-class ListingSpill:
-    """Listed records (manual actions) streamed to JSON lines, then written as one JSON
-    document and as Markdown grouped by `group`, a pass over the spill per group."""
+_ALL_GROUPED = "SELECT body FROM items ORDER BY grp, has_sale, length(sale), sale, seq"
+_ONE_GROUP = "SELECT body FROM items WHERE grp = ? ORDER BY grp, has_sale, length(sale), sale, seq"
 
-    def __init__(self, folder: Path, name: str, group: str) -> None:
-        self.path = folder / f".{name}.jsonl"
-        self.file = private_text(self.path)
-        self.group = group
+
+class ListingSpill:
+    """Listed records (manual actions, housekeeping) streamed into a private SQLite file,
+    then written as one JSON document, as Markdown and CSV grouped by `key`, and read by the
+    agency's pack (`write_agency_pack`): an `engine.migration.Listing`.
+
+    Memory holds only the counts per group and rule; the items are read back a group at a
+    time through an index, those of a sale together, so grouping never sorts in memory.
+    """
+
+    def __init__(
+        self, folder: Path, name: str, group: str, summary: RuleSummary | None = None
+    ) -> None:
+        self.path = folder / f".{name}.sqlite"
+        self.key = group
+        self.summary: RuleSummary = summary or (lambda _rule, _entity: None)
         self.groups: dict[str, int] = {}
+        self._index: dict[str, int] = {}
+        self._rules: dict[str, Counter[str]] = {}
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute(
+            "CREATE TABLE items (seq INTEGER PRIMARY KEY, grp INTEGER NOT NULL, "
+            "has_sale INTEGER NOT NULL, sale TEXT, body TEXT NOT NULL)"
+        )
+        self._open = True
+
+    @property
+    def group(self) -> str:
+        """The field that groups the items (``action`` or ``check``)."""
+        return self.key
 
     def __call__(self, record: Mapping[str, Any]) -> None:
-        name = str(record.get(self.group, ""))
+        name = str(record.get(self.key, ""))
         self.groups[name] = self.groups.get(name, 0) + 1
-        self.file.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        index = self._index.setdefault(name, len(self._index))
+        self._rules.setdefault(name, Counter())[str(record.get("rule", ""))] += 1
+        sale = record.get("saleId")
+        self.db.execute(
+            "INSERT INTO items (grp, has_sale, sale, body) VALUES (?, ?, ?, ?)",
+            (
+                index,
+                sale is not None,
+                None if sale is None else str(sale),
+                json.dumps(record, ensure_ascii=False, sort_keys=True),
+            ),
+        )
+
+    def group_sizes(self) -> dict[str, int]:
+        """Each group's size, in the order groups first appeared."""
+        return dict(self.groups)
+
+    def rules(self, group: str) -> dict[str, int]:
+        """The rules `group`'s items name, with how many items name each."""
+        return dict(self._rules.get(group, {}))
+
+    def items(self, group: str | None = None) -> Iterator[dict[str, Any]]:
+        """A pass over `group`'s items (all, group by group, when None), sale by sale."""
+        self.close()
+        if group is None:
+            rows = self.db.execute(_ALL_GROUPED)
+        elif group in self._index:
+            rows = self.db.execute(_ONE_GROUP, (self._index[group],))
+        else:
+            return
+        for (body,) in rows:
+            yield json.loads(body)
 
     def write(
         self, json_path: Path, markdown_path: Path, title: str, head: Mapping[str, Any], key: str
     ) -> None:
-        """Write ``{**head, key: [...]}`` and the grouped Markdown; drop the spill."""
-        self.file.close()
+        """Write ``{**head, key: [...]}`` (items as they came), the grouped Markdown and,
+        beside the JSON, the CSV (`engine.migration.write_listing_csv`); the spill stays for
+        the pack, which drops it (or `discard`)."""
+        self.close()
         with private_text(json_path) as out:
             out.write(json.dumps(dict(head), indent=2, ensure_ascii=False)[:-2])
             out.write(f',\n  "{key}": [')
-            for number, line in enumerate(self._lines()):
-                out.write(("," if number else "") + "\n    " + line.rstrip("\n"))
+            rows = self.db.execute("SELECT body FROM items ORDER BY seq")
+            for number, (body,) in enumerate(rows):
+                out.write(("," if number else "") + "\n    " + body)
             out.write("\n  ]\n}\n")
         with private_text(markdown_path) as out:
-            out.write(f"# {title} ({sum(self.groups.values())})\n")
-            for name, size in self.groups.items():
-                out.write(f"\n## {name} ({size})\n\n")
-                for line in self._lines():
-                    item = json.loads(line)
-                    if str(item.get(self.group, "")) == name:
-                        out.write(listing_line(item) + "\n")
-        self.path.unlink()
+            out.writelines(listing_lines(self, title, self.summary))
+        with private_text(json_path.with_suffix(".csv"), newline="") as out:
+            write_listing_csv(out, self, self.summary)
 
     def close(self) -> None:
-        """Close the spill (`write` does too); on a failure, before the folder goes."""
-        self.file.close()
+        """Finish the spill: what came is kept for reading (`write` does this too)."""
+        if self._open:
+            self._open = False
+            self.db.commit()
+            self.db.execute(
+                "CREATE INDEX grouped ON items (grp, has_sale, length(sale), sale, seq)"
+            )
+            self.db.commit()
 
-    def _lines(self) -> Iterator[str]:
-        with self.path.open(encoding="utf-8") as lines:
-            yield from lines
+    def discard(self) -> None:
+        """Close the spill and remove its file."""
+        self.close()
+        self.db.close()
+        self.path.unlink(missing_ok=True)
 
 
 class NullJournal:
@@ -208,6 +287,53 @@ class NullJournal:
 
     def difference(self, item: Difference) -> None:
         """Drop one difference."""
+
+
+def write_agency_pack(
+    work: Path,
+    ruleset: CompiledRuleset,
+    as_of: date,
+    *,
+    snapshot: Mapping[str, Any] | None = None,
+    readiness: Mapping[str, Any] | None = None,
+    housekeeping: ListingSpill | None = None,
+    manual: ListingSpill | None = None,
+    reconciliation: MigrationReport | None = None,
+) -> None:
+    """Write ``agency-pack.html`` into `work` (owner-only), then drop the listings' spills.
+
+    Args:
+        work: The output folder being written.
+        ruleset: The migration ruleset: rule summaries and the checklist.
+        as_of: The go-live (migration) date.
+        snapshot: The export's ``agency`` and ``exported_at``.
+        readiness: The readiness summary, when one was made.
+        housekeeping: The housekeeping items, when evaluated.
+        manual: The manual actions, when migrated.
+        reconciliation: The migration's counts, when migrated.
+
+    Example::
+
+        write_agency_pack(work, ruleset, as_of, snapshot=snapshot, manual=manual)
+    """
+    pack = Pack(
+        ruleset.name,
+        as_of,
+        rule_summaries(ruleset),
+        checklist=ruleset.checklist,
+        snapshot=snapshot,
+        readiness=readiness,
+        housekeeping=housekeeping,
+        manual=manual,
+        reconciliation=reconciliation,
+    )
+    try:
+        with private_text(work / "agency-pack.html") as out:
+            write_pack(out, pack)
+    finally:
+        for spill in (housekeeping, manual):
+            if spill is not None:
+                spill.discard()
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -15,7 +15,7 @@ import click
 from adapters.jupix import ExportError, JupixExport
 from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RecordError, RulebridgeError, RulesetErrors, load_ruleset
-from engine.migration import Emit, Migration, migrate
+from engine.migration import Emit, Migration, migrate, rule_summaries
 from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._migrate_out import (
@@ -29,6 +29,7 @@ from rulebridge.cli._migrate_out import (
     atomic_folder,
     check_out_folder,
     collection_name,
+    write_agency_pack,
     write_json,
     write_text,
 )
@@ -199,7 +200,8 @@ def _check(
     title = f"Housekeeping before go-live, as of {as_of}"
     head = {"as_of": as_of.isoformat()}
     with tempfile.TemporaryDirectory() as scratch:
-        with closing(ListingSpill(Path(scratch), "housekeeping", "check")) as spill:
+        summary = rule_summaries(ruleset)
+        with closing(ListingSpill(Path(scratch), "housekeeping", "check", summary)) as spill:
             tally = Tally(ruleset, checks=spill)
             result = _run(
                 ruleset, export, as_of, housekeeping=True, emit=tally, journal=NullJournal()
@@ -211,12 +213,16 @@ def _check(
             with markdown.open(encoding="utf-8") as lines:
                 for line in lines:
                     click.echo(line, nl=False)
+            spill.discard()
             click.echo("")
             click.echo(readiness.to_markdown(), nl=False)
             return readiness.check_code()
         with atomic_folder(out, _warn) as work:
             spill.write(work / "housekeeping.json", work / "housekeeping.md", title, head, "checks")
             write_readiness(work, readiness)
+            write_agency_pack(
+                work, ruleset, as_of, readiness=readiness.to_json(), housekeeping=spill
+            )
     click.echo(f"{sum(spill.groups.values())} housekeeping item(s) written to {out.given}")
     click.echo("\n".join(readiness.brief()))
     return readiness.check_code()
@@ -244,8 +250,9 @@ def _migrate(
     with atomic_folder(out, _warn) as work:
         writer = CollectionWriter(work, before.seen if before else None)
         journal = SpillJournal(work)
-        manual = ListingSpill(work, "manual-actions", "action")
-        checks = ListingSpill(work, "housekeeping", "check")
+        said = rule_summaries(ruleset)
+        manual = ListingSpill(work, "manual-actions", "action", said)
+        checks = ListingSpill(work, "housekeeping", "check", said)
         tally = Tally(ruleset, records=writer, manual=manual, checks=checks)
         try:
             result = _run(ruleset, export, as_of, housekeeping=True, emit=tally, journal=journal)
@@ -259,7 +266,7 @@ def _migrate(
         journal.write_report(work / "reconciliation.json", summary)
         write_text(
             work / "reconciliation.md",
-            result.reconciliation.to_markdown().replace(
+            result.reconciliation.to_markdown(said).replace(
                 "\n",
                 f"\n\nSnapshot: {snapshot['agency']}, exported {snapshot['exported_at']} "
                 "(J-15: changes made in Jupix after it are not migrated).\n",
@@ -284,6 +291,16 @@ def _migrate(
         write_readiness(work, readiness)
         if before is not None:
             _catch_up(work, writer)
+        write_agency_pack(
+            work,
+            ruleset,
+            as_of,
+            snapshot=snapshot,
+            readiness=readiness.to_json(),
+            housekeeping=checks,
+            manual=manual,
+            reconciliation=result.reconciliation,
+        )
     _summary(result, out.given, sum(manual.groups.values()))
     click.echo("\n".join(readiness.brief()))
     return readiness.written_code()

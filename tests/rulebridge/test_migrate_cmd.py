@@ -110,6 +110,8 @@ def test_check_reports_housekeeping_without_writing_records(tmp_path: Path) -> N
     assert {path.name for path in (tmp_path / "house").iterdir()} == {
         "housekeeping.md",
         "housekeeping.json",
+        "housekeeping.csv",
+        "agency-pack.html",
         "readiness.md",
         "readiness.json",
         MARK,
