@@ -7,7 +7,7 @@ difference by rule and record.
 `engine.migration._migrate` shows a migration run and its report read.
 """
 
-from engine.migration._migrate import Emit, Migration, fingerprint, migrate
+from engine.migration._migrate import Emit, Excluded, Migration, fingerprint, migrate
 from engine.migration.report import (
     Difference,
     EntityCount,
@@ -22,6 +22,7 @@ __all__ = [
     "Difference",
     "Emit",
     "EntityCount",
+    "Excluded",
     "Journal",
     "Migration",
     "MigrationReport",

@@ -43,9 +43,13 @@ from engine.language.paths import set_path
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.migration.report import Difference, EntityCount, Journal, MigrationReport, Outcome
 
-__all__ = ["Emit", "Migration", "fingerprint", "migrate"]
+__all__ = ["Emit", "Excluded", "Migration", "fingerprint", "migrate"]
 
 Emit = Callable[[str, dict[str, Any]], None]
+Excluded = Callable[[str, str | None, Difference], None]
+"""Called ``(target, would_be_id, difference)`` for each record a ``record`` entity does not
+include: `would_be_id` is the entity's ``id`` field evaluated on the row (None when the entity
+maps no ``id`` or it is empty), `difference` names the rule and the reason."""
 
 
 @dataclass(slots=True)
@@ -86,6 +90,7 @@ def migrate(
     check: bool = False,
     emit: Emit | None = None,
     journal: Journal | None = None,
+    excluded: Excluded | None = None,
 ) -> Migration:
     """Migrate `records` (source name to rows; a `RecordError` row is unreadable).
 
@@ -99,6 +104,9 @@ def migrate(
             large migration can stream to files.
         journal: takes the reconciliation's outcomes and differences as they come instead
             of keeping them (see `MigrationReport`).
+        excluded: called ``(target, would_be_id, difference)`` for each record a ``record``
+            entity does not include (see `Excluded`), so a catch-up can tell a record it
+            loaded before that a rule now leaves out ("no longer wanted") and by which rule.
 
     Raises:
         EvaluationError: `records` names a source the ruleset does not declare.
@@ -115,7 +123,7 @@ def migrate(
     if unknown:
         hint = did_you_mean(unknown[0], ruleset.sources)
         raise EvaluationError(f"ruleset {ruleset.name} declares no source {unknown[0]!r}{hint}")
-    runner = _Runner(ruleset, as_of, check, emit, journal)
+    runner = _Runner(ruleset, as_of, check, emit, journal, excluded)
     runner.hold(records)
     for source in ruleset.sources:
         runner.run_source(source, runner.held.get(source, records.get(source, ())))
@@ -130,8 +138,9 @@ class _Runner:
         check: bool,
         emit: Emit | None,
         journal: Journal | None,
+        excluded: Excluded | None = None,
     ) -> None:
-        self.ruleset, self.check, self.emit = ruleset, check, emit
+        self.ruleset, self.check, self.emit, self.excluded = ruleset, check, emit, excluded
         self.entities = [
             entity for entity in ruleset.entities.values() if (entity.role == "check") == check
         ]
@@ -203,7 +212,13 @@ class _Runner:
         failed = _first_failure(entity, row, self.context)
         if failed is not None:
             if entity.role == "record":
-                self.differ(entity, failed.rule, key, "not migrated", str(failed))
+                difference = self.differ(entity, failed.rule, key, "not migrated", str(failed))
+                if self.excluded is not None:
+                    self.excluded(
+                        entity.target or entity.name,
+                        _would_be_id(entity, row, self.context),
+                        difference,
+                    )
             return "excluded", (failed.rule,)
         if key is not None and key in merged and entity.dedupe is not None:
             self.differ(
@@ -236,10 +251,12 @@ class _Runner:
         else:
             self.result.records.setdefault(entity.target or entity.name, []).append(fields)
 
-    def differ(self, entity: Entity, rule: str, key: str | None, change: Any, detail: str) -> None:
-        self.result.reconciliation.add_difference(
-            Difference(entity.name, rule, key, change, detail)
-        )
+    def differ(
+        self, entity: Entity, rule: str, key: str | None, change: Any, detail: str
+    ) -> Difference:
+        difference = Difference(entity.name, rule, key, change, detail)
+        self.result.reconciliation.add_difference(difference)
+        return difference
 
     def account(
         self,
@@ -302,6 +319,15 @@ def entity_key(ruleset: CompiledRuleset, source: str) -> Callable[[Any], str | N
         return None if value is None else str(value)
 
     return read
+
+
+def _would_be_id(entity: Entity, row: Any, context: Context) -> str | None:
+    """The ``id`` `entity` would have written for `row` (only that field is evaluated)."""
+    for path, value in entity.fields:
+        if path == ("id",):
+            found = value.get(row, context)
+            return None if is_empty(found) else str(found)
+    return None
 
 
 def _first_failure(entity: Entity, row: Any, context: Context) -> Because | None:
