@@ -4,10 +4,19 @@
 for each one (migrated, merged, manual, not migrated, unreadable) and explains every count
 difference by rule and record.
 
-`engine.migration._migrate` shows a migration run and its report read.
+`engine.migration.catch_up` compares a new migration with what an earlier one loaded (the
+catch-up after go-live). `engine.migration._migrate` shows a migration run and its report read.
 """
 
 from engine.migration._migrate import Emit, Excluded, Migration, fingerprint, migrate
+from engine.migration.catch_up import (
+    Baseline,
+    CatchUpItem,
+    FieldChange,
+    catch_up_markdown,
+    changed_fields,
+    section_of,
+)
 from engine.migration.report import (
     Difference,
     EntityCount,
@@ -19,16 +28,22 @@ from engine.migration.report import (
 )
 
 __all__ = [
+    "Baseline",
+    "CatchUpItem",
     "Difference",
     "Emit",
     "EntityCount",
     "Excluded",
+    "FieldChange",
     "Journal",
     "Migration",
     "MigrationReport",
     "Outcome",
+    "catch_up_markdown",
+    "changed_fields",
     "fingerprint",
     "listing_line",
     "listing_markdown",
     "migrate",
+    "section_of",
 ]

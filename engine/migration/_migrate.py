@@ -48,8 +48,10 @@ __all__ = ["Emit", "Excluded", "Migration", "fingerprint", "migrate"]
 Emit = Callable[[str, dict[str, Any]], None]
 Excluded = Callable[[str, str | None, Difference], None]
 """Called ``(target, would_be_id, difference)`` for each record a ``record`` entity does not
-include: `would_be_id` is the entity's ``id`` field evaluated on the row (None when the entity
-maps no ``id`` or it is empty), `difference` names the rule and the reason."""
+write: an include rule leaves it out (change ``not migrated``) or its ``dedupe`` policy merges
+it into another (change ``merged``). `would_be_id` is the entity's ``id`` field evaluated on
+the row, only that field (None when the entity maps no ``id`` or it is empty); `difference`
+is the reconciliation's own, naming the rule and the reason."""
 
 
 @dataclass(slots=True)
@@ -105,7 +107,7 @@ def migrate(
         journal: takes the reconciliation's outcomes and differences as they come instead
             of keeping them (see `MigrationReport`).
         excluded: called ``(target, would_be_id, difference)`` for each record a ``record``
-            entity does not include (see `Excluded`), so a catch-up can tell a record it
+            entity does not write (see `Excluded`), so a catch-up can tell a record it
             loaded before that a rule now leaves out ("no longer wanted") and by which rule.
 
     Raises:
@@ -213,21 +215,17 @@ class _Runner:
         if failed is not None:
             if entity.role == "record":
                 difference = self.differ(entity, failed.rule, key, "not migrated", str(failed))
-                if self.excluded is not None:
-                    self.excluded(
-                        entity.target or entity.name,
-                        _would_be_id(entity, row, self.context),
-                        difference,
-                    )
+                self.left_out(entity, row, difference)
             return "excluded", (failed.rule,)
         if key is not None and key in merged and entity.dedupe is not None:
-            self.differ(
+            difference = self.differ(
                 entity,
                 entity.dedupe.id,
                 key,
                 "merged",
                 f"merged into {merged[key]} (same {entity.dedupe.text})",
             )
+            self.left_out(entity, row, difference)
             return "merged", (entity.dedupe.id,)
         fields, reasons = _map_explained(entity, row, self.context)
         for twin in kept.get(key or "", ()):
@@ -237,6 +235,12 @@ class _Runner:
         self.write(entity, fields)
         decided = [rule.id for rule in entity.include] + [because.rule for because in reasons]
         return "included", tuple(decided)
+
+    def left_out(self, entity: Entity, row: Any, difference: Difference) -> None:
+        """Tell the `excluded` hook of a record `entity` does not write."""
+        if self.excluded is not None and entity.role == "record":
+            would_be = _would_be_id(entity, row, self.context)
+            self.excluded(entity.target or entity.name, would_be, difference)
 
     def write(self, entity: Entity, fields: dict[str, Any]) -> None:
         self.counts[entity.name].target_count += 1

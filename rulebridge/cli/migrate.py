@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from contextlib import closing
+from contextlib import ExitStack, closing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,18 +18,16 @@ from engine.migration import Emit, Migration, migrate
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._migrate_out import (
     CollectionWriter,
-    Fingerprints,
     ListingSpill,
-    NullJournal,
     OutFolder,
     OutFolderError,
     SpillJournal,
     atomic_folder,
     check_out_folder,
     collection_name,
-    write_json,
     write_text,
 )
+from rulebridge.cli._migrate_since import BaselineError, CatchUp, open_since, since_kind
 
 __all__ = ["migrate_command"]
 
@@ -66,7 +64,10 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
     help="Only the pre-migration housekeeping report (J-17); writes no records.",
 )
 @click.option(
-    "--since", type=FOLDER, help="An earlier export: write only the records that changed after it."
+    "--since",
+    type=FOLDER,
+    help="What was loaded before: an earlier --out folder (preferred) or an earlier export. "
+    "Writes only the added and changed records and new manual actions, and catch-up.{md,json}.",
 )
 def migrate_command(
     ruleset_path: Path,
@@ -104,6 +105,8 @@ def migrate_command(
         raise click.UsageError("--out is required unless --check is given")
     inputs = {"--jupix": jupix, "--since": since, "--ruleset": ruleset_path, "--settings": settings}
     target = _out_folder(out, inputs)
+    if since is not None and not check:
+        since_kind(since)
     ruleset = _load(ruleset_path, settings)
     export = _open(jupix)
     try:
@@ -111,8 +114,8 @@ def migrate_command(
             _housekeeping(ruleset, export, as_of.date(), target)
         else:
             assert target is not None
-            _migrate(ruleset, export, as_of.date(), target, _open(since) if since else None)
-    except (ExportError, OutFolderError) as exc:
+            _migrate(ruleset, export, as_of.date(), target, since)
+    except (ExportError, OutFolderError, BaselineError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write the output ({exc}); the output folder was not replaced")
@@ -189,12 +192,8 @@ def _migrate(
     export: JupixExport,
     as_of: date,
     out: OutFolder,
-    since: JupixExport | None,
+    since: Path | None,
 ) -> None:
-    before = None
-    if since is not None:
-        before = Fingerprints()
-        _run(ruleset, since, as_of, emit=_records_only(ruleset, before), journal=NullJournal())
     collections = sorted(
         {
             collection_name(entity.target)
@@ -202,13 +201,34 @@ def _migrate(
             if entity.role == "record" and entity.target
         }
     )
+    with ExitStack() as stack:
+        catch_up = None
+        if since is not None:
+            catch_up = stack.enter_context(open_since(since, ruleset, as_of, collections, _warn))
+        _migrate_into(ruleset, export, as_of, out, collections, catch_up)
+
+
+def _migrate_into(
+    ruleset: CompiledRuleset,
+    export: JupixExport,
+    as_of: date,
+    out: OutFolder,
+    collections: list[str],
+    catch_up: CatchUp | None,
+) -> None:
     with atomic_folder(out, _warn) as work:
-        writer = CollectionWriter(work, before.seen if before else None)
+        writer = CollectionWriter(work)
         journal = SpillJournal(work)
         manual = ListingSpill(work, "manual-actions", "action")
+        emit = _router(ruleset, writer, manual)
         try:
             result = _run(
-                ruleset, export, as_of, emit=_router(ruleset, writer, manual), journal=journal
+                ruleset,
+                export,
+                as_of,
+                emit=catch_up.filter(emit) if catch_up else emit,
+                journal=journal,
+                excluded=catch_up.excluded if catch_up else None,
             )
         finally:
             writer.close(collections)
@@ -233,8 +253,9 @@ def _migrate(
             {"as_of": as_of.isoformat()},
             "actions",
         )
-        if before is not None:
-            _catch_up(work, writer)
+        if catch_up is not None:
+            unreadable = {str(item.record) for item in result.reconciliation.unreadable}
+            catch_up.write(work, unreadable)
     _summary(result, out.given, sum(manual.groups.values()))
 
 
@@ -260,41 +281,6 @@ def _router(ruleset: CompiledRuleset, writer: CollectionWriter, manual: ListingS
             writer(target, record)
 
     return emit
-
-
-def _records_only(ruleset: CompiledRuleset, take: Emit) -> Emit:
-    listed = {entity.target for entity in ruleset.entities.values() if entity.role != "record"}
-
-    def emit(target: str, record: dict[str, Any]) -> None:
-        if target not in listed:
-            take(target, record)
-
-    return emit
-
-
-def _catch_up(work: Path, writer: CollectionWriter) -> None:
-    removed = writer.removed()
-    write_json(
-        work / "catch-up.json",
-        {
-            "written": writer.written,
-            "unchanged": writer.unchanged,
-            "removed": [{"collection": name, "id": record} for name, record in removed],
-        },
-    )
-    lines = [
-        "# Cut-over catch-up",
-        "",
-        "| collection | new or changed | unchanged |",
-        "|---|---:|---:|",
-    ]
-    for name in sorted(set(writer.written) | set(writer.unchanged)):
-        lines.append(
-            f"| {name} | {writer.written.get(name, 0)} | {writer.unchanged.get(name, 0)} |"
-        )
-    lines += ["", f"## Gone since the earlier export ({len(removed)})", ""]
-    lines += [f"- {name} `{record}`" for name, record in removed]
-    write_text(work / "catch-up.md", "\n".join(lines) + "\n")
 
 
 def _warn(message: str) -> None:
