@@ -319,7 +319,12 @@ def catch_up_markdown(
         yield ""
         yield f"## {heading} ({sizes.get(section, totals[section])}): {todo}"
         yield ""
-        yield from (_line(item) for item in sections.get(section, ()))
+        listed = 0
+        for item in sections.get(section, ()):
+            listed += 1
+            yield _line(item)
+        if not listed:
+            yield "None."
 
 
 def _line(item: CatchUpItem) -> str:

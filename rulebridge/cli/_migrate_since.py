@@ -377,7 +377,7 @@ class CatchUp:
             label=getattr(difference, "label", None),
             rule=difference.rule,
             summary=_rule_summary(self.ruleset, difference.rule),
-            reason=difference.detail,
+            reason=difference.detail.removeprefix(f"{difference.rule}: "),
         )
         self.db.execute(
             "INSERT OR IGNORE INTO wanted VALUES (?, ?, ?)",
