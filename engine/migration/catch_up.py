@@ -76,12 +76,18 @@ _SHOWN_FIELDS = 3
 _STATUS: tuple[Status, ...] = ("gone", "unchanged", "changed")
 
 
+_BITS = (1 << 64) - 1
+_HEX = frozenset("0123456789abcdef")
+
+
 def _key(collection: str, record_id: str) -> int:
-    digest = hashlib.blake2b(f"{collection}\0{record_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+    # the process's own string hash (SipHash): a Baseline lives in one process, never stored
+    return hash((collection, record_id)) & _BITS
 
 
 def _bits(fingerprint: str) -> int:
+    if len(fingerprint) >= 16 and _HEX.issuperset(fingerprint[:16]):
+        return int(fingerprint[:16], 16)  # a migration fingerprint is a hash already
     return int.from_bytes(hashlib.blake2b(fingerprint.encode(), digest_size=8).digest(), "big")
 
 
@@ -90,7 +96,8 @@ class Baseline:
 
     Args:
         records: ``(collection, id, fingerprint)`` of each earlier record, in any order
-            (iterated once; a repeated key keeps its last fingerprint).
+            (iterated once; `sizes` counts them per collection; a key given twice is kept
+            once).
 
     Two different keys share a 64-bit hash with a chance of about one in 10^7 at a million
     records; such a pair would be compared as one record.
@@ -102,19 +109,19 @@ class Baseline:
     """
 
     def __init__(self, records: Iterable[tuple[str, str, str]]) -> None:
-        pairs: dict[int, int] = {}
         self.sizes: dict[str, int] = {}
+        packed: list[int] = []
         for collection, record_id, fingerprint in records:
-            key = _key(collection, record_id)
-            if key not in pairs:
-                self.sizes[collection] = self.sizes.get(collection, 0) + 1
-            pairs[key] = _bits(fingerprint)
-        order = sorted(pairs)
-        self._keys = array("Q", order)
-        self._prints = array("Q", (pairs[key] for key in order))
-        del pairs, order
+            self.sizes[collection] = self.sizes.get(collection, 0) + 1
+            packed.append(_key(collection, record_id) << 64 | _bits(fingerprint))
+        packed.sort()
+        self._keys, self._prints = array("Q"), array("Q")
+        for item in packed:
+            if not self._keys or self._keys[-1] != item >> 64:
+                self._keys.append(item >> 64)
+                self._prints.append(item & _BITS)
+        del packed
         self._marks = bytearray(len(self._keys))
-        self.counts: dict[str, Counter[str]] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -127,20 +134,15 @@ class Baseline:
         return at if at < len(self._keys) and self._keys[at] == key else None
 
     def compare(self, collection: str, record_id: str, fingerprint: str) -> Compared:
-        """Compare one record of the new run: added, changed or unchanged (counted).
-
-        A record compared twice counts twice but is marked once.
-        """
+        """Compare one record of the new run: added, changed or unchanged (and mark it)."""
         at = self._find(_key(collection, record_id))
-        found: Compared
         if at is None:
-            found = "added"
-        elif self._prints[at] == _bits(fingerprint):
-            found, self._marks[at] = "unchanged", 1
-        else:
-            found, self._marks[at] = "changed", 2
-        self.counts.setdefault(collection, Counter())[found] += 1
-        return found
+            return "added"
+        if self._prints[at] == _bits(fingerprint):
+            self._marks[at] = 1
+            return "unchanged"
+        self._marks[at] = 2
+        return "changed"
 
     def status(self, collection: str, record_id: str) -> Status | None:
         """After the run, what became of an earlier record (None: not in the baseline)."""
