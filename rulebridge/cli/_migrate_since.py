@@ -1,9 +1,8 @@
 """`rulebridge migrate --since`: the catch-up against what was loaded before go-live.
 
-The baseline is either an earlier ``migrate --out`` folder (it has `MARK`; preferred: it is
-what was loaded) or an earlier Jupix export (it has ``manifest.json``; re-migrated as today,
-with the current ruleset and migration date, into a private scratch folder, so it shows what
-the export *would* give today, not what was loaded: the weaker comparison).
+The baseline is an earlier ``migrate --out`` folder (preferred: it is what was loaded) or an
+earlier Jupix export, re-migrated as today into a private scratch folder: the weaker
+comparison (`rulebridge.cli._since_baseline` reads either).
 
 Only fingerprints are held (`engine.migration.Baseline`, 16 bytes a record): the earlier
 collection files are streamed one record per line, the format `CollectionWriter` writes, and
@@ -22,22 +21,16 @@ Example::
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import click
-
-from adapters.jupix import ExportError, JupixExport
-from adapters.jupix.records import export_records
-from engine import CompiledRuleset, RulebridgeError
+from engine import CompiledRuleset
 from engine.migration import (
     Baseline,
     CatchUpItem,
@@ -46,7 +39,6 @@ from engine.migration import (
     catch_up_markdown,
     changed_fields,
     fingerprint,
-    migrate,
     section_of,
 )
 from engine.migration.catch_up import (
@@ -61,22 +53,20 @@ from engine.migration.catch_up import (
     SECTIONS,
     UNCHANGED,
 )
-from rulebridge.cli._migrate_out import (
-    MARK,
-    CollectionWriter,
-    NullJournal,
-    collection_name,
-    private_text,
+from rulebridge.cli._migrate_out import collection_name, private_text
+from rulebridge.cli._since_baseline import (
+    CATCH_UP,
+    BaselineError,
+    BaselineSource,
+    listed_targets,
+    manual_id,
+    read_baseline,
+    read_collection,
+    since_kind,
 )
 
-__all__ = ["BaselineError", "CatchUp", "open_since", "read_collection", "since_kind"]
+__all__ = ["BaselineError", "CatchUp", "open_since", "since_kind"]
 
-CATCH_UP = "catch-up"
-_FIX = (
-    "it is not as rulebridge migrate writes it (one record per line); restore the folder "
-    "you loaded, or give --since the earlier export instead"
-)
-_HEAD_LINES = 400
 _JSON_KEYS = {
     ADDED: "added",
     CHANGED: "changed",
@@ -93,143 +83,6 @@ _WEAKER = (
 )
 
 
-class BaselineError(RulebridgeError):
-    """The --since baseline cannot be read; the message names the file, line and fix."""
-
-
-def since_kind(path: Path) -> str:
-    """``output`` or ``export``: what the --since folder is.
-
-    Raises:
-        click.UsageError: it is neither, or it is a catch-up output (it holds only a delta).
-    """
-    if (path / MARK).is_file():
-        if (path / f"{CATCH_UP}.json").exists():
-            raise click.UsageError(
-                f"--since {path}: this output is itself a catch-up: it holds only the records "
-                "changed since its own baseline, not everything loaded. Give the full output "
-                "you first loaded (what this catch-up listed is then listed again; loading a "
-                "record twice gives the same record), or the latest export you loaded"
-            )
-        return "output"
-    if (path / "manifest.json").is_file():
-        return "export"
-    raise click.UsageError(
-        f"--since {path}: neither an output folder of rulebridge migrate (no {MARK}) nor a "
-        "Jupix export (no manifest.json); give the folder you loaded into Alto, or the "
-        "earlier export"
-    )
-
-
-def read_collection(path: Path, key: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each record of a collection file the writer wrote, with its line number.
-
-    Args:
-        path: a ``<collection>.json`` (``[``, one object per line ending in ``,`` but the
-            last, ``]``), or manual-actions.json when `key` is ``"actions"`` (the records
-            are the lines of that array).
-        key: the array to read inside an object, or None for a top-level array.
-
-    Raises:
-        BaselineError: the file cannot be read or a line is not in that format.
-    """
-    try:
-        with path.open("rb") as stream:
-            yield from _records(path, stream, key)
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-
-
-def _records(
-    path: Path, stream: IO[bytes], key: str | None
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    lines = enumerate(stream, 1)
-    opening = "[" if key is None else f'"{key}": ['
-    number, text = 0, ""
-    for number, raw in lines:
-        text = _text(path, number, raw)
-        if text in (opening, opening + "]") or key is None:
-            break
-    if text == opening + "]":
-        _end(path, lines, key)
-        return
-    if text != opening:
-        where = f"{path}:{number or 1}"
-        raise BaselineError(f"{where}: expected {opening!r}, found {text[:40]!r}; {_FIX}")
-    expect, seen = True, False
-    for number, raw in lines:
-        text = _text(path, number, raw)
-        if text == "]":
-            if seen and expect:
-                raise BaselineError(f"{path}:{number}: a record ends in ',' before ']'; {_FIX}")
-            break
-        if not expect:
-            raise BaselineError(f"{path}:{number}: the record before it has no ','; {_FIX}")
-        expect, seen = text.endswith(","), True
-        yield number, _record(path, number, text[:-1] if expect else text, key is None)
-    else:
-        raise BaselineError(f"{path}:{number}: the file ends before its closing ']'; {_FIX}")
-    _end(path, lines, key)
-
-
-def _end(path: Path, lines: Iterator[tuple[int, bytes]], key: str | None) -> None:
-    closing_lines = ("}",) if key is not None else ()
-    for number, raw in lines:
-        text = _text(path, number, raw)
-        if text and text not in closing_lines:
-            raise BaselineError(f"{path}:{number}: unexpected {text[:40]!r} after ']'; {_FIX}")
-
-
-def _text(path: Path, number: int, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise BaselineError(f"{path}:{number}: not UTF-8 ({exc.reason}); {_FIX}") from exc
-
-
-def _record(path: Path, number: int, text: str, with_id: bool) -> dict[str, Any]:
-    try:
-        record = json.loads(text) if text.startswith("{") else None
-    except json.JSONDecodeError as exc:
-        raise BaselineError(f"{path}:{number}: not a JSON record ({exc.msg}); {_FIX}") from exc
-    if not isinstance(record, dict) or (with_id and record.get("id") in (None, "")):
-        raise BaselineError(f"{path}:{number}: not a record with an id; {_FIX}")
-    return record
-
-
-@dataclass(slots=True)
-class _Source:
-    """Where the baseline's records are (an output folder, or the scratch re-migration)."""
-
-    folder: Path
-    kind: str
-    given: str
-    as_of: str | None
-    exported_at: str | None
-    collections: list[str]
-
-    def records(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """``(collection, id, record)`` of every earlier record, streamed."""
-        for name in self.collections:
-            path = self.folder / f"{name}.json"
-            if path.exists():
-                for _, record in read_collection(path):
-                    yield name, str(record["id"]), record
-
-    def manual(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """``(id, record)`` of every manual action listed before."""
-        path = self.folder / "manual-actions.json"
-        if path.exists():
-            for _, record in read_collection(path, "actions"):
-                yield _manual_id(record), record
-
-    def fingerprints(self) -> Iterator[tuple[str, str, str]]:
-        for name, record_id, record in self.records():
-            yield name, record_id, fingerprint(record)
-        for record_id, record in self.manual():
-            yield MANUAL, record_id, fingerprint(record)
-
-
 @contextmanager
 def open_since(
     path: Path,
@@ -241,85 +94,13 @@ def open_since(
     """The catch-up against `path` (see `since_kind`), with a private scratch folder.
 
     Raises:
+        click.UsageError: `path` is neither an output folder nor an export, or a catch-up.
         BaselineError: the baseline cannot be read (the message is located).
     """
     with tempfile.TemporaryDirectory(prefix="rulebridge-since-") as scratch:
-        if since_kind(path) == "export":
-            source = _remigrate(path, ruleset, as_of, collections, Path(scratch))
-        else:
-            source = _Source(path, "output", str(path), *_head(path), collections)
-            missing = [name for name in collections if not (path / f"{name}.json").exists()]
-            if missing:
-                warn(
-                    f"warning: --since {path} has no {', '.join(missing)}.json; every such "
-                    "record is counted as added"
-                )
+        source = read_baseline(path, ruleset, as_of, collections, Path(scratch), warn)
         with closing(CatchUp(source, ruleset, as_of, Path(scratch))) as catch_up:
             yield catch_up
-
-
-def _head(folder: Path) -> tuple[str | None, str | None]:
-    """The earlier run's as_of and export time, from the head of its reconciliation.json."""
-    found: dict[str, str] = {}
-    path = folder / "reconciliation.json"
-    if not path.exists():
-        return None, None
-    with path.open("rb") as stream:
-        for number, raw in enumerate(stream):
-            match = re.match(rb'\s*"(as_of|exported_at)": "([^"]{1,40})"', raw)
-            if match:
-                found.setdefault(match[1].decode(), match[2].decode("utf-8", "replace"))
-            if number > _HEAD_LINES or raw.startswith(b'  "differences"'):
-                break
-    return found.get("as_of"), found.get("exported_at")
-
-
-def _remigrate(
-    path: Path, ruleset: CompiledRuleset, as_of: date, collections: list[str], scratch: Path
-) -> _Source:
-    """The earlier export migrated today into `scratch`, in the output folder's format."""
-    try:
-        export = JupixExport(path)
-        broken = [problem for problem in export.check() if isinstance(problem, ExportError)]
-        if broken:
-            raise BaselineError(f"--since {path}: the export cannot be read: {broken[0]}")
-        exported_at = export.manifest().exported_at
-        listed = _listed(ruleset)
-        writer = CollectionWriter(scratch)
-        with private_text(scratch / "manual-actions.json") as manual:
-            manual.write('{\n  "actions": [')
-            count = 0
-
-            def emit(target: str, record: dict[str, Any]) -> None:
-                nonlocal count
-                if target in listed:
-                    text = json.dumps(record, ensure_ascii=False, sort_keys=True)
-                    manual.write(("," if count else "") + "\n    " + text)
-                    count += 1
-                else:
-                    writer(target, record)
-
-            try:
-                records = export_records(export, ruleset.sources)
-                migrate(ruleset, records, as_of=as_of, emit=emit, journal=NullJournal())
-            finally:
-                writer.close(collections)
-            manual.write("\n  ]\n}\n")
-    except ExportError as exc:
-        raise BaselineError(f"--since {path}: {exc}") from exc
-    except BaselineError:
-        raise
-    except RulebridgeError as exc:
-        raise BaselineError(f"--since {path}: re-migrating it failed: {exc}") from exc
-    return _Source(scratch, "export", str(path), as_of.isoformat(), exported_at, collections)
-
-
-def _listed(ruleset: CompiledRuleset) -> set[str]:
-    return {
-        entity.target or entity.name
-        for entity in ruleset.entities.values()
-        if entity.role != "record"
-    }
 
 
 class CatchUp:
@@ -330,11 +111,11 @@ class CatchUp:
     """
 
     def __init__(
-        self, source: _Source, ruleset: CompiledRuleset, as_of: date, scratch: Path
+        self, source: BaselineSource, ruleset: CompiledRuleset, as_of: date, scratch: Path
     ) -> None:
         self.source, self.ruleset, self.as_of = source, ruleset, as_of
         self.baseline = Baseline(source.fingerprints())
-        self.listed = _listed(ruleset)
+        self.listed = listed_targets(ruleset)
         self.db = sqlite3.connect(scratch / "catch-up.sqlite")
         self.db.execute("CREATE TABLE wanted (collection, id, item, PRIMARY KEY (collection, id))")
         self.db.execute("CREATE TABLE old (collection, id, record, PRIMARY KEY (collection, id))")
@@ -349,7 +130,7 @@ class CatchUp:
 
         def emit(target: str, record: dict[str, Any]) -> None:
             if target in self.listed:
-                record_id = _manual_id(record)
+                record_id = manual_id(record)
                 found = self.baseline.compare(MANUAL, record_id, fingerprint(record))
                 category = NEW if found == ADDED else found
                 self.counts[MANUAL][category] += 1
@@ -406,6 +187,21 @@ class CatchUp:
             "as_of": self.as_of.isoformat(),
         }
         return self._render(work, head)
+
+    def summary(self) -> str:
+        """One line for the terminal: how many of each category (after `write`)."""
+        totals: Counter[str] = Counter()
+        for name, found in self.counts.items():
+            if name != MANUAL:
+                totals.update(found)
+        manual = self.counts[MANUAL]
+        return (
+            f"catch-up since {self.source.given}: {totals[ADDED]} added, {totals[CHANGED]} "
+            f"changed, {totals[REMOVED]} removed from Jupix, {totals[NO_LONGER_WANTED]} no "
+            f"longer wanted, {totals[UNCHANGED]} unchanged; manual actions: {manual[NEW]} new, "
+            f"{manual[CHANGED]} changed, {manual[NO_LONGER_NEEDED]} no longer needed "
+            "(catch-up.md)"
+        )
 
     def _gone(self, unreadable: set[str]) -> None:
         for collection, record_id, record in self.source.records():
@@ -485,11 +281,6 @@ class CatchUp:
         for stream in self.files.values():
             stream.close()
         self.db.close()
-
-
-def _manual_id(record: dict[str, Any]) -> str:
-    """A manual action's id (its fingerprint when its entity maps none)."""
-    return str(record.get("id") or fingerprint(record))
 
 
 def _manual_item(category: str, record_id: str, record: dict[str, Any]) -> CatchUpItem:

@@ -257,6 +257,8 @@ def _migrate_into(
             unreadable = {str(item.record) for item in result.reconciliation.unreadable}
             catch_up.write(work, unreadable)
     _summary(result, out.given, sum(manual.groups.values()))
+    if catch_up is not None:
+        click.echo(catch_up.summary())
 
 
 def _snapshot(export: JupixExport, as_of: date) -> dict[str, str]:

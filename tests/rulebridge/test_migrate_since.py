@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from adapters.jupix import write_manifest
 from rulebridge._exits import ExitCode
 from rulebridge.cli import main
-from rulebridge.cli._migrate_since import BaselineError, read_collection
+from rulebridge.cli._since_baseline import BaselineError, read_collection
 from simulator.jupix import write_jupix_export
 from tests.rulesets.jupix import RULESET_PATH
 
@@ -146,6 +146,9 @@ def test_catch_up_sorts_each_change_into_its_category(world: World, tmp_path: Pa
     out = tmp_path / "catch-up"
     result = invoke(world.second, out, "--since", world.loaded)
     assert result.exit_code == 0, result.output
+    assert "0 added, " in result.output
+    assert "1 removed from Jupix, 1 no longer wanted" in result.output
+    assert "manual actions: 1 new, 0 changed, 0 no longer needed" in result.output
     report = read(out / "catch-up.json")
     assert report["baseline"] == "output"
     assert report["baseline_as_of"] == AS_OF
