@@ -55,7 +55,8 @@ def since_kind(path: Path) -> str:
     """``output`` or ``export``: what the --since folder is.
 
     Raises:
-        click.UsageError: it is neither, or it is a catch-up output (it holds only a delta).
+        click.UsageError: it is neither, a catch-up output (it holds only a delta) or an
+            output without records (``migrate --check``).
     """
     if (path / MARK).is_file():
         if (path / f"{CATCH_UP}.json").exists():
@@ -64,6 +65,11 @@ def since_kind(path: Path) -> str:
                 "changed since its own baseline, not everything loaded. Give the full output "
                 "you first loaded (what this catch-up listed is then listed again; loading a "
                 "record twice gives the same record), or the latest export you loaded"
+            )
+        if not (path / "reconciliation.json").exists():
+            raise click.UsageError(
+                f"--since {path}: this output holds no records (it was written by migrate "
+                "--check, or only partly); give the output folder of the migration you loaded"
             )
         return "output"
     if (path / "manifest.json").is_file():

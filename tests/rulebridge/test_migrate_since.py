@@ -290,6 +290,16 @@ def test_a_catch_up_output_is_refused_as_a_baseline(world: World, tmp_path: Path
     assert "Give the full output you first loaded" in result.output
 
 
+def test_a_check_output_is_refused_as_a_baseline(world: World, tmp_path: Path) -> None:
+    house = tmp_path / "house"
+    args = ["migrate", "--ruleset", str(RULESET_PATH), "--jupix", str(world.first)]
+    args += ["--as-of", AS_OF, "--check", "--out", str(house)]
+    assert CliRunner().invoke(main, args).exit_code in (ExitCode.NOTHING, ExitCode.ATTENTION)
+    result = invoke(world.second, tmp_path / "out", "--since", house)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "this output holds no records" in result.output
+
+
 def test_a_folder_that_is_neither_output_nor_export_is_refused(
     world: World, tmp_path: Path
 ) -> None:
