@@ -345,3 +345,38 @@ def test_a_record_whose_row_is_now_unreadable_is_noted_not_just_removed(
     assert (removed["collection"], removed["id"]) == ("contacts", cells[0])
     assert "unreadable in the new export" in removed["note"]
     assert "fix the row rather than delete" in (out / "catch-up.md").read_text("utf-8")
+
+
+def test_loading_the_catch_up_onto_what_was_loaded_gives_the_full_migration(
+    world: World, tmp_path: Path
+) -> None:
+    """J-16: loaded + (added and changed) - (removed and no longer wanted) is exactly what a
+    full migration of the new export writes, collection by collection and for manual
+    actions: nothing is missed, nothing extra."""
+    delta, full = tmp_path / "delta", tmp_path / "full"
+    assert invoke(world.second, delta, "--since", world.loaded).exit_code == 0
+    assert invoke(world.second, full).exit_code == 0
+    report = read(delta / "catch-up.json")
+    gone = keys(report["removed"]) | keys(report["no_longer_wanted"])
+    collections = {path.stem for path in full.glob("[a-z]*.json")} - {
+        "reconciliation",
+        "manual-actions",
+        "catch-up",
+        "housekeeping",
+        "readiness",
+    }
+    for name in collections:
+        state = {item["id"]: item for item in read(world.loaded / f"{name}.json")}
+        state.update({item["id"]: item for item in read(delta / f"{name}.json")})
+        for collection, record in gone:
+            if collection == name:
+                del state[record]
+        assert state == {item["id"]: item for item in read(full / f"{name}.json")}, name
+
+    def actions(folder: Path) -> dict[str, Any]:
+        return {item["id"]: item for item in read(folder / "manual-actions.json")["actions"]}
+
+    manual = actions(world.loaded) | actions(delta)
+    for item in report["no_longer_needed"]:
+        del manual[item["id"]]
+    assert manual == actions(full)
