@@ -123,6 +123,12 @@ class CatchUp:
         self.files = {name: private_text(path) for name, path in self.spills.items()}
         self.counts: dict[str, Counter[str]] = {name: Counter() for name in source.collections}
         self.counts[MANUAL] = Counter()
+        self.summaries: dict[str, str | None] = {}
+
+    def _summary_of(self, rule: str) -> str | None:
+        if rule not in self.summaries:
+            self.summaries[rule] = _rule_summary(self.ruleset, rule)
+        return self.summaries[rule]
 
     def filter(self, take: Emit) -> Emit:
         """An `emit` in front of `take` that passes on only the added and changed records
@@ -157,13 +163,14 @@ class CatchUp:
             record_id,
             label=getattr(difference, "label", None),
             rule=difference.rule,
-            summary=_rule_summary(self.ruleset, difference.rule),
+            summary=self._summary_of(difference.rule),
             reason=difference.detail.removeprefix(f"{difference.rule}: "),
         )
-        self.db.execute(
-            "INSERT OR IGNORE INTO wanted VALUES (?, ?, ?)",
-            (collection, record_id, json.dumps(item.to_json(), ensure_ascii=False)),
-        )
+        with _scratch():
+            self.db.execute(
+                "INSERT OR IGNORE INTO wanted VALUES (?, ?, ?)",
+                (collection, record_id, json.dumps(item.to_json(), ensure_ascii=False)),
+            )
 
     def write(self, work: Path, unreadable: set[str]) -> dict[str, Counter[str]]:
         """Sort every earlier and new record into its section and write catch-up.{md,json}
@@ -175,8 +182,9 @@ class CatchUp:
             unreadable: source ids of the new export's unreadable rows: an earlier record
                 with that id (or ending ``/<id>``) is noted as perhaps only unreadable.
         """
-        self._gone(unreadable)
-        self._new(work)
+        with _scratch():
+            self._gone(unreadable)
+            self._new(work)
         for stream in self.files.values():
             stream.close()
         head = {
@@ -234,7 +242,7 @@ class CatchUp:
             if not path.exists():
                 continue
             for _, record in read_collection(path):
-                record_id = str(record["id"])
+                record_id = str(record.get("id"))
                 if self.baseline.status(collection, record_id) is None:
                     self._spill(CatchUpItem(ADDED, collection, record_id))
                     continue
@@ -281,6 +289,15 @@ class CatchUp:
         for stream in self.files.values():
             stream.close()
         self.db.close()
+
+
+@contextmanager
+def _scratch() -> Iterator[None]:
+    """SQLite errors on the scratch file (a full disk) as a `BaselineError`."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise BaselineError(f"the catch-up's scratch file cannot be written ({exc})") from exc
 
 
 def _manual_item(category: str, record_id: str, record: dict[str, Any]) -> CatchUpItem:

@@ -44,7 +44,7 @@ _FIX = (
     "it is not as rulebridge migrate writes it (one record per line); restore the folder "
     "you loaded, or give --since the earlier export instead"
 )
-_HEAD_LINES = 400
+_HEAD_LINES = 2000
 
 
 class BaselineError(RulebridgeError):
@@ -126,7 +126,7 @@ def _records(
         if not expect:
             raise BaselineError(f"{path}:{number}: the record before it has no ','; {_FIX}")
         expect, seen = text.endswith(","), True
-        yield number, _record(path, number, text[:-1] if expect else text, key is None)
+        yield number, _record(path, number, text[:-1] if expect else text)
     else:
         raise BaselineError(f"{path}:{number}: the file ends before its closing ']'; {_FIX}")
     _end(path, lines, key)
@@ -147,13 +147,13 @@ def _text(path: Path, number: int, raw: bytes) -> str:
         raise BaselineError(f"{path}:{number}: not UTF-8 ({exc.reason}); {_FIX}") from exc
 
 
-def _record(path: Path, number: int, text: str, with_id: bool) -> dict[str, Any]:
+def _record(path: Path, number: int, text: str) -> dict[str, Any]:
     try:
         record = json.loads(text) if text.startswith("{") else None
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}:{number}: not a JSON record ({exc.msg}); {_FIX}") from exc
-    if not isinstance(record, dict) or (with_id and record.get("id") in (None, "")):
-        raise BaselineError(f"{path}:{number}: not a record with an id; {_FIX}")
+    if not isinstance(record, dict):
+        raise BaselineError(f"{path}:{number}: not a JSON record; {_FIX}")
     return record
 
 
@@ -174,7 +174,7 @@ class BaselineSource:
             path = self.folder / f"{name}.json"
             if path.exists():
                 for _, record in read_collection(path):
-                    yield name, str(record["id"]), record
+                    yield name, str(record.get("id")), record
 
     def manual(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(id, record)`` of every manual action listed before."""

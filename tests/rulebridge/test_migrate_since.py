@@ -318,8 +318,8 @@ def test_read_collection_streams_the_writers_format(tmp_path: Path) -> None:
     ]
     path.write_text("[]\n", "utf-8")
     assert list(read_collection(path)) == []
-    path.write_text('[\n{"x": 1}\n]\n', "utf-8")
-    with pytest.raises(BaselineError, match=r"things.json:2: not a record with an id"):
+    path.write_text('[\n{"id": "1"},\n[1]\n]\n', "utf-8")
+    with pytest.raises(BaselineError, match=r"things.json:3: not a JSON record"):
         list(read_collection(path))
     listed = tmp_path / "manual-actions.json"
     listed.write_text('{\n  "as_of": "2025-06-02",\n  "actions": [\n  ]\n}\n', "utf-8")
