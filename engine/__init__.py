@@ -15,7 +15,8 @@ from engine.errors import (
     RulesetError,
     RulesetErrors,
 )
-from engine.explain import Because, Decision
+from engine.explain import Because, Decision, in_words
+from engine.language.checklist import ChecklistTask
 from engine.language.load import CheckResult, check_paths, load_ruleset
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
@@ -25,6 +26,7 @@ from engine.sync.planner import make_plan
 __all__ = [
     "Because",
     "CheckResult",
+    "ChecklistTask",
     "CompiledRuleset",
     "Decision",
     "Entity",
@@ -36,6 +38,7 @@ __all__ = [
     "RulesetError",
     "RulesetErrors",
     "check_paths",
+    "in_words",
     "load_ruleset",
     "make_plan",
 ]

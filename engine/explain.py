@@ -3,6 +3,10 @@
 Every include, skip and archive carries the rule that decided it, the field it read, the
 value it found and what the rule expected, e.g.
 ``P-02: managementType = 'LetOnly', not in [Managed, PartManaged]``.
+
+`in_words` says the same for an agency, without operators or Python reprs
+(``management type is LetOnly, not one of Managed or PartManaged``), and
+`condition_in_words` renders a rule's condition text (`Rule.text`) likewise.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Because", "Decision", "render_value"]
+from engine._words import because_words, condition_words
+
+__all__ = ["Because", "Decision", "condition_in_words", "in_words", "render_value"]
 
 _MAX_SHOWN = 6
 
@@ -82,3 +88,34 @@ class Decision:
         """The ids of the rules that decided (for a skip: the rules that failed)."""
         rules = [item.rule for item in self.because if item.held == self.included]
         return tuple(dict.fromkeys(rules))
+
+
+def in_words(because: Because) -> str:
+    """`because` in plain words for an agency: no ``=``/``!=``, no brackets, no reprs.
+
+    Yes/no for true/false, lists as "A, B or C", dates as given, the run's date as "the
+    migration date". Never raises: an `expected` text it does not know is cleaned of
+    operators and brackets and said as it is.
+
+    Example:
+        >>> when = "after as_of (2025-06-02)"
+        >>> expiry = Because("J-01", "profileExpiryDate", "2025-03-01", when, False)
+        >>> in_words(expiry)
+        'profile expiry date 2025-03-01 is not after the migration date (2025-06-02)'
+        >>> in_words(Because("J-01.archived", "archived", True, "= True", True))
+        'archived is yes'
+    """
+    return because_words(
+        str(because.field), because.value, str(because.expected), bool(because.held)
+    )
+
+
+def condition_in_words(text: str) -> str:
+    """A rule's condition text (`Rule.text`, `Check.text`) in plain words; text of another
+    shape is cleaned of operators and brackets (never an error).
+
+    Example:
+        >>> condition_in_words("archived != True and status in [Active, Active - Periodic]")
+        'archived is not yes and status is one of Active or Active - Periodic'
+    """
+    return condition_words(str(text).strip())

@@ -12,6 +12,7 @@ Example:
     False
 """
 
+from engine.language.checklist import ChecklistTask
 from engine.language.context import Context, Relation
 from engine.language.gaps import Gap
 from engine.language.lifecycle import ChargePolicy, Event, Lifecycle, StatusSpec
@@ -22,6 +23,7 @@ from engine.language.ruleset import CompiledRuleset, Entity
 __all__ = [
     "ChargePolicy",
     "CheckResult",
+    "ChecklistTask",
     "CompiledRuleset",
     "Context",
     "Entity",

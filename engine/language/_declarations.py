@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.language._settings import SettingDecl
 from engine.language.context import Relation
+from engine.language.operators.value import Value
 from engine.language.paths import canonical, compile_path
 from engine.language.policies import TargetDecl
 
@@ -17,7 +18,8 @@ __all__ = ["Declarations", "SourceDecl"]
 
 @dataclass(frozen=True, slots=True)
 class SourceDecl:
-    """A declared source: its key field, its fields (canonical paths) and which are lists."""
+    """A declared source: its key field, its fields (canonical paths), which are lists, and
+    its label (compiled after every declaration, so it may read relations)."""
 
     name: str
     key: str
@@ -25,6 +27,8 @@ class SourceDecl:
     list_fields: frozenset[str]
     parts: tuple[str, ...] = ()
     """Names of the sub-resources read from their own endpoints (``parts:``)."""
+    label: Value | None = None
+    """How a person recognises a record (``label:``, e.g. a full address), or None."""
 
     def knows(self, reference: str) -> bool:
         """Whether `reference` is a declared field or an object that holds declared fields."""

@@ -77,6 +77,7 @@ class Context:
         self._as_of = as_of
         self._indexes: dict[str, dict[str, list[Any]]] = {}
         self._positions: dict[str, tuple[dict[str, Any], Sequence[Any]]] = {}
+        self._shared: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self._included: dict[tuple[str, int], tuple[Any, bool]] = {}
 
     @property
@@ -104,7 +105,11 @@ class Context:
             if not isinstance(table, list | tuple):
                 self._positions[relation_id] = (_position_index(relation, table), table)
                 return self.related(relation_id, record)
-            index = self._indexes[relation_id] = self._build_index(relation)
+            shared = (relation.target, relation.to_field)  # relations alike share one index
+            index = self._shared.get(shared)
+            if index is None:
+                index = self._shared[shared] = self._build_index(relation)
+            self._indexes[relation_id] = index
         value = relation.read_from(record)
         if type(value) is not list:
             key = index_key(value)

@@ -18,9 +18,10 @@ from typing import Any
 
 from engine.documents.suggest import did_you_mean
 from engine.errors import EvaluationError
-from engine.explain import Because, Decision
+from engine.explain import Because, Decision, condition_in_words
 from engine.language._declarations import SourceDecl
 from engine.language._settings import SettingDecl
+from engine.language.checklist import ChecklistTask
 from engine.language.context import Context, Relation
 from engine.language.dedupe import DedupePolicy
 from engine.language.gaps import Gap
@@ -147,11 +148,36 @@ class CompiledRuleset:
     preflight: tuple[Rule, ...] = ()
     lifecycle: Lifecycle | None = None
     gaps: tuple[Gap, ...] = ()
+    checklist: tuple[ChecklistTask, ...] = ()
+    summaries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Every id of the ruleset (rules, case branches, policies, gaps, tasks) to its summary."""
 
     @property
     def rule_count(self) -> int:
         """How many rules (include and archive) the ruleset has."""
         return len(self.rules)
+
+    def rule_summary(self, rule_id: str) -> str | None:
+        """What rule `rule_id` does, in a person's words: its declared ``summary:``, else (a
+        condition rule without one) its condition in plain words; None for an unknown id or one with
+        nothing to say.
+
+        Covers include, archive and preflight rules, ``case`` branches, de-duplication and
+        sync policies, links, gaps and checklist tasks.
+
+        Example:
+            >>> from engine import load_ruleset
+            >>> ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")
+            >>> ruleset.rule_summary("J-10")
+            'No personal To Do note migrates; every one is listed instead.'
+            >>> ruleset.rule_summary("no-such-rule") is None
+            True
+        """
+        summary = self.summaries.get(rule_id)
+        if summary:
+            return summary
+        rule = self.rules.get(rule_id)
+        return None if rule is None else condition_in_words(rule.text)
 
     def entity(self, name: str) -> Entity:
         """The entity called `name`.

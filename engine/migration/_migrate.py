@@ -6,7 +6,10 @@ compare with, so each record an entity includes is mapped and written. An entity
 (listed for a person to re-enter) or ``check`` (housekeeping reported before go-live; run
 only with ``check=True``). The result carries the written records (unless `emit` takes them
 as they come) and the `MigrationReport`: counts, every difference by rule and record, and
-one outcome per source record.
+one outcome per source record. A source's ``label:`` (a contact's name, a property's full
+address) is evaluated once for each record a report lists: on its differences, its outcome
+unless plainly migrated, and every manual or check record (as ``label``, when the
+source declares one).
 
 Memory stays bounded: only the sources that relations reach are held (relations need their
 indexes); every other source is streamed, each record decided for every entity reading it,
@@ -38,7 +41,7 @@ from engine.explain import Because
 from engine.language.context import Context
 from engine.language.dedupe import group_duplicates
 from engine.language.operators.case import CaseValue
-from engine.language.operators.transforms import is_empty
+from engine.language.operators.transforms import as_text, is_empty
 from engine.language.paths import set_path
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.migration.report import Difference, EntityCount, Journal, MigrationReport, Outcome
@@ -156,6 +159,8 @@ class _Runner:
         self.result.reconciliation.entities.extend(self.counts.values())
         self.held: dict[str, list[Any]] = {}
         self.context: Context = ruleset.context({}, as_of=as_of)
+        self.labelled: tuple[Any, str | None] = (None, None)
+        """The last row labelled and its label: each row is labelled at most once."""
 
     def hold(self, records: Mapping[str, Iterable[Any]]) -> None:
         """Keep in memory the sources that relations reach or entities de-duplicate."""
@@ -214,12 +219,13 @@ class _Runner:
         failed = _first_failure(entity, row, self.context)
         if failed is not None:
             if entity.role == "record":
-                difference = self.differ(entity, failed.rule, key, "not migrated", str(failed))
+                difference = self.differ(entity, row, failed.rule, key, "not migrated", str(failed))
                 self.left_out(entity, row, difference)
             return "excluded", (failed.rule,)
         if key is not None and key in merged and entity.dedupe is not None:
             difference = self.differ(
                 entity,
+                row,
                 entity.dedupe.id,
                 key,
                 "merged",
@@ -231,8 +237,8 @@ class _Runner:
         for twin in kept.get(key or "", ()):
             _fill(fields, twin)
         for because in reasons:
-            self.differ(entity, because.rule, key, "changed", str(because))
-        self.write(entity, fields)
+            self.differ(entity, row, because.rule, key, "changed", str(because))
+        self.write(entity, fields, row)
         decided = [rule.id for rule in entity.include] + [because.rule for because in reasons]
         return "included", tuple(decided)
 
@@ -242,10 +248,12 @@ class _Runner:
             would_be = _would_be_id(entity, row, self.context)
             self.excluded(entity.target or entity.name, would_be, difference)
 
-    def write(self, entity: Entity, fields: dict[str, Any]) -> None:
+    def write(self, entity: Entity, fields: dict[str, Any], row: Any) -> None:
         self.counts[entity.name].target_count += 1
         if entity.role != "record":
             fields = {"entity": entity.name, **fields}
+            if self.ruleset.sources[entity.source].label is not None:
+                fields.setdefault("label", self.label(entity.source, row))
         if self.emit is not None:
             self.emit(entity.target or entity.name, fields)
         elif entity.role == "manual":
@@ -256,11 +264,28 @@ class _Runner:
             self.result.records.setdefault(entity.target or entity.name, []).append(fields)
 
     def differ(
-        self, entity: Entity, rule: str, key: str | None, change: Any, detail: str
+        self, entity: Entity, row: Any, rule: str, key: str | None, change: Any, detail: str
     ) -> Difference:
-        difference = Difference(entity.name, rule, key, change, detail)
+        label = self.label(entity.source, row)
+        difference = Difference(entity.name, rule, key, change, detail, label)
         self.result.reconciliation.add_difference(difference)
         return difference
+
+    def label(self, source: str, row: Any) -> str | None:
+        """The row's label as text (None when its source declares none or it is empty);
+        computed once per row, only for rows a report lists."""
+        last, label = self.labelled
+        if last is row:
+            return label
+        value = self.ruleset.sources[source].label
+        label = None
+        if value is not None:
+            try:
+                label = as_text(value.get(row, self.context)).strip() or None
+            except EvaluationError:
+                label = None
+        self.labelled = (row, label)
+        return label
 
     def account(
         self,
@@ -277,12 +302,12 @@ class _Runner:
         for (role, status), kind in _PRECEDENCE:
             found = by_status.get((role, status))
             if found:
-                self.outcome(source, key, kind, found)
+                label = None if kind == "migrated" else self.label(source, row)
+                self.outcome(source, key, kind, found, label=label)
                 return
         failed = by_status.get(("record", "excluded"), [])
-        self.outcome(
-            source, key, "not migrated", failed, "" if entities else f"no entity reads {source}"
-        )
+        detail = "" if entities else f"no entity reads {source}"
+        self.outcome(source, key, "not migrated", failed, detail, self.label(source, row))
 
     def outcome(
         self,
@@ -291,11 +316,12 @@ class _Runner:
         kind: Any,
         found: list[tuple[str, tuple[str, ...]]],
         detail: str = "",
+        label: str | None = None,
     ) -> None:
         names = tuple(name for name, _ in found)
         rules = tuple(dict.fromkeys(rule for _, ids in found for rule in ids))
         self.result.reconciliation.add_outcome(
-            Outcome(source, key, kind, names, rules, detail=detail)
+            Outcome(source, key, kind, names, rules, detail=detail, label=label)
         )
 
     def unreadable(self, source: str, error: RecordError) -> None:

@@ -45,16 +45,21 @@ class Difference:
     record: str | None
     change: Literal["not migrated", "merged", "changed"]
     detail: str
+    label: str | None = None
+    """How a person recognises the record (its source's ``label:``), when declared."""
 
     def to_json(self) -> dict[str, Any]:
-        """``{entity, rule, record, change, detail}``."""
-        return {
+        """``{entity, rule, record, change, detail, label?}``."""
+        data: dict[str, Any] = {
             "entity": self.entity,
             "rule": self.rule,
             "record": self.record,
             "change": self.change,
             "detail": self.detail,
         }
+        if self.label is not None:
+            data["label"] = self.label
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +73,12 @@ class Outcome:
     rules: tuple[str, ...] = ()
     where: str | None = None
     detail: str = ""
+    label: str | None = None
+    """How a person recognises the record (its source's ``label:``); set for every outcome
+    but ``migrated`` and ``unreadable``, when the source declares a label."""
 
     def to_json(self) -> dict[str, Any]:
-        """``{source, record, outcome, entities, rules, where?, detail?}``."""
+        """``{source, record, outcome, entities, rules, where?, detail?, label?}``."""
         data: dict[str, Any] = {
             "source": self.source,
             "record": self.record,
@@ -82,6 +90,8 @@ class Outcome:
             data["where"] = self.where
         if self.detail:
             data["detail"] = self.detail
+        if self.label is not None:
+            data["label"] = self.label
         return data
 
 

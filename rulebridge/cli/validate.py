@@ -58,12 +58,15 @@ def validate(paths: tuple[Path, ...], show_source: bool | None) -> None:
 
 
 def summary_line(result: CheckResult) -> str:
-    """One line for a valid file: what it is and how to recognise it."""
+    """One line for a valid file: what it is and how to recognise it (with the number of
+    checklist tasks when the ruleset has any)."""
     if result.ruleset is not None:
         ruleset = result.ruleset
+        tasks = len(ruleset.checklist)
+        checklist = f"{tasks} checklist task{'s' * (tasks != 1)}, " if tasks else ""
         return (
             f"{result.path}: ok: ruleset {ruleset.name} v{ruleset.version}, "
-            f"{ruleset.rule_count} rules, {len(ruleset.entities)} entities, "
+            f"{ruleset.rule_count} rules, {len(ruleset.entities)} entities, {checklist}"
             f"sha256:{ruleset.content_hash[:12]}"
         )
     return (

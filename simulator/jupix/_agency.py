@@ -82,6 +82,17 @@ class Agency:
                 self.suppliers.append(supplier)
         for index in range(max(2, size // 250)):
             self._estate_agent(index)
+        self._lapsed_applicants()
+
+    def _lapsed_applicants(self) -> None:
+        """J-01 for the contact: one whose every profile lapsed (expired, or archived), and
+        one with an expired profile and a live one."""
+        lapsed = self.people.person(("applicant",))
+        self.people.applicant(lapsed, "Lettings", expired=True, archived=False)
+        self.people.applicant(lapsed, "Sales", expired=False, archived=True)
+        mixed = self.people.person(("applicant",))
+        self.people.applicant(mixed, "Sales", expired=True, archived=False)
+        self.people.applicant(mixed, "Lettings", expired=False, archived=False)
 
     def _supplier(self, index: int) -> Person:
         trade, suffix = names.SUPPLIER_TRADES[index % len(names.SUPPLIER_TRADES)]

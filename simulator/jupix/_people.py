@@ -158,11 +158,19 @@ class People:
         female = forename in names.FEMALE_FORENAMES
         return self._rng.choice(names.FEMALE_TITLES if female else names.MALE_TITLES) or None
 
-    def applicant(self, person: Person, department: str, *, expired: bool | None = None) -> None:
+    def applicant(
+        self,
+        person: Person,
+        department: str,
+        *,
+        expired: bool | None = None,
+        archived: bool | None = None,
+    ) -> None:
         """Write an applicant profile for `person`.
 
         The profile expires in the past when `expired`, in the future or never when not,
-        and any of the three when `expired` is None.
+        and any of the three when `expired` is None; it is archived now and then unless
+        `archived` says.
         """
         rng = self._rng
         low, high = self._price_range(department)
@@ -176,7 +184,7 @@ class People:
             bedrooms=rng.choice((None, 1, 2, 2, 3, 3, 4, 5)),
             profileExpiryDate=self._expiry(expired),
             dateRegistered=self._today - timedelta(days=rng.randint(30, 2500)),
-            archived=rng.random() < 0.05,
+            archived=rng.random() < 0.05 if archived is None else archived,
             forename=person.forename,
             surname=person.surname,
             email=person.email,

@@ -1,13 +1,15 @@
 """A seeded generator of realistic Jupix exports, in the format `adapters.jupix` reads.
 
 Every property follows one of the scenarios below, which between them exercise every J-rule
-of REQUIREMENTS.md: On Market properties with an active tenancy (J-05), Sold STC / Under
+of REQUIREMENTS.md: properties at every kind of status (archived too) with an active
+tenancy, a Proposed tenancy or an application that becomes one (J-04, J-05), Sold STC / Under
 Offer / Exchanged with and without offers or a current sale (J-06), archived properties with
 media (J-07), tenancies in every status with renewal chains and stale "Active" ones (J-03,
 J-17), applications at every stage (J-04), and so on. The first properties take each
 scenario once, so even a small export covers them all; later ones are drawn by weight.
 Around the properties: applicants with past, future and no expiry and duplicates that
-should merge (J-01, J-02), notes of every kind (J-08..J-10, J-14), estate agents owning
+should merge, a contact whose every profile lapsed and one with a lapsed and a live
+profile (J-01, J-02), notes of every kind (J-08..J-10, J-14), estate agents owning
 properties (J-11), suppliers who are also owners or applicants (J-12).
 
 Rows are written as they are made, so memory stays flat whatever the size.
@@ -105,6 +107,23 @@ def _stale_active(a: Agency, d: Draft) -> None:
     a.tenancy(d, "Active", a.ago(420, 900))
 
 
+def _proposed_row(a: Agency, d: Draft) -> None:
+    """A Proposed tenancy (J-04: migrates as an active tenancy) on a property still marketed."""
+    a.history(d, a.rng.randint(0, 1))
+    tenant = a.people.new_applicant("Lettings")
+    a.application(d, "Proposed Tenancy", tenant)
+    a.tenancy(d, "Proposed", a.today + timedelta(days=a.rng.randint(5, 40)), tenants=[tenant])
+
+
+def _proposed_application(a: Agency, d: Draft) -> None:
+    """An application at Proposed Tenancy or Referencing with no Proposed row: the
+    application itself becomes the Alto active tenancy (J-04), so the property is Let."""
+    a.history(d, a.rng.randint(0, 1))
+    a.application(d, a.rng.choice(("Proposed Tenancy", "Referencing")))
+    if a.rng.random() < 0.5:
+        a.application(d, "Offer Pending")
+
+
 def _let_agreed(a: Agency, d: Draft) -> None:
     stage = a.rng.choice(("Proposed Tenancy", "Proposed Tenancy", "Referencing", "Offer Accepted"))
     tenant = a.people.new_applicant("Lettings")
@@ -192,6 +211,20 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("sales-valuation", "Sales", "Valuation", 2, _nothing),
     Scenario("sales-withdrawn", "Sales", "Withdrawn", 2, _nothing, archived=0.4),
     Scenario("sales-archived", "Sales", "Archived", 3, _for_sale, archived=1.0),
+    # J-05 in general: an active tenancy whatever the status (each migrates as Let)
+    Scenario("valuation-with-active-tenancy", "Lettings", "Valuation", 1, _let_active),
+    Scenario("let-agreed-with-active-tenancy", "Lettings", "Let Agreed", 1, _let_active),
+    Scenario("withdrawn-with-active-tenancy", "Lettings", "Withdrawn", 1, _let_active),
+    Scenario("under-offer-with-active-tenancy", "Lettings", "Under Offer", 1, _let_active),
+    Scenario("archived-with-active-tenancy", "Lettings", "Let", 1, _let_active, archived=1.0),
+    Scenario("on-market-proposed-tenancy", "Lettings", "Instructed - On Market", 1, _proposed_row),
+    Scenario(
+        "on-market-proposed-application",
+        "Lettings",
+        "Instructed - On Market",
+        1,
+        _proposed_application,
+    ),
 )
 """Every kind of property the generator makes; the first `len(SCENARIOS)` take one each."""
 

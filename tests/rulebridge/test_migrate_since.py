@@ -169,6 +169,12 @@ def test_catch_up_sorts_each_change_into_its_category(world: World, tmp_path: Pa
         "J-01",
     )
     assert "expire" in wanted["summary"]
+    surname = next(
+        line.split(",")[10]
+        for line in _csv_rows(world.first / "applicants.csv")
+        if line.startswith(f"{world.expired},")
+    )
+    assert surname in wanted["label"]
     assert "2025-03-01" in wanted["reason"]
     assert [item["id"] for item in report["new_manual_actions"]] == ["todo/TD99"]
     assert report["changed_manual_actions"] == report["no_longer_needed"] == []
@@ -199,7 +205,9 @@ def test_catch_up_markdown_says_what_to_do_for_each_record(world: World, tmp_pat
     assert "## Removed from Jupix (1): delete or archive in Alto" in text
     assert f"- contacts: `{world.removed_contact}`" in text
     assert "## No longer wanted (1): by rule" in text
-    assert f"- applicants: `{world.expired}` (J-01: Only profiles that expire" in text
+    # the applicant's name (its source's label) before its id, then the rule and its summary
+    wanted = rf"- applicants: [^`\n]+ `{world.expired}` \(J-01: Only profiles that expire"
+    assert re.search(wanted, text), text
     assert "## New manual actions (1)" in text
     assert "`todo/TD99`" in text
     assert "## No longer needed (0)" in text

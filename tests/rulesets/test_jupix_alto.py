@@ -194,7 +194,12 @@ def test_on_market_with_an_active_tenancy_migrates_as_let_and_is_remarketed(
     assert inventory["P1"]["inventoryStatus"] == "Let"
     assert inventory["P2"]["inventoryStatus"] == "Available"
     assert differences(result, "J-05") == {"P1": "changed"}
-    assert [(item["rule"], item["recordId"]) for item in result.manual] == [("J-05", "P1")]
+    remarket = [(item["rule"], item["recordId"], item["address"]) for item in result.manual]
+    assert remarket == [("J-05.remarket", "P1", "Mill Lane")]
+    assert result.manual[0]["detail"] == (
+        "Instructed - On Market in Jupix, migrated as Let because tenancy T1 is Active; "
+        "remarket it in Alto when it is to be let again"
+    )
 
 
 @pytest.mark.req("J-06")
@@ -354,12 +359,19 @@ def test_suppliers_who_own_or_apply_are_clients(tmp_path: Path) -> None:
             {"contactID": "C1", "roles": supplier},
             {"contactID": "C2", "roles": [*supplier, "applicant"]},
             {"contactID": "C3", "roles": supplier},
+            {"contactID": "C4", "roles": [*supplier, "applicant"]},
+        ],
+        applicants=[
+            {"applicantID": "A2", "contactID": "C2"},
+            {"applicantID": "A4", "contactID": "C4", "profileExpiryDate": "2024-01-01"},
         ],
     )
     contacts = by_id(result, "alto.contacts")
     assert (contacts["C1"]["contactType"], contacts["C1"]["clientType"]) == ("Client", "Vendor")
     assert (contacts["C2"]["contactType"], contacts["C2"]["clientType"]) == ("Client", "Applicant")
     assert contacts["C3"]["contactType"] == "Supplier"
+    # J-12.applicant needs a searching profile: C4's expired, so C4 stays a supplier (J-01)
+    assert (contacts["C4"]["contactType"], contacts["C4"]["clientType"]) == ("Supplier", None)
     assert differences(result, "J-12.owner") == {"C1": "changed"}
     assert differences(result, "J-12.applicant") == {"C2": "changed"}
 
@@ -402,8 +414,19 @@ def test_chain_notes_and_milestones_are_listed_for_manual_entry(tmp_path: Path) 
         sale_chain_notes=[{"noteID": "SC1", "saleID": "S1"}],
         progression_milestones=[{"milestoneID": "M1", "saleID": "S1"}],
     )
-    listed = {(item["rule"], item["recordId"], item["propertyId"]) for item in result.manual}
-    assert listed == {("J-14", "SC1", "P1"), ("J-14", "M1", "P1")}
+    listed = {
+        (item["rule"], item["recordId"], item["propertyId"], item["saleId"], item["address"])
+        for item in result.manual
+    }
+    assert listed == {
+        ("J-14.chain-notes", "SC1", "P1", "S1", "Mill Lane"),
+        ("J-14.milestones", "M1", "P1", "S1", "Mill Lane"),
+    }
+    details = {item["recordId"]: item["detail"] for item in result.manual}
+    assert details == {
+        "SC1": "Chain note of 2025-05-01 on sale S1: Chain note",
+        "M1": "Searches Ordered: outstanding",
+    }
     assert outcome(result, "jupix.sale_chain_notes", "SC1").outcome == "manual"
     assert "alto.sales" in result.records
     assert "SC1" not in str(result.records)
@@ -474,6 +497,11 @@ def test_housekeeping_lists_what_to_tidy_before_go_live(tmp_path: Path) -> None:
         ],
     )
     found = {(item["entity"], item["recordId"]) for item in result.checks}
-    assert found == {("expired_applicant", "A1"), ("stale_tenancy", "T1"), ("archived_media", "P1")}
+    assert found == {
+        ("expired_applicant", "A1"),
+        ("stale_tenancy", "T1"),
+        ("archived_media", "P1"),
+        ("tenancy_status_check", "P1"),  # archived, but T2 is Active
+    }
     assert result.records == {}
     assert result.manual == []

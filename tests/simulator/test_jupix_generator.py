@@ -140,6 +140,47 @@ def test_on_market_properties_with_an_active_tenancy(tables: dict[str, list[Row]
     assert any(row["propertyID"] not in active for row in on_market)
 
 
+@pytest.mark.req("J-04", "J-05")
+def test_active_tenancies_on_properties_at_every_kind_of_status(
+    tables: dict[str, list[Row]],
+) -> None:
+    live = ("Active", "Active - Periodic")
+    active = {r["propertyID"] for r in tables["tenancies"] if r["status"] in live}
+    proposed = {r["propertyID"] for r in tables["tenancies"] if r["status"] == "Proposed"}
+    applied = {
+        row["propertyID"]
+        for row in tables["tenancy_applications"]
+        if row["status"] in ("Proposed Tenancy", "Referencing")
+    }
+    lettings = [row for row in tables["properties"] if row["department"] == "Lettings"]
+    with_tenancy = {row["crmStatus"] for row in lettings if row["propertyID"] in active}
+    assert with_tenancy >= {
+        "Valuation",
+        "Instructed - On Market",
+        "Under Offer",
+        "Let Agreed",
+        "Let",
+        "Withdrawn",
+    }
+    assert any(row["archived"] and row["propertyID"] in active for row in lettings)
+    on_market = {r["propertyID"] for r in lettings if r["crmStatus"] == "Instructed - On Market"}
+    assert on_market & proposed  # a Proposed row on a property still marketed
+    assert (on_market & applied) - proposed  # an application that becomes the tenancy
+
+
+@pytest.mark.req("J-01")
+def test_a_contact_with_every_profile_lapsed_and_one_with_a_live_profile_too(
+    tables: dict[str, list[Row]],
+) -> None:
+    profiles: dict[object, list[bool]] = defaultdict(list)
+    for row in tables["applicants"]:
+        expiry = row["profileExpiryDate"]
+        live = not row["archived"] and (expiry is None or str(expiry) > TODAY)
+        profiles[row["contactID"]].append(live)
+    assert any(len(lives) >= 2 and not any(lives) for lives in profiles.values())
+    assert any(len(lives) >= 2 and any(lives) and not all(lives) for lives in profiles.values())
+
+
 @pytest.mark.req("J-06")
 def test_sold_stc_under_offer_exchanged_with_and_without_offers_or_sales(
     tables: dict[str, list[Row]],

@@ -15,7 +15,7 @@ from engine.language.gaps import Gap, UsesKind
 if TYPE_CHECKING:
     from engine.language.compiler._state import Compiling
 
-__all__ = ["compile_gaps"]
+__all__ = ["compile_gaps", "known_rule"]
 
 # A requirement id of the catalogue: G-02, P-07, CH-05, J-12.
 _REQUIREMENT_ID = re.compile(r"[A-Z]{1,3}-\d{2}")
@@ -39,7 +39,7 @@ def compile_gaps(compiler: Compiling) -> tuple[Gap, ...]:
 
 def _gap(compiler: Compiling, spec: Mapping[str, Any], path: JsonPath, ids: set[str]) -> Gap | None:
     rules = [str(rule) for rule in spec["rules"]]
-    known = [_known_rule(compiler, rule, (*path, "rules", n), ids) for n, rule in enumerate(rules)]
+    known = [known_rule(compiler, rule, (*path, "rules", n), ids) for n, rule in enumerate(rules)]
     uses = _uses(compiler, spec["uses"], (*path, "uses"), ids)
     if not all(known) or uses is None:
         return None
@@ -55,7 +55,8 @@ def _gap(compiler: Compiling, spec: Mapping[str, Any], path: JsonPath, ids: set[
     )
 
 
-def _known_rule(compiler: Compiling, rule: str, path: JsonPath, ids: set[str]) -> bool:
+def known_rule(compiler: Compiling, rule: str, path: JsonPath, ids: set[str]) -> bool:
+    """Whether `rule` is a requirement id or one of `ids` (an error with a hint when not)."""
     if rule in ids or _REQUIREMENT_ID.fullmatch(rule):
         return True
     hint = did_you_mean(rule, ids) or "; name a requirement id such as G-02 or a rule id"

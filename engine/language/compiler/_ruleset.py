@@ -19,10 +19,13 @@ from engine.canonical import content_hash
 from engine.documents.document import Document, JsonPath
 from engine.documents.suggest import did_you_mean
 from engine.errors import RulesetError
+from engine.explain import condition_in_words
 from engine.language._declarations import Declarations, declare_source
 from engine.language._settings import declare_settings, resolve_settings
+from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
 from engine.language.compiler._gaps import compile_gaps
+from engine.language.compiler._labels import compile_labels
 from engine.language.compiler._lifecycle import compile_lifecycle
 from engine.language.compiler._sync import (
     compile_links,
@@ -32,6 +35,7 @@ from engine.language.compiler._sync import (
 )
 from engine.language.context import Relation
 from engine.language.dedupe import compile_dedupe
+from engine.language.operators.case import CaseValue
 from engine.language.operators.conditions import ConditionCompiler
 from engine.language.operators.transforms import ValueCompiler
 from engine.language.paths import compile_path
@@ -152,9 +156,10 @@ class _Compiler:
         for name, link in self.section("links").items():
             nodes.append((("links", name), _id(link)))
             nodes.append((("links", name, "unlink"), _id(self.section("links", name, "unlink"))))
-        gaps = self.data.get("gaps")
-        for index, gap in enumerate(gaps if isinstance(gaps, list) else []):
-            nodes.append((("gaps", index), _id(gap)))
+        for section in ("gaps", "checklist"):
+            listed = self.data.get(section)
+            for index, item in enumerate(listed if isinstance(listed, list) else []):
+                nodes.append(((section, index), _id(item)))
         return sorted(
             ((path, rule_id) for path, rule_id in nodes if isinstance(rule_id, str)),
             key=lambda node: self.document.where(node[0]),
@@ -285,6 +290,23 @@ class _Compiler:
                 return True
         return False
 
+    def summaries(self, entities: Mapping[str, Entity]) -> dict[str, str]:
+        """Every id of the ruleset (rules, policies, links, case branches, de-duplication,
+        gaps, tasks) to its declared summary ("" when it declares none; a case branch of an
+        entity's map without one: its condition in words)."""
+        found: dict[str, str] = {}
+        nodes = [*self.id_nodes(), *((path, name) for name, path in self.values.case_ids.items())]
+        for path, rule_id in nodes:
+            found.setdefault(rule_id, _summary(self.document.data, path))
+        for entity in entities.values():
+            if entity.dedupe is not None:
+                found.setdefault(entity.dedupe.id, entity.dedupe.summary)
+            for _, value in entity.fields:
+                for branch in value.branches if isinstance(value, CaseValue) else ():
+                    if branch.id is not None and not found.get(branch.id):
+                        found[branch.id] = condition_in_words(branch.check.text)
+        return found
+
     def check_version(self) -> None:
         version = self.data.get("version")
         stem = Path(self.document.path).stem
@@ -319,6 +341,7 @@ def compile_document(
     links = compile_links(compiler, entities)
     find_cycles(document, compiler.conditions.references, entities, errors)
     find_contradictions(document, entities, errors)
+    compiler.decls.sources = compile_labels(compiler)
     compiler.check_version()
     return _assemble(document, compiler, entities, rules, links)
 
@@ -331,6 +354,7 @@ def _assemble(
     links: tuple[Link, ...],
 ) -> CompiledRuleset:
     data, decls = document.data, compiler.decls
+    summaries = compiler.summaries(entities)
     relations = {
         relation.id: relation for named in decls.relations.values() for relation in named.values()
     }
@@ -353,7 +377,27 @@ def _assemble(
         preflight=tuple(rule for rule in rules.values() if rule.section == "preflight"),
         lifecycle=compile_lifecycle(compiler),
         gaps=compile_gaps(compiler),
+        checklist=compile_checklist(
+            compiler,
+            set(summaries),
+            set(compiler.values.case_ids)
+            | {entity.dedupe.id for entity in entities.values() if entity.dedupe is not None},
+        ),
+        summaries=MappingProxyType(summaries),
     )
+
+
+def _summary(data: Any, path: JsonPath) -> str:
+    node = data
+    for step in path:
+        if isinstance(node, Mapping) and isinstance(step, str):
+            node = node.get(step)
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+        else:
+            return ""
+    summary = node.get("summary") if isinstance(node, Mapping) else None
+    return " ".join(summary.split()) if isinstance(summary, str) else ""
 
 
 def _id(spec: Any) -> Any:
