@@ -8,10 +8,11 @@ The agency's pack: listings (manual actions, housekeeping) as grouped Markdown
 (`listing_lines`) and CSV (`write_listing_csv`), and one standalone HTML page with
 everything the agency must do (`write_pack`).
 
-`engine.migration._migrate` shows a migration run and its report read.
+`engine.migration.catch_up` compares a new migration with what an earlier one loaded (the
+catch-up after go-live). `engine.migration._migrate` shows a migration run and its report read.
 """
 
-from engine.migration._migrate import Emit, Migration, fingerprint, migrate
+from engine.migration._migrate import Emit, Excluded, Migration, fingerprint, migrate
 from engine.migration._pack_html import PHASES, SECTIONS, ChecklistItem, Pack, write_pack
 from engine.migration._pack_listing import (
     CSV_COLUMNS,
@@ -21,6 +22,14 @@ from engine.migration._pack_listing import (
     write_listing_csv,
 )
 from engine.migration._pack_text import RuleSummary, csv_cell, md_text, rule_summaries
+from engine.migration.catch_up import (
+    Baseline,
+    CatchUpItem,
+    FieldChange,
+    catch_up_markdown,
+    changed_fields,
+    section_of,
+)
 from engine.migration.report import (
     Difference,
     EntityCount,
@@ -35,10 +44,14 @@ __all__ = [
     "CSV_COLUMNS",
     "PHASES",
     "SECTIONS",
+    "Baseline",
+    "CatchUpItem",
     "ChecklistItem",
     "Difference",
     "Emit",
     "EntityCount",
+    "Excluded",
+    "FieldChange",
     "Journal",
     "Listing",
     "MemoryListing",
@@ -47,6 +60,8 @@ __all__ = [
     "Outcome",
     "Pack",
     "RuleSummary",
+    "catch_up_markdown",
+    "changed_fields",
     "csv_cell",
     "fingerprint",
     "listing_line",
@@ -55,6 +70,7 @@ __all__ = [
     "md_text",
     "migrate",
     "rule_summaries",
+    "section_of",
     "write_listing_csv",
     "write_pack",
 ]

@@ -46,9 +46,15 @@ from engine.language.paths import set_path
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.migration.report import Difference, EntityCount, Journal, MigrationReport, Outcome
 
-__all__ = ["Emit", "Migration", "fingerprint", "migrate"]
+__all__ = ["Emit", "Excluded", "Migration", "fingerprint", "migrate"]
 
 Emit = Callable[[str, dict[str, Any]], None]
+Excluded = Callable[[str, str | None, Difference], None]
+"""Called ``(target, would_be_id, difference)`` for each record a ``record`` entity does not
+write: an include rule leaves it out (change ``not migrated``) or its ``dedupe`` policy merges
+it into another (change ``merged``). `would_be_id` is the entity's ``id`` field evaluated on
+the row, only that field (None when the entity maps no ``id`` or it is empty); `difference`
+is the reconciliation's own, naming the rule and the reason."""
 
 
 @dataclass(slots=True)
@@ -90,6 +96,7 @@ def migrate(
     housekeeping: bool = False,
     emit: Emit | None = None,
     journal: Journal | None = None,
+    excluded: Excluded | None = None,
 ) -> Migration:
     """Migrate `records` (source name to rows; a `RecordError` row is unreadable).
 
@@ -106,6 +113,9 @@ def migrate(
             large migration can stream to files.
         journal: takes the reconciliation's outcomes and differences as they come instead
             of keeping them (see `MigrationReport`).
+        excluded: called ``(target, would_be_id, difference)`` for each record a ``record``
+            entity does not write (see `Excluded`), so a catch-up can tell a record it
+            loaded before that a rule now leaves out ("no longer wanted") and by which rule.
 
     Raises:
         EvaluationError: `records` names a source the ruleset does not declare.
@@ -122,7 +132,7 @@ def migrate(
     if unknown:
         hint = did_you_mean(unknown[0], ruleset.sources)
         raise EvaluationError(f"ruleset {ruleset.name} declares no source {unknown[0]!r}{hint}")
-    runner = _Runner(ruleset, as_of, check, emit, journal, housekeeping=housekeeping)
+    runner = _Runner(ruleset, as_of, check, emit, journal, excluded, housekeeping=housekeeping)
     runner.hold(records)
     for source in ruleset.sources:
         runner.run_source(source, runner.held.get(source, records.get(source, ())))
@@ -137,10 +147,11 @@ class _Runner:
         check: bool,
         emit: Emit | None,
         journal: Journal | None,
+        excluded: Excluded | None = None,
         *,
         housekeeping: bool = False,
     ) -> None:
-        self.ruleset, self.check, self.emit = ruleset, check, emit
+        self.ruleset, self.check, self.emit, self.excluded = ruleset, check, emit, excluded
         self.entities = [
             entity
             for entity in ruleset.entities.values()
@@ -218,12 +229,13 @@ class _Runner:
         failed = _first_failure(entity, row, self.context)
         if failed is not None:
             if entity.role == "record":
-                self.differ(
+                difference = self.differ(
                     entity, row, failed.rule, key, "not migrated", str(failed), in_words(failed)
                 )
+                self.left_out(entity, row, difference)
             return "excluded", (failed.rule,)
         if key is not None and key in merged and entity.dedupe is not None:
-            self.differ(
+            difference = self.differ(
                 entity,
                 row,
                 entity.dedupe.id,
@@ -231,6 +243,7 @@ class _Runner:
                 "merged",
                 f"merged into {merged[key]} (same {entity.dedupe.text})",
             )
+            self.left_out(entity, row, difference)
             return "merged", (entity.dedupe.id,)
         fields, reasons = _map_explained(entity, row, self.context)
         for twin in kept.get(key or "", ()):
@@ -240,6 +253,12 @@ class _Runner:
         self.write(entity, fields, row)
         decided = [rule.id for rule in entity.include] + [because.rule for because in reasons]
         return "included", tuple(decided)
+
+    def left_out(self, entity: Entity, row: Any, difference: Difference) -> None:
+        """Tell the `excluded` hook of a record `entity` does not write."""
+        if self.excluded is not None and entity.role == "record":
+            would_be = _would_be_id(entity, row, self.context)
+            self.excluded(entity.target or entity.name, would_be, difference)
 
     def write(self, entity: Entity, fields: dict[str, Any], row: Any) -> None:
         self.counts[entity.name].target_count += 1
@@ -265,11 +284,11 @@ class _Runner:
         change: Any,
         detail: str,
         words: str | None = None,
-    ) -> None:
+    ) -> Difference:
         label = self.label(entity.source, row)
-        self.result.reconciliation.add_difference(
-            Difference(entity.name, rule, key, change, detail, label, words)
-        )
+        difference = Difference(entity.name, rule, key, change, detail, label, words)
+        self.result.reconciliation.add_difference(difference)
+        return difference
 
     def label(self, source: str, row: Any) -> str | None:
         """The row's label as text (None when its source declares none or it is empty);
@@ -357,6 +376,15 @@ def entity_key(ruleset: CompiledRuleset, source: str) -> Callable[[Any], str | N
         return None if value is None else str(value)
 
     return read
+
+
+def _would_be_id(entity: Entity, row: Any, context: Context) -> str | None:
+    """The ``id`` `entity` would have written for `row` (only that field is evaluated)."""
+    for path, value in entity.fields:
+        if path == ("id",):
+            found = value.get(row, context)
+            return None if is_empty(found) else str(found)
+    return None
 
 
 def _first_failure(entity: Entity, row: Any, context: Context) -> Because | None:

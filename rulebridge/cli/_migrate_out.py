@@ -32,7 +32,6 @@ from engine.migration import (
     Outcome,
     Pack,
     RuleSummary,
-    fingerprint,
     listing_lines,
     rule_summaries,
     write_listing_csv,
@@ -42,7 +41,6 @@ from engine.migration import (
 __all__ = [
     "MARK",
     "CollectionWriter",
-    "Fingerprints",
     "ListingSpill",
     "NullJournal",
     "OutFolder",
@@ -74,28 +72,17 @@ def collection_name(target: str) -> str:
 
 
 class CollectionWriter:
-    """Streams records into ``<collection>.json`` files, each a JSON array.
+    """Streams records into ``<collection>.json`` files, each a JSON array with one record
+    per line: ``[``, the records separated by ``,`` and a newline, ``]``. The catch-up reads
+    an earlier output back in exactly this form (`rulebridge.cli._migrate_since`)."""
 
-    With `skip` (``{(target, id): fingerprint}`` of an earlier run), a record whose
-    fingerprint is unchanged is counted but not written (the cut-over catch-up).
-    """
-
-    def __init__(self, folder: Path, skip: Mapping[tuple[str, str], str] | None = None) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.skip = skip
         self.files: dict[str, IO[str]] = {}
         self.written: dict[str, int] = {}
-        self.unchanged: dict[str, int] = {}
-        self.seen: set[tuple[str, str]] = set()
 
     def __call__(self, target: str, record: dict[str, Any]) -> None:
         name = collection_name(target)
-        if self.skip is not None:
-            key = (name, str(record.get("id")))
-            self.seen.add(key)
-            if self.skip.get(key) == fingerprint(record):
-                self.unchanged[name] = self.unchanged.get(name, 0) + 1
-                return
         out = self.files.get(name)
         if out is None:
             out = self.files[name] = private_text(self.folder / f"{name}.json")
@@ -112,20 +99,7 @@ class CollectionWriter:
         for out in self.files.values():
             out.write("\n]\n")
             out.close()
-
-    def removed(self) -> list[tuple[str, str]]:
-        """Records of the earlier run that this run no longer writes."""
-        return sorted(key for key in (self.skip or {}) if key not in self.seen)
-
-
-class Fingerprints:
-    """An `emit` that keeps only ``{(collection, id): fingerprint}`` of each record."""
-
-    def __init__(self) -> None:
-        self.seen: dict[tuple[str, str], str] = {}
-
-    def __call__(self, target: str, record: dict[str, Any]) -> None:
-        self.seen[(collection_name(target), str(record.get("id")))] = fingerprint(record)
+        self.files = {}
 
 
 class SpillJournal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from contextlib import closing
+from contextlib import ExitStack, closing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,12 +15,11 @@ import click
 from adapters.jupix import ExportError, JupixExport
 from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RecordError, RulebridgeError, RulesetErrors, load_ruleset
-from engine.migration import Emit, Migration, migrate, rule_summaries
+from engine.migration import Migration, migrate, rule_summaries
 from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
 from rulebridge.cli._migrate_out import (
     CollectionWriter,
-    Fingerprints,
     ListingSpill,
     NullJournal,
     OutFolder,
@@ -30,10 +29,10 @@ from rulebridge.cli._migrate_out import (
     check_out_folder,
     collection_name,
     write_agency_pack,
-    write_json,
     write_text,
 )
 from rulebridge.cli._migrate_ready import assess, write_readiness
+from rulebridge.cli._migrate_since import BaselineError, CatchUp, open_since, since_kind
 from rulebridge.cli._migrate_tally import Tally
 
 __all__ = ["migrate_command"]
@@ -71,7 +70,10 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
     help="Only the pre-migration housekeeping report (J-17); writes no records.",
 )
 @click.option(
-    "--since", type=FOLDER, help="An earlier export: write only the records that changed after it."
+    "--since",
+    type=FOLDER,
+    help="What was loaded before: an earlier --out folder (preferred) or an earlier export. "
+    "Writes only the added and changed records and new manual actions, and catch-up.{md,json}.",
 )
 def migrate_command(
     ruleset_path: Path,
@@ -121,6 +123,8 @@ def migrate_command(
         raise click.UsageError("--check reads one export: give --since without --check")
     inputs = {"--jupix": jupix, "--since": since, "--ruleset": ruleset_path, "--settings": settings}
     target = _out_folder(out, inputs)
+    if since is not None and not check:
+        since_kind(since)
     ruleset = _load(ruleset_path, settings)
     export, problems = _open_checked(jupix)
     try:
@@ -128,9 +132,8 @@ def migrate_command(
             code = _check(ruleset, export, problems, as_of.date(), target)
         else:
             assert target is not None
-            earlier = _open(since) if since else None
-            code = _migrate(ruleset, export, problems, as_of.date(), target, earlier)
-    except (ExportError, OutFolderError) as exc:
+            code = _migrate(ruleset, export, problems, as_of.date(), target, since)
+    except (ExportError, OutFolderError, BaselineError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write the output ({exc}); the output folder was not replaced")
@@ -234,12 +237,8 @@ def _migrate(
     problems: list[RecordError],
     as_of: date,
     out: OutFolder,
-    since: JupixExport | None,
+    since: Path | None,
 ) -> ExitCode:
-    before = None
-    if since is not None:
-        before = Fingerprints()
-        _run(ruleset, since, as_of, emit=_records_only(ruleset, before), journal=NullJournal())
     collections = sorted(
         {
             collection_name(entity.target)
@@ -247,15 +246,39 @@ def _migrate(
             if entity.role == "record" and entity.target
         }
     )
+    with ExitStack() as stack:
+        catch_up = None
+        if since is not None:
+            catch_up = stack.enter_context(open_since(since, ruleset, as_of, collections, _warn))
+        return _migrate_into(ruleset, export, problems, as_of, out, collections, catch_up)
+
+
+def _migrate_into(
+    ruleset: CompiledRuleset,
+    export: JupixExport,
+    problems: list[RecordError],
+    as_of: date,
+    out: OutFolder,
+    collections: list[str],
+    catch_up: CatchUp | None,
+) -> ExitCode:
     with atomic_folder(out, _warn) as work:
-        writer = CollectionWriter(work, before.seen if before else None)
+        writer = CollectionWriter(work)
         journal = SpillJournal(work)
         said = rule_summaries(ruleset)
         manual = ListingSpill(work, "manual-actions", "action", said)
         checks = ListingSpill(work, "housekeeping", "check", said)
-        tally = Tally(ruleset, records=writer, manual=manual, checks=checks)
+        tally = _tally(ruleset, writer, manual, checks, catch_up)
         try:
-            result = _run(ruleset, export, as_of, housekeeping=True, emit=tally, journal=journal)
+            result = _run(
+                ruleset,
+                export,
+                as_of,
+                housekeeping=True,
+                emit=tally,
+                journal=journal,
+                excluded=catch_up.excluded if catch_up else None,
+            )
         finally:
             writer.close(collections)
             journal.close()
@@ -289,8 +312,9 @@ def _migrate(
         )
         readiness = assess(export.manifest(), as_of, result.reconciliation, problems, tally)
         write_readiness(work, readiness)
-        if before is not None:
-            _catch_up(work, writer)
+        if catch_up is not None:
+            unreadable = {str(item.record) for item in result.reconciliation.unreadable}
+            catch_up.write(work, unreadable)
         write_agency_pack(
             work,
             ruleset,
@@ -302,6 +326,8 @@ def _migrate(
             reconciliation=result.reconciliation,
         )
     _summary(result, out.given, sum(manual.groups.values()))
+    if catch_up is not None:
+        click.echo(catch_up.summary())
     click.echo("\n".join(readiness.brief()))
     return readiness.written_code()
 
@@ -318,39 +344,32 @@ def _snapshot(export: JupixExport, as_of: date) -> dict[str, str]:
     return {"exported_at": manifest.exported_at, "agency": manifest.agency}
 
 
-def _records_only(ruleset: CompiledRuleset, take: Emit) -> Emit:
-    listed = {entity.target for entity in ruleset.entities.values() if entity.role != "record"}
+def _tally(
+    ruleset: CompiledRuleset,
+    writer: CollectionWriter,
+    manual: ListingSpill,
+    checks: ListingSpill,
+    catch_up: CatchUp | None,
+) -> Tally:
+    """Counts the whole migration (readiness), and hands on what is written: everything,
+    or with a catch-up only the added and changed records and manual actions."""
+    if catch_up is None:
+        return Tally(ruleset, records=writer, manual=manual, checks=checks)
+    targets = {name: entity.target or name for name, entity in ruleset.entities.items()}
 
-    def emit(target: str, record: dict[str, Any]) -> None:
-        if target not in listed:
-            take(target, record)
+    def route(target: str, record: dict[str, Any]) -> None:
+        if target in catch_up.listed:
+            manual(record)
+        else:
+            writer(target, record)
 
-    return emit
-
-
-def _catch_up(work: Path, writer: CollectionWriter) -> None:
-    removed = writer.removed()
-    write_json(
-        work / "catch-up.json",
-        {
-            "written": writer.written,
-            "unchanged": writer.unchanged,
-            "removed": [{"collection": name, "id": record} for name, record in removed],
-        },
+    delta = catch_up.filter(route)
+    return Tally(
+        ruleset,
+        records=delta,
+        manual=lambda record: delta(targets[str(record.get("entity"))], dict(record)),
+        checks=checks,
     )
-    lines = [
-        "# Cut-over catch-up",
-        "",
-        "| collection | new or changed | unchanged |",
-        "|---|---:|---:|",
-    ]
-    for name in sorted(set(writer.written) | set(writer.unchanged)):
-        lines.append(
-            f"| {name} | {writer.written.get(name, 0)} | {writer.unchanged.get(name, 0)} |"
-        )
-    lines += ["", f"## Gone since the earlier export ({len(removed)})", ""]
-    lines += [f"- {name} `{record}`" for name, record in removed]
-    write_text(work / "catch-up.md", "\n".join(lines) + "\n")
 
 
 def _warn(message: str) -> None:

@@ -135,7 +135,7 @@ def test_since_writes_only_what_changed_after_the_first_export(tmp_path: Path) -
     assert [item["id"] for item in contacts] == ["C1", "C3"]
     assert read(tmp_path / "alto" / "inventory.json") == []
     catch_up = read(tmp_path / "alto" / "catch-up.json")
-    assert catch_up["removed"] == [{"collection": "contacts", "id": "C2"}]
+    assert catch_up["removed"] == [{"category": "removed", "collection": "contacts", "id": "C2"}]
 
 
 def test_a_bad_row_is_reported_and_accounted_for(tmp_path: Path) -> None:
