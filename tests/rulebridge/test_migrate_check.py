@@ -123,8 +123,8 @@ def test_housekeeping_due_is_not_ready_exits_3_and_names_each_kind_and_its_fix(
     result = check(jupix)
     assert result.exit_code == ExitCode.ATTENTION, result.output
     assert "# Readiness for go-live: NOT READY" in result.output
-    assert "2 housekeeping item(s) due in Jupix (J-01)" in result.output
-    assert "1 housekeeping item(s) due in Jupix (J-03)" in result.output
+    assert "2 housekeeping item(s) due in Jupix (J-17.expired-applicants)" in result.output
+    assert "1 housekeeping item(s) due in Jupix (J-17.stale-tenancies)" in result.output
     assert (
         "Fix: in Jupix, for each item housekeeping.md lists: Extend the expiry date or archive "
         "the applicant; then take the export again" in result.output
@@ -133,7 +133,7 @@ def test_housekeeping_due_is_not_ready_exits_3_and_names_each_kind_and_its_fix(
     assert written.exit_code == ExitCode.ATTENTION
     readiness = read(tmp_path / "house" / "readiness.json")
     kinds = {item["rule"]: item["count"] for item in readiness["housekeeping"]["by_check"]}
-    assert kinds == {"J-01": 2, "J-03": 1}
+    assert kinds == {"J-17.expired-applicants": 2, "J-17.stale-tenancies": 1}
     assert [reason["kind"] for reason in readiness["reasons"]] == ["housekeeping"] * 2
     listed = read(tmp_path / "house" / "housekeeping.json")["checks"]
     assert len(listed) == readiness["housekeeping"]["total"] == 3

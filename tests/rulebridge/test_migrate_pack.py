@@ -31,7 +31,8 @@ def export(folder: Path) -> Path:
             {"propertyID": "P1", "ownerContactIDs": ["C1"]},
             {"propertyID": "P2", "crmStatus": "Instructed - On Market", "availability": 2},
             {"propertyID": "P3", "archived": True, "crmStatus": "Archived", "availability": 6,
-             "images": ["https://media.example.com/1.jpg"], "displayAddress": HOSTILE},
+             "images": ["https://media.example.com/1.jpg"], "displayAddress": HOSTILE,
+             "addressStreet": HOSTILE},
         ],
         contacts=[{"contactID": "C1", "roles": ["landlord"]}, {"contactID": "C2"}],
         tenancies=[{"tenancyID": "T1", "propertyID": "P2", "tenantContactIDs": ["C2"],
@@ -104,7 +105,7 @@ def test_the_manual_actions_markdown_groups_milestones_per_sale(alto: Path) -> N
     text = (alto / "manual-actions.md").read_text("utf-8")
     assert "## Re-enter the progression milestone (4)" in text
     assert text.index("### Sale S1 at") < text.index("### Sale S2 at")
-    assert "| Searches Ordered: 2025-05-01 | `PM1` |" in text
+    assert "| Searches Ordered: completed 2025-05-01 | `PM1` |" in text
     assert "| Exchange: outstanding | `PM2` |" in text
     assert "Rule J-14:" in text
     assert "!=" not in text
@@ -145,7 +146,8 @@ def test_check_out_writes_the_housekeeping_csv_and_a_pack(tmp_path: Path) -> Non
     assert sorted(row["id"] for row in rows) == sorted(item["id"] for item in checks)
     assert {row["record id"] for row in rows} >= {"T1", "P3"}
     media = next(row for row in rows if row["record id"] == "P3")
-    assert media["detail"].startswith("<script>")
+    assert HOSTILE in media["address"]
+    assert media["name"].startswith("<script>")
     page = Page((tmp_path / "house" / "agency-pack.html").read_text("utf-8"))
     assert Counter(page.codes["before-export"])["P3"] == 1
     assert f"Housekeeping in Jupix ({len(checks)})" in page.text("before-export")
