@@ -107,7 +107,7 @@ def test_the_manual_actions_markdown_groups_milestones_per_sale(alto: Path) -> N
     assert text.index("### Sale S1 at") < text.index("### Sale S2 at")
     assert "| Searches Ordered: completed 2025-05-01 | `PM1` |" in text
     assert "| Exchange: outstanding | `PM2` |" in text
-    assert "Rule J-14:" in text
+    assert "Rule J-14.milestones:" in text
     assert "!=" not in text
 
 
