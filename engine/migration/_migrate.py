@@ -11,13 +11,15 @@ record. A source's ``label:`` (a contact's name, a property's full address) is e
 once for each record a report lists: on its differences, its outcome unless plainly
 migrated, and every manual or check record (as ``label``, when the source declares one).
 
-Memory stays bounded: only the sources that relations reach are held (relations need their
-indexes); every other source is streamed, each record decided for every entity reading it,
+Memory stays bounded: the sources that relations reach are written to private temporary
+files (`engine.sync.tables.RecordTable`) and indexed by position, so memory holds their keys,
+not their rows; every source is streamed, each record decided for every entity reading it,
 then dropped. A source an entity de-duplicates is read three times (match keys, merged
-records, decisions) when it can be iterated again, and held when it cannot.
+records, decisions). A source that can be iterated only once is held, compacted.
 
 Example:
     >>> from datetime import date
+from pathlib import Path
     >>> from engine import load_ruleset
     >>> ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")
     >>> records = {"jupix.contacts": [{"contactID": "C1", "roles": ["landlord"]}]}
@@ -28,10 +30,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from sys import intern
+from pathlib import Path
 from typing import Any
 
 from engine.canonical import content_hash
@@ -44,7 +47,9 @@ from engine.language.operators.case import CaseValue
 from engine.language.operators.transforms import as_text, is_empty
 from engine.language.paths import set_path
 from engine.language.ruleset import CompiledRuleset, Entity
+from engine.migration._held import Replay, Rows
 from engine.migration.report import Difference, EntityCount, Journal, MigrationReport, Outcome
+from engine.sync.tables import RecordTable
 
 __all__ = ["Emit", "Excluded", "Migration", "fingerprint", "migrate"]
 
@@ -133,9 +138,13 @@ def migrate(
         hint = did_you_mean(unknown[0], ruleset.sources)
         raise EvaluationError(f"ruleset {ruleset.name} declares no source {unknown[0]!r}{hint}")
     runner = _Runner(ruleset, as_of, check, emit, journal, excluded, housekeeping=housekeeping)
-    runner.hold(records)
-    for source in ruleset.sources:
-        runner.run_source(source, runner.held.get(source, records.get(source, ())))
+    with tempfile.TemporaryDirectory(prefix="rulebridge-migrate-") as scratch:
+        try:
+            runner.hold(records, Path(scratch))
+            for source in ruleset.sources:
+                runner.run_source(source, runner.held.get(source, records.get(source, ())))
+        finally:
+            runner.close()
     return runner.result
 
 
@@ -167,24 +176,44 @@ class _Runner:
         self.result.reconciliation.entities.extend(
             count for count in self.counts.values() if check or count.role != "check"
         )
-        self.held: dict[str, list[Any]] = {}
+        self.held: dict[str, Iterable[Any]] = {}
+        self.tables: list[RecordTable] = []
         self.context: Context = ruleset.context({}, as_of=as_of)
         self.labelled: tuple[Any, str | None] = (None, None)
         """The last row labelled and its label: each row is labelled at most once."""
 
-    def hold(self, records: Mapping[str, Iterable[Any]]) -> None:
-        """Keep in memory the sources that relations reach or entities de-duplicate."""
+    def hold(self, records: Mapping[str, Iterable[Any]], scratch: Path) -> None:
+        """Index the sources that relations reach, and keep those entities de-duplicate.
+
+        A source that can be read again (an export's table) is written to a `RecordTable`
+        in `scratch` and indexed by position, so memory holds its keys, not its rows; its
+        entities read it again from the source. A source that can be read only once is
+        held in memory, compacted (`Rows`).
+        """
         wanted = {relation.target for relation in self.ruleset.relations.values()}
         again = {entity.source for entity in self.entities if entity.dedupe is not None}
-        for name in self.ruleset.sources:
+        compact = Rows().compact
+        indexed: dict[str, Sequence[Any]] = {}
+        for number, name in enumerate(self.ruleset.sources):
             rows = records.get(name)
-            if rows is not None and (name in wanted or (name in again and iter(rows) is rows)):
-                self.held[name] = [_compact(row) for row in rows]
-        readable = {
-            name: [row for row in rows if not isinstance(row, RecordError)]
-            for name, rows in self.held.items()
-        }
-        self.context = self.ruleset.context(readable, as_of=self.result.as_of)
+            if rows is None:
+                continue
+            once = iter(rows) is rows
+            if name in wanted and not once:
+                unreadable: list[tuple[int, Any]] = []
+                table = RecordTable.write(scratch / f"{number}.jsonl", _readable(rows, unreadable))
+                self.tables.append(table)
+                indexed[name] = table
+                self.held[name] = Replay(table, unreadable)  # not read from the source again
+            elif name in wanted or (name in again and once):
+                held = self.held[name] = [compact(row) for row in rows]
+                indexed[name] = [row for row in held if not isinstance(row, RecordError)]
+        self.context = self.ruleset.context(indexed, as_of=self.result.as_of)
+
+    def close(self) -> None:
+        """Close the files of the tables `hold` wrote."""
+        for table in self.tables:
+            table.close()
 
     def run_source(self, source: str, rows: Iterable[Any]) -> None:
         entities = [entity for entity in self.entities if entity.source == source]
@@ -430,11 +459,12 @@ def _members(
     return members
 
 
-def _compact(row: Any) -> Any:
-    """A held row with its short texts interned: statuses and dates repeat a lot."""
-    if not isinstance(row, dict):
-        return row
-    return {
-        name: intern(value) if isinstance(value, str) and len(value) <= 24 else value
-        for name, value in row.items()
-    }
+def _readable(rows: Iterable[Any], unreadable: list[tuple[int, Any]]) -> Iterator[Any]:
+    """The readable rows of `rows`; each `RecordError` goes to `unreadable` with its place."""
+    count = 0
+    for row in rows:
+        if isinstance(row, RecordError):
+            unreadable.append((count, row))
+        else:
+            count += 1
+            yield row

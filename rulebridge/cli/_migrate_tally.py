@@ -59,7 +59,7 @@ class Tally:
         self.summaries = {name: entity.summary for name, entity in ruleset.entities.items()}
         self.sources = frozenset(ruleset.sources)
         self.collections: Counter[str] = Counter(
-            {_collection(target): 0 for target in self.record_targets}
+            {_collection(target): 0 for target in sorted(self.record_targets)}
         )
         self.manual: Counter[str] = Counter()
         self.checks: dict[str, HousekeepingCount] = {}

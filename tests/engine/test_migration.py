@@ -120,3 +120,43 @@ def test_generated_exports_migrate_deterministically_and_account_for_every_recor
         }
         errors = [error.message for error in VALIDATOR.iter_errors(collections)]
         assert errors == []
+
+
+@pytest.mark.req("J-16")
+def test_a_source_relations_reach_is_replayed_in_order_from_its_file(tmp_path: Path) -> None:
+    """Tenancies (a relation target) are written to a private table and read back for their
+    own entities: the same outcomes in the same order, the unreadable row in its place, and
+    the same records as a one-shot stream of the same rows (held in memory)."""
+    properties = [{"propertyID": "P1", "crmStatus": "Instructed - On Market", "archived": False,
+                   "department": "Lettings", "displayAddress": "1 Mill Lane"}]  # fmt: skip
+    tenancies: list[Any] = [
+        {"tenancyID": "T1", "propertyID": "P1", "status": "Moved Out", "tenantContactIDs": []},
+        RecordError("tenancies.csv:3", "T2", "status 'Moved out' is not allowed"),
+        {"tenancyID": "T3", "propertyID": "P1", "status": "Active", "tenantContactIDs": []},
+        RecordError("tenancies.csv:5", "T4", "rent is not a number"),
+    ]
+    replayed = migrate(
+        ruleset(),
+        {"jupix.properties": properties, "jupix.tenancies": tenancies},
+        as_of=AS_OF,
+    )
+    once = migrate(
+        ruleset(),
+        {"jupix.properties": iter(properties), "jupix.tenancies": iter(tenancies)},
+        as_of=AS_OF,
+    )
+    order = [
+        (item.record, item.outcome)
+        for item in replayed.reconciliation.outcomes
+        if item.source == "jupix.tenancies"
+    ]
+    assert order == [
+        ("T1", "migrated"),
+        ("T2", "unreadable"),
+        ("T3", "migrated"),
+        ("T4", "unreadable"),
+    ]
+    assert replayed.records == once.records
+    assert replayed.reconciliation.outcomes == once.reconciliation.outcomes
+    # J-05: the active tenancy, read back from the table through the relation, makes P1 Let
+    assert replayed.records["alto.inventory"][0]["inventoryStatus"] == "Let"
