@@ -23,7 +23,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from sys import intern
 from typing import Any
 
-__all__ = ["HeldRow", "Layout", "Replay", "Rows"]
+from engine.errors import RecordError
+
+__all__ = ["HeldRow", "Layout", "Replay", "Rows", "readable"]
 
 _INTERNED = 24
 """Texts up to this length are interned: statuses, dates, short ids and codes repeat."""
@@ -117,3 +119,14 @@ class Replay:
         while upcoming is not None:
             yield upcoming[1]
             upcoming = next(pending, None)
+
+
+def readable(rows: Iterable[Any], unreadable: list[tuple[int, Any]]) -> Iterator[Any]:
+    """The readable rows of `rows`; each `RecordError` goes to `unreadable` with its place."""
+    count = 0
+    for row in rows:
+        if isinstance(row, RecordError):
+            unreadable.append((count, row))
+        else:
+            count += 1
+            yield row

@@ -31,7 +31,7 @@ from pathlib import Path
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,14 +40,13 @@ from typing import Any
 from engine.canonical import content_hash
 from engine.documents.suggest import did_you_mean
 from engine.errors import EvaluationError, RecordError
-from engine.explain import Because, in_words
+from engine.explain import in_words
 from engine.language.context import Context
 from engine.language.dedupe import group_duplicates
-from engine.language.operators.case import CaseValue
-from engine.language.operators.transforms import as_text, is_empty
-from engine.language.paths import set_path
+from engine.language.operators.transforms import as_text
 from engine.language.ruleset import CompiledRuleset, Entity
-from engine.migration._held import Replay, Rows
+from engine.migration._held import Replay, Rows, readable
+from engine.migration._rows import fill, first_failure, map_explained, members, would_be_id
 from engine.migration.report import Difference, EntityCount, Journal, MigrationReport, Outcome
 from engine.sync.tables import RecordTable
 
@@ -201,7 +200,7 @@ class _Runner:
             once = iter(rows) is rows
             if name in wanted and not once:
                 unreadable: list[tuple[int, Any]] = []
-                table = RecordTable.write(scratch / f"{number}.jsonl", _readable(rows, unreadable))
+                table = RecordTable.write(scratch / f"{number}.jsonl", readable(rows, unreadable))
                 self.tables.append(table)
                 indexed[name] = table
                 self.held[name] = Replay(table, unreadable)  # not read from the source again
@@ -225,7 +224,7 @@ class _Runner:
             if entity.dedupe is not None
         }
         kept: dict[str, dict[str, list[Any]]] = {
-            entity.name: _members(merges[entity.name], rows, entity, self.context)
+            entity.name: members(merges[entity.name], rows, entity, self.context)
             for entity in entities
             if entity.name in merges
         }
@@ -255,7 +254,7 @@ class _Runner:
         """Decide `row` for `entity`: ``(status, rules)``, writing what it includes."""
         self.counts[entity.name].source_count += 1
         key = entity.key_of(row)
-        failed = _first_failure(entity, row, self.context)
+        failed = first_failure(entity, row, self.context)
         if failed is not None:
             if entity.role == "record":
                 difference = self.differ(
@@ -274,9 +273,9 @@ class _Runner:
             )
             self.left_out(entity, row, difference)
             return "merged", (entity.dedupe.id,)
-        fields, reasons = _map_explained(entity, row, self.context)
+        fields, reasons = map_explained(entity, row, self.context)
         for twin in kept.get(key or "", ()):
-            _fill(fields, twin)
+            fill(fields, twin)
         for because in reasons:
             self.differ(entity, row, because.rule, key, "changed", str(because), in_words(because))
         self.write(entity, fields, row)
@@ -286,7 +285,7 @@ class _Runner:
     def left_out(self, entity: Entity, row: Any, difference: Difference) -> None:
         """Tell the `excluded` hook of a record `entity` does not write."""
         if self.excluded is not None and entity.role == "record":
-            would_be = _would_be_id(entity, row, self.context)
+            would_be = would_be_id(entity, row, self.context)
             self.excluded(entity.target or entity.name, would_be, difference)
 
     def write(self, entity: Entity, fields: dict[str, Any], row: Any) -> None:
@@ -405,66 +404,3 @@ def entity_key(ruleset: CompiledRuleset, source: str) -> Callable[[Any], str | N
         return None if value is None else str(value)
 
     return read
-
-
-def _would_be_id(entity: Entity, row: Any, context: Context) -> str | None:
-    """The ``id`` `entity` would have written for `row` (only that field is evaluated)."""
-    for path, value in entity.fields:
-        if path == ("id",):
-            found = value.get(row, context)
-            return None if is_empty(found) else str(found)
-    return None
-
-
-def _first_failure(entity: Entity, row: Any, context: Context) -> Because | None:
-    for rule in entity.include:
-        if not rule.check.test(row, context):
-            _, because = rule.check.explain(row, context)
-            failing = [item for item in because if not item.held]
-            return (failing or because or [Because(rule.id, rule.text, None, "holds", False)])[0]
-    return None
-
-
-def _map_explained(
-    entity: Entity, row: Any, context: Context
-) -> tuple[dict[str, Any], list[Because]]:
-    mapped: dict[str, Any] = {}
-    reasons: list[Because] = []
-    for path, value in entity.fields:
-        if isinstance(value, CaseValue):
-            found, because = value.explain(row, context)
-            if because is not None:
-                reasons.append(because)
-        else:
-            found = value.get(row, context)
-        set_path(mapped, path, found)
-    return mapped, reasons
-
-
-def _fill(fields: dict[str, Any], other: Mapping[str, Any]) -> None:
-    for name, value in other.items():
-        if is_empty(fields.get(name)) and not is_empty(value):
-            fields[name] = value
-
-
-def _members(
-    merged: Mapping[str, str], rows: Iterable[Any], entity: Entity, context: Context
-) -> dict[str, list[dict[str, Any]]]:
-    """For each kept record, the mapped fields of the records merged into it."""
-    members: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        key = None if isinstance(row, RecordError) else entity.key_of(row)
-        if key is not None and key in merged:
-            members.setdefault(merged[key], []).append(entity.map(row, context))
-    return members
-
-
-def _readable(rows: Iterable[Any], unreadable: list[tuple[int, Any]]) -> Iterator[Any]:
-    """The readable rows of `rows`; each `RecordError` goes to `unreadable` with its place."""
-    count = 0
-    for row in rows:
-        if isinstance(row, RecordError):
-            unreadable.append((count, row))
-        else:
-            count += 1
-            yield row

@@ -40,8 +40,8 @@ from adapters.jupix.records import PREFIX
 from engine import RecordError
 from engine.migration import MigrationReport
 from rulebridge._exits import ExitCode
-from rulebridge.cli._migrate_out import write_json, write_text
 from rulebridge.cli._migrate_tally import HousekeepingCount, Tally
+from rulebridge.cli._out_folder import write_json, write_text
 
 __all__ = ["Readiness", "Reason", "RowProblem", "assess", "write_readiness"]
 

@@ -53,7 +53,8 @@ from engine.migration.catch_up import (
     SECTIONS,
     UNCHANGED,
 )
-from rulebridge.cli._migrate_out import collection_name, private_text
+from rulebridge.cli._migrate_out import collection_name
+from rulebridge.cli._out_folder import private_text
 from rulebridge.cli._since_baseline import (
     CATCH_UP,
     BaselineError,

@@ -26,7 +26,8 @@ from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RulebridgeError
 from engine.migration import fingerprint, migrate
 from engine.migration.catch_up import MANUAL
-from rulebridge.cli._migrate_out import MARK, CollectionWriter, NullJournal, private_text
+from rulebridge.cli._migrate_out import CollectionWriter, NullJournal
+from rulebridge.cli._out_folder import MARK, private_text
 
 __all__ = [
     "CATCH_UP",

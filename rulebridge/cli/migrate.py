@@ -22,18 +22,20 @@ from rulebridge.cli._migrate_out import (
     CollectionWriter,
     ListingSpill,
     NullJournal,
-    OutFolder,
-    OutFolderError,
     SpillJournal,
-    atomic_folder,
-    check_out_folder,
     collection_name,
     write_agency_pack,
-    write_text,
 )
 from rulebridge.cli._migrate_ready import assess, write_readiness
 from rulebridge.cli._migrate_since import BaselineError, CatchUp, open_since, since_kind
 from rulebridge.cli._migrate_tally import Tally
+from rulebridge.cli._out_folder import (
+    OutFolder,
+    OutFolderError,
+    atomic_folder,
+    check_out_folder,
+    write_text,
+)
 
 __all__ = ["migrate_command"]
 

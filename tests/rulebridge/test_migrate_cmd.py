@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from adapters.jupix import write_manifest
 from rulebridge._exits import ExitCode
 from rulebridge.cli import main
-from rulebridge.cli._migrate_out import (
+from rulebridge.cli._migrate_out import CollectionWriter
+from rulebridge.cli._out_folder import (
     MARK,
-    CollectionWriter,
     OutFolderError,
     _remove_ours,
     atomic_folder,
