@@ -171,10 +171,10 @@ class CatchUp:
             NO_LONGER_WANTED,
             collection,
             record_id,
-            label=getattr(difference, "label", None),
+            label=difference.label,
             rule=difference.rule,
             summary=self._summary_of(difference.rule),
-            reason=difference.detail.removeprefix(f"{difference.rule}: "),
+            reason=difference.words or difference.detail.removeprefix(f"{difference.rule}: "),
         )
         with _scratch():
             self.db.execute(
