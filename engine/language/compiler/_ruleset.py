@@ -221,7 +221,7 @@ class _Compiler:
                 name,
                 source,
                 target if isinstance(target, str) else None,
-                str(spec.get("summary", "")),
+                str(spec.get("summary", "")).strip(),
                 self.rules_of(spec, "include", name, rules),
                 self.rules_of(spec, "archive", name, rules),
                 fields,
@@ -361,7 +361,7 @@ def _assemble(
     return CompiledRuleset(
         name=str(data.get("ruleset", "")),
         version=data.get("version", 0) if isinstance(data.get("version"), int) else 0,
-        summary=str(data.get("summary", "")),
+        summary=str(data.get("summary", "")).strip(),
         path=document.path,
         content_hash=content_hash(data),
         settings=MappingProxyType(dict(decls.effective)),
