@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["because_words", "clean", "condition_words", "field_words", "value_words"]
@@ -108,6 +109,7 @@ def _included_words(name: str, value: Any, entity: str, held: bool) -> str:
     return f"{'one' if held else 'none'} of its {things} {keys} is included as {kind}"
 
 
+@lru_cache(maxsize=4096)  # a ruleset has few conditions; each is said for many records
 def condition_words(text: str) -> str:
     """Condition text as `Check.text` builds it, recursively, in words."""
     text = _unwrap(text.strip())
@@ -253,6 +255,7 @@ def _keys(value: Any) -> str:
     return ""
 
 
+@lru_cache(maxsize=4096)
 def field_words(name: str) -> str:
     """``profileExpiryDate`` -> ``profile expiry date``; ``images[]`` -> ``images``."""
     words = []
