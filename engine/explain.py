@@ -105,9 +105,10 @@ def in_words(because: Because) -> str:
         >>> in_words(Because("J-01.archived", "archived", True, "= True", True))
         'archived is yes'
     """
-    return because_words(
+    said = because_words(
         str(because.field), because.value, str(because.expected), bool(because.held)
     )
+    return said.strip()  # an empty operand ("< " with nothing after it) leaves a space
 
 
 def condition_in_words(text: str) -> str:

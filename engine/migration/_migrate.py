@@ -19,7 +19,6 @@ records, decisions). A source that can be iterated only once is held, compacted.
 
 Example:
     >>> from datetime import date
-from pathlib import Path
     >>> from engine import load_ruleset
     >>> ruleset = load_ruleset("rulesets/jupix-alto/v1.yaml")
     >>> records = {"jupix.contacts": [{"contactID": "C1", "roles": ["landlord"]}]}

@@ -283,3 +283,10 @@ def test_any_reason_shaped_like_the_engines_reads_without_operators(
     said = in_words(Because("R1", field, value, expected, held))
     for mark in ("!=", "=", "[", "'"):
         assert mark not in said, (field, value, expected, said)
+
+
+def test_an_empty_operand_leaves_no_trailing_space() -> None:
+    """Found by Hypothesis in CI: ``<`` with nothing after it said "... not less than "."""
+    said = in_words(Because("", "", {}, "<", False))
+    assert said == said.strip()
+    assert said.endswith("less than")
