@@ -253,11 +253,13 @@ class _Runner:
         """Decide `row` for `entity`: ``(status, rules)``, writing what it includes."""
         self.counts[entity.name].source_count += 1
         key = entity.key_of(row)
-        failed = first_failure(entity, row, self.context)
-        if failed is not None:
+        failing = first_failure(entity, row, self.context)
+        if failing:
+            failed = failing[0]
             if entity.role == "record":
+                words = "; ".join(dict.fromkeys(in_words(item) for item in failing))
                 difference = self.differ(
-                    entity, row, failed.rule, key, "not migrated", str(failed), in_words(failed)
+                    entity, row, failed.rule, key, "not migrated", str(failed), words
                 )
                 self.left_out(entity, row, difference)
             return "excluded", (failed.rule,)

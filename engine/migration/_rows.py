@@ -29,14 +29,16 @@ def would_be_id(entity: Entity, row: Any, context: Context) -> str | None:
     return None
 
 
-def first_failure(entity: Entity, row: Any, context: Context) -> Because | None:
-    """The first include rule of `entity` that `row` fails, with what it read (None: none)."""
+def first_failure(entity: Entity, row: Any, context: Context) -> tuple[Because, ...]:
+    """What failed in the first include rule of `entity` that `row` fails: each condition
+    of it that did not hold, with what it read (every alternative of an ``any``); empty
+    when `row` passes every rule."""
     for rule in entity.include:
         if not rule.check.test(row, context):
             _, because = rule.check.explain(row, context)
             failing = [item for item in because if not item.held]
-            return (failing or because or [Because(rule.id, rule.text, None, "holds", False)])[0]
-    return None
+            return tuple(failing or because or [Because(rule.id, rule.text, None, "holds", False)])
+    return ()
 
 
 def map_explained(

@@ -50,6 +50,12 @@ def test_only_unexpired_applicants_migrate_as_searching(tmp_path: Path) -> None:
     assert outcome(result, "jupix.applicants", "A3").outcome == "not migrated"
     assert differences(result, "J-01") == {"A3": "not migrated"}
     assert "C3" in by_id(result, "alto.contacts")  # the contact itself still migrates
+    # the reason says every alternative of the rule that failed, in words
+    (why,) = [d.words for d in result.reconciliation.differences if d.rule == "J-01"]
+    assert why == (
+        "profile expiry date is 2025-06-01, not empty; "
+        "profile expiry date 2025-06-01 is not after the migration date (2025-06-02)"
+    )
 
 
 @pytest.mark.req("J-02")
