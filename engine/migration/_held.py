@@ -1,97 +1,32 @@
-"""Rows a migration holds in memory, kept small: a read-only mapping over a tuple.
+"""How a migration reads again the sources relations reach, and the rows it must hold.
 
-The sources that relations reach are held whole (their indexes point into them), and at
-100,000 properties that is over a million rows. A dict of fourteen fields costs about 650
-bytes before its values; a `HeldRow` costs a slot object and a tuple (about 200), its field
-names shared by every row of the same shape (`Layout`). Short texts (statuses, dates, ids
-that repeat) are interned, so equal ones are stored once.
-
-A `HeldRow` reads like the dict it replaces: ``row["status"]``, ``row.get("status")``,
-``"status" in row``, iteration in the original order, equality with a dict of the same
-items. It cannot be changed.
-
-Example:
-    >>> rows = Rows()
-    >>> row = rows.compact({"tenancyID": "T1", "status": "Active"})
-    >>> row["status"], row.get("rent"), dict(row)
-    ('Active', None, {'tenancyID': 'T1', 'status': 'Active'})
+`Replay` gives a source read once back in its order: its readable rows from the file they
+were written to (a `RecordTable`), each unreadable row in its place. `compact` keeps a row
+held in memory (a source that can be read only once) with its short texts interned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from sys import intern
 from typing import Any
 
 from engine.errors import RecordError
 
-__all__ = ["HeldRow", "Layout", "Replay", "Rows", "readable"]
+__all__ = ["Replay", "compact", "readable"]
 
 _INTERNED = 24
 """Texts up to this length are interned: statuses, dates, short ids and codes repeat."""
 
 
-class Layout:
-    """The field names of rows of one shape, and where each sits in a row's tuple."""
-
-    __slots__ = ("index", "names")
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-        self.index = {name: position for position, name in enumerate(names)}
-
-
-class HeldRow(Mapping[str, Any]):
-    """A read-only row: a `Layout` shared with every row of its shape, and its values."""
-
-    __slots__ = ("_layout", "_values")
-
-    def __init__(self, layout: Layout, values: tuple[Any, ...]) -> None:
-        self._layout = layout
-        self._values = values
-
-    def __getitem__(self, name: str) -> Any:
-        return self._values[self._layout.index[name]]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """The field's value, or `default` when the row has no such field."""
-        position = self._layout.index.get(name)
-        return default if position is None else self._values[position]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._layout.index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._layout.names)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __repr__(self) -> str:
-        return f"HeldRow({dict(self)!r})"
-
-
-class Rows:
-    """Makes `HeldRow`s, sharing one `Layout` per shape of row."""
-
-    def __init__(self) -> None:
-        self.layouts: dict[tuple[str, ...], Layout] = {}
-
-    def compact(self, row: Any) -> Any:
-        """`row` as a `HeldRow` with its short texts interned (anything not a dict as is)."""
-        if type(row) is not dict:
-            return row
-        names = tuple(row)
-        layout = self.layouts.get(names)
-        if layout is None:
-            layout = self.layouts[names] = Layout(names)
-        return HeldRow(
-            layout,
-            tuple(
-                intern(value) if type(value) is str and len(value) <= _INTERNED else value
-                for value in row.values()
-            ),
-        )
+def compact(row: Any) -> Any:
+    """A held row with its short texts interned: statuses and dates repeat a lot."""
+    if not isinstance(row, dict):
+        return row
+    return {
+        name: intern(value) if isinstance(value, str) and len(value) <= _INTERNED else value
+        for name, value in row.items()
+    }
 
 
 class Replay:

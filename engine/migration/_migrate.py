@@ -44,7 +44,7 @@ from engine.language.context import Context
 from engine.language.dedupe import group_duplicates
 from engine.language.operators.transforms import as_text
 from engine.language.ruleset import CompiledRuleset, Entity
-from engine.migration._held import Replay, Rows, readable
+from engine.migration._held import Replay, compact, readable
 from engine.migration._rows import fill, first_failure, map_explained, members, would_be_id
 from engine.migration.report import Difference, EntityCount, Journal, MigrationReport, Outcome
 from engine.sync.tables import RecordTable
@@ -162,7 +162,7 @@ class _Runner:
         self.entities = [
             entity
             for entity in ruleset.entities.values()
-            if (entity.role == "check") == check or (housekeeping and entity.role == "check")
+            if (entity.role == "check" if check else entity.role != "check" or housekeeping)
         ]
         self.result = Migration(
             ruleset.name, as_of, check, MigrationReport(ruleset.name, as_of, journal)
@@ -186,11 +186,10 @@ class _Runner:
         A source that can be read again (an export's table) is written to a `RecordTable`
         in `scratch` and indexed by position, so memory holds its keys, not its rows; its
         entities read it again from the source. A source that can be read only once is
-        held in memory, compacted (`Rows`).
+        held in memory, compacted.
         """
         wanted = {relation.target for relation in self.ruleset.relations.values()}
         again = {entity.source for entity in self.entities if entity.dedupe is not None}
-        compact = Rows().compact
         indexed: dict[str, Sequence[Any]] = {}
         for number, name in enumerate(self.ruleset.sources):
             rows = records.get(name)

@@ -35,6 +35,7 @@ __all__ = [
     "NullJournal",
     "SpillJournal",
     "collection_name",
+    "role_targets",
     "write_agency_pack",
 ]
 
@@ -42,6 +43,14 @@ __all__ = [
 def collection_name(target: str) -> str:
     """``alto.timeline`` -> ``timeline`` (the file is ``timeline.json``)."""
     return target.split(".", 1)[-1]
+
+
+def role_targets(ruleset: CompiledRuleset, role: str) -> set[str]:
+    """The targets of the ruleset's entities of `role` (``record``, ``manual``, ``check``);
+    an entity without ``to:`` is its own target."""
+    return {
+        entity.target or entity.name for entity in ruleset.entities.values() if entity.role == role
+    }
 
 
 class CollectionWriter:

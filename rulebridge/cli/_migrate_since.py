@@ -53,13 +53,12 @@ from engine.migration.catch_up import (
     SECTIONS,
     UNCHANGED,
 )
-from rulebridge.cli._migrate_out import collection_name
+from rulebridge.cli._migrate_out import collection_name, role_targets
 from rulebridge.cli._out_folder import private_text
 from rulebridge.cli._since_baseline import (
     CATCH_UP,
     BaselineError,
     BaselineSource,
-    listed_targets,
     manual_id,
     read_baseline,
     read_collection,
@@ -116,12 +115,8 @@ class CatchUp:
     ) -> None:
         self.source, self.ruleset, self.as_of = source, ruleset, as_of
         self.baseline = Baseline(source.fingerprints())
-        self.listed = listed_targets(ruleset)
-        self.checks = {
-            entity.target or entity.name
-            for entity in ruleset.entities.values()
-            if entity.role == "check"
-        }
+        self.listed = role_targets(ruleset, "manual")  # housekeeping items are not compared
+        self.checks = role_targets(ruleset, "check")
         self.db = sqlite3.connect(scratch / "catch-up.sqlite")
         self.db.execute("CREATE TABLE wanted (collection, id, item, PRIMARY KEY (collection, id))")
         self.db.execute("CREATE TABLE old (collection, id, record, PRIMARY KEY (collection, id))")

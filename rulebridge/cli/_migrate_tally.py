@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import CompiledRuleset
+from rulebridge.cli._migrate_out import role_targets
 
 __all__ = ["HousekeepingCount", "Listed", "Tally"]
 
@@ -50,11 +51,7 @@ class Tally:
         manual: Listed | None = None,
         checks: Listed | None = None,
     ) -> None:
-        self.record_targets = {
-            entity.target or entity.name
-            for entity in ruleset.entities.values()
-            if entity.role == "record"
-        }
+        self.record_targets = role_targets(ruleset, "record")
         self.roles = {name: entity.role for name, entity in ruleset.entities.items()}
         self.summaries = {name: entity.summary for name, entity in ruleset.entities.items()}
         self.sources = frozenset(ruleset.sources)

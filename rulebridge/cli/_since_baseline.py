@@ -26,14 +26,13 @@ from adapters.jupix.records import export_records
 from engine import CompiledRuleset, RulebridgeError
 from engine.migration import fingerprint, migrate
 from engine.migration.catch_up import MANUAL
-from rulebridge.cli._migrate_out import CollectionWriter, NullJournal
+from rulebridge.cli._migrate_out import CollectionWriter, NullJournal, role_targets
 from rulebridge.cli._out_folder import MARK, private_text
 
 __all__ = [
     "CATCH_UP",
     "BaselineError",
     "BaselineSource",
-    "listed_targets",
     "manual_id",
     "read_baseline",
     "read_collection",
@@ -217,7 +216,7 @@ def _remigrate(
         if broken:
             raise BaselineError(f"--since {path}: the export cannot be read: {broken[0]}")
         exported_at = export.manifest().exported_at
-        listed = listed_targets(ruleset)
+        listed = role_targets(ruleset, "manual")
         writer = CollectionWriter(scratch)
         with private_text(scratch / "manual-actions.json") as manual:
             manual.write('{\n  "actions": [')
@@ -245,15 +244,6 @@ def _remigrate(
     except RulebridgeError as exc:
         raise BaselineError(f"--since {path}: re-migrating it failed: {exc}") from exc
     return BaselineSource(scratch, "export", str(path), as_of.isoformat(), exported_at, collections)
-
-
-def listed_targets(ruleset: CompiledRuleset) -> set[str]:
-    """The targets of the manual actions (housekeeping items are not compared)."""
-    return {
-        entity.target or entity.name
-        for entity in ruleset.entities.values()
-        if entity.role == "manual"
-    }
 
 
 def manual_id(record: dict[str, Any]) -> str:

@@ -70,6 +70,16 @@ def generate() -> None:
     """
 
 
+SEED = click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Any whole number; the same size and seed always give byte-identical files.",
+)
+"""The ``--seed`` option both kinds take."""
+
+
 @generate.command("agency", context_settings=CONTEXT)
 @bounded(
     "--size",
@@ -78,13 +88,7 @@ def generate() -> None:
     200,
     "Number of Alto inventory records (properties); the other collections scale with it.",
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Any whole number; the same size and seed always give byte-identical files.",
-)
+@SEED
 @click.option(
     "--out",
     "out_dir",
@@ -116,13 +120,7 @@ def agency(size: int, seed: int, out_dir: Path) -> None:
 
 @generate.command("jupix", context_settings=CONTEXT)
 @bounded("--size", 1, JUPIX_MAX, 200, "Number of properties; the other tables scale with it.")
-@click.option(
-    "--seed",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Any whole number; the same size and seed always give byte-identical files.",
-)
+@SEED
 @click.option(
     "--out",
     "out_dir",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.jupix.records import export_records
+from adapters.jupix.spec import CRM_STATUSES
 from engine import load_ruleset
 from engine.migration import Migration, migrate
 from tests.rulesets.jupix import (
@@ -24,18 +25,6 @@ from tests.rulesets.jupix import (
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-CRM_STATUSES = (
-    "Valuation",
-    "Instructed - On Market",
-    "Under Offer",
-    "Sold STC",
-    "Exchanged",
-    "Completed",
-    "Let Agreed",
-    "Let",
-    "Withdrawn",
-    "Archived",
-)
 REMARKETED = {"Instructed - On Market", "Under Offer"}  # the default remarket_statuses
 EXPECTS_A_TENANT = {"Let", "Let Agreed"}
 FULL_ADDRESS = {
