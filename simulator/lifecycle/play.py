@@ -28,7 +28,13 @@ __all__ = ["StepReport", "play"]
 @dataclass(frozen=True, slots=True)
 class StepReport:
     """The state after one step: Fixflo status, Alto's works order (a WorkOrder), the file
-    names of its documents and its charges (``{"id", "post", "targetId", **form}``)."""
+    names of its documents and its charges (``{"id", "post", "targetId", **form}``).
+
+    `status_id` is the id of the status (or of the status case) that applied when the step
+    was reconciled (None: not delivered, or a stale snapshot ignored); `blocked` the ids of
+    the `require` rules (works order or charge) that did not hold, so nothing was written
+    for them.
+    """
 
     index: int
     step: str
@@ -41,6 +47,18 @@ class StepReport:
     fired: tuple[str, ...]
     operations: tuple[Mapping[str, Any], ...]
     violations: tuple[str, ...] = field(default=())
+    status_id: str | None = None
+    blocked: tuple[str, ...] = ()
+
+    @property
+    def warning_ids(self) -> tuple[str, ...]:
+        """The rule id of each warning (its leading id), in order."""
+        return tuple(_leading_id(text) for text in self.warnings)
+
+    @property
+    def fired_ids(self) -> tuple[str, ...]:
+        """The rule id of each rule that fired (its leading id), in order."""
+        return tuple(_leading_id(text) for text in self.fired)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON."""
@@ -56,7 +74,14 @@ class StepReport:
             "fired": list(self.fired),
             "operations": [dict(op) for op in self.operations],
             "violations": list(self.violations),
+            "status_id": self.status_id,
+            "blocked": list(self.blocked),
         }
+
+
+def _leading_id(text: str) -> str:
+    """``"CH-05: Job... = 0, not > 0"`` -> ``"CH-05"`` (a reason prints its rule id first)."""
+    return text.split(": ", 1)[0]
 
 
 def play(ruleset: CompiledRuleset, scenario: Scenario) -> list[StepReport]:
@@ -96,4 +121,25 @@ def _report(sim: Simulation, index: int, step: Step, result: IssueOps | None) ->
         fired=tuple(str(item) for item in (result.fired if result else ())),
         operations=tuple(op.to_json() for op in (result.operations if result else ())),
         violations=tuple(violations(sim.fixflo, sim.alto, sim.ruleset.settings)),
+        status_id=_status_id(sim, result),
+        blocked=_blocked(result),
     )
+
+
+def _status_id(sim: Simulation, result: IssueOps | None) -> str | None:
+    """The id of the status or status case that applied (its case when one held)."""
+    if result is None or result.stale:
+        return None
+    declared = sim.lifecycle.statuses.get(result.status or "")
+    if declared is None:
+        return None
+    cases = {case.id for case in declared.cases}
+    return next((item.rule for item in result.fired if item.rule in cases), declared.id)
+
+
+def _blocked(result: IssueOps | None) -> tuple[str, ...]:
+    """The `require` rules that failed: each unmet one is the last reason `fired` names
+    for it, with `held` false (a stale snapshot's reason is not a requirement)."""
+    if result is None or result.stale:
+        return ()
+    return tuple(dict.fromkeys(item.rule for item in result.fired if not item.held))

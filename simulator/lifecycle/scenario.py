@@ -9,13 +9,15 @@ steps:
   - {event: instruct, with: {Job.Contractor: null}}   # the landlord does the job
   - {event: complete_job, deliver: false}             # Fixflo moves; the webhook is lost
   - {redeliver: 1}                                    # an old snapshot arrives late
-  - {event: close}
+  - event: close
+    expect: {status: Closed, charges: []}             # checked after the step (see expect)
 ```
 
 Each step is checked when the file is read: an unknown key or event (with a "did you
 mean") is a located error, all of them reported at once. ``settings:`` are checked against
 the settings the ruleset declares (name, type and allowed values) when the ruleset is given;
-`play` compiles the ruleset with them.
+`play` compiles the ruleset with them. An ``expect:`` block is read by
+`simulator.lifecycle.expect.read_expect` (its problems are located errors too).
 """
 
 from __future__ import annotations
@@ -31,16 +33,19 @@ from engine.errors import EvaluationError, RulesetError, RulesetErrors
 from engine.language.lifecycle import Lifecycle
 from engine.language.load import load_ruleset
 from engine.language.ruleset import CompiledRuleset
+from simulator.lifecycle._expect_read import Expect, read_expect
 
-__all__ = ["Scenario", "Step", "load_scenario", "ruleset_for"]
+__all__ = ["Scenario", "Step", "load_scenario", "read_steps", "ruleset_for"]
 
-_STEP_KEYS = {"event", "issue", "with", "deliver", "redeliver", "note"}
+_STEP_KEYS = {"event", "issue", "with", "deliver", "redeliver", "note", "expect"}
 _TOP_KEYS = {"scenario", "summary", "settings", "steps"}
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One step: an event on an issue, or the late delivery of an old revision."""
+    """One step: an event on an issue, or the late delivery of an old revision; `expect`
+    is checked after it (None: nothing expected); `line` is where it is written (0: made in
+    code)."""
 
     issue: str = "I1"
     event: str | None = None
@@ -48,16 +53,20 @@ class Step:
     deliver: bool = True
     redeliver: int | None = None
     note: str = ""
+    expect: Expect | None = None
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A named list of steps, played with the agency settings `settings` (overrides)."""
+    """A named list of steps, played with the agency settings `settings` (overrides);
+    `path` is the file it was read from ("" when made in code)."""
 
     name: str
     summary: str
     steps: tuple[Step, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
+    path: str = ""
 
 
 def load_scenario(
@@ -91,23 +100,47 @@ def load_scenario(
             )
     if not isinstance(data.get("scenario"), str):
         errors.append(document.error((), "missing-key", "a scenario needs 'scenario: NAME'"))
-    raw_steps = data.get("steps")
-    if not isinstance(raw_steps, list) or not raw_steps:
-        errors.append(document.error((), "missing-key", "a scenario needs a list of 'steps:'"))
-        raw_steps = []
-    steps = [
-        _step(document, item, ("steps", index), lifecycle, errors)
-        for index, item in enumerate(raw_steps)
-    ]
+    steps = read_steps(document, ("steps",), lifecycle, errors)
     settings = _settings(document, data.get("settings", {}), ruleset, errors)
     if errors:
         raise RulesetErrors(errors)
     return Scenario(
         str(data["scenario"]),
         str(data.get("summary", "")),
-        tuple(step for step in steps if step is not None),
+        steps,
         settings,
+        document.path,
     )
+
+
+def read_steps(
+    document: Document, path: JsonPath, lifecycle: Lifecycle, errors: list[RulesetError]
+) -> tuple[Step, ...]:
+    """The steps listed at `path` of `document` (a scenario's ``steps:``, or a test case's),
+    each problem added to `errors` as a located error (the steps read well are returned).
+
+    Example:
+        >>> from engine import load_ruleset
+        >>> from engine.documents.document import parse_document
+        >>> doc = parse_document(b"steps: [{event: report, expect: {status: Reported}}]", "t")
+        >>> errors = []
+        >>> lifecycle = load_ruleset("rulesets/alto-fixflo/v2.yaml").lifecycle
+        >>> steps = read_steps(doc, ("steps",), lifecycle, errors)
+        >>> [(step.event, step.line, step.expect.status) for step in steps]
+        [('report', 1, 'Reported')]
+    """
+    raw: Any = document.data
+    for part in path:
+        raw = raw.get(part) if isinstance(raw, Mapping) else None
+    if not isinstance(raw, list) or not raw:
+        errors.append(
+            document.error(path[:-1], "missing-key", "a scenario needs a list of 'steps:'")
+        )
+        return ()
+    steps = [
+        _step(document, item, (*path, index), lifecycle, errors) for index, item in enumerate(raw)
+    ]
+    return tuple(step for step in steps if step is not None)
 
 
 def _settings(
@@ -179,6 +212,9 @@ def _step(
     details = item.get("with", {})
     if not isinstance(details, Mapping):
         errors.append(document.error((*path, "with"), "bad-step", "'with' is a mapping of fields"))
+    expect = None
+    if "expect" in item:
+        expect = read_expect(document, (*path, "expect"), lifecycle, errors)
     if len(errors) > before:
         return None
     redeliver = item.get("redeliver")
@@ -189,4 +225,6 @@ def _step(
         deliver=bool(item.get("deliver", True)),
         redeliver=redeliver if isinstance(redeliver, int) else None,
         note=str(item.get("note", "")),
+        expect=expect,
+        line=document.where(path)[0],
     )
