@@ -7,8 +7,10 @@ path, nested objects and lists included). Each unknown name gets a "did you mean
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from engine.documents import Document, JsonPath, did_you_mean
@@ -16,6 +18,7 @@ from engine.errors import RulesetError, RulesetErrors
 from engine.language import CompiledRuleset, Entity
 from engine.language.paths import canonical
 from engine.migration.report import OUTCOMES
+from simulator.lifecycle import Scenario, load_scenario, read_steps
 from simulator.testing._rulesets import Rulesets, branch_ids, known_ids
 from simulator.testing.cases import Case, CaseKind
 
@@ -136,8 +139,10 @@ class CaseChecker:
             self.errors,
         )
         when = self.read_date((*path, "as_of"), item.get("as_of")) or as_of
+        scenario: Scenario | None = None
         if kind == "lifecycle":
-            self.fail(path, "unsupported", "lifecycle cases are not supported yet")
+            scenario = self._lifecycle(path, item)
+            own = {**settings, **(scenario.settings if scenario else {}), **_own(item)}
         elif kind is not None:
             self._expect(path, kind, item)
         if kind == "decision":
@@ -158,9 +163,38 @@ class CaseChecker:
             record=item.get("record"),
             related=item.get("related") or {},
             records=item.get("records") or {},
+            scenario=Path(scenario.path) if scenario and scenario.path else None,
+            steps=scenario.steps if scenario else (),
             expect=item.get("expect") or {},
             lines=self._lines(path, item.get("expect")),
         )
+
+    def _lifecycle(self, path: JsonPath, item: Mapping[str, Any]) -> Scenario | None:
+        """The scenario a lifecycle case plays: its file, or its inline steps."""
+        lifecycle = self.ruleset.lifecycle
+        if lifecycle is None:
+            self.fail(path, "no-lifecycle", f"ruleset {self.ruleset.name} declares no lifecycle")
+            return None
+        if "steps" in item:
+            steps = read_steps(self.document, (*path, "steps"), lifecycle, self.errors)
+            return Scenario(str(item.get("name")), "", steps)
+        named = item.get("scenario")
+        if not isinstance(named, str):
+            return None
+        found = Path(os.path.normpath(Path(self.document.path).parent / named))
+        if not found.is_file():
+            here = found.parent
+            siblings = [p.name for p in here.glob("*.y*ml")] if here.is_dir() else []
+            hint = did_you_mean(found.name, siblings)
+            message = f"no scenario file {named!r} (looked for {found}){hint}"
+            self.fail((*path, "scenario"), "unknown-scenario", message)
+            return None
+        try:
+            return load_scenario(found, self.ruleset)
+        except RulesetErrors as exc:
+            self.errors.extend(exc.errors)
+            self.fail((*path, "scenario"), "broken-scenario", f"the scenario {found} has errors")
+            return None
 
     def _kind(self, path: JsonPath, item: Mapping[str, Any]) -> CaseKind | None:
         shapes = {
@@ -377,6 +411,12 @@ class CaseChecker:
                     (*path, "expect", key, name)
                 )[0]
         return lines
+
+
+def _own(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A case's own settings (already checked), which go over its scenario's."""
+    own = item.get("settings")
+    return dict(own) if isinstance(own, Mapping) else {}
 
 
 def _ids(value: Any) -> list[str]:
