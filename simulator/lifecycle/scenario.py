@@ -131,7 +131,10 @@ def read_steps(
     """
     raw: Any = document.data
     for part in path:
-        raw = raw.get(part) if isinstance(raw, Mapping) else None
+        if isinstance(raw, list) and isinstance(part, int):
+            raw = raw[part] if 0 <= part < len(raw) else None
+        else:
+            raw = raw.get(part) if isinstance(raw, Mapping) else None
     if not isinstance(raw, list) or not raw:
         errors.append(
             document.error(path[:-1], "missing-key", "a scenario needs a list of 'steps:'")

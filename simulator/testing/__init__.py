@@ -7,10 +7,11 @@ reads and checks one file (every problem located, at once); `run_tests` runs fil
 measures the `Coverage` of each ruleset; `write_junit` writes the results for CI.
 The format is documented in docs/ruleset-tests.md.
 
-Example:
-    >>> run = run_tests(["rulesets/"])  # doctest: +SKIP
-    >>> [result.case.name for result in run.failed]  # doctest: +SKIP
-    []
+Example::
+
+    run = run_tests(["rulesets/"])
+    for result in run.failed:
+        print("\n".join(result.messages()))
 """
 
 from simulator.testing.cases import Case, CaseResult, Failure, TestFile

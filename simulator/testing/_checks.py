@@ -7,8 +7,10 @@ path, nested objects and lists included). Each unknown name gets a "did you mean
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from engine.documents import Document, JsonPath, did_you_mean
@@ -16,10 +18,12 @@ from engine.errors import RulesetError, RulesetErrors
 from engine.language import CompiledRuleset, Entity
 from engine.language.paths import canonical
 from engine.migration.report import OUTCOMES
+from simulator.lifecycle import Scenario, load_scenario, read_steps
+from simulator.testing._fields import check_settings, path_of, record_paths
 from simulator.testing._rulesets import Rulesets, branch_ids, known_ids
 from simulator.testing.cases import Case, CaseKind
 
-__all__ = ["EXPECT_KEYS", "ITEM_KEYS", "CaseChecker", "check_settings", "record_paths"]
+__all__ = ["EXPECT_KEYS", "ITEM_KEYS", "CaseChecker"]
 
 EXPECT_KEYS: Mapping[str, tuple[str, ...]] = {
     "decision": ("included", "skipped_by", "fields", "archived_by", "branches"),
@@ -38,52 +42,6 @@ _SHAPES = (
     "a case is one of: entity + record (a decision), records (a plan or a migration), "
     "scenario or steps (a lifecycle)"
 )
-
-
-def record_paths(record: Any, prefix: str = "") -> Iterator[str]:
-    """Every field path of `record`, list steps dropped (``people.emailAddresses.address``).
-
-    Example:
-        >>> sorted(record_paths({"id": 1, "address": {"town": "Leeds"}, "tags": ["a"]}))
-        ['address.town', 'id', 'tags']
-    """
-    if isinstance(record, Mapping) and record:
-        for key, value in record.items():
-            yield from record_paths(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(record, list) and any(isinstance(item, Mapping) for item in record):
-        for item in record:
-            yield from record_paths(item, prefix)
-    elif prefix:
-        yield prefix
-
-
-def check_settings(
-    document: Document,
-    path: JsonPath,
-    raw: Any,
-    base: Mapping[str, Any],
-    rulesets: Rulesets,
-    errors: list[RulesetError],
-) -> dict[str, Any]:
-    """`raw` over `base`, each setting checked against the ruleset's declaration."""
-    merged = dict(base)
-    if not isinstance(raw, Mapping):
-        return merged
-    declared = rulesets.base.settings_declared
-    for name, value in raw.items():
-        if name not in declared:
-            hint = did_you_mean(str(name), declared) or f"; it declares {', '.join(declared)}"
-            message = f"ruleset {rulesets.base.name} declares no setting {name!r}{hint}"
-            errors.append(document.error((*path, name), "unknown-setting", message, at_key=True))
-            continue
-        try:
-            rulesets.get({**merged, name: value})
-        except RulesetErrors as exc:
-            problem = exc.errors[0]
-            errors.append(document.error((*path, name), problem.code, problem.message))
-            continue
-        merged[str(name)] = value
-    return merged
 
 
 class CaseChecker:
@@ -136,8 +94,10 @@ class CaseChecker:
             self.errors,
         )
         when = self.read_date((*path, "as_of"), item.get("as_of")) or as_of
+        scenario: Scenario | None = None
         if kind == "lifecycle":
-            self.fail(path, "unsupported", "lifecycle cases are not supported yet")
+            scenario = self._lifecycle(path, item)
+            own = {**settings, **(scenario.settings if scenario else {}), **_own(item)}
         elif kind is not None:
             self._expect(path, kind, item)
         if kind == "decision":
@@ -158,9 +118,38 @@ class CaseChecker:
             record=item.get("record"),
             related=item.get("related") or {},
             records=item.get("records") or {},
+            scenario=Path(scenario.path) if scenario and scenario.path else None,
+            steps=scenario.steps if scenario else (),
             expect=item.get("expect") or {},
             lines=self._lines(path, item.get("expect")),
         )
+
+    def _lifecycle(self, path: JsonPath, item: Mapping[str, Any]) -> Scenario | None:
+        """The scenario a lifecycle case plays: its file, or its inline steps."""
+        lifecycle = self.ruleset.lifecycle
+        if lifecycle is None:
+            self.fail(path, "no-lifecycle", f"ruleset {self.ruleset.name} declares no lifecycle")
+            return None
+        if "steps" in item:
+            steps = read_steps(self.document, (*path, "steps"), lifecycle, self.errors)
+            return Scenario(str(item.get("name")), "", steps)
+        named = item.get("scenario")
+        if not isinstance(named, str):
+            return None
+        found = Path(os.path.normpath(Path(self.document.path).parent / named))
+        if not found.is_file():
+            here = found.parent
+            siblings = [p.name for p in here.glob("*.y*ml")] if here.is_dir() else []
+            hint = did_you_mean(found.name, siblings)
+            message = f"no scenario file {named!r} (looked for {found}){hint}"
+            self.fail((*path, "scenario"), "unknown-scenario", message)
+            return None
+        try:
+            return load_scenario(found, self.ruleset)
+        except RulesetErrors as exc:
+            self.errors.extend(exc.errors)
+            self.fail((*path, "scenario"), "broken-scenario", f"the scenario {found} has errors")
+            return None
 
     def _kind(self, path: JsonPath, item: Mapping[str, Any]) -> CaseKind | None:
         shapes = {
@@ -262,7 +251,7 @@ class CaseChecker:
             if any(name == wanted or name.startswith(wanted + ".") for name in declared):
                 continue
             hint = did_you_mean(wanted, declared)
-            where = _path_of(path, record, field_path)
+            where = path_of(path, record, field_path)
             self.fail(
                 where,
                 "unknown-field",
@@ -300,7 +289,7 @@ class CaseChecker:
             if not any(m == field_path or m.startswith(field_path + ".") for m in mapped):
                 hint = did_you_mean(field_path, mapped)
                 self.fail(
-                    _path_of((*path, "fields"), expect.get("fields"), field_path),
+                    path_of((*path, "fields"), expect.get("fields"), field_path),
                     "unknown-field",
                     f"entity {name} maps no target field {field_path!r}{hint}",
                     at_key=True,
@@ -379,27 +368,13 @@ class CaseChecker:
         return lines
 
 
+def _own(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A case's own settings (already checked), which go over its scenario's."""
+    own = item.get("settings")
+    return dict(own) if isinstance(own, Mapping) else {}
+
+
 def _ids(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _path_of(path: JsonPath, record: Any, field_path: str) -> JsonPath:
-    """The document path of the first place `field_path` (list steps dropped) is written."""
-    here: list[str | int] = list(path)
-    current = record
-    for part in field_path.split("."):
-        while isinstance(current, list):
-            index = next(
-                (i for i, x in enumerate(current) if isinstance(x, Mapping) and part in x), 0
-            )
-            if not current:
-                break
-            here.append(index)
-            current = current[index]
-        if not isinstance(current, Mapping) or part not in current:
-            break
-        here.append(part)
-        current = current[part]
-    return tuple(here)

@@ -88,24 +88,28 @@ class TestFile:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """One expectation not met: what was expected and what the ruleset did (as text)."""
+    """One expectation not met: what was expected and what the ruleset did (as text).
+    `file` is where the expectation is written when not in the case's file (a scenario's
+    ``expect:`` block)."""
 
     case: Case
     line: int
     what: str
     expected: str
     actual: str
+    file: str | None = None
 
     def message(self) -> str:
         """``file:line: case NAME: expected WHAT X, got Y``."""
         return (
-            f"{self.case.file}:{self.line}: case {self.case.name}: "
+            f"{self.file or self.case.file}:{self.line}: case {self.case.name}: "
             f"expected {self.what} {self.expected}, got {self.actual}"
         )
 
     def to_json(self) -> dict[str, Any]:
         """``{line, what, expected, actual, message}``."""
         return {
+            "file": self.file or self.case.file,
             "line": self.line,
             "what": self.what,
             "expected": self.expected,

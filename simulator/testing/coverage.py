@@ -24,6 +24,7 @@ from typing import Any
 from engine.documents import JsonPath, load_document
 from engine.errors import RulesetErrors
 from engine.language import CompiledRuleset
+from simulator.lifecycle import lifecycle_items
 from simulator.testing._rulesets import branch_ids, policy_ids
 
 __all__ = ["KINDS", "Coverage", "KindCoverage", "ruleset_items"]
@@ -128,6 +129,20 @@ def ruleset_items(ruleset: CompiledRuleset) -> dict[str, dict[str, int]]:
         >>> "J-05" in items["rule"], "J-02" in items["rule"]
         (True, True)
     """
+    key = (ruleset.path, ruleset.content_hash, tuple(sorted(map(str, ruleset.settings.items()))))
+    known = _ITEMS.get(key)
+    if known is None:
+        if len(_ITEMS) >= 8:
+            _ITEMS.clear()
+        known = _ITEMS[key] = _items(ruleset)
+    return {kind: dict(ids) for kind, ids in known.items()}
+
+
+_ITEMS: dict[tuple[Any, ...], dict[str, dict[str, int]]] = {}
+"""Items already found, by ruleset file, content and settings (finding them reads the file)."""
+
+
+def _items(ruleset: CompiledRuleset) -> dict[str, dict[str, int]]:
     lines = _id_lines(ruleset.path, ruleset.content_hash)
     rules: dict[str, int] = {rule.id: rule.line for rule in ruleset.rules.values()}
     for entity in ruleset.entities.values():
@@ -135,7 +150,11 @@ def ruleset_items(ruleset: CompiledRuleset) -> dict[str, dict[str, int]]:
             rules.setdefault(branch, lines.get(branch, 1))
     for policy in policy_ids(ruleset):
         rules.setdefault(policy, lines.get(policy, 1))
-    return {"rule": rules}
+    items: dict[str, dict[str, int]] = {"rule": rules}
+    for kind, ids in lifecycle_items(ruleset).items():
+        for item, line in ids.items():
+            items.setdefault(kind, {}).setdefault(item, line)
+    return items
 
 
 @lru_cache(maxsize=8)

@@ -6,10 +6,10 @@ against ``engine/schema/tests.schema.json``, loads the ruleset, then checks ever
 against it (`simulator.testing._checks`): unknown entities, sources, targets, rule ids,
 settings and record fields, each with a "did you mean".
 
-Example:
-    >>> test_file = load_tests("rulesets/alto-fixflo/tests/properties.yaml")  # doctest: +SKIP
-    >>> test_file.cases[0].kind  # doctest: +SKIP
-    'decision'
+Example::
+
+    test_file = load_tests("rulesets/alto-fixflo/tests/properties.yaml")
+    [case.kind for case in test_file.cases]   # ['decision', 'decision', 'plan', ...]
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any
 
 from engine.documents import Document, check_schema, did_you_mean, load_document
 from engine.errors import RulesetError, RulesetErrors
-from simulator.testing._checks import CaseChecker, check_settings
+from simulator.testing._checks import CaseChecker
+from simulator.testing._fields import check_settings
 from simulator.testing._rulesets import Rulesets, rulesets_for
 from simulator.testing.cases import TestFile
 

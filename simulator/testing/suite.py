@@ -1,10 +1,10 @@
 """Run test files: find them, load each (collecting every file's errors), run every case,
 and measure the coverage of each ruleset tested.
 
-Example:
-    >>> run = run_tests(["rulesets/"])  # doctest: +SKIP
-    >>> run.passed, run.coverage[0].percent  # doctest: +SKIP
-    (True, 100.0)
+Example::
+
+    run = run_tests(["rulesets/"])
+    run.passed, [coverage.percent for coverage in run.coverage]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from simulator.testing.cases import Case, CaseResult, TestFile
 from simulator.testing.coverage import Coverage
 from simulator.testing.decide import run_decision
 from simulator.testing.files import find_test_files, load_tests
+from simulator.testing.lifecycle_cases import run_lifecycle
 from simulator.testing.migrate_cases import run_migration
 from simulator.testing.plan_cases import run_plan
 
@@ -151,4 +152,5 @@ _RUNNERS: dict[str, Runner] = {
     "decision": run_decision,
     "plan": run_plan,
     "migration": run_migration,
+    "lifecycle": run_lifecycle,
 }

@@ -124,3 +124,13 @@ def test_the_ruleset_option_runs_against_another_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "expected skipped_by 'P-01', got skipped by P-02" in result.output
+
+
+def test_the_schema_command_prints_the_tests_schema() -> None:
+    from rulebridge.cli.schema import schema
+
+    result = CliRunner().invoke(schema, ["tests"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["required"] == ["tests_for", "cases"]
+    assert "skipped_by" in data["$defs"]["expect"]["properties"]

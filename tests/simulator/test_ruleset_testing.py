@@ -425,3 +425,87 @@ def test_a_case_passes_exactly_when_its_expectation_is_the_decision(
         """,
     )
     assert run_tests([path]).passed == (expected == actual)
+
+
+def test_a_lifecycle_case_checks_each_steps_expectations(tmp_path: Path) -> None:
+    """CH-02: with paying_party Tenant the charge goes to the tenancy, not the property."""
+    path = write(
+        tmp_path,
+        """
+        cases:
+          - name: the tenant pays
+            settings: {paying_party: Tenant}
+            steps:
+              - {event: report}
+              - {event: instruct, expect: {works_order: {status: SupplierInstructed}}}
+              - {event: complete_job}
+              - {event: close, expect: {charges: [{post: tenancy, totalNet: 100}]}}
+              - {event: report, issue: I2}
+              - {event: request_quotes, issue: I2}
+          - name: the property pays
+            settings: {paying_party: Tenant}
+            steps:
+              - {event: report}
+              - {event: instruct}
+              - {event: complete_job}
+              - {event: close, expect: {charges: [{post: property}]}}
+        """,
+    )
+    good, bad = run_tests([path]).results
+    assert good.passed, good.messages()
+    assert {"charge:CH-02.tenant", "status:W-09", "transition:(new) --report--> Reported"} <= (
+        good.covered
+    )
+    assert "event:request_quotes" not in good.covered  # after the last expect: block
+    assert bad.messages() == [
+        f"{path}:19: case the property pays: expected step 4 (close) charges "
+        "{post: property}, got 1: tenancy TY1 Maintenance 120.00 (post tenancy, not property)"
+    ]
+    assert any(line.startswith("step 4: close on I1: fixflo Closed") for line in bad.explanation)
+
+
+def test_a_scenario_file_case_fails_at_the_scenario_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenarios" / "zero.yaml"
+    scenario.parent.mkdir()
+    scenario.write_text(
+        "scenario: zero\nsteps:\n  - {event: report}\n"
+        "  - {event: instruct, expect: {status: Closed}}\n",
+        "utf-8",
+    )
+    path = write(
+        tmp_path,
+        """
+        cases:
+          - name: from a file
+            scenario: scenarios/zero.yaml
+          - name: missing
+            scenario: scenarios/zer.yaml
+        """,
+    )
+    assert messages(path) == [
+        f"{path}:7:15: unknown-scenario: no scenario file 'scenarios/zer.yaml' (looked for "
+        f"{tmp_path / 'scenarios' / 'zer.yaml'}) (did you mean 'zero.yaml'?)"
+    ]
+    path.write_text(path.read_text("utf-8").split("  - name: missing")[0], "utf-8")
+    result = run_tests([path]).results[0]
+    assert result.messages() == [
+        f"{scenario}:4: case from a file: expected step 2 (instruct) status Closed, got JobAwarded"
+    ]
+
+
+def test_bad_steps_are_located_in_the_test_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        cases:
+          - name: bad
+            steps:
+              - {event: reprt, expect: {status: Reportd, works_ordr: none}}
+        """,
+    )
+    found = [message.split(": ", 2)[:2] for message in messages(path)]
+    assert found == [
+        [f"{path}:6:17", "unknown-event"],
+        [f"{path}:6:41", "unknown-status"],
+        [f"{path}:6:50", "unknown-key"],
+    ]
