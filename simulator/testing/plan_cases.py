@@ -74,6 +74,8 @@ class _Compare:
             self._fail("expect.no_operations", "no operations", "none", ops)
         elif expect.get("no_operations") is False and not self.plan.operations:
             self._fail("expect.no_operations", "operations", "some", "none planned")
+        elif expect.get("no_operations") is True:
+            self.covered.update(self._left_alone())
         sections: dict[str, Iterable[PlanItem]] = {
             "operations": self.plan.operations,
             "skips": self.plan.skips,
@@ -118,7 +120,32 @@ class _Compare:
             credit.update(f"rule:{because.rule}" for because in item.because)
         if isinstance(item, Operation) and isinstance(wanted.get("fields"), Mapping):
             credit.update(self._branches(item, wanted["fields"]))
+        if isinstance(item, Operation) and item.op in ("update", "archive"):
+            credit.update(self._by_reference(item))
         return credit
+
+    def _by_reference(self, op: Operation) -> set[str]:
+        """The entity's merge rule on its reference when `op` found its target by it (the
+        target bore the reference: the plan lists no merge for the record)."""
+        entity = self.ruleset.entities.get(op.kind)
+        if entity is None or entity.ref is None or op.target_id is None:
+            return set()
+        if any(m.kind == op.kind and m.source_id == op.source_id for m in self.plan.merges):
+            return set()
+        return {f"rule:{policy.id}" for policy in entity.merge if policy.by == (entity.ref,)}
+
+    def _left_alone(self) -> set[str]:
+        """The ``unmatched: ignore`` policies a case expecting no operations showed: target
+        records of an entity whose source has no record in the case, none of them touched."""
+        found = set()
+        for entity in self.ruleset.entities.values():
+            policy = entity.unmatched
+            if policy is None or policy.action != "ignore" or entity.target is None:
+                continue
+            touched = any(item.kind == entity.name for item in self.plan.manual)
+            if self.records.get(entity.target) and not self.records.get(entity.source):
+                found |= set() if touched else {f"rule:{policy.id}"}
+        return found
 
     def _is_include(self, rule: str, item: Any) -> bool:
         found = self.ruleset.rules.get(rule)
