@@ -88,3 +88,38 @@ def test_every_shipped_ruleset_is_covered_in_full(run: TestRun) -> None:
     assert run.percent == 100.0
     kinds = {kind.kind for coverage in run.coverage for kind in coverage.kinds()}
     assert {"rule", "event", "transition", "status", "charge", "warning", "attachment"} <= kinds
+
+
+@pytest.mark.req("G-04", "G-05")
+def test_reference_and_left_alone_policies_are_covered_by_what_the_plan_did(
+    tmp_path: Path,
+) -> None:
+    """No plan item names a match by reference (G-05.ref, G-04.ref-*) or an ignored Fixflo
+    record (G-05.unmatched): an expected update of a record found by its reference, and a
+    case expecting no operations over Fixflo-only records, cover them; a merge by email
+    does not cover the reference rule."""
+    links = RULESETS / "alto-fixflo" / "tests" / "links-and-policies.yaml"
+    (coverage,) = run_tests([links]).coverage
+    policies = {"G-05.ref", "G-05.unmatched", "G-04.ref-occupier", "G-04.ref-landlord"}
+    assert {f"rule:{rid}" for rid in policies | {"G-04.ref-contractor"}} <= coverage.covered
+    test_file = tmp_path / "email.yaml"
+    test_file.write_text(
+        f"tests_for: {RULESETS / 'alto-fixflo' / 'v2.yaml'}\n"
+        "cases:\n"
+        "  - name: merged by email\n"
+        "    records:\n"
+        "      alto.contacts: [{id: '3', contactType: {category: Client, persona: [Landlord]},"
+        " isActive: true}]\n"
+        "      alto.contact_details: [{id: '3', archived: false,"
+        " people: [{emailAddresses: [{preferenceOrder: 1, address: l@x.example}]}]}]\n"
+        "      fixflo.landlords: [{id: 5, ExternalRef: null, EmailAddress: L@x.example,"
+        " IsDeleted: false}]\n"
+        "    expect:\n"
+        "      operations: [{op: update, entity: landlord, key: '3'}]\n",
+        "utf-8",
+    )
+    run = run_tests([test_file])
+    assert [result.passed for result in run.results] == [True]
+    (coverage,) = run.coverage
+    assert "rule:G-04.email-landlord" not in coverage.covered  # not asserted as a merge
+    assert "rule:G-04.ref-landlord" not in coverage.covered
