@@ -153,8 +153,6 @@ class _Reader:
         return tuple(found)
 
     def _list(self, path: JsonPath, value: Any, what: str) -> list[Any]:
-        if isinstance(value, str):
-            return [value]
         if not isinstance(value, list):
             self.fail(path, "bad-expect", f"a list of {what} ([] for none)")
             return []
@@ -163,8 +161,7 @@ class _Reader:
     def _ids(self, path: JsonPath, value: Any, known: set[str], what: str) -> tuple[str, ...]:
         items = self._list(path, value, f"{what} ids")
         for index, item in enumerate(items):
-            where = (*path, index) if isinstance(value, list) else path
-            self._one_of(where, item, sorted(known), what, code=f"unknown-{what}")
+            self._one_of((*path, index), item, sorted(known), what, code=f"unknown-{what}")
         return tuple(str(item) for item in items)
 
     def _one_of(

@@ -58,18 +58,18 @@ def lifecycle_items(ruleset: CompiledRuleset) -> dict[str, dict[str, int]]:
             place = line((*at, "events", name, "from", index))
             items["transition"][transition(source, event)] = place
     for name, spec in lifecycle.statuses.items():
-        items["status"][spec.id] = line((*at, "statuses", name))
+        items["status"][spec.id] = line((*at, "statuses", name, "id"))
         for index, case in enumerate(spec.cases):
-            items["status"][case.id] = line((*at, "statuses", name, "cases", index))
+            items["status"][case.id] = line((*at, "statuses", name, "cases", index, "id"))
     for policy in lifecycle.charges.values():
         for rule in policy.require:
             items["charge"][rule.id] = rule.line
         for index, route in enumerate(policy.routes):
-            items["charge"][route.id] = line(("charges", policy.name, "to", index))
+            items["charge"][route.id] = line(("charges", policy.name, "to", index, "id"))
     for index, warning in enumerate(lifecycle.warnings):
-        items["warning"][warning.id] = line((*at, "warnings", index))
+        items["warning"][warning.id] = line((*at, "warnings", index, "id"))
     for name, attachment in lifecycle.attachments.items():
-        items["attachment"][attachment.id] = line((*at, "attachments", name))
+        items["attachment"][attachment.id] = line((*at, "attachments", name, "id"))
     for rule in lifecycle.works_order_require:
         items["rule"][rule.id] = rule.line
     items["rule"].update(_branch_lines(lifecycle, line))
@@ -95,7 +95,7 @@ def _branch_lines(lifecycle: Lifecycle, line: Callable[[JsonPath], int]) -> dict
             if isinstance(value, CaseValue):
                 for index, branch in enumerate(value.branches):
                     if branch.id is not None:
-                        found[branch.id] = line((*place, name, "case", index))
+                        found[branch.id] = line((*place, name, "case", index, "id"))
     return found
 
 

@@ -70,3 +70,76 @@ def test_explore_reports_counts_and_rate() -> None:
     assert result.exit_code == 0, result.output
     assert "states/s" in result.output
     assert "every invariant held" in result.output
+
+
+def _broken_zero_invoice(tmp_path: Path) -> Path:
+    """The shipped zero-invoice scenario expecting a charge at close (CH-05 sends none)."""
+    text = (ROOT / "simulator" / "scenarios" / "zero-invoice.yaml").read_text("utf-8")
+    broken = text.replace("charges: []", "charges: [{chargeType: Maintenance}]")
+    assert broken != text
+    path = tmp_path / "zero-invoice.yaml"
+    path.write_text(broken, "utf-8")
+    return path
+
+
+def test_simulate_shows_each_expectation_met_at_its_step() -> None:
+    result = CliRunner().invoke(simulate, ["--ruleset", RULESET, "--scenario", SCENARIO])
+    assert result.exit_code == 0, result.output
+    assert "  expect (line 8):\n    status: met\n    fired: met\n    works_order: met\n" in (
+        result.output
+    )
+    assert "expectations: 22 checked, all met\n" in result.output
+
+
+def test_an_unmet_expectation_exits_1_saying_what_and_where(tmp_path: Path) -> None:
+    """CH-05: a zero invoice sends no charge; a scenario expecting one fails, plainly."""
+    path = _broken_zero_invoice(tmp_path)
+    result = CliRunner().invoke(simulate, ["--ruleset", RULESET, "--scenario", str(path)])
+    assert result.exit_code == 1
+    assert "    status: met\n    works_order: met\n" in result.output
+    assert (
+        "    charges: NOT MET (line 14): expected {chargeType: Maintenance}, got none\n"
+        in result.output
+    )
+    assert result.output.endswith("expectations: 4 checked, 1 NOT MET\n")
+    assert "Traceback" not in result.output
+
+
+def test_simulate_json_carries_the_expectations(tmp_path: Path) -> None:
+    path = _broken_zero_invoice(tmp_path)
+    result = CliRunner().invoke(
+        simulate, ["--ruleset", RULESET, "--scenario", str(path), "--format", "json"]
+    )
+    assert result.exit_code == 1
+    steps = json.loads(result.output)
+    assert [step["expect"] for step in steps[:3]] == [None, None, None]
+    close = steps[-1]["expect"]
+    assert close["met"] == ["status", "works_order", "warnings"]
+    assert close["unmet"] == [
+        {
+            "what": "charges",
+            "expected": "{chargeType: Maintenance}",
+            "actual": "none",
+            "line": 14,
+            "message": "charges: expected {chargeType: Maintenance}, got none",
+        }
+    ]
+    assert (steps[-1]["status_id"], steps[-1]["blocked"]) == ("W-09", ["CH-05"])
+
+
+def test_simulate_help_documents_the_exit_for_an_unmet_expectation() -> None:
+    result = CliRunner().invoke(simulate, ["--help"])
+    assert "an expectation was not met" in " ".join(result.output.split())
+
+
+def test_a_bad_expectation_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "scenario: bad\nsteps:\n  - {event: report, expect: {warnings: [W-6]}}\n", "utf-8"
+    )
+    result = CliRunner().invoke(simulate, ["--ruleset", RULESET, "--scenario", str(path)])
+    assert result.exit_code == 1
+    assert "bad.yaml:3:41: unknown-warning: no warning 'W-6' (did you mean 'W-06'?)" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
