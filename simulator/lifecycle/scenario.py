@@ -70,11 +70,18 @@ class Scenario:
 
 
 def load_scenario(
-    path: str | os.PathLike[str], rules: CompiledRuleset | Lifecycle | None
+    path: str | os.PathLike[str],
+    rules: CompiledRuleset | Lifecycle | None,
+    *,
+    check_ids: bool = True,
 ) -> Scenario:
     """Read a scenario file, checking its events against the ruleset's lifecycle and its
     settings against the ruleset's declared settings (given only a `Lifecycle`, settings
     are checked when `play` compiles the ruleset with them).
+
+    With ``check_ids=False`` (the file was written for another version of the ruleset, as
+    `rulebridge test --ruleset` runs it) rule ids and field names in ``expect:`` blocks that
+    the ruleset does not have are not errors: the expectations naming them fail instead.
 
     Raises:
         RulesetErrors: every problem, located as ``file:line:col: code: message``.
@@ -100,7 +107,7 @@ def load_scenario(
             )
     if not isinstance(data.get("scenario"), str):
         errors.append(document.error((), "missing-key", "a scenario needs 'scenario: NAME'"))
-    steps = read_steps(document, ("steps",), lifecycle, errors)
+    steps = read_steps(document, ("steps",), lifecycle, errors, check_ids=check_ids)
     settings = _settings(document, data.get("settings", {}), ruleset, errors)
     if errors:
         raise RulesetErrors(errors)
@@ -114,7 +121,12 @@ def load_scenario(
 
 
 def read_steps(
-    document: Document, path: JsonPath, lifecycle: Lifecycle, errors: list[RulesetError]
+    document: Document,
+    path: JsonPath,
+    lifecycle: Lifecycle,
+    errors: list[RulesetError],
+    *,
+    check_ids: bool = True,
 ) -> tuple[Step, ...]:
     """The steps listed at `path` of `document` (a scenario's ``steps:``, or a test case's),
     each problem added to `errors` as a located error (the steps read well are returned).
@@ -141,7 +153,8 @@ def read_steps(
         )
         return ()
     steps = [
-        _step(document, item, (*path, index), lifecycle, errors) for index, item in enumerate(raw)
+        _step(document, item, (*path, index), lifecycle, errors, check_ids)
+        for index, item in enumerate(raw)
     ]
     return tuple(step for step in steps if step is not None)
 
@@ -184,7 +197,12 @@ def ruleset_for(ruleset: CompiledRuleset, settings: Mapping[str, Any]) -> Compil
 
 
 def _step(
-    document: Document, item: Any, path: JsonPath, lifecycle: Lifecycle, errors: list[RulesetError]
+    document: Document,
+    item: Any,
+    path: JsonPath,
+    lifecycle: Lifecycle,
+    errors: list[RulesetError],
+    check_ids: bool,
 ) -> Step | None:
     if not isinstance(item, Mapping):
         errors.append(
@@ -217,7 +235,7 @@ def _step(
         errors.append(document.error((*path, "with"), "bad-step", "'with' is a mapping of fields"))
     expect = None
     if "expect" in item:
-        expect = read_expect(document, (*path, "expect"), lifecycle, errors)
+        expect = read_expect(document, (*path, "expect"), lifecycle, errors, check_ids=check_ids)
     if len(errors) > before:
         return None
     redeliver = item.get("redeliver")

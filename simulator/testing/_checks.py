@@ -131,7 +131,9 @@ class CaseChecker:
             self.fail(path, "no-lifecycle", f"ruleset {self.ruleset.name} declares no lifecycle")
             return None
         if "steps" in item:
-            steps = read_steps(self.document, (*path, "steps"), lifecycle, self.errors)
+            steps = read_steps(
+                self.document, (*path, "steps"), lifecycle, self.errors, check_ids=self.check_ids
+            )
             return Scenario(str(item.get("name")), "", steps)
         named = item.get("scenario")
         if not isinstance(named, str):
@@ -145,7 +147,7 @@ class CaseChecker:
             self.fail((*path, "scenario"), "unknown-scenario", message)
             return None
         try:
-            return load_scenario(found, self.ruleset)
+            return load_scenario(found, self.ruleset, check_ids=self.check_ids)
         except RulesetErrors as exc:
             self.errors.extend(exc.errors)
             self.fail((*path, "scenario"), "broken-scenario", f"the scenario {found} has errors")

@@ -103,7 +103,7 @@ class Failure:
         """``file:line: case NAME: expected WHAT X, got Y``."""
         return (
             f"{self.file or self.case.file}:{self.line}: case {self.case.name}: "
-            f"expected {self.what} {self.expected}, got {self.actual}"
+            f"expected {' '.join(filter(None, (self.what, self.expected)))}, got {self.actual}"
         )
 
     def to_json(self) -> dict[str, Any]:
