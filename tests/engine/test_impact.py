@@ -179,8 +179,9 @@ def test_a_field_that_maps_differently_is_listed_by_its_target_path(tmp_path: Pa
     changes = {c.key: c.field for c in groups[0].records()}
     assert set(changes) == set(towns)
     some = next(iter(towns))
-    assert changes[some] is not None
-    assert (changes[some].old, changes[some].new) == (towns[some], towns[some].upper())
+    field = changes[some]
+    assert field is not None
+    assert (field.old, field.new) == (towns[some], towns[some].upper())
 
 
 def included_in(ruleset: CompiledRuleset, records: dict[str, list[Any]]) -> set[str]:

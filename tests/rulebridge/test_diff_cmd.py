@@ -145,7 +145,7 @@ def test_bad_input_fails_cleanly_and_leaves_no_temporary_folder(
     broken.write_text(RULESET_PATH.read_text("utf-8").replace("eq: Rent", "eqq: Rent"), "utf-8")
     garbage = tmp_path / "alto.json"
     garbage.write_text("{not json", "utf-8")
-    cases = {
+    cases: dict[str, tuple[list[str | Path], str]] = {
         "a broken NEW ruleset": ([RULESET_PATH, broken, "--alto", alto], str(broken)),
         "a migration ruleset": ([JUPIX, JUPIX, "--alto", alto], "not a sync ruleset"),
         "a garbled snapshot": ([RULESET_PATH, RULESET_PATH, "--alto", garbage], str(garbage)),
