@@ -44,7 +44,8 @@ class Compared:
 
 
 def scenario_files(folder: str | os.PathLike[str]) -> list[Path]:
-    """The scenario files (``*.yaml``) in `folder`, sorted by name.
+    """The scenario files in `folder`, sorted by name: the ``*.yaml`` files with a top-level
+    ``scenario:`` key (a ruleset or test file beside them is not one).
 
     Raises:
         RulebridgeError: `folder` is not a folder.
@@ -52,7 +53,15 @@ def scenario_files(folder: str | os.PathLike[str]) -> list[Path]:
     where = Path(folder)
     if not where.is_dir():
         raise RulebridgeError(f"{where}: no such folder of scenarios")
-    return sorted(where.glob("*.yaml"))
+    return sorted(path for path in where.glob("*.yaml") if _is_scenario(path))
+
+
+def _is_scenario(path: Path) -> bool:
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True  # let loading it say what is wrong
+    return any(line.startswith("scenario:") for line in text.splitlines())
 
 
 def compare_scenarios(
@@ -81,7 +90,9 @@ def _played(ruleset: CompiledRuleset, path: str | os.PathLike[str]) -> list[Step
     try:
         return play(ruleset, load_scenario(path, ruleset))
     except RulebridgeError as exc:
-        return " ".join(str(exc).split())
+        problems = str(exc).strip().splitlines() or [type(exc).__name__]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        return " ".join(problems[0].split()) + more
 
 
 def _compare(

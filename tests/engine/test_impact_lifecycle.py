@@ -3,12 +3,13 @@ reports differ under two rulesets, at their first differing step."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from engine import load_ruleset
+from engine import RulebridgeError, load_ruleset
 from simulator.lifecycle import load_scenario, play
 from simulator.lifecycle.compare import compare_scenarios, scenario_files
 from tests.rulesets.alto import DEFAULT, RULESET_PATH
@@ -70,3 +71,12 @@ def test_a_scenario_that_fails_under_one_side_only_is_a_change(tmp_path: Path) -
     assert alike.changes == []
     assert len(alike.unplayable) == 1
     assert "trial_flag" in alike.unplayable[0]
+
+
+def test_only_scenario_files_are_played_from_a_folder(tmp_path: Path) -> None:
+    """A ruleset or test file kept beside the scenarios is not taken for one."""
+    shutil.copy(SCENARIOS / "zero-invoice.yaml", tmp_path)
+    shutil.copy(RULESET_PATH, tmp_path / "v2.yaml")
+    assert scenario_files(tmp_path) == [tmp_path / "zero-invoice.yaml"]
+    with pytest.raises(RulebridgeError, match="no such folder"):
+        scenario_files(tmp_path / "missing")
