@@ -23,7 +23,7 @@ IMPACT_FORMAT = "rulebridge.impact/1"
 
 _HEADINGS = {
     "created": "created",
-    "merged": "now synced into an existing target record",
+    "merged": "now included, already in the target",
     "no_longer_synced": "no longer synced",
     "archived": "archived",
     "unarchived": "no longer archived",

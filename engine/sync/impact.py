@@ -6,8 +6,9 @@ rulesets, reading each source once (the records held as the planner holds them: 
 groups each difference by the rule that causes it:
 
 - ``created``: included now, skipped before; the group is the OLD include rule that
-  skipped it. With a target snapshot, only records NEW's plan creates; a record that NEW's
-  plan merges into a target record it finds is ``merged`` instead.
+  skipped it. With a target snapshot, only records NEW's plan creates; one that NEW's
+  plan finds among the target's records by a merge rule (and so does not create) is
+  ``merged`` instead.
 - ``no_longer_synced``: included before, skipped now; the NEW include rule that skips it.
 - ``archived`` / ``unarchived``: the archive rules that hold for a skipped record (with a
   target snapshot: the plans' archive operations) now hold and did not, or the reverse;
