@@ -114,7 +114,9 @@ def _markdown(impact: Impact) -> Iterable[str]:
     yield from _lifecycle(impact)
     if impact.rejected:
         yield ""
-        yield f"{len(impact.rejected)} snapshot records could not be read (listed in JSON)."
+        count = len(impact.rejected)
+        records = "record" if count == 1 else "records"
+        yield f"{count} snapshot {records} could not be read (listed in JSON)."
 
 
 def _group(group: Group) -> Iterable[str]:

@@ -297,3 +297,24 @@ def test_a_migration_ruleset_is_refused_with_a_clear_message() -> None:
     jupix = load_ruleset(RULESET_PATH.parents[1] / "jupix-alto" / "v1.yaml")
     with pytest.raises(Exception, match="not a sync ruleset"):
         impact_of(jupix, jupix, {}, as_of=date(2025, 6, 2))
+
+
+def test_with_a_target_archived_are_the_archives_the_new_plan_adds() -> None:
+    """departed_properties: archive. Every Fixflo property (not yet deleted) whose Alto
+    property no include rule lets through is archived by NEW's plan under P-departed, and
+    OLD's plan (list) archived none of them."""
+    records = agency(fixflo=True)
+    new = load_ruleset(RULESET_PATH, settings={"departed_properties": "archive"})
+    found = impact_of(DEFAULT, new, records, as_of=AS_OF, target_given=True)
+    synced = included_in(DEFAULT, records)
+    alto_ids = {str(item["inventoryId"]) for item in records["alto.inventory"]}
+    in_fixflo = {
+        str(p["ExternalPropertyRef"])
+        for p in records["fixflo.properties"]
+        if p.get("ExternalPropertyRef") and p.get("IsDeleted") is not True
+    }
+    expected = (in_fixflo & alto_ids) - synced
+    assert expected, "the generated Fixflo holds properties Alto no longer syncs"
+    groups = found.entity("property").sorted_groups()
+    assert [(group.kind, group.rule) for group in groups] == [("archived", "P-departed")]
+    assert {c.key for c in groups[0].records()} == expected

@@ -168,3 +168,27 @@ def test_a_usage_error_exits_64(agency: tuple[Path, Path]) -> None:
     missing = diff(RULESET_PATH, "no-such.yaml", "--alto", alto)
     assert missing.exit_code == ExitCode.USAGE
     assert "no-such.yaml" in missing.stderr
+
+
+def test_unreadable_records_are_reported_and_the_rest_is_compared(
+    agency: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A malformed record loses nothing from sight: a warning naming it, the JSON's
+    rejected list, a line in Markdown; the other records are still compared."""
+    alto, _ = agency
+    data = json.loads(alto.read_text("utf-8"))
+    data["inventory"][0]["address"] = 5
+    bad = tmp_path / "alto.json"
+    bad.write_text(json.dumps(data), "utf-8")
+    new = copy_with(tmp_path, commercial)
+    done = diff(RULESET_PATH, new, "--alto", bad, "--format", "json")
+    assert done.exit_code == ExitCode.CHANGES, done.output
+    report = json.loads(done.stdout)
+    assert [item["where"] for item in report["rejected"]] == [f"{bad}#inventory[0]"]
+    assert f"warning: {bad}#inventory[0]: address is the number 5" in done.stderr
+    first = str(data["inventory"][0]["inventoryId"])
+    created = {r["key"] for e in report["entities"] for g in e["groups"] for r in g["records"]}
+    assert first not in created
+    assert expected_commercial(alto) - {first} <= created
+    markdown = diff(RULESET_PATH, new, "--alto", bad)
+    assert "1 snapshot record could not be read (listed in JSON)." in markdown.stdout
