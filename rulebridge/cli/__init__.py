@@ -35,6 +35,14 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.demo:demo",
         "Run the main job on the embedded default and print what it did.",
     ),
+    "diff": LazyCommand(
+        "rulebridge.cli.diff:diff",
+        "Show what changing ruleset OLD.yaml into NEW.yaml would do to the snapshot's records.",
+    ),
+    "explain": LazyCommand(
+        "rulebridge.cli.explain:explain",
+        "Explain one record's decision: every rule in order, what it read, held or failed.",
+    ),
     "explore": LazyCommand(
         "rulebridge.cli.explore:explore_command",
         "Try every sequence of Fixflo events (with lost, late and repeated webhooks) up to "
