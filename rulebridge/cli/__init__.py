@@ -48,6 +48,10 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.generate:generate",
         "Generate a realistic agency (Alto and Fixflo snapshots) or a Jupix export.",
     ),
+    "graph": LazyCommand(
+        "rulebridge.cli.graph:graph_command",
+        "Draw the ruleset's lifecycle as a state diagram: statuses, events and their guards.",
+    ),
     "history": LazyCommand(
         "rulebridge.cli.history:history",
         "List the agency's runs, newest first: when, how long, status, what changed.",
