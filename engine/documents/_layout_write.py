@@ -99,12 +99,12 @@ class Writer:
     def document(self) -> str:
         self.out += self.tree.header
         root = self.tree.root
-        if root.kind == "map" and root.value and not root.flow_style:
+        if root.kind == "map" and root.value:
             self._block_mapping(root, 0, ())
-        elif root.kind == "seq" and root.value and not root.flow_style:
+        elif root.kind == "seq" and root.value:
             self._block_sequence(root, 0, ())
         else:
-            raise Unformattable(self.tree.root, "a document that is not a block mapping or list")
+            raise Unformattable(root, "a document that is not a mapping or a list")
         self.out += self.tree.footer
         return "\n".join(self.out) + "\n"
 
@@ -173,8 +173,10 @@ class Writer:
         return text
 
     def _leading(self, info: LayoutNode, indent: int) -> None:
+        """The comments and blank lines above an entry (no blank line first in the file or
+        straight after the comments that head it: those keep their own)."""
         for line in info.leading:
-            if line or (self.out and self.out[-1]):
+            if line or (self.out and self.out[-1] and len(self.out) > len(self.tree.header)):
                 self.out.append(" " * indent + line if line else "")
 
     def _block_mapping(self, node: LayoutNode, indent: int, path: tuple[str, ...]) -> None:
@@ -188,6 +190,10 @@ class Writer:
 
     def _block_sequence(self, node: LayoutNode, indent: int, path: tuple[str, ...]) -> None:
         for item in node.value:
+            if item.kind == "map" and item.value and self._flat(item, (*path, "[]")) is None:
+                # what leads the first key leads the item ("- key:" shares the dash's line)
+                first = self._order(item, (*path, "[]"))[0][0]
+                item.leading, first.leading = _squeeze_lines(item.leading + first.leading), []
             self._leading(item, indent)
             self._value(item, " " * indent + "-", indent, (*path, "[]"), None)
 
@@ -301,6 +307,11 @@ class Unformattable(Exception):
     def __init__(self, info: LayoutNode, what: str) -> None:
         super().__init__(what)
         self.info, self.what = info, what
+
+
+def _squeeze_lines(lines: list[str]) -> list[str]:
+    """Runs of blank lines as one."""
+    return [line for at, line in enumerate(lines) if line or at == 0 or lines[at - 1]]
 
 
 def _brackets(node: LayoutNode) -> tuple[str, str]:

@@ -35,8 +35,14 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.tokens import AliasToken
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    Event,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+)
 
 from engine.documents._layout_write import (
     TOP_ORDER,
@@ -78,92 +84,83 @@ class _Text:
         return bisect.bisect_right(self.starts, index) - 1
 
 
-def _compose(text: str, label: str) -> Node:
+def _events(text: str, label: str) -> list[Event]:
+    """The document's parse events (they carry where each node was written, aliases too)."""
     try:
-        node = YAML(typ="rt", pure=True).compose(text)
+        events = list(YAML(typ="safe", pure=True).parse(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise RulesetErrors(
             [RulesetError(label, line, column, "yaml-syntax", str(exc.problem or exc))]
         ) from exc
-    if node is None:
+    nodes = [event for event in events if isinstance(event, NodeEvent)]
+    if not nodes:
         raise RulesetErrors([RulesetError(label, 1, 1, "empty-file", "no YAML document")])
-    return node  # type: ignore[no-any-return]
+    return [event for event in events if isinstance(event, NodeEvent | CollectionEndEvent)]
 
 
 class _Tree:
     """The composed nodes, with comments and blank lines attached where they belong."""
 
-    def __init__(self, source: _Text, root: Node) -> None:
+    def __init__(self, source: _Text, events: list[Event]) -> None:
         self.src = source
-        self.seen: set[int] = set()
+        self.events, self.at = events, 0
         self.all: list[LayoutNode] = []
-        self.aliases = iter(_alias_spans(source.text))
         self.scalars: list[tuple[int, int]] = []
         self.entries: list[LayoutNode] = []  # mapping keys and list items, the owners of lines
         self.flows: list[LayoutNode] = []
-        self.root = self._walk(root)
+        self.root = self._walk()
         self.scalars.sort()
         self.header = self._attach()
 
-    def _walk(self, node: Node) -> LayoutNode:
-        if id(node) in self.seen:  # an alias: ruamel gives the anchored node again
-            start, end = next(self.aliases)
-            alias = LayoutNode("scalar", start, end, self.src.line_of(start), value=node.value)
+    def _walk(self) -> LayoutNode:
+        """The next node of the event stream (a whole collection), as a LayoutNode."""
+        event = self.events[self.at]
+        self.at += 1
+        start, end = event.start_mark.index, event.end_mark.index
+        line = event.start_mark.line
+        if isinstance(event, AliasEvent | ScalarEvent):
+            style = event.style if isinstance(event, ScalarEvent) else None
+            value = event.value if isinstance(event, ScalarEvent) else f"*{event.anchor}"
+            if style in ("|", ">"):
+                end = self._block_end(start, end)
+            info = LayoutNode("scalar", start, end, line, style=style, value=value)
             self.scalars.append((start, end))
-            return alias
-        self.seen.add(id(node))
-        kind = (
-            "scalar"
-            if isinstance(node, ScalarNode)
-            else "map"
-            if isinstance(node, MappingNode)
-            else "seq"
-        )
-        end = node.end_mark.index
-        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
-            end = self._block_end(node)
-        info = LayoutNode(kind, node.start_mark.index, end, node.start_mark.line)
-        info.anchor = node.anchor if kind != "scalar" else None
-        if isinstance(node, ScalarNode):
-            info.style, info.value = node.style, node.value
-            self.scalars.append((info.start, end))
-        elif isinstance(node, MappingNode):
-            info.flow_style = bool(node.flow_style)
+        else:
+            kind = "map" if isinstance(event, MappingStartEvent) else "seq"
+            info = LayoutNode(kind, start, end, line, anchor=getattr(event, "anchor", None))
+            info.flow_style = bool(getattr(event, "flow_style", False))
             info.value = []
-            for key, value in node.value:
-                if not isinstance(key, ScalarNode):
-                    self._refuse(key, "a key that is not a plain value")
-                pair = (self._walk(key), self._walk(value))
-                self.entries.append(pair[0])
-                info.value.append(pair)
-        elif isinstance(node, SequenceNode):
-            info.flow_style = bool(node.flow_style)
-            info.value = [self._walk(item) for item in node.value]
-            self.entries += info.value
-        if kind != "scalar" and info.flow_style:
-            self.flows.append(info)
+            while not isinstance(self.events[self.at], CollectionEndEvent):
+                if kind == "map":
+                    key = self._walk()
+                    if key.kind != "scalar":
+                        self._refuse(key, "a key that is not a plain value")
+                    info.value.append((key, self._walk()))
+                    self.entries.append(key)
+                else:
+                    info.value.append(self._walk())
+                    self.entries.append(info.value[-1])
+            info.end = self.events[self.at].end_mark.index
+            self.at += 1
+            if info.flow_style:
+                self.flows.append(info)
         self.all.append(info)
         return info
 
-    def _refuse(self, node: Node, what: str) -> None:
-        mark = node.start_mark
+    def _refuse(self, node: LayoutNode, what: str) -> None:
+        line = node.line + 1
+        column = node.start - self.src.starts[node.line] + 1
         raise RulesetErrors(
-            [
-                RulesetError(
-                    self.src.label, mark.line + 1, mark.column + 1, "fmt", f"fmt keeps {what}"
-                )
-            ]
+            [RulesetError(self.src.label, line, column, "fmt", f"fmt keeps {what}")]
         )
 
-    def _block_end(self, node: ScalarNode) -> int:
+    def _block_end(self, start: int, end: int) -> int:
         """Where a block scalar's text ends: after its last non-blank line (all of them kept
         with ``+``)."""
-        text = self.src.text[node.start_mark.index : node.end_mark.index]
-        if "+" in text.split("\n", 1)[0]:
-            return int(node.end_mark.index)
-        return int(node.start_mark.index) + len(text.rstrip())
+        text = self.src.text[start:end]
+        return end if "+" in text.split("\n", 1)[0] else start + len(text.rstrip())
 
     def _in_scalar(self, index: int) -> bool:
         at = bisect.bisect_right(self.scalars, (index, 1 << 62)) - 1
@@ -179,8 +176,13 @@ class _Tree:
                     break
 
     def _attach(self) -> list[str]:
-        """Attach comments and blank lines; return the lines before the document."""
-        claimed: set[int] = set(range(self.root.line))
+        """Attach comments and blank lines; return the comment lines that open the file."""
+        header: list[str] = []  # the comment lines that open the file stay first
+        for line in self.src.lines[: self.root.line]:
+            if not line.startswith("#"):
+                break
+            header.append(line.rstrip())
+        claimed: set[int] = set(range(len(header)))
         comment_lines: dict[int, str] = {}
         ends = sorted(
             (info.end, -(info.end - info.start), info)
@@ -214,25 +216,9 @@ class _Tree:
                 claimed.add(number)
                 number -= 1
             info.leading = _squeeze(found[::-1])
-        header = []
-        for number in range(self.root.line):
-            header.append(comment_lines.get(number, "").strip())
-        tail = [
-            comment_lines[n].strip()
-            for n in sorted(comment_lines)
-            if n not in claimed and n >= self.root.line
-        ]
+        tail = [comment_lines[n].strip() for n in sorted(comment_lines) if n not in claimed]
         self.footer = [line for line in tail if line]
-        return _squeeze(header) if any(header) else []
-
-
-def _alias_spans(text: str) -> list[tuple[int, int]]:
-    """Where each alias (``*name``) is written, in document order."""
-    return [
-        (token.start_mark.index, token.end_mark.index)
-        for token in YAML(typ="rt", pure=True).scan(text)
-        if isinstance(token, AliasToken)
-    ]
+        return header
 
 
 def _squeeze(lines: list[str]) -> list[str]:
@@ -266,7 +252,7 @@ def format_text(text: str, label: str) -> str:
     """
     before = parse_document(text.encode("utf-8"), label).data
     source = _Text(text, label)
-    tree = _Tree(source, _compose(text, label))
+    tree = _Tree(source, _events(text, label))
     kind = kind_of(before)
     parsed = Parsed(text, tree.root, tree.header, tree.footer)
     writer = Writer(parsed, reorder=kind == "ruleset", settings=kind == "settings")
@@ -278,7 +264,7 @@ def format_text(text: str, label: str) -> str:
             [RulesetError(label, line, 1, "fmt", f"fmt keeps {exc.what} as it is: rewrite it")]
         ) from exc
     after = parse_document(result.encode("utf-8"), label).data
-    if _comments(tree) != _comments(_Tree(_Text(result, label), _compose(result, label))):
+    if _comments(tree) != _comments(_Tree(_Text(result, label), _events(result, label))):
         raise RulesetErrors(
             [
                 RulesetError(
