@@ -78,6 +78,18 @@ class LayoutNode:
     commented: bool = False  # a comment inside a flow collection
 
 
+@dataclass(frozen=True)
+class _Item:
+    """An item of a flow collection: on one line, whether its author began a line with it,
+    its ``key: `` (or nothing), its node and that node's path."""
+
+    text: str
+    broke: bool
+    label: str
+    value: LayoutNode
+    path: tuple[str, ...]
+
+
 @dataclass
 class Parsed:
     """A document as the writer needs it: its text, root, and the comment lines before
@@ -136,9 +148,9 @@ class Writer:
         if items is None:
             return None
         opening, closing = _brackets(node)
-        return opening + ", ".join(text for text, _ in items) + closing
+        return opening + ", ".join(item.text for item in items) + closing
 
-    def _items(self, node: LayoutNode, path: tuple[str, ...]) -> list[tuple[str, bool]] | None:
+    def _items(self, node: LayoutNode, path: tuple[str, ...]) -> list[_Item] | None:
         """Each item of a flow collection on one line (``key: value`` for a mapping), and
         whether the author began a line with it; None when it cannot stay flow."""
         info = node
@@ -149,7 +161,7 @@ class Writer:
             if node.kind == "map"
             else [(None, item, (*path, "[]")) for item in node.value]
         )
-        items: list[tuple[str, bool]] = []
+        items: list[_Item] = []
         for key, value, inner in pairs:
             infos = [value] + ([] if key is None else [key])
             if any(info.trailing or info.leading for info in infos):
@@ -162,7 +174,8 @@ class Writer:
             line_start = self.tree.text.rfind("\n", 0, first.start) + 1
             before = self.tree.text[line_start : first.start]
             broke = first.line > info.line and not before.strip(" \t,[{")
-            items.append((f"{key_text}: {text}" if key is not None else text, broke))
+            label = "" if key is None else f"{key_text}: "
+            items.append(_Item(label + text, broke, label, value, inner))
         return items
 
     def _commented(self, text: str, info: LayoutNode | None) -> str:
@@ -218,7 +231,7 @@ class Writer:
             self._scalar(node, prefix, inner)
             return
         flat = self._flat(node, path)
-        if flat is not None and self._flow(node, flat, prefix, indent, path, key is None):
+        if flat is not None and self._flow(node, flat, prefix, indent, path, key):
             return
         start = len(self.out)
         if node.anchor:
@@ -240,46 +253,77 @@ class Writer:
         prefix: str,
         indent: int,
         path: tuple[str, ...],
-        item: bool,
+        key: LayoutNode | None,
     ) -> bool:
-        """Write a flow collection after `prefix` if it fits; False if it must be block."""
-        info = node
-        one = f"{prefix} {flat}" if prefix.strip() else " " * (indent + 2) + flat
-        below = " " * (indent + 2) + flat
-        if len(one) <= WIDTH or len(flat) <= 2:
-            self.out.append(self._commented(one, info))
-            return True
-        mapping = node.kind == "map"
-        if mapping and not item and len(below) <= WIDTH:
-            self.out += [prefix, self._commented(below, info)]
-            return True
-        first = (prefix + " ") if prefix.strip() else " " * (indent + 2)
-        wrapped = self._wrapped(node, first, path)
-        if wrapped is not None:
-            self.out += wrapped[:-1]
-            self.out.append(self._commented(wrapped[-1], info))
-            return True
-        if not item and len(below) <= WIDTH:
-            self.out += [prefix, self._commented(below, info)]
-            return True
-        return False
+        """Write a flow collection after `prefix` (``key:`` or ``-``, or only spaces when
+        it goes below its key) if it fits; False if it must be block.
 
-    def _wrapped(self, node: LayoutNode, first: str, path: tuple[str, ...]) -> list[str] | None:
+        On one line if it can be: after its key, else (a mapping) on the next line. Else
+        wrapped, after its key or on the next line: the one taking fewer lines, the one
+        its author chose on a tie."""
+        inline = bool(prefix.strip())
+        pad = " " * (indent + 2)
+        one = f"{prefix} {flat}" if inline else pad + flat
+        if len(one) <= WIDTH or len(flat) <= 2:
+            self.out.append(self._commented(one, node))
+            return True
+        below_allowed = inline and key is not None
+        if below_allowed and node.kind == "map" and len(pad + flat) <= WIDTH:
+            self.out += [prefix, self._commented(pad + flat, node)]
+            return True
+        author_below = key is not None and node.line > key.line
+        choices: list[tuple[int, bool, bool, list[str]]] = []
+        wrapped = self._wrapped(node, f"{prefix} " if inline else pad, path)
+        if wrapped is not None:
+            choices.append((len(wrapped), author_below, False, wrapped))
+        if below_allowed:
+            below = [pad + flat] if len(pad + flat) <= WIDTH else self._wrapped(node, pad, path)
+            if below is not None:
+                choices.append((len(below) + 1, not author_below, True, below))
+        if not choices:
+            return False
+        _, _, goes_below, lines = min(choices, key=lambda choice: choice[:2])
+        self.out += [prefix, *lines[:-1]] if goes_below else lines[:-1]
+        self.out.append(self._commented(lines[-1], node))
+        return True
+
+    def _wrapped(
+        self, node: LayoutNode, first: str, path: tuple[str, ...], after: str = ""
+    ) -> list[str] | None:
         """The flow collection wrapped between its items where its author did and wherever
-        the line would grow past `WIDTH`, each line from one column after the bracket; None
-        when an item cannot fit."""
+        the line would grow past `WIDTH`, each line from one column after the bracket; an
+        item too long for a line, or broken by its author inside, wrapped the same way
+        inside. `first` precedes the bracket, `after` follows the closing one; None when an
+        item cannot fit."""
         items = self._items(node, path) or []
         opening, closing = _brackets(node)
-        lines, current = [], first + opening + items[0][0]
-        pad = " " * (len(first) + len(opening))
-        for text, broke in items[1:]:
-            if not broke and len(current) + len(", ") + len(text) + len(closing) <= WIDTH:
-                current += ", " + text
-            else:
-                lines.append(current + ",")
-                current = pad + text
-        lines.append(current + closing)
+        lines = [first + opening]
+        pad = " " * len(lines[0])
+        for index, item in enumerate(items):
+            tail = closing + after if index == len(items) - 1 else ","
+            if item.broke and index and lines[-1] != pad:
+                lines.append(pad)  # where the author began a line
+            fresh = lines[-1] == pad or not index
+            sep = "" if fresh else " "
+            if not self._broken_inside(item):
+                if len(lines[-1]) + len(sep) + len(item.text) + len(tail) <= WIDTH:
+                    lines[-1] += sep + item.text + tail
+                    continue
+                if not fresh and len(pad) + len(item.text) + len(tail) <= WIDTH:
+                    lines.append(pad + item.text + tail)
+                    continue
+            if item.value.kind == "scalar" or not item.value.value:
+                return None
+            nested = self._wrapped(item.value, lines.pop() + sep + item.label, item.path, tail)
+            if nested is None:
+                return None
+            lines += nested
         return lines if all(len(line) <= WIDTH for line in lines) else None
+
+    def _broken_inside(self, item: _Item) -> bool:
+        """Whether the author began a line inside the item's flow collection."""
+        found = self._items(item.value, item.path) if item.value.kind != "scalar" else None
+        return any(inner.broke or self._broken_inside(inner) for inner in found or [])
 
     def _scalar(self, node: LayoutNode, prefix: str, inner: int) -> None:
         """A scalar as written, its continuation lines indented to `inner`."""
