@@ -11,13 +11,16 @@ kept, so only layout changes, never a value:
   those named; a comment above a key moves with it;
 - block style indented by two, a list's ``-`` two in from its key;
 - a flow collection (``{...}``, ``[...]``) stays flow only when it holds no comment and fits
-  in `WIDTH` columns: on its key's line, on the next line (a mapping), or wrapped between
-  its items with each line starting one column after the bracket; otherwise it becomes
-  block. A block collection stays block (the author's choice);
+  in `WIDTH` columns: on one line after its key, else (a mapping) on the next line, else
+  wrapped between its items (where its author broke it, and wherever a line would grow
+  past the width; each line one column after its bracket, a nested collection wrapped the
+  same way inside); otherwise it becomes block. A block collection stays block (the
+  author's choice);
 - blank lines kept (runs of them as one); a trailing comment keeps its column when it can.
 
-The result is checked: read back with `parse_document` it must hold exactly the data the file
-held, and formatting it again changes nothing.
+The result is checked before it is returned: read back with `parse_document` it holds
+exactly the data the file held, and every comment. Formatting it again changes nothing
+(tests/engine/test_layout_fmt.py, with Hypothesis over mutated shipped rulesets).
 
 Example:
     >>> print(format_text("b: 1   # one\\nruleset: x\\nc: {d: [1, 2]}\\n", "x.yaml"), end="")
