@@ -84,12 +84,12 @@ async def test_the_saved_timeline_replays_with_simulate(app: RulebridgeApp, tmp_
 @pytest.mark.asyncio
 async def test_loading_a_scenario_by_key(app: RulebridgeApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("d")
+        await pilot.press("l")
         app.screen.query_one(Input).value = str(SCENARIOS / "landlord-instructed.yaml")
         await pilot.press("enter")
         await settle(pilot)
         assert [s.event for s in app.session.steps][-1] == "close"
-        await pilot.press("d")
+        await pilot.press("l")
         app.screen.query_one(Input).value = "no/such/file.yaml"
         await pilot.press("enter")
         await settle(pilot)
