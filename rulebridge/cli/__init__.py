@@ -52,9 +52,17 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.fake:fake",
         "Serve a fake SYSTEM (alto or fixflo) API on 127.0.0.1 only, until interrupted.",
     ),
+    "fmt": LazyCommand(
+        "rulebridge.cli.fmt:fmt_command",
+        "Lay out rulesets and settings files canonically, keeping every comment and value.",
+    ),
     "generate": LazyCommand(
         "rulebridge.cli.generate:generate",
         "Generate a realistic agency (Alto and Fixflo snapshots) or a Jupix export.",
+    ),
+    "graph": LazyCommand(
+        "rulebridge.cli.graph:graph_command",
+        "Draw the ruleset's lifecycle as a state diagram: statuses, events and their guards.",
     ),
     "history": LazyCommand(
         "rulebridge.cli.history:history",

@@ -156,9 +156,7 @@ def test_an_invoice_document_from_must_be_a_part(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_within_list_says_did_you_mean(tmp_path: Path) -> None:
-    errors = errors_of(
-        tmp_path, "when: {within: CompletionDocs, any:", "when: {within: CompletionDoc, any:"
-    )
+    errors = errors_of(tmp_path, "when: {within: CompletionDocs,", "when: {within: CompletionDoc,")
     (error,) = [e for e in errors if "CompletionDoc'" in e]
     assert "unknown-field" in error
     assert "did you mean 'CompletionDocs" in error
@@ -167,13 +165,13 @@ def test_a_misspelt_within_list_says_did_you_mean(tmp_path: Path) -> None:
 
 def test_within_a_field_that_is_no_list_is_reported(tmp_path: Path) -> None:
     errors = errors_of(
-        tmp_path, "when: {within: CompletionDocs, any:", "when: {within: CompletionDetails, any:"
+        tmp_path, "when: {within: CompletionDocs,", "when: {within: CompletionDetails,"
     )
     assert any("not-a-list" in e and "'CompletionDetails' is not a list" in e for e in errors)
 
 
 def test_an_item_field_within_a_list_is_checked_against_the_items(tmp_path: Path) -> None:
-    old = "when: {within: CompletionDocs, any: {field: MediaTypeDescription,"
+    old = "any: {field: MediaTypeDescription,"
     errors = errors_of(tmp_path, old, old.replace("MediaTypeDescription", "MediaTypeDesc"))
     assert any("unknown-field" in e and "did you mean 'MediaTypeDescription'" in e for e in errors)
 

@@ -23,8 +23,8 @@ from tests.simulator.lifecycle_machine import LifecycleMachine
 
 CH04 = (
     "      - {id: CH-04, summary: No charge is sent without an invoice document"
-    " (gap.invoice-document).,\n         when: {within: CompletionDocs, any: {field:"
-    " MediaTypeDescription, eq: {setting: invoice_media_type}}}}\n"
+    " (gap.invoice-document).,\n         when: {within: CompletionDocs,\n"
+    "                any: {field: MediaTypeDescription, eq: {setting: invoice_media_type}}}}\n"
 )
 
 

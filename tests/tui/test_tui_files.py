@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from textual.widgets import Input, Select, Tree
+from textual.widgets import Input, Select, Static, Tree
 
 from engine import load_ruleset
 from rulebridge.cli.simulate import simulate
@@ -179,3 +179,22 @@ def test_the_command_has_an_example_and_refuses_both_starts() -> None:
     result = runner.invoke(tui, both)
     assert result.exit_code == 2
     assert "not both" in result.output
+
+
+@pytest.mark.asyncio
+async def test_the_browser_shows_the_lifecycle_diagram_on_d(app: RulebridgeApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b", "d")
+        assert _shown(app) == (False, True)
+        drawn = str(app.screen.query_one("#lifecycle", Static).render())
+        assert "starts at Reported, ends at Closed" in drawn
+        assert "give_feedback" in drawn
+        assert "only when setting fixflo_feedback_on" in drawn
+        await pilot.press("d")
+        assert _shown(app) == (True, False)
+
+
+def _shown(app: RulebridgeApp) -> tuple[bool, bool]:
+    """Whether the browser shows (the rules tree, the lifecycle view)."""
+    tree = app.screen.query_one(Tree).display
+    return tree, app.screen.query_one("#lifecycle-view").display
