@@ -68,6 +68,7 @@ class Context:
         rule_explains: Mapping[str, Explain],
         records: Mapping[str, Sequence[Any]],
         as_of: date | None,
+        indexes_from: Context | None = None,
     ) -> None:
         self._relations = relations
         self._include_tests = include_tests
@@ -77,7 +78,9 @@ class Context:
         self._as_of = as_of
         self._indexes: dict[str, dict[str, list[Any]]] = {}
         self._positions: dict[str, tuple[dict[str, Any], Sequence[Any]]] = {}
-        self._shared: dict[tuple[str, str], dict[str, list[Any]]] = {}
+        # Indexes by (target source, joined field), each with the table it indexes: relations
+        # alike share one, and so do contexts built with `indexes_from` over the same tables.
+        self._shared: _Indexes = {} if indexes_from is None else indexes_from._shared  # noqa: SLF001
         self._included: dict[tuple[str, int], tuple[Any, bool]] = {}
 
     @property
@@ -102,13 +105,16 @@ class Context:
         relation = self._relations[relation_id]
         if index is None:
             table = self._records.get(relation.target, ())
+            shared = (relation.target, relation.to_field)
+            known = self._shared.get(shared)
             if not isinstance(table, list | tuple):
-                self._positions[relation_id] = (_position_index(relation, table), table)
+                if known is None or known[0] is not table:
+                    known = self._shared[shared] = (table, _position_index(relation, table))
+                self._positions[relation_id] = (known[1], table)
                 return self.related(relation_id, record)
-            shared = (relation.target, relation.to_field)  # relations alike share one index
-            index = self._shared.get(shared)
-            if index is None:
-                index = self._shared[shared] = self._build_index(relation)
+            if known is None or known[0] is not table:
+                known = self._shared[shared] = (table, self._build_index(relation))
+            index = known[1]
             self._indexes[relation_id] = index
         value = relation.read_from(record)
         if type(value) is not list:
@@ -168,6 +174,9 @@ class Context:
                         found.append(record)
         return index
 
+
+_Indexes = dict[tuple[str, str], tuple[Sequence[Any], dict[str, Any]]]
+"""(target source, joined field) -> (the table indexed, its index)."""
 
 _NONE: list[Any] = []  # shared empty answer; callers never change what `related` returns
 

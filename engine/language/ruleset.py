@@ -195,9 +195,17 @@ class CompiledRuleset:
         return found
 
     def context(
-        self, records: Mapping[str, Sequence[Any]] | None = None, as_of: date | None = None
+        self,
+        records: Mapping[str, Sequence[Any]] | None = None,
+        as_of: date | None = None,
+        *,
+        indexes_from: Context | None = None,
     ) -> Context:
         """A context over the records of each source (by source name) and the run's date.
+
+        `indexes_from`: another context (of any ruleset) whose relation indexes this one
+        reuses for the tables both read (the same table objects), so that evaluating one set
+        of records under two rulesets, as `rulebridge diff` does, indexes them once.
 
         Example:
             >>> from engine import load_ruleset
@@ -222,6 +230,7 @@ class CompiledRuleset:
             ),
             records=records or {},
             as_of=as_of,
+            indexes_from=indexes_from,
         )
 
     def evaluate(self, entity: str, record: Any, context: Context | None = None) -> Decision:

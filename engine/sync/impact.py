@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import EvaluationError
+from engine.language.context import Context
 from engine.language.ruleset import CompiledRuleset
 from engine.sync._impact_model import (
     KINDS,
@@ -114,7 +115,8 @@ def impact_of(
                 f"{ruleset.path}: ruleset {ruleset.name} is not a sync ruleset (it declares "
                 "no targets:); diff compares sync rulesets only"
             )
-    sides = [_side(ruleset, records, as_of, target_given) for ruleset in (old, new)]
+    first = _side(old, records, as_of, target_given, None)
+    sides = [first, _side(new, records, as_of, target_given, first[0])]
     impact = Impact(_described(old), _described(new), as_of.isoformat() if as_of else None)
     impact.inputs, impact.rejected = dict(inputs or {}), list(rejected)
     grouper = _Grouper(old, new, folder, max(limit, 0))
@@ -141,10 +143,16 @@ def impact_of(
 
 
 def _side(
-    ruleset: CompiledRuleset, records: Records, as_of: date | None, target_given: bool
-) -> tuple[Any, Planned | None]:
+    ruleset: CompiledRuleset,
+    records: Records,
+    as_of: date | None,
+    target_given: bool,
+    indexes_from: Context | None,
+) -> tuple[Context, Planned | None]:
     context = ruleset.context(
-        {name: rows for name, rows in records.items() if name in ruleset.sources}, as_of=as_of
+        {name: rows for name, rows in records.items() if name in ruleset.sources},
+        as_of=as_of,
+        indexes_from=indexes_from,  # one index per table for both rulesets
     )
     if not target_given:
         return context, None
