@@ -186,6 +186,7 @@ def test_an_expectation_taken_from_the_report_is_met_and_a_changed_one_is_not(
 ) -> None:
     report = data.draw(st.sampled_from(TENANT_PAYS))
     order = report.works_order
+    assert order is not None
     names = data.draw(st.lists(st.sampled_from(sorted(order)), min_size=1, unique=True))
     assert check(report, _expect(works_order={name: order[name] for name in names})) == []
     changed = names[0]
