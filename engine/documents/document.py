@@ -5,6 +5,12 @@ then turned into dicts, lists and scalars here. Tags other than the YAML core on
 refused, alias expansion is bounded, duplicate keys are errors, and mapping keys are always
 the text the author wrote (so ``on:`` or ``no:`` stay strings).
 
+Plain values are read by the YAML 1.2 core schema (`CORE_SCHEMA`), not PyYAML's YAML 1.1
+one: ``yes``, ``no``, ``on``, ``off``, ``y``, ``n`` (and ``NO``, the country code) stay
+text; only ``true``/``false`` (also ``True``, ``TRUE``...) are booleans; ``null``, ``~`` or
+nothing is null; whole numbers are decimal, ``0o17`` or ``0x1F``; no sexagesimal
+(``1:30`` is text), no ``0b``, no ``_`` in numbers, and dates stay text.
+
 Composing uses libyaml (``yaml.CSafeLoader``, about 14 times faster) when PyYAML was built
 with it, and PyYAML's pure-Python loader otherwise. The pure loader still words every syntax
 error (a text libyaml refuses is composed again by it), and it takes the few texts that the
@@ -23,12 +29,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.errors import RulesetError, RulesetErrors
 
-__all__ = ["MAX_FILE_BYTES", "MAX_VALUES", "Document", "load_document", "parse_document"]
+__all__ = [
+    "CORE_SCHEMA",
+    "MAX_FILE_BYTES",
+    "MAX_VALUES",
+    "Document",
+    "core_value",
+    "dump_yaml",
+    "load_document",
+    "parse_document",
+]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Largest file accepted: rulesets are hand-written; anything bigger is a mistake."""
@@ -38,15 +52,114 @@ MAX_DEPTH = 64
 _LIBYAML_MAX_DEPTH = 5_000
 """Deepest nesting handed to libyaml's composer, which recurses on the C stack (a few hundred
 bytes a level; 100,000 levels crash the interpreter) and slows down quadratically with it."""
-_LIBYAML: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
-"""Libyaml's loader, or None where PyYAML was built without it."""
-
 JsonPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 
 _CORE = "tag:yaml.org,2002:"
+_NULL, _BOOL, _INT, _FLOAT = (f"{_CORE}{name}" for name in ("null", "bool", "int", "float"))
+_DIGITS = "0123456789"
+CORE_SCHEMA: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), "~nN"),
+    (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+    (_INT, re.compile(r"^[-+]?[0-9]+$"), "-+" + _DIGITS),
+    (_INT, re.compile(r"^0o[0-7]+$"), "0"),
+    (_INT, re.compile(r"^0x[0-9a-fA-F]+$"), "0"),
+    (
+        _FLOAT,
+        re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+        "-+." + _DIGITS,
+    ),
+    (_FLOAT, re.compile(r"^[-+]?\.(?:inf|Inf|INF)$"), "-+."),
+    (_FLOAT, re.compile(r"^\.(?:nan|NaN|NAN)$"), "."),
+)
+"""The YAML 1.2 core schema's plain scalars (YAML 1.2.2, section 10.3.2): tag, form, and the
+characters such a scalar may start with. Any other plain scalar is text."""
+
+
+def _core_12(loader: type[Any]) -> type[Any]:
+    """`loader` resolving plain scalars by the YAML 1.2 core schema instead of YAML 1.1's.
+
+    PyYAML's resolver is the same Python class under libyaml and the pure loader, so both
+    resolve alike. ``<<`` keeps its merge tag, only so that a merge key is refused by name.
+    """
+    resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+    for tag, form, first in CORE_SCHEMA:
+        for char in first or "":
+            resolvers.setdefault(char, []).append((tag, form))
+        if form.match(""):
+            resolvers.setdefault("", []).append((tag, form))
+    resolvers.setdefault("<", []).append((f"{_CORE}merge", re.compile(r"^<<$")))
+    return type(f"Core12{loader.__name__}", (loader,), {"yaml_implicit_resolvers": resolvers})
+
+
+_LIBYAML: type[yaml.CSafeLoader] | None = (
+    _core_12(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else None
+)
+"""Libyaml's loader (YAML 1.2 core values), or None where PyYAML was built without it."""
+_PURE: type[yaml.SafeLoader] = _core_12(yaml.SafeLoader)
+"""PyYAML's pure-Python loader, with YAML 1.2 core values."""
+
+
+class _QuotingDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting text that YAML 1.1 *or* the 1.2 core schema would read
+    as something else (``yes``, and ``0o17``, ``1e3``, which YAML 1.1 leaves as text)."""
+
+
+_QuotingDumper.yaml_implicit_resolvers = {
+    char: [*found, *_core_12(yaml.SafeLoader).yaml_implicit_resolvers.get(char, [])]
+    for char, found in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+} | {
+    char: list(found)
+    for char, found in _core_12(yaml.SafeLoader).yaml_implicit_resolvers.items()
+    if char not in yaml.resolver.Resolver.yaml_implicit_resolvers
+}
+
+
+def dump_yaml(data: Any, **options: Any) -> str:
+    """`data` as YAML text that `load_document` reads back as `data` (and YAML 1.1 readers
+    too): ``yaml.safe_dump`` would write the text ``1e3`` plain, which YAML 1.2 reads as a
+    number. `options` are ``yaml.dump``'s (``sort_keys``, ``width``, ...).
+
+    Example:
+        >>> print(dump_yaml({"ref": "1e3", "on": "yes", "n": 3}, sort_keys=False), end="")
+        ref: '1e3'
+        'on': 'yes'
+        n: 3
+    """
+    text: str = yaml.dump(data, Dumper=_QuotingDumper, **options)
+    return text
+
+
+def core_value(tag: str, text: str) -> Any:
+    """The value of a scalar tagged `tag` (``!!null``, ``!!bool``, ``!!int``, ``!!float``)
+    by the YAML 1.2 core schema; a ValueError when `text` is not of that form.
+
+    Example:
+        >>> core_value("tag:yaml.org,2002:int", "0x1F")
+        31
+        >>> core_value("tag:yaml.org,2002:float", "-.inf")
+        -inf
+    """
+    kind = {_NULL: "null", _BOOL: "bool", _INT: "int", _FLOAT: "float"}[tag]
+    forms = [form for name, form, _ in CORE_SCHEMA if name == tag]
+    if kind == "float":
+        forms += [form for name, form, _ in CORE_SCHEMA if name == _INT][:1]
+    if not any(form.match(text) for form in forms):
+        raise ValueError(f"{text!r} is not a YAML 1.2 {kind}")
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return text[0] in "tT"
+    if kind == "int":
+        base = {"0o": 8, "0x": 16}.get(text[:2], 10)
+        return int(text[2:] if base != 10 else text, base)
+    if text.lstrip("+-").lower() in {".inf", ".nan"}:
+        return float(text.lower().replace(".", ""))
+    return float(text)
+
+
 _SCALAR_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null")}
-_STR, _TIMESTAMP = f"{_CORE}str", f"{_CORE}timestamp"
+_STR, _TIMESTAMP, _MERGE = f"{_CORE}str", f"{_CORE}timestamp", f"{_CORE}merge"
 _MAP, _SEQ = f"{_CORE}map", f"{_CORE}seq"
 _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 _YAML_SPACE = " \n\r\x85\u2028\u2029"
@@ -271,7 +384,7 @@ def _compose_pure(text: str, label: str) -> Node | None:
         message = f"nesting deeper than {MAX_DEPTH} levels; flatten the structure"
         raise _whole_file(label, "too-deep", message, line, column)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_PURE)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, label) from None
     except yaml.reader.ReaderError as exc:
@@ -316,7 +429,6 @@ class _Builder:
         self.errors: list[RulesetError] = []
         self.count = 0
         self.active: set[int] = set()
-        self.scalars = SafeConstructor()
         self.fatal = False
         """Set when the document as a whole cannot be used (an alias bomb)."""
         self.damaged: set[JsonPath] = set()
@@ -379,8 +491,8 @@ class _Builder:
             return node.value  # what the constructor gives, without its bookkeeping (most values)
         if isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
             return self._scalar(node, path)
-        if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP:
-            return str(node.value)
+        if isinstance(node, ScalarNode) and node.tag in (_TIMESTAMP, _MERGE):
+            return str(node.value)  # a date stays its text; ``<<`` is only special as a key
         self.damaged.add(path)
         self.errors.append(
             self._error(
@@ -392,10 +504,11 @@ class _Builder:
         return None
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
-        """A core-tagged scalar as Python: ``!!int``, ``!!float`` and the plain numbers."""
+        """A core-tagged scalar as Python: the plain nulls, booleans and numbers, and
+        ``!!null``, ``!!bool``, ``!!int``, ``!!float`` (YAML 1.2 core forms only)."""
         try:
-            return self.scalars.construct_object(node, deep=True)
-        except (ValueError, OverflowError, KeyError, yaml.YAMLError):
+            return core_value(node.tag, node.value)
+        except (ValueError, OverflowError):
             kind = node.tag.removeprefix(_CORE)
             self.damaged.add(path)
             self.errors.append(self._error(node, "bad-value", _bad_scalar(node.value, kind)))
@@ -422,7 +535,7 @@ class _Builder:
         return result
 
     def _key(self, node: Node, path: JsonPath) -> str | None:
-        if isinstance(node, ScalarNode) and node.tag == f"{_CORE}merge":
+        if isinstance(node, ScalarNode) and node.tag == _MERGE:
             self.errors.append(
                 self._error(
                     node,
