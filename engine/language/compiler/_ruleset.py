@@ -22,6 +22,7 @@ from engine.errors import RulesetError
 from engine.explain import condition_in_words
 from engine.language._declarations import Declarations, declare_source
 from engine.language._settings import declare_settings, resolve_settings
+from engine.language.compiler._cascades import drop_cascades
 from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
 from engine.language.compiler._gaps import compile_gaps
@@ -334,6 +335,7 @@ def compile_document(
     if not isinstance(document.data, Mapping):
         return None
     compiler = _Compiler(document, broken, errors)
+    before = len(errors)
     compiler.declare(overrides, settings_document)
     compiler.register_rules()
     rules = compiler.compile_rules()
@@ -343,7 +345,9 @@ def compile_document(
     find_contradictions(document, entities, errors)
     compiler.decls.sources = compile_labels(compiler)
     compiler.check_version()
-    return _assemble(document, compiler, entities, rules, links)
+    compiled = _assemble(document, compiler, entities, rules, links)
+    errors[before:] = drop_cascades(document, compiler.decls, errors[before:])
+    return compiled
 
 
 def _assemble(
