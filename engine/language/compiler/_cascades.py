@@ -26,6 +26,7 @@ from engine.documents.document import Document, JsonPath
 from engine.documents.suggest import closest
 from engine.errors import RulesetError
 from engine.language._declarations import Declarations
+from engine.language._settings import check_setting_value
 
 __all__ = ["drop_cascades"]
 
@@ -44,7 +45,8 @@ _KINDS = (
     _Kind("unknown-setting", re.compile(r"no setting '([^']*)'"), "setting"),
     _Kind("unknown-source", re.compile(r"no source '([^']*)' is declared"), "source"),
     _Kind("unknown-target", re.compile(r"no target '([^']*)' is declared"), "target"),
-    _Kind("unknown-entity", re.compile(r"no entity '([^']*)'(?!\s*reads)"), "entity"),
+    _Kind("unknown-entity", re.compile(r"no entity '([^']*)'"), "entity"),
+    _Kind("unknown-rule", re.compile(r"no rule has the id '([^']*)'"), "rule"),
     _Kind("unknown-entity", re.compile(r"no entity reads ([^\s,;]+)"), "reader"),
     _Kind("unknown-relation", re.compile(r"^(\S+) has no relation '([^']*)'"), "relation"),
     _Kind("unknown-field", re.compile(r"^(\S+) has no field '([^']*)'"), "field"),
@@ -73,12 +75,16 @@ def drop_cascades(
     names = _Declared(data, decls)
     kept: list[RulesetError] = []
     misspelt: dict[tuple[str, str, JsonPath], list[RulesetError]] = {}
+    marks = {mark: path for path, mark in sorted(document.values.items(), key=_depth)}
     for error in errors:
+        if _reads_a_bad_default(error, document, decls, marks):
+            continue
         found = _reference(error, document)
         if found is None:
             kept.append(error)
             continue
         kind, owner, name = found
+        name = re.sub(r"\[\d*\]", "", name) if kind.noun == "field" else name
         if names.rejected(kind, owner, name, error.message):
             continue
         declaration = names.misspelt(kind, owner, name)
@@ -92,6 +98,25 @@ def drop_cascades(
         else:
             kept.append(_at_declaration(document, noun, name, declaration, echoes))
     return kept
+
+
+def _depth(item: tuple[JsonPath, Any]) -> int:
+    return len(item[0])
+
+
+def _reads_a_bad_default(
+    error: RulesetError,
+    document: Document,
+    decls: Declarations,
+    marks: Mapping[tuple[int, int], JsonPath],
+) -> bool:
+    """Whether `error` is about a ``{setting: NAME}`` whose default is reported already."""
+    path = marks.get((error.line, error.column))
+    if error.path != document.path or path is None or error.code == "bad-default":
+        return False
+    node = _value_at(document.data, path)
+    decl = decls.settings.get(node.get("setting")) if isinstance(node, Mapping) else None
+    return decl is not None and check_setting_value(decl, decl.default) is not None
 
 
 def _reference(error: RulesetError, document: Document) -> tuple[_Kind, str, str] | None:
@@ -142,6 +167,8 @@ class _Declared:
             return name in self.section("sources") and name not in self.decls.sources
         if noun == "target":
             return name in self.section("targets") and name not in self.decls.targets
+        if noun == "rule":  # a rule of an entity rejected with its own error
+            return name in self.rules_of_rejected()
         if noun == "reader":  # an entity reading it was rejected (its source is unknown)
             rejected = [
                 str(spec.get("from"))
@@ -158,6 +185,17 @@ class _Declared:
             rejected = set(self.section("entities")) - set(self.decls.entity_sources)
             return bool(rejected) and (name in rejected or "no entity reads" in message)
         return False
+
+    def rules_of_rejected(self) -> set[str]:
+        """The rule ids of the entities the compiler rejected."""
+        return {
+            str(rule.get("id"))
+            for entity, spec in self.section("entities").items()
+            if entity not in self.decls.entity_sources and isinstance(spec, Mapping)
+            for part in ("include", "archive")
+            for rule in _listed(spec.get(part))
+            if isinstance(rule, Mapping)
+        }
 
     def misspelt(self, kind: _Kind, owner: str, name: str) -> JsonPath | None:
         """Rule 2: where the never-used declaration that `name` misspells is, or None."""
@@ -232,5 +270,8 @@ def _listed(value: Any) -> list[Any]:
 
 def _value_at(data: Any, path: JsonPath) -> Any:
     for step in path:
-        data = data[step]
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            return None
     return data
