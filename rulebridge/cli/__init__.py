@@ -94,6 +94,10 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.store:store",
         "Show the agency's state store, or rebuild it from what Alto and Fixflo hold.",
     ),
+    "test": LazyCommand(
+        "rulebridge.cli.test:run_tests_command",
+        "Run the ruleset test files under PATHS (default rulesets/) and report every failure.",
+    ),
     "tui": LazyCommand(
         "rulebridge.cli.tui:tui",
         "Step a Fixflo issue through the ruleset's lifecycle and watch Alto react.",
