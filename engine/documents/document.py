@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from engine.documents._core12 import CORE_SCHEMA, core_12, core_value, dump_yaml
+from engine.documents._syntax import in_words
 from engine.errors import RulesetError, RulesetErrors
 
 __all__ = [
@@ -56,107 +58,12 @@ JsonPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 
 _CORE = "tag:yaml.org,2002:"
-_NULL, _BOOL, _INT, _FLOAT = (f"{_CORE}{name}" for name in ("null", "bool", "int", "float"))
-_DIGITS = "0123456789"
-CORE_SCHEMA: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    (_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), "~nN"),
-    (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
-    (_INT, re.compile(r"^[-+]?[0-9]+$"), "-+" + _DIGITS),
-    (_INT, re.compile(r"^0o[0-7]+$"), "0"),
-    (_INT, re.compile(r"^0x[0-9a-fA-F]+$"), "0"),
-    (
-        _FLOAT,
-        re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
-        "-+." + _DIGITS,
-    ),
-    (_FLOAT, re.compile(r"^[-+]?\.(?:inf|Inf|INF)$"), "-+."),
-    (_FLOAT, re.compile(r"^\.(?:nan|NaN|NAN)$"), "."),
-)
-"""The YAML 1.2 core schema's plain scalars (YAML 1.2.2, section 10.3.2): tag, form, and the
-characters such a scalar may start with. Any other plain scalar is text."""
-
-
-def _core_12(loader: type[Any]) -> type[Any]:
-    """`loader` resolving plain scalars by the YAML 1.2 core schema instead of YAML 1.1's.
-
-    PyYAML's resolver is the same Python class under libyaml and the pure loader, so both
-    resolve alike. ``<<`` keeps its merge tag, only so that a merge key is refused by name.
-    """
-    resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
-    for tag, form, first in CORE_SCHEMA:
-        for char in first or "":
-            resolvers.setdefault(char, []).append((tag, form))
-        if form.match(""):
-            resolvers.setdefault("", []).append((tag, form))
-    resolvers.setdefault("<", []).append((f"{_CORE}merge", re.compile(r"^<<$")))
-    return type(f"Core12{loader.__name__}", (loader,), {"yaml_implicit_resolvers": resolvers})
-
-
 _LIBYAML: type[yaml.CSafeLoader] | None = (
-    _core_12(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else None
+    core_12(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else None
 )
 """Libyaml's loader (YAML 1.2 core values), or None where PyYAML was built without it."""
-_PURE: type[yaml.SafeLoader] = _core_12(yaml.SafeLoader)
+_PURE: type[yaml.SafeLoader] = core_12(yaml.SafeLoader)
 """PyYAML's pure-Python loader, with YAML 1.2 core values."""
-
-
-class _QuotingDumper(yaml.SafeDumper):
-    """PyYAML's safe dumper, quoting text that YAML 1.1 *or* the 1.2 core schema would read
-    as something else (``yes``, and ``0o17``, ``1e3``, which YAML 1.1 leaves as text)."""
-
-
-_QuotingDumper.yaml_implicit_resolvers = {
-    char: [*found, *_core_12(yaml.SafeLoader).yaml_implicit_resolvers.get(char, [])]
-    for char, found in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
-} | {
-    char: list(found)
-    for char, found in _core_12(yaml.SafeLoader).yaml_implicit_resolvers.items()
-    if char not in yaml.resolver.Resolver.yaml_implicit_resolvers
-}
-
-
-def dump_yaml(data: Any, **options: Any) -> str:
-    """`data` as YAML text that `load_document` reads back as `data` (and YAML 1.1 readers
-    too): ``yaml.safe_dump`` would write the text ``1e3`` plain, which YAML 1.2 reads as a
-    number. `options` are ``yaml.dump``'s (``sort_keys``, ``width``, ...).
-
-    Example:
-        >>> print(dump_yaml({"ref": "1e3", "on": "yes", "n": 3}, sort_keys=False), end="")
-        ref: '1e3'
-        'on': 'yes'
-        n: 3
-    """
-    text: str = yaml.dump(data, Dumper=_QuotingDumper, **options)
-    return text
-
-
-def core_value(tag: str, text: str) -> Any:
-    """The value of a scalar tagged `tag` (``!!null``, ``!!bool``, ``!!int``, ``!!float``)
-    by the YAML 1.2 core schema; a ValueError when `text` is not of that form.
-
-    Example:
-        >>> core_value("tag:yaml.org,2002:int", "0x1F")
-        31
-        >>> core_value("tag:yaml.org,2002:float", "-.inf")
-        -inf
-    """
-    kind = {_NULL: "null", _BOOL: "bool", _INT: "int", _FLOAT: "float"}[tag]
-    forms = [form for name, form, _ in CORE_SCHEMA if name == tag]
-    if kind == "float":
-        forms += [form for name, form, _ in CORE_SCHEMA if name == _INT][:1]
-    if not any(form.match(text) for form in forms):
-        raise ValueError(f"{text!r} is not a YAML 1.2 {kind}")
-    if kind == "null":
-        return None
-    if kind == "bool":
-        return text[0] in "tT"
-    if kind == "int":
-        base = {"0o": 8, "0x": 16}.get(text[:2], 10)
-        return int(text[2:] if base != 10 else text, base)
-    if text.lstrip("+-").lower() in {".inf", ".nan"}:
-        return float(text.lower().replace(".", ""))
-    return float(text)
-
 
 _SCALAR_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null")}
 _STR, _TIMESTAMP, _MERGE = f"{_CORE}str", f"{_CORE}timestamp", f"{_CORE}merge"
@@ -410,96 +317,8 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, label: str) -> RulesetEr
     if at == "\t" or "'\\t'" in problem:
         message = "a tab is used for indentation; YAML indents with spaces only"
     else:
-        message = _in_words(problem, context) or (f"{problem} ({context})" if context else problem)
+        message = in_words(problem, context) or (f"{problem} ({context})" if context else problem)
     return _whole_file(label, "yaml-syntax", message, line, column)
-
-
-_SYNTAX_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), words)
-    for pattern, words in (
-        (
-            r"^mapping values are not allowed here",
-            "a mapping value is not allowed here: is a colon missing a space after it, is "
-            "the line indented too far, or should the value be quoted?",
-        ),
-        (
-            r"^could not find expected ':'",
-            "a line without 'key: value' in a mapping: is the ':' missing after the key "
-            "(before this line), or is a line indented wrong?",
-        ),
-        (
-            r"^expected <block end>, but found '<block mapping start>'",
-            "this line is indented differently from the keys above it: line up the keys of "
-            "one mapping in the same column",
-        ),
-        (
-            r"^expected <block end>, but found '\?'",
-            "a 'key: value' among list items ('- '): line it up as a list item, or indent it "
-            "under one",
-        ),
-        (
-            r"^expected <block end>, but found '-'",
-            "a list item ('- ') where a key was expected: indent the list under its key",
-        ),
-        (
-            r"^found undefined alias '(?P<name>.*)'",
-            "the alias *{name} refers to no anchor &{name} above it: define the anchor first, "
-            "or quote the value if '*' is meant as text",
-        ),
-        (
-            r"^found unexpected end of stream",
-            "a quoted value is not closed: add the closing quote",
-        ),
-        (
-            r"^found unknown escape character '(?P<name>.*)'",
-            "'\\{name}' is not an escape in a double-quoted value: write '\\\\' for a "
-            "backslash, or use single quotes",
-        ),
-        (
-            r"^expected ',' or '\]'",
-            "a list in [ ] is not closed, or lacks a comma: close it with ']' or add the ','",
-        ),
-        (
-            r"^expected ',' or '\}'",
-            "a mapping in { } is not closed, or lacks a comma: close it with '}' or add the ','",
-        ),
-        (
-            r"^but found another document",
-            "a second YAML document starts here ('---'): a file holds one; remove the line "
-            "or split the file",
-        ),
-        (
-            r"^found incompatible YAML document",
-            "only YAML 1.x is read: remove the %YAML line or make it %YAML 1.2",
-        ),
-        (
-            r"^found character '(?P<name>.)' that cannot start any token",
-            "a value cannot start with '{name}': quote the value",
-        ),
-        (
-            r"^expected the node content, but found ','",
-            "a value is missing before this ',': write one, or remove the comma",
-        ),
-        (
-            r"^expected '<document start>', but found",
-            "unexpected text after the end of the document: is there a closing bracket too many?",
-        ),
-        (
-            r"found duplicate anchor '(?P<name>.*)'",
-            "the anchor &{name} is defined a second time here: give each anchor its own name",
-        ),
-    )
-)
-"""PyYAML's syntax problems in plain words, with what to do (the caret shows where)."""
-
-
-def _in_words(problem: str, context: str) -> str | None:
-    """A syntax problem in plain words, or None when there are none for it."""
-    for pattern, words in _SYNTAX_WORDS:
-        match = pattern.search(f"{problem} ({context})" if context else problem)
-        if match is not None:
-            return words.replace("{name}", match.groupdict().get("name") or "")
-    return None
 
 
 class _TooBig(Exception):

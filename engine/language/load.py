@@ -189,12 +189,12 @@ def _check_settings(
     if ruleset is None:
         errors.extend(check_schema(document, "settings")[0])
         wanted, _ = settings_target(name)
-        found = f"; found: {', '.join(f'{wanted}/v{v}' for v in versions)}" if versions else ""
+        listed = ", ".join(f"{wanted}/v{version}" for version in versions)
         errors.append(
             document.error(
                 ("settings_for",),
                 "unknown-ruleset",
-                f"no ruleset {name!r} was checked or sits in {file.parent}{found}"
+                f"no ruleset {name!r} was checked or sits in {file.parent}; found: {listed}"
                 if versions
                 else f"no ruleset named {name!r} was checked or sits in {file.parent}; name it too",
             )

@@ -115,7 +115,8 @@ def _reads_a_bad_default(
     if error.path != document.path or path is None or error.code == "bad-default":
         return False
     node = _value_at(document.data, path)
-    decl = decls.settings.get(node.get("setting")) if isinstance(node, Mapping) else None
+    name = node.get("setting") if isinstance(node, Mapping) else None
+    decl = decls.settings.get(name) if isinstance(name, str) else None
     return decl is not None and check_setting_value(decl, decl.default) is not None
 
 
@@ -182,8 +183,8 @@ class _Declared:
             declared = name in self.section("sources", owner, "relations")
             return declared and name not in self.decls.relations_of(owner)
         if noun == "entity":
-            rejected = set(self.section("entities")) - set(self.decls.entity_sources)
-            return bool(rejected) and (name in rejected or "no entity reads" in message)
+            unread = set(self.section("entities")) - set(self.decls.entity_sources)
+            return bool(unread) and (name in unread or "no entity reads" in message)
         return False
 
     def rules_of_rejected(self) -> set[str]:
