@@ -122,9 +122,10 @@ def check_files(files: Iterable[Path]) -> list[Checked]:
     files = list(files)
     kinds = {file: _kind(file) for file in files}
     engine_files = [file for file in files if kinds[file][0] in {"ruleset", "settings"}]
-    results: dict[Path, Checked] = {}
-    for file, result in zip(engine_files, check_paths(engine_files), strict=True):
-        results[file] = _from_engine(result)
+    by_path = {result.path: result for result in check_paths(engine_files)}
+    results: dict[Path, Checked] = {
+        file: _from_engine(by_path[str(file)]) for file in engine_files if str(file) in by_path
+    }
     lifecycle = [
         result.path
         for result in map(results.get, engine_files)
@@ -138,7 +139,7 @@ def check_files(files: Iterable[Path]) -> list[Checked]:
             results[file] = _check_tests(file)
         elif kind == "scenario" and document is not None:
             results[file] = _check_scenario(file, document, lifecycle)
-    return [results[file] for file in files]
+    return [results[file] for file in files if file in results]
 
 
 def _kind(file: Path) -> tuple[str, Document | None]:
