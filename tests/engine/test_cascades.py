@@ -172,3 +172,15 @@ def test_jupix_a_misspelt_list_field_declaration_is_one_error(tmp_path: Path) ->
     errors, line = mutate(tmp_path, JUPIX, declared.group(), declared.group().replace("IDs", "IDx"))
     error = only(errors)
     assert (error.line, error.code) == (line, "unknown-field")
+
+
+def test_an_attachment_from_an_unknown_part_is_one_error(tmp_path: Path) -> None:
+    """W-09's completion documents: the status attaching them does not echo the mistake."""
+    errors, line = mutate(
+        tmp_path,
+        ALTO,
+        "      from: CompletionDocs\n      names:",
+        "      from: CompletionDocx\n      names:",
+    )
+    error = only(errors)
+    assert (error.line, error.code) == (line, "unknown-document-source")

@@ -48,6 +48,12 @@ _KINDS = (
     _Kind("unknown-entity", re.compile(r"no entity '([^']*)'"), "entity"),
     _Kind("unknown-rule", re.compile(r"no rule has the id '([^']*)'"), "rule"),
     _Kind("unknown-entity", re.compile(r"no entity reads ([^\s,;]+)"), "reader"),
+    _Kind("unknown-attachment", re.compile(r"^no attachment '([^']*)'"), "attachment"),
+    _Kind(
+        "unknown-works-order-map-field",
+        re.compile(r"^no works order map field '([^']*)'"),
+        "works order field",
+    ),
     _Kind("unknown-relation", re.compile(r"^(\S+) has no relation '([^']*)'"), "relation"),
     _Kind("unknown-field", re.compile(r"^(\S+) has no field '([^']*)'"), "field"),
     _Kind("unknown-field", re.compile(r"^entity '([^']*)' maps no field '([^']*)'"), "mapped"),
@@ -55,7 +61,10 @@ _KINDS = (
 
 
 def drop_cascades(
-    document: Document, decls: Declarations, errors: list[RulesetError]
+    document: Document,
+    decls: Declarations,
+    errors: list[RulesetError],
+    mapped: Mapping[str, set[str]] | None = None,
 ) -> list[RulesetError]:
     """`errors` without the echoes of another error (see the module's rules).
 
@@ -63,6 +72,7 @@ def drop_cascades(
         document: the ruleset compiled.
         decls: what the compiler accepted of its declarations.
         errors: the errors found while compiling it (schema errors included).
+        mapped: each entity's target fields the compiler accepted (map and on_create).
 
     Example:
         >>> from engine.documents.document import parse_document
@@ -72,7 +82,7 @@ def drop_cascades(
         []
     """
     data = document.data if isinstance(document.data, Mapping) else {}
-    names = _Declared(data, decls)
+    names = _Declared(data, decls, mapped or {})
     kept: list[RulesetError] = []
     misspelt: dict[tuple[str, str, JsonPath], list[RulesetError]] = {}
     marks = {mark: path for path, mark in sorted(document.values.items(), key=_depth)}
@@ -147,9 +157,12 @@ def _at_declaration(
 class _Declared:
     """What the document declares, what the compiler accepted of it, and what is used."""
 
-    def __init__(self, data: Mapping[str, Any], decls: Declarations) -> None:
+    def __init__(
+        self, data: Mapping[str, Any], decls: Declarations, mapped: Mapping[str, set[str]]
+    ) -> None:
         self.data = data
         self.decls = decls
+        self.mapped = mapped
         self.settings_used = set(_setting_references(data))
         self.words = set(_words(data, ()))
 
@@ -168,17 +181,23 @@ class _Declared:
             return name in self.section("sources") and name not in self.decls.sources
         if noun == "target":
             return name in self.section("targets") and name not in self.decls.targets
+        if noun == "attachment":  # declared, but its source of documents was rejected
+            return name in self.section("lifecycle", "attachments")
+        if noun == "works order field":  # declared, but its value was rejected
+            return name in self.section("lifecycle", "works_order", "map")
         if noun == "rule":  # a rule of an entity rejected with its own error
             return name in self.rules_of_rejected()
         if noun == "reader":  # an entity reading it was rejected (its source is unknown)
-            rejected = [
+            unread = [
                 str(spec.get("from"))
                 for entity, spec in self.section("entities").items()
                 if isinstance(spec, Mapping) and entity not in self.decls.entity_sources
             ]
-            return closest(name, rejected) is not None
+            return closest(name, unread) is not None
         if noun == "mapped":  # the entity's map entry was rejected, with its own error
-            return any(name in self.section("entities", owner, part) for part in _MAPS)
+            written = {str(key) for part in _MAPS for key in self.section("entities", owner, part)}
+            rejected = written - self.mapped.get(owner, written)
+            return name in written or closest(name, rejected) is not None
         if noun == "relation":
             declared = name in self.section("sources", owner, "relations")
             return declared and name not in self.decls.relations_of(owner)
@@ -232,6 +251,7 @@ _SECTIONS = {
     "source": ("sources",),
     "target": ("targets",),
     "entity": ("entities",),
+    "works order field": ("lifecycle", "works_order", "map"),
 }
 _MAPS = ("map", "on_create")
 

@@ -346,7 +346,11 @@ def compile_document(
     compiler.decls.sources = compile_labels(compiler)
     compiler.check_version()
     compiled = _assemble(document, compiler, entities, rules, links)
-    errors[before:] = drop_cascades(document, compiler.decls, errors[before:])
+    mapped = {
+        name: {".".join(path) for path, _ in (*entity.fields, *entity.on_create)}
+        for name, entity in entities.items()
+    }
+    errors[before:] = drop_cascades(document, compiler.decls, errors[before:], mapped)
     return compiled
 
 
