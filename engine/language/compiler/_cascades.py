@@ -202,8 +202,8 @@ class _Declared:
             declared = name in self.section("sources", owner, "relations")
             return declared and name not in self.decls.relations_of(owner)
         if noun == "entity":
-            unread = set(self.section("entities")) - set(self.decls.entity_sources)
-            return bool(unread) and (name in unread or "no entity reads" in message)
+            failed = set(self.section("entities")) - set(self.decls.entity_sources)
+            return bool(failed) and (name in failed or "no entity reads" in message)
         return False
 
     def rules_of_rejected(self) -> set[str]:
