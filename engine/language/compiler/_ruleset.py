@@ -185,7 +185,8 @@ class _Compiler:
                         )
         preflight = self.section("preflight")
         checks = preflight.get("checks")
-        source = preflight.get("from") if preflight.get("from") in self.decls.sources else None
+        named = preflight.get("from")
+        source = named if isinstance(named, str) and named in self.decls.sources else None
         for index, rule in enumerate(checks if isinstance(checks, list) else []):
             if isinstance(rule, Mapping) and isinstance(rule.get("id"), str):
                 found.append((("preflight", "checks", index), "", "preflight", rule, source))
