@@ -5,6 +5,12 @@ then turned into dicts, lists and scalars here. Tags other than the YAML core on
 refused, alias expansion is bounded, duplicate keys are errors, and mapping keys are always
 the text the author wrote (so ``on:`` or ``no:`` stay strings).
 
+Plain values are read by the YAML 1.2 core schema (`CORE_SCHEMA`), not PyYAML's YAML 1.1
+one: ``yes``, ``no``, ``on``, ``off``, ``y``, ``n`` (and ``NO``, the country code) stay
+text; only ``true``/``false`` (also ``True``, ``TRUE``...) are booleans; ``null``, ``~`` or
+nothing is null; whole numbers are decimal, ``0o17`` or ``0x1F``; no sexagesimal
+(``1:30`` is text), no ``0b``, no ``_`` in numbers, and dates stay text.
+
 Composing uses libyaml (``yaml.CSafeLoader``, about 14 times faster) when PyYAML was built
 with it, and PyYAML's pure-Python loader otherwise. The pure loader still words every syntax
 error (a text libyaml refuses is composed again by it), and it takes the few texts that the
@@ -23,12 +29,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from engine.documents._core12 import CORE_SCHEMA, core_12, core_value, dump_yaml
+from engine.documents._syntax import in_words
 from engine.errors import RulesetError, RulesetErrors
 
-__all__ = ["MAX_FILE_BYTES", "MAX_VALUES", "Document", "load_document", "parse_document"]
+__all__ = [
+    "CORE_SCHEMA",
+    "MAX_FILE_BYTES",
+    "MAX_VALUES",
+    "Document",
+    "core_value",
+    "dump_yaml",
+    "load_document",
+    "parse_document",
+]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Largest file accepted: rulesets are hand-written; anything bigger is a mistake."""
@@ -38,15 +54,19 @@ MAX_DEPTH = 64
 _LIBYAML_MAX_DEPTH = 5_000
 """Deepest nesting handed to libyaml's composer, which recurses on the C stack (a few hundred
 bytes a level; 100,000 levels crash the interpreter) and slows down quadratically with it."""
-_LIBYAML: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
-"""Libyaml's loader, or None where PyYAML was built without it."""
-
 JsonPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 
 _CORE = "tag:yaml.org,2002:"
+_LIBYAML: type[yaml.CSafeLoader] | None = (
+    core_12(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else None
+)
+"""Libyaml's loader (YAML 1.2 core values), or None where PyYAML was built without it."""
+_PURE: type[yaml.SafeLoader] = core_12(yaml.SafeLoader)
+"""PyYAML's pure-Python loader, with YAML 1.2 core values."""
+
 _SCALAR_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null")}
-_STR, _TIMESTAMP = f"{_CORE}str", f"{_CORE}timestamp"
+_STR, _TIMESTAMP, _MERGE = f"{_CORE}str", f"{_CORE}timestamp", f"{_CORE}merge"
 _MAP, _SEQ = f"{_CORE}map", f"{_CORE}seq"
 _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 _YAML_SPACE = " \n\r\x85\u2028\u2029"
@@ -271,7 +291,7 @@ def _compose_pure(text: str, label: str) -> Node | None:
         message = f"nesting deeper than {MAX_DEPTH} levels; flatten the structure"
         raise _whole_file(label, "too-deep", message, line, column)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_PURE)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, label) from None
     except yaml.reader.ReaderError as exc:
@@ -293,12 +313,11 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, label: str) -> RulesetEr
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = (exc.problem or "invalid YAML").strip()
     at = text[mark.index] if mark and mark.index < len(text) else ""
+    context = (exc.context or "").strip()
     if at == "\t" or "'\\t'" in problem:
         message = "a tab is used for indentation; YAML indents with spaces only"
-    elif exc.context:
-        message = f"{problem} ({exc.context.strip()})"
     else:
-        message = problem
+        message = in_words(problem, context) or (f"{problem} ({context})" if context else problem)
     return _whole_file(label, "yaml-syntax", message, line, column)
 
 
@@ -316,7 +335,6 @@ class _Builder:
         self.errors: list[RulesetError] = []
         self.count = 0
         self.active: set[int] = set()
-        self.scalars = SafeConstructor()
         self.fatal = False
         """Set when the document as a whole cannot be used (an alias bomb)."""
         self.damaged: set[JsonPath] = set()
@@ -379,8 +397,8 @@ class _Builder:
             return node.value  # what the constructor gives, without its bookkeeping (most values)
         if isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
             return self._scalar(node, path)
-        if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP:
-            return str(node.value)
+        if isinstance(node, ScalarNode) and node.tag in (_TIMESTAMP, _MERGE):
+            return str(node.value)  # a date stays its text; ``<<`` is only special as a key
         self.damaged.add(path)
         self.errors.append(
             self._error(
@@ -392,10 +410,11 @@ class _Builder:
         return None
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
-        """A core-tagged scalar as Python: ``!!int``, ``!!float`` and the plain numbers."""
+        """A core-tagged scalar as Python: the plain nulls, booleans and numbers, and
+        ``!!null``, ``!!bool``, ``!!int``, ``!!float`` (YAML 1.2 core forms only)."""
         try:
-            return self.scalars.construct_object(node, deep=True)
-        except (ValueError, OverflowError, KeyError, yaml.YAMLError):
+            return core_value(node.tag, node.value)
+        except (ValueError, OverflowError):
             kind = node.tag.removeprefix(_CORE)
             self.damaged.add(path)
             self.errors.append(self._error(node, "bad-value", _bad_scalar(node.value, kind)))
@@ -422,7 +441,7 @@ class _Builder:
         return result
 
     def _key(self, node: Node, path: JsonPath) -> str | None:
-        if isinstance(node, ScalarNode) and node.tag == f"{_CORE}merge":
+        if isinstance(node, ScalarNode) and node.tag == _MERGE:
             self.errors.append(
                 self._error(
                     node,

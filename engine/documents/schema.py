@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine.documents.document import Document, JsonPath
-from engine.documents.suggest import did_you_mean
+from engine.documents.suggest import closest, did_you_mean
 from engine.errors import RulesetError
 
 __all__ = ["check_schema", "load_schema", "schema_text"]
@@ -57,12 +57,39 @@ def check_schema(document: Document, name: str) -> tuple[list[RulesetError], set
     (`Document.damaged`) are not reported again."""
     errors: list[RulesetError] = []
     broken: set[JsonPath] = set(document.damaged)
-    for error in _validator(name).iter_errors(document.data):
+    found = list(_validator(name).iter_errors(document.data))
+    misspelt = _misspelt_keys(found)
+    for error in found:
         path = tuple(error.absolute_path)
         broken.add(path)
         if not any(path[: len(bad)] == bad for bad in document.damaged):
-            errors.extend(_translate(document, error))
+            errors.extend(
+                problem
+                for problem in _translate(document, error)
+                if (path, problem.code, problem.message) not in misspelt
+            )
     return errors, broken
+
+
+def _misspelt_keys(found: list[ValidationError]) -> set[tuple[JsonPath, str, str]]:
+    """The "missing key" errors that an unknown key beside them explains (``typx:`` for
+    ``type:``: its "did you mean 'type'" says it all), as (path, code, message)."""
+    unknown: dict[JsonPath, list[str]] = {}
+    for error in found:
+        if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+            known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+            extra = [str(key) for key in error.instance if key not in known]
+            unknown.setdefault(tuple(error.absolute_path), []).extend(extra)
+    explained: set[tuple[JsonPath, str, str]] = set()
+    for error in found:
+        path = tuple(error.absolute_path)
+        if error.validator != "required" or path not in unknown:
+            continue
+        for key in _listed(error.validator_value):
+            if any(closest(word, [key]) == key for word in unknown[path]):
+                where = " here" if path else ""
+                explained.add((path, "missing-key", f"missing key {key!r}{where}"))
+    return explained
 
 
 def _translate(document: Document, error: ValidationError) -> Iterator[RulesetError]:

@@ -152,8 +152,7 @@ def _declare(
                 f"the default of setting {name!r} is invalid: {problem}",
             )
         )
-        return None
-    return decl
+    return decl  # declared even with a bad default: its uses are checked, not echoed
 
 
 def resolve_settings(

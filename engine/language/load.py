@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,12 @@ from engine.errors import RulesetError, RulesetErrors
 from engine.language.compiler import compile_document
 from engine.language.ruleset import CompiledRuleset
 
-__all__ = ["CheckResult", "check_paths", "load_ruleset"]
+__all__ = ["OTHER_KINDS", "CheckResult", "check_paths", "load_ruleset", "settings_target"]
+
+OTHER_KINDS = ("tests_for", "scenario")
+"""Top-level keys of YAML files that are neither rulesets nor settings: ruleset test files
+and scenarios. `check_paths` leaves them out (``rulebridge validate`` checks them with the
+simulator's loaders, which the engine does not import)."""
 
 SettingsArg = Mapping[str, Any] | str | os.PathLike[str] | None
 
@@ -82,13 +88,16 @@ def _settings_values(
     errors.extend(problems)
     data = document.data if isinstance(document.data, Mapping) else {}
     name = ruleset.data.get("ruleset") if isinstance(ruleset.data, Mapping) else None
-    meant = data.get("settings_for")
-    if isinstance(meant, str) and isinstance(name, str) and meant != name:
+    version = ruleset.data.get("version") if isinstance(ruleset.data, Mapping) else None
+    meant, meant_version = settings_target(data.get("settings_for"))
+    wrong_version = meant_version is not None and meant_version != version
+    if isinstance(meant, str) and isinstance(name, str) and (meant != name or wrong_version):
         errors.append(
             document.error(
                 ("settings_for",),
                 "wrong-ruleset",
-                f"these settings are for {meant!r}, not for ruleset {name!r}",
+                f"these settings are for {data['settings_for']!r}, not for ruleset "
+                f"{name!r} v{version}",
             )
         )
         return {}
@@ -129,8 +138,10 @@ def ruleset_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[CheckResult]:
     """Check every ruleset and agency settings file under `paths`.
 
-    A settings file (one with ``settings_for:``) is checked against the ruleset of that
-    name among the files checked, else among the rulesets in its own folder.
+    A settings file (one with ``settings_for:``) is checked against the ruleset it names
+    (``alto-fixflo/v2``: that version; ``alto-fixflo``: the newest) among the files checked,
+    else among the rulesets in its own folder. Ruleset test files and scenarios (a top-level
+    ``tests_for:`` or ``scenario:``) are left out: they have no result.
     """
     files = ruleset_files(paths)
     documents: dict[Path, Document] = {}
@@ -141,16 +152,24 @@ def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[CheckResult]:
         except RulesetErrors as exc:
             results[file] = CheckResult(str(file), "unknown", errors=tuple(exc.errors))
     for file, document in documents.items():
-        if not _is_settings(document):
+        if _is_ruleset(document):
             results[file] = _check_ruleset(document)
     for file, document in documents.items():
         if _is_settings(document):
             results[file] = _check_settings(file, document, documents)
-    return [results[file] for file in files]
+    return [results[file] for file in files if file in results]
 
 
 def _is_settings(document: Document) -> bool:
     return isinstance(document.data, Mapping) and "settings_for" in document.data
+
+
+def _is_ruleset(document: Document) -> bool:
+    """Neither a settings file nor a file of another kind (`OTHER_KINDS`)."""
+    data = document.data
+    return not _is_settings(document) and not (
+        isinstance(data, Mapping) and any(key in data for key in OTHER_KINDS)
+    )
 
 
 def _check_ruleset(document: Document) -> CheckResult:
@@ -165,15 +184,19 @@ def _check_settings(
     file: Path, document: Document, documents: Mapping[Path, Document]
 ) -> CheckResult:
     name = document.data.get("settings_for")
-    ruleset = _find_ruleset(name, file, documents)
+    ruleset, versions = _find_ruleset(name, file, documents)
     errors: list[RulesetError] = list(document.problems)
     if ruleset is None:
         errors.extend(check_schema(document, "settings")[0])
+        wanted, _ = settings_target(name)
+        listed = ", ".join(f"{wanted}/v{version}" for version in versions)
         errors.append(
             document.error(
                 ("settings_for",),
                 "unknown-ruleset",
-                f"no ruleset named {name!r} was checked or sits in {file.parent}; name it too",
+                f"no ruleset {name!r} was checked or sits in {file.parent}; found: {listed}"
+                if versions
+                else f"no ruleset named {name!r} was checked or sits in {file.parent}; name it too",
             )
         )
         return CheckResult(document.path, "settings", errors=tuple(errors))
@@ -190,8 +213,26 @@ def _check_settings(
     )
 
 
-def _find_ruleset(name: Any, file: Path, documents: Mapping[Path, Document]) -> Document | None:
-    candidates = [doc for doc in documents.values() if not _is_settings(doc)]
+def settings_target(settings_for: Any) -> tuple[Any, int | None]:
+    """The ruleset name and version a ``settings_for:`` names (None: the newest found).
+
+    Example:
+        >>> settings_target("alto-fixflo/v2"), settings_target("alto-fixflo")
+        (('alto-fixflo', 2), ('alto-fixflo', None))
+    """
+    if not isinstance(settings_for, str):
+        return settings_for, None
+    match = re.fullmatch(r"(.+)/v([0-9]+)", settings_for)
+    return (match.group(1), int(match.group(2))) if match else (settings_for, None)
+
+
+def _find_ruleset(
+    settings_for: Any, file: Path, documents: Mapping[Path, Document]
+) -> tuple[Document | None, list[int]]:
+    """The ruleset a settings file is for (the version it names, else the newest), and
+    the versions of that name found (to list when the one named is not among them)."""
+    name, version = settings_target(settings_for)
+    candidates = [doc for doc in documents.values() if _is_ruleset(doc)]
     for folder in sorted({p.parent for p in file.parent.glob("*.y*ml")}):
         for path in sorted(folder.glob("*.y*ml")):
             if path not in documents:
@@ -204,9 +245,13 @@ def _find_ruleset(name: Any, file: Path, documents: Mapping[Path, Document]) -> 
         for doc in candidates
         if isinstance(doc.data, Mapping) and doc.data.get("ruleset") == name
     ]
-    named.sort(
-        key=lambda doc: (
-            doc.data.get("version", 0) if isinstance(doc.data.get("version"), int) else 0
-        )
-    )
-    return named[-1] if named else None
+    named.sort(key=_version)
+    versions = sorted({_version(doc) for doc in named})
+    if version is not None:
+        named = [doc for doc in named if _version(doc) == version]
+    return (named[-1] if named else None), versions
+
+
+def _version(document: Document) -> int:
+    version = document.data.get("version", 0)
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0

@@ -120,7 +120,8 @@ _COMMANDS: dict[str, LazyCommand] = {
     ),
     "validate": LazyCommand(
         "rulebridge.cli.validate:validate",
-        "Check rulesets and agency settings files (files or folders, searched for *.yaml).",
+        "Check rulesets, settings files, agency configs and ruleset test files (files or "
+        "folders, searched for *.yaml).",
     ),
 }
 

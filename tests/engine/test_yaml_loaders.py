@@ -151,7 +151,7 @@ def test_positions_with_either_loader(name: str) -> None:
         pytest.skip("PyYAML was built without libyaml")
     with loader(name):
         doc = parse_document("a: 1\nb:\n  - x\n  - {c: d, é: [1, 2.5, ~, yes]}\n".encode(), "x")
-    assert doc.data == {"a": 1, "b": ["x", {"c": "d", "é": [1, 2.5, None, True]}]}
+    assert doc.data == {"a": 1, "b": ["x", {"c": "d", "é": [1, 2.5, None, "yes"]}]}  # YAML 1.2
     assert doc.where(("b", 1, "c")) == (4, 9)
     assert doc.key_where(("b", 1, "é")) == (4, 12)
     assert doc.where(("b", 1, "é", 3)) == (4, 27)

@@ -26,8 +26,8 @@ def test_positions_of_keys_and_values_are_kept() -> None:
 
 
 def test_keys_stay_text_and_dates_stay_iso_text() -> None:
-    doc = parse_document(b"on: 2019-01-01\nno: yes\n", "x.yaml")
-    assert doc.data == {"on": "2019-01-01", "no": True}
+    doc = parse_document(b"on: 2019-01-01\nno: yes\nyes: true\n", "x.yaml")
+    assert doc.data == {"on": "2019-01-01", "no": "yes", "yes": True}  # YAML 1.2 core values
 
 
 def test_empty_file() -> None:

@@ -22,6 +22,7 @@ from engine.errors import RulesetError
 from engine.explain import condition_in_words
 from engine.language._declarations import Declarations, declare_source
 from engine.language._settings import declare_settings, resolve_settings
+from engine.language.compiler._cascades import drop_cascades
 from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
 from engine.language.compiler._gaps import compile_gaps
@@ -184,7 +185,8 @@ class _Compiler:
                         )
         preflight = self.section("preflight")
         checks = preflight.get("checks")
-        source = preflight.get("from") if preflight.get("from") in self.decls.sources else None
+        named = preflight.get("from")
+        source = named if isinstance(named, str) and named in self.decls.sources else None
         for index, rule in enumerate(checks if isinstance(checks, list) else []):
             if isinstance(rule, Mapping) and isinstance(rule.get("id"), str):
                 found.append((("preflight", "checks", index), "", "preflight", rule, source))
@@ -334,6 +336,7 @@ def compile_document(
     if not isinstance(document.data, Mapping):
         return None
     compiler = _Compiler(document, broken, errors)
+    before = len(errors)
     compiler.declare(overrides, settings_document)
     compiler.register_rules()
     rules = compiler.compile_rules()
@@ -343,7 +346,13 @@ def compile_document(
     find_contradictions(document, entities, errors)
     compiler.decls.sources = compile_labels(compiler)
     compiler.check_version()
-    return _assemble(document, compiler, entities, rules, links)
+    compiled = _assemble(document, compiler, entities, rules, links)
+    mapped = {
+        name: {".".join(path) for path, _ in (*entity.fields, *entity.on_create)}
+        for name, entity in entities.items()
+    }
+    errors[before:] = drop_cascades(document, compiler.decls, errors[before:], mapped)
+    return compiled
 
 
 def _assemble(
