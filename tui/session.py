@@ -25,8 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from engine.documents import dump_yaml
 from engine.errors import EvaluationError
 from engine.issues.reconcile import IssueOps
 from engine.language.lifecycle import Event
@@ -216,7 +215,7 @@ def scenario_text(
     if settings:
         data["settings"] = dict(settings)
     data["steps"] = items
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    return dump_yaml(data, sort_keys=False, default_flow_style=None, width=100)
 
 
 def _step_data(step: Step) -> dict[str, Any]:

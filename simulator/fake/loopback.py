@@ -48,6 +48,7 @@ import yaml
 
 from adapters.fixflo import ISSUE_EVENTS
 from engine import load_ruleset
+from engine.documents import dump_yaml
 from engine.store import Store
 from simulator.fake import LOOPBACK, FakeAlto, FakeFixflo, Faults, parse_faults, serving
 from simulator.lifecycle import AltoWorld, FixfloWorld, Simulation, violations
@@ -232,7 +233,7 @@ def _write_settings(folder: Path, given: Mapping[str, Any]) -> tuple[Path, dict[
     if not given:
         return SETTINGS, chosen
     path = folder / "agency.settings.yaml"
-    path.write_text(yaml.safe_dump({**example, "settings": chosen}, sort_keys=False), "utf-8")
+    path.write_text(dump_yaml({**example, "settings": chosen}, sort_keys=False), "utf-8")
     return path, chosen
 
 

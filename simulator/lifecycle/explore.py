@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.documents import dump_yaml
 from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.invariants import violations
 from simulator.lifecycle.scenario import Step, ruleset_for
@@ -159,7 +160,6 @@ def scenario_yaml(
     steps: list[Step], problems: list[str], settings: Mapping[str, Any] | None = None
 ) -> str:
     """The steps (under agency `settings`) as a scenario file `rulebridge simulate` replays."""
-    import yaml  # a dump of plain data only
 
     lines = []
     for step in steps:
@@ -175,4 +175,4 @@ def scenario_yaml(
     if settings:
         data["settings"] = dict(settings)
     data["steps"] = lines
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    return dump_yaml(data, sort_keys=False, default_flow_style=None, width=100)
