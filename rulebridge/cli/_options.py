@@ -24,7 +24,9 @@ _Command = TypeVar("_Command", bound=Callable[..., Any])
 
 __all__ = [
     "AGENCY",
+    "AS_OF",
     "CONFIG",
+    "EXISTING",
     "FORMAT",
     "STORE",
     "STORE_TO_BE",
@@ -34,6 +36,15 @@ __all__ = [
     "store_of",
 ]
 
+EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+"""An existing file (not a folder)."""
+AS_OF = click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The run's date (default: the day the Alto snapshot was taken).",
+)
+"""The run's date of a command that reads snapshots (plan, diff, explain)."""
 AGENCY = click.option(
     "--config",
     "config_path",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,14 @@ class SpilledSnapshots:
     records: dict[str, RecordTable] = field(default_factory=dict)
     headers: dict[str, SnapshotHeader] = field(default_factory=dict)
     rejected: list[RecordError] = field(default_factory=list)
+
+    def run_date(self, given: date | datetime | None) -> date:
+        """The run's date: `given` (``--as-of``), else the day the Alto snapshot was taken."""
+        if isinstance(given, datetime):
+            return given.date()
+        if given is not None:
+            return given
+        return date.fromisoformat(self.headers["alto"].taken_at[:10])
 
     def inputs(self) -> dict[str, str]:
         """The sha256 of each snapshot read, by system."""

@@ -23,13 +23,12 @@ from engine import CompiledRuleset, RulebridgeError, load_ruleset
 from engine.sync.impact import Impact, impact_of, write_json, write_markdown
 from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
-from rulebridge.cli._options import failing_cleanly
+from rulebridge.cli._options import AS_OF, EXISTING, failing_cleanly
 from rulebridge.cli._plan_input import SpilledSnapshots, spilled_snapshots
 from simulator.lifecycle.compare import compare_scenarios, scenario_files
 
 __all__ = ["diff"]
 
-EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 SCENARIOS = Path(simulator.__file__).resolve().parent / "scenarios"
 
 
@@ -44,12 +43,7 @@ SCENARIOS = Path(simulator.__file__).resolve().parent / "scenarios"
     "'archived' are the operations each plan makes.",
 )
 @click.option("--settings", type=EXISTING, help="The agency's settings file (for both).")
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="The run's date (default: the day the Alto snapshot was taken).",
-)
+@AS_OF
 @click.option(
     "--scenarios",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -102,7 +96,7 @@ def diff(
         old = load_ruleset(old_path, settings=settings)
         new = load_ruleset(new_path, settings=settings)
         with spilled_snapshots(alto, fixflo, Path(folder)) as loaded:
-            when = as_of.date() if as_of else _taken(loaded)
+            when = loaded.run_date(as_of)
             impact = _impact(old, new, loaded, when, (fixflo is not None, Path(folder), limit))
             _lifecycle(impact, old, new, scenarios)
             writer = write_json if output == "json" else write_markdown
@@ -110,10 +104,6 @@ def diff(
     for rejected in impact.rejected[:20]:
         click.echo(f"warning: {rejected['where']}: {rejected['message']}", err=True)
     sys.exit(ExitCode.CHANGES if impact.changes else ExitCode.NOTHING)
-
-
-def _taken(loaded: SpilledSnapshots) -> date:
-    return date.fromisoformat(loaded.headers["alto"].taken_at[:10])
 
 
 def _impact(

@@ -26,12 +26,10 @@ from engine.sync.planner import plan_into
 from engine.trace import RuleTrace, Trace, trace
 from rulebridge._exits import ExitCode
 from rulebridge.cli._help import CONTEXT
-from rulebridge.cli._options import failing_cleanly
+from rulebridge.cli._options import AS_OF, EXISTING, failing_cleanly
 from rulebridge.cli._plan_input import SpilledSnapshots, spilled_snapshots
 
 __all__ = ["explain", "render_trace"]
-
-EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("explain", context_settings=CONTEXT)
@@ -41,12 +39,7 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--alto", required=True, type=EXISTING, help="An Alto snapshot (JSON).")
 @click.option("--fixflo", type=EXISTING, help="A Fixflo snapshot: also show the planned operation.")
 @click.option("--settings", type=EXISTING, help="The agency's settings file.")
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="The run's date (default: the day the Alto snapshot was taken).",
-)
+@AS_OF
 @click.option(
     "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -83,9 +76,7 @@ def explain(
             )
             sys.exit(ExitCode.USAGE)
         with spilled_snapshots(alto, fixflo, Path(folder)) as loaded:
-            when = (
-                as_of.date() if as_of else date.fromisoformat(loaded.headers["alto"].taken_at[:10])
-            )
+            when = loaded.run_date(as_of)
             found = _traced(ruleset, entity_name, record_id, loaded, when)
             if fixflo is not None:
                 found = _with_plan(found, ruleset, loaded, when)

@@ -22,13 +22,11 @@ from engine.sync.plan import PlanHead
 from engine.sync.plan_writer import PlanWriter, Writable
 from engine.sync.planner import plan_into
 from rulebridge.cli._help import CONTEXT
-from rulebridge.cli._options import failing_cleanly
+from rulebridge.cli._options import AS_OF, EXISTING, failing_cleanly
 from rulebridge.cli._plan_input import SpilledSnapshots, spilled_snapshots
 from rulebridge.cli._plan_table import PlanDigest
 
 __all__ = ["plan"]
-
-EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("plan", context_settings=CONTEXT)
@@ -36,12 +34,7 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--alto", required=True, type=EXISTING, help="An Alto snapshot (JSON).")
 @click.option("--fixflo", type=EXISTING, help="A Fixflo snapshot; without it Fixflo is empty.")
 @click.option("--settings", type=EXISTING, help="The agency's settings file.")
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="The run's date (default: the day the Alto snapshot was taken).",
-)
+@AS_OF
 @click.option(
     "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
@@ -73,7 +66,7 @@ def plan(
         ruleset = load_ruleset(ruleset_path, settings=settings)
         with spilled_snapshots(alto, fixflo, Path(folder)) as loaded:
             head, changes = _plan(
-                ruleset, loaded, as_of.date() if as_of else None, output, out, Path(folder)
+                ruleset, loaded, loaded.run_date(as_of), output, out, Path(folder)
             )
     for rejected in head.rejected[:20]:
         click.echo(f"warning: {rejected['where']}: {rejected['message']}", err=True)
@@ -83,13 +76,12 @@ def plan(
 def _plan(
     ruleset: CompiledRuleset,
     loaded: SpilledSnapshots,
-    as_of: date | None,
+    when: date,
     output: str,
     out: Path | None,
     folder: Path,
 ) -> tuple[PlanHead, int]:
     """Plan into the sink `output` needs, write it; the head and the number of changes."""
-    when = as_of or date.fromisoformat(loaded.headers["alto"].taken_at[:10])
     rejected = [
         {"where": error.where, "record_id": error.record_id, "message": error.message}
         for error in loaded.rejected
