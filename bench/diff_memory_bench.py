@@ -19,37 +19,13 @@ Usage: python bench/diff_memory_bench.py [--sizes 10000 100000] [--seed 1]
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from simulator.agency import write_agency
+from _peak import agency, child_code, peak, print_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
-CHILD = """
-import atexit, sys
-def peak():
-    with open("/proc/self/status") as status:
-        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
-    print("peak-kib", kib, file=sys.stderr)
-atexit.register(peak)
-from rulebridge.cli.diff import diff
-diff()
-"""
-
-
-def agency(work: Path, size: int, seed: int) -> Path:
-    """The agency's Alto snapshot, generated on first use."""
-    folder = work / f"agency-{size}-{seed}"
-    alto = folder / "alto.json"
-    if not alto.is_file():
-        started = time.perf_counter()
-        write_agency(folder, size=size, seed=seed)
-        print(f"generated {folder} in {time.perf_counter() - started:.1f} s")
-    return alto
+CHILD = child_code("rulebridge.cli.diff", "diff")
 
 
 def commercial_copy(work: Path) -> Path:
@@ -64,24 +40,6 @@ def commercial_copy(work: Path) -> Path:
     return copy
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def peak(arguments: list[str]) -> tuple[float, float, float]:
-    """The child's peak resident memory in MiB, its CPU time and wall time in seconds."""
-    started, wall = _cpu(), time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, *arguments], capture_output=True, text=True, check=False
-    )
-    cpu, wall = _cpu() - started, time.perf_counter() - wall
-    if done.returncode not in (0, 2):
-        raise SystemExit(f"diff failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    lines = [line for line in done.stderr.splitlines() if line.startswith("peak-kib ")]
-    return int(lines[-1].split()[1]) / 1024, cpu, wall
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -92,28 +50,21 @@ def main() -> None:
     new = commercial_copy(args.work)
     empty = args.work / "no-scenarios"
     empty.mkdir(exist_ok=True)
-    floor, _, _ = peak(["--help"])
+    floor, _, _ = peak(CHILD, ["--help"])
     print(f"floor (the command imported, nothing diffed): {floor:.0f} MiB")
     peaks: dict[str, list[float]] = {"markdown": [], "json": []}
     for size in args.sizes:
-        alto = agency(args.work, size, args.seed)
+        alto, _ = agency(args.work, size, args.seed)
         common = [str(RULESET), str(new), "--alto", str(alto), "--scenarios", str(empty)]
         for output in peaks:
             out = args.work / f"diff-{size}.{'md' if output == 'markdown' else 'json'}"
-            mib, cpu, wall = peak([*common, "--format", output, "--out", str(out)])
+            mib, cpu, wall = peak(CHILD, [*common, "--format", output, "--out", str(out)])
             peaks[output].append(mib)
             print(
                 f"{size:>8,} properties  {output:<8}  peak {mib:7.0f} MiB  "
                 f"cpu {cpu:6.1f} s  wall {wall:6.1f} s  report {out.stat().st_size:,} bytes"
             )
-    small, large = args.sizes[0], args.sizes[-1]
-    for output, found in peaks.items():
-        ratio = found[-1] / found[0]
-        verdict = "flat" if ratio <= 1.2 else "NOT flat"
-        print(
-            f"{output:<8} peak {large:,} / {small:,}: {ratio:.2f}x (target <= 1.20: {verdict}); "
-            f"above the floor: {found[0] - floor:.0f} MiB -> {found[-1] - floor:.0f} MiB"
-        )
+    print_ratios(peaks, args.sizes, floor)
 
 
 if __name__ == "__main__":
