@@ -41,8 +41,12 @@ def lifecycle_items(ruleset: CompiledRuleset) -> dict[str, dict[str, int]]:
     Example:
         >>> from engine import load_ruleset
         >>> items = lifecycle_items(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
-        >>> items["status"]["W-09.cancelled"], items["transition"]["(new) --report--> Reported"]
-        (796, 813)
+        >>> from pathlib import Path
+        >>> lines = Path("rulesets/alto-fixflo/v2.yaml").read_text().splitlines()
+        >>> lines[items["status"]["W-09.cancelled"] - 1].strip()
+        '- id: W-09.cancelled'
+        >>> len(items["transition"]), items["transition"]["(new) --report--> Reported"] > 0
+        (19, True)
     """
     items: dict[str, dict[str, int]] = {kind: {} for kind in ITEM_KINDS}
     lifecycle = ruleset.lifecycle
