@@ -23,6 +23,7 @@ from rulebridge.runner import RunLog, RunOptions, RunOutcome, render_report, run
 from rulebridge.runner.report import changes_of, exit_words
 from rulebridge.runner.serve import LiveServer, ServeOptions
 from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
+from simulator.testing import run_tests
 
 __all__ = ["demo"]
 
@@ -76,6 +77,23 @@ def _validate(console: Console) -> None:
         )
     if not all(result.ok for result in results):
         raise click.ClickException("a shipped ruleset does not validate")
+    tests = run_tests([RULESETS])
+    failed = len(tests.failed) + len(tests.errors)
+    console.print(
+        f"their own tests (rulebridge test rulesets/): {len(tests.results)} cases, "
+        f"{len(tests.results) - len(tests.failed)} passed; coverage "
+        + ", ".join(
+            f"{Path(found.ruleset).parent.name}/{Path(found.ruleset).name} {found.percent:.1f}% "
+            f"of {found.total} items"
+            for found in tests.coverage
+        ),
+        markup=False,
+        highlight=False,
+    )
+    if failed:
+        raise click.ClickException(
+            "a shipped ruleset fails its tests: run rulebridge test rulesets/"
+        )
 
 
 def _run(console: Console, size: int, seed: int, out_dir: Path) -> None:

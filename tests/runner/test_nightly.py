@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -369,6 +370,12 @@ def test_the_demo_runs_three_nights_and_converges(tmp_path: Path) -> None:
         "Alto agrees with every Fixflo issue",
     ):
         assert text in result.stdout
+    tests = re.search(
+        r"their own tests \(rulebridge test rulesets/\): (\d+) cases, (\d+) passed", result.stdout
+    )
+    assert tests is not None
+    assert tests[1] == tests[2]
+    assert "alto-fixflo/v2.yaml 100.0%" in " ".join(result.stdout.split())
     # the summary's third night (a long line wraps at the console's width)
     third = " ".join(result.stdout.partition("night 3: ")[2].split("night", 1)[0].split())
     assert ", 0 changes, " in third  # in the words of `rulebridge history`
