@@ -129,6 +129,8 @@ class _Compare:
         return chosen
 
     def _listed(self, key: str, rows: list[dict[str, Any]]) -> None:
+        if self.case.expect.get(key) == [] and rows:  # an empty list: none at all
+            self._fail(f"expect.{key}", f"{key} records", "none", "; ".join(map(shown, rows)))
         for index, wanted in enumerate(self.case.expect.get(key) or ()):
             if any(same(dict(wanted), row) for row in rows):
                 if isinstance(wanted.get("rule"), str):

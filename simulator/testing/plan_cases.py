@@ -83,9 +83,15 @@ class _Compare:
             "manual": self.plan.manual,
         }
         for key, actual in sections.items():
+            items = list(actual)
+            if expect.get(key) == [] and items:  # an empty list: none at all
+                got = "; ".join(_item_text(item) for item in items)
+                self._fail(f"expect.{key}", key, "none", got)
             for index, wanted in enumerate(expect.get(key) or ()):
-                self._find(key, index, wanted, list(actual))
+                self._find(key, index, wanted, items)
         warned = [warning.rule for warning in self.plan.warnings]
+        if expect.get("warnings") == [] and warned:
+            self._fail("expect.warnings", "warnings", "none", ", ".join(warned))
         for index, rule in enumerate(expect.get("warnings") or ()):
             wanted_rule = rule if isinstance(rule, str) else str(rule.get("rule"))
             if wanted_rule in warned:

@@ -178,6 +178,41 @@ def test_a_plan_case_finds_operations_skips_and_warnings(tmp_path: Path) -> None
     assert "planned: skip property 2 by P-01" in bad.explanation
 
 
+def test_an_empty_list_expects_none_at_all(tmp_path: Path) -> None:
+    """G-07: ``warnings: []`` fails while the preflight warns, naming what it warned of;
+    ``skips: []`` fails on the sale P-01 skips; both pass once nothing is there."""
+    records = {
+        "alto.inventory": [PROPERTY, {"inventoryId": "2", "recordType": "Sale"}],
+        "fixflo.agency_settings": [{"AgencyName": "A", "WorkflowType": "Basic"}],
+    }
+    full = [{"AgencyName": "A", "WorkflowType": "Full"}]
+    quiet = {"alto.inventory": [PROPERTY], "fixflo.agency_settings": full}
+    confirmed = (
+        "{fixflo_uploaded_properties_only: true, fixflo_contractor_costs_provided: true, "
+        "fixflo_invoice_document_asked: true}"
+    )
+    path = write(
+        tmp_path,
+        f"""
+        cases:
+          - name: warned and skipped
+            records: {flow(records)}
+            expect: {{warnings: [], skips: []}}
+          - name: nothing to say
+            settings: {confirmed}
+            records: {flow(quiet)}
+            expect: {{warnings: [], skips: []}}
+        """,
+    )
+    noisy, clean = run_tests([path]).results
+    assert clean.passed, clean.messages()
+    failures = noisy.messages()
+    assert any("expected skips none, got skip property 2 by P-01" in text for text in failures)
+    assert any(
+        "expected warnings none, got" in text and "G-07.workflow" in text for text in failures
+    )
+
+
 def test_a_migration_case_checks_written_records_and_branches(tmp_path: Path) -> None:
     """J-11: an estate agent who owns a property migrates as a Client."""
     records = {
