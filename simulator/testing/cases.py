@@ -129,6 +129,7 @@ class CaseResult:
             reports, shown under a failure.
         covered: the coverage items (``kind:id``) its passing expectations decided.
         error: why the case could not run at all (e.g. a rule needs an ``as_of``), or None.
+        seconds: how long it took to run (JUnit's ``time``).
     """
 
     case: Case
@@ -136,6 +137,7 @@ class CaseResult:
     explanation: tuple[str, ...] = ()
     covered: frozenset[str] = frozenset()
     error: str | None = None
+    seconds: float = 0.0
 
     @property
     def passed(self) -> bool:

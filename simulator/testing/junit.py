@@ -63,6 +63,7 @@ def _suite(root: ET.Element, path: str, results: list[CaseResult]) -> None:
         failures=str(failures),
         errors=str(errors),
         skipped="0",
+        time=f"{sum(result.seconds for result in results):.3f}",
     )
     for result in results:
         case = ET.SubElement(
@@ -70,7 +71,7 @@ def _suite(root: ET.Element, path: str, results: list[CaseResult]) -> None:
             "testcase",
             classname=path,
             name=result.case.name,
-            time="0",
+            time=f"{result.seconds:.3f}",
             file=path,
             line=str(result.case.line),
         )

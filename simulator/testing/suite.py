@@ -10,8 +10,9 @@ Example::
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -117,8 +118,10 @@ def run_tests(
 
 
 def run_case(case: Case, rulesets: Rulesets) -> CaseResult:
-    """Run one case against its ruleset (compiled with the case's settings)."""
-    return _RUNNERS[case.kind](case, rulesets)
+    """Run one case against its ruleset (compiled with the case's settings), timed."""
+    started = time.perf_counter()
+    result = _RUNNERS[case.kind](case, rulesets)
+    return replace(result, seconds=time.perf_counter() - started)
 
 
 def _coverage(

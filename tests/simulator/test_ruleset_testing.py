@@ -413,6 +413,8 @@ def test_junit_is_valid_xml_with_one_testcase_per_case(tmp_path: Path) -> None:
     assert "expected included True, got skipped by P-01" in (failure.get("message") or "")
     assert "because P-01" in (failure.text or "")
     assert cases[0].get("classname") == str(path)
+    seconds = [float(case.get("time") or "nan") for case in cases]
+    assert all(0 <= second < 60 for second in seconds)  # each case timed, in seconds
     assert "unknown-entity" in (cases[2].find("error").get("message") or "")  # type: ignore[union-attr]
 
 
