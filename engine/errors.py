@@ -29,6 +29,7 @@ nothing: the engine reads it as `OutcomeUnknown`, the safe reading for a write.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "CredentialsRefused",
@@ -64,8 +65,22 @@ class RulesetError(RulebridgeError):
     message: str = field(compare=True)
 
     def __str__(self) -> str:
-        message = " ".join(self.message.split())  # one error, one line, whatever it quotes
-        return f"{self.path}:{self.line}:{self.column}: {self.code}: {message}"
+        return f"{self.path}:{self.line}:{self.column}: {self.code}: {self.one_line}"
+
+    @property
+    def one_line(self) -> str:
+        """The message on one line, whatever it quotes."""
+        return " ".join(self.message.split())
+
+    def to_json(self) -> dict[str, Any]:
+        """``{path, line, column, code, message}`` (the message on one line), for tools."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "message": self.one_line,
+        }
 
 
 class RulesetErrors(RulebridgeError):

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Reader", "canonical", "compile_path", "has_projection", "set_path"]
+__all__ = ["Reader", "canonical", "compile_path", "flatten", "has_projection", "set_path"]
 
 Reader = Callable[[Any], Any]
 
@@ -167,6 +167,26 @@ def _walk(value: Any, steps: list[tuple[str, str | None]]) -> Any:
     if projected:
         return values
     return values[0] if values else None
+
+
+def flatten(record: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Each leaf of nested mappings as (dotted path, value); lists and empty mappings are
+    leaves, and so is a value that is not a mapping (under `prefix`, when one is given).
+
+    Example:
+        >>> flatten({"Address": {"PostCode": "LS6 1AA", "Lines": ["1 High St"]}, "id": 7})
+        [('Address.PostCode', 'LS6 1AA'), ('Address.Lines', ['1 High St']), ('id', 7)]
+    """
+    if not isinstance(record, Mapping):
+        return [(prefix, record)] if prefix else []
+    leaves: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            leaves.extend(flatten(value, path))
+        else:
+            leaves.append((path, value))
+    return leaves
 
 
 def set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:

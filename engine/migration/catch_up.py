@@ -32,6 +32,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from engine.language.paths import flatten
+
 __all__ = [
     "ADDED",
     "CHANGED",
@@ -178,7 +180,7 @@ def changed_fields(
         >>> names, shown[0].to_json()
         (('price', 'x'), {'field': 'price', 'old': 900, 'new': 950})
     """
-    flat_old, flat_new = dict(_flatten(old)), dict(_flatten(new))
+    flat_old, flat_new = dict(flatten(old)), dict(flatten(new))
     names = tuple(
         sorted(
             name
@@ -189,14 +191,6 @@ def changed_fields(
     return names, tuple(
         FieldChange(name, flat_old.get(name), flat_new.get(name)) for name in names[:shown]
     )
-
-
-def _flatten(record: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for name, value in record.items():
-        if isinstance(value, Mapping) and value:
-            yield from _flatten(value, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}", value
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from engine.language.paths import Reader, compile_path, set_path
+from engine.language.paths import Reader, compile_path, flatten, set_path
 
-__all__ = ["difference", "flatten", "is_true", "read_field", "same"]
+__all__ = ["difference", "is_true", "read_field", "same"]
 
 
 @lru_cache(maxsize=1024)
@@ -22,20 +22,6 @@ def _reader(path: str) -> Reader:
 def read_field(record: Any, path: str) -> Any:
     """The value at dotted `path` of `record` (None if missing)."""
     return _reader(path)(record) if path else None
-
-
-def flatten(record: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Each leaf of nested mappings as (dotted path, value); lists are leaves."""
-    if not isinstance(record, Mapping):
-        return [(prefix, record)] if prefix else []
-    leaves: list[tuple[str, Any]] = []
-    for key, value in record.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            leaves.extend(flatten(value, path))
-        else:
-            leaves.append((path, value))
-    return leaves
 
 
 def same(planned: Any, current: Any) -> bool:

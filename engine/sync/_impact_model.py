@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, get_args
 
 __all__ = [
     "KINDS",
@@ -28,14 +28,7 @@ __all__ = [
 ]
 
 Kind = Literal["created", "merged", "no_longer_synced", "archived", "unarchived", "fields"]
-KINDS: tuple[Kind, ...] = (
-    "created",
-    "merged",
-    "no_longer_synced",
-    "archived",
-    "unarchived",
-    "fields",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 """Every kind of change, in the order reports list them."""
 
 

@@ -15,9 +15,10 @@ from typing import Any
 from engine.errors import EvaluationError
 from engine.explain import Because, in_words
 from engine.language.context import Context
+from engine.language.paths import flatten
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
-from engine.sync._diff import flatten, same
+from engine.sync._diff import same
 from engine.sync._impact_model import Change, EntityImpact, FieldChange, Kind
 
 __all__ = ["Planned", "Side", "Verdict", "WalkSink", "decide", "walk_entity"]

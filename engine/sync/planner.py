@@ -37,11 +37,11 @@ from typing import Any
 from engine.errors import EvaluationError
 from engine.explain import Because
 from engine.language.context import Context
-from engine.language.paths import set_path
+from engine.language.paths import flatten, set_path
 from engine.language.policies import Departed, Link, MergePolicy, TargetDecl
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
-from engine.sync._diff import difference, flatten, is_true, read_field
+from engine.sync._diff import difference, is_true, read_field
 from engine.sync._links import LinkPlanner as _LinkPlanner
 from engine.sync.plan import (
     ManualAction,

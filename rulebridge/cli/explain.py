@@ -21,6 +21,7 @@ import click
 from engine import CompiledRuleset, RulebridgeError, load_ruleset
 from engine.documents import did_you_mean
 from engine.explain import in_words, render_value
+from engine.language.paths import flatten
 from engine.sync.plan import PlanItem, PlanWarning
 from engine.sync.planner import plan_into
 from engine.trace import RuleTrace, Trace, trace
@@ -177,19 +178,8 @@ def _fields(title: str, fields: Mapping[str, Any] | None) -> list[str]:
     if fields is None or not fields:
         return []
     return ["", f"{title}:"] + [
-        f"  {path}: {render_value(value)}" for path, value in _flat(fields, "")
+        f"  {path}: {render_value(value)}" for path, value in flatten(fields)
     ]
-
-
-def _flat(fields: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
-    leaves: list[tuple[str, Any]] = []
-    for key, value in fields.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            leaves += _flat(value, path + ".")
-        else:
-            leaves.append((path, value))
-    return leaves
 
 
 def _planned(item: Mapping[str, Any]) -> str:
@@ -205,4 +195,4 @@ def _planned(item: Mapping[str, Any]) -> str:
 
 
 def _flat_keys(fields: Mapping[str, Any]) -> list[str]:
-    return [path for path, _ in _flat(fields, "")] or ["no fields"]
+    return [path for path, _ in flatten(fields)] or ["no fields"]

@@ -283,16 +283,7 @@ def as_json(checked: list[Checked]) -> dict[str, Any]:
                 "kind": result.kind,
                 "ok": result.ok,
                 "summary": result.summary,
-                "errors": [
-                    {
-                        "path": error.path,
-                        "line": error.line,
-                        "column": error.column,
-                        "code": error.code,
-                        "message": " ".join(error.message.split()),
-                    }
-                    for error in result.errors
-                ],
+                "errors": [error.to_json() for error in result.errors],
             }
             for result in checked
         ],

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from engine.language.paths import flatten
 from simulator.lifecycle._expect_read import Expect
 from simulator.lifecycle.play import StepReport
 
@@ -31,7 +32,7 @@ def _works_order(report: StepReport, expect: Expect) -> Found:
     if order is None:
         return [("works_order", "a works order", "none")]
     found: Found = []
-    for path, wanted in _leaves(expect.works_order):
+    for path, wanted in flatten(expect.works_order):
         got = _get(order, path)
         if not same(wanted, got):
             found.append((f"works_order.{path}", _text(wanted), _text(got)))
@@ -66,7 +67,7 @@ def _charges(report: StepReport, expect: Expect) -> Found:
     if len(expect.charges) == len(actual) == 1:
         differ = [
             f"{path} {_text(_get(actual[0], path))}, not {_text(value)}"
-            for path, value in _leaves(expect.charges[0])
+            for path, value in flatten(expect.charges[0])
             if not same(value, _get(actual[0], path))
         ]
         got += f" ({'; '.join(differ)})"
@@ -120,7 +121,7 @@ def same(expected: Any, actual: Any) -> bool:
         return _number(expected) == _number(actual)
     if isinstance(expected, Mapping):
         return isinstance(actual, Mapping) and all(
-            same(value, _get(actual, path)) for path, value in _leaves(expected)
+            same(value, _get(actual, path)) for path, value in flatten(expected)
         )
     if isinstance(expected, list):
         return (
@@ -162,18 +163,6 @@ def _matching(
     for index in range(len(wanted)):
         place(index, set())
     return owner
-
-
-def _leaves(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """``{a: {b: 1}, "c.d": 2}`` -> ``[("a.b", 1), ("c.d", 2)]``."""
-    found: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            found += _leaves(value, path + ".")
-        else:
-            found.append((path, value))
-    return found
 
 
 def _get(data: Any, path: str) -> Any:

@@ -8,25 +8,10 @@ from typing import Any
 from engine.explain import render_value
 from simulator.lifecycle.expect import same
 
-__all__ = ["ANY", "flatten", "same", "shown", "subset"]
+__all__ = ["ANY", "same", "shown", "subset"]
 
 ANY = "*"
 """An expected value of ``"*"`` matches any non-empty value."""
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as dotted paths to their leaves (lists are leaves).
-
-    Example:
-        >>> flatten({"Address": {"PostCode": "LS6 1AA"}, "Address.Town": "Leeds"})
-        {'Address.PostCode': 'LS6 1AA', 'Address.Town': 'Leeds'}
-    """
-    if not isinstance(value, Mapping) or (prefix and not value):
-        return {prefix: value}
-    flat: dict[str, Any] = {}
-    for key, item in value.items():
-        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
 
 
 def subset(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:

@@ -26,7 +26,8 @@ from typing import Any
 from engine.errors import RulebridgeError
 from engine.explain import Decision, in_words
 from engine.language import CompiledRuleset, Context, Entity
-from simulator.testing._match import flatten, same, shown
+from engine.language.paths import flatten
+from simulator.testing._match import same, shown
 from simulator.testing._rulesets import Rulesets, case_fields, chosen_branch
 from simulator.testing.cases import Case, CaseResult, Failure
 
@@ -104,9 +105,9 @@ def _fields(
     if not decision.included:
         wanted = shown(dict(case.expect["fields"]))
         return [_fail(case, "fields", wanted, _outcome(decision))]
-    have = flatten(dict(decision.fields))
+    have = dict(flatten(dict(decision.fields)))
     failures = []
-    for path, value in flatten(dict(case.expect["fields"])).items():
+    for path, value in flatten(dict(case.expect["fields"])):
         actual = have.get(path)
         if not same(value, actual):
             line = case.line_of(f"expect.fields.{path.split('.')[0]}")

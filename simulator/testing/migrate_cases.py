@@ -27,9 +27,10 @@ from engine.errors import RulebridgeError
 from engine.language import CompiledRuleset, Context
 from engine.migration import Migration, migrate
 from engine.migration.report import Outcome
+from simulator.testing._compare import Comparison
 from simulator.testing._match import same, shown, subset
 from simulator.testing._rulesets import Rulesets, case_fields, chosen_branch
-from simulator.testing.cases import Case, CaseResult, Failure
+from simulator.testing.cases import Case, CaseResult
 
 __all__ = ["migration_lines", "run_migration"]
 
@@ -52,7 +53,7 @@ def run_migration(case: Case, rulesets: Rulesets) -> CaseResult:
         return CaseResult(case, error=str(exc))
 
 
-class _Compare:
+class _Compare(Comparison):
     def __init__(
         self,
         case: Case,
@@ -61,10 +62,8 @@ class _Compare:
         records: Mapping[str, list[dict[str, Any]]],
         context: Context,
     ) -> None:
-        self.case, self.ruleset, self.migration = case, ruleset, result
-        self.records, self.context = records, context
-        self.failures: list[Failure] = []
-        self.covered: set[str] = set()
+        super().__init__(case, ruleset, records, context)
+        self.migration = result
 
     def _check(self) -> None:
         expect = self.case.expect
@@ -73,7 +72,7 @@ class _Compare:
             found = next((o for o in outcomes if _outcome_matches(wanted, o)), None)
             if found is None:
                 got = "; ".join(_outcome_text(o) for o in outcomes if _near(wanted, o)) or "none"
-                self._fail(f"expect.outcomes.{index}", "outcome", shown(dict(wanted)), got)
+                self.fail(f"expect.outcomes.{index}", "outcome", shown(dict(wanted)), got)
             else:
                 self.covered.update(f"rule:{rule}" for rule in wanted.get("rules") or ())
         for target, rows in (expect.get("written") or {}).items():
@@ -83,7 +82,7 @@ class _Compare:
             written = {str(row.get("id")) for row in self.migration.records.get(str(target), [])}
             for record_id in ids:
                 if str(record_id) in written:
-                    self._fail(
+                    self.fail(
                         f"expect.not_written.{target}",
                         f"{target} not to hold",
                         shown(record_id),
@@ -94,13 +93,7 @@ class _Compare:
 
     def result(self) -> CaseResult:
         self._check()
-        failed = bool(self.failures)
-        return CaseResult(
-            self.case,
-            tuple(self.failures),
-            migration_lines(self.migration) if failed else (),
-            frozenset() if failed else frozenset(self.covered),
-        )
+        return self.finish(migration_lines(self.migration))
 
     def _written(self, target: str, wanted: Mapping[str, Any]) -> None:
         rows = self.migration.records.get(target, [])
@@ -108,7 +101,7 @@ class _Compare:
             self.covered.update(self._branches(target, wanted))
             return
         got = "; ".join(shown(row) for row in rows) or "nothing written"
-        self._fail(f"expect.written.{target}", f"{target} record", shown(dict(wanted)), got)
+        self.fail(f"expect.written.{target}", f"{target} record", shown(dict(wanted)), got)
 
     def _branches(self, target: str, wanted: Mapping[str, Any]) -> set[str]:
         chosen: set[str] = set()
@@ -130,17 +123,14 @@ class _Compare:
 
     def _listed(self, key: str, rows: list[dict[str, Any]]) -> None:
         if self.case.expect.get(key) == [] and rows:  # an empty list: none at all
-            self._fail(f"expect.{key}", f"{key} records", "none", "; ".join(map(shown, rows)))
+            self.fail(f"expect.{key}", f"{key} records", "none", "; ".join(map(shown, rows)))
         for index, wanted in enumerate(self.case.expect.get(key) or ()):
             if any(same(dict(wanted), row) for row in rows):
                 if isinstance(wanted.get("rule"), str):
                     self.covered.add(f"rule:{wanted['rule']}")
                 continue
             got = "; ".join(shown(row) for row in rows) or "nothing listed"
-            self._fail(f"expect.{key}.{index}", f"{key} record", shown(dict(wanted)), got)
-
-    def _fail(self, part: str, what: str, expected: str, actual: str) -> None:
-        self.failures.append(Failure(self.case, self.case.line_of(part), what, expected, actual))
+            self.fail(f"expect.{key}.{index}", f"{key} record", shown(dict(wanted)), got)
 
 
 def _outcome_matches(wanted: Mapping[str, Any], outcome: Outcome) -> bool:

@@ -26,9 +26,10 @@ from engine.errors import RulebridgeError
 from engine.language import CompiledRuleset, Context
 from engine.sync import Plan, make_plan
 from engine.sync.plan import ManualAction, MergeDecision, Operation, PlanItem, Skip
+from simulator.testing._compare import Comparison
 from simulator.testing._match import same, shown
 from simulator.testing._rulesets import Rulesets, case_fields, chosen_branch
-from simulator.testing.cases import Case, CaseResult, Failure
+from simulator.testing.cases import Case, CaseResult
 
 __all__ = ["plan_lines", "run_plan"]
 
@@ -53,7 +54,7 @@ def run_plan(case: Case, rulesets: Rulesets) -> CaseResult:
         return CaseResult(case, error=str(exc))
 
 
-class _Compare:
+class _Compare(Comparison):
     def __init__(
         self,
         case: Case,
@@ -62,18 +63,16 @@ class _Compare:
         records: Mapping[str, list[dict[str, Any]]],
         context: Context,
     ) -> None:
-        self.case, self.ruleset, self.plan = case, ruleset, plan
-        self.records, self.context = records, context
-        self.failures: list[Failure] = []
-        self.covered: set[str] = set()
+        super().__init__(case, ruleset, records, context)
+        self.plan = plan
 
     def result(self) -> CaseResult:
         expect = self.case.expect
         if expect.get("no_operations") is True and self.plan.operations:
             ops = "; ".join(_op_text(op) for op in self.plan.operations)
-            self._fail("expect.no_operations", "no operations", "none", ops)
+            self.fail("expect.no_operations", "no operations", "none", ops)
         elif expect.get("no_operations") is False and not self.plan.operations:
-            self._fail("expect.no_operations", "operations", "some", "none planned")
+            self.fail("expect.no_operations", "operations", "some", "none planned")
         elif expect.get("no_operations") is True:
             self.covered.update(self._left_alone())
         sections: dict[str, Iterable[PlanItem]] = {
@@ -86,26 +85,20 @@ class _Compare:
             items = list(actual)
             if expect.get(key) == [] and items:  # an empty list: none at all
                 got = "; ".join(_item_text(item) for item in items)
-                self._fail(f"expect.{key}", key, "none", got)
+                self.fail(f"expect.{key}", key, "none", got)
             for index, wanted in enumerate(expect.get(key) or ()):
                 self._find(key, index, wanted, items)
         warned = [warning.rule for warning in self.plan.warnings]
         if expect.get("warnings") == [] and warned:
-            self._fail("expect.warnings", "warnings", "none", ", ".join(warned))
+            self.fail("expect.warnings", "warnings", "none", ", ".join(warned))
         for index, rule in enumerate(expect.get("warnings") or ()):
             wanted_rule = rule if isinstance(rule, str) else str(rule.get("rule"))
             if wanted_rule in warned:
                 self.covered.add(f"rule:{wanted_rule}")
             else:
                 got = ", ".join(warned) or "no warning"
-                self._fail(f"expect.warnings.{index}", "warning", shown(wanted_rule), got)
-        failed = bool(self.failures)
-        return CaseResult(
-            self.case,
-            tuple(self.failures),
-            plan_lines(self.plan) if failed else (),
-            frozenset() if failed else frozenset(self.covered),
-        )
+                self.fail(f"expect.warnings.{index}", "warning", shown(wanted_rule), got)
+        return self.finish(plan_lines(self.plan))
 
     def _find(self, key: str, index: int, wanted: Mapping[str, Any], actual: list[Any]) -> None:
         for item in actual:
@@ -115,7 +108,7 @@ class _Compare:
         noun = {"operations": "operation", "skips": "skip", "merges": "merge"}.get(key, key)
         near = [_item_text(item) for item in actual if _kind(item) == wanted.get("entity")]
         got = "; ".join(near or [_item_text(item) for item in actual]) or f"no {key}"
-        self._fail(f"expect.{key}.{index}", noun, shown(dict(wanted)), got)
+        self.fail(f"expect.{key}.{index}", noun, shown(dict(wanted)), got)
 
     def _credit(self, wanted: Mapping[str, Any], item: Any) -> set[str]:
         credit: set[str] = set()
@@ -179,9 +172,6 @@ class _Compare:
             if branch:
                 chosen.add(f"rule:{branch}")
         return chosen
-
-    def _fail(self, part: str, what: str, expected: str, actual: str) -> None:
-        self.failures.append(Failure(self.case, self.case.line_of(part), what, expected, actual))
 
 
 def _matches(wanted: Mapping[str, Any], item: Any) -> bool:

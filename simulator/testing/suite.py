@@ -73,7 +73,7 @@ class TestRun:
             "passed": self.passed,
             "cases": len(self.results),
             "failed": len(self.failed),
-            "errors": [_error_json(error) for error in self.errors],
+            "errors": [error.to_json() for error in self.errors],
             "results": [result.to_json() for result in self.results],
             "coverage": [coverage.to_json() for coverage in self.coverage],
             "percent": round(self.percent, 1),
@@ -139,16 +139,6 @@ def _coverage(
         base = (shared or rulesets).base
         found.append(Coverage.of(base, covered.get(path, set())))
     return tuple(found)
-
-
-def _error_json(error: RulesetError) -> dict[str, Any]:
-    return {
-        "path": error.path,
-        "line": error.line,
-        "column": error.column,
-        "code": error.code,
-        "message": error.message,
-    }
 
 
 _RUNNERS: dict[str, Runner] = {
