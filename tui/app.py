@@ -26,10 +26,10 @@ from textual.screen import Screen
 from engine import RulebridgeError, load_ruleset
 from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle import Clock, load_scenario
-from tui.rules import RuleInfo, rule_index
+from tui.model.rules import RuleInfo, rule_index
+from tui.model.session import Session, random_steps, scenario_text
 from tui.screens import AgencyDialog, BrowserScreen, HelpScreen, PromptDialog, StepperScreen
 from tui.screens.help import keys_table
-from tui.session import Session, random_steps, scenario_text
 
 __all__ = ["RulebridgeApp", "make_app"]
 

@@ -14,8 +14,8 @@ from rulebridge.cli.simulate import simulate
 from rulebridge.cli.tui import tui
 from tests.tui.tui_helpers import RULESET, SCENARIOS, build, settle
 from tui.app import RulebridgeApp
+from tui.model.session import random_steps
 from tui.screens import BrowserScreen, HelpScreen
-from tui.session import random_steps
 
 SIZE = (120, 40)
 

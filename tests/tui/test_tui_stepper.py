@@ -12,9 +12,9 @@ from textual.widgets import Checkbox, Input, Label, Select
 from engine import load_ruleset
 from tests.tui.tui_helpers import RULESET, fixed_clock, settle
 from tui.app import RulebridgeApp
-from tui.render import invariants_text
+from tui.model.session import Session
+from tui.render.panes import invariants_text
 from tui.screens import AgencyDialog, EventDialog
-from tui.session import Session
 from tui.widgets import Pane
 
 SIZE = (120, 40)

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 
 from engine.language.diagram import text as lifecycle_text
-from tui.rules import RuleInfo
+from tui.model.rules import RuleInfo
 
 __all__ = ["BrowserScreen"]
 

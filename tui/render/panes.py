@@ -12,8 +12,8 @@ from rich.text import Text
 
 from engine.explain import Because
 from simulator.lifecycle import Step
-from tui.rules import RuleInfo
-from tui.session import Frame, Session
+from tui.model.rules import RuleInfo
+from tui.model.session import Frame, Session
 
 __all__ = ["alto_text", "explain_text", "fixflo_text", "invariants_text", "timeline_text"]
 

@@ -1,0 +1,20 @@
+"""The TUI's model, without Textual: the timeline of a session and the ruleset's rule index.
+
+The screens draw these and call their methods; everything here is testable without a
+terminal.
+"""
+
+from __future__ import annotations
+
+from tui.model.rules import RuleInfo, rule_index
+from tui.model.session import AGENCY_SETTINGS, Frame, Session, random_steps, scenario_text
+
+__all__ = [
+    "AGENCY_SETTINGS",
+    "Frame",
+    "RuleInfo",
+    "Session",
+    "random_steps",
+    "rule_index",
+    "scenario_text",
+]

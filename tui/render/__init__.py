@@ -1,0 +1,7 @@
+"""Rich text for the stepper's panes, drawn from the model (`tui.model`)."""
+
+from __future__ import annotations
+
+from tui.render.panes import alto_text, explain_text, fixflo_text, invariants_text, timeline_text
+
+__all__ = ["alto_text", "explain_text", "fixflo_text", "invariants_text", "timeline_text"]
