@@ -166,7 +166,7 @@ _WORD = st.text(st.sampled_from("0123456789abefnortxyAEFINOTY.+-_:~ oe"), min_si
 
 def _reference(text: str) -> Any:
     """The 1.2 core reading of a plain scalar, written out from the spec's table."""
-    if text in {"null", "Null", "NULL", "~"}:
+    if text in {"", "null", "Null", "NULL", "~"}:  # an empty plain scalar is null too
         return None
     if text in {"true", "True", "TRUE", "false", "False", "FALSE"}:
         return text[0] in "tT"
