@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from tui.render.panes import alto_text, explain_text, fixflo_text, invariants_text, timeline_text
+from tui.render.panes import alto_text, explain_text, fixflo_text, invariants_text
+from tui.render.timeline import timeline_text
 
 __all__ = ["alto_text", "explain_text", "fixflo_text", "invariants_text", "timeline_text"]

@@ -11,11 +11,10 @@ from typing import Any, Final
 from rich.text import Text
 
 from engine.explain import Because
-from simulator.lifecycle import Step
 from tui.model.rules import RuleInfo
-from tui.model.session import Frame, Session
+from tui.model.session import Frame
 
-__all__ = ["alto_text", "explain_text", "fixflo_text", "invariants_text", "timeline_text"]
+__all__ = ["alto_text", "explain_text", "fixflo_text", "invariants_text"]
 
 _SHOWN: Final = {"id", "status"}
 _CHARGE_SETTINGS: Final = ("paying_party", "invoice_recipient", "invoice_media_type")
@@ -167,31 +166,6 @@ def _charge(charge: Mapping[str, Any]) -> str:
     if charge.get("invoiceDocument"):
         line += f", invoice {charge['invoiceDocument']}"
     return line
-
-
-def timeline_text(session: Session) -> Text:
-    """Every step, one line each, the cursor's marked; steps after the cursor are dimmed."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    for index, frame in enumerate(session.frames):
-        mark = "▶ " if index == session.cursor else "  "
-        style = "bold reverse" if index == session.cursor else ""
-        if index > session.cursor:
-            style = "dim"
-        text.append(f"{mark}{index} {_label(frame.step)}", style=style)
-        if frame.problems:
-            text.append(" ✗", style="bold red")
-        text.append("\n")
-    return text
-
-
-def _label(step: Step | None) -> str:
-    if step is None:
-        return "start"
-    if step.event is None:
-        return f"redeliver revision {step.redeliver}"
-    extra = ", ".join(f"{k}={_show(v)}" for k, v in step.details.items())
-    label = step.event + (f" ({extra})" if extra else "")
-    return label if step.deliver else label + " [not delivered]"
 
 
 def explain_text(frame: Frame, rules: Mapping[str, RuleInfo]) -> Text:

@@ -1,0 +1,55 @@
+"""The timeline pane: every step of the session, one line each, the cursor's marked.
+
+Example:
+    >>> from engine import load_ruleset
+    >>> from tui.model import Session
+    >>> session = Session(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+    >>> _ = session.perform("report")
+    >>> timeline_text(session).plain.splitlines()
+    ['  0 start', '▶ 1 report']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.text import Text
+
+from simulator.lifecycle import Step
+from tui.model.session import Session
+
+__all__ = ["timeline_text"]
+
+
+def timeline_text(session: Session) -> Text:
+    """Every step, one line each, the cursor's marked; steps after the cursor are dimmed."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for index, frame in enumerate(session.frames):
+        mark = "▶ " if index == session.cursor else "  "
+        style = "bold reverse" if index == session.cursor else ""
+        if index > session.cursor:
+            style = "dim"
+        text.append(f"{mark}{index} {_label(frame.step)}", style=style)
+        if frame.problems:
+            text.append(" ✗", style="bold red")
+        text.append("\n")
+    return text
+
+
+def _label(step: Step | None) -> str:
+    if step is None:
+        return "start"
+    if step.event is None:
+        return f"redeliver revision {step.redeliver}"
+    extra = ", ".join(f"{k}={_show(v)}" for k, v in step.details.items())
+    label = step.event + (f" ({extra})" if extra else "")
+    return label if step.deliver else label + " [not delivered]"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_show(item) for item in value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    return str(value)
