@@ -208,9 +208,11 @@ class RulebridgeApp(App[None]):
         except (RulebridgeError, OSError) as exc:
             self.call_from_thread(self.failed, f"could not load {path}:\n{exc}")
             return
-        self.call_from_thread(
-            self.use, session, f"loaded {scenario.name}, {len(scenario.steps)} steps"
-        )
+        message = f"loaded {scenario.name}, {len(scenario.steps)} steps"
+        refused = [frame.refused for frame in session.frames if frame.refused]
+        if refused:
+            message += f"; {len(refused)} not legal here, kept as refused (⊘): {refused[0]}"
+        self.call_from_thread(self.use, session, message)
 
     @work(thread=True, exclusive=True, group="files", exit_on_error=False)
     def play_seed(self, seed: int) -> None:
@@ -240,25 +242,27 @@ class RulebridgeApp(App[None]):
         old = self.session
         try:
             ruleset = _load(self.ruleset_path)
-            session, dropped = Session.replay_prefix(ruleset, old.steps, self.clock, old.settings)
+            session = old.reloaded(ruleset)
         except RulebridgeError as exc:
             self.call_from_thread(self._reload_failed, str(exc))
             return
-        note = f"; {dropped} later steps no longer legal, dropped" if dropped else ""
+        refused = sum(1 for frame in session.frames if frame.refused)
+        note = f"; {refused} steps no longer legal, kept as refused" if refused else ""
         self.call_from_thread(self._reloaded, session, f"reloaded {self.ruleset_path}{note}")
 
     @work(thread=True, exclusive=True, group="files", exit_on_error=False)
     def use_settings(self, settings: dict[str, Any]) -> None:
-        """Replay the timeline under agency `settings`; steps no longer legal are dropped
-        (worker)."""
+        """Replay the timeline under agency `settings`; steps no longer legal are kept as
+        refused (worker)."""
         old = self.session
         try:
-            session, dropped = Session.replay_prefix(old.base, old.steps, self.clock, settings)
+            session = old.with_settings(settings)
         except RulebridgeError as exc:
             self.call_from_thread(self.failed, f"settings not changed:\n{exc}")
             return
         shown = ", ".join(f"{name} {value}" for name, value in session.agency().items())
-        note = f"; {dropped} later steps no longer legal, dropped" if dropped else ""
+        refused = sum(1 for frame in session.frames if frame.refused)
+        note = f"; {refused} steps no longer legal, kept as refused" if refused else ""
         self.call_from_thread(self.use, session, f"agency settings: {shown}{note}")
 
     def _reloaded(self, session: Session, message: str) -> None:

@@ -199,9 +199,10 @@ async def test_a_detail_outside_the_events_sets_is_refused(
         )
         app.load_file(scenario)
         await settle(pilot)
-        assert [s.event for s in app.session.steps] == ["report"]
+        assert [s.event for s in app.session.steps] == ["report", "instruct"]
+        assert app.session.frames[2].refused.startswith("event 'instruct' does not set")
         assert any(
-            "could not load" in n.message and "does not set 'Job.PayingParty'" in n.message
+            "kept as refused" in n.message and "does not set 'Job.PayingParty'" in n.message
             for n in app._notifications
         )
 

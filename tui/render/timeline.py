@@ -1,4 +1,5 @@
-"""The timeline pane: every step of the session, one line each, the cursor's marked.
+"""The timeline pane: every step of the session, one line each, the cursor's marked, and
+after each step the marks of `TIMELINE_MARKS` that apply (a legend the help screen cites).
 
 Example:
     >>> from engine import load_ruleset
@@ -12,14 +13,24 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from rich.text import Text
 
 from simulator.lifecycle import Step
-from tui.model.session import Session
+from tui.model.session import Frame, Session
 
-__all__ = ["timeline_text"]
+__all__ = ["TIMELINE_MARKS", "marks", "timeline_text"]
+
+TIMELINE_MARKS: Final[Mapping[str, str]] = {
+    "⊘": "refused: not legal there under this ruleset and settings (nothing changed)",
+    "Δ": "differs from before the last reload or change of settings",
+    "✗": "an expect: of the step not met",
+    "!": "an invariant broken after the step",
+}
+"""Each mark a timeline line may end with, and what it means (in this order)."""
+
+_STYLES: Final = {"⊘": "bold magenta", "Δ": "bold yellow", "✗": "bold red", "!": "bold red"}
 
 
 def timeline_text(session: Session) -> Text:
@@ -31,10 +42,21 @@ def timeline_text(session: Session) -> Text:
         if index > session.cursor:
             style = "dim"
         text.append(f"{mark}{index} {_label(frame.step)}", style=style)
-        if frame.problems:
-            text.append(" ✗", style="bold red")
+        for sign in marks(frame):
+            text.append(f" {sign}", style=_STYLES[sign])
         text.append("\n")
     return text
+
+
+def marks(frame: Frame) -> list[str]:
+    """The `TIMELINE_MARKS` that apply to `frame`, in the legend's order."""
+    shown = {
+        "⊘": bool(frame.refused),
+        "Δ": bool(frame.differences),
+        "✗": bool(frame.mismatches),
+        "!": bool(frame.problems),
+    }
+    return [sign for sign in TIMELINE_MARKS if shown[sign]]
 
 
 def _label(step: Step | None) -> str:
