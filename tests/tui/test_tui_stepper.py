@@ -79,8 +79,8 @@ async def test_a_whole_lifecycle_from_report_to_close(app: RulebridgeApp) -> Non
         assert charge["totalNet"] + charge["totalVat"] == 120.0
         assert charge["workOrderId"] == works(app)["id"]
         assert "CompleteInvoicingReceived" in pane(app, "alto")
-        assert "charge CH-1 Maintenance: POST /inventory/P1/charges, net 100.0" in pane(app, "alto")
-        assert "workOrderId WO-1, invoice invoice-I1.pdf" in pane(app, "alto")
+        assert "£120.00 (net £100.00 + VAT £20.00) POST /inventory/P1" in pane(app, "alto")
+        assert "works order WO-1, invoice invoice-I1.pdf" in pane(app, "alto")
         assert "CH-04" in pane(app, "explain")
         assert "✓ all hold" in pane(app, "invariants")
         assert app.session.legal() == []
@@ -241,7 +241,7 @@ async def test_changing_who_pays_replays_the_timeline(app: RulebridgeApp) -> Non
         await press(pilot, "enter")
         await settle(pilot)
         assert len(app.session.steps) == 4
-        assert "POST /tenancies/TY1/charges tenantId TT1" in pane(app, "alto")
+        assert "POST /tenancies/TY1/charges tenant TT1" in pane(app, "alto")
         [charge] = app.session.frame.sim.alto.charges
         assert (charge["post"], charge["targetId"], charge["tenantId"]) == ("tenancy", "TY1", "TT1")
         assert "✓ all hold" in pane(app, "invariants")

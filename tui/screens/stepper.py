@@ -18,8 +18,7 @@ from simulator.lifecycle.events import defaults
 from tui.messages import EventChosen
 from tui.model.rules import RuleInfo
 from tui.model.session import Session
-from tui.render.panes import alto_text, explain_text, fixflo_text, invariants_text
-from tui.render.timeline import timeline_text
+from tui.render import alto_text, explain_text, fixflo_text, invariants_text, timeline_text
 from tui.screens.dialogs import EventDialog, form_fields
 from tui.widgets import EventBar, Pane
 
