@@ -20,7 +20,7 @@ from rich.text import Text
 from simulator.lifecycle import Step
 from tui.model.session import Frame, Session
 
-__all__ = ["TIMELINE_MARKS", "marks", "timeline_text"]
+__all__ = ["TIMELINE_MARKS", "marks", "step_label", "timeline_text"]
 
 TIMELINE_MARKS: Final[Mapping[str, str]] = {
     "⊘": "refused: not legal there under this ruleset and settings (nothing changed)",
@@ -41,7 +41,7 @@ def timeline_text(session: Session) -> Text:
         style = "bold reverse" if index == session.cursor else ""
         if index > session.cursor:
             style = "dim"
-        text.append(f"{mark}{index} {_label(frame.step)}", style=style)
+        text.append(f"{mark}{index} {step_label(frame.step)}", style=style)
         for sign in marks(frame):
             text.append(f" {sign}", style=_STYLES[sign])
         text.append("\n")
@@ -59,7 +59,8 @@ def marks(frame: Frame) -> list[str]:
     return [sign for sign in TIMELINE_MARKS if shown[sign]]
 
 
-def _label(step: Step | None) -> str:
+def step_label(step: Step | None) -> str:
+    """`step` in a few words: its event and details (``start`` for None)."""
     if step is None:
         return "start"
     if step.event is None:
