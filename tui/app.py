@@ -30,6 +30,7 @@ from tui.model.rules import RuleInfo, rule_index
 from tui.model.session import Session, random_steps, scenario_text
 from tui.screens import AgencyDialog, BrowserScreen, HelpScreen, PromptDialog, StepperScreen
 from tui.screens.help import keys_table
+from tui.screens.lifecycle import LifecycleScreen
 
 __all__ = ["RulebridgeApp", "make_app"]
 
@@ -44,6 +45,7 @@ class RulebridgeApp(App[None]):
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "stepper": StepperScreen,
         "rules": BrowserScreen,
+        "lifecycle": LifecycleScreen,
     }
     DEFAULT_MODE = "stepper"
     BINDINGS: ClassVar[list[BindingType]] = [
