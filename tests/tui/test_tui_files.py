@@ -16,6 +16,8 @@ from tests.tui.tui_helpers import RULESET, SCENARIOS, build, settle
 from tui.app import RulebridgeApp
 from tui.model.session import random_steps
 from tui.screens import BrowserScreen, HelpScreen
+from tui.screens.files import FilePicker
+from tui.widgets import StaleLine
 
 SIZE = (120, 40)
 
@@ -70,7 +72,8 @@ async def test_the_saved_timeline_replays_with_simulate(app: RulebridgeApp, tmp_
         for key in ("1", "enter", "2", "enter", "1", "enter", "1", "enter", "1", "enter"):
             await pilot.press(key)
         await pilot.press("s")
-        app.screen.query_one(Input).value = str(target)
+        assert isinstance(app.screen, FilePicker)
+        app.screen.query_one("#path", Input).value = str(target)
         await pilot.press("enter")
         await settle(pilot)
     result = CliRunner().invoke(simulate, ["--ruleset", str(RULESET), "--scenario", str(target)])
@@ -85,16 +88,23 @@ async def test_the_saved_timeline_replays_with_simulate(app: RulebridgeApp, tmp_
 async def test_loading_a_scenario_by_key(app: RulebridgeApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
-        app.screen.query_one(Input).value = str(SCENARIOS / "landlord-instructed.yaml")
+        picker = app.screen
+        assert isinstance(picker, FilePicker)
+        assert picker.folder == SCENARIOS  # the checkout's scenarios folder
+        picker.query_one("#path", Input).value = str(SCENARIOS / "landlord-instructed.yaml")
+        picker.query_one("#path", Input).focus()
         await pilot.press("enter")
         await settle(pilot)
         assert [s.event for s in app.session.steps][-1] == "close"
+        assert any("loaded landlord-instructed: 5 steps" in n.message for n in app._notifications)
         await pilot.press("l")
-        app.screen.query_one(Input).value = "no/such/file.yaml"
+        app.screen.query_one("#path", Input).value = "no/such/file.yaml"
+        app.screen.query_one("#path", Input).focus()
         await pilot.press("enter")
+        assert isinstance(app.screen, FilePicker)  # it says why and stays open
+        await pilot.press("escape")
         await settle(pilot)
         assert len(app.session.steps) == 5  # the failed load changed nothing
-        assert any("could not load" in n.message for n in app._notifications)
 
 
 @pytest.mark.asyncio
@@ -114,6 +124,7 @@ async def test_a_broken_reload_keeps_the_last_good_ruleset(tmp_path: Path) -> No
         assert len(app.session.steps) == 2
         assert f"{path}:" in app.ruleset_error
         assert app.screen.query_one("#errors").display
+        assert app.screen.query_one(StaleLine).display
         path.write_text(text.replace("A newly reported", "A freshly reported"), encoding="utf-8")
         await pilot.press("r")
         await settle(pilot)
@@ -151,6 +162,13 @@ async def test_help_lists_every_key(app: RulebridgeApp) -> None:
             "g",
             "a",
             "n",
+            "d",
+            "e",
+            "i",
+            "m",
+            "v",
+            "x",
+            "ctrl+s",
             "q",
             "←",
             "→",
@@ -159,6 +177,8 @@ async def test_help_lists_every_key(app: RulebridgeApp) -> None:
             "esc, b",
         ):
             assert f"  {key} " in app.screen.text
+        for mark in ("⊘", "Δ", "✗", "!"):
+            assert f"  {mark} " in app.screen.text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -167,7 +187,21 @@ async def test_help_lists_every_key(app: RulebridgeApp) -> None:
 async def test_the_palette_has_every_action_and_event(app: RulebridgeApp) -> None:
     async with app.run_test(size=SIZE):
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for title in ("Help", "Rules", "Reload", "Load", "Save", "Seed", "Agency", "New", "Back"):
+        for title in (
+            "Help",
+            "Rules",
+            "Reload",
+            "Load",
+            "Save",
+            "Seed",
+            "Agency",
+            "New",
+            "Back",
+            "Diagram",
+            "Diffs",
+            "Note",
+            "Screenshot",
+        ):
             assert title in titles
         assert "Event: report" in titles
 

@@ -10,12 +10,11 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Label, Select
 
 from engine import load_ruleset
-from tests.tui.tui_helpers import RULESET, fixed_clock, settle
+from tests.tui.tui_helpers import RULESET, fixed_clock, pane, settle
 from tui.app import RulebridgeApp
 from tui.model.session import Session
 from tui.render.panes import invariants_text
 from tui.screens import AgencyDialog, EventDialog
-from tui.widgets import Pane
 
 SIZE = (120, 40)
 
@@ -30,11 +29,6 @@ async def press(pilot: Pilot[None], *keys: str) -> None:
 def works(app: RulebridgeApp) -> dict[str, object]:
     """The Alto works order of the issue followed (empty: none)."""
     return dict(app.session.frame.sim.alto.works_order_of("I1") or {})
-
-
-def pane(app: RulebridgeApp, name: str) -> str:
-    """The plain text of one stepper pane."""
-    return app.screen.query_one(f"#{name}", Pane).plain
 
 
 def events(app: RulebridgeApp) -> list[str]:

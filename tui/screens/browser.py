@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Static, Tree
 from engine.language.ruleset import CompiledRuleset
 from tui.model.rules import RuleInfo
 from tui.screens.rule import RuleScreen
+from tui.widgets.stale import StaleLine
 
 __all__ = ["BrowserScreen", "rule_label"]
 
@@ -50,6 +51,7 @@ class BrowserScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Header, the errors line, the tree, the footer."""
         yield Header()
+        yield StaleLine()  # the stale-ruleset marker (design decision 4), as on the stepper
         yield Static("", id="errors", markup=False)
         yield Tree("rules", id="rules")
         yield Footer()

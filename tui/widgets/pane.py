@@ -19,6 +19,7 @@ class Pane(VerticalScroll):
         border-title-color: $text;
         padding: 0 1;
         height: 1fr;
+        scrollbar-size-vertical: 1;
     }
     Pane:focus-within, Pane:focus { border: round $accent; }
     """
