@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, Tree
 
 from engine import load_ruleset
 from rulebridge.cli.simulate import simulate
 from rulebridge.cli.tui import tui
+from simulator.lifecycle import Step, load_scenario
 from tests.tui.tui_helpers import RULESET, SCENARIOS, build, settle
 from tui.app import RulebridgeApp
 from tui.model.session import random_steps
-from tui.screens import BrowserScreen, HelpScreen
+from tui.screens import BrowserScreen, HelpScreen, PromptDialog
 from tui.screens.files import FilePicker
 from tui.widgets import StaleLine
 
@@ -227,3 +230,120 @@ async def test_the_browser_shows_the_lifecycle_diagram_on_d(app: RulebridgeApp) 
         assert "only when setting fixflo_feedback_on" in drawn
         await pilot.press("d")
         assert app.current_mode == "stepper"
+
+
+async def save_here(
+    pilot: Pilot[None], path: Path | None = None, summary: str | None = None
+) -> None:
+    """Press s, optionally type a path and a summary, and save (confirming an overwrite)."""
+    app = pilot.app
+    await pilot.press("s")
+    picker = app.screen
+    assert isinstance(picker, FilePicker)
+    if path is not None:
+        picker.query_one("#path", Input).value = str(path)
+    if summary is not None:
+        picker.query_one("#summary", Input).value = summary
+    picker.query_one("#path", Input).focus()
+    await pilot.press("enter")
+    if app.screen is picker:  # saving over another file: enter again confirms
+        await pilot.press("enter")
+    await settle(pilot)
+
+
+def wanted(step: Step) -> tuple[str | None, dict[str, object]]:
+    """A step's event and expectations, without the lines they are written on."""
+    keys = step.expect.keys if step.expect else ()
+    return step.event, {key: getattr(step.expect, key) for key in keys}
+
+
+@pytest.mark.asyncio
+async def test_a_loaded_scenario_saved_unchanged_is_byte_identical(tmp_path: Path) -> None:
+    for name in ("documented-path.yaml", "zero-invoice.yaml", "cancelled-after-award.yaml"):
+        copy = tmp_path / name
+        shutil.copyfile(SCENARIOS / name, copy)
+        app = build(scenario=copy)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("left", "left")  # the cursor does not limit what is saved
+            await save_here(pilot)
+            assert copy.read_bytes() == (SCENARIOS / name).read_bytes(), name
+            count = len(app.session.steps)
+            assert any(f"saved {copy}: {count} steps" in n.message for n in app._notifications)
+
+
+@pytest.mark.asyncio
+async def test_a_note_written_with_m_is_saved_and_loads_back(tmp_path: Path) -> None:
+    copy = tmp_path / "documented-path.yaml"
+    shutil.copyfile(SCENARIOS / "documented-path.yaml", copy)
+    original = copy.read_text(encoding="utf-8")
+    app = build(scenario=copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("left")
+        assert app.session.cursor == 5  # instruct
+        await pilot.press("m")
+        dialog = app.screen
+        assert isinstance(dialog, PromptDialog)
+        dialog.query_one(Input).value = "QA: check the supplier on the works order"
+        await pilot.press("enter")
+        assert app.session.frame.step is not None
+        assert app.session.frame.step.note == "QA: check the supplier on the works order"
+        await save_here(pilot)
+        await pilot.press("m")  # prefilled with the note; an empty answer clears it
+        assert app.screen.query_one(Input).value == "QA: check the supplier on the works order"
+        await pilot.press("escape")
+    saved = copy.read_text(encoding="utf-8")
+    assert "note: 'QA: check the supplier on the works order'" in saved or (
+        "note: QA: check the supplier on the works order" in saved
+    )
+    ruleset = load_ruleset(RULESET)
+    before, after = (
+        load_scenario(SCENARIOS / "documented-path.yaml", ruleset),
+        load_scenario(copy, ruleset),
+    )
+    assert after.summary == before.summary
+    assert [s.note for s in after.steps] == ["", "", "", "", after.steps[4].note, "", "", ""]
+    assert after.steps[4].note == "QA: check the supplier on the works order"
+    assert [wanted(s) for s in after.steps] == [wanted(s) for s in before.steps]
+    # every other step keeps its text as written: only the instruct step's lines differ
+    head, tail = original.split("  - event: instruct\n")[0], original.split("  - {event: set_app")
+    assert saved.startswith(head)
+    assert saved.endswith("  - {event: set_app" + tail[1])
+
+
+@pytest.mark.asyncio
+async def test_a_timeline_made_here_is_saved_whole_with_its_summary(tmp_path: Path) -> None:
+    target = tmp_path / "made-here.yaml"
+    app = build()
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("1", "enter", "2", "enter", "1", "enter"):
+            await pilot.press(key)
+        await pilot.press("left", "left")
+        await pilot.press("m")
+        app.screen.query_one(Input).value = "reported by the occupier"
+        await pilot.press("enter")
+        await save_here(pilot, target, "Made in the TUI: report, instruct, appointment.")
+    scenario = load_scenario(target, load_ruleset(RULESET))
+    assert scenario.summary == "Made in the TUI: report, instruct, appointment."
+    assert [s.event for s in scenario.steps] == ["report", "instruct", "set_appointment"]
+    assert scenario.steps[0].note == "reported by the occupier"
+
+
+@pytest.mark.asyncio
+async def test_a_save_that_fails_says_so_and_keeps_the_file(tmp_path: Path) -> None:
+    copy = tmp_path / "zero-invoice.yaml"
+    shutil.copyfile(SCENARIOS / "zero-invoice.yaml", copy)
+    app = build(scenario=copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.session.annotate("changed")
+        tmp_path.chmod(0o500)  # the folder cannot take the temporary file
+        try:
+            await save_here(pilot)
+        finally:
+            tmp_path.chmod(0o700)
+        if os.geteuid() != 0:  # root writes anyway
+            assert copy.read_bytes() == (SCENARIOS / "zero-invoice.yaml").read_bytes()
+            assert any("could not save" in n.message for n in app._notifications)
