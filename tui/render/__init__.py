@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from tui.render.expect import expect_text
 from tui.render.money import money
 from tui.render.panes import alto_text, fixflo_text, invariants_text, timeline_text
 from tui.render.why import explain_text
 
 __all__ = [
     "alto_text",
+    "expect_text",
     "explain_text",
     "fixflo_text",
     "invariants_text",
