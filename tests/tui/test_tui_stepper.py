@@ -101,8 +101,9 @@ async def test_cancel_job_ends_the_works_order_cancelled_with_the_issue_pdf(
         assert "documents: issue-I1.pdf (WorkOrder WO-1)\n" in alto
         assert "charges: none" in alto
         assert app.session.frame.sim.alto.charges == []
-        assert "✓ W-09.cancelled: case = 'Closed', Job.JobCompleted absent" in pane(app, "explain")
-        assert "never completed - the works order is cancelled" in pane(app, "explain")
+        assert "W-09.cancelled applied" in pane(app, "explain")
+        assert "case = 'Closed', Job.JobCompleted absent ✓" in pane(app, "explain")
+        assert "→ update works_order status -> Cancelled" in pane(app, "explain")
         assert "CloseReason: Landlord cancelled the work" in pane(app, "fixflo")
         assert "✓ all hold" in pane(app, "invariants")
         assert events(app) == []
@@ -219,7 +220,8 @@ async def test_w06_warns_at_instructing_under_the_agency_setting(app: Rulebridge
         result = app.session.frame.result
         assert result is not None
         assert [w.rule for w in result.warnings] == ["W-06"]
-        assert "⚠ W-06: setting invoice_recipient = 'Agency'" in pane(app, "explain")
+        assert "W-06 warned" in pane(app, "explain")
+        assert "⚠ setting invoice_recipient = 'Agency'" in pane(app, "explain")
         assert "can never reach Alto" in pane(app, "explain")
         assert any("W-06" in n.message for n in app._notifications)
 

@@ -60,7 +60,7 @@ def changed_line(
         text.append(line + "\n")
         return
     note = ""
-    if isinstance(change, FieldChange) and change.kind != "added":
+    if isinstance(change, FieldChange) and change.before not in (None, ""):
         note = f" (was {show(key or change.path, change.before)})"
     elif isinstance(change, str):
         note = f" ({change})"
@@ -102,11 +102,14 @@ def _amount(value: Any) -> str:
 def summary_line(changes: StepChanges) -> Text:
     """The Alto pane's first line: what the step changed in Alto, or that it changed
     nothing (dim), or that the step was refused here."""
+    text = Text()
     if changes.refused:
-        return Text(f"step refused here, nothing changed: {changes.refused}\n", style="yellow")
-    if changes.nothing:
-        return Text("nothing changed in Alto at this step\n", style="dim")
-    return Text(f"changed at this step: {'; '.join(_summary(changes))}\n", style=CHANGED)
+        text.append(f"step refused here, nothing changed: {changes.refused}\n", style="yellow")
+    elif changes.nothing:
+        text.append("nothing changed in Alto at this step\n", style="dim")
+    else:
+        text.append(f"changed at this step: {'; '.join(_summary(changes))}\n", style=CHANGED)
+    return text
 
 
 def _summary(changes: StepChanges) -> list[str]:
