@@ -153,8 +153,11 @@ def _data(step: Step, old: Step | None = None, raw: Mapping[str, Any] | None = N
     data = step_data(step)
     if old is None or raw is None:
         return data
-    if step.note in ("", old.note) and "note" in raw:
-        data["note"] = raw["note"]
+    edited = step.line == old.line  # the same step changed (else a new one in its place)
+    if step.note == old.note or (not edited and not step.note):
+        data.pop("note", None)
+        if "note" in raw:
+            data["note"] = raw["note"]
     if "expect" in raw:
         data["expect"] = raw["expect"]
     return data
