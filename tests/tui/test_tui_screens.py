@@ -127,6 +127,8 @@ async def test_save_returns_the_path_and_the_summary(tmp_path: Path, size: tuple
     async with app.run_test(size=size) as pilot:
         await open_picker(pilot, FilePicker("save", tmp_path, summary="A closed issue."), answers)
         assert app.focused is app.screen.query_one("#path", Input)
+        for part in ("#tree", "#path", "#summary", "#error", "#ok", "#cancel"):  # nothing cut
+            assert app.screen.query_one(part).region.bottom <= size[1]
         offered = app.screen.query_one("#path", Input).value
         assert offered == str(tmp_path.resolve() / "tui-scenario.yaml")
         assert app.screen.query_one("#summary", Input).value == "A closed issue."
