@@ -21,7 +21,7 @@ from typing import Any, Final
 from rich.text import Text
 
 from simulator.lifecycle import Expect, Mismatch, StepReport, check
-from simulator.lifecycle.play import _report as step_report  # H1 makes it public as `report`
+from simulator.lifecycle.play import report as step_report
 from tui.model.session import Frame
 
 __all__ = ["expect_text"]
