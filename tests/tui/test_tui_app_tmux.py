@@ -70,7 +70,7 @@ def test_the_readme_walk_closes_an_issue_with_a_charge_at_80x24(terminal: str) -
         _tmux("send-keys", "-t", terminal, keys[1])
         screen = _wait(terminal, lambda s, status=status: f"I1  {status}" in s)  # type: ignore[misc]
         assert f"I1  {status}" in screen, screen
-    screen = _wait(terminal, lambda s: "£" in s)
+    screen = _wait(terminal, lambda s: "£" in s and "no events possible" in s)
     assert "£" in screen, screen  # the charge, in money, in the Alto pane
     assert "no events possible" in screen, screen
     lines = screen.splitlines()
