@@ -149,8 +149,10 @@ class RulebridgeApp(SessionWork):
         ]
         marks = "\n".join(f"  {mark:<14} {meaning}" for mark, meaning in TIMELINE_MARKS.items())
         extra = (
-            f"Timeline marks\n{marks}\n\nAlto and Fixflo panes\n"
+            f"\nTimeline marks\n{marks}\n\nAlto and Fixflo panes\n"
             "  bold yellow    changed at this step (was: the value before)\n\nAlso\n"
+            "  enter / esc    in a dialog or the file picker: accept / cancel (tab moves)\n"
+            "  esc            closes a box: a rule, the errors, the reload report, this list\n"
             "  ctrl+p         command palette: every action and event by name\n"
             "  mouse          click the event buttons; the panes scroll with the wheel"
         )
