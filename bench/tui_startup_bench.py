@@ -15,8 +15,9 @@ untimed run (warm disk, compiled bytecode):
 Design 22 (decision 13) asks for the stepper painted in under 1 s. "Warm" includes Python's
 bytecode cache, as any Python has it after a command's first run: the children run without
 PYTHONDONTWRITEBYTECODE, so the untimed run writes ``__pycache__``. ``--no-bytecode``
-keeps it set, when it is, to measure a machine that compiles every module at every start
-(about 0.8 s more for the TUI here).
+keeps that variable when it is set: on a tree with no ``__pycache__`` yet (a fresh ``--tree``
+copy, a venv that uv filled without compiling) every start then compiles every module,
+about 0.8 s more for the TUI here; bytecode already on disk is still read.
 
 To measure the code before a change, point ``--tree`` at a copy of it, e.g.
 ``git archive <commit> engine simulator tui rulebridge adapters rulesets | tar -x -C
