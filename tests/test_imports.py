@@ -6,7 +6,7 @@ servers or the round-trip YAML library; ``rulebridge --help`` and ``rulebridge v
 must not load Textual, the store or httpx either. Each case runs in a fresh interpreter
 (what a process has imported is global), and reports ``sys.modules`` back as JSON.
 
-`engine`, `engine.sync` and `engine.issues` resolve their public names on first use (PEP
+`engine`, `engine.sync`, `engine.issues` and `tui` resolve their public names on first use (PEP
 562): every name in their ``__all__`` must still be there, be the very object its home
 module defines, and stay so after every submodule was imported (a submodule bound on its
 package must not shadow a public name).
@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = "rulesets/alto-fixflo/v2.yaml"
-LAZY_PACKAGES = ("engine", "engine.sync", "engine.issues")
+LAZY_PACKAGES = ("engine", "engine.sync", "engine.issues", "tui")
 
 
 def _imported(code: str) -> set[str]:
@@ -101,6 +101,12 @@ def test_importing_engine_loads_none_of_its_parts() -> None:
     assert not _loaded(modules, "engine.language")
     assert not _loaded(modules, "engine.sync")
     assert not _loaded(modules, "yaml")
+
+
+def test_the_tui_model_and_render_load_without_textual() -> None:
+    modules = _imported("import tui.model, tui.render")
+    assert "tui.render.panes" in modules
+    assert not _loaded(modules, "textual")
 
 
 def test_the_tui_reconcile_path_does_not_load_the_issue_store() -> None:
