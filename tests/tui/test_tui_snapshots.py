@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Label, Tree
+from textual.widgets import Input, Label, Tree
 
 from tests.tui.tui_helpers import ROOT, SCENARIOS, build, edit, ruleset_copy, settle
 
@@ -102,6 +102,8 @@ def _checkout_relative(app: App[Any]) -> None:
     title.update(str(title.render()).replace(str(ROOT), "<checkout>"))
     tree = app.screen.query_one(Tree)
     tree.root.set_label(str(tree.root.label).replace(str(ROOT), "<checkout>"))
+    path = app.screen.query_one("#path", Input)
+    path.value = path.value.replace(str(ROOT), "<checkout>")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -109,7 +111,11 @@ def test_file_picker(snap_compare: Snap, size: tuple[int, int]) -> None:
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         await pilot.press("l")
-        await settle(pilot)
+        tree = pilot.app.screen.query_one(Tree)
+        for _ in range(100):  # the tree reads the folder in a worker of its own
+            if tree.root.children:
+                break
+            await pilot.pause(0.02)
         _checkout_relative(pilot.app)
         await pilot.pause()
 
