@@ -1,5 +1,9 @@
 """The rulebridge engine: load, check, compile and evaluate versioned YAML rulesets.
 
+The public names are imported on first use (PEP 562 ``__getattr__``), so ``import engine``
+and every ``from engine.x import y`` stay cheap: the TUI and ``rulebridge --help`` do not
+load the planner, the state store or SQLite unless they use them.
+
 Example:
     >>> from engine import load_ruleset
     >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
@@ -8,20 +12,26 @@ Example:
     (False, ["P-01: recordType = 'Sale', not = 'Rent'"])
 """
 
-from engine.errors import (
-    EvaluationError,
-    RecordError,
-    RulebridgeError,
-    RulesetError,
-    RulesetErrors,
-)
-from engine.explain import Because, Decision, in_words
-from engine.language.checklist import ChecklistTask
-from engine.language.load import CheckResult, check_paths, load_ruleset
-from engine.language.rule import Rule
-from engine.language.ruleset import CompiledRuleset, Entity
-from engine.sync.plan import Plan
-from engine.sync.planner import make_plan
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the type checker sees the names; at run time `__getattr__` loads them
+    from engine.errors import (
+        EvaluationError,
+        RecordError,
+        RulebridgeError,
+        RulesetError,
+        RulesetErrors,
+    )
+    from engine.explain import Because, Decision, in_words
+    from engine.language.checklist import ChecklistTask
+    from engine.language.load import CheckResult, check_paths, load_ruleset
+    from engine.language.rule import Rule
+    from engine.language.ruleset import CompiledRuleset, Entity
+    from engine.sync.plan import Plan
+    from engine.sync.planner import make_plan
 
 __all__ = [
     "Because",
@@ -42,3 +52,39 @@ __all__ = [
     "load_ruleset",
     "make_plan",
 ]
+
+_HOMES = {  # each public name: the module that defines it
+    "Because": "engine.explain",
+    "CheckResult": "engine.language.load",
+    "ChecklistTask": "engine.language.checklist",
+    "CompiledRuleset": "engine.language.ruleset",
+    "Decision": "engine.explain",
+    "Entity": "engine.language.ruleset",
+    "EvaluationError": "engine.errors",
+    "Plan": "engine.sync.plan",
+    "RecordError": "engine.errors",
+    "Rule": "engine.language.rule",
+    "RulebridgeError": "engine.errors",
+    "RulesetError": "engine.errors",
+    "RulesetErrors": "engine.errors",
+    "check_paths": "engine.language.load",
+    "in_words": "engine.explain",
+    "load_ruleset": "engine.language.load",
+    "make_plan": "engine.sync.planner",
+}
+
+if not TYPE_CHECKING:  # hidden from the type checker, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name's module on first use and keep the name here."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the public ones included before they are first used."""
+    return sorted({*globals(), *__all__})

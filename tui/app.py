@@ -1,8 +1,10 @@
 """The rulebridge TUI: step a Fixflo issue through the ruleset's lifecycle and watch Alto.
 
-Two modes: ``stepper`` (the main screen) and ``rules`` (the ruleset browser). File loads,
-reloads, replays and saves run in thread workers; their results come back to the UI thread
-with `call_from_thread`, then `changed` bumps `version`, which the screens watch.
+Three modes: ``stepper`` (the main screen), ``rules`` (the ruleset browser) and
+``lifecycle`` (the lifecycle diagram, the current status marked). File loads, reloads,
+replays and saves run in thread workers (`tui._workers`); their results come back to the UI
+thread, then `changed` bumps `version`, which the screens watch. The ruleset file is watched
+(polled once a second) and reloads itself when its content changes, unless ``watch=False``.
 
 Example::
 
@@ -14,29 +16,48 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.reactive import reactive
 from textual.screen import Screen
 
-from engine import RulebridgeError, load_ruleset
+from engine import RulebridgeError
 from engine.language.ruleset import CompiledRuleset
-from simulator.lifecycle import Clock, load_scenario
-from tui.model.rules import RuleInfo, rule_index
-from tui.model.session import Session, random_steps, scenario_text
+from simulator.lifecycle import Clock
+from tui._workers import WATCH_SECONDS, NoLifecycle, SessionWork, load_lifecycle_ruleset
+from tui.model.scenario_file import ScenarioFile
+from tui.model.session import Session
+from tui.render.timeline import TIMELINE_MARKS
 from tui.screens import AgencyDialog, BrowserScreen, HelpScreen, PromptDialog, StepperScreen
+from tui.screens.errors import ErrorsScreen
+from tui.screens.files import FilePicker, SaveChoice, scenarios_folder
 from tui.screens.help import keys_table
+from tui.screens.lifecycle import LifecycleScreen
 
-__all__ = ["RulebridgeApp", "make_app"]
+__all__ = ["SCREENSHOTS_ENV", "NoLifecycle", "RulebridgeApp", "make_app", "screenshots_folder"]
 
 Path_ = str | os.PathLike[str]
+SCREENSHOTS_ENV = "RULEBRIDGE_SCREENSHOTS"
+"""The environment variable naming the screenshots folder (``--screenshots`` wins)."""
 
 
-class RulebridgeApp(App[None]):
+def screenshots_folder(given: Path_ | None = None) -> Path:
+    """Where screenshots go: `given`, else ``$RULEBRIDGE_SCREENSHOTS``, else
+    ``out/screenshots`` under the current folder (created on the first screenshot).
+
+    Example:
+        >>> screenshots_folder("shots")
+        PosixPath('shots')
+    """
+    if given is not None:
+        return Path(given)
+    return Path(os.environ.get(SCREENSHOTS_ENV) or Path("out") / "screenshots")
+
+
+class RulebridgeApp(SessionWork):
     """The TUI for one ruleset file and one timeline of lifecycle steps."""
 
     CSS_PATH = "app.tcss"
@@ -44,51 +65,66 @@ class RulebridgeApp(App[None]):
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "stepper": StepperScreen,
         "rules": BrowserScreen,
+        "lifecycle": LifecycleScreen,
     }
     DEFAULT_MODE = "stepper"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list of keys"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="every key and mark"),
         Binding("b", "switch_mode('rules')", "Rules", tooltip="browse the ruleset's rules"),
-        Binding("r", "reload", "Reload", tooltip="reload the ruleset file, replay the timeline"),
-        Binding("l", "load", "Load", tooltip="load a scenario file"),
-        Binding("s", "save", "Save", tooltip="save the timeline as a scenario file"),
-        Binding("g", "seed", "Seed", tooltip="play a random lifecycle from a seed"),
-        Binding("a", "agency", "Agency", tooltip="the agency settings of this session"),
-        Binding("n", "new", "New", tooltip="start again with an empty timeline"),
+        Binding(
+            "d", "lifecycle", "Diagram", show=False, tooltip="the lifecycle diagram, status marked"
+        ),
+        Binding("r", "reload", "Reload", tooltip="reload the ruleset, replay every step"),
+        Binding(
+            "v",
+            "differences",
+            "Diffs",
+            show=False,
+            tooltip="what the last reload changed, per step",
+        ),
+        Binding("l", "load", "Load", tooltip="load a scenario file (a file picker)"),
+        Binding("s", "save", "Save", tooltip="save the whole timeline as a scenario file"),
+        Binding("g", "seed", "Seed", show=False, tooltip="play a random lifecycle from a seed"),
+        Binding(
+            "a", "agency", "Agency", show=False, tooltip="the agency settings; replays every step"
+        ),
+        Binding("n", "new", "New", show=False, tooltip="start again with an empty timeline"),
+        Binding("ctrl+s", "screenshot", "Shot", show=False, tooltip="save an SVG of the screen"),
         Binding("q", "quit", "Quit", tooltip="quit"),
     ]
-
-    version: reactive[int] = reactive(0)
-    ruleset_version: reactive[int] = reactive(0)
 
     def __init__(
         self,
         ruleset_path: Path,
         ruleset: CompiledRuleset,
         *,
-        scenario: Path | None = None,
+        scenario: ScenarioFile | None = None,
         seed: int | None = None,
         clock: Clock | None = None,
+        watch: bool = True,
+        screenshots: Path | None = None,
+        wall: Callable[[], datetime] = datetime.now,
     ) -> None:
         super().__init__()
-        self.ruleset_path = ruleset_path
-        self.clock = clock or Clock()
-        self.session = Session(ruleset, self.clock)
-        self.rules: dict[str, RuleInfo] = rule_index(ruleset)
-        self.ruleset_error = ""
+        self.setup(
+            ruleset_path,
+            ruleset,
+            clock or Clock(),
+            watch=watch,
+            screenshots=screenshots_folder(screenshots),
+            wall=wall,
+        )
         self.start = (scenario, seed)
 
     def on_mount(self) -> None:
-        """Load the scenario or random lifecycle asked for on the command line."""
+        """Play the scenario or random lifecycle asked for; start watching the ruleset."""
         scenario, seed = self.start
         if scenario is not None:
-            self.load_file(scenario)
+            self.play_file(scenario)
         elif seed is not None:
             self.play_seed(seed)
-
-    def changed(self) -> None:
-        """Tell the screens the session changed."""
-        self.version += 1
+        if self.watching:
+            self.watch_timer = self.set_interval(WATCH_SECONDS, self.check_ruleset, name="watch")
 
     def perform(self, event: str, details: Mapping[str, Any]) -> None:
         """Perform `event` on the issue; warnings that arise are also notified."""
@@ -101,27 +137,25 @@ class RulebridgeApp(App[None]):
         for warning in frame.result.warnings if frame.result else ():
             self.notify(str(warning), title="Warning", severity="warning", markup=False)
 
-    def use(self, session: Session, message: str) -> None:
-        """Replace the session (from a worker's result)."""
-        self.session = session
-        self.changed()
-        self.notify(message, markup=False)
-
-    def failed(self, message: str) -> None:
-        """Show a worker's error; nothing else changes."""
-        self.notify(message, severity="error", timeout=10, markup=False)
-
     # Actions (each also in the command palette)
 
     def action_help(self) -> None:
-        """Show every key."""
+        """Show every key and what the timeline's marks mean."""
         sections = [
             ("Everywhere", list(self.BINDINGS)),
             ("Lifecycle stepper", list(StepperScreen.BINDINGS)),
             ("Ruleset browser", list(BrowserScreen.BINDINGS)),
+            ("Lifecycle diagram", list(LifecycleScreen.BINDINGS)),
         ]
-        extra = "\nAlso\n  ctrl+p         command palette: every action and event by name\n"
-        extra += "  mouse          click the event buttons; the panes scroll with the wheel"
+        marks = "\n".join(f"  {mark:<14} {meaning}" for mark, meaning in TIMELINE_MARKS.items())
+        extra = (
+            f"\nTimeline marks\n{marks}\n\nAlto and Fixflo panes\n"
+            "  bold yellow    changed at this step (was: the value before)\n\nAlso\n"
+            "  enter / esc    in a dialog or the file picker: accept / cancel (tab moves)\n"
+            "  esc            closes a box: a rule, the errors, the reload report, this list\n"
+            "  ctrl+p         command palette: every action and event by name\n"
+            "  mouse          click the event buttons; the panes scroll with the wheel"
+        )
         self.push_screen(HelpScreen(keys_table(sections) + extra))
 
     def action_new(self) -> None:
@@ -130,28 +164,37 @@ class RulebridgeApp(App[None]):
         self.use(Session(session.base, self.clock, session.settings), "new timeline")
 
     def action_reload(self) -> None:
-        """Reload the ruleset file and replay the timeline with it."""
+        """Reload the ruleset file and replay every step with it."""
         self.reload_ruleset()
 
+    def action_lifecycle(self) -> None:
+        """Show the lifecycle diagram (the current status marked), or go back."""
+        self.switch_mode("stepper" if self.current_mode == "lifecycle" else "lifecycle")
+
+    def action_show_errors(self) -> None:
+        """Show the located errors of the ruleset file while it is stale."""
+        if not self.ruleset_error:
+            self.notify(f"{self.ruleset_path.name} loaded without errors", markup=False)
+            return
+        self.push_screen(ErrorsScreen(self.ruleset_error))
+
     def action_load(self) -> None:
-        """Ask for a scenario file and play it."""
-        self.push_screen(
-            PromptDialog("Load scenario file:", "simulator/scenarios/documented-path.yaml"),
-            self._load_answer,
-        )
+        """Pick a scenario file and play it."""
+        start = scenarios_folder(self.ruleset_path)
+        self.push_screen(FilePicker("load", start), self._load_answer)
 
     def action_save(self) -> None:
-        """Ask for a file and save the timeline up to the cursor as a scenario."""
-        self.push_screen(
-            PromptDialog("Save timeline as scenario file:", "tui-scenario.yaml"),
-            self._save_answer,
-        )
+        """Pick a file and save the whole timeline there as a scenario."""
+        source = self.session.source
+        start = source.path.parent if source else scenarios_folder(self.ruleset_path)
+        name = source.path.name if source else ""
+        summary = source.scenario.summary if source else ""  # the picker offers its default
+        self.push_screen(FilePicker("save", start, name, summary), self._save_answer)
 
     def action_seed(self) -> None:
         """Ask for a seed and play a random lifecycle from it."""
         self.push_screen(
-            PromptDialog("Random lifecycle from seed:", "1", number=True),
-            self._seed_answer,
+            PromptDialog("Random lifecycle from seed:", "1", number=True), self._seed_answer
         )
 
     def action_agency(self) -> None:
@@ -160,17 +203,21 @@ class RulebridgeApp(App[None]):
         dialog = AgencyDialog(session.ruleset.settings_declared, session.agency())
         self.push_screen(dialog, self._agency_answer)
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen into the screenshots folder."""
+        self.deliver_screenshot(filename, path)
+
     def _agency_answer(self, changes: dict[str, Any] | None) -> None:
         if changes:
             self.use_settings({**self.session.settings, **changes})
 
-    def _load_answer(self, path: str | None) -> None:
-        if path:
-            self.load_file(Path(path))
+    def _load_answer(self, path: Path | SaveChoice | None) -> None:
+        if isinstance(path, Path):
+            self.load_file(path)
 
-    def _save_answer(self, path: str | None) -> None:
-        if path:
-            self.save_file(Path(path))
+    def _save_answer(self, choice: Path | SaveChoice | None) -> None:
+        if isinstance(choice, SaveChoice):
+            self.save_file(choice)
 
     def _seed_answer(self, seed: str | None) -> None:
         if seed:
@@ -180,7 +227,7 @@ class RulebridgeApp(App[None]):
         """The palette: the app's actions, the timeline, and each event possible now."""
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.action not in ("quit",):
+            if isinstance(binding, Binding) and binding.action not in ("quit", "screenshot"):
                 yield SystemCommand(
                     binding.description,
                     f"{_doc(self, binding.action)} ({binding.key_display or binding.key})",
@@ -189,6 +236,7 @@ class RulebridgeApp(App[None]):
         if isinstance(screen, StepperScreen):
             yield SystemCommand("Back", "One step back in the timeline (←)", screen.action_back)
             yield SystemCommand("Forward", "One step forward (→)", screen.action_forward)
+            yield SystemCommand("Note", "Write the note of this step (m)", screen.action_note)
             for number, event in enumerate(self.session.legal(), 1):
                 yield SystemCommand(
                     f"Event: {event.name}",
@@ -196,114 +244,53 @@ class RulebridgeApp(App[None]):
                     _event_runner(screen, number),
                 )
 
-    # Workers: files and replays, off the UI thread
-
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False)
-    def load_file(self, path: Path) -> None:
-        """Read a scenario file and replay it (worker)."""
-        ruleset = self.session.base
-        try:
-            scenario = load_scenario(path, ruleset)
-            session = Session.replay(ruleset, scenario.steps, self.clock, scenario.settings)
-        except (RulebridgeError, OSError) as exc:
-            self.call_from_thread(self.failed, f"could not load {path}:\n{exc}")
-            return
-        self.call_from_thread(
-            self.use, session, f"loaded {scenario.name}, {len(scenario.steps)} steps"
-        )
-
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False)
-    def play_seed(self, seed: int) -> None:
-        """Play a random lifecycle from `seed` (worker)."""
-        ruleset, settings = self.session.base, self.session.settings
-        steps = random_steps(ruleset, seed, clock=self.clock, settings=settings)
-        session = Session.replay(ruleset, steps, self.clock, settings)
-        self.call_from_thread(self.use, session, f"random lifecycle from seed {seed}")
-
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False)
-    def save_file(self, path: Path) -> None:
-        """Write the timeline up to the cursor as a scenario file (worker)."""
-        session = self.session
-        text = scenario_text(
-            path.stem, "Saved from rulebridge tui.", session.steps, session.settings
-        )
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            self.call_from_thread(self.failed, f"could not save {path}: {exc}")
-            return
-        self.call_from_thread(self.notify, f"saved {path}", markup=False)
-
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False)
-    def reload_ruleset(self) -> None:
-        """Reload the ruleset; on errors keep the last good one and show them (worker)."""
-        old = self.session
-        try:
-            ruleset = _load(self.ruleset_path)
-            session, dropped = Session.replay_prefix(ruleset, old.steps, self.clock, old.settings)
-        except RulebridgeError as exc:
-            self.call_from_thread(self._reload_failed, str(exc))
-            return
-        note = f"; {dropped} later steps no longer legal, dropped" if dropped else ""
-        self.call_from_thread(self._reloaded, session, f"reloaded {self.ruleset_path}{note}")
-
-    @work(thread=True, exclusive=True, group="files", exit_on_error=False)
-    def use_settings(self, settings: dict[str, Any]) -> None:
-        """Replay the timeline under agency `settings`; steps no longer legal are dropped
-        (worker)."""
-        old = self.session
-        try:
-            session, dropped = Session.replay_prefix(old.base, old.steps, self.clock, settings)
-        except RulebridgeError as exc:
-            self.call_from_thread(self.failed, f"settings not changed:\n{exc}")
-            return
-        shown = ", ".join(f"{name} {value}" for name, value in session.agency().items())
-        note = f"; {dropped} later steps no longer legal, dropped" if dropped else ""
-        self.call_from_thread(self.use, session, f"agency settings: {shown}{note}")
-
-    def _reloaded(self, session: Session, message: str) -> None:
-        self.rules = rule_index(session.ruleset)
-        self.ruleset_error = ""
-        self.ruleset_version += 1
-        self.use(session, message)
-
-    def _reload_failed(self, error: str) -> None:
-        self.ruleset_error = error
-        self.ruleset_version += 1
-        self.failed(f"reload failed; the last good ruleset is kept:\n{error}")
-
 
 def make_app(
     ruleset_path: Path_,
     scenario: Path_ | None = None,
     seed: int | None = None,
     clock: Clock | None = None,
+    *,
+    watch: bool = True,
+    screenshots: Path_ | None = None,
+    wall: Callable[[], datetime] = datetime.now,
 ) -> RulebridgeApp:
     """Build the TUI for a ruleset file, optionally starting from a scenario or a seed.
 
+    The scenario file is read here (its steps are played once the app runs), so a broken
+    one is reported before the screen opens.
+
+    Args:
+        ruleset_path: the ruleset file; it must declare a ``lifecycle:``.
+        scenario: a scenario file to start from.
+        seed: a random lifecycle to start from.
+        clock: the simulated clock (tests fix it).
+        watch: reload the ruleset by itself when its file changes (polled once a second).
+        screenshots: the screenshots folder (`screenshots_folder` decides when None).
+        wall: the wall clock the stale marker's "loaded HH:MM:SS" reads.
+
     Raises:
-        RulesetErrors: the ruleset file has errors.
+        RulesetErrors: the ruleset file or the scenario file has errors.
         RulebridgeError: the ruleset declares no lifecycle.
+        OSError: the scenario file cannot be read.
 
     Example::
 
         app = make_app("rulesets/alto-fixflo/v2.yaml", seed=3)
     """
     path = Path(ruleset_path)
+    ruleset = load_lifecycle_ruleset(path)
+    source = None if scenario is None else ScenarioFile.read(Path(scenario), ruleset)
     return RulebridgeApp(
         path,
-        _load(path),
-        scenario=None if scenario is None else Path(scenario),
+        ruleset,
+        scenario=source,
         seed=seed,
         clock=clock,
+        watch=watch,
+        screenshots=None if screenshots is None else Path(screenshots),
+        wall=wall,
     )
-
-
-def _load(path: Path) -> CompiledRuleset:
-    ruleset = load_ruleset(path)
-    if ruleset.lifecycle is None:
-        raise RulebridgeError(f"{path} declares no 'lifecycle:'; the TUI steps a lifecycle")
-    return ruleset
 
 
 def _doc(app: App[Any], action: str) -> str:

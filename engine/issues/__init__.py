@@ -5,11 +5,28 @@ Alto holds (`engine.ports.AltoHolding`), it says which works order, documents an
 Alto lacks (`IssueOps`). `apply_issue_ops` performs those operations against Alto's ports
 exactly once, through the state store's intent-before-effect contract; `adopt_issue_ops`
 records what Alto already holds for it, sending nothing (``rulebridge store adopt``).
+
+Those two use the state store (SQLite) and are imported on first use (PEP 562), so the TUI,
+which needs only `reconcile`, does not load the store.
 """
 
-from engine.issues.adoption import adopt_issue_ops
-from engine.issues.apply import AltoWriter, IssueApplyResult, apply_issue_ops, attachment_kinds
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# `reconcile` is imported now: the name is also its module's, which a later import of
+# `engine.issues.reconcile` would otherwise leave here in place of the function.
 from engine.issues.reconcile import IssueOps, LifecycleOp, reconcile
+
+if TYPE_CHECKING:  # the type checker sees the names; at run time `__getattr__` loads them
+    from engine.issues.adoption import adopt_issue_ops
+    from engine.issues.apply import (
+        AltoWriter,
+        IssueApplyResult,
+        apply_issue_ops,
+        attachment_kinds,
+    )
 
 __all__ = [
     "AltoWriter",
@@ -21,3 +38,27 @@ __all__ = [
     "attachment_kinds",
     "reconcile",
 ]
+
+_HOMES = {  # each name imported on first use: the module that defines it
+    "AltoWriter": "engine.issues.apply",
+    "IssueApplyResult": "engine.issues.apply",
+    "adopt_issue_ops": "engine.issues.adoption",
+    "apply_issue_ops": "engine.issues.apply",
+    "attachment_kinds": "engine.issues.apply",
+}
+
+if not TYPE_CHECKING:  # hidden from the type checker, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name's module on first use and keep the name here."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the public ones included before they are first used."""
+    return sorted({*globals(), *__all__})

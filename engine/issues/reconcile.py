@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -97,6 +97,7 @@ class _Run:
     ops: list[LifecycleOp] = field(default_factory=list)
     warnings: list[Because] = field(default_factory=list)
     fired: list[Because] = field(default_factory=list)
+    blocked: dict[str, str] = field(default_factory=dict)  # works_order/charge -> rule id
 
 
 def reconcile(ruleset: CompiledRuleset, issue: Mapping[str, Any], held: AltoHolding) -> IssueOps:
@@ -122,12 +123,15 @@ def reconcile(ruleset: CompiledRuleset, issue: Mapping[str, Any], held: AltoHold
     if _stale(revision, held.revision):
         return _ignored(run, declared, revision)
     spec, case = declared.resolve(issue, run.context)
-    run.fired.append(Because(declared.id, lifecycle.status_field, status, _holds_text(spec), True))
+    asked = Because(declared.id, lifecycle.status_field, status, _holds_text(spec), True)
+    run.fired.append(asked)
     if case is not None:
         run.fired.append(Because(case.id, "case", status, case.check.text, True))
     _warn(run, spec)
     if not (spec.unchanged and held.works_order is not None):
         _write(run, spec)
+    if run.blocked:
+        _decided(run, asked, _holds_text(spec, run.blocked, held.works_order is not None))
     return IssueOps(
         run.issue_id,
         status,
@@ -156,20 +160,42 @@ def _ignored(run: _Run, spec: StatusSpec, revision: Any) -> IssueOps:
     return IssueOps(run.issue_id, spec.name, seen, fired=(because,), stale=True)
 
 
-def _holds_text(spec: StatusSpec) -> str:
-    """What the status asks of Alto, in words (from the ruleset, not from code)."""
+def _holds_text(
+    spec: StatusSpec, blocked: Mapping[str, str] | None = None, had_order: bool = False
+) -> str:
+    """What the status decided for Alto at this step, in words (from the ruleset): what it
+    asks, less what a failed `require` kept back (`blocked`: ``works_order`` or ``charge`` ->
+    the rule that failed, e.g. ``the maintenance charge not posted (CH-05)``)."""
+    blocked = blocked or {}
     if spec.works_order is None:
         return "so Alto holds no works order"
+    rule = blocked.get("works_order")
+    if rule is not None and not had_order:
+        return f"no works order made ({rule}); the status asks for one at {spec.works_order}"
     parts = [f"so Alto holds a works order at {spec.works_order}"]
+    if rule is not None:
+        parts = [f"the works order not brought to {spec.works_order} ({rule})"]
     if spec.unchanged:
         parts.append("left as it is once it exists")
     if spec.set:
         parts.append(f"with {', '.join(name for name, _ in spec.set)} copied")
     if spec.attach:
         parts.append(f"{', '.join(spec.attach)} attached")
-    if spec.charge:
+    if spec.charge and "charge" in blocked:
+        parts.append(f"the {spec.charge} charge not posted ({blocked['charge']})")
+    elif spec.charge:
         parts.append(f"the {spec.charge} charge posted")
     return "; ".join(parts)
+
+
+def _decided(run: _Run, asked: Because, text: str) -> None:
+    """`asked` replaced, in `fired` and the operations' reasons, by what was decided."""
+    decided = Because(asked.rule, asked.field, asked.value, text, asked.held)
+    run.fired = [decided if item is asked else item for item in run.fired]
+    run.ops = [
+        replace(op, because=tuple(decided if item is asked else item for item in op.because))
+        for op in run.ops
+    ]
 
 
 def _stale(revision: Any, seen: Any) -> bool:
@@ -251,6 +277,7 @@ def _works_order(run: _Run, spec: StatusSpec) -> tuple[str, Mapping[str, Any]] |
     ok, reasons = _holds(run, run.lifecycle.works_order_require)
     if not ok:
         _unmet(run, reasons, "no works order is made")
+        run.blocked["works_order"] = reasons[-1].rule
         return (key, held) if held is not None else None
     wanted = _mapped(run, run.lifecycle.works_order_fields) | _mapped(run, spec.set)
     wanted["status"] = spec.works_order
@@ -317,9 +344,12 @@ def _charge(run: _Run, spec: StatusSpec, works: tuple[str, Mapping[str, Any]]) -
     ok, reasons = _holds(run, policy.require)
     if not ok:
         _unmet(run, reasons, f"the {spec.charge} charge cannot be sent")
+        run.blocked["charge"] = reasons[-1].rule
         return
     target = _charge_route(run, policy, works[1])
     if target is None:
+        failed = run.warnings[-1].rule
+        run.blocked["charge"] = "no route holds" if failed == policy.name else failed
         return
     run.fired.extend(reasons)
     route_because = Because(str(target["route"]), "post", target["post"], "the route taken", True)

@@ -25,7 +25,7 @@ from typing import Literal
 
 from engine.language.lifecycle import Lifecycle, StatusSpec
 
-__all__ = ["FORMATS", "Format", "dot", "mermaid", "render", "text"]
+__all__ = ["CURRENT", "FORMATS", "LAST", "Format", "dot", "mermaid", "render", "text"]
 
 Format = Literal["mermaid", "dot", "text"]
 FORMATS: tuple[Format, ...] = ("mermaid", "dot", "text")
@@ -209,16 +209,41 @@ def dot(lifecycle: Lifecycle) -> str:
     return "\n".join([*lines, "}"]) + "\n"
 
 
-def text(lifecycle: Lifecycle) -> str:
+CURRENT = "▶ "
+"""`text` puts this before the current status's line (and ``  ◀ now`` after it)."""
+LAST = "» "
+"""`text` puts this before the line of the last transition (and ``  « last step`` after it)."""
+
+
+def text(
+    lifecycle: Lifecycle,
+    current: str | None = None,
+    last: tuple[str | None, str] | None = None,
+) -> str:
     """The lifecycle as plain text for a terminal: each status, then the events leaving it.
+
+    With `current` or `last`, plain-text marks say where an issue is: the current status's
+    line starts with `CURRENT` (``▶ ``) and ends with ``  ◀ now``; the transition taken last
+    (`last` is ``(from_status, event)``, from_status None for an event that creates the
+    issue) starts with `LAST` (``» ``, in place of the indent) and ends with ``  « last step``.
+    A name the lifecycle does not have marks nothing. Without either, the output is exactly
+    what ``rulebridge graph --format text`` prints.
 
     Args:
         lifecycle: the compiled lifecycle of a ruleset.
+        current: the status to mark as current.
+        last: the transition to mark as the last one taken.
 
     Example:
         >>> from engine import load_ruleset
-        >>> print(text(load_ruleset("rulesets/alto-fixflo/v2.yaml").lifecycle).splitlines()[0])
+        >>> lifecycle = load_ruleset("rulesets/alto-fixflo/v2.yaml").lifecycle
+        >>> print(text(lifecycle).splitlines()[0])
         Lifecycle of fixflo.issues (status field Status): starts at Reported, ends at Closed.
+        >>> marked = text(lifecycle, current="Closed", last=("JobCompleted", "close"))
+        >>> [line for line in marked.splitlines() if line.startswith(CURRENT)][0][:20]
+        '▶ Closed (W-09): Alt'
+        >>> [line for line in marked.splitlines() if line.startswith(LAST)]
+        ['» close              --> Closed  « last step']
     """
     final = ", ".join(name for name in _statuses(lifecycle) if name in lifecycle.final)
     lines = [
@@ -230,22 +255,26 @@ def text(lifecycle: Lifecycle) -> str:
     creating = [move for move in moves if move.source is None]
     if creating:
         lines += ["", "(new)"]
-        lines += [_text_move(move, width) for move in creating]
+        lines += [_text_move(move, width, last) for move in creating]
     for name in _statuses(lifecycle):
         spec = _spec(lifecycle, name)
         head, *rest = _status_lines(name, spec)
-        lines += ["", f"{head}: {'; '.join(rest)}"]
+        heading = f"{head}: {'; '.join(rest)}"
+        lines += ["", f"{CURRENT}{heading}  ◀ now" if name == current else heading]
         lines += [f"  case {line}" for line in (_case_lines(spec) if spec else [])]
         leaving = [move for move in moves if move.source == name]
-        lines += [_text_move(move, width) for move in leaving]
+        lines += [_text_move(move, width, last) for move in leaving]
         if name in lifecycle.final:
             lines.append("  (final)")
     return "\n".join(lines) + "\n"
 
 
-def _text_move(move: _Transition, width: int) -> str:
+def _text_move(move: _Transition, width: int, last: tuple[str | None, str] | None = None) -> str:
     guard = "" if move.guard is None else f"  (only when {move.guard})"
-    return f"  {move.event.ljust(width)}  --> {move.target}{guard}"
+    line = f"{move.event.ljust(width)}  --> {move.target}{guard}"
+    if last is not None and (move.source, move.event) == last:
+        return f"{LAST}{line}  « last step"
+    return f"  {line}"
 
 
 _RENDERERS: dict[Format, Callable[[Lifecycle], str]] = {

@@ -151,6 +151,12 @@ class CompiledRuleset:
     checklist: tuple[ChecklistTask, ...] = ()
     summaries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Every id of the ruleset (rules, case branches, policies, gaps, tasks) to its summary."""
+    dependencies: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """Every rule id (entity and preflight rules, and the lifecycle's statuses, cases,
+    warnings, requires, attachments and charge routes) to the sorted ``rule:ID``,
+    ``entity:NAME`` and ``setting:NAME`` it reads (see `dependents` for the reverse)."""
 
     @property
     def rule_count(self) -> int:
@@ -178,6 +184,19 @@ class CompiledRuleset:
             return summary
         rule = self.rules.get(rule_id)
         return None if rule is None else condition_in_words(rule.text)
+
+    def dependents(self, rule_id: str) -> tuple[str, ...]:
+        """The ids of the rules that read rule `rule_id` (sorted; the reverse of
+        `dependencies`).
+
+        Example:
+            >>> from engine import load_ruleset
+            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
+            >>> "W-09" in ruleset.dependents("CH-05")
+            True
+        """
+        wanted = f"rule:{rule_id}"
+        return tuple(sorted(key for key, reads in self.dependencies.items() if wanted in reads))
 
     def entity(self, name: str) -> Entity:
         """The entity called `name`.

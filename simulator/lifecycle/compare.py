@@ -28,7 +28,7 @@ from engine.sync.impact import ScenarioChange, StepDifference
 from simulator.lifecycle.play import StepReport, play
 from simulator.lifecycle.scenario import load_scenario
 
-__all__ = ["Compared", "compare_scenarios", "scenario_files"]
+__all__ = ["Compared", "compare_scenarios", "report_differences", "scenario_files"]
 
 _SAME = ("step", "action", "issue")  # what names a step rather than its outcome
 
@@ -106,7 +106,7 @@ def _compare(
         error = before if isinstance(before, str) else after
         return ScenarioChange(name, str(path), None, None, (), f"fails under {which}: {error}")
     for old_step, new_step in zip(before, after, strict=False):
-        differences = _differences(old_step.to_json(), new_step.to_json())
+        differences = report_differences(old_step, new_step)
         if differences:
             return ScenarioChange(name, str(path), old_step.index, old_step.step, differences)
     if len(before) != len(after):  # not expected: both play the same steps
@@ -116,8 +116,21 @@ def _compare(
     return None
 
 
+def report_differences(old: StepReport, new: StepReport) -> tuple[StepDifference, ...]:
+    """What two reports of a step say differently: its outcome (status, works order,
+    documents, charges, warnings, rules fired, operations, invariants...), not its name
+    (index, action, issue). Each difference holds the key and both reports' JSON values.
+
+    Example:
+        >>> before = StepReport(1, "close", "I1", "Closed", None, (), (), (), (), ())
+        >>> after = StepReport(1, "close", "I1", "Closed", None, (), (), ("CH-05: x",), (), ())
+        >>> report_differences(before, after)
+        (StepDifference(what='warnings', old=[], new=['CH-05: x']),)
+    """
+    return _differences(old.to_json(), new.to_json())
+
+
 def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[StepDifference, ...]:
-    """What a step's reports say differently (its outcome, not its name)."""
     return tuple(
         StepDifference(key, old.get(key), new.get(key))
         for key in dict.fromkeys([*old, *new])

@@ -20,11 +20,12 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from simulator.lifecycle.worlds import AltoWorld, FixfloWorld, first_segment, same_instant
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["DEFAULT_SETTINGS", "charge_due", "contract_problems", "violations"]
 
@@ -355,6 +356,8 @@ def _charge_path(charge: Mapping[str, Any]) -> str:
 
 
 def _form(charge: Mapping[str, Any]) -> httpx.Request:
+    import httpx  # only a charge needs it: the TUI starts without loading httpx
+
     fields = {key: value for key, value in charge.items() if key not in ("id", "post", "targetId")}
     document = fields.pop("invoiceDocument", None)
     parts: list[tuple[str, Any]] = [
@@ -370,6 +373,8 @@ def _text(value: Any) -> str:
 
 
 def _refused(method: str, path: str, body: Mapping[str, Any] | httpx.Request) -> Iterator[str]:
+    import httpx  # as in `_form`
+
     from simulator.fake.contract import Exchange, check_exchange  # imports the fakes: lazily
 
     if isinstance(body, httpx.Request):

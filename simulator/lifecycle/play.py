@@ -22,7 +22,7 @@ from simulator.lifecycle.invariants import violations
 from simulator.lifecycle.scenario import Scenario, Step, ruleset_for
 from simulator.lifecycle.simulation import Simulation
 
-__all__ = ["StepReport", "play"]
+__all__ = ["StepReport", "play", "report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ def play(ruleset: CompiledRuleset, scenario: Scenario) -> list[StepReport]:
     """
     sim = Simulation(ruleset_for(ruleset, scenario.settings))
     return [
-        _report(sim, index, step, _run(sim, step)) for index, step in enumerate(scenario.steps, 1)
+        report(sim, index, step, _run(sim, step)) for index, step in enumerate(scenario.steps, 1)
     ]
 
 
@@ -103,7 +103,18 @@ def _run(sim: Simulation, step: Step) -> IssueOps | None:
     return sim.perform(step.event, step.issue, step.details, deliver=step.deliver)
 
 
-def _report(sim: Simulation, index: int, step: Step, result: IssueOps | None) -> StepReport:
+def report(sim: Simulation, index: int, step: Step, result: IssueOps | None) -> StepReport:
+    """What `sim` holds for the step's issue after `step` (the `index`-th, from 1) was
+    played with `result` (None: not delivered): the report `play` gives for it.
+
+    Example:
+        >>> from engine import load_ruleset
+        >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+        >>> step = Step(event="report")
+        >>> done = report(sim, 1, step, sim.perform("report", "I1"))
+        >>> done.fixflo_status, done.works_order, done.fired_ids
+        ('Reported', None, ('W-01',))
+    """
     issue = sim.fixflo.issues.get(step.issue)
     works = sim.alto.works_order_of(step.issue)
     label = step.event or f"redeliver snapshot {step.redeliver}"

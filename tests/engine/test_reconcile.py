@@ -148,3 +148,50 @@ def test_a_ruleset_without_a_lifecycle_cannot_reconcile(tmp_path: Path) -> None:
 def test_an_undeclared_status_is_an_evaluation_error() -> None:
     with pytest.raises(EvaluationError, match="'Cancelled' is not declared"):
         reconcile(RULESET, {"Id": "I1", "Status": "Cancelled"}, AltoHolding())
+
+
+def _status_reason(result: IssueOps) -> str:
+    """The status's own reason: the first rule `fired` names."""
+    return result.fired[0].expected
+
+
+@pytest.mark.req("CH-05", "W-09")
+def test_a_zero_invoice_close_says_the_charge_was_not_posted() -> None:
+    result = reconcile(RULESET, closed(gross=0.0), AltoHolding())
+    reason = _status_reason(result)
+    assert reason.endswith("; the maintenance charge not posted (CH-05)")
+    assert "charge posted" not in reason.replace("charge not posted", "")
+    assert [op.kind for op in result.operations if op.kind == "charge"] == []
+    # every operation's reasons carry the same, decided, status reason
+    for op in result.operations:
+        if op.because and op.because[0].rule == "W-09":
+            assert op.because[0].expected == reason
+
+
+@pytest.mark.req("W-09")
+def test_a_close_whose_charge_is_posted_still_says_posted() -> None:
+    result = reconcile(RULESET, closed(), AltoHolding())
+    assert _status_reason(result).endswith("; the maintenance charge posted")
+    assert [op.name for op in result.operations if op.kind == "charge"] == ["maintenance"]
+
+
+@pytest.mark.req("W-03", "W-05")
+def test_an_unknown_property_says_no_works_order_was_made() -> None:
+    issue = awarded(FixfloProperty=None)
+    result = reconcile(RULESET, issue, AltoHolding())
+    assert result.operations == ()
+    assert _status_reason(result) == (
+        "no works order made (W-05.property); the status asks for one at SupplierInstructed"
+    )
+
+
+def test_a_tenancy_charge_without_an_occupier_names_its_route() -> None:
+    ruleset = ruleset_with(paying_party="Tenant")
+    issue = closed() | {"TenantId": None, "FixfloTenant": None}
+    result = reconcile(ruleset, issue, AltoHolding(works_order=dict(_ORDER)))
+    reason = _status_reason(result)
+    assert "the maintenance charge not posted (CH-02." in reason, reason
+    assert not [op for op in result.operations if op.kind == "charge"]
+
+
+_ORDER = {"id": "WO-1", "status": "CompleteAwaitingInvoice", "propertyId": "P1"}

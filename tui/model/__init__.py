@@ -7,7 +7,8 @@ terminal.
 from __future__ import annotations
 
 from tui.model.rules import RuleInfo, rule_index
-from tui.model.session import AGENCY_SETTINGS, Frame, Session, random_steps, scenario_text
+from tui.model.scenario_file import scenario_text
+from tui.model.session import AGENCY_SETTINGS, Frame, Session, random_steps
 
 __all__ = [
     "AGENCY_SETTINGS",

@@ -1,6 +1,9 @@
 """Rich text for each pane of the stepper, drawn from a `Session` frame.
 
-The same facts `rulebridge simulate` prints after each step, laid out for the screen.
+The same facts `rulebridge simulate` prints after each step, laid out for the screen. Given
+the frame before (`before`), the Fixflo and Alto panes show what the step changed: changed
+lines in bold yellow with what they were (``was X``), and the Alto pane opens with a line
+that sums the step up (`tui.model.changes`). Money is shown by `tui.render.money.money`.
 """
 
 from __future__ import annotations
@@ -10,15 +13,13 @@ from typing import Any, Final
 
 from rich.text import Text
 
-from engine.explain import Because
-from simulator.lifecycle import Step
-from tui.model.rules import RuleInfo
-from tui.model.session import Frame, Session
+from tui.model.changes import StepChanges, step_changes
+from tui.model.session import Frame
+from tui.render._alto import CHANGED, alto_lines, changed_line, show
+from tui.render.money import money
 
-__all__ = ["alto_text", "explain_text", "fixflo_text", "invariants_text", "timeline_text"]
+__all__ = ["alto_text", "fixflo_text", "invariants_text"]
 
-_SHOWN: Final = {"id", "status"}
-_CHARGE_SETTINGS: Final = ("paying_party", "invoice_recipient", "invoice_media_type")
 _JOB_KEYS: Final = (
     "StartDate",
     "AppointmentDescription",
@@ -30,30 +31,60 @@ _JOB_KEYS: Final = (
     "PriceAgencyPayableGross",
     "JobberNotes",
 )
+_PART_LISTS: Final = ("InvoiceDetails", "CompletionDocs", "Certificates")
 
 
-def fixflo_text(frame: Frame, issue_id: str, agency: Mapping[str, Any] | None = None) -> Text:
+def fixflo_text(
+    frame: Frame,
+    issue_id: str,
+    agency: Mapping[str, Any] | None = None,
+    before: Frame | None = None,
+) -> Text:
     """The Fixflo lifecycle record: the Issue's status, reporter, property, quotes and job
     (contract fields), its parts (invoice details, completion documents and details,
-    certificates), and the agency setting that decides feedback before closure."""
+    certificates), and the agency setting that decides feedback before closure.
+
+    Args:
+        frame: the frame shown.
+        issue_id: the issue followed.
+        agency: the agency settings the session runs under.
+        before: the frame before `frame`: what the step changed is highlighted (bold
+            yellow, ``was X``); None shows the record without changes.
+
+    Example:
+        >>> from engine import load_ruleset
+        >>> from tui.model.session import Session
+        >>> session = Session(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+        >>> fixflo_text(session.perform("report"), "I1").plain.split("  ")[0]
+        'I1'
+    """
     issue = frame.sim.fixflo.issues.get(issue_id)
     if issue is None:
         return Text("no issue yet: press 1 to report one", style="dim")
+    changes = step_changes(before, frame, issue_id) if before is not None else StepChanges()
     text = Text()
+    status_field = frame.sim.lifecycle.status_field
     text.append(f"{issue_id}  ", style="bold")
-    text.append(f"{frame.sim.lifecycle.status_of(issue)}", style="bold cyan")
+    status = changes.fixflo_field(status_field)
+    text.append(f"{frame.sim.lifecycle.status_of(issue)}", style=CHANGED if status else "bold cyan")
+    if status is not None and status.before is not None:
+        text.append(f" (was {status.before})", style=CHANGED)
     text.append(f"  StatusChanged {issue.get('StatusChanged')}\n", style="dim")
     text.append(f"{issue.get('Title')} ({issue.get('IssueType')}, ")
     text.append(f"FaultPriority {issue.get('FaultPriority')})\n")
     _reporter(text, issue)
     _place(text, issue.get("FixfloProperty"))
+    quotes = changes.fixflo_list("Quotes")
     for quote in issue.get("Quotes") or []:
-        text.append(f"Quote {quote.get('id')}: {_firm(quote.get('Contractor'))} ")
-        text.append(f"{quote.get('PriceAgencyPayableGross')} {quote.get('Status')}\n")
-    _job(text, issue.get("Job"))
-    _parts(text, issue)
+        line = f"Quote {quote.get('id')}: {_firm(quote.get('Contractor'))} "
+        line += f"{money(quote.get('PriceAgencyPayableGross'))} {quote.get('Status')}"
+        changed_line(text, line, quotes is not None and str(quote.get("id")) in quotes.added)
+    _job(text, issue.get("Job"), changes)
+    _parts(text, issue, changes)
     if issue.get("CloseReason"):
-        text.append(f"CloseReason: {issue['CloseReason']}\n")
+        changed_line(
+            text, f"CloseReason: {issue['CloseReason']}", changes.fixflo_field("CloseReason")
+        )
     if agency and "fixflo_feedback_on" in agency:
         on = "on" if agency["fixflo_feedback_on"] else "off"
         text.append(f"feedback before closure: {on} (fixflo_feedback_on)", style="dim")
@@ -87,137 +118,87 @@ def _firm(contractor: Any) -> str:
     )
 
 
-def _job(text: Text, job: Any) -> None:
+def _job(text: Text, job: Any, changes: StepChanges) -> None:
     if not isinstance(job, Mapping):
+        gone = [c for c in changes.fixflo if c.path.startswith("Job.") and c.kind == "removed"]
+        if gone:
+            changed_line(text, "Job: none", True)
         return
-    text.append(f"Job {job.get('id')}: ", style="bold")
-    text.append(f"{_firm(job.get('Contractor'))}\n")
+    made = changes.fixflo_field("Job.id")
+    text.append(f"Job {job.get('id')}: ", style=CHANGED if made else "bold")
+    text.append(f"{_firm(job.get('Contractor'))}\n", style=CHANGED if made else "")
     for key in _JOB_KEYS:
+        change = changes.fixflo_field(f"Job.{key}")
         if job.get(key) not in (None, ""):
-            text.append(f"  {key}: {_show(job[key])}\n")
+            changed_line(text, f"  {key}: {show(key, job[key])}", change, key)
+        elif change is not None and change.kind != "added":
+            changed_line(text, f"  {key}: removed", change, key)
 
 
-def _parts(text: Text, issue: Mapping[str, Any]) -> None:
+def _parts(text: Text, issue: Mapping[str, Any], changes: StepChanges) -> None:
+    invoices = changes.fixflo_list("InvoiceDetails")
     for invoice in issue.get("InvoiceDetails") or []:
-        text.append(f"InvoiceDetails: {invoice.get('InvoiceNumber')} of ")
-        text.append(f"{invoice.get('InvoiceDate')}\n")
+        new = invoices is not None and str(invoice.get("InvoiceNumber")) in invoices.added
+        line = f"InvoiceDetails: {invoice.get('InvoiceNumber')} of {invoice.get('InvoiceDate')}"
+        changed_line(text, line, new)
     docs = [
         f"{doc.get('ShortDescription')} ({doc.get('MediaTypeDescription')})"
         for doc in issue.get("CompletionDocs") or []
     ]
     if docs:
-        text.append(f"CompletionDocs: {', '.join(docs)}\n")
+        changed_line(
+            text, f"CompletionDocs: {', '.join(docs)}", _list_note(changes, "CompletionDocs")
+        )
     certificates = [str(doc.get("ShortDescription")) for doc in issue.get("Certificates") or []]
     if certificates:
-        text.append(f"Certificates: {', '.join(certificates)}\n")
+        line = f"Certificates: {', '.join(certificates)}"
+        changed_line(text, line, _list_note(changes, "Certificates"))
+    for name in _PART_LISTS:
+        emptied = changes.fixflo_list(name)
+        if emptied is not None and emptied.after == 0:
+            changed_line(text, f"{name}: none ({', '.join(emptied.removed)} removed)", True)
     details = issue.get("CompletionDetails")
     if isinstance(details, Mapping) and details.get("FeedbackToAgent"):
-        text.append(f"FeedbackToAgent: {details['FeedbackToAgent']}\n")
+        change = changes.fixflo_field("CompletionDetails.FeedbackToAgent")
+        changed_line(text, f"FeedbackToAgent: {details['FeedbackToAgent']}", change)
 
 
-def alto_text(frame: Frame, issue_id: str, agency: Mapping[str, Any] | None = None) -> Text:
+def _list_note(changes: StepChanges, name: str) -> str | bool:
+    """A list part's change: ``was N`` (its count before), False when unchanged."""
+    change = changes.fixflo_list(name)
+    if change is None:
+        return False
+    return f"was {change.before}" if change.before else True
+
+
+def alto_text(
+    frame: Frame,
+    issue_id: str,
+    agency: Mapping[str, Any] | None = None,
+    before: Frame | None = None,
+) -> Text:
     """What Alto holds for the issue, as its contract shapes it: the works order (status and
     fields), the documents linked to it, the charges posted for it (where to, amounts, link)
-    and any charge Alto could not take, then the agency settings that decide the charge."""
-    alto = frame.sim.alto
-    text = Text()
-    works = alto.works_order_of(issue_id)
-    if works is None:
-        text.append("nothing in Alto yet\n", style="dim")
-        _agency(text, agency or {})
-        return text
-    text.append(f"works order {works.get('id')}  ", style="bold")
-    text.append(f"{works.get('status')}\n", style="bold cyan")
-    docs = [
-        f"{doc.get('fileName')} ({doc.get('linkedType')} {doc.get('linkedId')})"
-        for doc in alto.documents_of(issue_id)
-    ]
-    text.append(f"documents: {', '.join(docs) or 'none'}\n")
-    charges = alto.charges_of(issue_id)
-    if not charges:
-        text.append("charges: none\n")
-    for charge in charges:
-        text.append(_charge(charge) + "\n", style="green")
-    for refusal in alto.refused:
-        if refusal.startswith(f"issue {issue_id}:"):
-            text.append(f"refused: {refusal}\n", style="bold red")
-    _agency(text, agency or {})
-    text.append("fields:\n", style="bold")
-    for key, value in works.items():
-        if key not in _SHOWN and value not in (None, ""):
-            text.append(f"  {key}: {_show(value)}\n")
-    return text
+    and any charge Alto could not take, then the agency settings that decide the charge.
 
+    Args:
+        frame: the frame shown.
+        issue_id: the issue followed.
+        agency: the agency settings the session runs under.
+        before: the frame before `frame`: the pane opens with what the step changed in Alto
+            ("nothing changed in Alto at this step" when nothing did) and highlights it;
+            None shows Alto without changes.
 
-def _agency(text: Text, agency: Mapping[str, Any]) -> None:
-    shown = [f"{name} {agency[name]}" for name in _CHARGE_SETTINGS if name in agency]
-    if shown:
-        text.append(f"decided by agency (a): {', '.join(shown)}\n", style="dim")
-
-
-def _charge(charge: Mapping[str, Any]) -> str:
-    route = "tenancies" if charge.get("post") == "tenancy" else "inventory"
-    line = f"charge {charge.get('id')} {charge.get('chargeType')}: "
-    line += f"POST /{route}/{charge.get('targetId')}/charges"
-    if charge.get("tenantId"):
-        line += f" tenantId {charge['tenantId']}"
-    line += f", net {charge.get('totalNet')} + vat {charge.get('totalVat')}"
-    line += f", raiseImmediately {charge.get('raiseImmediately')}"
-    line += f", workOrderId {charge.get('workOrderId')}"
-    if charge.get("invoiceDocument"):
-        line += f", invoice {charge['invoiceDocument']}"
-    return line
-
-
-def timeline_text(session: Session) -> Text:
-    """Every step, one line each, the cursor's marked; steps after the cursor are dimmed."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    for index, frame in enumerate(session.frames):
-        mark = "▶ " if index == session.cursor else "  "
-        style = "bold reverse" if index == session.cursor else ""
-        if index > session.cursor:
-            style = "dim"
-        text.append(f"{mark}{index} {_label(frame.step)}", style=style)
-        if frame.problems:
-            text.append(" ✗", style="bold red")
-        text.append("\n")
-    return text
-
-
-def _label(step: Step | None) -> str:
-    if step is None:
-        return "start"
-    if step.event is None:
-        return f"redeliver revision {step.redeliver}"
-    extra = ", ".join(f"{k}={_show(v)}" for k, v in step.details.items())
-    label = step.event + (f" ({extra})" if extra else "")
-    return label if step.deliver else label + " [not delivered]"
-
-
-def explain_text(frame: Frame, rules: Mapping[str, RuleInfo]) -> Text:
-    """The warnings and the rules that fired for the frame's step, with their summaries."""
-    result = frame.result
-    if result is None:
-        return Text("no step yet" if frame.step is None else "not delivered", style="dim")
-    text = Text()
-    if result.stale:
-        text.append("an older snapshot than Alto last saw: nothing changed\n", style="yellow")
-    for because in result.warnings:
-        _because(text, because, rules, "⚠ ", "bold yellow")
-    for because in result.fired:
-        _because(text, because, rules, "✓ " if because.held else "✗ ", "")
-    for op in result.operations:
-        text.append(f"→ {op.op} {op.kind}{' ' + op.name if op.name else ''}\n", style="cyan")
-    return text
-
-
-def _because(
-    text: Text, because: Because, rules: Mapping[str, RuleInfo], mark: str, style: str
-) -> None:
-    text.append(f"{mark}{because}\n", style=style)
-    info = rules.get(because.rule)
-    if info is not None:
-        text.append(f"   {info.summary.strip()} ({info.where})\n", style="dim")
+    Example:
+        >>> from engine import load_ruleset
+        >>> from tui.model.session import Session
+        >>> session = Session(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+        >>> start, frame = session.frame, session.perform("report")
+        >>> alto_text(frame, "I1", before=start).plain.splitlines()[0]
+        'nothing changed in Alto at this step'
+    """
+    changes = step_changes(before, frame, issue_id) if before is not None else None
+    return alto_lines(frame, issue_id, agency or {}, changes)
 
 
 def invariants_text(problems: Sequence[str]) -> Text:
@@ -232,11 +213,3 @@ def invariants_text(problems: Sequence[str]) -> Text:
     for problem in problems:
         text.append(f"✗ {problem}\n", style="bold red")
     return text
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(_show(item) for item in value)
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    return str(value)

@@ -1,25 +1,30 @@
-"""The ruleset browser: rules grouped by entity and lifecycle status, with ids, their
-requirement text and file:line; `r` reloads the file (errors shown, the last good kept);
-`d` switches to the Lifecycle view (the lifecycle drawn as text, as `rulebridge graph
---format text` draws it) and back."""
+"""The ruleset browser: rules grouped by entity and lifecycle status, each line its id, then
+its ``file:line`` (so a long rule keeps it in view), then its requirement text; Enter on a
+rule opens it in full (`RuleScreen`: its condition, what it depends on, what uses it); `r`
+reloads the file (errors shown, the last good kept); `d` switches to the lifecycle screen."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 
-from engine.language.diagram import text as lifecycle_text
+from engine.language.ruleset import CompiledRuleset
 from tui.model.rules import RuleInfo
+from tui.screens.rule import RuleScreen
+from tui.widgets.stale import StaleLine
 
-__all__ = ["BrowserScreen"]
+__all__ = ["BrowserScreen", "rule_label"]
+
+_LOCATED = re.compile(r"^\S+?:\d+(?::\d+)?: ")
 
 
 class BrowserScreen(Screen[None]):
@@ -34,21 +39,25 @@ class BrowserScreen(Screen[None]):
             tooltip="back to the stepper",
         ),
         Binding("e", "expand_all", "Expand all", tooltip="open every group of rules"),
-        Binding("d", "lifecycle", "Lifecycle", tooltip="the lifecycle diagram, or the rules again"),
+        Binding(
+            "d",
+            "app.switch_mode('lifecycle')",
+            "Lifecycle",
+            tooltip="the lifecycle diagram, where the issue is",
+        ),
+        Binding("enter", "open", "Open", show=False, tooltip="the rule in full"),
     ]
 
     def compose(self) -> ComposeResult:
         """Header, the errors line, the tree, the footer."""
         yield Header()
+        yield StaleLine()  # the stale-ruleset marker (design decision 4), as on the stepper
         yield Static("", id="errors", markup=False)
         yield Tree("rules", id="rules")
-        with VerticalScroll(id="lifecycle-view"):
-            yield Static("", id="lifecycle", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        """Redraw whenever the app loads a ruleset (or fails to); the tree shows first."""
-        self.query_one("#lifecycle-view").display = False
+        """Redraw whenever the app loads a ruleset (or fails to)."""
         self.watch(self.app, "ruleset_version", self._redraw)
 
     def _redraw(self, _: int = 0) -> None:
@@ -57,15 +66,15 @@ class BrowserScreen(Screen[None]):
         error: str = getattr(app, "ruleset_error", "")
         self.sub_title = f"{Path(getattr(app, 'ruleset_path', '')).name} - {len(rules)} rules"
         errors = self.query_one("#errors", Static)
+        count = sum(1 for line in error.splitlines() if _LOCATED.match(line))
         errors.update(
-            f"Reload failed; still using the last good ruleset:\n{error}" if error else ""
+            f"ruleset has {count or 'some'} error{'' if count == 1 else 's'}; still showing "
+            f"the last good ruleset:\n{error}"
+            if error
+            else ""
         )
         errors.display = bool(error)
         self._fill(self.query_one("#rules", Tree), rules)
-        session = getattr(app, "session", None)
-        lifecycle = getattr(getattr(session, "ruleset", None), "lifecycle", None)
-        drawn = lifecycle_text(lifecycle) if lifecycle else "This ruleset has no lifecycle."
-        self.query_one("#lifecycle", Static).update(drawn)
 
     def _fill(self, tree: Tree[str], rules: dict[str, RuleInfo]) -> None:
         tree.clear()
@@ -76,18 +85,28 @@ class BrowserScreen(Screen[None]):
         for group, items in groups.items():
             node = tree.root.add(Text(f"{group} ({len(items)})"), expand=group.startswith("status"))
             for info in items:
-                label = Text(f"{info.id}  ", style="bold")
-                label.append(info.summary.strip()).append(f"  {info.where}", style="dim")
-                node.add_leaf(label, data=info.id)
+                node.add_leaf(rule_label(info), data=info.id)
 
     def action_expand_all(self) -> None:
         """Open every group."""
         self.query_one("#rules", Tree).root.expand_all()
 
-    def action_lifecycle(self) -> None:
-        """Show the lifecycle diagram instead of the rules, or the rules again."""
-        view = self.query_one("#lifecycle-view")
-        view.display = not view.display
-        tree = self.query_one("#rules", Tree)
-        tree.display = not view.display
-        (view if view.display else tree).focus()
+    def action_open(self) -> None:
+        """Open the rule under the cursor in full (a group: open or close it)."""
+        self.query_one("#rules", Tree).action_select_cursor()
+
+    @on(Tree.NodeSelected, "#rules")
+    def _selected(self, event: Tree.NodeSelected[str]) -> None:
+        rules: dict[str, RuleInfo] = getattr(self.app, "rules", {})
+        info = rules.get(event.node.data or "")
+        session = getattr(self.app, "session", None)
+        ruleset = getattr(session, "ruleset", None)
+        if info is not None and isinstance(ruleset, CompiledRuleset):
+            self.app.push_screen(RuleScreen(info, ruleset))
+
+
+def rule_label(info: RuleInfo) -> Text:
+    """A rule's line in the tree: id, ``file:line``, then the summary on one line."""
+    label = Text(f"{info.id}  ", style="bold")
+    label.append(info.where, style="cyan").append("  ")
+    return label.append(" ".join(info.summary.split()))

@@ -1,4 +1,5 @@
-"""Modal dialogs: an event's details, the agency settings, and a one-line prompt.
+"""Modal dialogs: an event's details, the agency settings, a one-line prompt, and a
+scrollable text (`TextDialog`, the base of the errors and rule screens).
 
 The event form has one row per name the event declares under ``sets`` in the ruleset (the
 Fixflo contract's Issue and Job fields, and the parts: fixflo.md sections 6-7), each starting
@@ -15,17 +16,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Literal, Protocol
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import HorizontalGroup, VerticalGroup, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from engine.language.lifecycle import Event
 from simulator.lifecycle.events import CONTRACTOR
 
-__all__ = ["AgencyDialog", "EventDialog", "FormField", "PromptDialog", "form_fields"]
+__all__ = [
+    "AgencyDialog",
+    "EventDialog",
+    "FormField",
+    "PromptDialog",
+    "TextDialog",
+    "form_fields",
+]
 
 Details = dict[str, Any]
 Options = tuple[tuple[str, Any], ...]
@@ -346,6 +355,44 @@ class PromptDialog(_Dialog):
     def answer(self) -> str | None:
         """The line entered, or None when empty."""
         return self.query_one("#answer", Input).value.strip() or None
+
+
+class TextDialog(ModalScreen[None]):
+    """A titled, scrollable text in a box; escape (or q) closes it.
+
+    Args:
+        title: the box's title (``esc closes`` is added).
+        body: the text, plain or styled.
+    """
+
+    DEFAULT_CSS = """
+    TextDialog { align: center middle; }
+    TextDialog > VerticalScroll {
+        width: 100; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+    AUTO_FOCUS = "#text-scroll"
+
+    def __init__(self, title: str, body: str | Text) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        """The text in a scrolling box."""
+        with VerticalScroll(id="text-scroll") as scroll:
+            scroll.border_title = f"{self.title_text} (esc closes)"
+            yield Static(self.body, markup=False, id="text")
+
+    @property
+    def plain(self) -> str:
+        """The text shown, without styles (for tests)."""
+        return self.body.plain if isinstance(self.body, Text) else self.body
 
 
 def _id(path: str) -> str:

@@ -1,20 +1,27 @@
-"""The help screen (`?`): every key of every screen, read from their bindings."""
+"""The help screen (``?``): every key of every screen, read from their bindings, and the
+legend of the marks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from tui.screens.dialogs import TextDialog
 
 __all__ = ["HelpScreen", "keys_table"]
 
 
-def keys_table(sections: list[tuple[str, list[BindingType]]]) -> str:
-    """The keys of each section as aligned lines, one binding per line."""
+def keys_table(sections: Sequence[tuple[str, Sequence[BindingType]]]) -> str:
+    """The keys of each section as aligned lines, one binding per line.
+
+    Example:
+        >>> print(keys_table([("Everywhere", [Binding("q", "quit", "Quit", tooltip="quit")])]))
+        Everywhere
+          q              Quit: quit
+        <BLANKLINE>
+    """
     lines: list[str] = []
     for title, bindings in sections:
         lines.append(f"{title}")
@@ -28,28 +35,17 @@ def keys_table(sections: list[tuple[str, list[BindingType]]]) -> str:
     return "\n".join(lines)
 
 
-class HelpScreen(ModalScreen[None]):
-    """Lists every key; any of escape, q or ? closes it."""
+class HelpScreen(TextDialog):
+    """Lists every key and mark; any of escape, q or ? closes it."""
 
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close"),
         Binding("question_mark", "dismiss", "Close", show=False),
-        Binding("q", "dismiss", "Close", show=False),
     ]
 
     def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+        super().__init__("Keys", text)
 
-    def compose(self) -> ComposeResult:
-        """The keys, and how to reach everything from the command palette."""
-        with VerticalScroll() as scroll:
-            scroll.border_title = "Keys (esc closes)"
-            yield Static(self.text, markup=False)
+    @property
+    def text(self) -> str:
+        """The keys and marks listed."""
+        return self.plain

@@ -25,6 +25,7 @@ from engine.language._settings import declare_settings, resolve_settings
 from engine.language.compiler._cascades import drop_cascades
 from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
+from engine.language.compiler._dependencies import rule_dependencies
 from engine.language.compiler._gaps import compile_gaps
 from engine.language.compiler._labels import compile_labels
 from engine.language.compiler._lifecycle import compile_lifecycle
@@ -364,6 +365,7 @@ def _assemble(
 ) -> CompiledRuleset:
     data, decls = document.data, compiler.decls
     summaries = compiler.summaries(entities)
+    lifecycle = compile_lifecycle(compiler)
     relations = {
         relation.id: relation for named in decls.relations.values() for relation in named.values()
     }
@@ -384,7 +386,7 @@ def _assemble(
         links=links,
         preflight_source=compile_preflight(compiler),
         preflight=tuple(rule for rule in rules.values() if rule.section == "preflight"),
-        lifecycle=compile_lifecycle(compiler),
+        lifecycle=lifecycle,
         gaps=compile_gaps(compiler),
         checklist=compile_checklist(
             compiler,
@@ -393,6 +395,7 @@ def _assemble(
             | {entity.dedupe.id for entity in entities.values() if entity.dedupe is not None},
         ),
         summaries=MappingProxyType(summaries),
+        dependencies=rule_dependencies(data, compiler.conditions.references, set(rules), lifecycle),
     )
 
 
