@@ -110,7 +110,12 @@ def test_reload_after_a_charge_rule_changed_shows_what_differs_at_the_close(
     assert not session.frames[8].mismatches
     lines = reload_text(reloaded).plain.splitlines()
     assert lines[:2] == ["1 of 8 steps differ", "8 close"]
-    assert any(line.startswith("   charges: [{id: ") and line.endswith("-> []") for line in lines)
+    assert "   charges: - Maintenance £120.00 (net £100.00 + VAT £20.00) POST /inventory/P1" in [
+        line.split("/charges")[0] for line in lines
+    ]
+    assert "   operations: - post charge maintenance" in lines
+    assert "   blocked: + CH-05" in lines
+    assert not any("idempotency_key" in line or "because" in line for line in lines)
     assert reload_text(session.reloaded(ruleset)).plain == "no step differs\n"
 
 
@@ -128,6 +133,12 @@ def test_with_settings_paying_party_tenant_changes_the_charge_route_at_the_close
     assert [c["post"] for c in charges.new] == ["tenancy"]
     [charge] = tenant.frames[8].sim.alto.charges_of("I1")
     assert charge["post"] == "tenancy"
+    lines = reload_text(tenant).plain.splitlines()
+    assert "   charges[CH-1].post: property -> tenancy" in lines
+    assert (
+        "   operations[post charge maintenance].target.route: CH-02.landlord -> CH-02.tenant"
+        in lines
+    )
 
 
 def test_annotate_sets_the_cursor_steps_note_and_keeps_the_outcome(
