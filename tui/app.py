@@ -31,11 +31,19 @@ from tui._workers import WATCH_SECONDS, NoLifecycle, SessionWork, load_lifecycle
 from tui.model.scenario_file import ScenarioFile
 from tui.model.session import Session
 from tui.render.timeline import TIMELINE_MARKS
-from tui.screens import AgencyDialog, BrowserScreen, HelpScreen, PromptDialog, StepperScreen
-from tui.screens.errors import ErrorsScreen
-from tui.screens.files import FilePicker, SaveChoice, scenarios_folder
+from tui.screens import (
+    AgencyDialog,
+    BrowserScreen,
+    ErrorsScreen,
+    FilePicker,
+    HelpScreen,
+    LifecycleScreen,
+    PromptDialog,
+    SaveChoice,
+    StepperScreen,
+    scenarios_folder,
+)
 from tui.screens.help import keys_table
-from tui.screens.lifecycle import LifecycleScreen
 
 __all__ = ["SCREENSHOTS_ENV", "NoLifecycle", "RulebridgeApp", "make_app", "screenshots_folder"]
 
