@@ -14,8 +14,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine._lazy import lazy_names
 
 if TYPE_CHECKING:  # the type checker sees the names; at run time `__getattr__` loads them
     from engine.errors import (
@@ -74,17 +75,4 @@ _HOMES = {  # each public name: the module that defines it
 }
 
 if not TYPE_CHECKING:  # hidden from the type checker, which would otherwise accept any name
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name's module on first use and keep the name here."""
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(home), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    """The module's names, the public ones included before they are first used."""
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_names(__name__, _HOMES)

@@ -12,8 +12,9 @@ which needs only `reconcile`, does not load the store.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine._lazy import lazy_names
 
 # `reconcile` is imported now: the name is also its module's, which a later import of
 # `engine.issues.reconcile` would otherwise leave here in place of the function.
@@ -48,17 +49,4 @@ _HOMES = {  # each name imported on first use: the module that defines it
 }
 
 if not TYPE_CHECKING:  # hidden from the type checker, which would otherwise accept any name
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name's module on first use and keep the name here."""
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(home), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    """The module's names, the public ones included before they are first used."""
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_names(__name__, _HOMES)

@@ -13,8 +13,9 @@ The public names are imported on first use (PEP 562), so a module that needs onl
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine._lazy import lazy_names
 
 if TYPE_CHECKING:  # the type checker sees the names; at run time `__getattr__` loads them
     from engine.sync.apply import ApplyResult, RecordLookup, apply_plan
@@ -75,17 +76,4 @@ _HOMES = {  # each public name: the module that defines it
 }
 
 if not TYPE_CHECKING:  # hidden from the type checker, which would otherwise accept any name
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name's module on first use and keep the name here."""
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(home), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    """The module's names, the public ones included before they are first used."""
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_names(__name__, _HOMES)
