@@ -9,21 +9,11 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.tui_helpers import SCENARIOS, build, pane, settle
+from tests.tui.tui_helpers import SCENARIOS, UNMET, build, pane, settle
 from tui.app import RulebridgeApp
 from tui.screens.lifecycle import LifecycleScreen
 
 SIZE = (120, 40)
-UNMET = """\
-scenario: unmet
-summary: One expectation the ruleset does not meet.
-steps:
-  - {event: report, expect: {status: Reported, works_order: none}}
-  - event: instruct
-    expect:
-      status: JobAwarded
-      works_order: {status: CompleteAwaitingInvoice}
-"""
 
 
 async def goto(app: RulebridgeApp, pilot: Pilot[None], index: int) -> None:

@@ -15,22 +15,12 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Tree
 
-from tests.tui.tui_helpers import ROOT, SCENARIOS, build, edit, ruleset_copy, settle
+from tests.tui.tui_helpers import ROOT, SCENARIOS, UNMET, build, edit, ruleset_copy, settle
 
 Snap = Callable[..., bool]
 SMALL, LARGE = (80, 24), (120, 40)
 SIZES = [pytest.param(SMALL, id="small"), pytest.param(LARGE, id="large")]
 Run = Callable[[Pilot[Any]], Awaitable[None]]
-UNMET = """\
-scenario: unmet
-summary: One expectation the ruleset does not meet.
-steps:
-  - {event: report, expect: {status: Reported, works_order: none}}
-  - event: instruct
-    expect:
-      status: JobAwarded
-      works_order: {status: CompleteAwaitingInvoice}
-"""
 
 
 def then(*keys: str, before: Callable[[App[Any]], None] | None = None) -> Run:

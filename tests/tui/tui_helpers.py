@@ -17,6 +17,17 @@ RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 SCENARIOS = ROOT / "simulator" / "scenarios"
 WALL = datetime(2026, 11, 2, 8, 30, 15)
 """The wall clock the tests' apps read (the stale marker's "loaded HH:MM:SS")."""
+UNMET = """\
+scenario: unmet
+summary: One expectation the ruleset does not meet.
+steps:
+  - {event: report, expect: {status: Reported, works_order: none}}
+  - event: instruct
+    expect:
+      status: JobAwarded
+      works_order: {status: CompleteAwaitingInvoice}
+"""
+"""A scenario whose second step expects what the ruleset does not do (for the Expect pane)."""
 
 
 def fixed_clock() -> Clock:

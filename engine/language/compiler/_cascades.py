@@ -27,6 +27,7 @@ from engine.documents.suggest import closest
 from engine.errors import RulesetError
 from engine.language._declarations import Declarations
 from engine.language._settings import check_setting_value
+from engine.language.compiler._dependencies import settings_named
 
 __all__ = ["drop_cascades"]
 
@@ -163,7 +164,7 @@ class _Declared:
         self.data = data
         self.decls = decls
         self.mapped = mapped
-        self.settings_used = set(_setting_references(data))
+        self.settings_used = set(settings_named(data))
         self.words = set(_words(data, ()))
 
     def section(self, *path: str) -> Mapping[str, Any]:
@@ -272,17 +273,6 @@ def _words(node: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _words(value, (*path, index))
-
-
-def _setting_references(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        if isinstance(node.get("setting"), str):
-            yield node["setting"]
-        for value in node.values():
-            yield from _setting_references(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _setting_references(value)
 
 
 def _listed(value: Any) -> list[Any]:

@@ -23,7 +23,7 @@ from typing import Any
 from engine.documents.document import JsonPath
 from engine.language.lifecycle import Lifecycle, StatusSpec
 
-__all__ = ["rule_dependencies"]
+__all__ = ["rule_dependencies", "settings_named"]
 
 Reference = tuple[str, str, JsonPath]
 
@@ -53,7 +53,7 @@ def rule_dependencies(
         if reader.startswith("rule:") and rule_id in found:
             found[rule_id].add(read)
     for rule_id, node in _id_nodes(data, set(found)):
-        found[rule_id].update(f"setting:{name}" for name in _settings_named(node, top=True))
+        found[rule_id].update(f"setting:{name}" for name in settings_named(node, own=True))
     return MappingProxyType({key: tuple(sorted(found[key])) for key in sorted(found)})
 
 
@@ -117,15 +117,16 @@ def _id_nodes(node: Any, wanted: set[str]) -> Iterator[tuple[str, Mapping[str, A
             stack.extend(reversed(current))
 
 
-def _settings_named(node: Any, *, top: bool = False) -> Iterator[str]:
-    """The settings named under `node`, not under a nested node with its own ``id``."""
+def settings_named(node: Any, *, own: bool = False) -> Iterator[str]:
+    """The settings named (``{setting: NAME}``) anywhere under `node`; with `own`, not under
+    a nested node with an ``id`` of its own (a status's case names its own settings)."""
     if isinstance(node, Mapping):
-        if not top and isinstance(node.get("id"), str):
-            return
         if isinstance(node.get("setting"), str):
             yield node["setting"]
         for value in node.values():
-            yield from _settings_named(value)
+            if not (own and isinstance(value, Mapping) and isinstance(value.get("id"), str)):
+                yield from settings_named(value, own=own)
     elif isinstance(node, list):
         for value in node:
-            yield from _settings_named(value)
+            if not (own and isinstance(value, Mapping) and isinstance(value.get("id"), str)):
+                yield from settings_named(value, own=own)
