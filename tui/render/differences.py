@@ -55,14 +55,15 @@ def _difference(text: Text, difference: StepDifference) -> None:
         return
     for what, old, new in _leaves(difference.what, difference.old, difference.new):
         text.append(f"   {what}: ")
+        # neutral styles: an added warning or violation is no better than a removed one
         if old is _NONE:
-            text.append(f"+ {_show(new)}\n", style="green")
+            text.append(f"+ {_show(new)}\n", style="bold")
         elif new is _NONE:
-            text.append(f"- {_show(old)}\n", style="red")
+            text.append(f"- {_show(old)}\n", style="dim strike")
         else:
-            text.append(_show(old), style="red")
+            text.append(_show(old), style="dim")
             text.append(" -> ")
-            text.append(f"{_show(new)}\n", style="green")
+            text.append(f"{_show(new)}\n", style="bold")
 
 
 _NONE: Final = object()
