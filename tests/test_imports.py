@@ -3,7 +3,9 @@
 Design 22 (decision 13): the TUI paints its stepper in under a second, so its import path
 must not load the state store (SQLite through sqlite_utils), the HTTP client, the fake
 servers or the round-trip YAML library; ``rulebridge --help`` and ``rulebridge validate``
-must not load Textual, the store or httpx either. Each case runs in a fresh interpreter
+must not load Textual, the store or httpx either. Design 21 (decision 5): ``validate`` of
+either shipped ruleset loads only what checking it needs, and reading or writing a document
+does not load jsonschema. Each case runs in a fresh interpreter
 (what a process has imported is global), and reports ``sys.modules`` back as JSON.
 
 `engine`, `engine.sync`, `engine.issues` and `tui` resolve their public names on first use (PEP
@@ -24,7 +26,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = "rulesets/alto-fixflo/v2.yaml"
-LAZY_PACKAGES = ("engine", "engine.sync", "engine.issues", "tui")
+SHIPPED_RULESETS = ("rulesets/jupix-alto/v1.yaml", RULESET)
+LAZY_PACKAGES = ("engine", "engine.documents", "engine.sync", "engine.issues", "tui")
 
 
 def _imported(code: str) -> set[str]:
@@ -88,12 +91,43 @@ def test_help_imports_no_command_and_no_heavy_library() -> None:
     assert not _loaded(modules, "tui")
 
 
-def test_validate_imports_neither_textual_nor_the_store_nor_http() -> None:
-    modules = _imported(_cli("validate", RULESET))
+# Design 21 (decision 5): `validate` of one ruleset loads what checking it needs and no more
+VALIDATE_NEVER = (
+    *COMMANDS_NEVER,
+    "ruamel",  # the layout-keeping YAML library: `fmt` only
+    "adapters",
+    "simulator",
+    "tui",
+    "engine.store",
+    "engine.sync",
+    "engine.issues",
+    "engine.migration",
+    "engine.snapshot",
+)
+
+
+@pytest.mark.parametrize("ruleset", SHIPPED_RULESETS)
+def test_validate_imports_neither_textual_nor_the_store_nor_http(ruleset: str) -> None:
+    modules = _imported(_cli("validate", ruleset))
     assert _loaded(modules, "jsonschema")  # it did check the file against the schema
-    loaded = [package for package in COMMANDS_NEVER if _loaded(modules, package)]
+    assert "engine.language.compiler" in modules  # and compiled it
+    loaded = [package for package in VALIDATE_NEVER if _loaded(modules, package)]
     assert loaded == []
-    assert not _loaded(modules, "engine.store")
+
+
+def test_reading_and_writing_a_document_does_not_load_the_schema_checker() -> None:
+    """`fmt`, the TUI's scenario files: jsonschema is for `check_schema` alone."""
+    code = (
+        "from engine.documents import dump_yaml, load_document\n"
+        f"dump_yaml(load_document({RULESET!r}).data)"
+    )
+    modules = _imported(code)
+    assert "engine.documents.document" in modules
+    assert not _loaded(modules, "jsonschema")
+    assert not _loaded(modules, "engine.language")
+    formatted = _imported(_cli("fmt", "--check", RULESET))
+    assert _loaded(formatted, "ruamel")  # it did lay the file out
+    assert not _loaded(formatted, "jsonschema")
 
 
 def test_importing_engine_loads_none_of_its_parts() -> None:

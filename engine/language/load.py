@@ -135,18 +135,25 @@ def ruleset_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def check_paths(paths: Iterable[str | os.PathLike[str]]) -> list[CheckResult]:
+def check_paths(
+    paths: Iterable[str | os.PathLike[str]], read: Mapping[Path, Document] | None = None
+) -> list[CheckResult]:
     """Check every ruleset and agency settings file under `paths`.
 
     A settings file (one with ``settings_for:``) is checked against the ruleset it names
     (``alto-fixflo/v2``: that version; ``alto-fixflo``: the newest) among the files checked,
     else among the rulesets in its own folder. Ruleset test files and scenarios (a top-level
-    ``tests_for:`` or ``scenario:``) are left out: they have no result.
+    ``tests_for:`` or ``scenario:``) are left out: they have no result. `read` holds files
+    the caller already read with ``load_document(file, partial=True)``, by path: they are
+    not read again.
     """
     files = ruleset_files(paths)
     documents: dict[Path, Document] = {}
     results: dict[Path, CheckResult] = {}
     for file in files:
+        if read is not None and file in read:
+            documents[file] = read[file]
+            continue
         try:
             documents[file] = load_document(file, partial=True)
         except RulesetErrors as exc:

@@ -122,7 +122,8 @@ def check_files(files: Iterable[Path]) -> list[Checked]:
     files = list(files)
     kinds = {file: _kind(file) for file in files}
     engine_files = [file for file in files if kinds[file][0] in {"ruleset", "settings"}]
-    by_path = {result.path: result for result in check_paths(engine_files)}
+    read = {file: document for file, (_, document) in kinds.items() if document is not None}
+    by_path = {result.path: result for result in check_paths(engine_files, read)}
     results: dict[Path, Checked] = {
         file: _from_engine(by_path[str(file)]) for file in engine_files if str(file) in by_path
     }
