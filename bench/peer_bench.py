@@ -165,21 +165,18 @@ def zen_graph() -> Test:
     """GoRules ZEN: the same expression in a decision graph (input, expression, output)."""
     import zen
 
-    node = {"id": "include", "type": "expressionNode", "name": "include"}
-    node["content"] = {"expressions": [{"id": "e", "key": "included", "value": ZEN_EXPRESSION}]}
-    graph = {
-        "nodes": [
-            {"id": "in", "type": "inputNode", "name": "request"},
-            node,
-            {"id": "out", "type": "outputNode", "name": "response"},
-        ],
-        "edges": [
-            {"id": "a", "sourceId": "in", "targetId": "include", "type": "edge"},
-            {"id": "b", "sourceId": "include", "targetId": "out", "type": "edge"},
-        ],
-    }
-    for item in graph["nodes"]:
-        item["position"] = {"x": 0, "y": 0}
+    expression = {"id": "e", "key": "included", "value": ZEN_EXPRESSION}
+    kinds = {"in": "inputNode", "include": "expressionNode", "out": "outputNode"}
+    nodes = [
+        {"id": key, "type": kind, "name": key, "position": {"x": 0, "y": 0}}
+        for key, kind in kinds.items()
+    ]
+    nodes[1]["content"] = {"expressions": [expression]}
+    edges = [
+        {"id": f"{source}-{target}", "sourceId": source, "targetId": target, "type": "edge"}
+        for source, target in (("in", "include"), ("include", "out"))
+    ]
+    graph = {"nodes": nodes, "edges": edges}
     decision = zen.ZenEngine().create_decision(json.dumps(graph))
 
     def test(record: Record) -> bool:
@@ -214,29 +211,21 @@ def business_rules() -> Test:
     from business_rules.actions import BaseActions, rule_action
     from business_rules.variables import BaseVariables, string_rule_variable
 
+    def variable(field: str) -> Any:
+        def read(self: Any) -> Any:
+            return self.record.get(field)
+
+        return string_rule_variable()(read)
+
     class Variables(BaseVariables):  # type: ignore[misc]
         def __init__(self, record: Record) -> None:
             self.record = record
 
-        @string_rule_variable()  # type: ignore[untyped-decorator]
-        def record_type(self) -> Any:
-            return self.record.get("recordType")
-
-        @string_rule_variable()  # type: ignore[untyped-decorator]
-        def management_type(self) -> Any:
-            return self.record.get("managementType")
-
-        @string_rule_variable()  # type: ignore[untyped-decorator]
-        def maintenance_type(self) -> Any:
-            return self.record.get("maintenanceType")
-
-        @string_rule_variable()  # type: ignore[untyped-decorator]
-        def category_type(self) -> Any:
-            return self.record.get("categoryType")
-
-        @string_rule_variable()  # type: ignore[untyped-decorator]
-        def status(self) -> Any:
-            return self.record.get("status")
+        record_type = variable("recordType")
+        management_type = variable("managementType")
+        maintenance_type = variable("maintenanceType")
+        category_type = variable("categoryType")
+        status = variable("status")
 
     class Actions(BaseActions):  # type: ignore[misc]
         def __init__(self) -> None:
