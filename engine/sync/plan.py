@@ -302,7 +302,7 @@ class Plan:
 
     `operations`, `skips`, `merges` and `manual` are immutable sequences: tuples, or, for
     a large plan from `engine.sync.planner.make_plan`, sequences read back from a temporary
-    file (`engine.sync._spill.SpilledItems`) that equal the tuples of the same items,
+    file (`engine.sync.spill.SpilledItems`) that equal the tuples of the same items,
     index, slice (to tuples) and iterate as often as needed.
     """
 

@@ -17,7 +17,7 @@ exclusions; merges; creates, which follow every update), targets are indexed by 
 and their records read back when needed, so with sources and targets kept in files
 (`engine.sync.tables.RecordTable`) memory holds only the keys relations and merges need.
 `make_plan` collects the items into a `Plan`, each section moving to a temporary file past
-a threshold (`engine.sync._spill`), so its plan stays flat too.
+a threshold (`engine.sync.spill`), so its plan stays flat too.
 
 Example:
     >>> from datetime import date
@@ -44,7 +44,6 @@ from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync._diff import difference, is_true, read_field
 from engine.sync._links import LinkPlanner as _LinkPlanner
-from engine.sync._spill import SPILL_AT, Section
 from engine.sync.plan import (
     ManualAction,
     MergeDecision,
@@ -57,6 +56,7 @@ from engine.sync.plan import (
     Skip,
     idempotency_key,
 )
+from engine.sync.spill import SPILL_AT, Section
 
 __all__ = ["Records", "make_plan", "plan_into"]
 
@@ -76,7 +76,7 @@ def make_plan(
 
     The plan's operations, skips, merges and manual actions are each kept in memory up to
     `spill_at` items; a section with more is written to an anonymous temporary file as it
-    is decided and read back when used (`engine.sync._spill.SpilledItems`: a sequence
+    is decided and read back when used (`engine.sync.spill.SpilledItems`: a sequence
     equal to the tuple of the same items, removed with the plan), so a large agency's plan
     holds counts and offsets, not items.
 

@@ -1,5 +1,5 @@
 """Plans in flat memory: `make_plan`'s sections move to an anonymous temporary file past a
-threshold (`engine.sync._spill`) and read back equal, as often as asked, by position, by
+threshold (`engine.sync.spill`) and read back equal, as often as asked, by position, by
 slice and whole; the files are owner-only and gone with the plan; a full disk or a value
 JSON would change keeps the items in memory instead, never losing one."""
 
@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.explain import Because
-from engine.sync import _spill
-from engine.sync._spill import Section, SpilledItems
+from engine.sync import spill
 from engine.sync.plan import ManualAction, MergeDecision, Operation, Plan, Skip
 from engine.sync.planner import make_plan
 from engine.sync.saved_plan import own_entries, read_plan
+from engine.sync.spill import Section, SpilledItems
 from simulator.agency import AgencyGenerator
 from tests.rulesets.alto import AS_OF, DEFAULT
 from tests.rulesets.strategies import agencies
@@ -214,7 +214,7 @@ def test_a_full_disk_keeps_every_item_in_memory(
     monkeypatch: pytest.MonkeyPatch, fails_after: int
 ) -> None:
     calls = []
-    real = _spill._write
+    real = spill._write
 
     def write(fd: int, data: Any) -> int:
         calls.append(fd)
@@ -222,8 +222,8 @@ def test_a_full_disk_keeps_every_item_in_memory(
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(fd, bytes(data)[:50])  # short writes too
 
-    monkeypatch.setattr(_spill, "_CHUNK", 64)
-    monkeypatch.setattr(_spill, "_write", write)
+    monkeypatch.setattr(spill, "_CHUNK", 64)
+    monkeypatch.setattr(spill, "_write", write)
     items = _items(40)
     frozen = _frozen(Operation, items, 4)
     assert type(frozen) is tuple
@@ -253,7 +253,7 @@ def test_values_json_would_change_are_kept_as_they_are() -> None:
 
 
 def test_a_large_section_reads_back_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_spill, "_CHUNK", 100)  # lines straddle every chunk read
+    monkeypatch.setattr(spill, "_CHUNK", 100)  # lines straddle every chunk read
     items = _items(250)
     frozen = _frozen(Operation, items, 10)
     assert isinstance(frozen, SpilledItems)
