@@ -7,12 +7,18 @@ memory (``VmHWM`` from /proc/self/status, read at exit: the child's ``ru_maxrss`
 count the pages it was forked with). The floor is the same child importing the command
 and planning nothing (``--help``), measured in the same run.
 
+Two more outputs plan the way the nightly runner does, with `make_plan` (the snapshots in
+file-backed tables, every item of the plan read once, its summary taken): ``make_plan``
+with the plan's sections spilled to a file past `engine.sync.spill.SPILL_AT` items (the
+default) and ``in-memory`` with every item held (the behaviour before spilling), so the
+spill's effect is measured in the same run.
+
 It prints, per size and output, the peak in MiB and the child's CPU time (user + system:
 the machine may be shared, so wall time says little), then each output's ratio of the
 largest size to the smallest (target: at most 1.20) and what each adds above the floor.
 
 Usage: python bench/plan_memory_bench.py [--sizes 2000 16000] [--seed 1]
-    [--work /tmp/plan-memory-bench]
+    [--work /tmp/plan-memory-bench] [--outputs json table make_plan in-memory]
 """
 
 from __future__ import annotations
@@ -22,9 +28,31 @@ from pathlib import Path
 
 from _peak import agency, child_code, peak, print_ratios
 
+from engine.sync.spill import SPILL_AT
+
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 CHILD = child_code("rulebridge.cli.plan", "plan")
+# `make_plan` as the runner calls it; arguments: ruleset, alto, fixflo, spill_at.
+MAKE_PLAN = CHILD.split("from rulebridge")[0] + (
+    "import tempfile\n"
+    "from pathlib import Path\n"
+    "from engine import load_ruleset\n"
+    "from engine.sync.planner import make_plan\n"
+    "from rulebridge.cli._plan_input import spilled_snapshots\n"
+    "path, alto, fixflo, spill_at = sys.argv[1:5]\n"
+    "ruleset = load_ruleset(Path(path))\n"
+    "with tempfile.TemporaryDirectory() as folder, spilled_snapshots(\n"
+    "    Path(alto), Path(fixflo), Path(folder)\n"
+    ") as loaded:\n"
+    "    plan = make_plan(\n"
+    "        ruleset, loaded.records, as_of=loaded.run_date(None), spill_at=int(spill_at)\n"
+    "    )\n"
+    "    items = sum(1 for _ in plan.items())\n"
+    "    plan.summary()\n"
+    "    print('items', items, file=sys.stderr)\n"
+)
+OUTPUTS = ("json", "table", "make_plan", "in-memory")
 
 
 def main() -> None:
@@ -32,22 +60,25 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 16000])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/plan-memory-bench"))
+    parser.add_argument("--outputs", nargs="+", choices=OUTPUTS, default=list(OUTPUTS))
     args = parser.parse_args()
     floor, _, _ = peak(CHILD, ["--help"])
     print(f"floor (the command imported, nothing planned): {floor:.0f} MiB")
-    peaks: dict[str, list[float]] = {"json": [], "table": []}
+    peaks: dict[str, list[float]] = {output: [] for output in args.outputs}
     for size in args.sizes:
         alto, fixflo = agency(args.work, size, args.seed)
         common = ["--ruleset", str(RULESET), "--alto", str(alto), "--fixflo", str(fixflo)]
         out = args.work / f"plan-{size}"
-        outputs = (
-            ("json", ["--format", "json", "--out", f"{out}.json"]),
-            ("table", ["--out", f"{out}.txt"]),
-        )
-        for output, extra in outputs:
-            mib, cpu, _ = peak(CHILD, [*common, *extra])
+        runs = {
+            "json": (CHILD, [*common, "--format", "json", "--out", f"{out}.json"]),
+            "table": (CHILD, [*common, "--out", f"{out}.txt"]),
+            "make_plan": (MAKE_PLAN, [str(RULESET), str(alto), str(fixflo), str(SPILL_AT)]),
+            "in-memory": (MAKE_PLAN, [str(RULESET), str(alto), str(fixflo), str(10**12)]),
+        }
+        for output in args.outputs:
+            mib, cpu, _ = peak(*runs[output])
             peaks[output].append(mib)
-            print(f"{size:>8,} properties  {output:<5}  peak {mib:7.0f} MiB  cpu {cpu:6.1f} s")
+            print(f"{size:>8,} properties  {output:<9}  peak {mib:7.0f} MiB  cpu {cpu:6.1f} s")
     print_ratios(peaks, args.sizes, floor)
 
 

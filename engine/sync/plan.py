@@ -15,7 +15,7 @@ a person, and applied later. Its JSON form (``format: rulebridge.plan/1``)::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -298,15 +298,21 @@ def _entry_json(key: EntryKey, held: Held | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a plan decided. `has_changes` is what the exit code reports."""
+    """Everything a plan decided. `has_changes` is what the exit code reports.
+
+    `operations`, `skips`, `merges` and `manual` are immutable sequences: tuples, or, for
+    a large plan from `engine.sync.planner.make_plan`, sequences read back from a temporary
+    file (`engine.sync.spill.SpilledItems`) that equal the tuples of the same items,
+    index, slice (to tuples) and iterate as often as needed.
+    """
 
     ruleset: Mapping[str, Any]
     inputs: Mapping[str, str]
     as_of: str | None
-    operations: tuple[Operation, ...]
-    skips: tuple[Skip, ...]
-    merges: tuple[MergeDecision, ...]
-    manual: tuple[ManualAction, ...]
+    operations: Sequence[Operation]
+    skips: Sequence[Skip]
+    merges: Sequence[MergeDecision]
+    manual: Sequence[ManualAction]
     warnings: tuple[PlanWarning, ...]
     unchanged: Mapping[str, int]
     rejected: tuple[Mapping[str, Any], ...] = ()

@@ -16,7 +16,8 @@ sources are read in up to three streaming passes per entity (claims by reference
 exclusions; merges; creates, which follow every update), targets are indexed by position
 and their records read back when needed, so with sources and targets kept in files
 (`engine.sync.tables.RecordTable`) memory holds only the keys relations and merges need.
-`make_plan` collects the items into a `Plan`.
+`make_plan` collects the items into a `Plan`, each section moving to a temporary file past
+a threshold (`engine.sync.spill`), so its plan stays flat too.
 
 Example:
     >>> from datetime import date
@@ -55,6 +56,7 @@ from engine.sync.plan import (
     Skip,
     idempotency_key,
 )
+from engine.sync.spill import SPILL_AT, Section
 
 __all__ = ["Records", "make_plan", "plan_into"]
 
@@ -68,8 +70,15 @@ def make_plan(
     as_of: date | None = None,
     inputs: Mapping[str, str] | None = None,
     rejected: Sequence[Mapping[str, Any]] = (),
+    spill_at: int = SPILL_AT,
 ) -> Plan:
     """Plan the changes that make every entity's target agree with its source.
+
+    The plan's operations, skips, merges and manual actions are each kept in memory up to
+    `spill_at` items; a section with more is written to an anonymous temporary file as it
+    is decided and read back when used (`engine.sync.spill.SpilledItems`: a sequence
+    equal to the tuple of the same items, removed with the plan), so a large agency's plan
+    holds counts and offsets, not items.
 
     Args:
         ruleset: the compiled ruleset; every entity planned needs a declared target.
@@ -79,17 +88,18 @@ def make_plan(
         inputs: hashes of the snapshots read, recorded in the plan.
         rejected: records the readers could not use, carried into the plan so that none
             is lost from sight.
+        spill_at: items a section keeps in memory before it moves to a file.
     """
-    items = _Collected()
+    items = _Collected(spill_at)
     head = plan_into(ruleset, records, items, as_of=as_of, inputs=inputs, rejected=rejected)
     return Plan(
         head.ruleset,
         head.inputs,
         head.as_of,
-        tuple(items.operations),
-        tuple(items.skips),
-        tuple(items.merges),
-        tuple(items.manual),
+        items.operations.freeze(),
+        items.skips.freeze(),
+        items.merges.freeze(),
+        items.manual.freeze(),
         tuple(items.warnings),
         head.unchanged,
         head.rejected,
@@ -132,24 +142,25 @@ def plan_into(
 
 
 class _Collected:
-    """A sink that keeps every item, by type (for `make_plan`)."""
+    """A sink that keeps every item, by type (for `make_plan`): operations, skips, merges
+    and manual actions in a `Section` each, which moves to a file past `spill_at` items."""
 
-    def __init__(self) -> None:
-        self.operations: list[Operation] = []
-        self.skips: list[Skip] = []
-        self.merges: list[MergeDecision] = []
-        self.manual: list[ManualAction] = []
+    def __init__(self, spill_at: int) -> None:
+        self.operations = Section(Operation, spill_at=spill_at)
+        self.skips = Section(Skip, spill_at=spill_at)
+        self.merges = Section(MergeDecision, spill_at=spill_at)
+        self.manual = Section(ManualAction, spill_at=spill_at)
         self.warnings: list[PlanWarning] = []
 
     def add(self, item: PlanItem) -> None:
         if isinstance(item, Operation):
-            self.operations.append(item)
+            self.operations.add(item)
         elif isinstance(item, Skip):
-            self.skips.append(item)
+            self.skips.add(item)
         elif isinstance(item, MergeDecision):
-            self.merges.append(item)
+            self.merges.add(item)
         elif isinstance(item, ManualAction):
-            self.manual.append(item)
+            self.manual.add(item)
         else:
             self.warnings.append(item)
 
