@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from engine.documents.suggest import did_you_mean
 from engine.errors import EvaluationError
@@ -38,7 +38,23 @@ from engine.language.policies import (
 )
 from engine.language.rule import Rule
 
-__all__ = ["CompiledRuleset", "Entity"]
+__all__ = ["CompiledRuleset", "Entity", "Program"]
+
+
+class Program(Protocol):
+    """One entity's include rules and map as generated code (see `Entity.program`)."""
+
+    def tests(self, record: Any, context: Context) -> int:
+        """The position of the first include rule that fails, -1 when every one holds."""
+        ...
+
+    def fields(self, record: Any, context: Context) -> dict[str, Any]:
+        """The mapped target fields, as `Entity.map_closures` gives them."""
+        ...
+
+    def decide(self, record: Any, context: Context) -> Decision:
+        """`Entity.evaluate`: the decision, its reasons built when first read."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +77,53 @@ class Entity:
     dedupe: DedupePolicy | None = None
     role: str = "record"
     departed: Departed | None = None
+    program: Program | None = field(default=None, compare=False, repr=False)
+    """The generated code of the include rules and the map (`engine.language.compiler`
+    attaches it); None evaluates by the closures alone."""
 
     def includes(self, record: Any, context: Context) -> bool:
         """Whether every include rule holds (stops at the first that fails)."""
+        program = self.program
+        if program is not None:
+            return program.tests(record, context) < 0
         for rule in self.include:  # noqa: SIM110 - a plain loop: no generator frame on the hot path
             if not rule.check.test(record, context):
                 return False
         return True
 
+    def first_failing(self, record: Any, context: Context) -> int:
+        """The position (in `include`) of the first include rule that does not hold for
+        `record`, or -1 when every one holds.
+
+        Example:
+            >>> from engine import load_ruleset
+            >>> ruleset = load_ruleset("rulesets/alto-fixflo/v2.yaml")
+            >>> entity = ruleset.entity("property")
+            >>> entity.include[entity.first_failing({"recordType": "Sale"}, ruleset.context())].id
+            'P-01'
+        """
+        program = self.program
+        if program is not None:
+            return program.tests(record, context)
+        for position, rule in enumerate(self.include):
+            if not rule.check.test(record, context):
+                return position
+        return -1
+
     def evaluate(self, record: Any, context: Context) -> Decision:
-        """The decision for `record`: included or not, mapped fields and reasons."""
+        """The decision for `record`: included or not, mapped fields and reasons.
+
+        The reasons are built when the decision's `because` is first read, by the rules'
+        `explain` (the reference), from this record and context.
+        """
+        program = self.program
+        if program is None:
+            return self.evaluate_closures(record, context)
+        return program.decide(record, context)
+
+    def evaluate_closures(self, record: Any, context: Context) -> Decision:
+        """`evaluate` by the compiled closures alone, every reason built at once: the
+        reference the generated code is checked against."""
         reasons: list[Because] = []
         for rule in self.include:
             held, because = rule.check.explain(record, context)
@@ -78,11 +131,22 @@ class Entity:
             if not held:
                 return Decision(self.name, self.key_of(record), False, {}, tuple(reasons))
         return Decision(
-            self.name, self.key_of(record), True, self.map(record, context), tuple(reasons)
+            self.name,
+            self.key_of(record),
+            True,
+            self.map_closures(record, context),
+            tuple(reasons),
         )
 
     def map(self, record: Any, context: Context) -> dict[str, Any]:
         """The target fields for `record` (nested by dotted target path)."""
+        program = self.program
+        if program is not None:
+            return program.fields(record, context)
+        return self.map_closures(record, context)
+
+    def map_closures(self, record: Any, context: Context) -> dict[str, Any]:
+        """`map` by the compiled closures alone (the reference)."""
         mapped: dict[str, Any] = {}
         for path, value in self.fields:
             key = value.key

@@ -9,6 +9,7 @@ reported once.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from engine.language._settings import declare_settings, resolve_settings
 from engine.language.compiler._cascades import drop_cascades
 from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
+from engine.language.compiler._codegen import generate_program
 from engine.language.compiler._dependencies import rule_dependencies
 from engine.language.compiler._gaps import compile_gaps
 from engine.language.compiler._labels import compile_labels
@@ -220,7 +222,7 @@ class _Compiler:
                 continue
             target = spec.get("to")
             fields = self.compile_map(name, source, "map")
-            entities[name] = Entity(
+            entity = Entity(
                 name,
                 source,
                 target if isinstance(target, str) else None,
@@ -234,6 +236,10 @@ class _Compiler:
                 dedupe=compile_dedupe(self, name, spec, source),
                 role=spec.get("role", "record"),
             )
+            declared = self.decls.sources.get(source)
+            key = declared.key if declared else "id"
+            program = generate_program(name, entity.include, entity.fields, key)
+            entities[name] = dataclasses.replace(entity, program=program)
         return entities
 
     @staticmethod

@@ -53,6 +53,9 @@ class Check:
     text: str
     leaf: Leaf | None = None
     conjuncts: tuple[Check, ...] = field(default=())
+    shape: tuple[Any, ...] = ()
+    """What it is, for code generation: ``("all", *checks)``, ``("any", *checks)``,
+    ``("not", check)``, ``("setting", held)``, ``("rule", id)``; empty for the rest."""
 
 
 class ConditionCompiler:
@@ -460,7 +463,11 @@ def _all(checks: list[Check]) -> Check:
         return True, reasons
 
     return Check(
-        test, explain, " and ".join(_group(check.text) for check in checks), conjuncts=tuple(checks)
+        test,
+        explain,
+        " and ".join(_group(check.text) for check in checks),
+        conjuncts=tuple(checks),
+        shape=("all", *checks),
     )
 
 
@@ -482,7 +489,8 @@ def _any(checks: list[Check]) -> Check:
             reasons.extend(because)
         return False, reasons
 
-    return Check(test, explain, " or ".join(_group(check.text) for check in checks))
+    text = " or ".join(_group(check.text) for check in checks)
+    return Check(test, explain, text, shape=("any", *checks))
 
 
 def _negate(inner: Check, word: str = "not") -> Check:
@@ -499,7 +507,7 @@ def _negate(inner: Check, word: str = "not") -> Check:
         ]
         return not held, flipped
 
-    return Check(test, explain, f"{word} ({inner.text})")
+    return Check(test, explain, f"{word} ({inner.text})", shape=("not", inner))
 
 
 def _quantified(
@@ -537,7 +545,7 @@ def _setting_check(because: Because, held: bool) -> Check:
     def explain(record: Any, context: Context) -> tuple[bool, list[Because]]:
         return held, [because]
 
-    return Check(test, explain, f"{because.field} {because.expected}")
+    return Check(test, explain, f"{because.field} {because.expected}", shape=("setting", held))
 
 
 def _within_check(quantifier: str, name: str, inner: Check, rule: str) -> Check:
@@ -594,7 +602,7 @@ def _rule_check(target: str, rule: str) -> Check:
         held, because = context.explain_rule(target, record)
         return held, [Because(rule, f"rule {target}", held, "holds", held), *because]
 
-    return Check(test, explain, f"rule {target} holds")
+    return Check(test, explain, f"rule {target} holds", shape=("rule", target))
 
 
 def _group(text: str) -> str:

@@ -126,7 +126,7 @@ class ValueCompiler:
             return None
         read = compile_path(checked)
         plain = checked if "." not in checked and "[" not in checked else None
-        return Value(lambda record, context: read(record), checked, plain)
+        return Value(lambda record, context: read(record), checked, plain, ("field", checked))
 
     def _items(self, specs: Any, path: JsonPath, source: str, rule: str) -> list[Value] | None:
         values = [
@@ -137,7 +137,7 @@ class ValueCompiler:
 
     def _const(self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str) -> Value:
         constant = spec["const"]
-        return Value(lambda record, context: constant, repr(constant))
+        return Value(lambda record, context: constant, repr(constant), shape=("const", constant))
 
     def _format(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
@@ -181,7 +181,8 @@ class ValueCompiler:
             texts = [as_text(each(record, context)).strip() for each in getters]
             return separator.join(text for text in texts if text) or None
 
-        return Value(get, f"join({', '.join(item.text for item in items)})")
+        text = f"join({', '.join(item.text for item in items)})"
+        return Value(get, text, shape=("join", separator, *items))
 
     def _first_of(
         self, spec: Mapping[str, Any], path: JsonPath, source: str, rule: str
@@ -437,7 +438,7 @@ def _defaulted(value: Value, default: Any) -> Value:
         found = inner(record, context)
         return default if is_empty(found) else found
 
-    return Value(get, f"{value.text} or {default!r}")
+    return Value(get, f"{value.text} or {default!r}", shape=("default", value, default))
 
 
 def _look_up(table: Mapping[str, Any], key: Any) -> Any:

@@ -26,6 +26,9 @@ class Value:
     text: str
     key: str | None = None
     """Set when the value is a plain top-level field, so callers may read it inline."""
+    shape: tuple[Any, ...] = ()
+    """What it is, for code generation: ``("field", path)``, ``("const", value)``,
+    ``("default", value, default)``, ``("join", sep, *values)``; empty for the rest."""
 
 
 def is_empty(value: Any) -> bool:

@@ -1,0 +1,485 @@
+"""Generated code for one entity: its include rules and its map as two Python functions.
+
+The ONLY module that compiles generated code (DESIGN.md section 9). Per entity it builds an
+`ast.Module` holding
+
+- ``tests(record, context) -> int``: the position of the first include rule that fails,
+  -1 when every one holds;
+- ``fields(record, context) -> dict``: the mapped target fields, nested by dotted path.
+
+No source text is ever formatted or parsed: the tree is built node by node, every value
+taken from the ruleset is an `ast.Constant` (or a dict key), and every name is generated
+here (``_v0``, ``_c3`` ...) or is one of `ALLOWED_NAMES`. What the generator does not
+translate calls the compiled closure (`Check.test`, `Value.get`), bound in the function's
+globals under a generated name; so is any record the fast path does not cover (a value of
+another kind, a key in another case, a record that is not a dict). The closures stay the
+reference: the generated functions give exactly what they give.
+
+Translated: text ``eq``/``in`` and ``present``/``absent`` on a top-level field, ``all``,
+``any``, ``not``/``none``, ``setting`` and ``rule`` conditions; plain and nested field
+reads, ``const``, ``default`` and ``join`` values.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.explain import Decision, RuleReasons
+from engine.language.operators.conditions import Check
+from engine.language.operators.value import Value, as_text
+from engine.language.paths import compile_path, set_path
+from engine.language.rule import Rule
+
+__all__ = ["ALLOWED_ATTRIBUTES", "ALLOWED_NAMES", "GeneratedProgram", "generate_program"]
+
+ALLOWED_NAMES = frozenset(
+    {
+        "record",
+        "context",
+        "type",
+        "str",
+        "dict",
+        "_get",
+        "_missing",
+        "_nothing",
+        "_joined",
+        "_decision",
+    }
+)
+"""The names generated code may use besides its generated ones (``_`` + letter + number)."""
+ALLOWED_ATTRIBUTES = frozenset({"get", "rule"})
+"""The attributes generated code may read: ``dict.get`` and ``Context.rule``."""
+
+Fields = tuple[tuple[tuple[str, ...], Value], ...]
+
+_MISSING = object()
+_NOTHING: dict[str, Any] = {}  # never written: its `get` answers "missing" to every key
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SCALARS = (str, int, float, bool, type(None))
+_TEXT_OPERATORS = frozenset({"eq", "in"})
+
+
+class GeneratedProgram:
+    """One entity's generated functions, with the tree they were compiled from.
+
+    Attributes:
+        tree: the `ast.Module` (None when the entity could not be generated, e.g. a
+            condition nested too deep for Python's compiler: the closures then serve).
+        tests: ``tests(record, context)``, the first failing include rule or -1.
+        fields: ``fields(record, context)``, the mapped target fields.
+        decide: ``decide(record, context)``, `Entity.evaluate`'s `Decision`, its reasons
+            built by the closures when first read.
+    """
+
+    __slots__ = ("decide", "fields", "tests", "tree")
+
+    def __init__(
+        self,
+        tree: ast.Module | None,
+        tests: Callable[[Any, Any], int],
+        fields: Callable[[Any, Any], dict[str, Any]],
+        decide: Callable[[Any, Any], Decision],
+    ) -> None:
+        self.tree = tree
+        self.tests = tests
+        self.fields = fields
+        self.decide = decide
+
+
+def generate_program(
+    name: str, include: Sequence[Rule], fields: Fields, key: str = "id"
+) -> GeneratedProgram:
+    """The generated code of entity `name`: its include rules, its map (`fields`) and its
+    decisions, the record's key read at path `key`.
+
+    Never fails on a valid compiled entity: where Python cannot compile the tree (nesting
+    deeper than its compiler allows), the program calls the closures instead.
+
+    Example:
+        >>> from engine import load_ruleset
+        >>> entity = load_ruleset("rulesets/alto-fixflo/v2.yaml").entity("property")
+        >>> program = generate_program(entity.name, entity.include, entity.fields)
+        >>> program.tests({"recordType": "Sale"}, None)
+        0
+    """
+    slow = _Closures(name, include, fields, key)
+    generator = _Generator(slow)
+    try:
+        tree = generator.module(name, include, fields, key)
+        code = compile(tree, f"<entity {name}>", "exec")  # ast-only
+    except (RecursionError, ValueError, SyntaxError, TypeError, MemoryError):
+        return GeneratedProgram(None, slow.tests, slow.fields, slow.decide)
+    namespace: dict[str, Any] = {
+        "__builtins__": {"type": type, "str": str, "dict": dict},
+        **generator.bound,
+    }
+    exec(code, namespace)  # ast-only  # noqa: S102 - the tree above, built node by node
+    return GeneratedProgram(tree, namespace["tests"], namespace["fields"], namespace["decide"])
+
+
+class _Closures:
+    """The entity's functions by its closures alone: what the generated code leaves to
+    them (records that are not dicts) and what serves when nothing could be generated."""
+
+    def __init__(self, name: str, include: Sequence[Rule], fields: Fields, key: str) -> None:
+        self.name = name
+        self.checks = tuple(rule.check.test for rule in include)
+        self.map = fields
+        self.read_key = compile_path(key)
+        self.reasons = RuleReasons(tuple(rule.check.explain for rule in include))
+
+    def tests(self, record: Any, context: Any) -> int:
+        for position, test in enumerate(self.checks):
+            if not test(record, context):
+                return position
+        return -1
+
+    def fields(self, record: Any, context: Any) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for path, value in self.map:
+            set_path(found, path, value.get(record, context))
+        return found
+
+    def decide(self, record: Any, context: Any) -> Decision:
+        failing = self.tests(record, context)
+        key = self.read_key(record)
+        mapped = {} if failing >= 0 else self.fields(record, context)
+        return Decision(
+            self.name,
+            None if key is None else str(key),
+            failing < 0,
+            mapped,
+            None,
+            failing,
+            self.reasons,
+            record,
+            context,
+        )
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(name, ast.Load())
+
+
+def _call(function: ast.expr, *args: ast.expr) -> ast.Call:
+    return ast.Call(function, list(args), [])
+
+
+def _is(left: ast.expr, operator: ast.cmpop, right: ast.expr) -> ast.Compare:
+    return ast.Compare(left, [operator], [right])
+
+
+def _record_context() -> list[ast.expr]:
+    return [_load("record"), _load("context")]
+
+
+class _Generator:
+    """Builds the module of one entity; `bound` holds what its names refer to."""
+
+    def __init__(self, slow: _Closures) -> None:
+        self.bound: dict[str, Any] = {
+            "_missing": _MISSING,
+            "_joined": _joined,
+            "_nothing": _NOTHING.get,
+            "_decision": Decision,
+            "_s0": slow.tests,
+            "_s1": slow.fields,
+            "_s2": slow.decide,
+            "_s3": slow.read_key,
+            "_r0": slow.reasons,
+        }
+        self.count = 0
+        self.firsts: dict[str, str] = {}  # the first key of each nested path read: its local
+
+    def fresh(self, letter: str) -> str:
+        self.count += 1
+        return f"_{letter}{self.count}"
+
+    def bind(self, letter: str, thing: Any) -> ast.Name:
+        name = self.fresh(letter)
+        self.bound[name] = thing
+        return _load(name)
+
+    def closure(self, letter: str, function: Callable[..., Any]) -> ast.expr:
+        return _call(self.bind(letter, function), *_record_context())
+
+    def module(self, name: str, include: Sequence[Rule], fields: Fields, key: str) -> ast.Module:
+        body: list[ast.stmt] = [
+            self.tests_function(include),
+            self.fields_function(fields),
+            self.decide_function(name, include, fields, key),
+        ]
+        return ast.fix_missing_locations(ast.Module(body, []))
+
+    def function(self, name: str, slow: str, body: list[ast.stmt]) -> ast.FunctionDef:
+        """``def name(record, context)``: records that are not dicts go to `slow`."""
+        guard = ast.If(
+            _is(_call(_load("type"), _load("record")), ast.IsNot(), _load("dict")),
+            [ast.Return(_call(_load(slow), *_record_context()))],
+            [],
+        )
+        alias = ast.Assign(
+            [ast.Name("_get", ast.Store())], ast.Attribute(_load("record"), "get", ast.Load())
+        )
+        arguments = ast.arguments(
+            [], [ast.arg("record"), ast.arg("context")], None, [], [], None, []
+        )
+        return ast.FunctionDef(
+            name=name, args=arguments, body=[guard, alias, *body], decorator_list=[]
+        )
+
+    def rules(self, include: Sequence[Rule], failed: Callable[[int], ast.expr]) -> list[ast.stmt]:
+        """``if not <rule>: return failed(position)`` for each include rule in turn."""
+        return [
+            ast.If(
+                ast.UnaryOp(ast.Not(), self.check(rule.check)),
+                [ast.Return(failed(position))],
+                [],
+            )
+            for position, rule in enumerate(include)
+        ]
+
+    def tests_function(self, include: Sequence[Rule]) -> ast.FunctionDef:
+        body = self.rules(include, ast.Constant)
+        body.append(ast.Return(ast.Constant(-1)))
+        return self.function("tests", "_s0", body)
+
+    def decide_function(
+        self, name: str, include: Sequence[Rule], fields: Fields, key: str
+    ) -> ast.FunctionDef:
+        def decision(included: bool, mapped: ast.expr, deciding: int) -> ast.expr:
+            return _call(
+                _load("_decision"),
+                ast.Constant(name),
+                _load("_k0"),
+                ast.Constant(included),
+                mapped,
+                ast.Constant(None),
+                ast.Constant(deciding),
+                _load("_r0"),
+                *_record_context(),
+            )
+
+        body = [
+            *self.key(key),
+            *self.rules(include, lambda at: decision(False, ast.Dict([], []), at)),
+        ]
+        mapped = self.mapped(fields)
+        if mapped is None:
+            body.append(ast.Return(decision(True, _call(_load("_s1"), *_record_context()), -1)))
+        else:
+            body.extend([*mapped[0], ast.Return(decision(True, mapped[1], -1))])
+        return self.function("decide", "_s2", body)
+
+    def key(self, path: str) -> list[ast.stmt]:
+        """``_k0``: the record's key as text (None when it has none), as `Entity.key_of`."""
+        store: list[ast.expr] = [ast.Name("_k0", ast.Store())]
+        by_reader = _call(_load("_s3"), _load("record"))
+        if _KEY.match(path):
+            read: list[ast.stmt] = [
+                ast.Assign(store, _call(_load("_get"), ast.Constant(path), _load("_missing"))),
+                ast.If(
+                    _is(_load("_k0"), ast.Is(), _load("_missing")),
+                    [ast.Assign(store, by_reader)],
+                    [],
+                ),
+            ]
+        else:
+            read = [ast.Assign(store, by_reader)]
+        not_text = ast.BoolOp(
+            ast.And(),
+            [
+                _is(_load("_k0"), ast.IsNot(), ast.Constant(None)),
+                _is(_call(_load("type"), _load("_k0")), ast.IsNot(), _load("str")),
+            ],
+        )
+        as_text = ast.Assign(store, _call(_load("str"), _load("_k0")))
+        return [*read, ast.If(not_text, [as_text], [])]
+
+    # -- conditions ------------------------------------------------------------------------
+
+    def check(self, check: Check) -> ast.expr:
+        """A boolean expression giving what `check.test` gives."""
+        shape = check.shape
+        if shape and shape[0] in ("all", "any"):
+            parts = [self.check(part) for part in shape[1:]]
+            if len(parts) < 2:
+                return parts[0] if parts else ast.Constant(shape[0] == "all")
+            return ast.BoolOp(ast.And() if shape[0] == "all" else ast.Or(), parts)
+        if shape and shape[0] == "not":
+            return ast.UnaryOp(ast.Not(), self.check(shape[1]))
+        if shape and shape[0] == "setting":
+            return ast.Constant(bool(shape[1]))
+        if shape and shape[0] == "rule":
+            rule = ast.Attribute(_load("context"), "rule", ast.Load())
+            return _call(rule, ast.Constant(str(shape[1])), _load("record"))
+        leaf = check.leaf
+        if leaf is not None and _KEY.match(leaf.field):
+            fast = self.leaf(check, leaf.field, leaf.operator, leaf.allowed)
+            if fast is not None:
+                return fast
+        return self.closure("c", check.test)
+
+    def leaf(
+        self, check: Check, key: str, operator: str, allowed: frozenset[Any] | None
+    ) -> ast.expr | None:
+        """The fast path of a leaf on a top-level field: text read inline; any other
+        kind of value (a list, a number, a key in another case) goes to the closure."""
+        value = self.fresh("v")
+        read = ast.NamedExpr(
+            ast.Name(value, ast.Store()),
+            _call(_load("_get"), ast.Constant(key), _load("_missing")),
+        )
+        when_text: ast.expr
+        if operator in _TEXT_OPERATORS and allowed is not None:
+            strings = [item[1] for item in allowed if item[0] == "s"]
+            if len(strings) != len(allowed):
+                return None
+            when_text = (
+                _is(_load(value), ast.Eq(), ast.Constant(strings[0]))
+                if len(strings) == 1
+                else _is(_load(value), ast.In(), ast.Constant(frozenset(strings)))  # type: ignore[arg-type]
+            )
+            negative = False
+        elif operator in ("present", "absent"):
+            negative = operator == "absent"
+            when_text = _is(_load(value), ast.Eq() if negative else ast.NotEq(), ast.Constant(""))
+        else:
+            return None
+        # None never satisfies a positive leaf; anything else but text asks the closure.
+        none = _is(_load(value), ast.Is() if negative else ast.IsNot(), ast.Constant(None))
+        otherwise = ast.BoolOp(
+            ast.Or() if negative else ast.And(), [none, self.closure("c", check.test)]
+        )
+        is_text = _is(_call(_load("type"), read), ast.Is(), _load("str"))
+        return ast.IfExp(is_text, when_text, otherwise)
+
+    # -- the map ---------------------------------------------------------------------------
+
+    def fields_function(self, fields: Fields) -> ast.FunctionDef:
+        mapped = self.mapped(fields)
+        if mapped is None:
+            slow = ast.Return(_call(_load("_s1"), *_record_context()))
+            return self.function("fields", "_s1", [slow])
+        return self.function("fields", "_s1", [*mapped[0], ast.Return(mapped[1])])
+
+    def mapped(self, fields: Fields) -> tuple[list[ast.stmt], ast.expr] | None:
+        """The statements reading the nested records the map reads, and the dict display
+        of the map; None when a target path repeats or lies inside another."""
+        paths = [path for path, _ in fields]
+        if not _tree_shaped(paths):
+            return None
+        self.firsts = {}
+        nested: dict[str, Any] = {}
+        for path, value in fields:
+            node = nested
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = self.value(value)
+        prelude: list[ast.stmt] = []
+        for key, local in self.firsts.items():
+            # _pN = the nested dict's get; a missing or other value reads as missing
+            inner = ast.NamedExpr(
+                ast.Name(local, ast.Store()),
+                _call(_load("_get"), ast.Constant(key), _load("_missing")),
+            )
+            getter = ast.IfExp(
+                _is(_call(_load("type"), inner), ast.Is(), _load("dict")),
+                ast.Attribute(_load(local), "get", ast.Load()),
+                _load("_nothing"),
+            )
+            prelude.append(ast.Assign([ast.Name(local, ast.Store())], getter))
+        return prelude, _display(nested)
+
+    def value(self, value: Value) -> ast.expr:
+        """An expression giving what `value.get` gives."""
+        shape = value.shape
+        if shape and shape[0] == "field":
+            read = self.field(str(shape[1]))
+            if read is not None:
+                found = self.fresh("v")
+                return ast.IfExp(
+                    _is(
+                        ast.NamedExpr(ast.Name(found, ast.Store()), read),
+                        ast.IsNot(),
+                        _load("_missing"),
+                    ),
+                    _load(found),
+                    self.closure("g", value.get),
+                )
+        if shape and shape[0] == "const" and type(shape[1]) in _SCALARS:
+            return ast.Constant(shape[1])
+        if shape and shape[0] == "default" and type(shape[2]) in _SCALARS:
+            return self.defaulted(self.value(shape[1]), shape[2])
+        if shape and shape[0] == "join" and type(shape[1]) is str:
+            parts = ast.Tuple([self.value(part) for part in shape[2:]], ast.Load())
+            return _call(_load("_joined"), ast.Constant(shape[1]), parts)
+        return self.closure("g", value.get)
+
+    def field(self, path: str) -> ast.expr | None:
+        """The inline read of a path of plain keys, giving `_missing` wherever the fast path
+        does not apply (a missing key, a step that is no dict); None for other paths."""
+        keys = path.split(".")
+        if not all(_KEY.match(key) for key in keys):
+            return None
+        if len(keys) == 1:
+            return _call(_load("_get"), ast.Constant(keys[0]), _load("_missing"))
+        first = self.firsts.setdefault(keys[0], self.fresh("p"))
+        found: ast.expr = _call(_load(first), ast.Constant(keys[1]), _load("_missing"))
+        for key in keys[2:]:
+            step = self.fresh("v")
+            found = ast.IfExp(
+                _is(
+                    _call(_load("type"), ast.NamedExpr(ast.Name(step, ast.Store()), found)),
+                    ast.Is(),
+                    _load("dict"),
+                ),
+                _call(
+                    ast.Attribute(_load(step), "get", ast.Load()),
+                    ast.Constant(key),
+                    _load("_missing"),
+                ),
+                _load("_missing"),
+            )
+        return found
+
+    def defaulted(self, inner: ast.expr, default: Any) -> ast.expr:
+        """`inner`, or `default` when it is empty (None, empty text, an empty list)."""
+        found = self.fresh("d")
+        empty = ast.BoolOp(
+            ast.Or(),
+            [
+                _is(
+                    ast.NamedExpr(ast.Name(found, ast.Store()), inner), ast.Is(), ast.Constant(None)
+                ),
+                _is(_load(found), ast.Eq(), ast.Constant("")),
+                _is(_load(found), ast.Eq(), ast.List([], ast.Load())),
+            ],
+        )
+        return ast.IfExp(empty, ast.Constant(default), _load(found))
+
+
+def _display(nested: dict[str, Any]) -> ast.Dict:
+    keys: list[ast.expr | None] = [ast.Constant(key) for key in nested]
+    values = [_display(item) if isinstance(item, dict) else item for item in nested.values()]
+    return ast.Dict(keys, values)
+
+
+def _tree_shaped(paths: list[tuple[str, ...]]) -> bool:
+    """True when no path repeats or lies inside another (a dict display then builds what
+    `set_path` builds, in the same key order)."""
+    seen = set(paths)
+    if len(seen) != len(paths):
+        return False
+    prefixes = {path[:end] for path in paths for end in range(1, len(path))}
+    return not prefixes & seen
+
+
+def _joined(separator: str, parts: tuple[Any, ...]) -> Any:
+    """What ``join`` gives for its parts' values (as the closure: texts stripped, the
+    empty ones left out, None when nothing is left)."""
+    texts = [as_text(part).strip() for part in parts]
+    return separator.join(text for text in texts if text) or None
