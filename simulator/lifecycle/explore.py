@@ -16,9 +16,7 @@ Example:
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import json
+import hashlib
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from typing import Any
 
 from engine.documents import dump_yaml
 from engine.language.ruleset import CompiledRuleset
+from simulator.lifecycle._canon import Fingerprints, canonical
 from simulator.lifecycle.invariants import violations
 from simulator.lifecycle.scenario import Step, ruleset_for
 from simulator.lifecycle.simulation import Simulation
@@ -89,14 +88,15 @@ def _explore(ruleset: CompiledRuleset, depth: int, issues: int) -> Exploration:
     result = Exploration(depth)
     names = [f"I{number}" for number in range(1, issues + 1)]
     start = Simulation(ruleset)
-    seen = {_key(start)}
+    prints = Fingerprints()
+    seen = {state_key(start, prints)}
     queue: deque[tuple[Simulation, list[Step]]] = deque([(start, [])])
     while queue:
         sim, path = queue.popleft()
         if len(path) >= depth:
             continue
         for step in (move for name in names for move in _moves(sim, name)):
-            after = _clone(sim)
+            after = sim.fork()
             _play(after, step)
             result.sequences += 1
             problems = violations(after.fixflo, after.alto, ruleset.settings)
@@ -104,7 +104,7 @@ def _explore(ruleset: CompiledRuleset, depth: int, issues: int) -> Exploration:
                 result.counterexample, result.problems = [*path, step], problems
                 result.states = len(seen)
                 return result
-            key = _key(after)
+            key = state_key(after, prints)
             if key not in seen:
                 seen.add(key)
                 queue.append((after, [*path, step]))
@@ -131,29 +131,47 @@ def _play(sim: Simulation, step: Step) -> None:
         sim.perform(step.event, step.issue, step.details, deliver=step.deliver)
 
 
-def _clone(sim: Simulation) -> Simulation:
-    """A copy whose Alto recognises orders in the copied Fixflo and stamps by the copied
-    clock (the new Simulation binds both)."""
-    alto = copy.deepcopy(dataclasses.replace(sim.alto, identify=None, stamp=None))
-    return Simulation(sim.ruleset, copy.deepcopy(sim.fixflo), alto, copy.copy(sim.clock))
+def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
+    """A 128-bit digest of what tells one explored state from another: each issue's Fixflo
+    snapshots, Alto's works orders, documents, charges, updates and refusals, and the
+    ledger. Two states have the same key exactly when the JSON of those parts (keys sorted)
+    is the same. `prints` digests each shared record once (the worlds of forks share them).
 
-
-def _key(sim: Simulation) -> str:
+    Example:
+        >>> from engine import load_ruleset
+        >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+        >>> _ = sim.perform("report", "I1")
+        >>> state_key(sim) == state_key(sim.fork()) and len(state_key(sim))
+        16
+    """
+    of = (Fingerprints() if prints is None else prints).of
     alto = sim.alto
-    ledger = {
-        key: [e.works_order_id, sorted(e.documents), sorted(e.charges), e.revision]
-        for key, e in alto.ledger.items()
-    }
-    state = [
-        sim.fixflo.history,
-        alto.works_orders,
-        alto.documents,
-        alto.charges,
-        alto.updates,
-        alto.refused,
+    ledger = tuple(
+        (
+            str(key),
+            canonical([e.works_order_id, sorted(e.documents), sorted(e.charges), e.revision]),
+        )
+        for key, e in sorted(alto.ledger.items(), key=_by_key)
+    )
+    state = (
+        tuple(
+            (str(issue), tuple(of(snapshot) for snapshot in snapshots))
+            for issue, snapshots in sorted(sim.fixflo.history.items(), key=_by_key)
+        ),
+        tuple(
+            (str(key), of(order)) for key, order in sorted(alto.works_orders.items(), key=_by_key)
+        ),
+        tuple(of(doc) for doc in alto.documents),
+        tuple(of(charge) for charge in alto.charges),
+        canonical(alto.updates),
+        canonical(alto.refused),
         ledger,
-    ]
-    return json.dumps(state, sort_keys=True, default=str)
+    )
+    return hashlib.blake2b(repr(state).encode(), digest_size=16).digest()  # text, digests
+
+
+def _by_key(item: tuple[Any, Any]) -> str:
+    return str(item[0])
 
 
 def scenario_yaml(

@@ -14,12 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import EvaluationError
 from engine.issues.reconcile import IssueOps, reconcile
+from engine.language.context import Context
 from engine.language.lifecycle import Event, Lifecycle
 from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.clock import Clock
@@ -36,18 +38,57 @@ class Simulation:
     Alto defaults to `AltoWorld.seeded` (the agency the default event details name). Alto
     recognises a works order's issue through `FixfloWorld.issue_for_order` and stamps its
     writes with the clock, unless the worlds given say otherwise.
+
+    A step never changes a record in place: it stores new ones (see `simulator.lifecycle.
+    worlds`), so `fork` is cheap and the fork and this simulation never see each other's
+    steps.
     """
 
     ruleset: CompiledRuleset
     fixflo: FixfloWorld = field(default_factory=FixfloWorld)
     alto: AltoWorld = field(default_factory=AltoWorld.seeded)
     clock: Clock = field(default_factory=Clock)
+    _binds: tuple[bool, bool] = field(default=(False, False), init=False, repr=False, compare=False)
+    _context: Context | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.alto.identify is None:
+        identify, stamp = self.alto.identify is None, self.alto.stamp is None
+        if identify:
             self.alto.identify = self.fixflo.issue_for_order
-        if self.alto.stamp is None:
+        if stamp:
             self.alto.stamp = lambda: self.clock.now().isoformat()
+        self._binds = (identify, stamp)
+
+    def fork(self) -> Simulation:
+        """A simulation that starts where this one is and then goes its own way: what either
+        does later the other never sees, as with a deep copy, but the records neither
+        changes are shared (copy-on-write). Hooks this simulation bound (Alto recognising
+        orders in its Fixflo, stamping by its clock) are bound to the fork's own; hooks
+        given with the worlds are kept. Fixflo's listeners stay with this simulation.
+
+        Example:
+            >>> from engine import load_ruleset
+            >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+            >>> _ = sim.perform("report", "I1")
+            >>> other = sim.fork()
+            >>> _ = other.perform("close_without_job", "I1")
+            >>> sim.fixflo.issues["I1"]["Status"], other.fixflo.issues["I1"]["Status"]
+            ('Reported', 'Closed')
+        """
+        identify, stamp = self._binds
+        alto = self.alto.fork(
+            None if identify else self.alto.identify, None if stamp else self.alto.stamp
+        )
+        forked = Simulation(self.ruleset, self.fixflo.fork(), alto, copy.copy(self.clock))
+        forked._context = self._context
+        return forked
+
+    def context(self) -> Context:
+        """The ruleset's evaluation context (no records: the lifecycle reads only the
+        issue), made once per simulation and shared with its forks."""
+        if self._context is None:
+            self._context = self.ruleset.context()
+        return self._context
 
     @property
     def lifecycle(self) -> Lifecycle:
@@ -59,7 +100,7 @@ class Simulation:
     def legal(self, issue_id: str) -> list[Event]:
         """The events that may happen to `issue_id` now (creating events for a new one)."""
         issue = self.fixflo.issues.get(issue_id)
-        return self.lifecycle.legal_events(issue, self.ruleset.context())
+        return self.lifecycle.legal_events(issue, self.context())
 
     def perform(
         self,
@@ -76,14 +117,16 @@ class Simulation:
         """
         spec = self._legal(event, issue_id)
         now = self.clock.now().isoformat()
-        issue = self.fixflo.issues.get(issue_id) or new_record(issue_id, now)
-        if spec.creates:
-            issue = new_record(issue_id, now)
-        values = {**defaults(event, issue_id, issue, now), **(details or {})}
+        held = self.fixflo.issues.get(issue_id)
+        # a new record, never the held one changed: a fork may share it (copy-on-write)
+        issue = new_record(issue_id, now) if spec.creates or not held else dict(held)
+        given = copy.deepcopy(dict(details)) if details else {}
+        values = {**defaults(event, issue_id, issue, now), **given}
+        _unshare(issue, values)
         write_details(spec, issue, values)
         issue[self.lifecycle.status_field] = spec.to
         issue["StatusChanged"] = self.clock.tick()
-        self.fixflo.save(issue)
+        self.fixflo.keep(issue)
         return self.deliver(issue_id) if deliver else None
 
     def deliver(self, issue_id: str, index: int | None = None) -> IssueOps:
@@ -98,7 +141,7 @@ class Simulation:
                 f"issue {issue_id} has {len(history)} stored snapshots; cannot deliver "
                 f"{'the latest' if index is None else f'snapshot {index}'}"
             )
-        snapshot = self.fixflo.snapshot(issue_id, index)
+        snapshot = history[-1 if index is None else index]  # read, never changed: no copy
         result = reconcile(self.ruleset, snapshot, self.alto.holding(issue_id))
         self.alto.apply(result)
         return result
@@ -115,3 +158,20 @@ class Simulation:
                 f"event {event!r} is not legal for issue {issue_id} at status {status!r}"
             )
         return spec
+
+
+def _unshare(issue: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Give `issue` (a shallow copy of a held record) copies of the mappings each dotted
+    path of `values` writes into (``Job`` for ``Job.id``), so writing them changes nothing
+    a fork shares."""
+    copied: set[int] = set()
+    for path in values:
+        node = issue
+        for key in path.split(".")[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                break
+            if id(child) not in copied:
+                child = node[key] = dict(child)
+                copied.add(id(child))
+            node = child
