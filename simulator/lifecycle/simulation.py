@@ -59,12 +59,13 @@ class Simulation:
             self.alto.stamp = lambda: self.clock.now().isoformat()
         self._binds = (identify, stamp)
 
-    def fork(self) -> Simulation:
+    def fork(self, ruleset: CompiledRuleset | None = None) -> Simulation:
         """A simulation that starts where this one is and then goes its own way: what either
         does later the other never sees, as with a deep copy, but the records neither
         changes are shared (copy-on-write). Hooks this simulation bound (Alto recognising
         orders in its Fixflo, stamping by its clock) are bound to the fork's own; hooks
-        given with the worlds are kept. Fixflo's listeners stay with this simulation.
+        given with the worlds are kept. Fixflo's listeners stay with this simulation. The
+        fork reconciles with `ruleset` when given (a timeline replayed after a reload).
 
         Example:
             >>> from engine import load_ruleset
@@ -79,8 +80,9 @@ class Simulation:
         alto = self.alto.fork(
             None if identify else self.alto.identify, None if stamp else self.alto.stamp
         )
-        forked = Simulation(self.ruleset, self.fixflo.fork(), alto, copy.copy(self.clock))
-        forked._context = self._context
+        rules = self.ruleset if ruleset is None else ruleset
+        forked = Simulation(rules, self.fixflo.fork(), alto, copy.copy(self.clock))
+        forked._context = self._context if rules is self.ruleset else None
         return forked
 
     def context(self) -> Context:
