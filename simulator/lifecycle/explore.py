@@ -7,6 +7,18 @@ snapshots, under each of a few agency settings (`SETTINGS`: who pays, who invoic
 addressed to). Legal moves come from the ruleset (``cancel_job`` among them). Equal states
 are explored once; the first violation found is on a shortest sequence.
 
+Each move is played on a `Simulation.fork` of the state it leaves (copy-on-write), and a
+state is known by `state_key`, a 128-bit digest of its parts.
+
+**Symmetry reduction** (over two or more issues, unless ``reduce=False``): issues nobody
+has touched yet are interchangeable (the simulation treats an issue id as a name: what it
+derives from the id, such as ``J-I2`` or a media id, it derives alike for any id), so a
+move on an untouched issue is tried only on the first untouched one. A state so skipped
+is the same as one explored but for the names of the issues, and its violations are theirs
+under the same renaming: no violation is missed and the shortest counterexample is as short
+(it may name the issues the other way round). States and sequences are then fewer; over one
+issue nothing changes.
+
 Example:
     >>> from engine import load_ruleset
     >>> result = explore(load_ruleset("rulesets/alto-fixflo/v2.yaml"), depth=3)
@@ -68,13 +80,16 @@ def explore(
     depth: int,
     issues: int = 1,
     settings: tuple[Mapping[str, Any], ...] = SETTINGS,
+    *,
+    reduce: bool = True,
 ) -> Exploration:
     """Every sequence of moves on `issues` issues up to `depth`, breadth first, under each
     of `settings` in turn; stops at the first violation (so the counterexample is a
-    shortest one under its settings). Counts add up over the settings."""
+    shortest one under its settings). Counts add up over the settings. `reduce`: apply the
+    symmetry reduction (see the module's text; it changes nothing over one issue)."""
     total = Exploration(depth)
     for variant in settings:
-        found = _explore(ruleset_for(ruleset, variant), depth, issues)
+        found = _explore(ruleset_for(ruleset, variant), depth, issues, reduce=reduce)
         total.states += found.states
         total.sequences += found.sequences
         if found.counterexample is not None:
@@ -84,18 +99,28 @@ def explore(
     return total
 
 
-def _explore(ruleset: CompiledRuleset, depth: int, issues: int) -> Exploration:
+def _explore(
+    ruleset: CompiledRuleset,
+    depth: int,
+    issues: int,
+    *,
+    reduce: bool = True,
+    paths: dict[bytes, list[Step]] | None = None,
+) -> Exploration:
+    """One setting's exploration; `paths`, when given, gets the path to each state seen."""
     result = Exploration(depth)
     names = [f"I{number}" for number in range(1, issues + 1)]
     start = Simulation(ruleset)
     prints = Fingerprints()
     seen = {state_key(start, prints)}
+    if paths is not None:
+        paths.update({key: [] for key in seen})
     queue: deque[tuple[Simulation, list[Step]]] = deque([(start, [])])
     while queue:
         sim, path = queue.popleft()
         if len(path) >= depth:
             continue
-        for step in (move for name in names for move in _moves(sim, name)):
+        for step in (move for name in _movable(sim, names, reduce) for move in _moves(sim, name)):
             after = sim.fork()
             _play(after, step)
             result.sequences += 1
@@ -108,8 +133,20 @@ def _explore(ruleset: CompiledRuleset, depth: int, issues: int) -> Exploration:
             if key not in seen:
                 seen.add(key)
                 queue.append((after, [*path, step]))
+                if paths is not None:
+                    paths[key] = [*path, step]
     result.states = len(seen)
     return result
+
+
+def _movable(sim: Simulation, names: list[str], reduce: bool) -> list[str]:
+    """The issues to try moves on: all, or (`reduce`) the touched ones and the first
+    untouched one (untouched issues are interchangeable: see the module's text)."""
+    if not reduce:
+        return names
+    touched = sim.fixflo.history
+    fresh = [name for name in names if name not in touched]
+    return [name for name in names if name in touched or name == fresh[0]]
 
 
 def _moves(sim: Simulation, issue: str) -> list[Step]:
