@@ -144,7 +144,7 @@ class Simulation:
                 f"{'the latest' if index is None else f'snapshot {index}'}"
             )
         snapshot = history[-1 if index is None else index]  # read, never changed: no copy
-        result = reconcile(self.ruleset, snapshot, self.alto.holding(issue_id))
+        result = reconcile(self.ruleset, snapshot, self.alto.holding(issue_id), self.context())
         self.alto.apply(result)
         return result
 
