@@ -205,7 +205,8 @@ def _report(now: dict[str, Any], base: dict[str, Any] | None) -> None:
                 sys.exit(f"the baseline and this tree disagree on {key}: {base[key]} != {now[key]}")
     print(f"steps replayed: {now['steps']}, violations seen: {now['violations']} (both agree)")
     print(_ratio_line("steps_per_s", now["steps_per_s"], figures.get("steps_per_s"), True))
-    for key in sorted(k for k in now if k.startswith("explore_") and not k.endswith("counts")):
+    explored = [k for k in now if k.startswith("explore_") and not k.endswith("counts")]
+    for key in sorted(explored, key=lambda name: int(name.split("_")[1])):
         counts = now[f"{key}_counts"]
         if base is not None and f"{key}_counts" in base and base[f"{key}_counts"] != counts:
             print(f"  note: {key} states/sequences {counts} differ from the baseline's "

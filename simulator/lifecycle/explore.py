@@ -8,7 +8,8 @@ addressed to). Legal moves come from the ruleset (``cancel_job`` among them). Eq
 are explored once; the first violation found is on a shortest sequence.
 
 Each move is played on a `Simulation.fork` of the state it leaves (copy-on-write), and a
-state is known by `state_key`, a 128-bit digest of its parts.
+state is known by `state_key`, a 128-bit digest of its parts; the invariants are checked
+once per state (a state reached again held them when first reached).
 
 **Symmetry reduction** (over two or more issues, unless ``reduce=False``): issues nobody
 has touched yet are interchangeable (the simulation treats an issue id as a name: what it
@@ -124,17 +125,18 @@ def _explore(
             after = sim.fork()
             _play(after, step)
             result.sequences += 1
+            key = state_key(after, prints)
+            if key in seen:
+                continue  # its invariants held when it was first seen
             problems = violations(after.fixflo, after.alto, ruleset.settings)
             if problems:
                 result.counterexample, result.problems = [*path, step], problems
                 result.states = len(seen)
                 return result
-            key = state_key(after, prints)
-            if key not in seen:
-                seen.add(key)
-                queue.append((after, [*path, step]))
-                if paths is not None:
-                    paths[key] = [*path, step]
+            seen.add(key)
+            queue.append((after, [*path, step]))
+            if paths is not None:
+                paths[key] = [*path, step]
     result.states = len(seen)
     return result
 
