@@ -185,13 +185,11 @@ def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
     """
     of = (Fingerprints() if prints is None else prints).of
     alto = sim.alto
-    ledger = tuple(
-        (
-            str(key),
-            canonical([e.works_order_id, sorted(e.documents), sorted(e.charges), e.revision]),
-        )
+    ledger = tuple(  # ids and names are text (or None): their repr tells them apart
+        (str(key), e.works_order_id, tuple(sorted(e.documents)), tuple(sorted(e.charges)),
+         canonical(e.revision))
         for key, e in sorted(alto.ledger.items(), key=_by_key)
-    )
+    )  # fmt: skip
     state = (
         tuple(
             (str(issue), tuple(of(snapshot) for snapshot in snapshots))
@@ -202,8 +200,8 @@ def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
         ),
         tuple(of(doc) for doc in alto.documents),
         tuple(of(charge) for charge in alto.charges),
-        canonical(alto.updates),
-        canonical(alto.refused),
+        tuple(alto.updates),  # (works order id, status) pairs of text
+        tuple(alto.refused),  # sentences
         ledger,
     )
     return hashlib.blake2b(repr(state).encode(), digest_size=16).digest()  # text, digests
