@@ -112,6 +112,7 @@ def _explore(
     result = Exploration(depth)
     names = [f"I{number}" for number in range(1, issues + 1)]
     start = Simulation(ruleset)
+    start.remember_reconciles()  # the same snapshot meets the same holding in many states
     prints = Fingerprints()
     seen = {state_key(start, prints)}
     if paths is not None:

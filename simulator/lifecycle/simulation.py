@@ -50,6 +50,9 @@ class Simulation:
     clock: Clock = field(default_factory=Clock)
     _binds: tuple[bool, bool] = field(default=(False, False), init=False, repr=False, compare=False)
     _context: Context | None = field(default=None, init=False, repr=False, compare=False)
+    _memo: dict[tuple[Any, ...], tuple[Any, Any, IssueOps]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         identify, stamp = self.alto.identify is None, self.alto.stamp is None
@@ -82,8 +85,18 @@ class Simulation:
         )
         rules = self.ruleset if ruleset is None else ruleset
         forked = Simulation(rules, self.fixflo.fork(), alto, copy.copy(self.clock))
-        forked._context = self._context if rules is self.ruleset else None
+        same = rules is self.ruleset
+        forked._context, forked._memo = (self._context, self._memo) if same else (None, None)
         return forked
+
+    def remember_reconciles(self) -> None:
+        """Remember each reconcile by the snapshot delivered and what Alto holds for the
+        issue, for this simulation and its later forks: an explorer delivers the same
+        snapshot against the same holding again and again. Sound because no step changes
+        a record in place; do not call it on a simulation whose records you change by hand.
+        """
+        if self._memo is None:
+            self._memo = {}
 
     def context(self) -> Context:
         """The ruleset's evaluation context (no records: the lifecycle reads only the
@@ -144,8 +157,22 @@ class Simulation:
                 f"{'the latest' if index is None else f'snapshot {index}'}"
             )
         snapshot = history[-1 if index is None else index]  # read, never changed: no copy
-        result = reconcile(self.ruleset, snapshot, self.alto.holding(issue_id), self.context())
+        result = self._reconcile(issue_id, snapshot)
         self.alto.apply(result)
+        return result
+
+    def _reconcile(self, issue_id: str, snapshot: dict[str, Any]) -> IssueOps:
+        held = self.alto.holding(issue_id)
+        if self._memo is None:
+            return reconcile(self.ruleset, snapshot, held, self.context())
+        entry = self.alto.ledger.get(issue_id)
+        order = self.alto.works_orders.get("" if entry is None else entry.works_order_id or "")
+        key = (id(snapshot), id(order), held.documents, held.charges, repr(held.revision))
+        known = self._memo.get(key)
+        if known is not None and known[0] is snapshot and known[1] is order:
+            return known[2]
+        result = reconcile(self.ruleset, snapshot, held, self.context())
+        self._memo[key] = (snapshot, order, result)  # held: their ids are not reused
         return result
 
     def _legal(self, event: str, issue_id: str) -> Event:

@@ -1,6 +1,7 @@
 """`Simulation.fork` is indistinguishable from a deep copy: over random step sequences the
-fork and a deep copy report the same after every step (same reports, same violations), and
-neither the parent nor the fork sees the other's later steps. The explorer's 128-bit state
+fork and a deep copy report the same after every step (same reports, same violations, with
+or without reconciles remembered across forks), and neither the parent nor the fork sees
+the other's later steps. The explorer's 128-bit state
 key tells states apart exactly as its former JSON key did."""
 
 from __future__ import annotations
@@ -83,11 +84,13 @@ CASES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCh
 
 
 @CASES
-@given(data=st.data(), before=st.integers(0, 6), after=st.integers(1, 8))
+@given(data=st.data(), before=st.integers(0, 6), after=st.integers(1, 8), remember=st.booleans())
 def test_a_fork_is_indistinguishable_from_a_deep_copy(
-    data: st.DataObject, before: int, after: int
+    data: st.DataObject, before: int, after: int, remember: bool
 ) -> None:
     parent = Simulation(RULESET)
+    if remember:  # as the explorer does: reconciles remembered across forks
+        parent.remember_reconciles()
     _walk(data, parent, before)
     held = _world(parent)
     steps = _walk(data, _deep_copy(parent), after)  # legal moves from here, drawn on a copy
