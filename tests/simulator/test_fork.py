@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.issues.reconcile import IssueOps
 from simulator.lifecycle import Simulation, Step, violations
 from simulator.lifecycle.explore import VARIANTS, state_key
 from simulator.lifecycle.play import report
@@ -59,6 +60,7 @@ def _moves(sim: Simulation, issue: str) -> list[Step]:
 
 
 def _play(sim: Simulation, index: int, step: Step) -> dict[str, Any]:
+    result: IssueOps | None
     if step.event is None:
         result = sim.deliver(step.issue, step.redeliver)
     else:
@@ -68,7 +70,7 @@ def _play(sim: Simulation, index: int, step: Step) -> dict[str, Any]:
 
 def _walk(data: st.DataObject, sim: Simulation, steps: int) -> list[Step]:
     """Up to `steps` random legal moves played on `sim`; the moves played."""
-    played = []
+    played: list[Step] = []
     for _ in range(steps):
         issue = data.draw(st.sampled_from(ISSUES))
         moves = _moves(sim, issue)
