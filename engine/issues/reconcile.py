@@ -100,8 +100,16 @@ class _Run:
     blocked: dict[str, str] = field(default_factory=dict)  # works_order/charge -> rule id
 
 
-def reconcile(ruleset: CompiledRuleset, issue: Mapping[str, Any], held: AltoHolding) -> IssueOps:
+def reconcile(
+    ruleset: CompiledRuleset,
+    issue: Mapping[str, Any],
+    held: AltoHolding,
+    context: Context | None = None,
+) -> IssueOps:
     """The operations that make Alto agree with `issue`, each with its reasons.
+
+    `context`: the ruleset's evaluation context to reuse (one is made when None), as a
+    simulation reconciling many snapshots does.
 
     What Alto must hold is the ruleset's: the status (or the first of its `cases` that
     holds) names the works order status, the fields copied, the documents and the charge;
@@ -119,7 +127,7 @@ def reconcile(ruleset: CompiledRuleset, issue: Mapping[str, Any], held: AltoHold
         raise EvaluationError(f"issue status {status!r} is not declared in the lifecycle")
     key = lifecycle.read_key(issue)
     revision = lifecycle.read_revision(issue) if lifecycle.read_revision else None
-    run = _Run(lifecycle, issue, held, ruleset.context(), str(key))
+    run = _Run(lifecycle, issue, held, ruleset.context() if context is None else context, str(key))
     if _stale(revision, held.revision):
         return _ignored(run, declared, revision)
     spec, case = declared.resolve(issue, run.context)

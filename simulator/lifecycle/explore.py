@@ -7,6 +7,19 @@ snapshots, under each of a few agency settings (`SETTINGS`: who pays, who invoic
 addressed to). Legal moves come from the ruleset (``cancel_job`` among them). Equal states
 are explored once; the first violation found is on a shortest sequence.
 
+Each move is played on a `Simulation.fork` of the state it leaves (copy-on-write), and a
+state is known by `state_key`, a 128-bit digest of its parts; the invariants are checked
+once per state (a state reached again held them when first reached).
+
+**Symmetry reduction** (over two or more issues, unless ``reduce=False``): issues nobody
+has touched yet are interchangeable (the simulation treats an issue id as a name: what it
+derives from the id, such as ``J-I2`` or a media id, it derives alike for any id), so a
+move on an untouched issue is tried only on the first untouched one. A state so skipped
+is the same as one explored but for the names of the issues, and its violations are theirs
+under the same renaming: no violation is missed and the shortest counterexample is as short
+(it may name the issues the other way round). States and sequences are then fewer; over one
+issue nothing changes.
+
 Example:
     >>> from engine import load_ruleset
     >>> result = explore(load_ruleset("rulesets/alto-fixflo/v2.yaml"), depth=3)
@@ -16,9 +29,7 @@ Example:
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import json
+import hashlib
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +37,7 @@ from typing import Any
 
 from engine.documents import dump_yaml
 from engine.language.ruleset import CompiledRuleset
+from simulator.lifecycle._canon import Fingerprints, canonical
 from simulator.lifecycle.invariants import violations
 from simulator.lifecycle.scenario import Step, ruleset_for
 from simulator.lifecycle.simulation import Simulation
@@ -69,13 +81,16 @@ def explore(
     depth: int,
     issues: int = 1,
     settings: tuple[Mapping[str, Any], ...] = SETTINGS,
+    *,
+    reduce: bool = True,
 ) -> Exploration:
     """Every sequence of moves on `issues` issues up to `depth`, breadth first, under each
     of `settings` in turn; stops at the first violation (so the counterexample is a
-    shortest one under its settings). Counts add up over the settings."""
+    shortest one under its settings). Counts add up over the settings. `reduce`: apply the
+    symmetry reduction (see the module's text; it changes nothing over one issue)."""
     total = Exploration(depth)
     for variant in settings:
-        found = _explore(ruleset_for(ruleset, variant), depth, issues)
+        found = _explore(ruleset_for(ruleset, variant), depth, issues, reduce=reduce)
         total.states += found.states
         total.sequences += found.sequences
         if found.counterexample is not None:
@@ -85,31 +100,56 @@ def explore(
     return total
 
 
-def _explore(ruleset: CompiledRuleset, depth: int, issues: int) -> Exploration:
+def _explore(
+    ruleset: CompiledRuleset,
+    depth: int,
+    issues: int,
+    *,
+    reduce: bool = True,
+    paths: dict[bytes, list[Step]] | None = None,
+) -> Exploration:
+    """One setting's exploration; `paths`, when given, gets the path to each state seen."""
     result = Exploration(depth)
     names = [f"I{number}" for number in range(1, issues + 1)]
     start = Simulation(ruleset)
-    seen = {_key(start)}
+    start.remember_reconciles()  # the same snapshot meets the same holding in many states
+    prints = Fingerprints()
+    seen = {state_key(start, prints)}
+    if paths is not None:
+        paths.update({key: [] for key in seen})
     queue: deque[tuple[Simulation, list[Step]]] = deque([(start, [])])
     while queue:
         sim, path = queue.popleft()
         if len(path) >= depth:
             continue
-        for step in (move for name in names for move in _moves(sim, name)):
-            after = _clone(sim)
+        for step in (move for name in _movable(sim, names, reduce) for move in _moves(sim, name)):
+            after = sim.fork()
             _play(after, step)
             result.sequences += 1
+            key = state_key(after, prints)
+            if key in seen:
+                continue  # its invariants held when it was first seen
             problems = violations(after.fixflo, after.alto, ruleset.settings)
             if problems:
                 result.counterexample, result.problems = [*path, step], problems
                 result.states = len(seen)
                 return result
-            key = _key(after)
-            if key not in seen:
-                seen.add(key)
-                queue.append((after, [*path, step]))
+            seen.add(key)
+            queue.append((after, [*path, step]))
+            if paths is not None:
+                paths[key] = [*path, step]
     result.states = len(seen)
     return result
+
+
+def _movable(sim: Simulation, names: list[str], reduce: bool) -> list[str]:
+    """The issues to try moves on: all, or (`reduce`) the touched ones and the first
+    untouched one (untouched issues are interchangeable: see the module's text)."""
+    if not reduce:
+        return names
+    touched = sim.fixflo.history
+    fresh = [name for name in names if name not in touched]
+    return [name for name in names if name in touched or name == fresh[0]]
 
 
 def _moves(sim: Simulation, issue: str) -> list[Step]:
@@ -131,29 +171,45 @@ def _play(sim: Simulation, step: Step) -> None:
         sim.perform(step.event, step.issue, step.details, deliver=step.deliver)
 
 
-def _clone(sim: Simulation) -> Simulation:
-    """A copy whose Alto recognises orders in the copied Fixflo and stamps by the copied
-    clock (the new Simulation binds both)."""
-    alto = copy.deepcopy(dataclasses.replace(sim.alto, identify=None, stamp=None))
-    return Simulation(sim.ruleset, copy.deepcopy(sim.fixflo), alto, copy.copy(sim.clock))
+def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
+    """A 128-bit digest of what tells one explored state from another: each issue's Fixflo
+    snapshots, Alto's works orders, documents, charges, updates and refusals, and the
+    ledger. Two states have the same key exactly when the JSON of those parts (keys sorted)
+    is the same. `prints` digests each shared record once (the worlds of forks share them).
 
-
-def _key(sim: Simulation) -> str:
+    Example:
+        >>> from engine import load_ruleset
+        >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+        >>> _ = sim.perform("report", "I1")
+        >>> state_key(sim) == state_key(sim.fork()) and len(state_key(sim))
+        16
+    """
+    of = (Fingerprints() if prints is None else prints).of
     alto = sim.alto
-    ledger = {
-        key: [e.works_order_id, sorted(e.documents), sorted(e.charges), e.revision]
-        for key, e in alto.ledger.items()
-    }
-    state = [
-        sim.fixflo.history,
-        alto.works_orders,
-        alto.documents,
-        alto.charges,
-        alto.updates,
-        alto.refused,
+    ledger = tuple(  # ids and names are text (or None): their repr tells them apart
+        (str(key), e.works_order_id, tuple(sorted(e.documents)), tuple(sorted(e.charges)),
+         canonical(e.revision))
+        for key, e in sorted(alto.ledger.items(), key=_by_key)
+    )  # fmt: skip
+    state = (
+        tuple(
+            (str(issue), tuple(of(snapshot) for snapshot in snapshots))
+            for issue, snapshots in sorted(sim.fixflo.history.items(), key=_by_key)
+        ),
+        tuple(
+            (str(key), of(order)) for key, order in sorted(alto.works_orders.items(), key=_by_key)
+        ),
+        tuple(of(doc) for doc in alto.documents),
+        tuple(of(charge) for charge in alto.charges),
+        tuple(alto.updates),  # (works order id, status) pairs of text
+        tuple(alto.refused),  # sentences
         ledger,
-    ]
-    return json.dumps(state, sort_keys=True, default=str)
+    )
+    return hashlib.blake2b(repr(state).encode(), digest_size=16).digest()  # text, digests
+
+
+def _by_key(item: tuple[Any, Any]) -> str:
+    return str(item[0])
 
 
 def scenario_yaml(

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from simulator.lifecycle._canon import digest
 from simulator.lifecycle.worlds import AltoWorld, FixfloWorld, first_segment, same_instant
 
 if TYPE_CHECKING:
@@ -322,13 +323,9 @@ def contract_problems(alto: AltoWorld) -> list[str]:
     as a ``POST /work-orders`` body, each charge form as a ``POST`` to its route, each
     document in the world's shape."""
     found = [f"works order {key}: {text}" for key, order in alto.works_orders.items()
-             for text in [*_refused("POST", "/work-orders", _order_body(order)),
-                          *_order_text(order)]]  # fmt: skip
+             for text in _order_refused(order)]  # fmt: skip
     for charge in alto.charges:
-        path = _charge_path(charge)
-        found += [
-            f"charge {charge.get('id')}: {text}" for text in _refused("POST", path, _form(charge))
-        ]
+        found += [f"charge {charge.get('id')}: {text}" for text in _charge_refused(charge)]
     for doc in alto.documents:
         extra = sorted(set(doc) - _DOCUMENT_KEYS)
         if extra or doc.get("linkedId") not in alto.works_orders:
@@ -336,6 +333,37 @@ def contract_problems(alto: AltoWorld) -> list[str]:
                 f"document {doc.get('id')}: keys {extra} or a link to no works order (W-09)"
             )
     return found
+
+
+_VERDICTS: dict[tuple[str, bytes], tuple[str, ...]] = {}
+"""What the contract said of each works order and charge checked, by the digest of its
+content (the same record is checked once, however many explored states hold it)."""
+_VERDICTS_HELD: Final = 20_000
+
+
+def _verdict(
+    kind: str, record: Mapping[str, Any], judge: Callable[[], Iterable[str]]
+) -> tuple[str, ...]:
+    """`judge()`'s problems with `record`, remembered by the record's content."""
+    key = (kind, digest(record))
+    found = _VERDICTS.get(key)
+    if found is None:
+        if len(_VERDICTS) >= _VERDICTS_HELD:
+            _VERDICTS.clear()
+        found = _VERDICTS[key] = tuple(judge())
+    return found
+
+
+def _order_refused(order: Mapping[str, Any]) -> tuple[str, ...]:
+    return _verdict(
+        "order",
+        order,
+        lambda: [*_refused("POST", "/work-orders", _order_body(order)), *_order_text(order)],
+    )
+
+
+def _charge_refused(charge: Mapping[str, Any]) -> tuple[str, ...]:
+    return _verdict("charge", charge, lambda: _refused("POST", _charge_path(charge), _form(charge)))
 
 
 def _order_text(order: Mapping[str, Any]) -> Iterator[str]:

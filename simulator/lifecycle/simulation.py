@@ -14,12 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import EvaluationError
 from engine.issues.reconcile import IssueOps, reconcile
+from engine.language.context import Context
 from engine.language.lifecycle import Event, Lifecycle
 from engine.language.ruleset import CompiledRuleset
 from simulator.lifecycle.clock import Clock
@@ -36,18 +38,72 @@ class Simulation:
     Alto defaults to `AltoWorld.seeded` (the agency the default event details name). Alto
     recognises a works order's issue through `FixfloWorld.issue_for_order` and stamps its
     writes with the clock, unless the worlds given say otherwise.
+
+    A step never changes a record in place: it stores new ones (see `simulator.lifecycle.
+    worlds`), so `fork` is cheap and the fork and this simulation never see each other's
+    steps.
     """
 
     ruleset: CompiledRuleset
     fixflo: FixfloWorld = field(default_factory=FixfloWorld)
     alto: AltoWorld = field(default_factory=AltoWorld.seeded)
     clock: Clock = field(default_factory=Clock)
+    _binds: tuple[bool, bool] = field(default=(False, False), init=False, repr=False, compare=False)
+    _context: Context | None = field(default=None, init=False, repr=False, compare=False)
+    _memo: dict[tuple[Any, ...], tuple[Any, Any, IssueOps]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        if self.alto.identify is None:
+        identify, stamp = self.alto.identify is None, self.alto.stamp is None
+        if identify:
             self.alto.identify = self.fixflo.issue_for_order
-        if self.alto.stamp is None:
+        if stamp:
             self.alto.stamp = lambda: self.clock.now().isoformat()
+        self._binds = (identify, stamp)
+
+    def fork(self, ruleset: CompiledRuleset | None = None) -> Simulation:
+        """A simulation that starts where this one is and then goes its own way: what either
+        does later the other never sees, as with a deep copy, but the records neither
+        changes are shared (copy-on-write). Hooks this simulation bound (Alto recognising
+        orders in its Fixflo, stamping by its clock) are bound to the fork's own; hooks
+        given with the worlds are kept. Fixflo's listeners stay with this simulation. The
+        fork reconciles with `ruleset` when given (a timeline replayed after a reload).
+
+        Example:
+            >>> from engine import load_ruleset
+            >>> sim = Simulation(load_ruleset("rulesets/alto-fixflo/v2.yaml"))
+            >>> _ = sim.perform("report", "I1")
+            >>> other = sim.fork()
+            >>> _ = other.perform("close_without_job", "I1")
+            >>> sim.fixflo.issues["I1"]["Status"], other.fixflo.issues["I1"]["Status"]
+            ('Reported', 'Closed')
+        """
+        identify, stamp = self._binds
+        alto = self.alto.fork(
+            None if identify else self.alto.identify, None if stamp else self.alto.stamp
+        )
+        rules = self.ruleset if ruleset is None else ruleset
+        forked = Simulation(rules, self.fixflo.fork(), alto, copy.copy(self.clock))
+        same = rules is self.ruleset
+        forked._context, forked._memo = (self._context, self._memo) if same else (None, None)
+        return forked
+
+    def remember_reconciles(self) -> None:
+        """Remember each reconcile by the snapshot delivered and what Alto holds for the
+        issue, for this simulation and its later forks: an explorer delivers the same
+        snapshot against the same holding again and again. Sound because no step changes
+        a record in place; do not call it on a simulation whose records you change by hand.
+        """
+        if self._memo is None:
+            self._memo = {}
+
+    def context(self) -> Context:
+        """The ruleset's evaluation context (no records: the lifecycle reads only the
+        issue), made once per simulation and shared with its forks."""
+        if self._context is None:
+            self._context = self.ruleset.context()
+        return self._context
 
     @property
     def lifecycle(self) -> Lifecycle:
@@ -59,7 +115,7 @@ class Simulation:
     def legal(self, issue_id: str) -> list[Event]:
         """The events that may happen to `issue_id` now (creating events for a new one)."""
         issue = self.fixflo.issues.get(issue_id)
-        return self.lifecycle.legal_events(issue, self.ruleset.context())
+        return self.lifecycle.legal_events(issue, self.context())
 
     def perform(
         self,
@@ -76,14 +132,16 @@ class Simulation:
         """
         spec = self._legal(event, issue_id)
         now = self.clock.now().isoformat()
-        issue = self.fixflo.issues.get(issue_id) or new_record(issue_id, now)
-        if spec.creates:
-            issue = new_record(issue_id, now)
-        values = {**defaults(event, issue_id, issue, now), **(details or {})}
+        held = self.fixflo.issues.get(issue_id)
+        # a new record, never the held one changed: a fork may share it (copy-on-write)
+        issue = new_record(issue_id, now) if spec.creates or not held else dict(held)
+        given = copy.deepcopy(dict(details)) if details else {}
+        values = {**defaults(event, issue_id, issue, now), **given}
+        _unshare(issue, values)
         write_details(spec, issue, values)
         issue[self.lifecycle.status_field] = spec.to
         issue["StatusChanged"] = self.clock.tick()
-        self.fixflo.save(issue)
+        self.fixflo.keep(issue)
         return self.deliver(issue_id) if deliver else None
 
     def deliver(self, issue_id: str, index: int | None = None) -> IssueOps:
@@ -98,9 +156,23 @@ class Simulation:
                 f"issue {issue_id} has {len(history)} stored snapshots; cannot deliver "
                 f"{'the latest' if index is None else f'snapshot {index}'}"
             )
-        snapshot = self.fixflo.snapshot(issue_id, index)
-        result = reconcile(self.ruleset, snapshot, self.alto.holding(issue_id))
+        snapshot = history[-1 if index is None else index]  # read, never changed: no copy
+        result = self._reconcile(issue_id, snapshot)
         self.alto.apply(result)
+        return result
+
+    def _reconcile(self, issue_id: str, snapshot: dict[str, Any]) -> IssueOps:
+        held = self.alto.holding(issue_id)
+        if self._memo is None:
+            return reconcile(self.ruleset, snapshot, held, self.context())
+        entry = self.alto.ledger.get(issue_id)
+        order = self.alto.works_orders.get("" if entry is None else entry.works_order_id or "")
+        key = (id(snapshot), id(order), held.documents, held.charges, repr(held.revision))
+        known = self._memo.get(key)
+        if known is not None and known[0] is snapshot and known[1] is order:
+            return known[2]
+        result = reconcile(self.ruleset, snapshot, held, self.context())
+        self._memo[key] = (snapshot, order, result)  # held: their ids are not reused
         return result
 
     def _legal(self, event: str, issue_id: str) -> Event:
@@ -115,3 +187,20 @@ class Simulation:
                 f"event {event!r} is not legal for issue {issue_id} at status {status!r}"
             )
         return spec
+
+
+def _unshare(issue: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Give `issue` (a shallow copy of a held record) copies of the mappings each dotted
+    path of `values` writes into (``Job`` for ``Job.id``), so writing them changes nothing
+    a fork shares."""
+    copied: set[int] = set()
+    for path in values:
+        node = issue
+        for key in path.split(".")[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                break
+            if id(child) not in copied:
+                child = node[key] = dict(child)
+                copied.add(id(child))
+            node = child

@@ -21,6 +21,12 @@ it, or the issue `identify` recognises it as), the ledger (for each issue, the w
 documents and charges it sent and the revision it last agreed with) and the idempotency
 ``keys``. Alto applies operations exactly as given: a duplicate operation makes a duplicate
 record, so the invariants see what a wrong ruleset would do.
+
+Both worlds `fork` copy-on-write: a fork has its own containers but shares every record
+(issue, snapshot, works order, document, charge, tenancy), and neither world changes a record
+in place afterwards: a write stores a new record (`FixfloWorld.keep`, `AltoWorld.apply`).
+Whoever changes a held record in place by hand (a test breaking a world on purpose) changes
+it for every fork that shares it.
 """
 
 from __future__ import annotations
@@ -123,6 +129,41 @@ class FixfloWorld:
             listener(copy.deepcopy(previous), copy.deepcopy(snapshot))
         return snapshot
 
+    def keep(self, issue: dict[str, Any]) -> dict[str, Any]:
+        """Store `issue` as its newest snapshot *without copying it*: the world owns it from
+        now on and nobody changes it in place (forks share it). Listeners hear as in `save`.
+
+        Example:
+            >>> world = FixfloWorld()
+            >>> kept = world.keep({"Id": "I1", "Status": "Reported"})
+            >>> world.issues["I1"] is kept is world.history["I1"][-1]
+            True
+        """
+        issue_id = str(issue["Id"])
+        self.issues[issue_id] = issue
+        earlier = self.history.setdefault(issue_id, [])
+        previous = earlier[-1] if earlier else None
+        earlier.append(issue)
+        for listener in list(self.listeners):
+            listener(copy.deepcopy(previous), copy.deepcopy(issue))
+        return issue
+
+    def fork(self) -> FixfloWorld:
+        """A world that starts as this one and then goes its own way, sharing the records
+        (copy-on-write, see the module's text); it has no listeners (nobody hears of a
+        what-if world's saves).
+
+        Example:
+            >>> world = FixfloWorld()
+            >>> _ = world.keep({"Id": "I1", "Status": "Reported"})
+            >>> other = world.fork()
+            >>> _ = other.keep({"Id": "I1", "Status": "Closed"})
+            >>> world.issues["I1"]["Status"], len(world.history["I1"]), len(other.history["I1"])
+            ('Reported', 1, 2)
+        """
+        history = {issue_id: list(snapshots) for issue_id, snapshots in self.history.items()}
+        return FixfloWorld(dict(self.issues), history)
+
     def listen(self, callback: Listener) -> None:
         """Call `callback` after every save with ``(previous, new)`` snapshots.
 
@@ -173,6 +214,12 @@ class LedgerEntry:
     charges: set[str] = field(default_factory=set)
     revision: Any = None
 
+    def copy(self) -> LedgerEntry:
+        """An entry equal to this one, with sets of its own."""
+        return LedgerEntry(
+            self.works_order_id, set(self.documents), set(self.charges), self.revision
+        )
+
 
 @dataclass
 class AltoWorld:
@@ -207,6 +254,36 @@ class AltoWorld:
         tenancy = {"propertyId": "P1", "startDate": "2025-09-01", "places": [place]}
         return cls(tenancies={"TY1": tenancy})
 
+    def fork(
+        self,
+        identify: Callable[[Mapping[str, Any]], str | None] | None = None,
+        stamp: Callable[[], str] | None = None,
+    ) -> AltoWorld:
+        """A world that starts as this one and then goes its own way, sharing the records
+        (copy-on-write, see the module's text), with `identify` and `stamp` as given (None:
+        for the `Simulation` that holds the fork to bind).
+
+        Example:
+            >>> world = AltoWorld.seeded()
+            >>> other = world.fork()
+            >>> other.tenancies["TY2"] = {"propertyId": "P2", "places": []}
+            >>> sorted(world.tenancies), other.tenancies["TY1"] is world.tenancies["TY1"]
+            (['TY1'], True)
+        """
+        return AltoWorld(
+            dict(self.works_orders),
+            list(self.documents),
+            list(self.charges),
+            dict(self.ledger),  # entries are copied before they change (`apply`)
+            dict(self.keys),
+            tenancies=dict(self.tenancies),
+            order_issue=dict(self.order_issue),
+            identify=identify,
+            stamp=stamp,
+            refused=list(self.refused),
+            updates=list(self.updates),
+        )
+
     def holding(self, issue_id: str) -> AltoHolding:
         """What Alto holds for `issue_id`, as the reconcile reads it."""
         entry = self.ledger.get(issue_id, LedgerEntry())
@@ -219,8 +296,12 @@ class AltoWorld:
         )
 
     def apply(self, result: IssueOps) -> None:
-        """Perform every operation of `result`, then record the revision Alto agrees with."""
-        entry = self.ledger.setdefault(result.issue_id, LedgerEntry())
+        """Perform every operation of `result`, then record the revision Alto agrees with.
+
+        The issue's ledger entry is replaced by a changed copy (a fork may share the old).
+        """
+        held = self.ledger.get(result.issue_id)
+        entry = self.ledger[result.issue_id] = LedgerEntry() if held is None else held.copy()
         for op in result.operations:
             getattr(self, f"_{op.op}")(op, entry)
             if op.op == "update":
@@ -307,9 +388,9 @@ class AltoWorld:
 
     def _update(self, op: LifecycleOp, entry: LedgerEntry) -> None:
         works_id = self.keys.get(op.idempotency_key) or entry.works_order_id or ""
-        order = self.works_orders[works_id]
-        order.update(copy.deepcopy(dict(op.fields)))
+        order = {**self.works_orders[works_id], **copy.deepcopy(dict(op.fields))}
         order["modifiedDate"] = self._now()
+        self.works_orders[works_id] = order  # a new record: a fork may share the old one
 
     def _attach(self, op: LifecycleOp, entry: LedgerEntry) -> None:
         self.documents.append({

@@ -267,11 +267,7 @@ class Session:
             )
 
     def _played(self, before: Frame, index: int, step: Step) -> Frame:
-        alto = copy.deepcopy(before.sim.alto)
-        # the copy's hooks still read the earlier frame's Fixflo and clock: bind them anew
-        alto.identify = alto.stamp = None
-        fixflo = copy.deepcopy(before.sim.fixflo)
-        sim = Simulation(self.ruleset, fixflo, alto, copy.copy(before.sim.clock))
+        sim = before.sim.fork(self.ruleset)  # copy-on-write: the earlier frame stays as it was
         if step.event is None:
             result: IssueOps | None = sim.deliver(step.issue, step.redeliver)
         else:
