@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.explain import Decision, RuleReasons
@@ -109,15 +109,37 @@ def generate_program(
     generator = _Generator(slow)
     try:
         tree = generator.module(name, include, fields, key)
-        code = compile(tree, f"<entity {name}>", "exec")  # ast-only
-    except (RecursionError, ValueError, SyntaxError, TypeError, MemoryError):
+    except (RecursionError, ValueError, TypeError, MemoryError):
+        tree = None
+    namespace = None if tree is None else run_tree(tree, f"<entity {name}>", generator.bound)
+    if tree is None or namespace is None:
         return GeneratedProgram(None, slow.tests, slow.fields, slow.decide)
+    return GeneratedProgram(tree, namespace["tests"], namespace["fields"], namespace["decide"])
+
+
+def run_tree(tree: ast.Module, filename: str, bound: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The names a generated module defines, or None when Python cannot compile the tree
+    (nesting deeper than its compiler allows): the caller's closures then serve.
+
+    The one place generated code is compiled and run. `tree` must have been built node by
+    node by a generator of this package, every ruleset value an `ast.Constant`; `bound` is
+    what its generated names refer to (the closures it calls).
+
+    Args:
+        tree: the generated module.
+        filename: what tracebacks name, e.g. ``<entity property>``.
+        bound: the module's globals besides a few builtins (type, str, dict).
+    """
+    try:
+        code = compile(tree, filename, "exec")  # ast-only
+    except (RecursionError, ValueError, SyntaxError, TypeError, MemoryError):
+        return None
     namespace: dict[str, Any] = {
         "__builtins__": {"type": type, "str": str, "dict": dict},
-        **generator.bound,
+        **bound,
     }
     exec(code, namespace)  # ast-only  # noqa: S102 - the tree above, built node by node
-    return GeneratedProgram(tree, namespace["tests"], namespace["fields"], namespace["decide"])
+    return namespace
 
 
 class _Closures:
