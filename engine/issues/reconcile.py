@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from engine.errors import EvaluationError
@@ -218,13 +219,20 @@ def _stale(revision: Any, seen: Any) -> bool:
 
 
 def _instant(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-        return moment if moment.tzinfo is not None else value
-    return value
+    if type(value) is str:
+        return _parsed(value)
+    return _parsed.__wrapped__(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=4096)
+def _parsed(value: str) -> Any:
+    """`value` as an aware datetime, or itself (not ISO, or no zone); remembered, as a
+    simulation compares the same few revisions at every step (datetimes are immutable)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment if moment.tzinfo is not None else value
 
 
 def _warn(run: _Run, spec: StatusSpec) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from engine.canonical import content_hash
@@ -58,7 +59,22 @@ def _because(items: tuple[Because, ...]) -> list[dict[str, Any]]:
 
 
 def idempotency_key(*parts: Any) -> str:
-    """A stable key for one intended effect: the same intent always gets the same key."""
+    """A stable key for one intended effect: the same intent always gets the same key.
+
+    Keys made only of text are remembered (a simulation asks for the same few again and
+    again); any other part is hashed each time, as its canonical JSON may change.
+
+    Example:
+        >>> idempotency_key("works_order", "I1") == idempotency_key("works_order", "I1")
+        True
+    """
+    if all(type(part) is str for part in parts):
+        return _text_key(parts)
+    return content_hash(parts, 24)
+
+
+@lru_cache(maxsize=16_384)
+def _text_key(parts: tuple[str, ...]) -> str:
     return content_hash(parts, 24)
 
 
