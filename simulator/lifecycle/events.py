@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from engine.errors import EvaluationError
@@ -201,7 +202,7 @@ def write_details(event: Event, issue: dict[str, Any], details: Mapping[str, Any
         EvaluationError: a detail the event does not declare under ``sets``.
     """
     for path, value in details.items():
-        if not any(path == name or path.startswith(name + ".") for name in event.sets):
+        if not _declared(tuple(event.sets), path):
             raise EvaluationError(
                 f"event {event.name!r} does not set {path!r}; it sets {', '.join(event.sets)}"
             )
@@ -215,3 +216,10 @@ def _set(target: dict[str, Any], path: list[str], value: Any) -> None:
             node[key] = {}
         node = node[key]
     node[path[-1]] = value
+
+
+@lru_cache(maxsize=1024)
+def _declared(sets: tuple[str, ...], path: str) -> bool:
+    """Whether `path` is one of `sets` or inside one (remembered: a few events and paths
+    come back at every step)."""
+    return any(path == name or path.startswith(name + ".") for name in sets)

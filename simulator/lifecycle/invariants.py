@@ -78,17 +78,22 @@ def _agreed(
 
 
 def _duplicates(alto: AltoWorld) -> list[str]:
-    orders = Counter(alto.issue_of_order(key) for key in alto.works_orders)
-    found = [f"issue {key}: {n} works orders (W-03)" for key, n in orders.items() if n > 1]
-    docs = Counter((doc.get("linkedId"), doc.get("fileName")) for doc in alto.documents)
-    found += [
-        f"works order {key[0]}: document {key[1]!r} attached {n} times (W-09)"
-        for key, n in docs.items()
-        if n > 1
-    ]
-    charges = Counter(alto.issue_of_order(charge.get("workOrderId")) for charge in alto.charges)
-    found += [f"issue {key}: {n} charges (CH-03)" for key, n in charges.items() if n > 1]
+    orders = _repeated([alto.issue_of_order(key) for key in alto.works_orders])
+    found = [f"issue {key}: {n} works orders (W-03)" for key, n in orders]
+    docs = _repeated([(doc.get("linkedId"), doc.get("fileName")) for doc in alto.documents])
+    found += [f"works order {key[0]}: document {key[1]!r} attached {n} times (W-09)"
+              for key, n in docs]  # fmt: skip
+    charges = _repeated([alto.issue_of_order(each.get("workOrderId")) for each in alto.charges])
+    found += [f"issue {key}: {n} charges (CH-03)" for key, n in charges]
     return found
+
+
+def _repeated(keys: list[Any]) -> list[tuple[Any, int]]:
+    """Each key found more than once with its count, in order of first sight (a set
+    answers the usual case, no repeats, without counting)."""
+    if len(set(keys)) == len(keys):
+        return []
+    return [(key, n) for key, n in Counter(keys).items() if n > 1]
 
 
 def _issue(
@@ -335,7 +340,7 @@ def contract_problems(alto: AltoWorld) -> list[str]:
     return found
 
 
-_VERDICTS: dict[tuple[str, bytes], tuple[str, ...]] = {}
+_VERDICTS: dict[tuple[str, str | bytes], tuple[str, ...]] = {}
 """What the contract said of each works order and charge checked, by the digest of its
 content (the same record is checked once, however many explored states hold it)."""
 _VERDICTS_HELD: Final = 20_000
@@ -345,13 +350,23 @@ def _verdict(
     kind: str, record: Mapping[str, Any], judge: Callable[[], Iterable[str]]
 ) -> tuple[str, ...]:
     """`judge()`'s problems with `record`, remembered by the record's content."""
-    key = (kind, digest(record))
+    key = (kind, _content(record))
     found = _VERDICTS.get(key)
     if found is None:
         if len(_VERDICTS) >= _VERDICTS_HELD:
             _VERDICTS.clear()
         found = _VERDICTS[key] = tuple(judge())
     return found
+
+
+def _content(record: Mapping[str, Any]) -> str | bytes:
+    """What tells records apart for their verdict: their JSON with keys sorted (what
+    `digest` equates, written by the C encoder), or their digest where JSON cannot sort
+    the keys."""
+    try:
+        return json.dumps(record, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return digest(record)
 
 
 def _order_refused(order: Mapping[str, Any]) -> tuple[str, ...]:

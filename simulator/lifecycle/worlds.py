@@ -32,9 +32,11 @@ it for every fork that shares it.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final
 
 from engine.issues.reconcile import IssueOps, LifecycleOp
@@ -74,8 +76,17 @@ def issue_fields(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _instant(text: Any) -> datetime | None:
+    if type(text) is str:  # the local zone is part of the key: a naive time reads as local
+        return _read_instant(text, time.timezone, time.altzone, time.tzname)
+    return _read_instant.__wrapped__(str(text))
+
+
+@lru_cache(maxsize=4096)
+def _read_instant(text: str, *zone: Any) -> datetime | None:
+    """`text` as an aware datetime (naive: local time; `zone` names the local zone, so a
+    remembered reading never outlives a change of zone), or None when it is not ISO."""
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.astimezone()
