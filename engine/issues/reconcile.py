@@ -24,7 +24,14 @@ from typing import Any
 from engine.errors import EvaluationError
 from engine.explain import Because
 from engine.language.context import Context
-from engine.language.lifecycle import ChargePolicy, ChargeRoute, Fields, Lifecycle, StatusSpec
+from engine.language.lifecycle import (
+    ChargePolicy,
+    ChargeRoute,
+    Fields,
+    Lifecycle,
+    StatusCase,
+    StatusSpec,
+)
 from engine.language.operators.case import CaseValue
 from engine.language.operators.value import is_empty
 from engine.language.paths import compile_path, set_path
@@ -131,7 +138,7 @@ def reconcile(
     run = _Run(lifecycle, issue, held, ruleset.context() if context is None else context, str(key))
     if _stale(revision, held.revision):
         return _ignored(run, declared, revision)
-    spec, case = declared.resolve(issue, run.context)
+    spec, case = _resolve(run, declared)
     asked = Because(declared.id, lifecycle.status_field, status, _holds_text(spec), True)
     run.fired.append(asked)
     if case is not None:
@@ -149,6 +156,15 @@ def reconcile(
         tuple(run.warnings),
         tuple(run.fired),
     )
+
+
+def _resolve(run: _Run, declared: StatusSpec) -> tuple[StatusSpec, StatusCase | None]:
+    """`declared` as the first of its cases that holds changes it (`StatusSpec.resolve`),
+    by the lifecycle's generated code when it has some."""
+    programs = run.lifecycle.programs
+    if programs is None:
+        return declared.resolve(run.issue, run.context)
+    return declared.with_case(programs.first_case(declared, run.issue, run.context))
 
 
 def _write(run: _Run, spec: StatusSpec) -> None:
@@ -236,8 +252,11 @@ def _parsed(value: str) -> Any:
 
 
 def _warn(run: _Run, spec: StatusSpec) -> None:
+    programs = run.lifecycle.programs
     for warning in run.lifecycle.warnings:
         if spec.name in warning.at:
+            if programs is not None and not programs.warns(warning, run.issue, run.context):
+                continue  # explained only when it holds: the closures would add nothing
             held, because = warning.check.explain(run.issue, run.context)
             if held:
                 run.warnings.extend(_renamed(because, warning.id))
@@ -260,6 +279,11 @@ def _holds(run: _Run, rules: tuple[Rule, ...]) -> tuple[bool, list[Because]]:
 def _mapped(run: _Run, fields: Fields) -> dict[str, Any]:
     """The mapped fields, a dotted name nested (``reporterDetails.type``); a ``case`` branch
     with an id that decides one is named in `fired`."""
+    programs = run.lifecycle.programs
+    if programs is not None:
+        found, explained = programs.mapped(fields, run.issue, run.context)
+        run.fired.extend(because for _, because in explained if because is not None)
+        return found
     mapped: dict[str, Any] = {}
     for name, value in fields:
         if isinstance(value, CaseValue):
@@ -388,7 +412,12 @@ def _charge_route(
     run: _Run, policy: ChargePolicy, order: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """Where the charge goes (the first route that holds), or None with a warning why not."""
-    route = policy.route(run.issue, run.context)
+    programs = run.lifecycle.programs
+    if programs is None:
+        route = policy.route(run.issue, run.context)
+    else:
+        at = programs.first_route(policy, run.issue, run.context)
+        route = policy.routes[at] if at >= 0 else None
     if route is None:
         texts = "; ".join(each.check.text for each in policy.routes if each.check) or "none"
         run.warnings.append(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from engine.explain import Because
 from engine.language.context import Context
 from engine.language.operators.conditions import Check
 from engine.language.operators.transforms import Value
@@ -41,6 +42,20 @@ __all__ = [
 Fields = tuple[tuple[str, Value], ...]
 ISSUE_REPORT = "IssueReport"
 """The attachment source that is the issue's own report (not a part)."""
+
+
+class _Programs(Protocol):
+    """What the generated code of a lifecycle answers (each as its closures would)."""
+
+    def first_case(self, status: StatusSpec, record: Any, context: Any) -> int: ...
+
+    def first_route(self, policy: ChargePolicy, record: Any, context: Any) -> int: ...
+
+    def warns(self, warning: LifecycleWarning, record: Any, context: Any) -> bool: ...
+
+    def mapped(
+        self, fields: Fields, record: Any, context: Any
+    ) -> tuple[dict[str, Any], tuple[tuple[Any, Because | None], ...]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +125,18 @@ class StatusSpec:
     def resolve(self, record: Any, context: Context) -> tuple[StatusSpec, StatusCase | None]:
         """The status as it applies to `record`: the first case whose `when` holds replaces
         the keys it gives (that case is returned too); with none, the status itself."""
-        for case in self.cases:
+        for position, case in enumerate(self.cases):
             if case.check.test(record, context):
-                return replace(self, id=case.id, summary=case.summary, **dict(case.changes)), case
+                return self.with_case(position)
         return self, None
+
+    def with_case(self, position: int) -> tuple[StatusSpec, StatusCase | None]:
+        """The status as its case at `position` changes it, and that case (-1: none: the
+        status itself)."""
+        if position < 0:
+            return self, None
+        case = self.cases[position]
+        return replace(self, id=case.id, summary=case.summary, **dict(case.changes)), case
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +243,9 @@ class Lifecycle:
     """Ids of works-order `require` rules that, unmet, are silent (no warning)."""
     parts: Mapping[str, Part] = field(default_factory=dict)
     parts_by_status: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    programs: _Programs | None = field(default=None, compare=False, repr=False)
+    """The generated code of the statuses, warnings and charges (attached by the compiler,
+    `engine.language.compiler._codegen_lifecycle`); None: the closures serve."""
 
     def parts_read(self, status: str) -> frozenset[str]:
         """The parts any rule applying at `status` reads (empty for an unknown status).
@@ -239,18 +265,24 @@ class Lifecycle:
 
     def allows(self, event: Event, record: Any, context: Context) -> bool:
         """Whether `event` may happen to `record` (None: the record does not exist yet)."""
-        status = self.status_of(record)
-        if status is None:
-            return event.creates
-        if status not in event.sources:
-            return False
-        return event.guard is None or event.guard.test(record, context)
+        return _allowed(event, self.status_of(record), record, context)
 
     def legal_events(self, record: Any, context: Context) -> list[Event]:
         """Every event that may happen to `record` now, in declaration order."""
-        return [event for event in self.events.values() if self.allows(event, record, context)]
+        status = self.status_of(record)  # read once, not once an event
+        return [event for event in self.events.values() if _allowed(event, status, record, context)]
 
     def rank(self, works_order_status: Any) -> int:
         """The position of a works order status in the declared order (-1: unknown)."""
         statuses = self.works_order_statuses
         return statuses.index(works_order_status) if works_order_status in statuses else -1
+
+
+def _allowed(event: Event, status: str | None, record: Any, context: Context) -> bool:
+    """Whether `event` may happen to `record`, whose status is `status` (None: the record
+    does not exist yet)."""
+    if status is None:
+        return event.creates
+    if status not in event.sources:
+        return False
+    return event.guard is None or event.guard.test(record, context)

@@ -27,6 +27,7 @@ from engine.language.compiler._cascades import drop_cascades
 from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
 from engine.language.compiler._codegen import generate_program
+from engine.language.compiler._codegen_lifecycle import generate_lifecycle
 from engine.language.compiler._dependencies import rule_dependencies
 from engine.language.compiler._gaps import compile_gaps
 from engine.language.compiler._labels import compile_labels
@@ -372,6 +373,8 @@ def _assemble(
     data, decls = document.data, compiler.decls
     summaries = compiler.summaries(entities)
     lifecycle = compile_lifecycle(compiler)
+    if lifecycle is not None:  # its generated code; the hash is the ruleset text's, unchanged
+        lifecycle = dataclasses.replace(lifecycle, programs=generate_lifecycle(lifecycle))
     relations = {
         relation.id: relation for named in decls.relations.values() for relation in named.values()
     }
