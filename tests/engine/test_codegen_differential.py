@@ -287,4 +287,4 @@ def test_a_decision_read_twice_gives_the_same_reasons_and_lets_the_record_go() -
     assert decision.because is first
     assert decision.deciding_rules == ("P-02",)
     assert decision == ruleset.entity("property").evaluate_closures(record, ruleset.context())
-    assert decision._record is None  # the cache no longer holds the record
+    assert decision._pending is None  # the cache no longer holds the record

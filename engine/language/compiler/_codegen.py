@@ -17,7 +17,7 @@ reference: the generated functions give exactly what they give.
 
 Translated: text ``eq``/``in`` and ``present``/``absent`` on a top-level field, ``all``,
 ``any``, ``not``/``none``, ``setting`` and ``rule`` conditions; plain and nested field
-reads, ``const``, ``default`` and ``join`` values.
+reads, ``const``, ``default`` and ``join`` values (the join inline).
 """
 
 from __future__ import annotations
@@ -44,14 +44,15 @@ ALLOWED_NAMES = frozenset(
         "dict",
         "_get",
         "_missing",
+        "filter",
         "_nothing",
-        "_joined",
         "_decision",
     }
 )
 """The names generated code may use besides its generated ones (``_`` + letter + number)."""
-ALLOWED_ATTRIBUTES = frozenset({"get", "rule"})
-"""The attributes generated code may read: ``dict.get`` and ``Context.rule``."""
+ALLOWED_ATTRIBUTES = frozenset({"get", "join", "rule", "strip"})
+"""The attributes generated code may read: ``dict.get``, ``Context.rule``, and a ``join``'s
+``str.join`` (of its separator, a constant) and ``str.strip`` (of a value that is text)."""
 
 Fields = tuple[tuple[tuple[str, ...], Value], ...]
 
@@ -128,14 +129,14 @@ def run_tree(tree: ast.Module, filename: str, bound: Mapping[str, Any]) -> dict[
     Args:
         tree: the generated module.
         filename: what tracebacks name, e.g. ``<entity property>``.
-        bound: the module's globals besides a few builtins (type, str, dict).
+        bound: the module's globals besides a few builtins (type, str, dict, filter).
     """
     try:
         code = compile(tree, filename, "exec")  # ast-only
     except (RecursionError, ValueError, SyntaxError, TypeError, MemoryError):
         return None
     namespace: dict[str, Any] = {
-        "__builtins__": {"type": type, "str": str, "dict": dict},
+        "__builtins__": {"type": type, "str": str, "dict": dict, "filter": filter},
         **bound,
     }
     exec(code, namespace)  # ast-only  # noqa: S102 - the tree above, built node by node
@@ -175,10 +176,7 @@ class _Closures:
             failing < 0,
             mapped,
             None,
-            failing,
-            self.reasons,
-            record,
-            context,
+            (self.reasons, record, context, failing),
         )
 
 
@@ -204,7 +202,6 @@ class _Generator:
     def __init__(self, slow: _Closures) -> None:
         self.bound: dict[str, Any] = {
             "_missing": _MISSING,
-            "_joined": _joined,
             "_nothing": _NOTHING.get,
             "_decision": Decision,
             "_s0": slow.tests,
@@ -212,6 +209,7 @@ class _Generator:
             "_s2": slow.decide,
             "_s3": slow.read_key,
             "_r0": slow.reasons,
+            "_s4": _part_text,
         }
         self.count = 0
         self.firsts: dict[str, str] = {}  # the first key of each nested path read: its local
@@ -280,9 +278,7 @@ class _Generator:
                 ast.Constant(included),
                 mapped,
                 ast.Constant(None),
-                ast.Constant(deciding),
-                _load("_r0"),
-                *_record_context(),
+                ast.Tuple([_load("_r0"), *_record_context(), ast.Constant(deciding)], ast.Load()),
             )
 
         body = [
@@ -437,9 +433,30 @@ class _Generator:
         if shape and shape[0] == "default" and type(shape[2]) in _SCALARS:
             return self.defaulted(self.value(shape[1]), shape[2])
         if shape and shape[0] == "join" and type(shape[1]) is str:
-            parts = ast.Tuple([self.value(part) for part in shape[2:]], ast.Load())
-            return _call(_load("_joined"), ast.Constant(shape[1]), parts)
+            return self.joined(shape[1], [self.value(part) for part in shape[2:]])
         return self.closure("g", value.get)
+
+    def joined(self, separator: str, parts: list[ast.expr]) -> ast.expr:
+        """``separator.join(filter(None, (<part text>, ...))) or None``: what ``join``
+        gives (texts stripped, the empty ones left out, None when nothing is left)."""
+        texts: list[ast.expr] = []
+        for part in parts:
+            found = self.fresh("v")
+            is_text = _is(
+                _call(_load("type"), ast.NamedExpr(ast.Name(found, ast.Store()), part)),
+                ast.Is(),
+                _load("str"),
+            )
+            other = ast.IfExp(
+                _is(_load(found), ast.Is(), ast.Constant(None)),
+                ast.Constant(""),
+                _call(_load("_s4"), _load(found)),
+            )
+            strip = _call(ast.Attribute(_load(found), "strip", ast.Load()))
+            texts.append(ast.IfExp(is_text, strip, other))
+        kept = _call(_load("filter"), ast.Constant(None), ast.Tuple(texts, ast.Load()))
+        joined = _call(ast.Attribute(ast.Constant(separator), "join", ast.Load()), kept)
+        return ast.BoolOp(ast.Or(), [joined, ast.Constant(None)])
 
     def field(self, path: str) -> ast.expr | None:
         """The inline read of a path of plain keys, giving `_missing` wherever the fast path
@@ -500,8 +517,6 @@ def _tree_shaped(paths: list[tuple[str, ...]]) -> bool:
     return not prefixes & seen
 
 
-def _joined(separator: str, parts: tuple[Any, ...]) -> Any:
-    """What ``join`` gives for its parts' values (as the closure: texts stripped, the
-    empty ones left out, None when nothing is left)."""
-    texts = [as_text(part).strip() for part in parts]
-    return separator.join(text for text in texts if text) or None
+def _part_text(part: Any) -> str:
+    """A ``join`` part that is neither text nor None, as the closure reads it."""
+    return as_text(part).strip()
