@@ -42,6 +42,9 @@ ALLOWED_NAMES = frozenset(
         "type",
         "str",
         "dict",
+        "bool",
+        "list",
+        "len",
         "_get",
         "_missing",
         "filter",
@@ -57,10 +60,20 @@ ALLOWED_ATTRIBUTES = frozenset({"get", "join", "rule", "strip"})
 Fields = tuple[tuple[tuple[str, ...], Value], ...]
 
 _MISSING = object()
+_BUILTINS = {
+    "type": type,
+    "str": str,
+    "dict": dict,
+    "bool": bool,
+    "list": list,
+    "len": len,
+    "filter": filter,
+}
 _NOTHING: dict[str, Any] = {}  # never written: its `get` answers "missing" to every key
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCALARS = (str, int, float, bool, type(None))
-_TEXT_OPERATORS = frozenset({"eq", "in"})
+_POSITIVE = frozenset({"eq", "in", "present"})
+_NEGATIVE = {"ne": "eq", "not_in": "in", "absent": "present"}
 
 
 class GeneratedProgram:
@@ -129,14 +142,15 @@ def run_tree(tree: ast.Module, filename: str, bound: Mapping[str, Any]) -> dict[
     Args:
         tree: the generated module.
         filename: what tracebacks name, e.g. ``<entity property>``.
-        bound: the module's globals besides a few builtins (type, str, dict, filter).
+        bound: the module's globals besides a few builtins (type, str, dict, bool, list,
+            len, filter).
     """
     try:
         code = compile(tree, filename, "exec")  # ast-only
     except (RecursionError, ValueError, SyntaxError, TypeError, MemoryError):
         return None
     namespace: dict[str, Any] = {
-        "__builtins__": {"type": type, "str": str, "dict": dict, "filter": filter},
+        "__builtins__": dict(_BUILTINS),
         **bound,
     }
     exec(code, namespace)  # ast-only  # noqa: S102 - the tree above, built node by node
@@ -335,45 +349,76 @@ class _Generator:
             rule = ast.Attribute(_load("context"), "rule", ast.Load())
             return _call(rule, ast.Constant(str(shape[1])), _load("record"))
         leaf = check.leaf
-        if leaf is not None and _KEY.match(leaf.field):
-            fast = self.leaf(check, leaf.field, leaf.operator, leaf.allowed)
+        if leaf is not None:
+            fast = self.leaf(check, leaf.field, leaf.operator, leaf.compared)
             if fast is not None:
                 return fast
         return self.closure("c", check.test)
 
     def leaf(
-        self, check: Check, key: str, operator: str, allowed: frozenset[Any] | None
+        self, check: Check, path: str, operator: str, allowed: frozenset[Any] | None
     ) -> ast.expr | None:
-        """The fast path of a leaf on a top-level field: text read inline; any other
-        kind of value (a list, a number, a key in another case) goes to the closure."""
-        value = self.fresh("v")
-        read = ast.NamedExpr(
-            ast.Name(value, ast.Store()),
-            _call(_load("_get"), ast.Constant(key), _load("_missing")),
-        )
-        when_text: ast.expr
-        if operator in _TEXT_OPERATORS and allowed is not None:
-            strings = [item[1] for item in allowed if item[0] == "s"]
-            if len(strings) != len(allowed):
-                return None
-            when_text = (
-                _is(_load(value), ast.Eq(), ast.Constant(strings[0]))
-                if len(strings) == 1
-                else _is(_load(value), ast.In(), ast.Constant(frozenset(strings)))  # type: ignore[arg-type]
-            )
-            negative = False
-        elif operator in ("present", "absent"):
-            negative = operator == "absent"
-            when_text = _is(_load(value), ast.Eq() if negative else ast.NotEq(), ast.Constant(""))
-        else:
+        """The fast path of a leaf on a path of plain keys (``a.b``), or a list of them
+        (``a.b[]``, read inline when it holds exactly one item): text or a boolean compared
+        inline; None for a positive leaf; any other value, a missing key (it may be there
+        in another case) or a step that is no dict goes to the closure."""
+        projected = path.endswith("[]")
+        read = self.path_read(path[:-2] if projected else path)
+        compare = _compare(operator, allowed)
+        if read is None or compare is None or (projected and operator not in _POSITIVE):
             return None
-        # None never satisfies a positive leaf; anything else but text asks the closure.
+        kind, negative, make = compare
+        value = self.fresh("v")
+        if projected:  # the one item of a one-item list, else missing
+            items = self.fresh("v")
+            single = ast.BoolOp(
+                ast.And(),
+                [
+                    _is(
+                        _call(_load("type"), ast.NamedExpr(ast.Name(items, ast.Store()), read)),
+                        ast.Is(),
+                        _load("list"),
+                    ),
+                    _is(_call(_load("len"), _load(items)), ast.Eq(), ast.Constant(1)),
+                ],
+            )
+            first = ast.Subscript(_load(items), ast.Constant(0), ast.Load())
+            read = ast.IfExp(single, first, _load("_missing"))
+        named = ast.NamedExpr(ast.Name(value, ast.Store()), read)
+        is_kind = _is(_call(_load("type"), named), ast.Is(), _load(kind))
+        # None never satisfies a positive leaf (nor an empty projection); anything else
+        # but the kind compared inline asks the closure.
         none = _is(_load(value), ast.Is() if negative else ast.IsNot(), ast.Constant(None))
         otherwise = ast.BoolOp(
             ast.Or() if negative else ast.And(), [none, self.closure("c", check.test)]
         )
-        is_text = _is(_call(_load("type"), read), ast.Is(), _load("str"))
-        return ast.IfExp(is_text, when_text, otherwise)
+        return ast.IfExp(is_kind, make(_load(value)), otherwise)
+
+    def path_read(self, path: str) -> ast.expr | None:
+        """The inline read of a path of plain keys from the record, `_missing` wherever a
+        key is missing or a step is no dict; None for a path of another shape."""
+        keys = path.split(".")
+        if not all(_KEY.match(key) for key in keys):
+            return None
+        found: ast.expr = _call(_load("_get"), ast.Constant(keys[0]), _load("_missing"))
+        for key in keys[1:]:
+            found = self.step(found, key)
+        return found
+
+    def step(self, found: ast.expr, key: str) -> ast.expr:
+        """``found.get(key, _missing)`` when `found` is a dict, else `_missing`."""
+        step = self.fresh("v")
+        return ast.IfExp(
+            _is(
+                _call(_load("type"), ast.NamedExpr(ast.Name(step, ast.Store()), found)),
+                ast.Is(),
+                _load("dict"),
+            ),
+            _call(
+                ast.Attribute(_load(step), "get", ast.Load()), ast.Constant(key), _load("_missing")
+            ),
+            _load("_missing"),
+        )
 
     # -- the map ---------------------------------------------------------------------------
 
@@ -469,20 +514,7 @@ class _Generator:
         first = self.firsts.setdefault(keys[0], self.fresh("p"))
         found: ast.expr = _call(_load(first), ast.Constant(keys[1]), _load("_missing"))
         for key in keys[2:]:
-            step = self.fresh("v")
-            found = ast.IfExp(
-                _is(
-                    _call(_load("type"), ast.NamedExpr(ast.Name(step, ast.Store()), found)),
-                    ast.Is(),
-                    _load("dict"),
-                ),
-                _call(
-                    ast.Attribute(_load(step), "get", ast.Load()),
-                    ast.Constant(key),
-                    _load("_missing"),
-                ),
-                _load("_missing"),
-            )
+            found = self.step(found, key)
         return found
 
     def defaulted(self, inner: ast.expr, default: Any) -> ast.expr:
@@ -520,3 +552,37 @@ def _tree_shaped(paths: list[tuple[str, ...]]) -> bool:
 def _part_text(part: Any) -> str:
     """A ``join`` part that is neither text nor None, as the closure reads it."""
     return as_text(part).strip()
+
+
+Make = Callable[[ast.expr], ast.expr]
+
+
+def _compare(operator: str, allowed: frozenset[Any] | None) -> tuple[str, bool, Make] | None:
+    """How a leaf compares a value of one kind inline: the kind's builtin name, whether the
+    leaf is negative (ne, not_in, absent), and the comparison of a value of that kind;
+    None for the leaves left to the closures (order, dates, matches, ignore_case...)."""
+    negative = operator in _NEGATIVE
+    positive = _NEGATIVE.get(operator, operator)
+    if positive == "present":
+        return (
+            "str",
+            negative,
+            lambda value: _is(value, ast.Eq() if negative else ast.NotEq(), ast.Constant("")),
+        )
+    if positive not in ("eq", "in") or not allowed:
+        return None
+    kinds = {item[0] for item in allowed}
+    if kinds == {"s"}:
+        strings = sorted(item[1] for item in allowed)
+        if len(strings) == 1:
+            right: ast.expr = ast.Constant(strings[0])
+            test: ast.cmpop = ast.NotEq() if negative else ast.Eq()
+        else:
+            right = ast.Constant(frozenset(strings))  # type: ignore[arg-type]
+            test = ast.NotIn() if negative else ast.In()
+        return "str", negative, lambda value: _is(value, test, right)
+    if kinds == {"b"} and len(allowed) == 1:
+        ((_, flag),) = allowed
+        same: ast.cmpop = ast.IsNot() if negative else ast.Is()
+        return "bool", negative, lambda value: _is(value, same, ast.Constant(bool(flag)))
+    return None
