@@ -119,6 +119,10 @@ VALUES: list[Any] = [
     {"join": ["tags[]", "size"]},
     {"format": "{id}/{kind}"},
     {"lower": "name"},
+    {"related": "parts", "value": "kind"},
+    {"related": "parts", "value": {"join": ["kind", "size"]}},
+    {"related": "parts", "value": "size", "default": "none"},
+    {"related": "parts", "value": "size", "where": {"field": "size", "gt": 0}},
 ]
 TARGETS = ["A", "B.c", "B.d", "C", "D.e.f"]
 

@@ -15,9 +15,12 @@ globals under a generated name; so is any record the fast path does not cover (a
 another kind, a key in another case, a record that is not a dict). The closures stay the
 reference: the generated functions give exactly what they give.
 
-Translated: text ``eq``/``in`` and ``present``/``absent`` on a top-level field, ``all``,
-``any``, ``not``/``none``, ``setting`` and ``rule`` conditions; plain and nested field
-reads, ``const``, ``default`` and ``join`` values (the join inline).
+Translated: ``eq``/``in``/``ne``/``not_in`` with text or a boolean and
+``present``/``absent`` on a path of plain keys (``a.b``) or a one-item projection
+(``a.b[]``); ``all``, ``any``, ``not``/``none``, ``setting`` and ``rule`` conditions; plain
+and nested field reads, ``const``, ``default`` and ``join`` values (the join inline), and
+``related`` values (no ``where``, pick ``first``), whose records are fetched once per record
+for the whole map.
 """
 
 from __future__ import annotations
@@ -53,8 +56,9 @@ ALLOWED_NAMES = frozenset(
     }
 )
 """The names generated code may use besides its generated ones (``_`` + letter + number)."""
-ALLOWED_ATTRIBUTES = frozenset({"get", "join", "rule", "strip"})
-"""The attributes generated code may read: ``dict.get``, ``Context.rule``, and a ``join``'s
+ALLOWED_ATTRIBUTES = frozenset({"get", "join", "related", "rule", "strip"})
+"""The attributes generated code may read: ``dict.get``, ``Context.rule`` and
+``Context.related``, and a ``join``'s
 ``str.join`` (of its separator, a constant) and ``str.strip`` (of a value that is text)."""
 
 Fields = tuple[tuple[tuple[str, ...], Value], ...]
@@ -227,6 +231,7 @@ class _Generator:
         }
         self.count = 0
         self.firsts: dict[str, str] = {}  # the first key of each nested path read: its local
+        self.relateds: dict[str, str] = {}  # each relation the map reads: its records' local
 
     def fresh(self, letter: str) -> str:
         self.count += 1
@@ -435,7 +440,7 @@ class _Generator:
         paths = [path for path, _ in fields]
         if not _tree_shaped(paths):
             return None
-        self.firsts = {}
+        self.firsts, self.relateds = {}, {}
         nested: dict[str, Any] = {}
         for path, value in fields:
             node = nested
@@ -455,6 +460,11 @@ class _Generator:
                 _load("_nothing"),
             )
             prelude.append(ast.Assign([ast.Name(local, ast.Store())], getter))
+        for relation, local in self.relateds.items():
+            # _qN = the records related through the relation, fetched once for the map
+            fetch = ast.Attribute(_load("context"), "related", ast.Load())
+            related = _call(fetch, ast.Constant(relation), _load("record"))
+            prelude.append(ast.Assign([ast.Name(local, ast.Store())], related))
         return prelude, _display(nested)
 
     def value(self, value: Value) -> ast.expr:
@@ -477,6 +487,10 @@ class _Generator:
             return ast.Constant(shape[1])
         if shape and shape[0] == "default" and type(shape[2]) in _SCALARS:
             return self.defaulted(self.value(shape[1]), shape[2])
+        if shape and shape[0] == "related" and shape[3] is None and shape[4] == "first":
+            local = self.relateds.setdefault(str(shape[1]), self.fresh("q"))
+            first = self.bind("h", _first_related(shape[2]))
+            return _call(first, _load(local), _load("context"))
         if shape and shape[0] == "join" and type(shape[1]) is str:
             return self.joined(shape[1], [self.value(part) for part in shape[2:]])
         return self.closure("g", value.get)
@@ -547,6 +561,23 @@ def _tree_shaped(paths: list[tuple[str, ...]]) -> bool:
         return False
     prefixes = {path[:end] for path in paths for end in range(1, len(path))}
     return not prefixes & seen
+
+
+def _first_related(inner: Value) -> Callable[[list[Any], Any], Any]:
+    """What a ``related`` value (no ``where``, pick ``first``) gives from the related
+    records fetched once: `inner`'s first non-empty value among them, else None."""
+    shape = inner.shape
+    read = compile_path(str(shape[1])) if shape and shape[0] == "field" else None
+    get = inner.get
+
+    def first(items: list[Any], context: Any) -> Any:
+        for item in items:
+            value = get(item, context) if read is None else read(item)
+            if value is not None and value != "" and value != []:
+                return value
+        return None
+
+    return first
 
 
 def _part_text(part: Any) -> str:
