@@ -112,6 +112,9 @@ class Explainer(Protocol):
 
 
 Explain = Callable[[Any, Any], "tuple[bool, list[Because]]"]
+_Pending = tuple[Explainer, Any, Any, int]
+"""A lazy decision's reasons still to build: the explainer, the record, the context and
+the position of the deciding rule (`Explainer.reasons`'s arguments)."""
 
 
 class RuleReasons:
@@ -157,7 +160,9 @@ class Decision:
 
     A decision made by `Entity.evaluate` records which rule decided and builds `because`
     from the record and the context on first access (then keeps it and lets the record
-    go), so reasons cost nothing until read; the record must not change in between.
+    go), so reasons cost nothing until read; the record must not change in between. Such a
+    decision is built with `because` None and `pending` the explainer, record, context and
+    deciding position packed in one tuple (one slot store, not four).
     Immutable by convention.
 
     Example:
@@ -167,17 +172,7 @@ class Decision:
         ('P-01',)
     """
 
-    __slots__ = (
-        "_because",
-        "_context",
-        "_deciding",
-        "_explainer",
-        "_record",
-        "entity",
-        "fields",
-        "included",
-        "key",
-    )
+    __slots__ = ("_because", "_pending", "entity", "fields", "included", "key")
 
     entity: str
     key: str | None
@@ -191,34 +186,24 @@ class Decision:
         included: bool,
         fields: Mapping[str, Any] | None = None,
         because: tuple[Because, ...] | None = (),
-        deciding: int = -1,
-        explainer: Explainer | None = None,
-        record: Any = None,
-        context: Any = None,
+        pending: _Pending | None = None,
     ) -> None:
         self.entity = entity
         self.key = key
         self.included = included
         self.fields = {} if fields is None else fields
         self._because = because
-        self._deciding = deciding
-        self._explainer = explainer
-        self._record = record
-        self._context = context
+        self._pending = pending
 
     @property
     def because(self) -> tuple[Because, ...]:
         """The reasons (see the class); built from the record on first access."""
         found = self._because
         if found is None:
-            explainer = self._explainer
-            found = (
-                ()
-                if explainer is None
-                else explainer.reasons(self._record, self._context, self._deciding)
-            )
+            pending = self._pending
+            found = () if pending is None else pending[0].reasons(*pending[1:])
             self._because = found
-            self._explainer = self._record = self._context = None
+            self._pending = None
         return found
 
     @property

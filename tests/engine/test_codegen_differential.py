@@ -26,14 +26,24 @@ from engine.errors import RulesetErrors
 from engine.explain import Decision
 from simulator.agency import AgencyGenerator
 from simulator.jupix import write_jupix_export
-from tests.engine.rulesets import ruleset_data, write
+from tests.engine.rulesets import compile_rules, ruleset_data, write
 
 SETTINGS = {
     "mode": {"type": "string", "allowed": ["A", "B"], "default": "A"},
     "kinds": {"type": "list", "allowed": ["Rent", "Sale", "Let"], "default": ["Rent", "Let"]},
 }
 TEXTS = ["Rent", "rent", "Sale", "Let", "", "x y"]
-FIELDS = ["kind", "status", "name", "size", "archived", "tags", "owner.name", "phones[].number"]
+FIELDS = [
+    "kind",
+    "status",
+    "name",
+    "size",
+    "archived",
+    "tags",
+    "tags[]",
+    "owner.name",
+    "phones[].number",
+]
 AS_OF = date(2020, 1, 1)
 
 texts = st.sampled_from(TEXTS)
@@ -109,6 +119,10 @@ VALUES: list[Any] = [
     {"join": ["tags[]", "size"]},
     {"format": "{id}/{kind}"},
     {"lower": "name"},
+    {"related": "parts", "value": "kind"},
+    {"related": "parts", "value": {"join": ["kind", "size"]}},
+    {"related": "parts", "value": "size", "default": "none"},
+    {"related": "parts", "value": "size", "where": {"field": "size", "gt": 0}},
 ]
 TARGETS = ["A", "B.c", "B.d", "C", "D.e.f"]
 
@@ -147,7 +161,8 @@ def records(draw: st.DrawFn) -> Any:
     record["owner"] = draw(
         st.one_of(st.none(), texts, st.fixed_dictionaries({}, optional={"name": values}))
     )
-    record["tags"] = draw(st.one_of(st.lists(texts, max_size=3), texts, st.none()))
+    tag = st.one_of(texts, texts, st.none(), st.booleans())
+    record["tags"] = draw(st.one_of(st.lists(tag, max_size=3), texts, st.none()))
     record["phones"] = draw(
         st.lists(st.fixed_dictionaries({}, optional={"number": values}), max_size=2)
     )
@@ -287,4 +302,65 @@ def test_a_decision_read_twice_gives_the_same_reasons_and_lets_the_record_go() -
     assert decision.because is first
     assert decision.deciding_rules == ("P-02",)
     assert decision == ruleset.entity("property").evaluate_closures(record, ruleset.context())
-    assert decision._record is None  # the cache no longer holds the record
+    assert decision._pending is None  # the cache no longer holds the record
+
+
+KINDS: list[Any] = [
+    "Rent",
+    "rent",
+    "Sale",
+    "",
+    None,
+    True,
+    False,
+    0,
+    1,
+    ["Rent"],
+    ["Sale"],
+    [None],
+    [True],
+    ["Sale", "Rent"],
+    [],
+    {"name": "Rent"},
+]
+"""A value of every kind the inline leaves tell apart (text, booleans, one-item lists...)."""
+
+
+def kind_records() -> list[Any]:
+    """Each of `KINDS` at each field the leaves below read, a key in another case, and
+    records missing the field or holding a step that is no dict."""
+    found: list[Any] = [{"id": "0"}, {"id": "1", "owner": None}, {"id": "2", "owner": "x"}]
+    for number, value in enumerate(KINDS):
+        found.append({"id": f"k{number}", "kind": value, "archived": value, "tags": value})
+        found.append({"id": f"o{number}", "owner": {"name": value}, "KIND": value})
+    return found
+
+
+@pytest.mark.parametrize("field", ["kind", "archived", "tags[]", "owner.name"])
+@pytest.mark.parametrize(
+    "comparison",
+    [
+        {"eq": "Rent"},
+        {"ne": "Rent"},
+        {"eq": True},
+        {"ne": True},
+        {"eq": False},
+        {"in": ["Rent", "Let"]},
+        {"not_in": ["Rent", "Let"]},
+        {"present": True},
+        {"absent": True},
+    ],
+)
+def test_each_inline_leaf_decides_as_its_closure(
+    tmp_path: Path, field: str, comparison: dict[str, Any]
+) -> None:
+    """Every leaf the generator compares inline (text and booleans, positive and negative,
+    on a top-level field, a nested one and a one-item projection) against its closure, on
+    a value of every kind."""
+    ruleset = compile_rules(tmp_path, {"field": field, **comparison})
+    entity = ruleset.entity("thing")
+    closures = closures_only(ruleset).entity("thing")
+    context = ruleset.context()
+    for record in kind_records():
+        assert_same(entity.evaluate(record, context), closures.evaluate_closures(record, context))
+        assert entity.first_failing(record, context) == closures.first_failing(record, context)

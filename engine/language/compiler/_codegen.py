@@ -15,9 +15,12 @@ globals under a generated name; so is any record the fast path does not cover (a
 another kind, a key in another case, a record that is not a dict). The closures stay the
 reference: the generated functions give exactly what they give.
 
-Translated: text ``eq``/``in`` and ``present``/``absent`` on a top-level field, ``all``,
-``any``, ``not``/``none``, ``setting`` and ``rule`` conditions; plain and nested field
-reads, ``const``, ``default`` and ``join`` values.
+Translated: ``eq``/``in``/``ne``/``not_in`` with text or a boolean and
+``present``/``absent`` on a path of plain keys (``a.b``) or a one-item projection
+(``a.b[]``); ``all``, ``any``, ``not``/``none``, ``setting`` and ``rule`` conditions; plain
+and nested field reads, ``const``, ``default`` and ``join`` values (the join inline), and
+``related`` values (no ``where``, pick ``first``), whose records are fetched once per record
+for the whole map.
 """
 
 from __future__ import annotations
@@ -42,24 +45,39 @@ ALLOWED_NAMES = frozenset(
         "type",
         "str",
         "dict",
+        "bool",
+        "list",
+        "len",
         "_get",
         "_missing",
+        "filter",
         "_nothing",
-        "_joined",
         "_decision",
     }
 )
 """The names generated code may use besides its generated ones (``_`` + letter + number)."""
-ALLOWED_ATTRIBUTES = frozenset({"get", "rule"})
-"""The attributes generated code may read: ``dict.get`` and ``Context.rule``."""
+ALLOWED_ATTRIBUTES = frozenset({"get", "join", "related", "rule", "strip"})
+"""The attributes generated code may read: ``dict.get``, ``Context.rule`` and
+``Context.related``, and a ``join``'s
+``str.join`` (of its separator, a constant) and ``str.strip`` (of a value that is text)."""
 
 Fields = tuple[tuple[tuple[str, ...], Value], ...]
 
 _MISSING = object()
+_BUILTINS = {
+    "type": type,
+    "str": str,
+    "dict": dict,
+    "bool": bool,
+    "list": list,
+    "len": len,
+    "filter": filter,
+}
 _NOTHING: dict[str, Any] = {}  # never written: its `get` answers "missing" to every key
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCALARS = (str, int, float, bool, type(None))
-_TEXT_OPERATORS = frozenset({"eq", "in"})
+_POSITIVE = frozenset({"eq", "in", "present"})
+_NEGATIVE = {"ne": "eq", "not_in": "in", "absent": "present"}
 
 
 class GeneratedProgram:
@@ -128,14 +146,15 @@ def run_tree(tree: ast.Module, filename: str, bound: Mapping[str, Any]) -> dict[
     Args:
         tree: the generated module.
         filename: what tracebacks name, e.g. ``<entity property>``.
-        bound: the module's globals besides a few builtins (type, str, dict).
+        bound: the module's globals besides a few builtins (type, str, dict, bool, list,
+            len, filter).
     """
     try:
         code = compile(tree, filename, "exec")  # ast-only
     except (RecursionError, ValueError, SyntaxError, TypeError, MemoryError):
         return None
     namespace: dict[str, Any] = {
-        "__builtins__": {"type": type, "str": str, "dict": dict},
+        "__builtins__": dict(_BUILTINS),
         **bound,
     }
     exec(code, namespace)  # ast-only  # noqa: S102 - the tree above, built node by node
@@ -175,10 +194,7 @@ class _Closures:
             failing < 0,
             mapped,
             None,
-            failing,
-            self.reasons,
-            record,
-            context,
+            (self.reasons, record, context, failing),
         )
 
 
@@ -204,7 +220,6 @@ class _Generator:
     def __init__(self, slow: _Closures) -> None:
         self.bound: dict[str, Any] = {
             "_missing": _MISSING,
-            "_joined": _joined,
             "_nothing": _NOTHING.get,
             "_decision": Decision,
             "_s0": slow.tests,
@@ -212,9 +227,11 @@ class _Generator:
             "_s2": slow.decide,
             "_s3": slow.read_key,
             "_r0": slow.reasons,
+            "_s4": _part_text,
         }
         self.count = 0
         self.firsts: dict[str, str] = {}  # the first key of each nested path read: its local
+        self.relateds: dict[str, str] = {}  # each relation the map reads: its records' local
 
     def fresh(self, letter: str) -> str:
         self.count += 1
@@ -280,9 +297,7 @@ class _Generator:
                 ast.Constant(included),
                 mapped,
                 ast.Constant(None),
-                ast.Constant(deciding),
-                _load("_r0"),
-                *_record_context(),
+                ast.Tuple([_load("_r0"), *_record_context(), ast.Constant(deciding)], ast.Load()),
             )
 
         body = [
@@ -339,45 +354,76 @@ class _Generator:
             rule = ast.Attribute(_load("context"), "rule", ast.Load())
             return _call(rule, ast.Constant(str(shape[1])), _load("record"))
         leaf = check.leaf
-        if leaf is not None and _KEY.match(leaf.field):
-            fast = self.leaf(check, leaf.field, leaf.operator, leaf.allowed)
+        if leaf is not None:
+            fast = self.leaf(check, leaf.field, leaf.operator, leaf.compared)
             if fast is not None:
                 return fast
         return self.closure("c", check.test)
 
     def leaf(
-        self, check: Check, key: str, operator: str, allowed: frozenset[Any] | None
+        self, check: Check, path: str, operator: str, allowed: frozenset[Any] | None
     ) -> ast.expr | None:
-        """The fast path of a leaf on a top-level field: text read inline; any other
-        kind of value (a list, a number, a key in another case) goes to the closure."""
-        value = self.fresh("v")
-        read = ast.NamedExpr(
-            ast.Name(value, ast.Store()),
-            _call(_load("_get"), ast.Constant(key), _load("_missing")),
-        )
-        when_text: ast.expr
-        if operator in _TEXT_OPERATORS and allowed is not None:
-            strings = [item[1] for item in allowed if item[0] == "s"]
-            if len(strings) != len(allowed):
-                return None
-            when_text = (
-                _is(_load(value), ast.Eq(), ast.Constant(strings[0]))
-                if len(strings) == 1
-                else _is(_load(value), ast.In(), ast.Constant(frozenset(strings)))  # type: ignore[arg-type]
-            )
-            negative = False
-        elif operator in ("present", "absent"):
-            negative = operator == "absent"
-            when_text = _is(_load(value), ast.Eq() if negative else ast.NotEq(), ast.Constant(""))
-        else:
+        """The fast path of a leaf on a path of plain keys (``a.b``), or a list of them
+        (``a.b[]``, read inline when it holds exactly one item): text or a boolean compared
+        inline; None for a positive leaf; any other value, a missing key (it may be there
+        in another case) or a step that is no dict goes to the closure."""
+        projected = path.endswith("[]")
+        read = self.path_read(path[:-2] if projected else path)
+        compare = _compare(operator, allowed)
+        if read is None or compare is None or (projected and operator not in _POSITIVE):
             return None
-        # None never satisfies a positive leaf; anything else but text asks the closure.
+        kind, negative, make = compare
+        value = self.fresh("v")
+        if projected:  # the one item of a one-item list, else missing
+            items = self.fresh("v")
+            single = ast.BoolOp(
+                ast.And(),
+                [
+                    _is(
+                        _call(_load("type"), ast.NamedExpr(ast.Name(items, ast.Store()), read)),
+                        ast.Is(),
+                        _load("list"),
+                    ),
+                    _is(_call(_load("len"), _load(items)), ast.Eq(), ast.Constant(1)),
+                ],
+            )
+            first = ast.Subscript(_load(items), ast.Constant(0), ast.Load())
+            read = ast.IfExp(single, first, _load("_missing"))
+        named = ast.NamedExpr(ast.Name(value, ast.Store()), read)
+        is_kind = _is(_call(_load("type"), named), ast.Is(), _load(kind))
+        # None never satisfies a positive leaf (nor an empty projection); anything else
+        # but the kind compared inline asks the closure.
         none = _is(_load(value), ast.Is() if negative else ast.IsNot(), ast.Constant(None))
         otherwise = ast.BoolOp(
             ast.Or() if negative else ast.And(), [none, self.closure("c", check.test)]
         )
-        is_text = _is(_call(_load("type"), read), ast.Is(), _load("str"))
-        return ast.IfExp(is_text, when_text, otherwise)
+        return ast.IfExp(is_kind, make(_load(value)), otherwise)
+
+    def path_read(self, path: str) -> ast.expr | None:
+        """The inline read of a path of plain keys from the record, `_missing` wherever a
+        key is missing or a step is no dict; None for a path of another shape."""
+        keys = path.split(".")
+        if not all(_KEY.match(key) for key in keys):
+            return None
+        found: ast.expr = _call(_load("_get"), ast.Constant(keys[0]), _load("_missing"))
+        for key in keys[1:]:
+            found = self.step(found, key)
+        return found
+
+    def step(self, found: ast.expr, key: str) -> ast.expr:
+        """``found.get(key, _missing)`` when `found` is a dict, else `_missing`."""
+        step = self.fresh("v")
+        return ast.IfExp(
+            _is(
+                _call(_load("type"), ast.NamedExpr(ast.Name(step, ast.Store()), found)),
+                ast.Is(),
+                _load("dict"),
+            ),
+            _call(
+                ast.Attribute(_load(step), "get", ast.Load()), ast.Constant(key), _load("_missing")
+            ),
+            _load("_missing"),
+        )
 
     # -- the map ---------------------------------------------------------------------------
 
@@ -394,7 +440,7 @@ class _Generator:
         paths = [path for path, _ in fields]
         if not _tree_shaped(paths):
             return None
-        self.firsts = {}
+        self.firsts, self.relateds = {}, {}
         nested: dict[str, Any] = {}
         for path, value in fields:
             node = nested
@@ -414,6 +460,11 @@ class _Generator:
                 _load("_nothing"),
             )
             prelude.append(ast.Assign([ast.Name(local, ast.Store())], getter))
+        for relation, local in self.relateds.items():
+            # _qN = the records related through the relation, fetched once for the map
+            fetch = ast.Attribute(_load("context"), "related", ast.Load())
+            related = _call(fetch, ast.Constant(relation), _load("record"))
+            prelude.append(ast.Assign([ast.Name(local, ast.Store())], related))
         return prelude, _display(nested)
 
     def value(self, value: Value) -> ast.expr:
@@ -436,10 +487,35 @@ class _Generator:
             return ast.Constant(shape[1])
         if shape and shape[0] == "default" and type(shape[2]) in _SCALARS:
             return self.defaulted(self.value(shape[1]), shape[2])
+        if shape and shape[0] == "related" and shape[3] is None and shape[4] == "first":
+            local = self.relateds.setdefault(str(shape[1]), self.fresh("q"))
+            first = self.bind("h", _first_related(shape[2]))
+            return _call(first, _load(local), _load("context"))
         if shape and shape[0] == "join" and type(shape[1]) is str:
-            parts = ast.Tuple([self.value(part) for part in shape[2:]], ast.Load())
-            return _call(_load("_joined"), ast.Constant(shape[1]), parts)
+            return self.joined(shape[1], [self.value(part) for part in shape[2:]])
         return self.closure("g", value.get)
+
+    def joined(self, separator: str, parts: list[ast.expr]) -> ast.expr:
+        """``separator.join(filter(None, (<part text>, ...))) or None``: what ``join``
+        gives (texts stripped, the empty ones left out, None when nothing is left)."""
+        texts: list[ast.expr] = []
+        for part in parts:
+            found = self.fresh("v")
+            is_text = _is(
+                _call(_load("type"), ast.NamedExpr(ast.Name(found, ast.Store()), part)),
+                ast.Is(),
+                _load("str"),
+            )
+            other = ast.IfExp(
+                _is(_load(found), ast.Is(), ast.Constant(None)),
+                ast.Constant(""),
+                _call(_load("_s4"), _load(found)),
+            )
+            strip = _call(ast.Attribute(_load(found), "strip", ast.Load()))
+            texts.append(ast.IfExp(is_text, strip, other))
+        kept = _call(_load("filter"), ast.Constant(None), ast.Tuple(texts, ast.Load()))
+        joined = _call(ast.Attribute(ast.Constant(separator), "join", ast.Load()), kept)
+        return ast.BoolOp(ast.Or(), [joined, ast.Constant(None)])
 
     def field(self, path: str) -> ast.expr | None:
         """The inline read of a path of plain keys, giving `_missing` wherever the fast path
@@ -452,20 +528,7 @@ class _Generator:
         first = self.firsts.setdefault(keys[0], self.fresh("p"))
         found: ast.expr = _call(_load(first), ast.Constant(keys[1]), _load("_missing"))
         for key in keys[2:]:
-            step = self.fresh("v")
-            found = ast.IfExp(
-                _is(
-                    _call(_load("type"), ast.NamedExpr(ast.Name(step, ast.Store()), found)),
-                    ast.Is(),
-                    _load("dict"),
-                ),
-                _call(
-                    ast.Attribute(_load(step), "get", ast.Load()),
-                    ast.Constant(key),
-                    _load("_missing"),
-                ),
-                _load("_missing"),
-            )
+            found = self.step(found, key)
         return found
 
     def defaulted(self, inner: ast.expr, default: Any) -> ast.expr:
@@ -500,8 +563,57 @@ def _tree_shaped(paths: list[tuple[str, ...]]) -> bool:
     return not prefixes & seen
 
 
-def _joined(separator: str, parts: tuple[Any, ...]) -> Any:
-    """What ``join`` gives for its parts' values (as the closure: texts stripped, the
-    empty ones left out, None when nothing is left)."""
-    texts = [as_text(part).strip() for part in parts]
-    return separator.join(text for text in texts if text) or None
+def _first_related(inner: Value) -> Callable[[list[Any], Any], Any]:
+    """What a ``related`` value (no ``where``, pick ``first``) gives from the related
+    records fetched once: `inner`'s first non-empty value among them, else None."""
+    shape = inner.shape
+    read = compile_path(str(shape[1])) if shape and shape[0] == "field" else None
+    get = inner.get
+
+    def first(items: list[Any], context: Any) -> Any:
+        for item in items:
+            value = get(item, context) if read is None else read(item)
+            if value is not None and value != "" and value != []:
+                return value
+        return None
+
+    return first
+
+
+def _part_text(part: Any) -> str:
+    """A ``join`` part that is neither text nor None, as the closure reads it."""
+    return as_text(part).strip()
+
+
+Make = Callable[[ast.expr], ast.expr]
+
+
+def _compare(operator: str, allowed: frozenset[Any] | None) -> tuple[str, bool, Make] | None:
+    """How a leaf compares a value of one kind inline: the kind's builtin name, whether the
+    leaf is negative (ne, not_in, absent), and the comparison of a value of that kind;
+    None for the leaves left to the closures (order, dates, matches, ignore_case...)."""
+    negative = operator in _NEGATIVE
+    positive = _NEGATIVE.get(operator, operator)
+    if positive == "present":
+        return (
+            "str",
+            negative,
+            lambda value: _is(value, ast.Eq() if negative else ast.NotEq(), ast.Constant("")),
+        )
+    if positive not in ("eq", "in") or not allowed:
+        return None
+    kinds = {item[0] for item in allowed}
+    if kinds == {"s"}:
+        strings = sorted(item[1] for item in allowed)
+        if len(strings) == 1:
+            right: ast.expr = ast.Constant(strings[0])
+            test: ast.cmpop = ast.NotEq() if negative else ast.Eq()
+        else:
+            right = ast.Constant(frozenset(strings))  # type: ignore[arg-type]
+            test = ast.NotIn() if negative else ast.In()
+        return "str", negative, lambda value: _is(value, test, right)
+    if kinds == {"b"} and len(allowed) == 1:
+        ((_, flag),) = allowed
+        same: ast.cmpop = ast.IsNot() if negative else ast.Is()
+        return "bool", negative, lambda value: _is(value, same, ast.Constant(bool(flag)))
+    return None

@@ -68,6 +68,9 @@ class Leaf:
     describe: Callable[[Context], str]
     allowed: frozenset[Any] | None
     is_list: bool
+    compared: frozenset[Any] | None = None
+    """The value keys an eq/in/ne/not_in leaf compares with, negative or not (`allowed` is
+    None for a negative leaf); None when it ignores case. The code generator reads it."""
 
 
 def value_key(value: Any, fold: bool = False) -> Any:
@@ -291,6 +294,7 @@ def _leaf(
 ) -> Leaf:
     read = compile_path(reference)
     negative = operator in _NEGATIVE
+    compared = allowed
     if dynamic:
         test = _as_of_test(read, predicate)
     elif "." not in reference and "[" not in reference:
@@ -306,7 +310,7 @@ def _leaf(
     def describe(context: Context) -> str:
         return f"{text} ({context.as_of.isoformat()})" if dynamic else text
 
-    return Leaf(reference, operator, read, test, text, describe, allowed, is_list)
+    return Leaf(reference, operator, read, test, text, describe, allowed, is_list, compared)
 
 
 def _text_key_test(

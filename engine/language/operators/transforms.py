@@ -473,4 +473,5 @@ def _related_value(relation_id: str, name: str, inner: Value, where: Any, pick: 
     def get(record: Any, context: Context) -> Any:
         return _pick(context.related(relation_id, record), read, where, pick, context)
 
-    return Value(get, f"{pick} related {name}: {inner.text}")
+    shape = ("related", relation_id, inner, where, pick)
+    return Value(get, f"{pick} related {name}: {inner.text}", shape=shape)
