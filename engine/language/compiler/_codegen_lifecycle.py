@@ -38,13 +38,14 @@ from typing import Any
 
 from engine.explain import Because
 from engine.language.compiler._codegen import (
-    _call,
-    _display,
-    _is,
-    _joined,
-    _load,
-    _tree_shaped,
+    call,
+    compare,
+    display,
+    joined,
+    load,
+    part_text,
     run_tree,
+    tree_shaped,
 )
 from engine.language.lifecycle import (
     ChargePolicy,
@@ -210,7 +211,7 @@ class _Unit:
 
     def __init__(self, slow: Callable[..., Any]) -> None:
         self.slow = slow
-        self.bound: dict[str, Any] = {"_missing": _MISSING, "_joined": _joined, "_s0": slow}
+        self.bound: dict[str, Any] = {"_missing": _MISSING, "_s0": slow, "_s4": part_text}
         self.count = 0
 
     def fresh(self, letter: str) -> str:
@@ -220,10 +221,10 @@ class _Unit:
     def bind(self, letter: str, thing: Any) -> ast.Name:
         name = self.fresh(letter)
         self.bound[name] = thing
-        return _load(name)
+        return load(name)
 
     def closure(self, letter: str, function: Callable[..., Any]) -> ast.expr:
-        return _call(self.bind(letter, function), *map(_load, _RECORD_CONTEXT))
+        return call(self.bind(letter, function), *map(load, _RECORD_CONTEXT))
 
     def body(self) -> list[ast.stmt]:
         raise NotImplementedError
@@ -231,12 +232,12 @@ class _Unit:
     def module(self) -> ast.Module:
         """``def name(record, context)``: a record that is not a dict goes to the closures."""
         guard = ast.If(
-            _is(_call(_load("type"), _load("record")), ast.IsNot(), _load("dict")),
+            compare(call(load("type"), load("record")), ast.IsNot(), load("dict")),
             [ast.Return(self.closure("s", self.slow))],
             [],
         )
         alias = ast.Assign(
-            [ast.Name("_get", ast.Store())], ast.Attribute(_load("record"), "get", ast.Load())
+            [ast.Name("_get", ast.Store())], ast.Attribute(load("record"), "get", ast.Load())
         )
         arguments = ast.arguments([], [ast.arg(n) for n in _RECORD_CONTEXT], None, [], [], None, [])
         function = ast.FunctionDef(
@@ -257,8 +258,8 @@ class _Unit:
         if shape and shape[0] == "setting":
             return ast.Constant(bool(shape[1]))
         if shape and shape[0] == "rule":
-            rule = ast.Attribute(_load("context"), "rule", ast.Load())
-            return _call(rule, ast.Constant(str(shape[1])), _load("record"))
+            rule = ast.Attribute(load("context"), "rule", ast.Load())
+            return call(rule, ast.Constant(str(shape[1])), load("record"))
         return self.closure("c", check.test)
 
     def value(self, value: Value) -> ast.expr:
@@ -268,19 +269,19 @@ class _Unit:
             read = self.field(str(shape[1]))
             if read is not None:
                 found = self.fresh("v")
-                present = _is(
+                present = compare(
                     ast.NamedExpr(ast.Name(found, ast.Store()), read),
                     ast.IsNot(),
-                    _load("_missing"),
+                    load("_missing"),
                 )
-                return ast.IfExp(present, _load(found), self.closure("g", value.get))
+                return ast.IfExp(present, load(found), self.closure("g", value.get))
         if shape and shape[0] == "const" and type(shape[1]) in _SCALARS:
             return ast.Constant(shape[1])
         if shape and shape[0] == "default" and type(shape[2]) in _SCALARS:
             return self.defaulted(self.value(shape[1]), shape[2])
         if shape and shape[0] == "join" and type(shape[1]) is str:
-            parts = ast.Tuple([self.value(part) for part in shape[2:]], ast.Load())
-            return _call(_load("_joined"), ast.Constant(shape[1]), parts)
+            parts = [self.value(part) for part in shape[2:]]
+            return joined(shape[1], parts, self.fresh, "_s4")
         return self.closure("g", value.get)
 
     def field(self, path: str) -> ast.expr | None:
@@ -289,20 +290,20 @@ class _Unit:
         keys = path.split(".")
         if not all(_KEY.match(key) for key in keys):
             return None
-        found: ast.expr = _call(_load("_get"), ast.Constant(keys[0]), _load("_missing"))
+        found: ast.expr = call(load("_get"), ast.Constant(keys[0]), load("_missing"))
         for key in keys[1:]:
             step = self.fresh("v")
-            is_dict = _is(
-                _call(_load("type"), ast.NamedExpr(ast.Name(step, ast.Store()), found)),
+            is_dict = compare(
+                call(load("type"), ast.NamedExpr(ast.Name(step, ast.Store()), found)),
                 ast.Is(),
-                _load("dict"),
+                load("dict"),
             )
-            read = _call(
-                ast.Attribute(_load(step), "get", ast.Load()),
+            read = call(
+                ast.Attribute(load(step), "get", ast.Load()),
                 ast.Constant(key),
-                _load("_missing"),
+                load("_missing"),
             )
-            found = ast.IfExp(is_dict, read, _load("_missing"))
+            found = ast.IfExp(is_dict, read, load("_missing"))
         return found
 
     def defaulted(self, inner: ast.expr, default: Any) -> ast.expr:
@@ -311,14 +312,14 @@ class _Unit:
         empty = ast.BoolOp(
             ast.Or(),
             [
-                _is(
+                compare(
                     ast.NamedExpr(ast.Name(found, ast.Store()), inner), ast.Is(), ast.Constant(None)
                 ),
-                _is(_load(found), ast.Eq(), ast.Constant("")),
-                _is(_load(found), ast.Eq(), ast.List([], ast.Load())),
+                compare(load(found), ast.Eq(), ast.Constant("")),
+                compare(load(found), ast.Eq(), ast.List([], ast.Load())),
             ],
         )
-        return ast.IfExp(empty, ast.Constant(default), _load(found))
+        return ast.IfExp(empty, ast.Constant(default), load(found))
 
 
 class _Tests(_Unit):
@@ -353,7 +354,7 @@ class _Map(_Unit):
 
     def body(self) -> list[ast.stmt]:
         paths = [tuple(name.split(".")) for name, _ in self.fields]
-        if not _tree_shaped(paths):
+        if not tree_shaped(paths):
             return [ast.Return(self.closure("s", self.slow))]
         prelude: list[ast.stmt] = []
         explained: list[ast.expr] = []
@@ -367,9 +368,9 @@ class _Map(_Unit):
                 prelude.append(
                     ast.Assign([ast.Name(pair, ast.Store())], self.closure("x", value.explain))
                 )
-                explained.append(_load(pair))
-                node[path[-1]] = ast.Subscript(_load(pair), ast.Constant(0), ast.Load())
+                explained.append(load(pair))
+                node[path[-1]] = ast.Subscript(load(pair), ast.Constant(0), ast.Load())
             else:
                 node[path[-1]] = self.value(value)
-        result = ast.Tuple([_display(nested), ast.Tuple(explained, ast.Load())], ast.Load())
+        result = ast.Tuple([display(nested), ast.Tuple(explained, ast.Load())], ast.Load())
         return [*prelude, ast.Return(result)]

@@ -26,7 +26,7 @@ from engine.language._settings import declare_settings, resolve_settings
 from engine.language.compiler._cascades import drop_cascades
 from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
-from engine.language.compiler._codegen import generate_program
+from engine.language.compiler._codegen_entity import generate_program
 from engine.language.compiler._codegen_lifecycle import generate_lifecycle
 from engine.language.compiler._dependencies import rule_dependencies
 from engine.language.compiler._gaps import compile_gaps
