@@ -1,5 +1,5 @@
 """Records kept in a file and read back one at a time, so planning a large agency holds
-offsets and indexes in memory, not records.
+neither records nor (past a few thousand records) their offsets in memory.
 
 A `RecordTable` is a read-only `Sequence` of records: ``table[i]`` reads record *i* from
 its file (the last few hundred read are cached), and iterating streams the file in order,
@@ -8,7 +8,10 @@ position, and the planner (`engine.sync.planner`) streams its sources and indexe
 targets by position, so memory grows with the keys relations and merges need only.
 
 The file is JSON lines, written owner-only; put it in a private temporary folder and
-`close` the table when done (the folder's removal deletes it).
+`close` the table when done (the folder's removal deletes it). Where each line starts is
+kept in memory for up to `OFFSETS_IN_MEMORY` records; a longer table keeps its offsets in
+an anonymous temporary file (8 bytes a record, read with one ``pread`` per lookup, gone
+with the table).
 
 Example::
 
@@ -22,15 +25,21 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import tempfile
+import weakref
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, overload
 
-__all__ = ["RecordTable"]
+__all__ = ["OFFSETS_IN_MEMORY", "RecordTable"]
 
 _CACHE = 256  # records kept after a read by position (a lookup often reads one again)
+
+OFFSETS_IN_MEMORY = 4096
+"""A table with more records keeps where each starts in a file, not in memory."""
 
 
 class RecordTable(Sequence[dict[str, Any]]):
@@ -38,10 +47,11 @@ class RecordTable(Sequence[dict[str, Any]]):
 
     Args:
         path: the file (written by `RecordTable.write`).
-        offsets: where each record's line starts.
+        offsets: where each record's line starts (`write` gives an `OffsetFile` for a long
+            table).
     """
 
-    def __init__(self, path: Path, offsets: array[int]) -> None:
+    def __init__(self, path: Path, offsets: Sequence[int]) -> None:
         self.path, self._offsets = path, offsets
         self._reader: IO[bytes] | None = None
         self._cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
@@ -56,12 +66,20 @@ class RecordTable(Sequence[dict[str, Any]]):
             FileExistsError: `path` exists (a table never overwrites a file).
         """
         file, offsets = Path(path), array("q")
+        spilled: OffsetFile | None = None
         handle = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(handle, "wb") as out:
             for record in records:
                 offsets.append(out.tell())
                 out.write(_encode(record))
-        return cls(file, offsets)
+                if len(offsets) >= OFFSETS_IN_MEMORY:
+                    spilled = spilled or OffsetFile()
+                    spilled.extend(offsets)
+                    del offsets[:]
+        if spilled is None:
+            return cls(file, offsets)
+        spilled.extend(offsets)
+        return cls(file, spilled)
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -111,6 +129,47 @@ class RecordTable(Sequence[dict[str, Any]]):
         self._reader.seek(self._offsets[position])
         record: dict[str, Any] = json.loads(self._reader.readline())
         return record
+
+
+class OffsetFile(Sequence[int]):
+    """Integers appended to an anonymous temporary file (owner-only, never named on disk,
+    closed when dropped), 8 bytes each, read back by position.
+
+    Example:
+        >>> offsets = OffsetFile()
+        >>> offsets.extend(array("q", [0, 120, 250]))
+        >>> len(offsets), offsets[1], offsets[-1], list(offsets)
+        (3, 120, 250, [0, 120, 250])
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the table
+        self._fd = self._file.fileno()
+        self._count = 0
+        weakref.finalize(self, self._file.close)
+
+    def extend(self, values: array[int]) -> None:
+        """Append `values` (an ``array("q")``) at the end."""
+        data, at = memoryview(values.tobytes()), self._count * 8
+        while data:  # a short write goes on where it stopped; a failed one raises OSError
+            written = os.pwrite(self._fd, data, at)
+            data, at = data[written:], at + written
+        self._count += len(values)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        position = index + self._count if index < 0 else index
+        if not 0 <= position < self._count:
+            raise IndexError(f"offset {index} of {self._count}")
+        return int.from_bytes(os.pread(self._fd, 8, position * 8), sys.byteorder, signed=True)
 
 
 def _encode(record: Mapping[str, Any]) -> bytes:
