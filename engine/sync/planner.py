@@ -206,9 +206,9 @@ class _Planner:
         or `_WAITING` for those left to the second pass."""
         marks = bytearray()
         for record in source:
-            failing = _first_failing(entity, record, self.context)
-            if failing is not None:
-                self.plan_excluded(entity, target, index, record, failing)
+            failing = entity.first_failing(record, self.context)  # the generated tests
+            if failing >= 0:
+                self.plan_excluded(entity, target, index, record, entity.include[failing])
                 marks.append(_EXCLUDED)
                 continue
             source_id, payload = entity.key_of(record), entity.map(record, self.context)
@@ -661,14 +661,6 @@ def _included_because(entity: Entity, record: Any, context: Context) -> tuple[Be
     for rule in entity.include:
         reasons.extend(rule.check.explain(record, context)[1])
     return tuple(reasons)
-
-
-def _first_failing(entity: Entity, record: Any, context: Context) -> Rule | None:
-    """The first include rule that does not hold, or None when the record is included."""
-    for rule in entity.include:
-        if not rule.check.test(record, context):
-            return rule
-    return None
 
 
 def _summary(record: Any) -> dict[str, Any]:
