@@ -9,9 +9,8 @@ targets by position, so memory grows with the keys relations and merges need onl
 
 The file is JSON lines, written owner-only; put it in a private temporary folder and
 `close` the table when done (the folder's removal deletes it). Where each line starts is
-kept in memory for up to `OFFSETS_IN_MEMORY` records; a longer table keeps its offsets in
-an anonymous temporary file (8 bytes a record, read with one ``pread`` per lookup, gone
-with the table).
+kept in `Offsets`: in memory for the last `OFFSETS_IN_MEMORY` records, the rest in an
+anonymous temporary file (8 bytes a record, one ``pread`` per lookup, gone with the table).
 
 Example::
 
@@ -34,12 +33,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, overload
 
-__all__ = ["OFFSETS_IN_MEMORY", "RecordTable"]
+__all__ = ["OFFSETS_IN_MEMORY", "Offsets", "RecordTable"]
 
 _CACHE = 256  # records kept after a read by position (a lookup often reads one again)
 
 OFFSETS_IN_MEMORY = 4096
-"""A table with more records keeps where each starts in a file, not in memory."""
+"""`Offsets` keeps this many of the newest values in memory, the older ones in a file."""
 
 
 class RecordTable(Sequence[dict[str, Any]]):
@@ -47,8 +46,7 @@ class RecordTable(Sequence[dict[str, Any]]):
 
     Args:
         path: the file (written by `RecordTable.write`).
-        offsets: where each record's line starts (`write` gives an `OffsetFile` for a long
-            table).
+        offsets: where each record's line starts (`write` keeps them in `Offsets`).
     """
 
     def __init__(self, path: Path, offsets: Sequence[int]) -> None:
@@ -65,21 +63,13 @@ class RecordTable(Sequence[dict[str, Any]]):
         Raises:
             FileExistsError: `path` exists (a table never overwrites a file).
         """
-        file, offsets = Path(path), array("q")
-        spilled: OffsetFile | None = None
+        file, offsets = Path(path), Offsets()
         handle = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(handle, "wb") as out:
             for record in records:
                 offsets.append(out.tell())
                 out.write(_encode(record))
-                if len(offsets) >= OFFSETS_IN_MEMORY:
-                    spilled = spilled or OffsetFile()
-                    spilled.extend(offsets)
-                    del offsets[:]
-        if spilled is None:
-            return cls(file, offsets)
-        spilled.extend(offsets)
-        return cls(file, spilled)
+        return cls(file, offsets)
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -131,33 +121,50 @@ class RecordTable(Sequence[dict[str, Any]]):
         return record
 
 
-class OffsetFile(Sequence[int]):
-    """Integers appended to an anonymous temporary file (owner-only, never named on disk,
-    closed when dropped), 8 bytes each, read back by position.
+class Offsets(Sequence[int]):
+    """64-bit integers appended one at a time: the newest (up to `OFFSETS_IN_MEMORY`) in
+    memory, the earlier ones in an anonymous temporary file (owner-only, never named on
+    disk, closed when dropped), 8 bytes each, read back by position with one ``pread``.
 
     Example:
-        >>> offsets = OffsetFile()
-        >>> offsets.extend(array("q", [0, 120, 250]))
-        >>> len(offsets), offsets[1], offsets[-1], list(offsets)
-        (3, 120, 250, [0, 120, 250])
+        >>> offsets = Offsets(in_memory=2)
+        >>> for value in (0, 120, 250):
+        ...     offsets.append(value)
+        >>> len(offsets), offsets.in_file, offsets[1], offsets[-1], list(offsets)
+        (3, 2, 120, 250, [0, 120, 250])
     """
 
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the table
-        self._fd = self._file.fileno()
-        self._count = 0
-        weakref.finalize(self, self._file.close)
+    def __init__(self, *, in_memory: int | None = None) -> None:
+        self._limit = max(1, OFFSETS_IN_MEMORY if in_memory is None else in_memory)
+        self._tail = array("q")
+        self._fd = -1
+        self.in_file = 0
+        """How many of the values are in the file (the oldest ones)."""
 
-    def extend(self, values: array[int]) -> None:
-        """Append `values` (an ``array("q")``) at the end."""
-        data, at = memoryview(values.tobytes()), self._count * 8
+    def append(self, value: int) -> None:
+        """Add `value` at the end.
+
+        Raises:
+            OSError: the temporary file could not be made or written.
+        """
+        self._tail.append(value)
+        if len(self._tail) >= self._limit:
+            self._store()
+
+    def _store(self) -> None:
+        if self._fd < 0:
+            handle = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the offsets
+            weakref.finalize(self, handle.close)
+            self._fd = handle.fileno()
+        data, at = memoryview(self._tail.tobytes()), self.in_file * 8
         while data:  # a short write goes on where it stopped; a failed one raises OSError
             written = os.pwrite(self._fd, data, at)
             data, at = data[written:], at + written
-        self._count += len(values)
+        self.in_file += len(self._tail)
+        del self._tail[:]
 
     def __len__(self) -> int:
-        return self._count
+        return self.in_file + len(self._tail)
 
     @overload
     def __getitem__(self, index: int) -> int: ...
@@ -166,9 +173,11 @@ class OffsetFile(Sequence[int]):
     def __getitem__(self, index: int | slice) -> int | list[int]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        position = index + self._count if index < 0 else index
-        if not 0 <= position < self._count:
-            raise IndexError(f"offset {index} of {self._count}")
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError(f"offset {index} of {len(self)}")
+        if position >= self.in_file:
+            return self._tail[position - self.in_file]
         return int.from_bytes(os.pread(self._fd, 8, position * 8), sys.byteorder, signed=True)
 
 
