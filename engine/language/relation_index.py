@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["DISK_AT", "DiskIndex", "Lookup", "position_index"]
+__all__ = ["DISK_AT", "DiskIndex", "DiskMap", "Lookup", "key_bytes", "position_index"]
 
 DISK_AT = 4096
 """Tables with more records than this are indexed on disk."""
@@ -94,6 +95,130 @@ class DiskIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class DiskMap:
+    """A dict kept on disk (an anonymous temporary SQLite database, a fixed page cache),
+    for hashable keys of text, numbers, booleans and tuples of them, and values of text,
+    numbers or None. Keys equal in Python are one key here (``1``, ``1.0`` and ``True``
+    alike, as in a dict); a key `key_bytes` cannot encode (a NaN, another type) is kept
+    in a dict in memory instead, so every answer is the dict's.
+
+    Example:
+        >>> table = DiskMap()
+        >>> table[("a", 1)] = 5
+        >>> table.setdefault(("a", 1.0), 6), ("a", True) in table, table.get(("b",))
+        (5, True, None)
+        >>> del table[("a", 1)]
+        >>> len(table)
+        0
+    """
+
+    def __init__(self) -> None:
+        import sqlite3
+
+        db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+        self._db = db
+        self._lock = threading.Lock()
+        weakref.finalize(self, db.close)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE"):
+            db.execute(f"PRAGMA {pragma}")
+        db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+        db.execute("CREATE TABLE map (key BLOB PRIMARY KEY, value) WITHOUT ROWID")
+        self._odd: dict[Any, Any] = {}
+        self._size = 0
+
+    def _run(self, sql: str, *args: Any) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value of `key`, or `default`."""
+        encoded = key_bytes(key)
+        if encoded is None:
+            return self._odd.get(key, default)
+        rows = self._run("SELECT value FROM map WHERE key = ?", encoded)
+        return rows[0][0] if rows else default
+
+    def __contains__(self, key: Any) -> bool:
+        return self.get(key, _MISSING) is not _MISSING
+
+    def __getitem__(self, key: Any) -> Any:
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        encoded = key_bytes(key)
+        if encoded is None:
+            self._size += key not in self._odd
+            self._odd[key] = value
+            return
+        self._size += key not in self
+        self._run("INSERT OR REPLACE INTO map VALUES (?, ?)", encoded, value)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        """The value of `key`; `default`, stored, when there is none."""
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            self[key] = found = default
+        return found
+
+    def __delitem__(self, key: Any) -> None:
+        if key not in self:
+            raise KeyError(key)
+        encoded = key_bytes(key)
+        if encoded is None:
+            del self._odd[key]
+        else:
+            self._run("DELETE FROM map WHERE key = ?", encoded)
+        self._size -= 1
+
+    def __len__(self) -> int:
+        return self._size
+
+
+_MISSING = object()
+
+
+def key_bytes(key: Any) -> bytes | None:
+    """`key` encoded so that keys equal in Python (``1 == 1.0 == True``, tuples item by
+    item) and only those give the same bytes; None for what it cannot encode exactly
+    (NaN, which is not even equal to itself, or a type other than text, numbers, booleans
+    and tuples of them).
+
+    Example:
+        >>> key_bytes((1, "a")) == key_bytes((1.0, "a")), key_bytes(("1",)) == key_bytes((1,))
+        (True, False)
+        >>> key_bytes((float("nan"),)) is None
+        True
+    """
+    parts: list[Any] = []
+    if not _canonical(key, parts):
+        return None
+    return json.dumps(parts, separators=(",", ":")).encode("ascii")
+
+
+def _canonical(value: Any, parts: list[Any]) -> bool:
+    kind = type(value)
+    if kind is str:
+        parts.append(value)  # json.dumps escapes lone surrogates: still one text per value
+    elif kind is bool or kind is int:
+        parts.append(["i", str(int(value))])
+    elif kind is float:
+        if value != value:  # NaN
+            return False
+        number = int(value) if value.is_integer() else None
+        parts.append(["i", str(number)] if number is not None else ["f", repr(value)])
+    elif kind is tuple:
+        inner: list[Any] = []
+        if not all(_canonical(item, inner) for item in value):
+            return False
+        parts.append(["t", inner])
+    else:
+        return False
+    return True
 
 
 def position_index(

@@ -31,15 +31,17 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import EvaluationError
 from engine.explain import Because
+from engine.language import relation_index
 from engine.language.context import Context
 from engine.language.paths import flatten, set_path
 from engine.language.policies import Departed, Link, MergePolicy, TargetDecl
+from engine.language.relation_index import DiskMap
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync._diff import difference, is_true, read_field
@@ -587,16 +589,19 @@ class _TargetIndex:
         self.records = records  # read by position: a file-backed table stays on disk
         self.entity = entity
         self.policies: tuple[MergePolicy, ...] = entity.merge
-        self.indexes: list[dict[tuple[Any, ...], int]] = [{} for _ in self.policies]
-        self.refs: dict[str, int] = {}
+        # A large file-backed table is indexed on disk too: dicts with no key in memory.
+        on_disk = not isinstance(records, list | tuple) and len(records) > relation_index.DISK_AT
+        table: Callable[[], _Table] = DiskMap if on_disk else dict
+        self.indexes: list[_Table] = [table() for _ in self.policies]  # key -> position
+        self.refs = table()  # reference -> position
         for position, record in enumerate(records):
             self._index(position, record, replace=False)
             ref = read_field(record, entity.ref or "")
             if ref not in (None, ""):
                 self.refs[str(ref)] = position
-        self.claims: dict[int, str | None] = {}
-        self.matched_refs: set[str] = set()
-        self.creators: dict[tuple[str, tuple[Any, ...]], str | None] = {}
+        self.claims = table()  # position -> the source id that claimed it
+        self.matched_refs = table()  # reference -> True (a set)
+        self.creators = table()  # (merge rule, key) -> the source id creating it
 
     def _index(self, position: int, record: Any, *, replace: bool) -> None:
         for policy, index in zip(self.policies, self.indexes, strict=True):
@@ -636,7 +641,7 @@ class _TargetIndex:
         """Claim a target record; the earlier claimant if another source record has it."""
         ref = read_field(self.records[position], self.entity.ref or "")
         if ref:
-            self.matched_refs.add(str(ref))
+            self.matched_refs[str(ref)] = True
         if position in self.claims:
             return self.claims[position] or "?"
         self.claims[position] = source_id
@@ -644,6 +649,18 @@ class _TargetIndex:
 
     def is_claimed(self, position: int) -> bool:
         return position in self.claims
+
+
+class _Table(Protocol):
+    """What `_TargetIndex` asks of its tables: a dict, or a `DiskMap` for a large target."""
+
+    def get(self, key: Any, default: Any = None, /) -> Any: ...
+    def setdefault(self, key: Any, default: Any = None, /) -> Any: ...
+    def __contains__(self, key: Any, /) -> bool: ...
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def __setitem__(self, key: Any, value: Any, /) -> None: ...
+    def __delitem__(self, key: Any, /) -> None: ...
+    def __len__(self) -> int: ...
 
 
 def _whole_objects(changes: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:

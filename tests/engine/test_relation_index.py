@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.language import relation_index
-from engine.language.relation_index import DiskIndex, index_key, position_index
+from engine.language.relation_index import DiskIndex, DiskMap, index_key, position_index
 from engine.sync import tables
 from engine.sync.planner import make_plan
 from engine.sync.tables import Offsets, RecordTable
@@ -136,3 +136,46 @@ def test_plans_over_tables_with_every_index_on_disk_equal_plans_over_lists(
         finally:
             for table in held.values():
                 table.close()
+
+
+# Keys as merge rules make them: tuples of text and numbers that may be equal across types
+# (1, 1.0, True), nested tuples (a list field), NaN (kept in memory: never equal to itself).
+_atom = (
+    st.sampled_from(["", "a", "A", "1", "\ud800", "a\x00"])
+    | st.sampled_from([0, 1, -1, 2**70])
+    | st.sampled_from([0.0, -0.0, 1.0, 1.5, float("inf"), float(2**70), float("nan")])
+    | st.booleans()
+)
+_keys = st.tuples(_atom) | st.tuples(_atom, _atom) | st.tuples(st.tuples(_atom), _atom)
+_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["set", "get", "in", "setdefault", "del"]),
+        _keys,
+        st.none() | st.integers(-1, 5) | st.text(max_size=2),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(ops=_ops)
+def test_disk_map_answers_every_operation_as_a_dict(ops: list[tuple[str, Any, Any]]) -> None:
+    model: dict[Any, Any] = {}
+    table = DiskMap()
+    for op, key, value in ops:
+        if op == "set":
+            model[key] = value
+            table[key] = value
+        elif op == "get":
+            assert table.get(key, "missing") == model.get(key, "missing")
+        elif op == "in":
+            assert (key in table) == (key in model)
+        elif op == "setdefault":
+            assert table.setdefault(key, value) == model.setdefault(key, value)
+        elif key in model:
+            del model[key]
+            del table[key]
+        else:
+            with pytest.raises(KeyError):
+                del table[key]
+        assert len(table) == len(model)
