@@ -31,9 +31,7 @@ def _streamed(plan: Plan, *, ensure_ascii: bool) -> str:
 def test_a_streamed_plan_is_the_text_of_its_json(
     records: dict[str, list[dict[str, Any]]], spill_at: int, ensure_ascii: bool
 ) -> None:
-    plan = make_plan(
-        DEFAULT, records, as_of=AS_OF, inputs={"alto": "sha256:é"}, spill_at=spill_at
-    )
+    plan = make_plan(DEFAULT, records, as_of=AS_OF, inputs={"alto": "sha256:é"}, spill_at=spill_at)
     expected = json.dumps(plan.to_json(), indent=2, ensure_ascii=ensure_ascii, default=str)
     assert _streamed(plan, ensure_ascii=ensure_ascii) == expected
 
