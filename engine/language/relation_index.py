@@ -7,6 +7,9 @@ which happens when the index is dropped), with a page cache of a fixed size, so 
 stays the same however many keys there are. Keys are stored as their UTF-8 bytes (lone
 surrogates kept), so a lookup finds exactly the keys equal to the one asked for.
 
+`DiskMap` is a dict on disk the same way (keys equal in Python are one key), for the
+planner's indexes of a large target (`engine.sync.planner`) and the links' pairs.
+
 `position_index` chooses: a table of up to `DISK_AT` records is indexed in a dict (fast,
 small), a larger one on disk. Both answer ``get(key)`` with a position (an int), the
 positions in ascending order (a list) or None.

@@ -15,7 +15,10 @@ record costs no more than its rule tests and its map.
 sources are read in up to three streaming passes per entity (claims by reference and
 exclusions; merges; creates, which follow every update), targets are indexed by position
 and their records read back when needed, so with sources and targets kept in files
-(`engine.sync.tables.RecordTable`) memory holds only the keys relations and merges need.
+(`engine.sync.tables.RecordTable`) memory holds only the keys relations and merges need;
+past `engine.language.relation_index.DISK_AT` records even those are on disk (the
+context's relation indexes, the target's merge keys, references and claims, the links'
+pairs: `DiskIndex`/`DiskMap`), so a large agency's plan costs about what a small one's does.
 `make_plan` collects the items into a `Plan`, each section moving to a temporary file past
 a threshold (`engine.sync.spill`), so its plan stays flat too.
 
