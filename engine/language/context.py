@@ -7,7 +7,8 @@ field), so no lookup ever scans; inclusion decisions are memoised per record.
 
 A source given as a `list` or `tuple` is indexed by its records. Any other `Sequence` (such
 as `engine.sync.tables.RecordTable`, records kept in a file) is indexed by position and its
-records are fetched when a lookup finds them, so memory holds the keys and positions only.
+records are fetched when a lookup finds them; past `relation_index.DISK_AT` records its
+index is kept on disk too (`relation_index.DiskIndex`), so memory holds no key of it.
 The memo of inclusion decisions keeps the records it has decided (an id is only reused once
 its object is gone) and is bounded, so records read and dropped one at a time never pile up
 in it.
@@ -23,6 +24,7 @@ from typing import Any
 from engine.errors import EvaluationError
 from engine.explain import Because
 from engine.language.paths import Reader
+from engine.language.relation_index import DiskIndex, index_key, position_index
 
 __all__ = ["Context", "Relation", "index_key"]
 
@@ -44,13 +46,6 @@ class Relation:
     to_field: str
     read_from: Reader
     read_to: Reader
-
-
-def index_key(value: Any) -> str | None:
-    """The text a joined value is indexed under (ids may arrive as numbers or text)."""
-    if value is None or isinstance(value, (bool, dict, list)):
-        return None
-    return str(value)
 
 
 class Context:
@@ -77,7 +72,7 @@ class Context:
         self._records = records
         self._as_of = as_of
         self._indexes: dict[str, dict[str, list[Any]]] = {}
-        self._positions: dict[str, tuple[dict[str, Any], Sequence[Any]]] = {}
+        self._positions: dict[str, tuple[_PositionIndex, Sequence[Any]]] = {}
         # Indexes by (target source, joined field), each with the table it indexes: relations
         # alike share one, and so do contexts built with `indexes_from` over the same tables.
         self._shared: _Indexes = {} if indexes_from is None else indexes_from._shared  # noqa: SLF001
@@ -109,12 +104,13 @@ class Context:
             known = self._shared.get(shared)
             if not isinstance(table, list | tuple):
                 if known is None or known[0] is not table:
-                    known = self._shared[shared] = (table, _position_index(relation, table))
+                    positions = position_index(table, relation.read_to, len(table))
+                    known = self._shared[shared] = (table, positions)
                 self._positions[relation_id] = (known[1], table)
                 return self.related(relation_id, record)
             if known is None or known[0] is not table:
                 known = self._shared[shared] = (table, self._build_index(relation))
-            index = known[1]
+            index = known[1]  # records, not positions: the table is a list or tuple
             self._indexes[relation_id] = index
         value = relation.read_from(record)
         if type(value) is not list:
@@ -126,7 +122,7 @@ class Context:
         return _unique(found) if len(found) > 1 else found
 
     def _fetch(
-        self, relation_id: str, record: Any, index: dict[str, Any], table: Sequence[Any]
+        self, relation_id: str, record: Any, index: _PositionIndex, table: Sequence[Any]
     ) -> list[Any]:
         """`related` for a source indexed by position: the positions found, then records."""
         value = self._relations[relation_id].read_from(record)
@@ -175,30 +171,14 @@ class Context:
         return index
 
 
-_Indexes = dict[tuple[str, str], tuple[Sequence[Any], dict[str, Any]]]
-"""(target source, joined field) -> (the table indexed, its index)."""
+_PositionIndex = dict[str, Any] | DiskIndex
+"""Joined value -> a position (an int) or positions (a list), in memory or on disk."""
+
+_Indexes = dict[tuple[str, str], tuple[Sequence[Any], Any]]
+"""(target source, joined field) -> (the table indexed, its index: of records for a list or
+tuple, else a `_PositionIndex`)."""
 
 _NONE: list[Any] = []  # shared empty answer; callers never change what `related` returns
-
-
-def _position_index(relation: Relation, table: Iterable[Any]) -> dict[str, Any]:
-    """Joined value -> position (an int) or positions (a list), in one pass over `table`."""
-    index: dict[str, Any] = {}
-    read_to = relation.read_to
-    for position, record in enumerate(table):
-        value = read_to(record)
-        for item in value if type(value) is list else (value,):
-            key = item if type(item) is str else index_key(item)
-            if key is None:
-                continue
-            found = index.get(key)
-            if found is None:
-                index[key] = position
-            elif type(found) is int:
-                index[key] = [found, position]
-            else:
-                found.append(position)
-    return index
 
 
 def _keys(value: Any) -> Iterable[str]:

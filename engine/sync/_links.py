@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.explain import Because
+from engine.language import relation_index
 from engine.language.context import Context
 from engine.language.policies import Link
+from engine.language.relation_index import DiskMap
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync._diff import read_field
 from engine.sync.plan import Operation, PlanSink, idempotency_key
@@ -40,15 +42,17 @@ class LinkPlanner:
         source = self.ruleset.entities[link.source_entity]
         goal = self.ruleset.entities[link.target_entity]
         rows = self.records.get(link.target, ())
-        existing = {_pair(row, link.keys) for row in rows}
-        wanted: set[tuple[str, str]] = set()
+        existing = _pairs(rows)
+        for row in rows:
+            existing[_pair(row, link.keys)] = True
+        wanted = _pairs(self.records.get(source.source, ()))
         for record in included:
             start = source.value_of(source.ref or "", record, self.context)
             for reached in self.follow(link, record):
                 if self.context.included(goal.name, reached):
                     end = goal.value_of(goal.ref or "", reached, self.context)
                     self.add_link(link, source, record, start, end, existing)
-                    wanted.add((str(start), str(end)))
+                    wanted[(str(start), str(end))] = True
         if link.unlink is not None:
             self.plan_unlinks(link, source, goal, rows, wanted)
 
@@ -58,14 +62,14 @@ class LinkPlanner:
         source: Entity,
         goal: Entity,
         rows: Sequence[Any],
-        wanted: set[tuple[str, str]],
+        wanted: _Pairs,
     ) -> None:
         """An ``unlink`` for each link the target holds that is not wanted, between two
         records the integration manages (their references are those of source records of
         the two entities, synced or not). A link naming any other record is left alone."""
         starts = self.references(source)
         ends = self.references(goal)
-        seen: set[tuple[str, str]] = set()
+        seen = _pairs(rows)
         for row in rows:
             start, end = (read_field(row, key) for key in link.keys)
             if start in (None, "") or end in (None, ""):
@@ -73,13 +77,14 @@ class LinkPlanner:
             pair = (str(start), str(end))
             if pair in wanted or pair in seen or pair[0] not in starts or pair[1] not in ends:
                 continue
-            seen.add(pair)
+            seen[pair] = True
             self.sink.add(self.unlink(link, source, row, pair, starts[pair[0]]))
 
-    def references(self, entity: Entity) -> dict[str, str | None]:
+    def references(self, entity: Entity) -> _Pairs:
         """Every reference the entity's source records map to, with the record's key."""
-        found: dict[str, str | None] = {}
-        for record in self.records.get(entity.source, ()):
+        records = self.records.get(entity.source, ())
+        found = _pairs(records)
+        for record in records:
             ref = entity.value_of(entity.ref or "", record, self.context)
             if ref not in (None, ""):
                 found.setdefault(str(ref), entity.key_of(record))
@@ -132,12 +137,12 @@ class LinkPlanner:
         record: Any,
         start: Any,
         end: Any,
-        existing: set[tuple[str, str]],
+        existing: _Pairs,
     ) -> None:
         pair = (str(start), str(end))
         if start is None or end is None or pair in existing:
             return
-        existing.add(pair)
+        existing[pair] = True
         fields = {link.keys[0]: pair[0], link.keys[1]: pair[1], **dict(link.constants)}
         because = (
             Because(
@@ -163,6 +168,18 @@ class LinkPlanner:
                 link=link.name,
             )
         )
+
+
+_Pairs = dict[Any, Any] | DiskMap
+"""A set (values True) or a mapping, kept on disk when it grows with a large table."""
+
+
+def _pairs(rows: Sequence[Any]) -> _Pairs:
+    """An empty table for what grows with `rows`: a dict, or a `DiskMap` when `rows` is a
+    large file-backed table (memory stays flat; as `engine.sync.planner` does)."""
+    if not isinstance(rows, list | tuple) and len(rows) > relation_index.DISK_AT:
+        return DiskMap()
+    return {}
 
 
 def _pair(row: Any, keys: tuple[str, str]) -> tuple[str, str]:

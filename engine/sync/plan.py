@@ -24,6 +24,7 @@ from engine.canonical import content_hash
 from engine.explain import Because
 
 __all__ = [
+    "ITEM_SECTIONS",
     "JOIN_OPS",
     "PLAN_FORMAT",
     "ManualAction",
@@ -312,6 +313,10 @@ def _entry_json(key: EntryKey, held: Held | None) -> dict[str, Any]:
     }
 
 
+ITEM_SECTIONS = frozenset({"operations", "skips", "merges", "manual", "warnings"})
+"""The plan JSON's lists of items (each item's ``to_json``)."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything a plan decided. `has_changes` is what the exit code reports.
@@ -357,15 +362,23 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         """The whole plan as JSON-ready data."""
         return {
+            key: [item.to_json() for item in value] if key in ITEM_SECTIONS else value
+            for key, value in self.json_parts().items()
+        }
+
+    def json_parts(self) -> dict[str, Any]:
+        """`to_json`'s keys in order, each section of items (`ITEM_SECTIONS`) still the
+        plan's sequence of items, so a writer can stream it (`engine.sync.plan_writer`)."""
+        return {
             "format": PLAN_FORMAT,
             "ruleset": dict(self.ruleset),
             "inputs": dict(self.inputs),
             "as_of": self.as_of,
             "summary": self.summary(),
-            "operations": [op.to_json() for op in self.operations],
-            "skips": [skip.to_json() for skip in self.skips],
-            "merges": [merge.to_json() for merge in self.merges],
-            "manual": [item.to_json() for item in self.manual],
-            "warnings": [item.to_json() for item in self.warnings],
+            "operations": self.operations,
+            "skips": self.skips,
+            "merges": self.merges,
+            "manual": self.manual,
+            "warnings": self.warnings,
             "rejected": [dict(item) for item in self.rejected],
         } | ({} if self.stamp is None else {"stamp": self.stamp.to_json()})

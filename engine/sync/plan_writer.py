@@ -6,6 +6,10 @@ arrives; `PlanWriter.write_to` then writes the whole plan, the summary first, co
 sections in. The text is exactly ``json.dumps(plan.to_json(), indent=2,
 ensure_ascii=False, default=str)`` of the same plan held in memory.
 
+`write_plan` writes a `Plan` already made (by `engine.sync.planner.make_plan`, its sections
+read back from their spill files) the same way, one item at a time, never building the
+plan's JSON whole.
+
 Example::
 
     with tempfile.TemporaryDirectory() as folder:
@@ -18,22 +22,25 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
 from engine.sync.plan import (
+    ITEM_SECTIONS,
     ManualAction,
     MergeDecision,
     Operation,
+    Plan,
     PlanHead,
     PlanItem,
     Skip,
     Tally,
 )
 
-__all__ = ["PlanWriter", "Writable"]
+__all__ = ["PlanWriter", "Writable", "write_plan"]
 
 SECTIONS = ("operations", "skips", "merges", "manual", "warnings")
 
@@ -104,6 +111,31 @@ class PlanWriter:
         """Close the section files (their folder's removal deletes them)."""
         for handle in self._files.values():
             handle.close()
+
+
+def write_plan(plan: Plan, out: Writable, *, ensure_ascii: bool = False) -> None:
+    """Write `plan`'s JSON to `out` item by item: the text of ``json.dumps(plan.to_json(),
+    indent=2, ensure_ascii=ensure_ascii, default=str)``, without holding it.
+
+    Example::
+
+        with open("plan.json", "w", encoding="utf-8") as out:
+            write_plan(make_plan(ruleset, records), out)
+    """
+    dumps = functools.partial(json.dumps, indent=2, ensure_ascii=ensure_ascii, default=str)
+    out.write("{")
+    for number, (key, value) in enumerate(plan.json_parts().items()):
+        out.write(("\n  " if number == 0 else ",\n  ") + dumps(key) + ": ")
+        if key not in ITEM_SECTIONS:
+            out.write(dumps(value).replace("\n", "\n  "))
+            continue
+        first = True
+        for item in value:
+            out.write("[\n    " if first else ",\n    ")
+            out.write(dumps(item.to_json()).replace("\n", "\n    "))
+            first = False
+        out.write("[]" if first else "\n  ]")
+    out.write("\n}")
 
 
 def _section(item: PlanItem) -> str:

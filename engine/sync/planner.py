@@ -15,7 +15,10 @@ record costs no more than its rule tests and its map.
 sources are read in up to three streaming passes per entity (claims by reference and
 exclusions; merges; creates, which follow every update), targets are indexed by position
 and their records read back when needed, so with sources and targets kept in files
-(`engine.sync.tables.RecordTable`) memory holds only the keys relations and merges need.
+(`engine.sync.tables.RecordTable`) memory holds only the keys relations and merges need;
+past `engine.language.relation_index.DISK_AT` records even those are on disk (the
+context's relation indexes, the target's merge keys, references and claims, the links'
+pairs: `DiskIndex`/`DiskMap`), so a large agency's plan costs about what a small one's does.
 `make_plan` collects the items into a `Plan`, each section moving to a temporary file past
 a threshold (`engine.sync.spill`), so its plan stays flat too.
 
@@ -31,15 +34,17 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import EvaluationError
 from engine.explain import Because
+from engine.language import relation_index
 from engine.language.context import Context
 from engine.language.paths import flatten, set_path
 from engine.language.policies import Departed, Link, MergePolicy, TargetDecl
+from engine.language.relation_index import DiskMap
 from engine.language.rule import Rule
 from engine.language.ruleset import CompiledRuleset, Entity
 from engine.sync._diff import difference, is_true, read_field
@@ -206,9 +211,9 @@ class _Planner:
         or `_WAITING` for those left to the second pass."""
         marks = bytearray()
         for record in source:
-            failing = _first_failing(entity, record, self.context)
-            if failing is not None:
-                self.plan_excluded(entity, target, index, record, failing)
+            failing = entity.first_failing(record, self.context)  # the generated tests
+            if failing >= 0:
+                self.plan_excluded(entity, target, index, record, entity.include[failing])
                 marks.append(_EXCLUDED)
                 continue
             source_id, payload = entity.key_of(record), entity.map(record, self.context)
@@ -587,16 +592,19 @@ class _TargetIndex:
         self.records = records  # read by position: a file-backed table stays on disk
         self.entity = entity
         self.policies: tuple[MergePolicy, ...] = entity.merge
-        self.indexes: list[dict[tuple[Any, ...], int]] = [{} for _ in self.policies]
-        self.refs: dict[str, int] = {}
+        # A large file-backed table is indexed on disk too: dicts with no key in memory.
+        on_disk = not isinstance(records, list | tuple) and len(records) > relation_index.DISK_AT
+        table: Callable[[], _Table] = DiskMap if on_disk else dict
+        self.indexes: list[_Table] = [table() for _ in self.policies]  # key -> position
+        self.refs = table()  # reference -> position
         for position, record in enumerate(records):
             self._index(position, record, replace=False)
             ref = read_field(record, entity.ref or "")
             if ref not in (None, ""):
                 self.refs[str(ref)] = position
-        self.claims: dict[int, str | None] = {}
-        self.matched_refs: set[str] = set()
-        self.creators: dict[tuple[str, tuple[Any, ...]], str | None] = {}
+        self.claims = table()  # position -> the source id that claimed it
+        self.matched_refs = table()  # reference -> True (a set)
+        self.creators = table()  # (merge rule, key) -> the source id creating it
 
     def _index(self, position: int, record: Any, *, replace: bool) -> None:
         for policy, index in zip(self.policies, self.indexes, strict=True):
@@ -636,7 +644,7 @@ class _TargetIndex:
         """Claim a target record; the earlier claimant if another source record has it."""
         ref = read_field(self.records[position], self.entity.ref or "")
         if ref:
-            self.matched_refs.add(str(ref))
+            self.matched_refs[str(ref)] = True
         if position in self.claims:
             return self.claims[position] or "?"
         self.claims[position] = source_id
@@ -644,6 +652,18 @@ class _TargetIndex:
 
     def is_claimed(self, position: int) -> bool:
         return position in self.claims
+
+
+class _Table(Protocol):
+    """What `_TargetIndex` asks of its tables: a dict, or a `DiskMap` for a large target."""
+
+    def get(self, key: Any, default: Any = None, /) -> Any: ...
+    def setdefault(self, key: Any, default: Any = None, /) -> Any: ...
+    def __contains__(self, key: Any, /) -> bool: ...
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def __setitem__(self, key: Any, value: Any, /) -> None: ...
+    def __delitem__(self, key: Any, /) -> None: ...
+    def __len__(self) -> int: ...
 
 
 def _whole_objects(changes: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -661,14 +681,6 @@ def _included_because(entity: Entity, record: Any, context: Context) -> tuple[Be
     for rule in entity.include:
         reasons.extend(rule.check.explain(record, context)[1])
     return tuple(reasons)
-
-
-def _first_failing(entity: Entity, record: Any, context: Context) -> Rule | None:
-    """The first include rule that does not hold, or None when the record is included."""
-    for rule in entity.include:
-        if not rule.check.test(record, context):
-            return rule
-    return None
 
 
 def _summary(record: Any) -> dict[str, Any]:

@@ -56,6 +56,7 @@ __all__ = [
     "check_fresh",
     "own_entries",
     "read_plan",
+    "stamp_of",
     "stamp_plan",
 ]
 
@@ -87,16 +88,22 @@ def stamp_plan(data: Mapping[str, Any], store: Store) -> dict[str, Any]:
         saved = stamp_plan(plan.to_json(), store)
         saved["stamp"]["entries"][0]["entity"]  # 'property'
     """
-    named = own_entries(read_plan(data))
+    stamp = stamp_of(read_plan(data), store)
+    inputs = {key: value for key, value in (data.get("inputs") or {}).items() if key != "id_map"}
+    return {**data, "inputs": inputs, "stamp": stamp.to_json()}
+
+
+def stamp_of(plan: Plan, store: Store) -> PlanStamp:
+    """The stamp `stamp_plan` gives `plan` (read-only on the store), for a plan held as a
+    `Plan` (its JSON written item by item: `engine.sync.plan_writer.write_plan`)."""
+    named = own_entries(plan)
     held = _held(store, named)
     runs = store.runs()
-    stamp = PlanStamp(
+    return PlanStamp(
         last_run=runs[0].id if runs else None,
         id_map=store.id_map_fingerprint(exclude=named),
         entries={key: held.get(key) for key in named},
     )
-    inputs = {key: value for key, value in (data.get("inputs") or {}).items() if key != "id_map"}
-    return {**data, "inputs": inputs, "stamp": stamp.to_json()}
 
 
 def own_entries(plan: Plan) -> set[EntryKey]:

@@ -34,12 +34,12 @@ import math
 import os
 import tempfile
 import weakref
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, Generic, TypeVar, overload
 
 from engine.explain import Because
 from engine.sync.plan import ManualAction, MergeDecision, Operation, Skip
+from engine.sync.tables import Offsets
 
 __all__ = ["SPILL_AT", "Section", "SpilledItems"]
 
@@ -125,7 +125,8 @@ class _Spill:
 
     def __init__(self, handle: IO[bytes], decode: Callable[[Row], Any]) -> None:
         self.handle, self.fd, self.decode = handle, handle.fileno(), decode
-        self.offsets = array("q", [0])
+        self.offsets = Offsets()  # past a few thousand items, in a file too
+        self.offsets.append(0)
         self.kept: dict[int, Any] = {}
         self.pending = bytearray()
         self.written = 0  # bytes in the file

@@ -37,7 +37,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import json
+import dataclasses
 import os
 import shutil
 import signal
@@ -55,9 +55,10 @@ from engine.language.ruleset import CompiledRuleset
 from engine.ports import WorksOrderLookup
 from engine.store import AgencyIdentity, Store, StoreBehindError
 from engine.store.records import RunStatus
-from engine.sync.apply import stamp_plan
 from engine.sync.plan import Plan
+from engine.sync.plan_writer import write_plan
 from engine.sync.planner import make_plan
+from engine.sync.saved_plan import stamp_of
 from rulebridge._config import AgencyConfig
 from rulebridge._snapshots import LoadedSnapshots
 from rulebridge.runner._apply_phase import apply_phase
@@ -285,7 +286,7 @@ def plan_night(night: Night, loaded: LoadedSnapshots) -> Plan:
         night.ruleset, loaded.records, as_of=as_of, inputs=loaded.inputs(), rejected=rejected
     )
     if night.options.plan_out is not None:
-        _write_plan(night.options.plan_out, stamp_plan(plan.to_json(), night.store))
+        _write_plan(night.options.plan_out, plan, night.store)
     night.reference = {
         "planned": plan.summary(),
         "skips_by_rule": dict(Counter(skip.rules[0] for skip in plan.skips if skip.rules)),
@@ -307,10 +308,17 @@ def _changes(plan: Plan) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _write_plan(path: Path, data: dict[str, Any]) -> None:
+def _write_plan(path: Path, plan: Plan, store: Store) -> None:
+    """Save `plan` stamped from `store` (what `stamp_plan` gives), written item by item: a
+    large plan's sections are read back from their spill files, never held as JSON."""
+    inputs = {key: value for key, value in plan.inputs.items() if key != "id_map"}
+    stamped = dataclasses.replace(plan, inputs=inputs, stamp=stamp_of(plan, store))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2, default=str) + "\n", "utf-8")
+    handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(handle, "w", encoding="utf-8") as out:
+        write_plan(stamped, out, ensure_ascii=True)
+        out.write("\n")
     os.chmod(partial, 0o600)
     partial.replace(path)
 

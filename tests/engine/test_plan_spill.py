@@ -268,3 +268,23 @@ def test_a_plan_holding_spilled_sections_is_a_plan() -> None:
     assert [item for item in made.items()] == [  # noqa: C416  # items() is a generator
         *made.operations, *made.skips, *made.merges, *made.manual, *made.warnings
     ]  # fmt: skip
+
+
+def test_a_long_spill_keeps_its_line_offsets_in_a_file_and_reads_back_equal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.sync import tables
+
+    monkeypatch.setattr(tables, "OFFSETS_IN_MEMORY", 2)
+    items = [
+        Skip("property", str(n), ("P-01",), (Because("P-01", "x", n, "y", False),))
+        for n in range(9)
+    ]
+    section = Section(Skip, spill_at=0)
+    for item in items:
+        section.add(item)
+    frozen = section.freeze()
+    assert isinstance(frozen, SpilledItems)
+    assert frozen == tuple(items)
+    assert [frozen[n] for n in (8, 0, 5, -2)] == [items[8], items[0], items[5], items[7]]
+    assert frozen[2:6] == tuple(items[2:6])
