@@ -26,11 +26,11 @@ from engine.language._settings import declare_settings, resolve_settings
 from engine.language.compiler._cascades import drop_cascades
 from engine.language.compiler._checklist import compile_checklist
 from engine.language.compiler._checks import find_contradictions, find_cycles
-from engine.language.compiler._codegen_entity import generate_program
 from engine.language.compiler._codegen_lifecycle import generate_lifecycle
 from engine.language.compiler._dependencies import rule_dependencies
 from engine.language.compiler._gaps import compile_gaps
 from engine.language.compiler._labels import compile_labels
+from engine.language.compiler._lazy_program import LazyProgram
 from engine.language.compiler._lifecycle import compile_lifecycle
 from engine.language.compiler._sync import (
     compile_links,
@@ -239,7 +239,7 @@ class _Compiler:
             )
             declared = self.decls.sources.get(source)
             key = declared.key if declared else "id"
-            program = generate_program(name, entity.include, entity.fields, key)
+            program = LazyProgram(name, entity.include, entity.fields, key)
             entities[name] = dataclasses.replace(entity, program=program)
         return entities
 
