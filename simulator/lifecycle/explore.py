@@ -184,7 +184,8 @@ def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
         >>> state_key(sim) == state_key(sim.fork()) and len(state_key(sim))
         16
     """
-    of = (Fingerprints() if prints is None else prints).of
+    prints = Fingerprints() if prints is None else prints
+    of, each = prints.of, prints.each
     alto = sim.alto
     ledger = tuple(  # ids and names are text (or None): their repr tells them apart
         (str(key), e.works_order_id, tuple(sorted(e.documents)), tuple(sorted(e.charges)),
@@ -193,7 +194,7 @@ def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
     )  # fmt: skip
     state = (
         tuple(
-            (str(issue), tuple(of(snapshot) for snapshot in snapshots))
+            (str(issue), each(snapshots))
             for issue, snapshots in sorted(sim.fixflo.history.items(), key=_by_key)
         ),
         tuple(
