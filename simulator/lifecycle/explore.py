@@ -112,8 +112,8 @@ def _explore(
     result = Exploration(depth)
     names = [f"I{number}" for number in range(1, issues + 1)]
     start = Simulation(ruleset)
-    start.remember_reconciles()  # the same snapshot meets the same holding in many states
-    prints = Fingerprints()
+    prints = Fingerprints()  # shared: a snapshot digested for a reconcile is known for a key
+    start.remember_reconciles(prints)  # equal snapshots meet equal holdings in many states
     seen = {state_key(start, prints)}
     if paths is not None:
         paths.update({key: [] for key in seen})
