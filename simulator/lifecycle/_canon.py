@@ -23,6 +23,7 @@ __all__ = ["Fingerprints", "canonical", "digest"]
 
 _SCALARS = (str, int, float, bool, type(None))
 _EXACT = frozenset(_SCALARS)  # the scalars' own types: taken as they are without a call
+_CONTAINERS = frozenset((dict, list, tuple))  # digested by `of` without `_part`'s checks
 _FIRST = itemgetter(0)
 
 
@@ -100,16 +101,23 @@ class Fingerprints:
         known = self._known.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
-        part, exact = self._part, _EXACT
-        if isinstance(value, Mapping):
-            # the same pairs as `_part` makes, scalars (by their exact type) without a call
+        part, of, exact, containers = self._part, self.of, _EXACT, _CONTAINERS
+        if type(value) is dict or isinstance(value, Mapping):
+            # the same pairs as `_part` makes: scalars and plain containers by exact type
             items = [
-                (key if type(key) is str else str(key), item if type(item) in exact else part(item))
+                (
+                    key if type(key) is str else str(key),
+                    item
+                    if type(item) in exact
+                    else of(item)
+                    if type(item) in containers
+                    else part(item),
+                )
                 for key, item in value.items()
             ]
             items.sort(key=_FIRST)  # keys are unique text but for str() clashes: stable
             text = repr(("{", *items))
-        elif isinstance(value, list | tuple):
+        elif type(value) in containers or isinstance(value, list | tuple):
             text = repr(("[", *[item if type(item) in exact else part(item) for item in value]))
         else:
             text = repr(("=", canonical(value)))
