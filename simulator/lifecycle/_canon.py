@@ -92,7 +92,7 @@ class Fingerprints:
             held = known[0]
             if len(held) == len(values) and all(map(is_, held, values)):
                 return known[1]
-        found = tuple([self.of(value) for value in values])
+        found = (*self.each(values[:-1]), self.of(values[-1]))  # the prefix: its parent's
         self._runs[id(values[-1])] = (list(values), found)  # held: the ids are not reused
         return found
 
@@ -118,7 +118,15 @@ class Fingerprints:
             items.sort(key=_FIRST)  # keys are unique text but for str() clashes: stable
             text = repr(("{", *items))
         elif type(value) in containers or isinstance(value, list | tuple):
-            text = repr(("[", *[item if type(item) in exact else part(item) for item in value]))
+            parts = [
+                item
+                if type(item) in exact
+                else of(item)
+                if type(item) in containers
+                else part(item)
+                for item in value
+            ]
+            text = repr(("[", *parts))
         else:
             text = repr(("=", canonical(value)))
         found = hashlib.blake2b(text.encode(), digest_size=16).digest()
