@@ -200,8 +200,8 @@ def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
         tuple(
             (str(key), of(order)) for key, order in sorted(alto.works_orders.items(), key=_by_key)
         ),
-        tuple(of(doc) for doc in alto.documents),
-        tuple(of(charge) for charge in alto.charges),
+        each(alto.documents),  # lists only appended to, as histories: remembered runs
+        each(alto.charges),
         tuple(alto.updates),  # (works order id, status) pairs of text
         tuple(alto.refused),  # sentences
         ledger,
