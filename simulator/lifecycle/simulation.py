@@ -63,7 +63,7 @@ class Simulation:
         if identify:
             self.alto.identify = self.fixflo.issue_for_order
         if stamp:
-            self.alto.stamp = lambda: self.clock.now().isoformat()
+            self.alto.stamp = lambda: self.clock.text()
         self._binds = (identify, stamp)
 
     def fork(self, ruleset: CompiledRuleset | None = None) -> Simulation:
@@ -145,7 +145,7 @@ class Simulation:
             EvaluationError: the event is unknown or not legal for the issue now.
         """
         spec = self._legal(event, issue_id)
-        now = self.clock.now().isoformat()
+        now = self.clock.text()
         held = self.fixflo.issues.get(issue_id)
         # a new record, never the held one changed: a fork may share it (copy-on-write)
         issue = new_record(issue_id, now) if spec.creates or not held else dict(held)
