@@ -203,7 +203,9 @@ class Simulation:
             raise EvaluationError(
                 f"no event {event!r}; the lifecycle has {', '.join(self.lifecycle.events)}"
             )
-        if spec not in self.legal(issue_id):
+        legal = self.legal(issue_id)
+        # by identity first: `in` would compare the events before it field by field
+        if not any(event is spec for event in legal) and spec not in legal:
             status = self.lifecycle.status_of(self.fixflo.issues.get(issue_id))
             raise EvaluationError(
                 f"event {event!r} is not legal for issue {issue_id} at status {status!r}"
