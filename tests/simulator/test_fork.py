@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.issues.reconcile import IssueOps
+from engine.issues.reconcile import IssueOps, reconcile
 from simulator.lifecycle import Simulation, Step, simulation, violations
 from simulator.lifecycle._canon import Fingerprints
 from simulator.lifecycle.explore import VARIANTS, state_key
@@ -169,7 +169,6 @@ def test_forks_reconcile_an_equal_snapshot_met_on_another_path_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
-    reconcile = simulation.reconcile
 
     def counted(*args: Any) -> IssueOps:
         calls.append(args[1]["Status"])
