@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Mapping
+from operator import is_, itemgetter
 from typing import Any
 
 __all__ = ["Fingerprints", "canonical", "digest"]
 
 _SCALARS = (str, int, float, bool, type(None))
+_EXACT = frozenset(_SCALARS)  # the scalars' own types: taken as they are without a call
+_CONTAINERS = frozenset((dict, list, tuple))  # digested by `of` without `_part`'s checks
+_FIRST = itemgetter(0)
 
 
 def canonical(value: Any) -> Hashable:
@@ -67,17 +71,62 @@ class Fingerprints:
 
     def __init__(self) -> None:
         self._known: dict[int, tuple[Any, bytes]] = {}
+        self._runs: dict[int, tuple[list[Any], tuple[bytes, ...]]] = {}
+
+    def each(self, values: list[Any]) -> tuple[bytes, ...]:
+        """``tuple(self.of(value) for value in values)``, remembered by the last value's
+        identity: a forked world copies its parent's history lists, so a list with the same
+        objects (checked one by one, by identity) is met again and again.
+
+        Example:
+            >>> prints, first, second = Fingerprints(), {"Id": "I1"}, {"Id": "I1", "S": 1}
+            >>> prints.each([first, second]) == (prints.of(first), prints.of(second))
+            True
+            >>> prints.each([second]) == (prints.of(second),)
+            True
+        """
+        if not values:
+            return ()
+        known = self._runs.get(id(values[-1]))
+        if known is not None:
+            held = known[0]
+            if len(held) == len(values) and all(map(is_, held, values)):
+                return known[1]
+        found = (*self.each(values[:-1]), self.of(values[-1]))  # the prefix: its parent's
+        self._runs[id(values[-1])] = (list(values), found)  # held: the ids are not reused
+        return found
 
     def of(self, value: Any) -> bytes:
         """The digest of `value` (each container computed on its first sight)."""
         known = self._known.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
-        if isinstance(value, Mapping):
-            items = sorted(((str(k), self._part(v)) for k, v in value.items()), key=_first)
+        part, of, exact, containers = self._part, self.of, _EXACT, _CONTAINERS
+        if type(value) is dict or isinstance(value, Mapping):
+            # the same pairs as `_part` makes: scalars and plain containers by exact type
+            items = [
+                (
+                    key if type(key) is str else str(key),
+                    item
+                    if type(item) in exact
+                    else of(item)
+                    if type(item) in containers
+                    else part(item),
+                )
+                for key, item in value.items()
+            ]
+            items.sort(key=_FIRST)  # keys are unique text but for str() clashes: stable
             text = repr(("{", *items))
-        elif isinstance(value, list | tuple):
-            text = repr(("[", *(self._part(item) for item in value)))
+        elif type(value) in containers or isinstance(value, list | tuple):
+            parts = [
+                item
+                if type(item) in exact
+                else of(item)
+                if type(item) in containers
+                else part(item)
+                for item in value
+            ]
+            text = repr(("[", *parts))
         else:
             text = repr(("=", canonical(value)))
         found = hashlib.blake2b(text.encode(), digest_size=16).digest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 __all__ = ["Clock"]
 
@@ -26,8 +27,27 @@ class Clock:
         """The current time (does not move the clock)."""
         return self.start + self.step * self.ticks
 
+    def text(self) -> str:
+        """The current time as ISO text (``now().isoformat()``; does not move the clock).
+
+        Example:
+            >>> clock = Clock(datetime(2026, 11, 2, 9, 0), ticks=2)
+            >>> clock.text() == clock.now().isoformat() == "2026-11-02T11:00:00"
+            True
+        """
+        if type(self).now is not Clock.now:  # a clock that reads the time its own way
+            return self.now().isoformat()
+        return _iso(self.start, self.step, self.ticks)
+
     def tick(self) -> str:
         """The current time as ISO text, then move the clock on."""
-        now = self.now()
+        now = self.text()
         self.ticks += 1
-        return now.isoformat()
+        return now
+
+
+@lru_cache(maxsize=4096)
+def _iso(start: datetime, step: timedelta, ticks: int) -> str:
+    """`Clock.now` as text, remembered (an explorer reads the same few instants again and
+    again)."""
+    return (start + step * ticks).isoformat()

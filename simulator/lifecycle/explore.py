@@ -112,8 +112,8 @@ def _explore(
     result = Exploration(depth)
     names = [f"I{number}" for number in range(1, issues + 1)]
     start = Simulation(ruleset)
-    start.remember_reconciles()  # the same snapshot meets the same holding in many states
-    prints = Fingerprints()
+    prints = Fingerprints()  # shared: a snapshot digested for a reconcile is known for a key
+    start.remember_reconciles(prints)  # equal snapshots meet equal holdings in many states
     seen = {state_key(start, prints)}
     if paths is not None:
         paths.update({key: [] for key in seen})
@@ -184,7 +184,8 @@ def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
         >>> state_key(sim) == state_key(sim.fork()) and len(state_key(sim))
         16
     """
-    of = (Fingerprints() if prints is None else prints).of
+    prints = Fingerprints() if prints is None else prints
+    of, each = prints.of, prints.each
     alto = sim.alto
     ledger = tuple(  # ids and names are text (or None): their repr tells them apart
         (str(key), e.works_order_id, tuple(sorted(e.documents)), tuple(sorted(e.charges)),
@@ -193,14 +194,14 @@ def state_key(sim: Simulation, prints: Fingerprints | None = None) -> bytes:
     )  # fmt: skip
     state = (
         tuple(
-            (str(issue), tuple(of(snapshot) for snapshot in snapshots))
+            (str(issue), each(snapshots))
             for issue, snapshots in sorted(sim.fixflo.history.items(), key=_by_key)
         ),
         tuple(
             (str(key), of(order)) for key, order in sorted(alto.works_orders.items(), key=_by_key)
         ),
-        tuple(of(doc) for doc in alto.documents),
-        tuple(of(charge) for charge in alto.charges),
+        each(alto.documents),  # lists only appended to, as histories: remembered runs
+        each(alto.charges),
         tuple(alto.updates),  # (works order id, status) pairs of text
         tuple(alto.refused),  # sentences
         ledger,

@@ -24,11 +24,14 @@ from engine.issues.reconcile import IssueOps, reconcile
 from engine.language.context import Context
 from engine.language.lifecycle import Event, Lifecycle
 from engine.language.ruleset import CompiledRuleset
+from simulator.lifecycle._canon import Fingerprints
 from simulator.lifecycle.clock import Clock
 from simulator.lifecycle.events import defaults, new_record, write_details
-from simulator.lifecycle.worlds import AltoWorld, FixfloWorld
+from simulator.lifecycle.worlds import AltoWorld, FixfloWorld, LedgerEntry
 
 __all__ = ["Simulation"]
+
+_NO_ENTRY = LedgerEntry()  # an issue the ledger does not know (read, never changed)
 
 
 @dataclass
@@ -50,16 +53,17 @@ class Simulation:
     clock: Clock = field(default_factory=Clock)
     _binds: tuple[bool, bool] = field(default=(False, False), init=False, repr=False, compare=False)
     _context: Context | None = field(default=None, init=False, repr=False, compare=False)
-    _memo: dict[tuple[Any, ...], tuple[Any, Any, IssueOps]] | None = field(
+    _memo: dict[tuple[Any, ...], IssueOps] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _prints: Fingerprints | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         identify, stamp = self.alto.identify is None, self.alto.stamp is None
         if identify:
             self.alto.identify = self.fixflo.issue_for_order
         if stamp:
-            self.alto.stamp = lambda: self.clock.now().isoformat()
+            self.alto.stamp = lambda: self.clock.text()
         self._binds = (identify, stamp)
 
     def fork(self, ruleset: CompiledRuleset | None = None) -> Simulation:
@@ -84,19 +88,29 @@ class Simulation:
             None if identify else self.alto.identify, None if stamp else self.alto.stamp
         )
         rules = self.ruleset if ruleset is None else ruleset
-        forked = Simulation(rules, self.fixflo.fork(), alto, copy.copy(self.clock))
-        same = rules is self.ruleset
-        forked._context, forked._memo = (self._context, self._memo) if same else (None, None)
+        clock = self.clock  # a plain Clock rebuilt directly (copy.copy costs more)
+        clock = (
+            Clock(clock.start, clock.step, clock.ticks)
+            if type(clock) is Clock
+            else copy.copy(clock)
+        )
+        forked = Simulation(rules, self.fixflo.fork(), alto, clock)
+        if rules is self.ruleset:
+            forked._context, forked._memo, forked._prints = self._context, self._memo, self._prints
         return forked
 
-    def remember_reconciles(self) -> None:
-        """Remember each reconcile by the snapshot delivered and what Alto holds for the
-        issue, for this simulation and its later forks: an explorer delivers the same
-        snapshot against the same holding again and again. Sound because no step changes
-        a record in place; do not call it on a simulation whose records you change by hand.
+    def remember_reconciles(self, prints: Fingerprints | None = None) -> None:
+        """Remember each reconcile by the content of the snapshot delivered and of what Alto
+        holds for the issue, for this simulation and its later forks: an explorer delivers
+        equal snapshots against equal holdings again and again, on many paths. Records are
+        known by their `Fingerprints` digests (`prints`, when given: the explorer shares its
+        own), which equate exactly the records whose JSON is the same; so the records must
+        be JSON-like, as events make them. Sound because no step changes a record in place;
+        do not call it on a simulation whose records you change by hand.
         """
         if self._memo is None:
             self._memo = {}
+            self._prints = Fingerprints() if prints is None else prints
 
     def context(self) -> Context:
         """The ruleset's evaluation context (no records: the lifecycle reads only the
@@ -131,7 +145,7 @@ class Simulation:
             EvaluationError: the event is unknown or not legal for the issue now.
         """
         spec = self._legal(event, issue_id)
-        now = self.clock.now().isoformat()
+        now = self.clock.text()
         held = self.fixflo.issues.get(issue_id)
         # a new record, never the held one changed: a fork may share it (copy-on-write)
         issue = new_record(issue_id, now) if spec.creates or not held else dict(held)
@@ -162,18 +176,26 @@ class Simulation:
         return result
 
     def _reconcile(self, issue_id: str, snapshot: dict[str, Any]) -> IssueOps:
-        held = self.alto.holding(issue_id)
-        if self._memo is None:
-            return reconcile(self.ruleset, snapshot, held, self.context())
-        entry = self.alto.ledger.get(issue_id)
-        order = self.alto.works_orders.get("" if entry is None else entry.works_order_id or "")
-        key = (id(snapshot), id(order), held.documents, held.charges, repr(held.revision))
-        known = self._memo.get(key)
-        if known is not None and known[0] is snapshot and known[1] is order:
-            return known[2]
-        result = reconcile(self.ruleset, snapshot, held, self.context())
-        self._memo[key] = (snapshot, order, result)  # held: their ids are not reused
-        return result
+        memo, prints = self._memo, self._prints
+        if memo is None or prints is None:
+            return reconcile(self.ruleset, snapshot, self.alto.holding(issue_id), self.context())
+        alto = self.alto
+        entry = alto.ledger.get(issue_id, _NO_ENTRY)  # what `holding` reads, without copies
+        order = alto.works_orders.get(entry.works_order_id or "")
+        key = (
+            issue_id,
+            prints.of(snapshot),
+            None if order is None else prints.of(order),
+            frozenset(entry.documents),
+            frozenset(entry.charges),
+            repr(entry.revision),
+        )
+        known = memo.get(key)
+        if known is None:
+            known = memo[key] = reconcile(
+                self.ruleset, snapshot, alto.holding(issue_id), self.context()
+            )
+        return known
 
     def _legal(self, event: str, issue_id: str) -> Event:
         spec = self.lifecycle.events.get(event)
@@ -181,7 +203,9 @@ class Simulation:
             raise EvaluationError(
                 f"no event {event!r}; the lifecycle has {', '.join(self.lifecycle.events)}"
             )
-        if spec not in self.legal(issue_id):
+        legal = self.legal(issue_id)
+        # by identity first: `in` would compare the events before it field by field
+        if not any(event is spec for event in legal) and spec not in legal:
             status = self.lifecycle.status_of(self.fixflo.issues.get(issue_id))
             raise EvaluationError(
                 f"event {event!r} is not legal for issue {issue_id} at status {status!r}"

@@ -11,11 +11,13 @@ import dataclasses
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.issues.reconcile import IssueOps
-from simulator.lifecycle import Simulation, Step, violations
+from engine.issues.reconcile import IssueOps, reconcile
+from simulator.lifecycle import Simulation, Step, simulation, violations
+from simulator.lifecycle._canon import Fingerprints
 from simulator.lifecycle.explore import VARIANTS, state_key
 from simulator.lifecycle.play import report
 from tests.rulesets.lifecycle import RULESET
@@ -161,3 +163,44 @@ def test_a_fork_has_no_listeners_and_the_parent_keeps_its_own() -> None:
     assert heard == ["Reported"]
     sim.perform("close_without_job", "I1")
     assert heard == ["Reported", "Closed"]
+
+
+def test_forks_reconcile_an_equal_snapshot_met_on_another_path_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def counted(*args: Any) -> IssueOps:
+        calls.append(args[1]["Status"])
+        return reconcile(*args)
+
+    monkeypatch.setattr(simulation, "reconcile", counted)
+    start = Simulation(RULESET)
+    start.remember_reconciles()
+    start.perform("report", "I1")
+    one, two, alone = start.fork(), start.fork(), _deep_copy(start)
+    done = [sim.perform("close_without_job", "I1") for sim in (one, two)]
+    assert one.fixflo.issues["I1"] is not two.fixflo.issues["I1"]  # equal, not shared
+    assert calls == ["Reported", "Closed"]  # the second fork's Closed came from the memo
+    assert done[0] == done[1] == alone.perform("close_without_job", "I1")
+    assert _world(one) == _world(two) == _world(alone)
+
+
+@given(
+    values=st.lists(
+        st.dictionaries(st.sampled_from("ab"), st.one_of(st.integers(0, 1), st.booleans())),
+        min_size=1,
+        max_size=4,
+    ),
+    cut=st.integers(0, 3),
+)
+def test_a_history_digest_is_its_records_digests_whatever_was_digested_before(
+    values: list[dict[str, Any]], cut: int
+) -> None:
+    prints = Fingerprints()
+    prints.each(values[cut:])  # the same last record after a shorter prefix
+    prints.each([{**value, "b": 2} for value in values[:-1]] + values[-1:])  # another one
+    prints.each([*values[:-1], dict(values[-1])])  # an equal record, not the same one
+    assert prints.each(list(values)) == tuple(prints.of(value) for value in values)
+    assert prints.each(list(values)) == tuple(Fingerprints().of(value) for value in values)
+    assert (prints.of({"a": 1}) == prints.of({"a": True})) is False  # 1 == True in Python
