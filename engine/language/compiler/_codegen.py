@@ -24,6 +24,7 @@ __all__ = [
     "ALLOWED_NAMES",
     "call",
     "compare",
+    "defaulted",
     "display",
     "joined",
     "load",
@@ -105,6 +106,23 @@ def call(function: ast.expr, *args: ast.expr) -> ast.Call:
 def compare(left: ast.expr, operator: ast.cmpop, right: ast.expr) -> ast.Compare:
     """``left <operator> right``."""
     return ast.Compare(left, [operator], [right])
+
+
+def defaulted(inner: ast.expr, default: Any, fresh: Callable[[str], str]) -> ast.expr:
+    """`inner`, or the constant `default` when it is empty (None, empty text, an empty
+    list): what a ``default`` value gives. `fresh` names the local holding `inner`."""
+    found = fresh("d")
+    empty = ast.BoolOp(
+        ast.Or(),
+        [
+            compare(
+                ast.NamedExpr(ast.Name(found, ast.Store()), inner), ast.Is(), ast.Constant(None)
+            ),
+            compare(load(found), ast.Eq(), ast.Constant("")),
+            compare(load(found), ast.Eq(), ast.List([], ast.Load())),
+        ],
+    )
+    return ast.IfExp(empty, ast.Constant(default), load(found))
 
 
 def joined(

@@ -40,6 +40,7 @@ from engine.explain import Because
 from engine.language.compiler._codegen import (
     call,
     compare,
+    defaulted,
     display,
     joined,
     load,
@@ -307,19 +308,8 @@ class _Unit:
         return found
 
     def defaulted(self, inner: ast.expr, default: Any) -> ast.expr:
-        """`inner`, or `default` when it is empty (None, empty text, an empty list)."""
-        found = self.fresh("d")
-        empty = ast.BoolOp(
-            ast.Or(),
-            [
-                compare(
-                    ast.NamedExpr(ast.Name(found, ast.Store()), inner), ast.Is(), ast.Constant(None)
-                ),
-                compare(load(found), ast.Eq(), ast.Constant("")),
-                compare(load(found), ast.Eq(), ast.List([], ast.Load())),
-            ],
-        )
-        return ast.IfExp(empty, ast.Constant(default), load(found))
+        """`inner`, or `default` when it is empty (`_codegen.defaulted`)."""
+        return defaulted(inner, default, self.fresh)
 
 
 class _Tests(_Unit):
