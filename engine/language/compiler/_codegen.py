@@ -14,14 +14,23 @@ closures stay the reference: the generated functions give exactly what they give
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.language.operators.value import as_text
+
+if TYPE_CHECKING:
+    from engine.language.operators.conditions import Check
+    from engine.language.operators.value import Value
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
     "ALLOWED_NAMES",
+    "MISSING",
+    "PLAIN_KEY",
+    "SCALARS",
+    "Builder",
     "call",
     "compare",
     "defaulted",
@@ -65,6 +74,14 @@ _BUILTINS = {
     "len": len,
     "filter": filter,
 }
+
+
+MISSING = object()
+"""``_missing`` in generated code: what a read gives where the fast path does not apply."""
+PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+"""A key generated code reads inline (others go to the closures)."""
+SCALARS = (str, int, float, bool, type(None))
+"""The kinds of ruleset constant a ``const`` or ``default`` becomes inline."""
 
 
 def run_tree(tree: ast.Module, filename: str, bound: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -177,3 +194,89 @@ def tree_shaped(paths: list[tuple[str, ...]]) -> bool:
 def part_text(part: Any) -> str:
     """A ``join`` part that is neither text nor None, as the closure reads it."""
     return as_text(part).strip()
+
+
+class Builder:
+    """What both generators share: generated names, the closures a module calls, and the
+    conditions and values they translate alike.
+
+    A subclass says how a field is read inline (`field`) and may translate more: a leaf
+    condition (`leaf`) or another kind of value (`more_value`); what nothing translates
+    calls its closure, bound under a generated name. `bound` holds what the module's names
+    refer to (``_missing``, ``_s4`` for `part_text`, and the subclass's own).
+    """
+
+    def __init__(self, bound: Mapping[str, Any]) -> None:
+        self.bound: dict[str, Any] = {"_missing": MISSING, "_s4": part_text, **bound}
+        self.count = 0
+
+    def fresh(self, letter: str) -> str:
+        """A new generated name, ``_`` + `letter` + a number."""
+        self.count += 1
+        return f"_{letter}{self.count}"
+
+    def bind(self, letter: str, thing: Any) -> ast.Name:
+        """A read of a new generated name bound to `thing`."""
+        name = self.fresh(letter)
+        self.bound[name] = thing
+        return load(name)
+
+    def closure(self, letter: str, function: Callable[..., Any]) -> ast.expr:
+        """``function(record, context)``, `function` bound under a new name."""
+        return call(self.bind(letter, function), load("record"), load("context"))
+
+    def check(self, check: Check) -> ast.expr:
+        """A boolean expression giving what `check.test` gives."""
+        shape = check.shape
+        if shape and shape[0] in ("all", "any"):
+            parts = [self.check(part) for part in shape[1:]]
+            if len(parts) < 2:
+                return parts[0] if parts else ast.Constant(shape[0] == "all")
+            return ast.BoolOp(ast.And() if shape[0] == "all" else ast.Or(), parts)
+        if shape and shape[0] == "not":
+            return ast.UnaryOp(ast.Not(), self.check(shape[1]))
+        if shape and shape[0] == "setting":
+            return ast.Constant(bool(shape[1]))
+        if shape and shape[0] == "rule":
+            rule = ast.Attribute(load("context"), "rule", ast.Load())
+            return call(rule, ast.Constant(str(shape[1])), load("record"))
+        fast = self.leaf(check)
+        return fast if fast is not None else self.closure("c", check.test)
+
+    def leaf(self, check: Check) -> ast.expr | None:
+        """A leaf condition translated inline, or None (its closure then serves)."""
+        return None
+
+    def value(self, value: Value) -> ast.expr:
+        """An expression giving what `value.get` gives."""
+        shape = value.shape
+        if shape and shape[0] == "field":
+            read = self.field(str(shape[1]))
+            if read is not None:
+                found = self.fresh("v")
+                present = compare(
+                    ast.NamedExpr(ast.Name(found, ast.Store()), read),
+                    ast.IsNot(),
+                    load("_missing"),
+                )
+                return ast.IfExp(present, load(found), self.closure("g", value.get))
+        if shape and shape[0] == "const" and type(shape[1]) in SCALARS:
+            return ast.Constant(shape[1])
+        if shape and shape[0] == "default" and type(shape[2]) in SCALARS:
+            return defaulted(self.value(shape[1]), shape[2], self.fresh)
+        more = self.more_value(value)
+        if more is not None:
+            return more
+        if shape and shape[0] == "join" and type(shape[1]) is str:
+            parts = [self.value(part) for part in shape[2:]]
+            return joined(shape[1], parts, self.fresh, "_s4")
+        return self.closure("g", value.get)
+
+    def more_value(self, value: Value) -> ast.expr | None:
+        """Another kind of value translated inline, or None."""
+        return None
+
+    def field(self, path: str) -> ast.expr | None:
+        """The inline read of `path`, giving ``_missing`` where the fast path does not
+        apply; None for a path not read inline."""
+        raise NotImplementedError

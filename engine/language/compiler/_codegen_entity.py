@@ -28,19 +28,17 @@ for the whole map.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.explain import Decision, RuleReasons
 from engine.language.compiler._codegen import (
+    PLAIN_KEY,
+    Builder,
     call,
     compare,
-    defaulted,
     display,
-    joined,
     load,
-    part_text,
     run_tree,
     tree_shaped,
 )
@@ -57,10 +55,7 @@ code stores (on a decision it has just made with ``object.__new__``)."""
 
 Fields = tuple[tuple[tuple[str, ...], Value], ...]
 
-_MISSING = object()
 _NOTHING: dict[str, Any] = {}  # never written: its `get` answers "missing" to every key
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SCALARS = (str, int, float, bool, type(None))
 _POSITIVE = frozenset({"eq", "in", "present"})
 _NEGATIVE = {"ne": "eq", "not_in": "in", "absent": "present"}
 
@@ -161,36 +156,23 @@ def _record_context() -> list[ast.expr]:
     return [load("record"), load("context")]
 
 
-class _Generator:
+class _Generator(Builder):
     """Builds the module of one entity; `bound` holds what its names refer to."""
 
     def __init__(self, slow: _Closures) -> None:
-        self.bound: dict[str, Any] = {
-            "_missing": _MISSING,
-            "_nothing": _NOTHING.get,
-            "_decision": Decision,
-            "_s0": slow.tests,
-            "_s1": slow.fields,
-            "_s2": slow.decide,
-            "_s3": slow.read_key,
-            "_r0": slow.reasons,
-            "_s4": part_text,
-        }
-        self.count = 0
+        super().__init__(
+            {
+                "_nothing": _NOTHING.get,
+                "_decision": Decision,
+                "_s0": slow.tests,
+                "_s1": slow.fields,
+                "_s2": slow.decide,
+                "_s3": slow.read_key,
+                "_r0": slow.reasons,
+            }
+        )
         self.firsts: dict[str, str] = {}  # the first key of each nested path read: its local
         self.relateds: dict[str, str] = {}  # each relation the map reads: its records' local
-
-    def fresh(self, letter: str) -> str:
-        self.count += 1
-        return f"_{letter}{self.count}"
-
-    def bind(self, letter: str, thing: Any) -> ast.Name:
-        name = self.fresh(letter)
-        self.bound[name] = thing
-        return load(name)
-
-    def closure(self, letter: str, function: Callable[..., Any]) -> ast.expr:
-        return call(self.bind(letter, function), *_record_context())
 
     def module(self, name: str, include: Sequence[Rule], fields: Fields, key: str) -> ast.Module:
         body: list[ast.stmt] = [
@@ -268,7 +250,7 @@ class _Generator:
         """``_k0``: the record's key as text (None when it has none), as `Entity.key_of`."""
         store: list[ast.expr] = [ast.Name("_k0", ast.Store())]
         by_reader = call(load("_s3"), load("record"))
-        if _KEY.match(path):
+        if PLAIN_KEY.match(path):
             read: list[ast.stmt] = [
                 ast.Assign(store, call(load("_get"), ast.Constant(path), load("_missing"))),
                 ast.If(
@@ -291,29 +273,13 @@ class _Generator:
 
     # -- conditions ------------------------------------------------------------------------
 
-    def check(self, check: Check) -> ast.expr:
-        """A boolean expression giving what `check.test` gives."""
-        shape = check.shape
-        if shape and shape[0] in ("all", "any"):
-            parts = [self.check(part) for part in shape[1:]]
-            if len(parts) < 2:
-                return parts[0] if parts else ast.Constant(shape[0] == "all")
-            return ast.BoolOp(ast.And() if shape[0] == "all" else ast.Or(), parts)
-        if shape and shape[0] == "not":
-            return ast.UnaryOp(ast.Not(), self.check(shape[1]))
-        if shape and shape[0] == "setting":
-            return ast.Constant(bool(shape[1]))
-        if shape and shape[0] == "rule":
-            rule = ast.Attribute(load("context"), "rule", ast.Load())
-            return call(rule, ast.Constant(str(shape[1])), load("record"))
+    def leaf(self, check: Check) -> ast.expr | None:
         leaf = check.leaf
-        if leaf is not None:
-            fast = self.leaf(check, leaf.field, leaf.operator, leaf.compared)
-            if fast is not None:
-                return fast
-        return self.closure("c", check.test)
+        if leaf is None:
+            return None
+        return self.inline_leaf(check, leaf.field, leaf.operator, leaf.compared)
 
-    def leaf(
+    def inline_leaf(
         self, check: Check, path: str, operator: str, allowed: frozenset[Any] | None
     ) -> ast.expr | None:
         """The fast path of a leaf on a path of plain keys (``a.b``), or a list of them
@@ -356,7 +322,7 @@ class _Generator:
         """The inline read of a path of plain keys from the record, `_missing` wherever a
         key is missing or a step is no dict; None for a path of another shape."""
         keys = path.split(".")
-        if not all(_KEY.match(key) for key in keys):
+        if not all(PLAIN_KEY.match(key) for key in keys):
             return None
         found: ast.expr = call(load("_get"), ast.Constant(keys[0]), load("_missing"))
         for key in keys[1:]:
@@ -418,43 +384,19 @@ class _Generator:
             prelude.append(ast.Assign([ast.Name(local, ast.Store())], related))
         return prelude, display(nested)
 
-    def value(self, value: Value) -> ast.expr:
-        """An expression giving what `value.get` gives."""
+    def more_value(self, value: Value) -> ast.expr | None:
         shape = value.shape
-        if shape and shape[0] == "field":
-            read = self.field(str(shape[1]))
-            if read is not None:
-                found = self.fresh("v")
-                return ast.IfExp(
-                    compare(
-                        ast.NamedExpr(ast.Name(found, ast.Store()), read),
-                        ast.IsNot(),
-                        load("_missing"),
-                    ),
-                    load(found),
-                    self.closure("g", value.get),
-                )
-        if shape and shape[0] == "const" and type(shape[1]) in _SCALARS:
-            return ast.Constant(shape[1])
-        if shape and shape[0] == "default" and type(shape[2]) in _SCALARS:
-            return self.defaulted(self.value(shape[1]), shape[2])
         if shape and shape[0] == "related" and shape[3] is None and shape[4] == "first":
             local = self.relateds.setdefault(str(shape[1]), self.fresh("q"))
             first = self.bind("h", _first_related(shape[2]))
             return call(first, load(local), load("context"))
-        if shape and shape[0] == "join" and type(shape[1]) is str:
-            return self.joined(shape[1], [self.value(part) for part in shape[2:]])
-        return self.closure("g", value.get)
-
-    def joined(self, separator: str, parts: list[ast.expr]) -> ast.expr:
-        """What ``join`` gives, inline (`_codegen.joined`)."""
-        return joined(separator, parts, self.fresh, "_s4")
+        return None
 
     def field(self, path: str) -> ast.expr | None:
         """The inline read of a path of plain keys, giving `_missing` wherever the fast path
         does not apply (a missing key, a step that is no dict); None for other paths."""
         keys = path.split(".")
-        if not all(_KEY.match(key) for key in keys):
+        if not all(PLAIN_KEY.match(key) for key in keys):
             return None
         if len(keys) == 1:
             return call(load("_get"), ast.Constant(keys[0]), load("_missing"))
@@ -463,10 +405,6 @@ class _Generator:
         for key in keys[2:]:
             found = self.step(found, key)
         return found
-
-    def defaulted(self, inner: ast.expr, default: Any) -> ast.expr:
-        """`inner`, or `default` when it is empty (`_codegen.defaulted`)."""
-        return defaulted(inner, default, self.fresh)
 
 
 def _first_related(inner: Value) -> Callable[[list[Any], Any], Any]:

@@ -32,19 +32,17 @@ Example:
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.explain import Because
 from engine.language.compiler._codegen import (
+    PLAIN_KEY,
+    Builder,
     call,
     compare,
-    defaulted,
     display,
-    joined,
     load,
-    part_text,
     run_tree,
     tree_shaped,
 )
@@ -57,7 +55,6 @@ from engine.language.lifecycle import (
 )
 from engine.language.operators.case import CaseValue
 from engine.language.operators.conditions import Check
-from engine.language.operators.value import Value
 from engine.language.paths import set_path
 
 __all__ = ["LifecyclePrograms", "generate_lifecycle"]
@@ -65,9 +62,6 @@ __all__ = ["LifecyclePrograms", "generate_lifecycle"]
 Test = Callable[[Any, Any], int]
 Mapper = Callable[[Any, Any], tuple[dict[str, Any], tuple[tuple[Any, Because | None], ...]]]
 
-_MISSING = object()
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SCALARS = (str, int, float, bool, type(None))
 _RECORD_CONTEXT = ("record", "context")
 
 
@@ -205,27 +199,14 @@ def _map_closures(fields: Fields) -> Mapper:
 # -- the generators ----------------------------------------------------------------------
 
 
-class _Unit:
+class _Unit(Builder):
     """One generated function `name` and what its names are bound to."""
 
     name = ""
 
     def __init__(self, slow: Callable[..., Any]) -> None:
+        super().__init__({"_s0": slow})
         self.slow = slow
-        self.bound: dict[str, Any] = {"_missing": _MISSING, "_s0": slow, "_s4": part_text}
-        self.count = 0
-
-    def fresh(self, letter: str) -> str:
-        self.count += 1
-        return f"_{letter}{self.count}"
-
-    def bind(self, letter: str, thing: Any) -> ast.Name:
-        name = self.fresh(letter)
-        self.bound[name] = thing
-        return load(name)
-
-    def closure(self, letter: str, function: Callable[..., Any]) -> ast.expr:
-        return call(self.bind(letter, function), *map(load, _RECORD_CONTEXT))
 
     def body(self) -> list[ast.stmt]:
         raise NotImplementedError
@@ -246,50 +227,11 @@ class _Unit:
         )
         return ast.fix_missing_locations(ast.Module([function], []))
 
-    def check(self, check: Check) -> ast.expr:
-        """A boolean expression giving what `check.test` gives."""
-        shape = check.shape
-        if shape and shape[0] in ("all", "any"):
-            parts = [self.check(part) for part in shape[1:]]
-            if len(parts) < 2:
-                return parts[0] if parts else ast.Constant(shape[0] == "all")
-            return ast.BoolOp(ast.And() if shape[0] == "all" else ast.Or(), parts)
-        if shape and shape[0] == "not":
-            return ast.UnaryOp(ast.Not(), self.check(shape[1]))
-        if shape and shape[0] == "setting":
-            return ast.Constant(bool(shape[1]))
-        if shape and shape[0] == "rule":
-            rule = ast.Attribute(load("context"), "rule", ast.Load())
-            return call(rule, ast.Constant(str(shape[1])), load("record"))
-        return self.closure("c", check.test)
-
-    def value(self, value: Value) -> ast.expr:
-        """An expression giving what `value.get` gives."""
-        shape = value.shape
-        if shape and shape[0] == "field":
-            read = self.field(str(shape[1]))
-            if read is not None:
-                found = self.fresh("v")
-                present = compare(
-                    ast.NamedExpr(ast.Name(found, ast.Store()), read),
-                    ast.IsNot(),
-                    load("_missing"),
-                )
-                return ast.IfExp(present, load(found), self.closure("g", value.get))
-        if shape and shape[0] == "const" and type(shape[1]) in _SCALARS:
-            return ast.Constant(shape[1])
-        if shape and shape[0] == "default" and type(shape[2]) in _SCALARS:
-            return self.defaulted(self.value(shape[1]), shape[2])
-        if shape and shape[0] == "join" and type(shape[1]) is str:
-            parts = [self.value(part) for part in shape[2:]]
-            return joined(shape[1], parts, self.fresh, "_s4")
-        return self.closure("g", value.get)
-
     def field(self, path: str) -> ast.expr | None:
         """The inline read of a path of plain keys, `_missing` wherever a key is missing or
         a step is no dict (the closure then reads it); None for any other path."""
         keys = path.split(".")
-        if not all(_KEY.match(key) for key in keys):
+        if not all(PLAIN_KEY.match(key) for key in keys):
             return None
         found: ast.expr = call(load("_get"), ast.Constant(keys[0]), load("_missing"))
         for key in keys[1:]:
@@ -306,10 +248,6 @@ class _Unit:
             )
             found = ast.IfExp(is_dict, read, load("_missing"))
         return found
-
-    def defaulted(self, inner: ast.expr, default: Any) -> ast.expr:
-        """`inner`, or `default` when it is empty (`_codegen.defaulted`)."""
-        return defaulted(inner, default, self.fresh)
 
 
 class _Tests(_Unit):
