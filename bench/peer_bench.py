@@ -43,6 +43,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from _by_hand import CATEGORIES as _CATEGORIES
+from _by_hand import MANAGED as _MANAGED
+from _by_hand import STATUSES as _STATUSES
+from _by_hand import property_included
+
 from engine import load_ruleset
 from engine.language import Context, Entity
 from simulator.agency import AgencyGenerator
@@ -54,32 +59,13 @@ Test = Callable[[Record], bool]
 Decide = Callable[[Record], Record | None]
 
 RENT, MAINTAINED = "Rent", "MaintainedByUs"  # P-01, P-03
-MANAGED = ["Managed", "FullyManaged", "PartManaged"]  # P-02, gap.management-type
-CATEGORIES = ["Residential"]  # P-05, the property_categories default
-STATUSES = [  # P-06, the property_statuses default
-    "Available",
-    "UnderOffer",
-    "Let",
-    "LetAgreed",
-    "LetMarketing",
-    "Instructed",
-    "UnderOfferMarketing",
-    "UnderOfferAvailable",
-    "Reserved",
-]
+MANAGED = sorted(_MANAGED)  # P-02, gap.management-type
+CATEGORIES = sorted(_CATEGORIES)  # P-05, the property_categories default
+STATUSES = sorted(_STATUSES)  # P-06, the property_statuses default
 FIELDS = ("recordType", "managementType", "maintenanceType", "categoryType", "status")
-_MANAGED, _CATEGORIES, _STATUSES = frozenset(MANAGED), frozenset(CATEGORIES), frozenset(STATUSES)
 
 
-def hand_written(record: Record) -> bool:
-    """P-01, P-02, P-03, P-05 and P-06, written by hand."""
-    return (
-        record.get("recordType") == RENT
-        and record.get("managementType") in _MANAGED
-        and record.get("maintenanceType") == MAINTAINED
-        and record.get("categoryType") in _CATEGORIES
-        and record.get("status") in _STATUSES
-    )
+hand_written = property_included  # P-01, P-02, P-03, P-05 and P-06, written by hand
 
 
 def _text(value: Any) -> str:

@@ -30,6 +30,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from _by_hand import AltoByHand, Record, Records
+
 from engine import CompiledRuleset, load_ruleset
 from engine.sync.plan import Plan
 from engine.sync.planner import make_plan
@@ -37,50 +39,13 @@ from simulator.agency import AgencyGenerator
 
 RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "alto-fixflo" / "v2.yaml"
 AS_OF = date(2026, 11, 22)
-Record = dict[str, Any]
-Records = dict[str, list[Record]]
 Kept = dict[str, list[Record]]
 ENTITIES = ("property", "occupier", "landlord", "contractor")
-MANAGED = {"Managed", "FullyManaged", "PartManaged"}  # gap.management-type
-CATEGORIES = {"Residential"}  # the property_categories default
-
-STATUSES = {  # the property_statuses default
-    "Available",
-    "UnderOffer",
-    "Let",
-    "LetAgreed",
-    "LetMarketing",
-    "Instructed",
-    "UnderOfferMarketing",
-    "UnderOfferAvailable",
-    "Reserved",
-}
-# the live_tenancy_statuses default
-LIVE = {"Active", "Periodic", "Renewal in Progress", "Vacate in Progress"}
-TRADES = {
-    "plumbing",
-    "window cleaning",
-    "gardening",
-    "gas",
-    "electricity",
-    "oil",
-    "water",
-    "bulk lpg",
-    "carpentry",
-    "pest control",
-    "building maintenance",
-    "contents insurance",
-    "building insurance",
-    "public liability insurance",
-    "council",
-    "sewerage",
-    "board contractor",
-    "external printer",
-    "builder",
-    "landlords insurance",
-    "rent indemnity insurance",
-    "utility",
-    "electrician",
+SOURCES = {
+    "property": "alto.inventory",
+    "occupier": "alto.contacts",
+    "landlord": "alto.contacts",
+    "contractor": "alto.suppliers",
 }
 
 
@@ -98,214 +63,20 @@ def generate(size: int, seed: int) -> Records:
     return records
 
 
-def _text(value: Any) -> str:
-    """As the engine's `join` reads a part: missing is empty, lists joined, then stripped."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ", ".join(_text(item) for item in value if not _empty(item))
-    return str(value).strip()
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
-
-
-def _or_none(value: Any) -> Any:
-    """What a `related` value gives: the first non-empty value, else None."""
-    return None if _empty(value) else value
-
-
-def _join(*parts: Any) -> str | None:
-    return " ".join(text for text in map(_text, parts) if text) or None
-
-
-def _at(items: Any, position: int) -> Any:
-    """`items[position]` as a path step reads it: None when out of range or not a list."""
-    return items[position] if type(items) is list and position < len(items) else None
-
-
-def _key(value: Any) -> str | None:
-    """The text a relation joins on (ids may be numbers or text)."""
-    return None if value is None or isinstance(value, bool | dict | list) else str(value)
-
-
-def _index(records: list[Record], field: str) -> dict[str, list[Record]]:
-    """Records by the text of `field`, in source order (a relation's index)."""
-    index: dict[str, list[Record]] = {}
-    for record in records:
-        key = _key(record.get(field))
-        if key is not None:
-            index.setdefault(key, []).append(record)
-    return index
-
-
-def _property(record: Record) -> Record:
-    """P-07 / G-02 and the address map of the v2 property entity."""
-    address = record.get("address") or {}
-    return {
-        "ExternalPropertyRef": record.get("inventoryId"),
-        "Address": {
-            "AddressLine1": _join(
-                address.get("subDwelling"), address.get("nameNo"), address.get("street")
-            ),
-            "AddressLine2": address.get("locality"),
-            "Town": address.get("town"),
-            "County": address.get("county"),
-            "PostCode": address.get("postcode"),
-            "Country": _or_none(address.get("countryCode")) or "GB",
-        },
-    }
-
-
-def _property_included(record: Record) -> bool:
-    """P-01, P-02 (gap.management-type), P-03, P-05, P-06 with the default settings."""
-    return (
-        record.get("recordType") == "Rent"
-        and record.get("managementType") in MANAGED
-        and record.get("maintenanceType") == "MaintainedByUs"
-        and record.get("categoryType") in CATEGORIES
-        and record.get("status") in STATUSES
-    )
-
-
-def _person(contact: Record, details: Record | None) -> Record:
-    """The v2 person map of a landlord or occupier: names, email and phones from the
-    contact details' first person, the address from the details."""
-    details = details or {}
-    person = _at(details.get("people"), 0) or {}
-    phones = person.get("phoneNumbers")
-    address = details.get("address") or {}
-    return {
-        "ExternalRef": contact.get("id"),
-        "Title": _or_none(person.get("title")),
-        "FirstName": _or_none(person.get("forename")),
-        "Surname": _or_none(person.get("surname")),
-        "CompanyName": contact.get("companyName"),
-        "EmailAddress": _or_none(_email(details)),
-        "ContactNumber": _or_none((_at(phones, 0) or {}).get("number")),
-        "ContactNumberAlt": _or_none((_at(phones, 1) or {}).get("number")),
-        "Address": {
-            "AddressLine1": _join(
-                address.get("subDwelling"), address.get("nameNumber"), address.get("street")
-            ),
-            "AddressLine2": _or_none(address.get("locality")),
-            "Town": _or_none(address.get("town")),
-            "County": _or_none(address.get("county")),
-            "PostCode": _or_none(address.get("postcode")),
-            "Country": _or_none(address.get("countryCode")) or "GB",
-        },
-    }
-
-
-def _email(details: Record) -> Any:
-    person = _at(details.get("people"), 0) or {}
-    return (_at(person.get("emailAddresses"), 0) or {}).get("address")
-
-
-def _active_with_email(contact: Record, details: Record | None) -> bool:
-    """T-02 / landlord-active, then G-03: active, details not archived, an email."""
-    return (
-        contact.get("isActive") is True
-        and details is not None
-        and details.get("archived") is not True
-        and not _empty(_email(details))
-    )
-
-
-def _personas(contact: Record) -> list[Any]:
-    persona = (contact.get("contactType") or {}).get("persona")
-    return persona if type(persona) is list else [persona]
-
-
-class _Alto:
-    """The indexes the hand-written pass joins through (built per pass, as the engine's)."""
-
-    def __init__(self, records: Records) -> None:
-        self.details = {
-            key: found[0] for key, found in _index(records["alto.contact_details"], "id").items()
-        }
-        self.places = _index(records["alto.tenancy_tenants"], "contactId")
-        self.tenancies = _index(records["alto.tenancies"], "id")
-        self.properties: dict[str, Record] = {}
-        self.active_suppliers = {
-            _key(contact.get("id"))
-            for contact in records["alto.contacts"]
-            if (contact.get("contactType") or {}).get("category") == "Supplier"
-            and contact.get("isActive") is True
-        }
-
-    def live_property(self, contact: Record) -> Any:
-        """T-01: the inventoryId of the first included property of a live tenancy held
-        through the contact's places, else None (the occupier's ExternalPropertyRef)."""
-        for place in self.places.get(str(contact.get("id")), ()):
-            for tenancy in self.tenancies.get(str(place.get("tenancyId")), ()):
-                if tenancy.get("status") in LIVE:
-                    included = self.properties.get(str(tenancy.get("propertyId")))
-                    if included is not None and not _empty(included["ExternalPropertyRef"]):
-                        return included["ExternalPropertyRef"]
-        return None
-
-
-def _contractor(supplier: Record) -> Record:
-    """C-03 from the supplier's first person (gap.supplier-person); ExternalRef the id."""
-    person = _at(supplier.get("people"), 0) or {}
-    phones = person.get("telephoneNumbers")
-    return {
-        "ExternalRef": supplier.get("id"),
-        "Title": person.get("title"),
-        "FirstName": person.get("forename"),
-        "Surname": person.get("surname"),
-        "CompanyName": supplier.get("companyName"),
-        "EmailAddress": _at(person.get("emailAddresses"), 0),
-        "ContactNumber": _at(phones, 0),
-        "ContactNumberAlt": _at(phones, 1),
-    }
-
-
-def _contractor_included(supplier: Record, alto: _Alto) -> bool:
-    """C-01 (gap.supplier-active), C-02 (any trade, ignoring case), G-03."""
-    services = supplier.get("providedServices")
-    services = services if type(services) is list else [services]
-    person = _at(supplier.get("people"), 0) or {}
-    return (
-        _key(supplier.get("id")) in alto.active_suppliers
-        and any(type(s) is str and s.casefold() in TRADES for s in services)
-        and not _empty(_at(person.get("emailAddresses"), 0))
-    )
-
-
 def baseline(records: Records, keep: Kept | None = None) -> dict[str, int]:
-    """The v2 include rules and maps written by hand (default settings).
+    """The v2 include rules and maps written by hand (default settings; each entity's
+    function in bench/_by_hand.py, as bench/evaluate_bench.py times them one by one).
 
     Returns how many records each entity included; with `keep`, also appends each
     included record's mapped fields to ``keep[entity]`` (for the equal-work check).
     """
-    alto, counts = _Alto(records), dict.fromkeys(ENTITIES, 0)
-    for record in records["alto.inventory"]:
-        if _property_included(record):
-            alto.properties[str(record.get("inventoryId"))] = payload = _property(record)
-            _count(counts, keep, "property", payload)
-    for contact in records["alto.contacts"]:
-        details = alto.details.get(str(contact.get("id")))
-        if "Tenant" in _personas(contact) and _active_with_email(contact, details):
-            ref = alto.live_property(contact)
-            if ref is not None:
-                payload = {**_person(contact, details), "ExternalPropertyRef": ref}
-                _count(counts, keep, "occupier", payload)
-    for contact in records["alto.contacts"]:
-        details = alto.details.get(str(contact.get("id")))
-        if (
-            (contact.get("contactType") or {}).get("category") == "Client"
-            and "Landlord" in _personas(contact)
-            and _active_with_email(contact, details)
-        ):
-            _count(counts, keep, "landlord", _person(contact, details))
-    for supplier in records["alto.suppliers"]:
-        if _contractor_included(supplier, alto):
-            _count(counts, keep, "contractor", _contractor(supplier))
+    functions, counts = AltoByHand(records).functions(), dict.fromkeys(ENTITIES, 0)
+    for entity in ENTITIES:
+        decide = functions[entity]
+        for record in records[SOURCES[entity]]:
+            _, included, payload = decide(record)
+            if included:
+                _count(counts, keep, entity, payload)
     return counts
 
 
