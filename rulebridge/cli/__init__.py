@@ -52,6 +52,10 @@ _COMMANDS: dict[str, LazyCommand] = {
         "rulebridge.cli.fake:fake",
         "Serve a fake SYSTEM (alto or fixflo) API on 127.0.0.1 only, until interrupted.",
     ),
+    "fleet": LazyCommand(
+        "rulebridge.cli.fleet:fleet",
+        "Run many agencies' nights side by side on durable queues, on one machine or several.",
+    ),
     "fmt": LazyCommand(
         "rulebridge.cli.fmt:fmt_command",
         "Lay out rulesets and settings files canonically, keeping every comment and value.",

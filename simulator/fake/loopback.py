@@ -120,6 +120,7 @@ def fake_agency(
     webhook_port: int = 0,
     webhook_faults: str = "",
     fixflo_rate_limit: int | None = None,
+    agency: str = "demo",
 ) -> Iterator[FakeAgency]:
     """Serve a generated agency of `size` properties; write its config into `folder`.
 
@@ -142,6 +143,7 @@ def fake_agency(
             (`simulator.fake._webhook_sender.parse_webhook_faults`, seeded with `seed`).
         fixflo_rate_limit: the fake Fixflo's requests per token in any 60 s (None: no
             limit); the config's Fixflo ``per_minute`` is at most this.
+        agency: the config's ``agency:`` (a fleet's agencies need names of their own).
 
     Raises:
         ValueError: a bad fault spec (`faults` or `webhook_faults`).
@@ -174,7 +176,7 @@ def fake_agency(
         with serving(alto.app) as alto_url, serving(fixflo.app) as fixflo_base:
             fixflo_url = fixflo_base + "/api/v2"
             urls = (alto_url, fixflo_url)
-            config_path = _write_config(folder, alto, fixflo, urls, limits, hook)
+            config_path = _write_config(folder, alto, fixflo, urls, limits, hook, agency)
             yield FakeAgency(
                 folder,
                 config_path,
@@ -244,6 +246,7 @@ def _write_config(
     urls: tuple[str, str],
     limits: tuple[int, int, int],
     hook: _Webhook | None,
+    agency: str = "demo",
 ) -> Path:
     alto_url, fixflo_url = urls
     rate, fixflo_rate, attempts = limits
@@ -260,7 +263,7 @@ def _write_config(
     config = folder / "agency.yaml"
     config.write_text(
         "# The embedded default: a generated agency on the fake servers (127.0.0.1).\n"
-        "agency: demo\n"
+        f"agency: {agency}\n"
         "secrets_file: agency.secrets\n"
         f"ruleset: {RULESET}\n"
         f"settings: {_settings_of(folder)}\n"

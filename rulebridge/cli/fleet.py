@@ -1,0 +1,199 @@
+"""`rulebridge fleet run|worker|status --agencies DIR`: many agencies' nights on durable
+queues (`rulebridge.fleet`, docs/fleet.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from rulebridge.cli._help import CONTEXT
+from rulebridge.cli._options import FORMAT, failing_cleanly
+from rulebridge.cli.run import said_by
+from rulebridge.runner import RunLog
+
+__all__ = ["fleet"]
+
+AGENCIES = click.option(
+    "--agencies",
+    "folder",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The fleet's folder: agency configs (*.yaml, */agency.yaml) and fleet.yaml.",
+)
+
+
+@click.group("fleet", context_settings=CONTEXT)
+def fleet() -> None:
+    """Run many agencies' nights side by side on durable queues, on one machine or several.
+
+    Each agency-night is one durable workflow (id AGENCY:NIGHT) whose steps are the
+    nightly run's: check, snapshot, plan, apply in batches, issues, report. One night per
+    agency at a time; a worker that dies has its nights resumed by another from the first
+    step not recorded. The queues live in SQLite beside the agencies (one machine) or in
+    Postgres (RULEBRIDGE_FLEET_DATABASE_URL: several machines). See docs/fleet.md.
+
+    Example:
+
+        \b
+        rulebridge fleet run --agencies fleet/
+        rulebridge fleet worker --agencies fleet/
+        rulebridge fleet status --agencies fleet/
+    """
+
+
+@fleet.command("run", context_settings=CONTEXT)
+@AGENCIES
+@click.option(
+    "--night",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The night to run (default: today in the fleet's time zone).",
+)
+@click.option("--agency", "only", multiple=True, help="Only this agency (repeatable).")
+@click.option("--quiet", is_flag=True, help="Print no table at the end.")
+def run(folder: Path, night: datetime | None, only: tuple[str, ...], quiet: bool) -> None:
+    """Enqueue tonight for every agency and work until each of those nights has ended.
+
+    A night already enqueued (by a schedule or an earlier `fleet run`) is the same
+    workflow: it runs once. Other workers of the fleet take part. SIGTERM or Ctrl-C drains
+    this worker: its nights stop after the effect in progress and another worker (or the
+    next `fleet run`) resumes them.
+
+    Exit codes: the worst of the nights' (docs/runner.md): 0 no changes, 2 changes, 3
+    items for a person, 1 a night failed; 64 usage error.
+
+    Example:
+
+        rulebridge fleet run --agencies fleet/ --night 2026-12-07
+    """
+    log = RunLog()
+    with failing_cleanly(say=said_by(log)):
+        from rulebridge.fleet import TERMINAL, Worker, load_fleet, night_of, running
+
+        fleet_config = load_fleet(folder)
+        names = list(only) or None
+        if names:
+            for name in names:
+                fleet_config.agency(name)  # an unknown agency: its error
+        chosen = night.date() if night else night_of(datetime.now(UTC), fleet_config.time_zone)
+        with log, running(Worker(fleet_config, log, schedules=False)) as worker:
+            ids = worker.enqueue(chosen, names)
+
+            def finished() -> bool:
+                states = worker.status_of(ids)
+                return all(
+                    states.get(wid) is not None and states[wid].status in TERMINAL for wid in ids
+                )
+
+            worker.wait(finished)
+            outcomes = [_outcome(wid, worker.status_of([wid]).get(wid)) for wid in ids]
+        if not quiet:
+            _print_outcomes(outcomes, chosen)
+        sys.exit(max((_order(o["exit_code"]) for o in outcomes), default=0) % 100)
+
+
+@fleet.command("worker", context_settings=CONTEXT)
+@AGENCIES
+def worker(folder: Path) -> None:
+    """Join the fleet: run nights (and live reconciles) from its queues until SIGTERM.
+
+    The queues' database comes from RULEBRIDGE_FLEET_DATABASE_URL (or the variable
+    fleet.yaml names, or its secrets file); without one, the SQLite file
+    state/fleet.sqlite in the folder. Keeps each agency's nightly schedule
+    (fleet.yaml `nightly:`, default 01:30 Europe/London). SIGTERM drains: the steps in
+    progress stop after their effect in progress, record nothing, and another worker
+    resumes them; exit 0.
+
+    Example:
+
+        \b
+        export RULEBRIDGE_FLEET_DATABASE_URL=postgresql://rb@db.internal/fleet
+        rulebridge fleet worker --agencies /srv/fleet
+    """
+    log = RunLog()
+    with failing_cleanly(say=said_by(log)):
+        from rulebridge.fleet import Worker, load_fleet
+
+        fleet_config = load_fleet(folder)
+        with log:
+            member = Worker(fleet_config, log)
+            member.start()
+            sys.exit(member.wait())
+
+
+@fleet.command("status", context_settings=CONTEXT)
+@AGENCIES
+@FORMAT
+def status(folder: Path, output: str) -> None:
+    """Show per agency its last night and how it ended, the night running, the nights
+    queued; and the workers.
+
+    Example:
+
+        rulebridge fleet status --agencies fleet/ --format json
+    """
+    with failing_cleanly():
+        from rulebridge.fleet import fleet_status, load_fleet
+
+        rows, workers = fleet_status(load_fleet(folder))
+    if output == "json":
+        click.echo(json.dumps({"agencies": rows, "workers": workers}, indent=2))
+        return
+    console = Console() if Console().is_terminal else Console(width=140)
+    table = Table("agency", "last night", "outcome", "running", "queued")
+    for row in rows:
+        last = row["last_night"] or {}
+        outcome = f"{last.get('status')} (exit {last.get('exit_code')})" if last else "no night yet"
+        running_now = ", ".join(
+            f"{item['night']} on {item['worker']} ({item['steps_done']} steps done)"
+            for item in row["running"]
+        )
+        table.add_row(
+            row["agency"],
+            last.get("night", "-"),
+            outcome,
+            running_now or "-",
+            ", ".join(row["queued"]) or "-",
+        )
+    console.print(table)
+    console.print(
+        f"{len(workers)} worker(s): "
+        + (
+            ", ".join(
+                f"{w['executor_id']}{' (draining)' if w['draining'] else ''}" for w in workers
+            )
+            or "none"
+        )
+    )
+
+
+def _outcome(workflow_id: str, state: Any) -> dict[str, Any]:
+    if state is not None and state.status == "SUCCESS" and isinstance(state.output, dict):
+        return {"night": workflow_id, **state.output}
+    error = None if state is None else str(state.error)[:300]
+    return {"night": workflow_id, "status": "failed", "exit_code": 1, "error": error}
+
+
+def _order(code: Any) -> int:
+    """Worst first: 1 (failure) > 3 (attention) > 2 (changes) > 0; as 101, 3, 2, 0."""
+    return 101 if code not in (0, 2, 3) else int(code)
+
+
+def _print_outcomes(outcomes: list[dict[str, Any]], night: date) -> None:
+    console = Console() if Console().is_terminal else Console(width=140)
+    table = Table("night", "status", "exit", "changes", "error", title=f"fleet night {night}")
+    for item in outcomes:
+        table.add_row(
+            item["night"],
+            str(item.get("status")),
+            str(item.get("exit_code")),
+            str(item.get("changes", "")),
+            (item.get("error") or "")[:80],
+        )
+    console.print(table)

@@ -1,0 +1,226 @@
+"""The fleet's durable workflows on DBOS: an agency-night, its steps, its schedule.
+
+One workflow per agency-night, id ``{agency}:{night}`` (`night_id`), on the queue
+``rulebridge-nights`` partitioned by agency: one night per agency at a time, whatever the
+number of workers. Its steps are the runner's (`rulebridge.runner.steps.NightSteps`):
+check, snapshot, plan, apply in batches, issues, report. DBOS records each step's result
+when it returns, so a workflow resumed after its worker died runs only the steps not yet
+recorded; the agency's store records them too (and stays the exactly-once authority for
+every effect inside a step that was cut short).
+
+The functions here are registered with DBOS when this module is imported, before
+``DBOS.launch``; they find the fleet and the log the worker process set (`use_fleet`).
+Arguments and results are JSON (`DBOSPortableJSONSerializer`): nothing is pickled.
+
+A step asked to stop (a draining worker's SIGTERM, `rulebridge.runner.stop`) finishes the
+effect in progress and then *parks*: it records nothing and its thread waits for the
+process to exit, so DBOS keeps the workflow PENDING and another worker resumes it from that
+step (`rulebridge.fleet.worker`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
+
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
+
+from rulebridge.fleet.config import FleetAgency, FleetConfig
+from rulebridge.runner import RunLog
+from rulebridge.runner._night import RunOptions
+from rulebridge.runner.steps import NightSteps
+from rulebridge.runner.stop import Interrupted, checkpoint
+
+__all__ = [
+    "ISSUES_QUEUE",
+    "NIGHTS_QUEUE",
+    "NIGHT_WORKFLOW",
+    "agency_night",
+    "enqueue_night",
+    "night_id",
+    "night_of",
+    "nightly_kick",
+    "parked",
+    "use_fleet",
+]
+
+NIGHTS_QUEUE: Final = "rulebridge-nights"
+ISSUES_QUEUE: Final = "rulebridge-issues"
+NIGHT_WORKFLOW: Final = "rulebridge.agency_night"
+
+T = TypeVar("T")
+
+
+class _Process:
+    """What this worker process runs with: the fleet, the log, and the steps in progress."""
+
+    def __init__(self) -> None:
+        self.fleet: FleetConfig | None = None
+        self.log: RunLog | None = None
+        self.rate_url: str | None = None
+        self.lock = threading.Lock()
+        self.active = 0  # steps running now
+        self.parked = 0  # steps stopped by a drain, waiting for the process to exit
+        self.never = threading.Event()  # parked steps wait on it until the process exits
+
+
+_PROCESS = _Process()
+
+
+def use_fleet(fleet: FleetConfig, log: RunLog, *, rate_url: str | None = None) -> None:
+    """Set the fleet and log this process's workflows use (before ``DBOS.launch``)."""
+    _PROCESS.fleet, _PROCESS.log, _PROCESS.rate_url = fleet, log, rate_url
+
+
+def parked() -> tuple[int, int]:
+    """(steps running, steps parked by a drain) in this process."""
+    with _PROCESS.lock:
+        return _PROCESS.active, _PROCESS.parked
+
+
+def night_id(agency: str, night: date | str) -> str:
+    """The workflow id of `agency`'s night `night`.
+
+    Example:
+        >>> night_id("acme", date(2026, 12, 7))
+        'acme:2026-12-07'
+    """
+    return f"{agency}:{night if isinstance(night, str) else night.isoformat()}"
+
+
+def night_of(moment: datetime, time_zone: str) -> date:
+    """The night a run starting at `moment` belongs to: its date in `time_zone`.
+
+    Example:
+        >>> from datetime import UTC
+        >>> night_of(datetime(2026, 6, 30, 23, 30, tzinfo=UTC), "Europe/London")
+        datetime.date(2026, 7, 1)
+    """
+    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+def enqueue_night(agency: str, night: date) -> str:
+    """Enqueue `agency`'s night (once: the same id enqueued again is the same workflow).
+
+    Returns:
+        the workflow id.
+    """
+    workflow = night_id(agency, night)
+    queue = DBOS.retrieve_queue(NIGHTS_QUEUE)
+    if queue is None:  # pragma: no cover - the worker registers it before launching
+        raise RuntimeError(f"the queue {NIGHTS_QUEUE} is not registered")
+    with SetWorkflowID(workflow), SetEnqueueOptions(queue_partition_key=agency):
+        queue.enqueue(agency_night, agency, night.isoformat())
+    return workflow
+
+
+# The workflow ------------------------------------------------------------------------
+
+
+@DBOS.workflow(name=NIGHT_WORKFLOW)
+def agency_night(agency: str, night: str) -> dict[str, Any]:
+    """`agency`'s night `night` (ISO date): the runner's steps, each recorded once.
+
+    Returns:
+        the run's summary: run id, status, exit code, changes.
+    """
+    checked = _check(agency, night)
+    run_id = int(checked["run_id"])
+    _snapshot(agency, night, run_id)
+    planned = _plan(agency, night, run_id)
+    for batch in range(int(planned.get("batches", 0))):
+        _apply(agency, night, run_id, batch)
+    _issues(agency, night, run_id)
+    return _report(agency, night, run_id)
+
+
+@DBOS.step(name="rulebridge.check")
+def _check(agency: str, night: str) -> dict[str, Any]:
+    return _step(agency, night, lambda steps: steps.check())
+
+
+@DBOS.step(name="rulebridge.snapshot")
+def _snapshot(agency: str, night: str, run_id: int) -> dict[str, Any]:
+    return _step(agency, night, lambda steps: steps.snapshot(run_id))
+
+
+@DBOS.step(name="rulebridge.plan")
+def _plan(agency: str, night: str, run_id: int) -> dict[str, Any]:
+    return _step(agency, night, lambda steps: steps.plan(run_id))
+
+
+@DBOS.step(name="rulebridge.apply")
+def _apply(agency: str, night: str, run_id: int, batch: int) -> dict[str, Any]:
+    return _step(agency, night, lambda steps: steps.apply(run_id, batch))
+
+
+@DBOS.step(name="rulebridge.issues")
+def _issues(agency: str, night: str, run_id: int) -> dict[str, Any]:
+    return _step(agency, night, lambda steps: steps.issues(run_id))
+
+
+@DBOS.step(name="rulebridge.report")
+def _report(agency: str, night: str, run_id: int) -> dict[str, Any]:
+    report = _step(agency, night, lambda steps: steps.report(run_id))
+    run = report.get("run", {})
+    return {
+        "run_id": run.get("id", run_id),
+        "status": run.get("status"),
+        "exit_code": run.get("exit_code"),
+        "changes": run.get("changes"),
+        "error": run.get("error"),
+    }
+
+
+def _step(agency: str, night: str, work: Callable[[NightSteps], T]) -> T:
+    """Run one of the runner's steps for `agency`'s `night` in this process; a stop asked
+    for parks the step (see the module docstring)."""
+    fleet, log = _PROCESS.fleet, _PROCESS.log
+    if fleet is None or log is None:  # pragma: no cover - use_fleet runs before launch
+        raise RuntimeError("the fleet's workflows run only in a fleet worker")
+    member = fleet.agency(agency)
+    with _PROCESS.lock:
+        _PROCESS.active += 1
+    try:
+        checkpoint()  # a draining worker starts no step
+        return work(NightSteps(_options(fleet, member, night), log, night=night_id(agency, night)))
+    except Interrupted:
+        with _PROCESS.lock:
+            _PROCESS.parked += 1
+        _PROCESS.never.wait()  # record nothing: the workflow stays PENDING for another worker
+        raise
+    finally:
+        with _PROCESS.lock:
+            _PROCESS.active -= 1
+
+
+def _options(fleet: FleetConfig, member: FleetAgency, night: str) -> RunOptions:
+    return RunOptions(
+        member.config,
+        member.store_path,
+        as_of=date.fromisoformat(night),
+        batch_size=fleet.batch_size,
+        rate_url=_PROCESS.rate_url,
+    )
+
+
+# The schedule ------------------------------------------------------------------------
+
+
+@DBOS.workflow(name="rulebridge.nightly_kick")
+def nightly_kick(scheduled_at: Any, agency: str) -> str:
+    """The nightly schedule's workflow: enqueue `agency`'s night for the date the schedule
+    fired in the fleet's time zone (a schedule firing twice, on two workers, enqueues the
+    same workflow id: one night)."""
+    fleet = _PROCESS.fleet
+    if fleet is None:  # pragma: no cover - use_fleet runs before launch
+        raise RuntimeError("the fleet's schedule runs only in a fleet worker")
+    moment = (
+        scheduled_at
+        if isinstance(scheduled_at, datetime)
+        else datetime.fromisoformat(str(scheduled_at).replace("Z", "+00:00"))
+    )
+    return enqueue_night(agency, night_of(moment, fleet.time_zone))

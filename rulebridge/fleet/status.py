@@ -1,0 +1,106 @@
+"""``rulebridge fleet status``: per agency, its last night, how it ended, what runs and waits.
+
+Read from the queues' database through a `dbos.DBOSClient` (no worker is started) and the
+workers' leases. Per agency:
+
+- **last night**: the newest finished night workflow (``{agency}:{night}``), its outcome:
+  the run's status and exit code (`rulebridge._exits`), or the workflow's error;
+- **running**: the night in progress, the worker running it and the steps recorded so far;
+- **queued**: nights waiting (for the agency's night in progress, or a free worker).
+
+No personal data: workflow ids are agency names and dates.
+
+Example::
+
+    rows, workers = fleet_status(load_fleet(Path("fleet")))
+    rows[0]["last_night"]
+    # {'night': 'acme:2026-12-06', 'status': 'succeeded', 'exit_code': 2, ...}
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dbos import DBOSClient, DBOSPortableJSONSerializer
+
+from rulebridge.fleet._app import NIGHT_WORKFLOW
+from rulebridge.fleet.config import FleetConfig, FleetConfigError, redacted_url
+from rulebridge.fleet.leases import Leases
+from rulebridge.fleet.worker import APP_NAME, TERMINAL
+
+__all__ = ["fleet_status"]
+
+
+def fleet_status(fleet: FleetConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The status of every agency of `fleet`, and the workers' leases.
+
+    Raises:
+        FleetConfigError: the queues' database has no fleet yet or cannot be read.
+    """
+    try:
+        client = DBOSClient(
+            system_database_url=fleet.database_url,
+            serializer=DBOSPortableJSONSerializer(),
+            application_name=APP_NAME,
+        )
+    except Exception as exc:
+        raise FleetConfigError(
+            f"the fleet's database {redacted_url(fleet.database_url)} cannot be read "
+            f"({type(exc).__name__}); start a worker first (`rulebridge fleet worker` or "
+            "`rulebridge fleet run`), which creates it"
+        ) from None
+    try:
+        workflows = client.list_workflows(name=NIGHT_WORKFLOW, load_input=False)
+        rows = [_row(client, agency.name, workflows) for agency in fleet.agencies]
+    finally:
+        client.destroy()
+    leases = Leases(fleet.database_url)
+    try:
+        now = time.time()
+        workers = [lease.to_json(now) for lease in leases.leases()]
+    finally:
+        leases.close()
+    return rows, workers
+
+
+def _row(client: DBOSClient, agency: str, workflows: list[Any]) -> dict[str, Any]:
+    mine = sorted(
+        (wf for wf in workflows if wf.workflow_id.startswith(f"{agency}:")),
+        key=lambda wf: wf.workflow_id,
+    )
+    finished = [wf for wf in mine if wf.status in TERMINAL]
+    running = [wf for wf in mine if wf.status == "PENDING"]
+    queued = [wf.workflow_id for wf in mine if wf.status in ("ENQUEUED", "DELAYED")]
+    return {
+        "agency": agency,
+        "last_night": _outcome(finished[-1]) if finished else None,
+        "running": [
+            {
+                "night": wf.workflow_id,
+                "worker": wf.executor_id,
+                "steps_done": len(client.list_workflow_steps(wf.workflow_id)),
+            }
+            for wf in running
+        ],
+        "queued": queued,
+    }
+
+
+def _outcome(wf: Any) -> dict[str, Any]:
+    output = wf.output if isinstance(wf.output, dict) else {}
+    if wf.status == "SUCCESS":
+        return {
+            "night": wf.workflow_id,
+            "status": output.get("status"),
+            "exit_code": output.get("exit_code"),
+            "changes": output.get("changes"),
+            "error": output.get("error"),
+        }
+    return {
+        "night": wf.workflow_id,
+        "status": wf.status.lower(),
+        "exit_code": 1,
+        "changes": None,
+        "error": str(wf.error)[:500] if wf.error is not None else None,
+    }
