@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
@@ -31,8 +31,10 @@ from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from rulebridge.fleet.config import FleetAgency, FleetConfig
 from rulebridge.runner import RunLog
 from rulebridge.runner._night import RunOptions
-from rulebridge.runner.steps import NightSteps
 from rulebridge.runner.stop import Interrupted, checkpoint
+
+if TYPE_CHECKING:
+    from rulebridge.runner.steps import NightSteps
 
 __all__ = [
     "ISSUES_QUEUE",
@@ -181,6 +183,8 @@ def _step(agency: str, night: str, work: Callable[[NightSteps], T]) -> T:
     fleet, log = _PROCESS.fleet, _PROCESS.log
     if fleet is None or log is None:  # pragma: no cover - use_fleet runs before launch
         raise RuntimeError("the fleet's workflows run only in a fleet worker")
+    from rulebridge.runner.steps import NightSteps  # the runner's, behind its small interface
+
     member = fleet.agency(agency)
     with _PROCESS.lock:
         _PROCESS.active += 1
