@@ -83,7 +83,8 @@ def test_fleet_yaml_errors_are_located(tmp_path):
     with pytest.raises(RulesetErrors) as caught:
         load_fleet(tmp_path)
     text = str(caught.value)
-    assert "fleet.yaml:2:" in text and "fleet.yaml:3:" in text
+    assert "fleet.yaml:2:" in text
+    assert "fleet.yaml:3:" in text
     assert "concurrency" in text  # the misspelt key's likely meaning
 
 

@@ -1,0 +1,152 @@
+"""Benchmark: many agencies' first nights through the fleet against the same nights run one
+after another, with each agency's Fixflo rate limit holding.
+
+Two identical sets of generated agencies (same seeds) are served by fake Alto and Fixflo
+servers on loopback; each fake Fixflo lets through at most ``--per-minute`` requests in any
+60 s (429 beyond), and each agency's config says the same limit, as a real agency's would.
+
+1. **Sequential**: ``rulebridge run --config`` for each agency of the first set, one after
+   another (one process each, as cron would run them).
+2. **Fleet**: ``rulebridge fleet run --agencies DIR`` over the second set (one worker
+   process, ``--per-worker`` nights at once on a SQLite queue database).
+
+It prints the wall time of each and their ratio (in the same run), and, per agency, the
+Fixflo requests in its busiest 60 s window against the limit (the fleet must never exceed
+it: the limit is kept with the agency, whichever night or worker spends it), the 429s the
+fakes answered, and whether every night succeeded.
+
+Usage: python bench/fleet_bench.py [--agencies 40] [--size 300] [--per-minute 1500]
+       [--per-worker 8] [--folder out/bench-fleet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from simulator.fake.loopback import FakeAgency, fake_agency
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def agencies(folder: Path, count: int, size: int, per_minute: int) -> Iterator[list[FakeAgency]]:
+    """`count` generated agencies (seeds 1..count) served on loopback, configs in `folder`."""
+    with contextlib.ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                fake_agency(
+                    folder / f"a{n:03d}",
+                    size=size,
+                    seed=n,
+                    agency=f"a{n:03d}",
+                    fixflo_rate_limit=per_minute,
+                    per_minute=per_minute,
+                )
+            )
+            for n in range(1, count + 1)
+        ]
+
+
+def busiest_minute(agency: FakeAgency) -> int:
+    """The most Fixflo requests the agency sent in any 60 s window."""
+    times = sorted(entry.at for entry in agency.fixflo.log.entries)
+    return max(
+        (bisect.bisect_right(times, start + 60.0) - i for i, start in enumerate(times)),
+        default=0,
+    )
+
+
+def refused(agency: FakeAgency) -> int:
+    """The 429s the fake Fixflo answered (the limit was reached)."""
+    return sum(1 for entry in agency.fixflo.log.entries if entry.status == 429)
+
+
+def env(home: Path) -> dict[str, str]:
+    """The environment of a variant's processes: a state home of its own (locks, witnesses,
+    the agencies' shared rate limits)."""
+    return {**os.environ, "RULEBRIDGE_STATE_HOME": str(home)}
+
+
+def sequential(served: list[FakeAgency], logs: Path, home: Path) -> tuple[float, list[int]]:
+    """Each agency's night as its own `rulebridge run`, one after another."""
+    codes = []
+    started = time.perf_counter()
+    for agency in served:
+        with (logs / f"{agency.folder.name}.log").open("wb") as out:
+            done = subprocess.run(
+                [sys.executable, "-m", "rulebridge", "run", "--config", str(agency.config_path),
+                 "--quiet"],
+                cwd=ROOT, env=env(home), stdout=out, stderr=out, check=False,
+            )  # fmt: skip
+        codes.append(done.returncode)
+    return time.perf_counter() - started, codes
+
+
+def fleet(folder: Path, per_worker: int, logs: Path, home: Path) -> tuple[float, int]:
+    """All the agencies' nights through one `rulebridge fleet run`."""
+    (folder / "fleet.yaml").write_text(
+        f"concurrency: {{global: {max(per_worker, 64)}, per_worker: {per_worker}}}\n", "utf-8"
+    )
+    started = time.perf_counter()
+    with (logs / "fleet.log").open("wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "rulebridge", "fleet", "run", "--agencies", str(folder),
+             "--quiet"],
+            cwd=ROOT, env=env(home), stdout=out, stderr=out, check=False,
+        )  # fmt: skip
+    return time.perf_counter() - started, done.returncode
+
+
+def report(name: str, seconds: float, served: list[FakeAgency], per_minute: int) -> bool:
+    """Print one variant's figures; whether every agency stayed within its limit."""
+    peaks = [busiest_minute(agency) for agency in served]
+    requests = [len(agency.fixflo.log.entries) for agency in served]
+    over = [a.folder.name for a, peak in zip(served, peaks, strict=True) if peak > per_minute]
+    print(
+        f"{name:<11} {seconds:8.1f} s   Fixflo requests per agency {min(requests)}-"
+        f"{max(requests)}, busiest minute per agency max {max(peaks)} (limit {per_minute}), "
+        f"429s {sum(refused(agency) for agency in served)}, over the limit: {over or 'none'}"
+    )
+    return not over
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agencies", type=int, default=40)
+    parser.add_argument("--size", type=int, default=300)
+    parser.add_argument("--per-minute", type=int, default=1500)
+    parser.add_argument("--per-worker", type=int, default=8)
+    parser.add_argument("--folder", type=Path, default=Path("out/bench-fleet"))
+    args = parser.parse_args()
+    shutil.rmtree(args.folder, ignore_errors=True)
+    logs = args.folder / "logs"
+    logs.mkdir(parents=True)
+    print(
+        f"{args.agencies} agencies of {args.size} properties, Fixflo limit {args.per_minute} a "
+        f"minute each, fleet: {args.per_worker} nights at once in one worker"
+    )
+    with agencies(args.folder / "one-by-one", args.agencies, args.size, args.per_minute) as a:
+        one_by_one, codes = sequential(a, logs, args.folder / "home-one-by-one")
+        fine = report("sequential", one_by_one, a, args.per_minute)
+        failed = [code for code in codes if code not in (0, 2, 3)]
+    with agencies(args.folder / "fleet", args.agencies, args.size, args.per_minute) as b:
+        together, code = fleet(
+            args.folder / "fleet", args.per_worker, logs, args.folder / "home-fleet"
+        )
+        fine = report("fleet", together, b, args.per_minute) and fine
+    print(f"wall time ratio sequential / fleet: {one_by_one / together:.2f}x")
+    print(f"exit codes: sequential failures {len(failed)}, fleet {code}")
+    return 0 if fine and not failed and code in (0, 2, 3) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
