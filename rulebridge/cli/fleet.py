@@ -56,14 +56,23 @@ def fleet() -> None:
     help="The night to run (default: today in the fleet's time zone).",
 )
 @click.option("--agency", "only", multiple=True, help="Only this agency (repeatable).")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Only enqueue the nights (the fleet's workers run them); print their ids.",
+)
 @click.option("--quiet", is_flag=True, help="Print no table at the end.")
-def run(folder: Path, night: datetime | None, only: tuple[str, ...], quiet: bool) -> None:
+def run(
+    folder: Path, night: datetime | None, only: tuple[str, ...], no_wait: bool, quiet: bool
+) -> None:
     """Enqueue tonight for every agency and work until each of those nights has ended.
 
     A night already enqueued (by a schedule or an earlier `fleet run`) is the same
     workflow: it runs once. Other workers of the fleet take part. SIGTERM or Ctrl-C drains
     this worker: its nights stop after the effect in progress and another worker (or the
     next `fleet run`) resumes them.
+
+    With --no-wait it only enqueues (a worker must have created the fleet's database).
 
     Exit codes: the worst of the nights' (docs/runner.md): 0 no changes, 2 changes, 3
     items for a person, 1 a night failed; 64 usage error.
@@ -82,6 +91,13 @@ def run(folder: Path, night: datetime | None, only: tuple[str, ...], quiet: bool
             for name in names:
                 fleet_config.agency(name)  # an unknown agency: its error
         chosen = night.date() if night else night_of(datetime.now(UTC), fleet_config.time_zone)
+        if no_wait:
+            from rulebridge.fleet.client import enqueue_nights, fleet_client
+
+            with fleet_client(fleet_config) as client:
+                for workflow in enqueue_nights(client, fleet_config, chosen, names):
+                    click.echo(workflow)
+            return
         with log, running(Worker(fleet_config, log, schedules=False)) as worker:
             ids = worker.enqueue(chosen, names)
 

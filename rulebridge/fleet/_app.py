@@ -215,16 +215,18 @@ def _options(fleet: FleetConfig, member: FleetAgency, night: str) -> RunOptions:
 
 
 @DBOS.workflow(name="rulebridge.nightly_kick")
-def nightly_kick(scheduled_at: Any, agency: str) -> str:
+def nightly_kick(scheduled_at: datetime, agency: Any) -> None:
     """The nightly schedule's workflow: enqueue `agency`'s night for the date the schedule
     fired in the fleet's time zone (a schedule firing twice, on two workers, enqueues the
     same workflow id: one night)."""
     fleet = _PROCESS.fleet
     if fleet is None:  # pragma: no cover - use_fleet runs before launch
         raise RuntimeError("the fleet's schedule runs only in a fleet worker")
-    moment = (
-        scheduled_at
-        if isinstance(scheduled_at, datetime)
-        else datetime.fromisoformat(str(scheduled_at).replace("Z", "+00:00"))
-    )
-    return enqueue_night(agency, night_of(moment, fleet.time_zone))
+    enqueue_night(str(agency), night_of(_moment(scheduled_at), fleet.time_zone))
+
+
+def _moment(value: object) -> datetime:
+    """The schedule's time: a datetime, or its ISO text as the JSON serializer keeps it."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

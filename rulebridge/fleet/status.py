@@ -22,12 +22,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dbos import DBOSClient, DBOSPortableJSONSerializer
+from dbos import DBOSClient
 
 from rulebridge.fleet._app import NIGHT_WORKFLOW
-from rulebridge.fleet.config import FleetConfig, FleetConfigError, redacted_url
+from rulebridge.fleet.client import fleet_client
+from rulebridge.fleet.config import FleetConfig
 from rulebridge.fleet.leases import Leases
-from rulebridge.fleet.worker import APP_NAME, TERMINAL
+from rulebridge.fleet.worker import TERMINAL
 
 __all__ = ["fleet_status"]
 
@@ -38,23 +39,9 @@ def fleet_status(fleet: FleetConfig) -> tuple[list[dict[str, Any]], list[dict[st
     Raises:
         FleetConfigError: the queues' database has no fleet yet or cannot be read.
     """
-    try:
-        client = DBOSClient(
-            system_database_url=fleet.database_url,
-            serializer=DBOSPortableJSONSerializer(),
-            application_name=APP_NAME,
-        )
-    except Exception as exc:
-        raise FleetConfigError(
-            f"the fleet's database {redacted_url(fleet.database_url)} cannot be read "
-            f"({type(exc).__name__}); start a worker first (`rulebridge fleet worker` or "
-            "`rulebridge fleet run`), which creates it"
-        ) from None
-    try:
+    with fleet_client(fleet) as client:
         workflows = client.list_workflows(name=NIGHT_WORKFLOW, load_input=False)
         rows = [_row(client, agency.name, workflows) for agency in fleet.agencies]
-    finally:
-        client.destroy()
     leases = Leases(fleet.database_url)
     try:
         now = time.time()

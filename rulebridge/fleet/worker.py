@@ -65,7 +65,6 @@ def dbos_config(fleet: FleetConfig, executor_id: str) -> DBOSConfig:
         "system_database_url": fleet.database_url,
         "executor_id": executor_id,
         "serializer": DBOSPortableJSONSerializer(),
-        "run_admin_server": False,
         "log_level": "WARNING",
         "scheduler_polling_interval_sec": 5.0,
     }
