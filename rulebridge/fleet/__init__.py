@@ -18,9 +18,9 @@ Example::
         worker.wait(lambda: all_done(ids))
 """
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from engine._lazy import lazy_names
 from rulebridge.fleet.config import FleetAgency, FleetConfig, FleetConfigError, load_fleet
 
 if TYPE_CHECKING:
@@ -56,5 +56,11 @@ _HOMES = {
     "Worker": "rulebridge.fleet.worker",
     "running": "rulebridge.fleet.worker",
 }
-if not TYPE_CHECKING:
-    __getattr__, __dir__ = lazy_names(__name__, _HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    """The names that need DBOS, imported on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

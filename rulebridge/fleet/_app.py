@@ -29,8 +29,7 @@ from zoneinfo import ZoneInfo
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
 from rulebridge.fleet.config import FleetAgency, FleetConfig
-from rulebridge.runner import RunLog
-from rulebridge.runner._night import RunOptions
+from rulebridge.runner import RunLog, RunOptions
 from rulebridge.runner.stop import Interrupted, checkpoint
 
 if TYPE_CHECKING:
