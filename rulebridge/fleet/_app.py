@@ -228,3 +228,10 @@ def nightly_kick(scheduled_at: Any, agency: str) -> str:
         else datetime.fromisoformat(str(scheduled_at).replace("Z", "+00:00"))
     )
     return enqueue_night(agency, night_of(moment, fleet.time_zone))
+
+
+# The live reconciles (``rulebridge fleet serve``): registered with this module, sharing its
+# process state.
+from rulebridge.fleet import live as _live  # noqa: E402
+
+_live.attach(_PROCESS)
