@@ -1,4 +1,4 @@
-"""`rulebridge fleet run|worker|status --agencies DIR`: many agencies' nights on durable
+"""`rulebridge fleet run|worker|status|serve --agencies DIR`: many agencies' nights on durable
 queues (`rulebridge.fleet`, docs/fleet.md)."""
 
 from __future__ import annotations
@@ -187,6 +187,39 @@ def status(folder: Path, output: str) -> None:
             or "none"
         )
     )
+
+
+@fleet.command("serve", context_settings=CONTEXT)
+@AGENCIES
+@click.option(
+    "--listen",
+    default="127.0.0.1:8787",
+    show_default=True,
+    help="host:port to listen on, behind the TLS proxy Fixflo posts to.",
+)
+@click.option("--no-subscribe", is_flag=True, help="Do not subscribe to Fixflo's webhooks.")
+def serve(folder: Path, listen: str, no_subscribe: bool) -> None:
+    """Receive Fixflo's webhooks for every agency and queue each issue's reconcile.
+
+    One server for the fleet: POST /AGENCY/TOKEN is AGENCY's delivery (its path token,
+    its signature, claimed once in its store); the reconcile of the issue goes on the
+    fleet's queue, one per issue at a time, run by the workers (`rulebridge fleet
+    worker`) within the agency's rate limit, shared with its night. Each agency's
+    webhook.public_url must route to /AGENCY/ of this server. GET /healthz, /readyz (the
+    queues' database answers), /status (per agency counts). SIGTERM stops it.
+
+    Example:
+
+        rulebridge fleet serve --agencies fleet/ --listen 127.0.0.1:8787
+    """
+    log = RunLog()
+    with failing_cleanly(say=said_by(log)):
+        from rulebridge.fleet import FleetServer, load_fleet
+
+        with log:
+            server = FleetServer(load_fleet(folder), log, listen=listen,
+                                 subscribe=not no_subscribe)  # fmt: skip
+            sys.exit(server.serve_forever())
 
 
 def _outcome(workflow_id: str, state: Any) -> dict[str, Any]:

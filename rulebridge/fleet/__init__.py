@@ -25,6 +25,7 @@ from rulebridge.fleet.config import FleetAgency, FleetConfig, FleetConfigError, 
 
 if TYPE_CHECKING:
     from rulebridge.fleet._app import enqueue_night, night_id, night_of
+    from rulebridge.fleet._serve import FleetServer
     from rulebridge.fleet.leases import LeaseError, Leases
     from rulebridge.fleet.status import fleet_status
     from rulebridge.fleet.worker import TERMINAL, Worker, running
@@ -34,6 +35,7 @@ __all__ = [
     "FleetAgency",
     "FleetConfig",
     "FleetConfigError",
+    "FleetServer",
     "LeaseError",
     "Leases",
     "Worker",
@@ -49,6 +51,7 @@ _HOMES = {
     "enqueue_night": "rulebridge.fleet._app",
     "night_id": "rulebridge.fleet._app",
     "night_of": "rulebridge.fleet._app",
+    "FleetServer": "rulebridge.fleet._serve",
     "LeaseError": "rulebridge.fleet.leases",
     "Leases": "rulebridge.fleet.leases",
     "fleet_status": "rulebridge.fleet.status",

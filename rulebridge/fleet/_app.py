@@ -229,3 +229,10 @@ def _moment(value: object) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+# The live reconciles (``rulebridge fleet serve``): registered with this module, sharing its
+# process state.
+from rulebridge.fleet import live as _live  # noqa: E402
+
+_live.attach(_PROCESS)

@@ -50,7 +50,7 @@ from starlette.types import Receive, Scope, Send
 from adapters.fixflo.webhooks import RETRY_AFTER, Busy, WebhookReceiver, issue_id_of, path_token
 from engine.store import LiveQueue, Store
 from rulebridge._config import AgencyConfig, WebhookConfig
-from rulebridge.runner._live import Reconciler, ServeSetup
+from rulebridge.runner._live import Reconciler, ServeSetup, reconcile_live, subscribe
 from rulebridge.runner._night import RunOptions
 from rulebridge.runner._serve_http import Uvicorn, bind, json_logging, uvicorn_config
 from rulebridge.runner._subscribe import SUBSCRIPTION_KEY, unsubscribe
@@ -60,7 +60,16 @@ from rulebridge.runner.nightly import AgencyRun, RunFailedError, load_agency_rul
 from rulebridge.runner.trust import open_trusted
 from rulebridge.runner.wiring import check_issue_parts
 
-__all__ = ["SUBSCRIPTION_KEY", "LiveServer", "ServeOptions", "unsubscribe"]
+__all__ = [
+    "SUBSCRIPTION_KEY",
+    "LiveServer",
+    "ServeOptions",
+    "bind",
+    "reconcile_live",
+    "subscribe",
+    "unsubscribe",
+    "uvicorn_config",
+]
 
 _PAGES: Final = frozenset({"/healthz", "/readyz", "/status"})
 
