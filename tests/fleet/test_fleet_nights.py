@@ -74,7 +74,7 @@ def _run(folder: Path, night: str, logs: Path, *extra: str) -> subprocess.Popen[
 
 def _runs(agency: FakeAgency) -> list:
     with Store.open(agency.store_path) as store:
-        return sorted(store.runs(), key=lambda run: run.id)
+        return sorted((r for r in store.runs() if r.kind == "night"), key=lambda r: r.id)
 
 
 def _assert_never_overlapped(agency: FakeAgency) -> None:

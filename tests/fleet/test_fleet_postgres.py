@@ -102,7 +102,7 @@ def test_two_workers_on_postgres_share_the_nights_and_survive_a_kill(
         assert '"took over"' in survivor or "took over" in survivor
         for agency in agencies:
             with Store.open(agency.store_path) as store:
-                runs = sorted(store.runs(), key=lambda run: run.id)
+                runs = sorted((r for r in store.runs() if r.kind == "night"), key=lambda r: r.id)
             assert [run.status for run in runs] == ["succeeded"] * 3, agency.config_path
             for earlier, later in itertools.pairwise(runs):
                 assert datetime.fromisoformat(later.started) >= datetime.fromisoformat(
