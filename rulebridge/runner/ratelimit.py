@@ -57,16 +57,18 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import psycopg
 from filelock import FileLock, Timeout
-from psycopg_pool import ConnectionPool
-from pyrate_limiter import PostgresBucket, Rate, RateItem, SQLiteBucket
+from pyrate_limiter import Rate, RateItem, SQLiteBucket
 
 from engine.errors import RulebridgeError
 from engine.store import AgencyIdentity
+
+if TYPE_CHECKING:  # psycopg is imported when a PostgresLimiter is made: most runs need none
+    import psycopg
+    from psycopg_pool import ConnectionPool
 
 __all__ = ["PostgresLimiter", "SharedLimitError", "SharedLimiter", "bucket_table", "redact_url"]
 
@@ -253,6 +255,9 @@ class PostgresLimiter:
                 "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE), or none for the state home's "
                 "file"
             )
+        import psycopg
+        from pyrate_limiter import PostgresBucket
+
         self._turn = threading.Lock()
         self._trimmed = 0
         self._pool = self._connect(url)
@@ -265,6 +270,9 @@ class PostgresLimiter:
     def _connect(self, url: str) -> ConnectionPool:
         """A small pool of UTC sessions on `url` with its first connection made; a direct
         connection first, whose error says why (the pool's would only say it timed out)."""
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
         try:
             psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT).close()
             pool = ConnectionPool(
@@ -299,6 +307,8 @@ class PostgresLimiter:
 
     def _turn_try(self, weight: int) -> float:
         """`_try` in this process's turn; once more if the connection broke."""
+        import psycopg
+
         with self._turn:
             try:
                 return self._try(weight)
@@ -323,7 +333,7 @@ class PostgresLimiter:
         with self._pool.connection() as conn:
             row = conn.execute(_NOW).fetchone()
         if row is None:  # pragma: no cover - a SELECT of a value returns its row
-            raise psycopg.OperationalError("the server's clock returned no row")
+            raise RuntimeError("the server's clock returned no row")
         return int(row[0])
 
     def _trim(self, now: int) -> None:
