@@ -226,7 +226,8 @@ class PostgresLimiter:
     machine sharing the bucket `table` in the database at `url` (see the module docstring).
 
     Args:
-        url: a ``postgresql://`` URL (its password is never shown).
+        url: a ``postgresql://`` URL (its password is never shown; SQLAlchemy's
+            ``postgresql+psycopg://`` is taken too).
         table: the bucket's name (`bucket_table`).
         per_minute: the limit per `period` (at least 1; a fraction is rounded down).
         period: the window in seconds (60; tests pass a short one).
@@ -249,12 +250,15 @@ class PostgresLimiter:
         self.period_ms = int(period * 1000)
         self.max_rate = float(self.limit)
         self._secret = urlsplit(url).password or ""
-        if urlsplit(url).scheme not in _SCHEMES:
+        scheme, plus, _driver = urlsplit(url).scheme.partition("+")
+        if scheme not in _SCHEMES:
             raise SharedLimitError(
                 f"{self.url}: the shared rate limit needs a postgresql:// URL "
                 "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE), or none for the state home's "
                 "file"
             )
+        if plus:  # SQLAlchemy's spelling (postgresql+psycopg://), as a fleet's URL may be
+            url = urlunsplit(urlsplit(url)._replace(scheme=scheme))
         import psycopg
         from pyrate_limiter import PostgresBucket
 

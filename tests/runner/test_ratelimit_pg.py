@@ -289,6 +289,25 @@ def test_the_wiring_puts_a_runs_limit_in_the_database_at_rate_url(
 
 
 @pytest.mark.slow
+def test_a_sqlalchemy_style_url_reaches_the_same_database(fresh_postgres_url: str) -> None:
+    """A fleet's database URL may name its driver (postgresql+psycopg://): the same table."""
+    plain = PostgresLimiter(fresh_postgres_url, "spelled_twice", 3, period=30.0)
+    driver = fresh_postgres_url.replace("postgresql://", "postgresql+psycopg://")
+    named = PostgresLimiter(driver, "spelled_twice", 3, period=30.0)
+    try:
+
+        async def spend() -> None:
+            await plain.acquire(3)
+            await asyncio.wait_for(named.acquire(), timeout=1.0)
+
+        with pytest.raises(TimeoutError):  # the budget `plain` spent is `named`'s too
+            asyncio.run(spend())
+    finally:
+        plain.close()
+        named.close()
+
+
+@pytest.mark.slow
 def test_acquire_leaves_the_event_loop_free_while_it_waits(fresh_postgres_url: str) -> None:
     async def main() -> int:
         ticks = 0
