@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, settings
 
 from simulator.fake.contract import journal_position, violations_since
 
+pytest_plugins = ["tests._postgres"]  # the private Postgres server's fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "rulesets" / "alto-fixflo" / "v2.yaml"
 

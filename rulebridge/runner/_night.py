@@ -41,6 +41,8 @@ class RunOptions:
             (default: `rulebridge.runner.home.state_home`).
         adopt: rebuild the store from what the targets hold instead of writing to them
             (``rulebridge store adopt``; `rulebridge.runner.adopt`).
+        rate_url: a ``postgresql://`` URL keeping the agency's rate limits in that database
+            (`rulebridge.runner.ratelimit.PostgresLimiter`); None: a file in its state home.
     """
 
     config: AgencyConfig
@@ -51,6 +53,7 @@ class RunOptions:
     keep_runs: int = 7
     state_home: Path | None = None
     adopt: bool = False
+    rate_url: str | None = None
 
 
 @dataclass

@@ -18,10 +18,31 @@ event loops and threads. pyrate-limiter's own ``Limiter`` is not used: it blocks
 file lock (polling with sleeps on the calling thread) and starts a thread to trim the log;
 here the log is trimmed by the acquires themselves.
 
+A fleet moves an agency's night between workers, and a worker on another machine cannot
+see the file in the first one's state home. `PostgresLimiter` keeps the same sliding-window
+log in a Postgres table instead (pyrate-limiter's ``PostgresBucket`` over a
+``psycopg_pool.ConnectionPool``; chosen by `rulebridge.runner.RunOptions.rate_url`): every
+process of the agency, on any machine, counts the last window's requests from that table,
+so a run resumed elsewhere sees what was spent and waits rather than bursting. One table
+per agency and system (`bucket_table`: the agency's name as a slug, for a reader of the
+database, and a short hash of its identity, so two agencies never share a budget; renaming
+the config's ``agency:`` starts a new table, whose first window does not count the old
+one's requests). Each acquire does its database work in a thread (``asyncio.to_thread``),
+never on the event loop: it reads the server's clock (one clock for every machine), then
+the bucket takes the table lock without waiting (``LOCK TABLE ... NOWAIT``), counts the
+window and inserts. A process's acquires take turns on a thread lock, so they do not
+contend for the table lock among themselves. Sessions are set to UTC: the bucket stores
+times without a zone, which would otherwise shift with a worker's ``PGTZ`` or a
+daylight-saving change. The URL's password never appears in a message or a log line
+(`redact_url`).
+
 Example::
 
     limiter = SharedLimiter(home.rate_path("fixflo"), 500)
     await limiter.acquire()  # at most 500 in any minute, whoever else shares the file
+    limiter.close()
+    limiter = PostgresLimiter(url, bucket_table(home.identity, "fixflo"), 500)
+    await limiter.acquire()  # the same, on every machine of the fleet
     limiter.close()
 """
 
@@ -30,26 +51,39 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from filelock import FileLock, Timeout
 from pyrate_limiter import Rate, RateItem, SQLiteBucket
 
 from engine.errors import RulebridgeError
+from engine.store import AgencyIdentity
 
-__all__ = ["SharedLimitError", "SharedLimiter"]
+if TYPE_CHECKING:  # psycopg is imported when a PostgresLimiter is made: most runs need none
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["PostgresLimiter", "SharedLimitError", "SharedLimiter", "bucket_table", "redact_url"]
 
 _ITEM: Final = "request"
 _TABLE: Final = "requests"
 _CONTENDED: Final = 0.002  # seconds before trying again while another process counts
+_CONNECT_TIMEOUT: Final = 10  # seconds to reach the database when a limiter opens
+_SCHEMES: Final = ("postgresql", "postgres")
+_SLUG: Final = 24  # the table's name stays within Postgres's 63 characters with its prefixes
+_NOW: Final = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 
 class SharedLimitError(RulebridgeError):
-    """The shared rate limit's file cannot be used (the message names it and the fix)."""
+    """The shared rate limit's file or database cannot be used (the message names it, a
+    URL without its password, and the fix)."""
 
 
 class SharedLimiter:
@@ -153,3 +187,182 @@ class SharedLimiter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password (in the authority or a ``password=`` parameter) as ``***``.
+
+    Example:
+        >>> redact_url("postgresql://ops:s3cret@db.example:5432/fleet?password=x&sslmode=require")
+        'postgresql://ops:***@db.example:5432/fleet?password=%2A%2A%2A&sslmode=require'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:***@{host}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(key, "***" if key == "password" else value) for key, value in pairs])
+    return urlunsplit(parts._replace(netloc=netloc, query=query if pairs else parts.query))
+
+
+def bucket_table(identity: AgencyIdentity, system: str) -> str:
+    """The Postgres bucket's name for `system`'s calls of the agency `identity` names: the
+    agency's slug, a short hash of its identity (`engine.store.AgencyIdentity.key`), the
+    system. pyrate-limiter prefixes it with ``ratelimit___``.
+
+    Example:
+        >>> from engine.store import AgencyIdentity
+        >>> bucket_table(AgencyIdentity.of("Acme Lettings", "AB-12", None), "fixflo")
+        'acme_lettings_970aff7246_fixflo'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", identity.agency.lower()).strip("_")[:_SLUG].rstrip("_")
+    tail = re.sub(r"[^a-z0-9]+", "_", system.lower()).strip("_")[:12].rstrip("_")
+    return f"{slug or 'agency'}_{identity.key[:10]}_{tail or 'api'}"
+
+
+class PostgresLimiter:
+    """At most `per_minute` acquires in any `period` seconds, for every process on every
+    machine sharing the bucket `table` in the database at `url` (see the module docstring).
+
+    Args:
+        url: a ``postgresql://`` URL (its password is never shown; SQLAlchemy's
+            ``postgresql+psycopg://`` is taken too).
+        table: the bucket's name (`bucket_table`).
+        per_minute: the limit per `period` (at least 1; a fraction is rounded down).
+        period: the window in seconds (60; tests pass a short one).
+
+    Raises:
+        ValueError: `per_minute` is below 1.
+        SharedLimitError: `url` is not a Postgres URL, or the database cannot be reached or
+            refuses the bucket's table (the message names the URL without its password).
+
+    Example::
+
+        async with PostgresLimiter(url, "acme_970aff7246_fixflo", 20, period=2) as limiter:
+            await limiter.acquire()
+    """
+
+    def __init__(self, url: str, table: str, per_minute: float, *, period: float = 60.0) -> None:
+        if per_minute < 1:
+            raise ValueError(f"a rate limit must allow at least 1 request, not {per_minute}")
+        self.url, self.table, self.limit = redact_url(url), table, int(per_minute)
+        self.period_ms = int(period * 1000)
+        self.max_rate = float(self.limit)
+        self._secret = urlsplit(url).password or ""
+        scheme, plus, _driver = urlsplit(url).scheme.partition("+")
+        if scheme not in _SCHEMES:
+            raise SharedLimitError(
+                f"{self.url}: the shared rate limit needs a postgresql:// URL "
+                "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE), or none for the state home's "
+                "file"
+            )
+        if plus:  # SQLAlchemy's spelling (postgresql+psycopg://), as a fleet's URL may be
+            url = urlunsplit(urlsplit(url)._replace(scheme=scheme))
+        import psycopg
+        from pyrate_limiter import PostgresBucket
+
+        self._turn = threading.Lock()
+        self._trimmed = 0
+        self._pool = self._connect(url)
+        try:
+            self._bucket = PostgresBucket(self._pool, table, [Rate(self.limit, self.period_ms)])
+        except psycopg.Error as exc:
+            self._pool.close()
+            raise self._failed("cannot create its table", exc) from exc
+
+    def _connect(self, url: str) -> ConnectionPool:
+        """A small pool of UTC sessions on `url` with its first connection made; a direct
+        connection first, whose error says why (the pool's would only say it timed out)."""
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        try:
+            psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT).close()
+            pool = ConnectionPool(
+                url, min_size=1, max_size=2, open=False, name=self.url, configure=_utc
+            )
+            pool.open(wait=True, timeout=_CONNECT_TIMEOUT)
+        except psycopg.Error as exc:
+            raise self._failed("cannot reach its database", exc) from exc
+        return pool
+
+    def _failed(self, what: str, exc: BaseException) -> SharedLimitError:
+        detail = str(exc).strip()
+        detail = detail.replace(self._secret, "***") if self._secret else detail
+        return SharedLimitError(
+            f"{self.url}: the shared rate limit {what} ({detail}); check that rate_url names "
+            "a reachable database whose user may create tables"
+        )
+
+    async def acquire(self, amount: float = 1) -> None:
+        """Wait until `amount` requests fit in the window, then count them.
+
+        Raises:
+            ValueError: `amount` is more than the whole limit (it would never fit).
+            SharedLimitError: the database failed (twice in a row: the second try is on a
+                fresh connection, the pool having dropped the broken one).
+        """
+        weight = max(1, math.ceil(amount))
+        if weight > self.limit:
+            raise ValueError(f"{amount} requests never fit a limit of {self.limit}")
+        while (wait := await asyncio.to_thread(self._turn_try, weight)) > 0:
+            await asyncio.sleep(wait)
+
+    def _turn_try(self, weight: int) -> float:
+        """`_try` in this process's turn; once more if the connection broke."""
+        import psycopg
+
+        with self._turn:
+            try:
+                return self._try(weight)
+            except psycopg.OperationalError:
+                pass  # a server restart or a dropped connection: the pool replaces it
+            try:
+                return self._try(weight)
+            except psycopg.Error as exc:
+                raise self._failed("failed", exc) from exc
+
+    def _try(self, weight: int) -> float:
+        """Count `weight` requests if they fit now: 0.0, else the seconds to wait."""
+        item = RateItem(_ITEM, self._now(), weight)
+        if self._bucket.put(item):
+            self._trim(item.timestamp)
+            return 0.0
+        waiting = self._bucket.waiting(item)
+        return max(int(waiting), 1) / 1000 if isinstance(waiting, int) else _CONTENDED
+
+    def _now(self) -> int:
+        """The database server's clock in milliseconds: one clock for every machine."""
+        with self._pool.connection() as conn:
+            row = conn.execute(_NOW).fetchone()
+        if row is None:  # pragma: no cover - a SELECT of a value returns its row
+            raise RuntimeError("the server's clock returned no row")
+        return int(row[0])
+
+    def _trim(self, now: int) -> None:
+        """Drop requests older than the window, once a window."""
+        if now - self._trimmed >= self.period_ms:
+            self._bucket.leak(now)
+            self._trimmed = now
+
+    def close(self) -> None:
+        """Close the pool (the table stays for the other processes)."""
+        self._pool.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.close)
+
+
+def _utc(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Each pooled session in UTC (the bucket's times have no zone)."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.commit()

@@ -7,12 +7,15 @@ timeout (`rulebridge._config.AgencyConfig.client`), the run's API call counters
 (`rulebridge.runner.calls.ApiCalls`), the agency's limiter and retry policy, and the Alto
 or Fixflo adapter over them. Clients are closed when the phase that opened them ends.
 
-The limiter is the agency's shared one (`rulebridge.runner.ratelimit.SharedLimiter`, a
-file in its folder of the state home) whenever that folder is known, as it is for every
-run (`agency_home`): a nightly run and the live server of one agency then stay within the
-vendor's limit together. Without it (a `Wire` given no home), each port gets the
-config's in-process limiter, which starts drained (`_drained`) after another phase read
-the same API a moment ago.
+The limiter is the agency's shared one whenever its folder of the state home is known, as
+it is for every run (`agency_home`): a nightly run and the live server of one agency then
+stay within the vendor's limit together. It is kept in a file in that folder
+(`rulebridge.runner.ratelimit.SharedLimiter`), or, given a ``postgresql://`` URL (the run's
+`rulebridge.runner.RunOptions.rate_url`, a `Wire`'s `rate_url`), in a table of that database
+named from the agency's identity (`rulebridge.runner.ratelimit.PostgresLimiter`), which the
+workers of a fleet on several machines share. Without a home (a `Wire` given none), each
+port gets the config's in-process limiter, which starts drained (`_drained`) after another
+phase read the same API a moment ago.
 
 Example::
 
@@ -22,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,7 +47,7 @@ from rulebridge._snapshot_io import Opener
 from rulebridge.runner._night import Night
 from rulebridge.runner.calls import ApiCalls, TimedLimiter
 from rulebridge.runner.home import AgencyHome, state_home
-from rulebridge.runner.ratelimit import SharedLimiter
+from rulebridge.runner.ratelimit import PostgresLimiter, SharedLimiter, bucket_table
 from rulebridge.runner.trust import identity_of
 
 __all__ = [
@@ -55,6 +59,7 @@ __all__ = [
     "check_issue_parts",
     "fixflo_ports",
     "issue_fields",
+    "rate_url_of",
     "snapshot_reader",
 ]
 
@@ -77,11 +82,13 @@ class Wired(Protocol):
 @dataclass(frozen=True, slots=True)
 class Wire:
     """A config and call counters, for ports needed before the run's store is open; with
-    `home`, the ports share the agency's rate limit (`agency_home`)."""
+    `home`, the ports share the agency's rate limit (`agency_home`), kept in the database at
+    `rate_url` when given (`rate_url_of`)."""
 
     config: AgencyConfig
     calls: ApiCalls
     home: AgencyHome | None = None
+    rate_url: str | None = None
 
 
 def agency_home(night: Wired) -> AgencyHome | None:
@@ -98,6 +105,23 @@ def agency_home(night: Wired) -> AgencyHome | None:
         return night.home
     if isinstance(night, Night):
         return AgencyHome(night.options.state_home or state_home(), identity_of(night.config))
+    return None
+
+
+def rate_url_of(night: Wired) -> str | None:
+    """Where the agency's shared rate limits are kept: the ``postgresql://`` URL of a run's
+    options (`rulebridge.runner.RunOptions.rate_url`) or of a `Wire`; None for the file in
+    its folder of the state home (`agency_home`).
+
+    Example::
+
+        rate_url_of(Wire(config, ApiCalls(), home, rate_url="postgresql://fleet@db/fleet"))
+        # 'postgresql://fleet@db/fleet'
+    """
+    if isinstance(night, Wire):
+        return night.rate_url
+    if isinstance(night, Night):
+        return night.options.rate_url
     return None
 
 
@@ -267,8 +291,8 @@ async def _client(night: Wired, system: str) -> AsyncIterator[httpx.AsyncClient]
 @asynccontextmanager
 async def _limiter(night: Wired, system: str, *, drained: bool = False) -> AsyncIterator[Limiter]:
     """The limiter for `system`'s calls: the agency's shared one (closed on exit) when its
-    home is known; else the config's in-process one, drained first when asked. Either
-    way timed: its waits count in the run's ``rate_limit_wait_seconds``
+    home is known (`_shared`); else the config's in-process one, drained first when asked.
+    Either way timed: its waits count in the run's ``rate_limit_wait_seconds``
     (`rulebridge.runner.calls.TimedLimiter`)."""
     home = agency_home(night)
     if home is None:
@@ -276,12 +300,26 @@ async def _limiter(night: Wired, system: str, *, drained: bool = False) -> Async
         limiter = await _drained(limiter) if drained else limiter
         yield TimedLimiter(limiter, night.calls, system)
         return
-    home.prepare()
-    shared = SharedLimiter(home.rate_path(system), night.config.api(system).per_minute)
+    shared = await _shared(night, home, system)
     try:
         yield TimedLimiter(shared, night.calls, system)
     finally:
-        shared.close()
+        if isinstance(shared, PostgresLimiter):  # closing joins its pool's threads
+            await asyncio.to_thread(shared.close)
+        else:
+            shared.close()
+
+
+async def _shared(night: Wired, home: AgencyHome, system: str) -> SharedLimiter | PostgresLimiter:
+    """The agency's shared limiter for `system`: in the database at `rate_url_of` (its table
+    named from the agency's identity, `bucket_table`; connected off the event loop), else
+    in the file in its folder of the state home."""
+    per_minute, url = night.config.api(system).per_minute, rate_url_of(night)
+    if url is not None:
+        table = bucket_table(home.identity, system)
+        return await asyncio.to_thread(PostgresLimiter, url, table, per_minute)
+    home.prepare()
+    return SharedLimiter(home.rate_path(system), per_minute)
 
 
 async def _drained(limiter: AsyncLimiter) -> AsyncLimiter:
