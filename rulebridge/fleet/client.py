@@ -19,8 +19,9 @@ from datetime import date
 from dbos import DBOSClient, DBOSPortableJSONSerializer
 
 from rulebridge.fleet._app import NIGHT_WORKFLOW, NIGHTS_QUEUE, night_id
-from rulebridge.fleet.config import FleetConfig, FleetConfigError, redacted_url
+from rulebridge.fleet.config import FleetConfig, FleetConfigError
 from rulebridge.fleet.worker import APP_NAME
+from rulebridge.runner.ratelimit import redact_url
 
 __all__ = ["enqueue_nights", "fleet_client"]
 
@@ -41,7 +42,7 @@ def fleet_client(fleet: FleetConfig) -> Iterator[DBOSClient]:
         client.list_queues()  # a database no worker created fails here, not later
     except Exception as exc:
         raise FleetConfigError(
-            f"the fleet's database {redacted_url(fleet.database_url)} cannot be used "
+            f"the fleet's database {redact_url(fleet.database_url)} cannot be used "
             f"({type(exc).__name__}); start a worker first (`rulebridge fleet worker` or "
             "`rulebridge fleet run`), which creates it"
         ) from None

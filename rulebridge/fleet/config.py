@@ -15,7 +15,8 @@ checked against ``engine/schema/fleet.schema.json`` with every error located::
 
 With no database URL the queues live in a SQLite file, ``state/fleet.sqlite`` in the folder:
 one machine, any number of worker processes. The URL is a secret (it may hold a password):
-it is read from the environment or the secrets file and never logged (`redacted_url`).
+it is read from the environment or the secrets file and never logged
+(`rulebridge.runner.ratelimit.redact_url`).
 
 Example::
 
@@ -31,7 +32,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.errors import ConfigError
@@ -48,7 +48,6 @@ __all__ = [
     "FleetConfig",
     "FleetConfigError",
     "load_fleet",
-    "redacted_url",
 ]
 
 FLEET_FILE: Final = "fleet.yaml"
@@ -153,24 +152,6 @@ def load_fleet(folder: Path, *, database_url: str | None = None) -> FleetConfig:
         lease_seconds=float(settings.get("lease_seconds", 30)),
         batch_size=settings.get("batch_size", 500),
     )
-
-
-def redacted_url(url: str) -> str:
-    """`url` without its password, for messages and logs.
-
-    Example:
-        >>> redacted_url("postgresql://fleet:s3cret@db.internal:5432/rulebridge")
-        'postgresql://fleet:***@db.internal:5432/rulebridge'
-        >>> redacted_url("sqlite:////var/lib/rulebridge/fleet.sqlite")
-        'sqlite:////var/lib/rulebridge/fleet.sqlite'
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    netloc = f"{parts.username}:***@{host}{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _settings(path: Path) -> dict[str, Any]:

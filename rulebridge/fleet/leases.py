@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from engine.errors import RulebridgeError
-from rulebridge.fleet.config import redacted_url
+from rulebridge.runner.ratelimit import redact_url
 
 __all__ = ["Lease", "LeaseError", "Leases"]
 
@@ -169,7 +169,7 @@ class Leases:
     def _problem(self, exc: BaseException) -> str:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return (
-            f"the fleet's database {redacted_url(self.url)} cannot hold the workers' leases "
-            f"({type(exc).__name__}: {first.replace(self.url, redacted_url(self.url))}); check "
+            f"the fleet's database {redact_url(self.url)} cannot hold the workers' leases "
+            f"({type(exc).__name__}: {first.replace(self.url, redact_url(self.url))}); check "
             "it is reachable and writable"
         )

@@ -46,9 +46,10 @@ from dbos import DBOS, DBOSConfig, DBOSPortableJSONSerializer
 from dbos._error import DBOSException
 
 from rulebridge.fleet import _app
-from rulebridge.fleet.config import FleetConfig, redacted_url
+from rulebridge.fleet.config import FleetConfig
 from rulebridge.fleet.leases import Leases
 from rulebridge.runner import RunLog
+from rulebridge.runner.ratelimit import redact_url
 from rulebridge.runner.stop import requested, stopping
 
 __all__ = ["APP_NAME", "SCHEDULE_PREFIX", "TERMINAL", "Worker", "dbos_config", "running"]
@@ -117,7 +118,7 @@ class Worker:
             "fleet",
             state="worker started",
             executor=self.executor_id,
-            database=redacted_url(fleet.database_url),
+            database=redact_url(fleet.database_url),
             agencies=len(fleet.agencies),
         )
         self._watchdog = threading.Thread(target=self._watch, name="fleet-watchdog", daemon=True)

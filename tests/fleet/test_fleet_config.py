@@ -12,7 +12,7 @@ import pytest
 
 from engine import RulesetErrors
 from rulebridge.fleet import FleetConfigError, Leases, load_fleet, night_id, night_of
-from rulebridge.fleet.config import redacted_url
+from rulebridge.runner.ratelimit import redact_url
 
 AGENCY = """\
 agency: {name}
@@ -128,8 +128,8 @@ def test_the_night_is_the_date_in_the_fleets_time_zone():
 
 
 def test_url_passwords_never_shown():
-    assert "s3cret" not in redacted_url("postgresql://rb:s3cret@db:5432/fleet")
-    assert redacted_url("postgresql://rb@db/fleet") == "postgresql://rb@db/fleet"
+    assert "s3cret" not in redact_url("postgresql://rb:s3cret@db:5432/fleet")
+    assert redact_url("postgresql://rb@db/fleet") == "postgresql://rb@db/fleet"
 
 
 def test_leases_alive_expire_and_a_dead_worker_is_claimed_once(tmp_path):
