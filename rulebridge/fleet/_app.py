@@ -66,9 +66,25 @@ class _Process:
         self.active = 0  # steps running now
         self.parked = 0  # steps stopped by a drain, waiting for the process to exit
         self.never = threading.Event()  # parked steps wait on it until the process exits
+        # The nights this process has run a step of: one NightSteps each, so the ruleset,
+        # the snapshots and the plan are loaded once, as in a single `rulebridge run`.
+        self.nights: dict[str, NightSteps] = {}
 
 
 _PROCESS = _Process()
+
+
+class _AgencyLog(RunLog):
+    """The worker's log for one agency's night: the same stream, every line naming the
+    agency, and a run id of its own (nights run side by side in one process)."""
+
+    def __init__(self, log: RunLog, agency: str) -> None:
+        super().__init__(log.stream, terminal=False, clock=log.clock)
+        self.agency = agency
+
+    def event(self, event: str, **fields: Any) -> None:
+        """The event, with the agency."""
+        super().event(event, **{"agency": self.agency, **fields})
 
 
 def use_fleet(fleet: FleetConfig, log: RunLog, *, rate_url: str | None = None) -> None:
@@ -166,6 +182,8 @@ def _issues(agency: str, night: str, run_id: int) -> dict[str, Any]:
 @DBOS.step(name="rulebridge.report")
 def _report(agency: str, night: str, run_id: int) -> dict[str, Any]:
     report = _step(agency, night, lambda steps: steps.report(run_id))
+    with _PROCESS.lock:  # the night is over in this process: let its snapshots and plan go
+        _PROCESS.nights.pop(night_id(agency, night), None)
     run = report.get("run", {})
     return {
         "run_id": run.get("id", run_id),
@@ -184,12 +202,17 @@ def _step(agency: str, night: str, work: Callable[[NightSteps], T]) -> T:
         raise RuntimeError("the fleet's workflows run only in a fleet worker")
     from rulebridge.runner.steps import NightSteps  # the runner's, behind its small interface
 
-    member = fleet.agency(agency)
+    key = night_id(agency, night)
     with _PROCESS.lock:
         _PROCESS.active += 1
+        steps = _PROCESS.nights.get(key)
+        if steps is None:  # the night's first step in this process (or after a take-over)
+            options = _options(fleet, fleet.agency(agency), night)
+            steps = NightSteps(options, _AgencyLog(log, agency), night=key)
+            _PROCESS.nights[key] = steps
     try:
         checkpoint()  # a draining worker starts no step
-        return work(NightSteps(_options(fleet, member, night), log, night=night_id(agency, night)))
+        return work(steps)
     except Interrupted:
         with _PROCESS.lock:
             _PROCESS.parked += 1
