@@ -41,6 +41,8 @@ class RunOptions:
             (default: `rulebridge.runner.home.state_home`).
         adopt: rebuild the store from what the targets hold instead of writing to them
             (``rulebridge store adopt``; `rulebridge.runner.adopt`).
+        batch_size: operations per apply batch (`rulebridge.runner.steps.NightSteps`:
+            each batch is one step an engine may run in another process).
     """
 
     config: AgencyConfig
@@ -51,6 +53,7 @@ class RunOptions:
     keep_runs: int = 7
     state_home: Path | None = None
     adopt: bool = False
+    batch_size: int = 500
 
 
 @dataclass
