@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -35,9 +36,9 @@ from engine.store import AgencyIdentity, Store, StoreBehindError
 from engine.sync.plan import Plan
 from engine.sync.plan_writer import write_plan
 from engine.sync.planner import make_plan
-from engine.sync.saved_plan import stamp_of
+from engine.sync.saved_plan import PlanFileError, read_plan, stamp_of
 from rulebridge._config import AgencyConfig
-from rulebridge._snapshots import LoadedSnapshots
+from rulebridge._snapshots import LoadedSnapshots, load_snapshots
 from rulebridge.runner._apply_phase import apply_phase
 from rulebridge.runner._night import Night, RunFailedError, RunOptions
 from rulebridge.runner._subscribe import night_activity
@@ -64,9 +65,11 @@ __all__ = [
     "history_probe",
     "issues_phase",
     "load_agency_ruleset",
+    "load_run_snapshots",
     "plan_night",
     "preflight_step",
     "prune",
+    "read_saved_plan",
     "rejected_json",
     "save_plan",
     "signum_of",
@@ -204,6 +207,31 @@ def _copy_private(source: Path, target: Path) -> None:
         shutil.copyfileobj(data, out)
     os.chmod(partial, 0o600)
     partial.replace(target)
+
+
+def read_saved_plan(path: Path) -> Plan:
+    """The plan a plan step saved at `path` (`engine.sync.saved_plan.read_plan`).
+
+    Raises:
+        RunFailedError: it cannot be read (the message names the file and the fix).
+    """
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return read_plan(json.load(handle))
+    except (OSError, ValueError, PlanFileError) as exc:
+        raise RunFailedError(
+            f"{path}: the night's plan could not be read ({exc}); its plan step saves it: "
+            "start a new night (this one cannot go on without it)"
+        ) from None
+
+
+def load_run_snapshots(night: Night, rejected: list[dict[str, Any]]) -> LoadedSnapshots:
+    """The snapshots a snapshot step left in the night's folder, with the listings' items
+    its readers `rejected` (as that step recorded them, `rejected_json`) first."""
+    folder = night.folder
+    loaded = load_snapshots(folder / "alto.json", folder / "fixflo.json")
+    loaded.rejected[:0] = [RecordError(**item) for item in rejected]
+    return loaded
 
 
 def unmapped_kinds(plan: Plan, store: Store) -> list[str]:

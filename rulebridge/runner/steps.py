@@ -38,19 +38,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from engine import RulebridgeError
-from engine.errors import RecordError
 from engine.language.ruleset import CompiledRuleset
-from engine.store import Store, StoreBehindError
+from engine.store import Store, StoreBehindError, StoreMismatchError
 from engine.sync.plan import Plan
-from engine.sync.saved_plan import PlanFileError, read_plan
-from rulebridge._snapshots import LoadedSnapshots, load_snapshots
+from rulebridge._snapshots import LoadedSnapshots
 from rulebridge.runner._night import Night, RunFailedError, RunOptions
 from rulebridge.runner._night_phases import (
     AgencyRun,
@@ -59,9 +56,11 @@ from rulebridge.runner._night_phases import (
     history_probe,
     issues_phase,
     load_agency_ruleset,
+    load_run_snapshots,
     plan_night,
     preflight_step,
     prune,
+    read_saved_plan,
     rejected_json,
     save_plan,
     signum_of,
@@ -205,7 +204,7 @@ class NightSteps:
         operations; batch 0 first settles what an earlier run left in flight.
 
         Raises:
-            RunFailedError: `batch` is not a batch of the plan.
+            IndexError: `batch` is not a batch of the plan (nothing is recorded).
         """
         return self._attached(run_id, f"apply:{batch}", lambda night: self._apply(night, batch))
 
@@ -219,16 +218,12 @@ class NightSteps:
         written, the metrics and alert published, old snapshots pruned. Returns the
         report as stored, with ``report["run"]["exit_code"]`` (1 when a step failed)."""
         ruleset = self.ruleset()
-        with self._locked(), self._store() as store:
+        with self._locked(), self._store(trusted=False) as store:
             recorded = store.step_results(run_id)
             run = store.run(run_id)
             if "report" in recorded or run.status in ("succeeded", "failed"):
                 return dict(run.report or recorded.get("report") or {})
-            run = store.continue_run(run_id)
-            self.log.run_id = run_id
-            night = Night(self.options, ruleset, store, run, self.log, calls=ApiCalls())
-            started = time.monotonic() - step_seconds(recorded)
-            rebuild(night, recorded)
+            night, started = self._rebuilt(store, run_id, ruleset, recorded)
             error = _first_error(recorded)
             report = night_report(night, started, error)
             with store.transaction():  # finished and recorded together
@@ -250,14 +245,10 @@ class NightSteps:
         it: a signal (`Interrupted`, `KeyboardInterrupt`) makes it ``interrupted`` (exit
         130/143), anything else ``failed`` by a defect. Returns the report."""
         ruleset = self.ruleset()
-        with self._locked(), self._store() as store:
+        with self._locked(), self._store(trusted=False) as store:
             if store.run(run_id).status in ("succeeded", "failed"):  # its report was made
                 return dict(store.run(run_id).report or {})
-            run = store.continue_run(run_id)
-            night = Night(self.options, ruleset, store, run, self.log, calls=ApiCalls())
-            recorded = store.step_results(run_id)
-            started = time.monotonic() - step_seconds(recorded)
-            rebuild(night, recorded)
+            night, started = self._rebuilt(store, run_id, ruleset, store.step_results(run_id))
             if isinstance(exc, (Interrupted, KeyboardInterrupt)):
                 signum = signum_of(exc)
                 report = night_report(night, started, None, signum=signum)
@@ -271,6 +262,17 @@ class NightSteps:
             self._witness(store)
             publish(self.options.config, store, run_id, report, self.log)
             return report
+
+    def _rebuilt(
+        self, store: Store, run_id: int, ruleset: CompiledRuleset, recorded: dict[str, Any]
+    ) -> tuple[Night, float]:
+        """The run's night rebuilt from its `recorded` steps, and when it began (as
+        `time.monotonic` counts: its steps' seconds ago)."""
+        run = store.continue_run(run_id)
+        self.log.run_id = run_id
+        night = Night(self.options, ruleset, store, run, self.log, calls=ApiCalls())
+        rebuild(night, recorded)
+        return night, time.monotonic() - step_seconds(recorded)
 
     def ruleset(self) -> CompiledRuleset:
         """The agency's ruleset, loaded once."""
@@ -309,14 +311,35 @@ class NightSteps:
         self, run_id: int, name: str, step: Callable[[Night], dict[str, Any]]
     ) -> dict[str, Any]:
         self.ruleset()
-        with self._locked(), self._store() as store:
-            return self._step(store, run_id, name, ApiCalls(), step)
+        with self._locked():
+            with self._store(trusted=False) as store:  # recorded, or after a failed step
+                done = _recorded_or_skipped(store.step_results(run_id), name)
+            if done is not None:
+                return done
+            with self._store() as store:
+                return self._step(store, run_id, name, ApiCalls(), step)
 
     @contextlib.contextmanager
-    def _store(self) -> Iterator[Store]:
-        with open_trusted(
-            self.options.store_path, self.agency.identity, self.agency.home, self.agency.hint, None
-        ) as store:
+    def _store(self, *, trusted: bool = True) -> Iterator[Store]:
+        """The agency's store, trusted (`rulebridge.runner.trust.open_trusted`); or, not
+        `trusted`, only checked to be the agency's: to read what a step recorded, and to
+        report a night whose store a step found behind (refused from then on)."""
+        path = self.options.store_path
+        if trusted or not path.exists():
+            with open_trusted(
+                path, self.agency.identity, self.agency.home, self.agency.hint, None
+            ) as store:
+                yield store
+            return
+        with Store.open(path) as store:
+            binding = store.binding()
+            if binding is not None and binding.identity.differences(self.agency.identity):
+                raise StoreMismatchError(
+                    str(path),
+                    f"belongs to agency {binding.identity.describe()}, not to "
+                    f"{self.agency.identity.describe()}",
+                    "point the agency's config at its own store",
+                )
             yield store
 
     def _step(
@@ -328,12 +351,9 @@ class NightSteps:
         step: Callable[[Night], dict[str, Any]],
     ) -> dict[str, Any]:
         """Run `step` as step `name` of run `run_id` (see the module docstring)."""
-        recorded = store.step_results(run_id)
-        if name in recorded:
-            return recorded[name]
-        failed = next((key for key, value in recorded.items() if "error" in value), None)
-        if failed is not None:
-            return {"skipped": f"{failed} failed"}
+        done = _recorded_or_skipped(store.step_results(run_id), name)
+        if done is not None:
+            return done
         ruleset = self.ruleset()
         run = store.continue_run(run_id)
         self.run_id = self.log.run_id = run_id
@@ -382,11 +402,8 @@ class NightSteps:
     def _snapshots(self, night: Night) -> LoadedSnapshots:
         if self._loaded is not None and self._loaded[0] == night.run.id:
             return self._loaded[1]
-        folder = night.folder
-        loaded = load_snapshots(folder / "alto.json", folder / "fixflo.json")
         read = night.store.step_results(night.run.id).get("snapshot", {}).get("rejected", [])
-        loaded.rejected[:0] = [RecordError(**item) for item in read]
-        return loaded
+        return load_run_snapshots(night, read)
 
     def _plan_step(self, night: Night) -> dict[str, Any]:
         loaded = self._snapshots(night)
@@ -397,33 +414,23 @@ class NightSteps:
         count = len(plan.operations)
         return {
             "operations": count,
+            "batch_size": self.options.batch_size,  # the batches' size, whoever applies them
             "batches": max(1, math.ceil(count / self.options.batch_size)),
             "unmapped": unmapped_kinds(plan, night.store),
         }
 
     def _saved_plan(self, night: Night) -> Plan:
-        if self._plan is not None and self._plan[0] == night.run.id:
-            return self._plan[1]
-        path = night.folder / PLAN_FILE
-        try:
-            with path.open(encoding="utf-8") as handle:
-                plan = read_plan(json.load(handle))
-        except (OSError, ValueError, PlanFileError) as exc:
-            raise RunFailedError(
-                f"{path}: the night's plan could not be read ({exc}); the plan step saves "
-                "it: run this night again from its plan step, or start a new night"
-            ) from None
-        self._plan = (night.run.id, plan)
-        return plan
+        if self._plan is None or self._plan[0] != night.run.id:
+            self._plan = (night.run.id, read_saved_plan(night.folder / PLAN_FILE))
+        return self._plan[1]
 
     def _apply(self, night: Night, batch: int) -> dict[str, Any]:
-        planned = night.store.step_results(night.run.id).get("plan", {})
-        batches = int(planned.get("batches", 0))
-        if not 0 <= batch < batches:
-            raise RunFailedError(f"run {night.run.id}: the plan has no apply batch {batch} "
-                                 f"(batches 0 to {batches - 1})")  # fmt: skip
+        planned = night.store.step_results(night.run.id)["plan"]
+        batches, size = int(planned["batches"]), int(planned["batch_size"])
+        if not 0 <= batch < batches:  # the caller's mistake: nothing is recorded
+            raise IndexError(f"run {night.run.id}: its plan has no apply batch {batch} "
+                             f"(batches 0 to {batches - 1})")  # fmt: skip
         plan = self._saved_plan(night)
-        size = self.options.batch_size
         operations = plan.operations[batch * size : (batch + 1) * size]
         part = dataclasses.replace(plan, operations=operations)
         settle = plan if batch == 0 else None
@@ -434,6 +441,14 @@ class NightSteps:
     def _issues(self, night: Night) -> dict[str, Any]:
         asyncio.run(issues_phase(night))
         return {}
+
+
+def _recorded_or_skipped(recorded: dict[str, dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """Step `name`'s recorded result; ``skipped`` after a failed step; None: to be run."""
+    if name in recorded:
+        return recorded[name]
+    failed = next((key for key, value in recorded.items() if "error" in value), None)
+    return None if failed is None else {"skipped": f"{failed} failed"}
 
 
 def _first_error(results: dict[str, dict[str, Any]]) -> str | None:
