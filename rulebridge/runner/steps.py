@@ -410,7 +410,9 @@ class NightSteps:
         plan = night.timed("plan", lambda: plan_night(night, loaded))
         self._loaded = None  # the plan is made: the snapshots are not needed again
         night.timed("plan", lambda: save_plan(night, plan, night.folder / PLAN_FILE))
-        self._plan = None
+        # Kept for this object's apply batches (one process: the plan as made, its large
+        # sections still spilled to disk); another process reads plan.json back.
+        self._plan = (night.run.id, plan)
         count = len(plan.operations)
         return {
             "operations": count,

@@ -24,7 +24,7 @@ from rulebridge.runner.stop import Interrupted, stopping
 from simulator.fake.loopback import FakeAgency, fake_agency, play_issues
 from tests.runner.test_crash import assert_no_duplicate_in_fixflo
 
-SIZE, SEED, BATCH = 40, 5, 25
+SIZE, SEED, BATCH = 40, 5, 7
 NIGHT = "demo:2026-12-07"
 
 
@@ -200,3 +200,4 @@ def test_a_failing_check_is_recorded_and_the_report_fails_the_night(agency: Fake
     with Store.open(agency.store_path) as store:
         assert store.run(run_id).status == "failed"
         assert list(store.step_results(run_id)) == ["check", "report"]
+
