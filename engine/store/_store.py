@@ -46,6 +46,7 @@ from typing import Any, Literal
 
 from engine.explain import Because
 from engine.store._leases import MAX_ERROR, Leases
+from engine.store._steps import RunSteps, run_from_row
 from engine.store.files import StoreError
 from engine.store.records import (
     ONCE_OPS,
@@ -65,7 +66,7 @@ __all__ = ["Store"]
 _MAX_ERROR = MAX_ERROR
 
 
-class Store(Leases):
+class Store(Leases, RunSteps):
     """An open state store. Use `Store.open`; close it (or use ``with``) when done."""
 
     # Runs ------------------------------------------------------------------------------
@@ -78,8 +79,11 @@ class Store(Leases):
         *,
         dry_run: bool = False,
         kind: RunKind = "night",
+        night: str | None = None,
     ) -> Run:
         """Record a new run; later calls on this store belong to it until `finish_run`.
+        `night`: the id a durable engine gives the agency-night the run is for (its
+        steps find the run again with `run_of_night`); None for a run of its own.
 
         Runs of the same `kind` left ``running`` by a killed process become
         ``interrupted`` (a nightly run and the live server run side by side: neither
@@ -98,8 +102,16 @@ class Store(Leases):
             )
             cursor = self._db.execute(
                 "INSERT INTO runs (started, status, ruleset_name, ruleset_version, "
-                "ruleset_hash, dry_run, kind) VALUES (?, 'running', ?, ?, ?, ?, ?)",
-                [self._now(), ruleset_name, str(ruleset_version), ruleset_hash, int(dry_run), kind],
+                "ruleset_hash, dry_run, kind, night) VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
+                [
+                    self._now(),
+                    ruleset_name,
+                    str(ruleset_version),
+                    ruleset_hash,
+                    int(dry_run),
+                    kind,
+                    night,
+                ],
             )
         self._run, self._ruleset_hash = cursor.lastrowid, ruleset_hash
         self._run_kind = kind
@@ -623,12 +635,7 @@ def _landed_in(operation: Mapping[str, Any]) -> tuple[Literal["documents", "char
     return None
 
 
-def _run(row: Mapping[str, Any]) -> Run:
-    values = dict(row)
-    values["dry_run"] = bool(values["dry_run"])
-    values["counts"] = json.loads(values["counts"])
-    values["report"] = None if values.get("report") is None else json.loads(values["report"])
-    return Run(**values)
+_run = run_from_row
 
 
 def _dead(row: Mapping[str, Any]) -> DeadLetter:

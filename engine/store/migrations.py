@@ -228,6 +228,27 @@ def _live_sync(db: Database) -> None:
         db.execute(statement)
 
 
+_RUN_STEPS = """
+ALTER TABLE runs ADD COLUMN night TEXT;
+CREATE INDEX runs_night ON runs(night);
+CREATE TABLE run_steps (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    step TEXT NOT NULL,
+    result TEXT NOT NULL,
+    recorded TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+);
+"""
+
+
+def _run_steps(db: Database) -> None:
+    """A run as resumable steps (`engine.store._steps.RunSteps`): the agency-night a durable
+    engine started a run for (``runs.night``; NULL for other runs), and each step's result
+    (``run_steps``, once per run and step)."""
+    for statement in _statements(_RUN_STEPS):
+        db.execute(statement)
+
+
 SchemaMigration = tuple[int, str, Callable[[Database], None]]
 MIGRATIONS: tuple[SchemaMigration, ...] = (
     (1, "initial schema", _initial),
@@ -236,6 +257,7 @@ MIGRATIONS: tuple[SchemaMigration, ...] = (
     (4, "agency identity", _agency_identity),
     (5, "webhook deliveries", _webhook_deliveries),
     (6, "live sync", _live_sync),
+    (7, "run steps", _run_steps),
 )
 
 

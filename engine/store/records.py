@@ -96,7 +96,8 @@ class Intent:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One run as the store records it (`Store.runs`, `Store.run`)."""
+    """One run as the store records it (`Store.runs`, `Store.run`); `night` is the
+    agency-night a durable engine started it for (None: a run of its own)."""
 
     id: int
     started: str
@@ -109,6 +110,8 @@ class Run:
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     report: Mapping[str, Any] | None = None
     kind: RunKind = "night"
+    night: str | None = None
+    """The agency-night a durable engine started the run for (`Store.run_of_night`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,7 @@ async def apply_plan(
     look_first: Collection[str] = (),
     checkpoint: Callable[[], None] | None = None,
     repair_drift: bool = False,
+    unmapped: Collection[str] | None = None,
 ) -> ApplyResult:
     """Apply every operation of `plan` to `target`, each effect recorded exactly once.
 
@@ -186,6 +187,10 @@ async def apply_plan(
             id for is drift: the record was lost in the target and is created again
             (once, under its own key; see `engine.sync._drift`). Off for a plan applied
             again as it is, whose creates the store has done since.
+        unmapped: the entities the store had recorded no record of when the apply began
+            (default: those it has none of now). A plan applied in batches passes what
+            it found before its first batch, so the creates of later batches are looked
+            up first as well (`look_first`).
 
     Raises:
         StoreError: `run` is not the store's current run.
@@ -205,7 +210,8 @@ async def apply_plan(
     kinds = {
         op.kind for op in plan.operations if op.op == "create" and collection_of(op) in look_first
     }
-    unmapped = {kind for kind in kinds if not store.mapped(kind)}
+    if unmapped is None:
+        unmapped = {kind for kind in kinds if not store.mapped(kind)}
     store.record_plan(plan.operations)
     links = LinkRepairs()
     for op in plan.operations:

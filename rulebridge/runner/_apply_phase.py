@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from engine.ports import Record, RecordTarget
@@ -64,16 +64,37 @@ class ProgressTarget:
 
 
 async def apply_phase(
-    night: Night, plan: Plan, fixflo: RecordTarget, lookups: frozenset[str] = frozenset()
+    night: Night,
+    plan: Plan,
+    fixflo: RecordTarget,
+    lookups: frozenset[str] = frozenset(),
+    *,
+    settle: Plan | None = None,
+    unmapped: Collection[str] | None = None,
 ) -> None:
+    """Apply `plan` (the night's whole plan, or one batch of it) to Fixflo.
+
+    Args:
+        night: the run; the outcomes go to it.
+        plan: the operations to apply now.
+        fixflo: the target.
+        lookups: the collections whose creates the target can look up first.
+        settle: the night's whole plan, when what an earlier run left in flight is to be
+            settled against it first (`Store.settle_in_flight`): once a night, before its
+            first batch. Default: `plan` itself, unless `unmapped` is given (a later batch).
+        unmapped: the entities the store held no record of before the first batch
+            (`engine.sync.apply.apply_plan`); default: found now.
+    """
     if night.options.dry_run:
         night.changes += len(plan.operations)
         return
-    settled = night.store.settle_in_flight(
-        planned_keys(plan, night.store), set(night.ruleset.entities)
-    )
-    if settled:
-        night.log.event("settled", operations=settled)
+    whole = settle if settle is not None else (plan if unmapped is None else None)
+    if whole is not None:
+        settled = night.store.settle_in_flight(
+            planned_keys(whole, night.store), set(night.ruleset.entities)
+        )
+        if settled:
+            night.log.event("settled", operations=settled)
     with night.log.phase("apply", total=len(plan.operations)) as advance:
         # A plan made tonight from Fixflo as it is holds only what is needed now: an update
         # done on an earlier night (and undone in Fixflo since) is made again, and so is a
@@ -89,6 +110,7 @@ async def apply_phase(
             look_first=lookups,
             checkpoint=checkpoint,
             repair_drift=True,
+            unmapped=unmapped,
         )
     _note_apply(night, result)
 

@@ -43,6 +43,8 @@ class RunOptions:
             (``rulebridge store adopt``; `rulebridge.runner.adopt`).
         rate_url: a ``postgresql://`` URL keeping the agency's rate limits in that database
             (`rulebridge.runner.ratelimit.PostgresLimiter`); None: a file in its state home.
+        batch_size: operations per apply batch (`rulebridge.runner.steps.NightSteps`:
+            each batch is one step an engine may run in another process).
     """
 
     config: AgencyConfig
@@ -54,6 +56,7 @@ class RunOptions:
     state_home: Path | None = None
     adopt: bool = False
     rate_url: str | None = None
+    batch_size: int = 500
 
 
 @dataclass

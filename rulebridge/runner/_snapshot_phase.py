@@ -28,13 +28,19 @@ from rulebridge.runner._night import Night, RunFailedError
 from rulebridge.runner.stop import checkpoint
 from rulebridge.runner.wiring import snapshot_reader
 
-__all__ = ["take_snapshots"]
+__all__ = ["read_snapshots", "take_snapshots"]
 
 
 def take_snapshots(night: Night) -> LoadedSnapshots:
     """Read Alto and Fixflo into the run's folder, within the snapshot phase's deadline; a
     refused credential stops the run. The listings' unusable items come first among the
     records the readers rejected."""
+    return read_snapshots(night)[0]
+
+
+def read_snapshots(night: Night) -> tuple[LoadedSnapshots, list[RecordError]]:
+    """`take_snapshots`, and apart the items the listings held that the readers could not
+    use (they are in no snapshot file: a step that loads the files again adds them back)."""
     for folder in (night.folder.parent, night.folder):  # owner-only: personal data
         folder.mkdir(mode=0o700, exist_ok=True)
     taken_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -68,7 +74,7 @@ def take_snapshots(night: Night) -> LoadedSnapshots:
         paths[system] = path
     loaded = load_snapshots(paths["alto"], paths["fixflo"])
     loaded.rejected[:0] = rejected
-    return loaded
+    return loaded, rejected
 
 
 def _checked(advance: Callable[[int], None]) -> None:

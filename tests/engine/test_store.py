@@ -754,9 +754,9 @@ def test_letters_written_before_migration_3_are_open_after_it(
     open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as patched:
-        # migration 6 (a run's kind) is what today's `start_run` writes
-        live_sync = next(m for m in schema.MIGRATIONS if m[0] == 6)
-        patched.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:2], live_sync))
+        # migrations 6 and 7 (a run's kind and night) are what today's `start_run` writes
+        writes = [m for m in schema.MIGRATIONS if m[0] in (6, 7)]
+        patched.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:2], *writes))
         old = open_store()
         old.start_run("alto-fixflo", "1", "h")
         letter = lost(old, charge())
@@ -824,8 +824,9 @@ def test_a_store_from_before_migration_4_opens_unbound_with_its_history(
     open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as patched:
-        live_sync = next(m for m in schema.MIGRATIONS if m[0] == 6)  # start_run's run kind
-        patched.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:3], live_sync))
+        # start_run's run kind and night
+        writes = [m for m in schema.MIGRATIONS if m[0] in (6, 7)]
+        patched.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:3], *writes))
         old = open_store()
         old.start_run("alto-fixflo", "1", "h")
         old.finish_run("succeeded")

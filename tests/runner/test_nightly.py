@@ -469,7 +469,7 @@ def test_an_interrupted_run_is_recorded_and_exits_130_without_a_traceback(
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("rulebridge.runner.nightly.make_plan", interrupt)
+    monkeypatch.setattr("rulebridge.runner._night_phases.make_plan", interrupt)
     result = CliRunner().invoke(main, ["run", "--config", str(agency.config_path)])
     assert result.exit_code == 130
     assert "interrupted by SIGINT: every effect made so far is recorded" in result.stderr
