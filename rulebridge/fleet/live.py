@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import replace
 from typing import Any, Final, Protocol
 
 from dbos import DBOS
@@ -180,10 +179,8 @@ def _refused(log: RunLog, agency: str, issue_id: str, why: str) -> dict[str, Any
 
 def _options(member: FleetAgency, rate_url: str | None) -> RunOptions:
     """The agency's options as its night has them, so both use one rate-limit bucket."""
-    options = RunOptions(member.config, member.store_path)
-    if rate_url is not None:  # a Postgres fleet keeps the agency's bucket there
-        options = replace(options, rate_url=rate_url)  # type: ignore[call-arg,unused-ignore]
-    return options
+    # a Postgres fleet keeps the agency's bucket there (None: the state home's file)
+    return RunOptions(member.config, member.store_path, rate_url=rate_url)
 
 
 def _check_store(member: FleetAgency, options: RunOptions) -> None:

@@ -21,11 +21,12 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from engine.store import Store
-from simulator.fake.loopback import FakeAgency, agreement, fake_agency, play_issues
+from engine.store import Run, Store
+from simulator.fake.loopback import FakeAgency, agreement, fake_agency
 from tests.runner.test_crash import assert_no_duplicate_in_fixflo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ def _run(folder: Path, night: str, logs: Path, *extra: str) -> subprocess.Popen[
         )
 
 
-def _runs(agency: FakeAgency) -> list:
+def _runs(agency: FakeAgency) -> list[Run]:
     with Store.open(agency.store_path) as store:
         return sorted((r for r in store.runs() if r.kind == "night"), key=lambda r: r.id)
 
@@ -91,34 +92,35 @@ def _assert_agrees(agency: FakeAgency) -> None:
     assert agreement(agency) == []
 
 
-def _status(folder: Path) -> dict:
+def _status(folder: Path) -> dict[str, Any]:
     out = subprocess.run(
         [*_fleet_cmd(folder, "status"), "--format", "json"],
         cwd=ROOT, env=_env(), capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    return json.loads(out.stdout)
+    status: dict[str, Any] = json.loads(out.stdout)
+    return status
 
 
 @pytest.mark.req("W-03", "W-09", "W-10")
 def test_twenty_agencies_converge_and_one_agencys_nights_never_overlap(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    with _fleet(tmp_path / "fleet", 20, size=12) as agencies:
-        first = _run(tmp_path / "fleet", NIGHTS[0], logs)
-        assert first.wait(timeout=300) in (0, 2, 3), (logs / "..").resolve()
-        for agency in agencies[::4]:
-            play_issues(agency, 2, seed=7)
+    with _fleet(tmp_path / "fleet", 20, size=10) as agencies:
         # two workers, two nights of every agency enqueued at once: one night per agency
         # at a time, whichever worker takes it
+        first = _run(tmp_path / "fleet", NIGHTS[0], logs)
+        time.sleep(1.0)
         second = _run(tmp_path / "fleet", NIGHTS[1], logs)
-        third = _run(tmp_path / "fleet", NIGHTS[2], logs)
-        assert second.wait(timeout=300) in (0, 2, 3)
-        assert third.wait(timeout=300) in (0, 2, 3)
+        assert first.wait(timeout=300) in (0, 2, 3), logs
+        assert second.wait(timeout=300) in (0, 2, 3), logs
         for agency in agencies:
             _assert_never_overlapped(agency)
             _assert_agrees(agency)
-            last = _runs(agency)[-1].report["run"]
-            assert last["changes"] == 0, agency.config_path  # converged
+            runs = _runs(agency)
+            assert len(runs) == 2
+            first_report, second_report = runs[0].report or {}, runs[1].report or {}
+            assert first_report["run"]["changes"] > 0  # the first night wrote the agency
+            assert second_report["run"]["changes"] == 0, agency.config_path  # converged
         status = _status(tmp_path / "fleet")
         assert {row["agency"] for row in status["agencies"]} == {f"a{n}" for n in range(1, 21)}
         assert all(row["last_night"]["status"] == "succeeded" for row in status["agencies"])
@@ -182,4 +184,4 @@ def test_a_worker_killed_mid_apply_is_taken_over_and_nothing_is_duplicated(
         _assert_agrees(agency)
         # nothing left over: the next night changes nothing
         assert _run(tmp_path / "fleet", NIGHTS[1], logs).wait(timeout=120) in (0, 3)
-        assert _runs(agency)[-1].report["run"]["changes"] == 0
+        assert (_runs(agency)[-1].report or {})["run"]["changes"] == 0

@@ -105,6 +105,7 @@ def test_two_workers_on_postgres_share_the_nights_and_survive_a_kill(
                 runs = sorted((r for r in store.runs() if r.kind == "night"), key=lambda r: r.id)
             assert [run.status for run in runs] == ["succeeded"] * 3, agency.config_path
             for earlier, later in itertools.pairwise(runs):
+                assert earlier.finished is not None
                 assert datetime.fromisoformat(later.started) >= datetime.fromisoformat(
                     earlier.finished
                 )
