@@ -56,6 +56,8 @@ CORE: Final = ("at", "level", "event", "run", "logger")
 
 _EMAIL: Final = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE: Final = re.compile(r"(?<![\w/])\+?\d[\d ()-]{8,}\d(?![\w/])")
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""A date (``2026-12-07``: a fleet's night, a run's as-of date) is no phone number."""
 _POSTCODE: Final = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.IGNORECASE)
 _QUERY: Final = re.compile(r"((?:\bhttps?://|/)[^\s?#\"'<>]*)\?[^\s#\"'<>]+")
 _BEARER: Final = re.compile(r"\b(Bearer|Basic)\s+[\w.~+/=-]+", re.IGNORECASE)
@@ -67,8 +69,13 @@ _DEPTH: Final = 12
 def redact_personal(text: str) -> str:
     """`text` with email addresses, phone numbers and UK postcodes masked."""
     text = _EMAIL.sub("[email]", text)
-    text = _PHONE.sub("[phone]", text)
+    text = _PHONE.sub(_phone, text)
     return _POSTCODE.sub("[postcode]", text)
+
+
+def _phone(match: re.Match[str]) -> str:
+    """A phone number masked; an ISO date, which the phone pattern also matches, kept."""
+    return match.group() if _ISO_DATE.fullmatch(match.group()) else "[phone]"
 
 
 def scrub(text: str) -> str:

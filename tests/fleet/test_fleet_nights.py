@@ -62,8 +62,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(folder: Path, night: str, logs: Path, *extra: str) -> subprocess.Popen[bytes]:
-    with (logs / f"fleet-{night}-{time.monotonic_ns()}.log").open("ab") as out:
+def _run(
+    folder: Path, night: str, logs: Path, *extra: str, name: str | None = None
+) -> subprocess.Popen[bytes]:
+    log = logs / f"{name or f'fleet-{night}-{time.monotonic_ns()}'}.log"
+    with log.open("ab") as out:
         return subprocess.Popen(
             [*_fleet_cmd(folder, "run"), "--night", night, "--quiet", *extra],
             cwd=ROOT,
@@ -71,6 +74,17 @@ def _run(folder: Path, night: str, logs: Path, *extra: str) -> subprocess.Popen[
             stdout=out,
             stderr=out,
         )
+
+
+def _took_over(log: Path) -> list[str]:
+    """The nights a worker's log says it took over from a dead worker."""
+    nights: list[str] = []
+    for line in log.read_text("utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            event = json.loads(line)
+            if event.get("state") == "took over":
+                nights.extend(event.get("resumed", []))
+    return nights
 
 
 def _runs(agency: FakeAgency) -> list[Run]:
@@ -173,8 +187,9 @@ def test_a_worker_killed_mid_apply_is_taken_over_and_nothing_is_duplicated(
             done_before = set(store.step_results(run.id))
         assert {"check", "snapshot", "plan"} <= done_before
         # another worker: takes the dead worker's night over once its lease runs out
-        heir = _run(tmp_path / "fleet", NIGHTS[0], logs)
+        heir = _run(tmp_path / "fleet", NIGHTS[0], logs, name="heir")
         assert heir.wait(timeout=180) in (0, 2, 3)
+        assert _took_over(logs / "heir.log") == [f"a1:{NIGHTS[0]}"]
         runs = _runs(agency)
         assert len(runs) == 1
         assert runs[0].status == "succeeded"

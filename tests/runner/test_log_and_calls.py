@@ -23,6 +23,9 @@ from rulebridge.runner import ApiCalls, RunLog, redact_personal
         ("lives at LS6 2QD and OX37HT", "lives at [postcode] and [postcode]"),
         ("create occupier 500055: HTTP 422", "create occupier 500055: HTTP 422"),
         ("issue I17 at 100020/OID-000020", "issue I17 at 100020/OID-000020"),
+        # a fleet's night and an as-of date are dates, not phone numbers
+        ("night acme:2026-12-07 as of 2026-12-06", "night acme:2026-12-07 as of 2026-12-06"),
+        ("call 0113-496-0000 on 2026-12-07", "call [phone] on 2026-12-07"),
     ],
 )
 def test_personal_data_is_masked_and_ids_are_kept(text: str, masked: str) -> None:
