@@ -7,16 +7,21 @@ servers on loopback; each fake Fixflo lets through at most ``--per-minute`` requ
 
 1. **Sequential**: ``rulebridge run --config`` for each agency of the first set, one after
    another (one process each, as cron would run them).
-2. **Fleet**: ``rulebridge fleet run --agencies DIR`` over the second set (one worker
-   process, ``--per-worker`` nights at once on a SQLite queue database).
+2. **Fleet**: ``rulebridge fleet run --agencies DIR`` over the second set, with
+   ``--workers - 1`` ``rulebridge fleet worker`` processes beside it (``--per-worker``
+   nights at once in each; one machine, the queues in SQLite).
 
 It prints the wall time of each and their ratio (in the same run), and, per agency, the
 Fixflo requests in its busiest 60 s window against the limit (the fleet must never exceed
 it: the limit is kept with the agency, whichever night or worker spends it), the 429s the
 fakes answered, and whether every night succeeded.
 
-Usage: python bench/fleet_bench.py [--agencies 40] [--size 300] [--per-minute 1500]
-       [--per-worker 8] [--folder out/bench-fleet]
+The default limit is Fixflo's own, 500 a minute: a 300-property first night sends about
+1,100 Fixflo requests, so each night waits on its limit, as real nights do. With a limit a
+night never reaches (``--per-minute 100000``) the nights are bound by the CPU instead.
+
+Usage: python bench/fleet_bench.py [--agencies 40] [--size 300] [--per-minute 500]
+       [--workers 2] [--per-worker 8] [--folder out/bench-fleet]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import bisect
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -91,19 +97,34 @@ def sequential(served: list[FakeAgency], logs: Path, home: Path) -> tuple[float,
     return time.perf_counter() - started, codes
 
 
-def fleet(folder: Path, per_worker: int, logs: Path, home: Path) -> tuple[float, int]:
-    """All the agencies' nights through one `rulebridge fleet run`."""
+def fleet(folder: Path, workers: int, per_worker: int, logs: Path, home: Path) -> tuple[float, int]:
+    """All the agencies' nights through one `rulebridge fleet run` and `workers - 1`
+    `rulebridge fleet worker` processes beside it (drained with SIGTERM at the end)."""
     (folder / "fleet.yaml").write_text(
-        f"concurrency: {{global: {max(per_worker, 64)}, per_worker: {per_worker}}}\n", "utf-8"
+        f"concurrency: {{global: {max(per_worker * workers, 64)}, per_worker: {per_worker}}}\n",
+        "utf-8",
     )
+    command = [sys.executable, "-m", "rulebridge", "fleet"]
     started = time.perf_counter()
-    with (logs / "fleet.log").open("wb") as out:
+    with contextlib.ExitStack() as stack:
+        helpers = []
+        for n in range(workers - 1):
+            out = stack.enter_context((logs / f"worker-{n}.log").open("wb"))
+            worker = subprocess.Popen(
+                [*command, "worker", "--agencies", str(folder)],
+                cwd=ROOT, env=env(home), stdout=out, stderr=out,
+            )  # fmt: skip
+            helpers.append(worker)
+        out = stack.enter_context((logs / "fleet.log").open("wb"))
         done = subprocess.run(
-            [sys.executable, "-m", "rulebridge", "fleet", "run", "--agencies", str(folder),
-             "--quiet"],
+            [*command, "run", "--agencies", str(folder), "--quiet"],
             cwd=ROOT, env=env(home), stdout=out, stderr=out, check=False,
         )  # fmt: skip
-    return time.perf_counter() - started, done.returncode
+        seconds = time.perf_counter() - started
+        for helper in helpers:
+            helper.send_signal(signal.SIGTERM)
+            helper.wait(timeout=120)
+    return seconds, done.returncode
 
 
 def report(name: str, seconds: float, served: list[FakeAgency], per_minute: int) -> bool:
@@ -123,7 +144,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agencies", type=int, default=40)
     parser.add_argument("--size", type=int, default=300)
-    parser.add_argument("--per-minute", type=int, default=1500)
+    parser.add_argument("--per-minute", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--per-worker", type=int, default=8)
     parser.add_argument("--folder", type=Path, default=Path("out/bench-fleet"))
     args = parser.parse_args()
@@ -132,16 +154,16 @@ def main() -> int:
     logs.mkdir(parents=True)
     print(
         f"{args.agencies} agencies of {args.size} properties, Fixflo limit {args.per_minute} a "
-        f"minute each, fleet: {args.per_worker} nights at once in one worker"
+        f"minute each, fleet: {args.workers} worker processes, {args.per_worker} nights at once "
+        "in each"
     )
     with agencies(args.folder / "one-by-one", args.agencies, args.size, args.per_minute) as a:
         one_by_one, codes = sequential(a, logs, args.folder / "home-one-by-one")
         fine = report("sequential", one_by_one, a, args.per_minute)
         failed = [code for code in codes if code not in (0, 2, 3)]
     with agencies(args.folder / "fleet", args.agencies, args.size, args.per_minute) as b:
-        together, code = fleet(
-            args.folder / "fleet", args.per_worker, logs, args.folder / "home-fleet"
-        )
+        home = args.folder / "home-fleet"
+        together, code = fleet(args.folder / "fleet", args.workers, args.per_worker, logs, home)
         fine = report("fleet", together, b, args.per_minute) and fine
     print(f"wall time ratio sequential / fleet: {one_by_one / together:.2f}x")
     print(f"exit codes: sequential failures {len(failed)}, fleet {code}")

@@ -9,18 +9,16 @@ recorded; the agency's store records them too (and stays the exactly-once author
 every effect inside a step that was cut short).
 
 The functions here are registered with DBOS when this module is imported, before
-``DBOS.launch``; they find the fleet and the log the worker process set (`use_fleet`).
+``DBOS.launch``; they find the fleet and the log the worker process set
+(`rulebridge.fleet._process.use_fleet`).
 Arguments and results are JSON (`DBOSPortableJSONSerializer`): nothing is pickled.
 
-A step asked to stop (a draining worker's SIGTERM, `rulebridge.runner.stop`) finishes the
-effect in progress and then *parks*: it records nothing and its thread waits for the
-process to exit, so DBOS keeps the workflow PENDING and another worker resumes it from that
-step (`rulebridge.fleet.worker`).
+A draining worker's steps park (`rulebridge.fleet._process.step_slot`): another worker
+resumes their nights from the step that was stopped.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -28,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
+from rulebridge.fleet._process import PROCESS, step_slot
 from rulebridge.fleet.config import FleetAgency, FleetConfig
 from rulebridge.runner import RunLog, RunOptions
-from rulebridge.runner.stop import Interrupted, checkpoint
 
 if TYPE_CHECKING:
     from rulebridge.runner.steps import NightSteps
@@ -44,8 +42,6 @@ __all__ = [
     "night_id",
     "night_of",
     "nightly_kick",
-    "parked",
-    "use_fleet",
 ]
 
 NIGHTS_QUEUE: Final = "rulebridge-nights"
@@ -53,25 +49,6 @@ ISSUES_QUEUE: Final = "rulebridge-issues"
 NIGHT_WORKFLOW: Final = "rulebridge.agency_night"
 
 T = TypeVar("T")
-
-
-class _Process:
-    """What this worker process runs with: the fleet, the log, and the steps in progress."""
-
-    def __init__(self) -> None:
-        self.fleet: FleetConfig | None = None
-        self.log: RunLog | None = None
-        self.rate_url: str | None = None
-        self.lock = threading.Lock()
-        self.active = 0  # steps running now
-        self.parked = 0  # steps stopped by a drain, waiting for the process to exit
-        self.never = threading.Event()  # parked steps wait on it until the process exits
-        # The nights this process has run a step of: one NightSteps each, so the ruleset,
-        # the snapshots and the plan are loaded once, as in a single `rulebridge run`.
-        self.nights: dict[str, NightSteps] = {}
-
-
-_PROCESS = _Process()
 
 
 class _AgencyLog(RunLog):
@@ -85,17 +62,6 @@ class _AgencyLog(RunLog):
     def event(self, event: str, **fields: Any) -> None:
         """The event, with the agency."""
         super().event(event, **{"agency": self.agency, **fields})
-
-
-def use_fleet(fleet: FleetConfig, log: RunLog, *, rate_url: str | None = None) -> None:
-    """Set the fleet and log this process's workflows use (before ``DBOS.launch``)."""
-    _PROCESS.fleet, _PROCESS.log, _PROCESS.rate_url = fleet, log, rate_url
-
-
-def parked() -> tuple[int, int]:
-    """(steps running, steps parked by a drain) in this process."""
-    with _PROCESS.lock:
-        return _PROCESS.active, _PROCESS.parked
 
 
 def night_id(agency: str, night: date | str) -> str:
@@ -182,8 +148,8 @@ def _issues(agency: str, night: str, run_id: int) -> dict[str, Any]:
 @DBOS.step(name="rulebridge.report")
 def _report(agency: str, night: str, run_id: int) -> dict[str, Any]:
     report = _step(agency, night, lambda steps: steps.report(run_id))
-    with _PROCESS.lock:  # the night is over in this process: let its snapshots and plan go
-        _PROCESS.nights.pop(night_id(agency, night), None)
+    with PROCESS.lock:  # the night is over in this process: let its snapshots and plan go
+        PROCESS.nights.pop(night_id(agency, night), None)
     run = report.get("run", {})
     return {
         "run_id": run.get("id", run_id),
@@ -195,32 +161,23 @@ def _report(agency: str, night: str, run_id: int) -> dict[str, Any]:
 
 
 def _step(agency: str, night: str, work: Callable[[NightSteps], T]) -> T:
-    """Run one of the runner's steps for `agency`'s `night` in this process; a stop asked
-    for parks the step (see the module docstring)."""
-    fleet, log = _PROCESS.fleet, _PROCESS.log
-    if fleet is None or log is None:  # pragma: no cover - use_fleet runs before launch
-        raise RuntimeError("the fleet's workflows run only in a fleet worker")
+    """Run one of the runner's steps for `agency`'s `night` in this process, with the
+    night's NightSteps (made at its first step here); a drain parks it (`step_slot`)."""
+    with step_slot() as (fleet, log):
+        return work(_steps_of(fleet, log, agency, night))
+
+
+def _steps_of(fleet: FleetConfig, log: RunLog, agency: str, night: str) -> NightSteps:
     from rulebridge.runner.steps import NightSteps  # the runner's, behind its small interface
 
     key = night_id(agency, night)
-    with _PROCESS.lock:
-        _PROCESS.active += 1
-        steps = _PROCESS.nights.get(key)
+    with PROCESS.lock:
+        steps = PROCESS.nights.get(key)
         if steps is None:  # the night's first step in this process (or after a take-over)
             options = _options(fleet, fleet.agency(agency), night)
             steps = NightSteps(options, _AgencyLog(log, agency), night=key)
-            _PROCESS.nights[key] = steps
-    try:
-        checkpoint()  # a draining worker starts no step
-        return work(steps)
-    except Interrupted:
-        with _PROCESS.lock:
-            _PROCESS.parked += 1
-        _PROCESS.never.wait()  # record nothing: the workflow stays PENDING for another worker
-        raise
-    finally:
-        with _PROCESS.lock:
-            _PROCESS.active -= 1
+            PROCESS.nights[key] = steps
+    return steps
 
 
 def _options(fleet: FleetConfig, member: FleetAgency, night: str) -> RunOptions:
@@ -229,7 +186,7 @@ def _options(fleet: FleetConfig, member: FleetAgency, night: str) -> RunOptions:
         member.store_path,
         as_of=date.fromisoformat(night),
         batch_size=fleet.batch_size,
-        rate_url=_PROCESS.rate_url,
+        rate_url=PROCESS.rate_url,
     )
 
 
@@ -241,7 +198,7 @@ def nightly_kick(scheduled_at: datetime, agency: Any) -> None:
     """The nightly schedule's workflow: enqueue `agency`'s night for the date the schedule
     fired in the fleet's time zone (a schedule firing twice, on two workers, enqueues the
     same workflow id: one night)."""
-    fleet = _PROCESS.fleet
+    fleet = PROCESS.fleet
     if fleet is None:  # pragma: no cover - use_fleet runs before launch
         raise RuntimeError("the fleet's schedule runs only in a fleet worker")
     enqueue_night(str(agency), night_of(_moment(scheduled_at), fleet.time_zone))
@@ -252,10 +209,3 @@ def _moment(value: object) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-# The live reconciles (``rulebridge fleet serve``): registered with this module, sharing its
-# process state.
-from rulebridge.fleet import live as _live  # noqa: E402
-
-_live.attach(_PROCESS)

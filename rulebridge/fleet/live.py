@@ -3,8 +3,8 @@
 ``rulebridge fleet serve`` (`rulebridge.fleet._serve`) receives Fixflo's deliveries for
 every agency and enqueues, per delivery, the workflow `issue_reconcile` on the queue
 ``rulebridge-issues`` partitioned by ``{agency}:{issue}`` (`issue_partition`): one
-reconcile per issue at a time, across every worker. Workers run it (this module is
-imported by `rulebridge.fleet._app`, so every worker registers it).
+reconcile per issue at a time, across every worker. Workers run it (every worker
+imports this module, `rulebridge.fleet.worker`, so registers it).
 
 The workflow's step is the live server's own reconcile of one issue
 (`rulebridge.runner.serve.reconcile_live`): the issue re-read through the API, the
@@ -30,26 +30,23 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import threading
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from dbos import DBOS
 
 from engine.errors import RulebridgeError
 from engine.store import Store
+from rulebridge.fleet._process import PROCESS, step_slot
 from rulebridge.fleet.config import FleetAgency, FleetConfig
 from rulebridge.runner import RunFailedError, RunLog, RunOptions, redact_personal
 from rulebridge.runner.nightly import AgencyRun, load_agency_ruleset
 from rulebridge.runner.serve import reconcile_live
-from rulebridge.runner.stop import Interrupted, checkpoint
 from rulebridge.runner.trust import open_trusted
 
 __all__ = [
     "BUSY_DELAY",
     "BUSY_TRIES",
     "ISSUE_WORKFLOW",
-    "SharedProcess",
-    "attach",
     "issue_partition",
     "issue_reconcile",
     "issue_workflow_id",
@@ -60,30 +57,6 @@ BUSY_DELAY: Final = 30.0
 """Seconds a reconcile waits while the agency's night holds the issue."""
 BUSY_TRIES: Final = 20
 _FINAL: Final = frozenset({"reconciled", "parked", "refused"})
-
-
-class SharedProcess(Protocol):
-    """What the worker process shares with the workflows (`rulebridge.fleet._app`): the
-    fleet, the log, the rate limit's database, and the step counters a drain waits on."""
-
-    fleet: FleetConfig | None
-    log: RunLog | None
-    rate_url: str | None
-    lock: threading.Lock
-    active: int
-    parked: int
-    never: threading.Event
-
-
-class _Attached:
-    process: SharedProcess | None = None
-    trusted: set[str] = set()  # noqa: RUF012 - agencies whose store this process checked
-
-
-def attach(process: SharedProcess) -> None:
-    """Give the workflows here the worker process's state (`rulebridge.fleet._app` does,
-    once, when it imports this module)."""
-    _Attached.process = process
 
 
 def issue_partition(agency: str, issue_id: str) -> str:
@@ -134,22 +107,8 @@ def issue_reconcile(agency: str, issue_id: str, event: str) -> dict[str, Any]:
 
 @DBOS.step(name="rulebridge.issue_reconcile.step")
 def _reconcile_step(agency: str, issue_id: str, event: str) -> dict[str, Any]:
-    process = _Attached.process
-    if process is None or process.fleet is None or process.log is None:
-        raise RuntimeError("the fleet's live reconciles run only in a fleet worker")
-    with process.lock:
-        process.active += 1
-    try:
-        checkpoint()  # a draining worker starts no reconcile
-        return _reconcile(process.fleet, process.log, process.rate_url, agency, issue_id, event)
-    except Interrupted:
-        with process.lock:
-            process.parked += 1
-        process.never.wait()  # record nothing: the workflow stays PENDING for another worker
-        raise
-    finally:
-        with process.lock:
-            process.active -= 1
+    with step_slot() as (fleet, log):
+        return _reconcile(fleet, log, PROCESS.rate_url, agency, issue_id, event)
 
 
 def _reconcile(
@@ -195,7 +154,7 @@ def _check_store(member: FleetAgency, options: RunOptions) -> None:
     fix = f"run the agency's night first (`rulebridge fleet run --agency {member.name}`)"
     if not path.is_file() or path.stat().st_size == 0:
         raise RunFailedError(f"{path}: no state store yet; {fix}")
-    if member.name in _Attached.trusted:
+    if member.name in PROCESS.trusted:
         return
     with Store.open(path) as store:
         never = store.binding() is None or store.progress().runs == 0
@@ -204,4 +163,4 @@ def _check_store(member: FleetAgency, options: RunOptions) -> None:
     agency = AgencyRun.of(options)
     agency.home.prepare()
     open_trusted(path, agency.identity, agency.home, agency.hint, None).close()
-    _Attached.trusted.add(member.name)
+    PROCESS.trusted.add(member.name)

@@ -45,7 +45,8 @@ from typing import Any, Final
 from dbos import DBOS, DBOSConfig, DBOSPortableJSONSerializer
 from dbos._error import DBOSException
 
-from rulebridge.fleet import _app
+from rulebridge.fleet import _app, _process
+from rulebridge.fleet import live as _live  # noqa: F401 - registers the live reconciles
 from rulebridge.fleet.config import FleetConfig
 from rulebridge.fleet.leases import Leases
 from rulebridge.runner import RunLog
@@ -93,7 +94,7 @@ class Worker:
         watchdog."""
         self.leases.beat(self.executor_id)
         rate_url = self.fleet.database_url if self.fleet.on_postgres else None
-        _app.use_fleet(self.fleet, self.log, rate_url=rate_url)
+        _process.use_fleet(self.fleet, self.log, rate_url=rate_url)
         DBOS(config=dbos_config(self.fleet, self.executor_id))
         DBOS.launch()
         fleet = self.fleet
@@ -169,14 +170,14 @@ class Worker:
         # Still inside `wait`'s `stopping`: a second signal raises here and exits at once.
         with contextlib.suppress(BaseException):
             while True:
-                active, parked = _app.parked()
+                active, parked = _process.parked()
                 if active == parked:
                     break
                 time.sleep(0.05)
         self._stop.set()
         with contextlib.suppress(Exception):
             self.leases.release(self.executor_id)
-        active, parked = _app.parked()
+        active, parked = _process.parked()
         self.log.event("fleet", state="drained", executor=self.executor_id, left=parked)
         sys.stdout.flush()
         sys.stderr.flush()
