@@ -8,7 +8,7 @@ by a newer rulebridge and is refused rather than guessed at.
 
 Example:
     >>> [number for number, _, _ in MIGRATIONS]
-    [1, 2, 3, 4, 5, 6]
+    [1, 2, 3, 4, 5, 6, 7]
 
 Numbers need not be contiguous: each is applied once, in order, when the file lacks it, so a
 migration numbered below the file's highest (one merged later from a parallel branch) still
