@@ -20,8 +20,13 @@ The default limit is Fixflo's own, 500 a minute: a 300-property first night send
 1,100 Fixflo requests, so each night waits on its limit, as real nights do. With a limit a
 night never reaches (``--per-minute 100000``) the nights are bound by the CPU instead.
 
+Sequential nights at that limit take about two minutes each (80 minutes for 40); with
+``--sample N`` only N run one after another and the sequential time is their mean night
+times the agencies, printed as an extrapolation (each night waits on its own agency's limit,
+so the nights' times do not depend on one another).
+
 Usage: python bench/fleet_bench.py [--agencies 40] [--size 300] [--per-minute 500]
-       [--workers 2] [--per-worker 8] [--folder out/bench-fleet]
+       [--workers 2] [--per-worker 8] [--sample N] [--folder out/bench-fleet]
 """
 
 from __future__ import annotations
@@ -147,6 +152,13 @@ def main() -> int:
     parser.add_argument("--per-minute", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--per-worker", type=int, default=8)
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="Run only this many agencies one after another and extrapolate the sequential "
+        "time to all (their mean night times the agencies; printed as such). 0: all.",
+    )
     parser.add_argument("--folder", type=Path, default=Path("out/bench-fleet"))
     args = parser.parse_args()
     shutil.rmtree(args.folder, ignore_errors=True)
@@ -157,10 +169,17 @@ def main() -> int:
         f"minute each, fleet: {args.workers} worker processes, {args.per_worker} nights at once "
         "in each"
     )
-    with agencies(args.folder / "one-by-one", args.agencies, args.size, args.per_minute) as a:
-        one_by_one, codes = sequential(a, logs, args.folder / "home-one-by-one")
-        fine = report("sequential", one_by_one, a, args.per_minute)
+    sample = args.sample if 0 < args.sample < args.agencies else args.agencies
+    with agencies(args.folder / "one-by-one", sample, args.size, args.per_minute) as a:
+        measured, codes = sequential(a, logs, args.folder / "home-one-by-one")
+        fine = report("sequential", measured, a, args.per_minute)
         failed = [code for code in codes if code not in (0, 2, 3)]
+    one_by_one = measured / sample * args.agencies
+    if sample < args.agencies:
+        print(
+            f"sequential: {sample} agencies measured ({measured:.1f} s, "
+            f"{measured / sample:.1f} s a night); {args.agencies} extrapolated: {one_by_one:.1f} s"
+        )
     with agencies(args.folder / "fleet", args.agencies, args.size, args.per_minute) as b:
         home = args.folder / "home-fleet"
         together, code = fleet(args.folder / "fleet", args.workers, args.per_worker, logs, home)
