@@ -19,6 +19,7 @@ resumes their nights from the step that was stopped.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -162,9 +163,21 @@ def _report(agency: str, night: str, run_id: int) -> dict[str, Any]:
 
 def _step(agency: str, night: str, work: Callable[[NightSteps], T]) -> T:
     """Run one of the runner's steps for `agency`'s `night` in this process, with the
-    night's NightSteps (made at its first step here); a drain parks it (`step_slot`)."""
+    night's NightSteps (made at its first step here); a drain parks it (`step_slot`). A
+    defect (an exception the runner does not record as the night's error) finishes the
+    run as failed, "stopped by a defect", as `rulebridge run` does, and fails the
+    workflow."""
     with step_slot() as (fleet, log):
-        return work(_steps_of(fleet, log, agency, night))
+        steps = _steps_of(fleet, log, agency, night)
+        try:
+            return work(steps)
+        except Exception as exc:  # a defect: the run recorded as failed, then DBOS's error
+            if steps.run_id is not None:
+                with contextlib.suppress(Exception):
+                    steps.stopped(steps.run_id, exc)
+            with PROCESS.lock:
+                PROCESS.nights.pop(night_id(agency, night), None)
+            raise
 
 
 def _steps_of(fleet: FleetConfig, log: RunLog, agency: str, night: str) -> NightSteps:

@@ -185,13 +185,15 @@ class Worker:
 
     def _watch(self) -> None:
         every = max(0.2, self.fleet.lease_seconds / 3)
-        while not self._stop.wait(every):
+        while True:  # at once, then every third of the lease: a new worker resumes at once
             try:
                 self.leases.beat(self.executor_id, draining=requested() is not None)
                 if requested() is None:
                     self._take_over()
             except Exception as exc:  # the database away for a moment: say so, go on
                 self.log.event("fleet", state="watchdog error", message=str(exc)[:300])
+            if self._stop.wait(every):
+                return
 
     def _take_over(self) -> None:
         """Resume the PENDING workflows of workers that are gone (each claimed once)."""
