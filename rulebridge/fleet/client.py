@@ -41,10 +41,12 @@ def fleet_client(fleet: FleetConfig) -> Iterator[DBOSClient]:
         )
         client.list_queues()  # a database no worker created fails here, not later
     except Exception as exc:
+        first = (str(exc).splitlines() or [""])[0].replace(fleet.database_url, "")
         raise FleetConfigError(
             f"the fleet's database {redact_url(fleet.database_url)} cannot be used "
-            f"({type(exc).__name__}); start a worker first (`rulebridge fleet worker` or "
-            "`rulebridge fleet run`), which creates it"
+            f"({type(exc).__name__}: {first[:200]}); check it is reachable, and that a worker "
+            "has started on it once (`rulebridge fleet worker` or `rulebridge fleet run` "
+            "creates its tables)"
         ) from None
     try:
         yield client

@@ -195,13 +195,17 @@ def redact_url(url: str) -> str:
     Example:
         >>> redact_url("postgresql://ops:s3cret@db.example:5432/fleet?password=x&sslmode=require")
         'postgresql://ops:***@db.example:5432/fleet?password=%2A%2A%2A&sslmode=require'
+        >>> redact_url("sqlite:////srv/fleet/state/fleet.sqlite")
+        'sqlite:////srv/fleet/state/fleet.sqlite'
     """
     parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.password is None and not any(key == "password" for key, _ in pairs):
+        return url  # nothing to hide: as given (``sqlite:////abs/path`` keeps its slashes)
     netloc = parts.netloc
     if parts.password is not None:
         user, _, host = netloc.rpartition("@")
         netloc = f"{user.partition(':')[0]}:***@{host}"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
     query = urlencode([(key, "***" if key == "password" else value) for key, value in pairs])
     return urlunsplit(parts._replace(netloc=netloc, query=query if pairs else parts.query))
 

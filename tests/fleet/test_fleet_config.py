@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from engine import RulesetErrors
-from rulebridge.fleet import FleetConfigError, Leases, load_fleet, night_id, night_of
+from engine import RulebridgeError, RulesetErrors
+from rulebridge.fleet import (
+    FleetConfigError,
+    Leases,
+    fleet_status,
+    load_fleet,
+    night_id,
+    night_of,
+)
 from rulebridge.runner.ratelimit import redact_url
 
 AGENCY = """\
@@ -158,3 +165,22 @@ def test_leases_alive_expire_and_a_dead_worker_is_claimed_once(tmp_path):
         assert leases.leases() == []
     finally:
         leases.close()
+
+
+def test_status_before_any_worker_says_to_start_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("RULEBRIDGE_FLEET_DATABASE_URL", raising=False)
+    _agency(tmp_path, "a.yaml", "a")
+    with pytest.raises(FleetConfigError, match="has started on it once") as caught:
+        fleet_status(load_fleet(tmp_path))
+    assert "sqlite:////" in str(caught.value)  # the path as given, nothing to redact
+
+
+def test_a_database_url_with_a_password_is_never_shown(tmp_path, monkeypatch):
+    _agency(tmp_path, "a.yaml", "a")
+    monkeypatch.setenv("RULEBRIDGE_FLEET_DATABASE_URL", "postgresql://rb:s3cret@127.0.0.1:1/f")
+    fleet = load_fleet(tmp_path)
+    for attempt in (lambda: fleet_status(fleet), lambda: Leases(fleet.database_url)):
+        with pytest.raises(RulebridgeError) as caught:
+            attempt()
+        assert "s3cret" not in str(caught.value)
+        assert "rb:***@127.0.0.1:1" in str(caught.value)
