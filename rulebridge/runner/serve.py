@@ -50,7 +50,8 @@ from starlette.types import Receive, Scope, Send
 from adapters.fixflo.webhooks import RETRY_AFTER, Busy, WebhookReceiver, issue_id_of, path_token
 from engine.store import LiveQueue, Store
 from rulebridge._config import AgencyConfig, WebhookConfig
-from rulebridge.runner._live import Reconciler, ServeSetup, reconcile_live, subscribe
+from rulebridge.runner._live import Reconciler, ServeSetup
+from rulebridge.runner._live_one import reconcile_live, subscribe
 from rulebridge.runner._night import RunOptions
 from rulebridge.runner._serve_http import Uvicorn, bind, json_logging, uvicorn_config
 from rulebridge.runner._subscribe import SUBSCRIPTION_KEY, unsubscribe
