@@ -16,8 +16,9 @@ agree to well within ``lease_seconds`` (NTP).
 Example::
 
     leases = Leases("sqlite:////tmp/fleet.sqlite")
-    leases.beat("worker-1", draining=False)
-    leases.dead(lease_seconds=30)     # executor ids silent for longer
+    leases.beat("worker-1")                 # taken (or renewed)
+    leases.renew("worker-1")                # False once another worker claimed it
+    leases.alive(lease_seconds=30)          # executor ids heard from within 30 s
     leases.claim("worker-0", by="worker-1")   # True for exactly one claimant
 """
 
@@ -119,6 +120,17 @@ class Leases:
                         **row,
                     )
                 )
+
+    def renew(self, executor_id: str, *, draining: bool = False) -> bool:
+        """Renew `executor_id`'s lease, stamped now; False when it has none any more (another
+        worker found it silent and claimed its work: it must stop, `rulebridge.fleet.worker`)."""
+        with self._begin() as db:
+            done = db.execute(
+                sa.update(_WORKERS)
+                .where(_WORKERS.c.executor_id == executor_id)
+                .values(beat=time.time(), draining=draining)
+            )
+        return bool(done.rowcount)
 
     def release(self, executor_id: str) -> None:
         """Give up `executor_id`'s lease (a worker that drained and exits)."""

@@ -6,7 +6,8 @@ schedule (``rulebridge-nightly:<agency>``: cron at the fleet's ``nightly.at`` in
 zone; `rulebridge.fleet._app.nightly_kick`). A watchdog thread renews the lease and, when
 another worker's lease has run out (or a PENDING workflow's worker holds none), claims that
 worker once for the whole fleet and resumes its unfinished workflows on their queues: they
-go on from the first step not recorded.
+go on from the first step not recorded. A worker that finds its own lease claimed (it
+stalled longer than the lease) drains itself at once, so no night runs in two places.
 
 Queues (DBOS 3.x, declared in the database so every worker agrees):
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import sys
 import threading
@@ -53,10 +55,24 @@ from rulebridge.runner import RunLog
 from rulebridge.runner.ratelimit import redact_url
 from rulebridge.runner.stop import requested, stopping
 
-__all__ = ["APP_NAME", "SCHEDULE_PREFIX", "TERMINAL", "Worker", "dbos_config", "running"]
+__all__ = [
+    "APP_NAME",
+    "SCHEDULE_PREFIX",
+    "TERMINAL",
+    "WORKFLOWS_VERSION",
+    "Worker",
+    "dbos_config",
+    "running",
+]
 
 APP_NAME: Final = "rulebridge-fleet"
 SCHEDULE_PREFIX: Final = "rulebridge-nightly:"
+WORKFLOWS_VERSION: Final = "rulebridge-fleet-1"
+"""The version of the fleet's workflows as DBOS knows it. DBOS runs a workflow only on
+workers of the version that enqueued it; by default that version is a hash of the code, so
+every upgrade of rulebridge would strand the nights queued before it. The workflows' steps
+(their names and order) are what a version must keep: bump this when `agency_night` or
+`issue_reconcile` changes them, and drain the old workers before starting the new."""
 TERMINAL: Final = frozenset({"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
 
 
@@ -66,6 +82,7 @@ def dbos_config(fleet: FleetConfig, executor_id: str) -> DBOSConfig:
         "name": APP_NAME,
         "system_database_url": fleet.database_url,
         "executor_id": executor_id,
+        "application_version": WORKFLOWS_VERSION,
         "serializer": DBOSPortableJSONSerializer(),
         "log_level": "WARNING",
         "scheduler_polling_interval_sec": 5.0,
@@ -187,13 +204,26 @@ class Worker:
         every = max(0.2, self.fleet.lease_seconds / 3)
         while True:  # at once, then every third of the lease: a new worker resumes at once
             try:
-                self.leases.beat(self.executor_id, draining=requested() is not None)
+                if not self.leases.renew(self.executor_id, draining=requested() is not None):
+                    self._fenced()
+                    return
                 if requested() is None:
                     self._take_over()
             except Exception as exc:  # the database away for a moment: say so, go on
                 self.log.event("fleet", state="watchdog error", message=str(exc)[:300])
             if self._stop.wait(every):
                 return
+
+    def _fenced(self) -> None:
+        """Our lease is gone: another worker found us silent (a stall longer than the
+        lease) and resumed our nights. Stop as a drain does, so no night runs twice."""
+        self.log.event(
+            "fleet",
+            state="lease lost",
+            executor=self.executor_id,
+            message="another worker took this worker's nights over; draining",
+        )
+        os.kill(os.getpid(), signal.SIGTERM)  # `wait` drains, as for systemd's stop
 
     def _take_over(self) -> None:
         """Resume the PENDING workflows of workers that are gone (each claimed once)."""

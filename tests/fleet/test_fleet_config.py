@@ -161,6 +161,8 @@ def test_leases_alive_expire_and_a_dead_worker_is_claimed_once(tmp_path):
             racer.join()
         assert sorted(wins) == [False, False, False, True]
         assert {lease.executor_id for lease in leases.leases()} == {"w1"}  # the claim took it
+        assert leases.renew("w1")
+        assert not leases.renew("w2")  # claimed: w2 must stop
         leases.release("w1")
         assert leases.leases() == []
     finally:

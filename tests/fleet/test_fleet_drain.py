@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import signal
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -19,11 +21,12 @@ from pathlib import Path
 import pytest
 
 from engine.store import Run, Store
-from rulebridge.fleet import TERMINAL, Worker, fleet_status, load_fleet, running
+from rulebridge.fleet import TERMINAL, Leases, Worker, fleet_status, load_fleet, running
 from rulebridge.runner import RunLog
 from rulebridge.runner.steps import NightSteps
 from tests.fleet.test_fleet_nights import (
     NIGHTS,
+    ROOT,
     _assert_agrees,
     _fleet,
     _run,
@@ -85,3 +88,31 @@ def test_a_defect_fails_the_night_and_its_run(tmp_path: Path, monkeypatch) -> No
 def _runs_any(path: Path) -> list[Run]:
     with Store.open(path) as store:
         return store.runs()
+
+
+def test_a_worker_whose_lease_was_claimed_stops(tmp_path: Path) -> None:
+    """A worker that stalled longer than its lease finds its nights taken over: it drains
+    itself rather than run them in two places."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with _fleet(tmp_path / "fleet", 1, size=10, lease=1.5):
+        with (logs / "w.log").open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "rulebridge", "fleet", "worker", "--agencies",
+                 str(tmp_path / "fleet")],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=out,
+            )  # fmt: skip
+        try:
+            leases = Leases(load_fleet(tmp_path / "fleet").database_url)
+            deadline = time.monotonic() + 60
+            while not leases.leases():
+                assert time.monotonic() < deadline, "the worker took no lease"
+                time.sleep(0.1)
+            (lease,) = leases.leases()
+            assert leases.claim(lease.executor_id, by="another worker")
+            assert worker.wait(timeout=30) == 0
+            leases.close()
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        assert '"state": "lease lost"' in (logs / "w.log").read_text()
