@@ -68,10 +68,11 @@ def agencies(folder: Path, count: int, size: int, per_minute: int) -> Iterator[l
 
 
 def busiest_minute(agency: FakeAgency) -> int:
-    """The most Fixflo requests the agency sent in any 60 s window."""
+    """The most Fixflo requests the agency sent in any 60 s, as the vendor counts them (the
+    fake's window: the requests it received in the 60 s up to each one, that one included)."""
     times = sorted(entry.at for entry in agency.fixflo.log.entries)
     return max(
-        (bisect.bisect_right(times, start + 60.0) - i for i, start in enumerate(times)),
+        (i + 1 - bisect.bisect_right(times, at - 60.0) for i, at in enumerate(times)),
         default=0,
     )
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.schema import CreateTable
 
 from engine.errors import RulebridgeError
 from rulebridge.runner.ratelimit import redact_url
@@ -58,6 +59,7 @@ _CLAIMS = sa.Table(
     sa.Column("claimed_by", sa.String(200), nullable=False),
     sa.Column("at", sa.Float, nullable=False),
 )
+_CREATE_TRIES = 5
 _CLAIMS_KEPT = 30 * 24 * 3600.0  # seconds a claim row is kept (executor ids never repeat)
 
 
@@ -98,9 +100,23 @@ class Leases:
         self.url = url
         try:
             self._engine = sa.create_engine(url, pool_pre_ping=True)
-            _META.create_all(self._engine)
         except SQLAlchemyError as exc:
             raise LeaseError(self._problem(exc)) from None
+        self._create()
+
+    def _create(self) -> None:
+        """The tables, made if missing. Workers starting together on a new database race
+        to make them (one's CREATE fails on the other's table): try again, then go on."""
+        for attempt in range(_CREATE_TRIES):
+            try:
+                with self._engine.begin() as db:
+                    for table in (_WORKERS, _CLAIMS):
+                        db.execute(CreateTable(table, if_not_exists=True))
+                return
+            except SQLAlchemyError as exc:
+                if attempt == _CREATE_TRIES - 1:
+                    raise LeaseError(self._problem(exc)) from None
+                time.sleep(0.1 * (attempt + 1))
 
     def beat(self, executor_id: str, *, draining: bool = False) -> None:
         """Renew (or take) `executor_id`'s lease, stamped now."""

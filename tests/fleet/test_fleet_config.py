@@ -186,3 +186,26 @@ def test_a_database_url_with_a_password_is_never_shown(tmp_path, monkeypatch):
             attempt()
         assert "s3cret" not in str(caught.value)
         assert "rb:***@127.0.0.1:1" in str(caught.value)
+
+
+def test_workers_starting_together_on_a_new_database_all_get_their_tables(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    made: list[object] = []
+    start = threading.Barrier(6)
+
+    def open_leases() -> None:
+        start.wait()
+        try:
+            made.append(Leases(url))
+        except Exception as exc:  # the race this guards against: "table already exists"
+            made.append(exc)
+
+    racers = [threading.Thread(target=open_leases) for _ in range(6)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert all(isinstance(item, Leases) for item in made), made
+    for item in made:
+        assert isinstance(item, Leases)
+        item.close()
