@@ -111,8 +111,14 @@ def history_probe(options: RunOptions, ruleset: CompiledRuleset, calls: ApiCalls
     if ruleset.lifecycle is None or not {"alto", "fixflo"} <= set(config.apis):
         return None
 
+    # the agency's shared rate limit, as the run's own requests (a first night's probe
+    # reads every Fixflo issue)
+    home = AgencyHome(options.state_home or state_home(), identity_of(config))
+    wire = Wire(config, calls, home, rate_url=options.rate_url)
+
     def probe() -> str | None:
-        return asyncio.run(_find_history(Wire(config, calls), ruleset))
+        home.prepare()
+        return asyncio.run(_find_history(wire, ruleset))
 
     return probe
 
@@ -246,7 +252,7 @@ def unmapped_kinds(plan: Plan, store: Store) -> list[str]:
 
 def preflight_step(night: Night) -> None:
     """Both APIs reached and their credentials accepted, before anything is read."""
-    night.timed("preflight", lambda: preflight(night.config))
+    night.timed("preflight", lambda: preflight(night.config, limited=night))
     checkpoint()  # a signal during the preflight stops the run before it reads anything
 
 

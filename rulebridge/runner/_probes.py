@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 
 from adapters.errors import ConfigError
+from adapters.http import Limiter
 from adapters.secrets import read_secret
 from rulebridge._config import AgencyConfig
 
@@ -90,7 +91,9 @@ class _Answer:
     failure: str | None  # a transport failure, described
 
 
-async def probe_fixflo(config: AgencyConfig, *, timeout: float) -> list[CheckLine]:
+async def probe_fixflo(
+    config: AgencyConfig, *, timeout: float, limiter: Limiter | None = None
+) -> list[CheckLine]:
     """Fixflo's one check: the bearer token and ``GET /Property/Search`` (one record)."""
     api = config.api("fixflo")
     name = api.env.get("token_env", "")
@@ -104,7 +107,7 @@ async def probe_fixflo(config: AgencyConfig, *, timeout: float) -> list[CheckLin
         request = client.build_request(
             "GET", "Property/Search", params={"pg": 1, "pgsz": 1}, headers=headers
         )
-        answer = await _send(client, request, timeout)
+        answer = await _send(client, request, timeout, limiter)
     shown = _shown(request)
     if answer.response is None:
         return [_unreached("fixflo", shown, answer, "fixflo.base_url")]
@@ -126,7 +129,9 @@ async def probe_fixflo(config: AgencyConfig, *, timeout: float) -> list[CheckLin
     ]
 
 
-async def probe_alto(config: AgencyConfig, *, timeout: float) -> list[CheckLine]:
+async def probe_alto(
+    config: AgencyConfig, *, timeout: float, limiter: Limiter | None = None
+) -> list[CheckLine]:
     """Alto's two checks: ``POST /token``, then ``GET /tenancies`` (one record)."""
     api = config.api("alto")
     names = (api.env.get("client_id_env", ""), api.env.get("client_secret_env", ""))
@@ -145,7 +150,7 @@ async def probe_alto(config: AgencyConfig, *, timeout: float) -> list[CheckLine]
             headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
             data={"grant_type": "client_credentials"},
         )
-        answer = await _send(client, token_request, timeout)
+        answer = await _send(client, token_request, timeout, limiter)
         token_line, token = _token_line(token_request, answer, fix_pair)
         if token is None:
             return [token_line]
@@ -153,7 +158,7 @@ async def probe_alto(config: AgencyConfig, *, timeout: float) -> list[CheckLine]
         request = client.build_request(
             "GET", "tenancies", params={"max-results": 1}, headers=headers
         )
-        answer = await _send(client, request, timeout)
+        answer = await _send(client, request, timeout, limiter)
     return [token_line, _tenancies_line(request, answer)]
 
 
@@ -214,9 +219,12 @@ def _client(base_url: str, timeout: float) -> httpx.AsyncClient:
     )
 
 
-async def _send(client: httpx.AsyncClient, request: httpx.Request, timeout: float) -> _Answer:
+async def _send(
+    client: httpx.AsyncClient, request: httpx.Request, timeout: float, limiter: Limiter | None
+) -> _Answer:
     """`request`, tried once more after a transport failure, a 429 or a 5xx; each try
-    ends within `timeout` seconds however slowly the answer comes."""
+    ends within `timeout` seconds however slowly the answer comes, and spends one of
+    `limiter`'s requests first when given (a run's preflight: the agency's shared limit)."""
     started = time.monotonic()
     failure: str | None = None
     response: httpx.Response | None = None
@@ -224,6 +232,8 @@ async def _send(client: httpx.AsyncClient, request: httpx.Request, timeout: floa
         if attempt:
             await asyncio.sleep(_RETRY_PAUSE)
         failure, response = None, None
+        if limiter is not None:
+            await limiter.acquire()
         try:
             async with asyncio.timeout(timeout):
                 response = await client.send(request)

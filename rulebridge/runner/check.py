@@ -29,7 +29,7 @@ from typing import Any
 from engine import RulebridgeError, RulesetErrors, load_ruleset
 from rulebridge._config import AgencyConfig, load_agency_config
 from rulebridge.runner._probes import CheckLine, probe_alto, probe_fixflo
-from rulebridge.runner.wiring import check_issue_parts
+from rulebridge.runner.wiring import Wired, check_issue_parts, limiter_for
 
 __all__ = ["TIMEOUT", "CheckLine", "CheckReport", "PreflightError", "check_agency", "preflight"]
 
@@ -111,8 +111,12 @@ def _ruleset_lines(config: AgencyConfig) -> list[CheckLine]:
     return lines
 
 
-async def check_apis(config: AgencyConfig, *, timeout: float = TIMEOUT) -> list[CheckLine]:
+async def check_apis(
+    config: AgencyConfig, *, timeout: float = TIMEOUT, limited: Wired | None = None
+) -> list[CheckLine]:
     """Probe every API the config names (Fixflo first), at once; their lines in order.
+    With `limited` (a run), each probe request spends the agency's shared rate limit, as
+    the run's other requests do (`rulebridge.runner.wiring.limiter_for`).
 
     Example::
 
@@ -120,12 +124,22 @@ async def check_apis(config: AgencyConfig, *, timeout: float = TIMEOUT) -> list[
     """
     seconds = min(timeout, config.timeout)
     systems = [name for name in _PROBES if name in config.apis]
-    found = await asyncio.gather(*(_PROBES[name](config, timeout=seconds) for name in systems))
+
+    async def probe(name: str) -> list[CheckLine]:
+        if limited is None:
+            return await _PROBES[name](config, timeout=seconds)
+        async with limiter_for(limited, name) as limiter:
+            return await _PROBES[name](config, timeout=seconds, limiter=limiter)
+
+    found = await asyncio.gather(*(probe(name) for name in systems))
     return [line for lines in found for line in lines]
 
 
-def preflight(config: AgencyConfig, *, timeout: float = TIMEOUT) -> list[CheckLine]:
-    """Check the config's APIs as `rulebridge check` does, before a run reads anything.
+def preflight(
+    config: AgencyConfig, *, timeout: float = TIMEOUT, limited: Wired | None = None
+) -> list[CheckLine]:
+    """Check the config's APIs as `rulebridge check` does, before a run reads anything
+    (with `limited`, spending the agency's shared rate limit: `check_apis`).
 
     Raises:
         PreflightError: a check failed; the message says which request, what happened
@@ -135,7 +149,7 @@ def preflight(config: AgencyConfig, *, timeout: float = TIMEOUT) -> list[CheckLi
 
         preflight(config)   # the lines, all passed
     """
-    lines = asyncio.run(check_apis(config, timeout=timeout))
+    lines = asyncio.run(check_apis(config, timeout=timeout, limited=limited))
     failed = [line for line in lines if not line.ok]
     if failed:
         said = "; ".join(line.message for line in failed)

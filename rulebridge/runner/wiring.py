@@ -60,6 +60,7 @@ __all__ = [
     "check_issue_parts",
     "fixflo_ports",
     "issue_fields",
+    "limiter_for",
     "rate_url_of",
     "snapshot_reader",
 ]
@@ -171,7 +172,7 @@ def snapshot_reader(
     config = night.config
 
     async def open_source(use: Callable[[RecordSource], Awaitable[None]]) -> None:
-        async with _client(night, system) as client, _limiter(night, system) as limiter:
+        async with _client(night, system) as client, limiter_for(night, system) as limiter:
             source = kind(
                 client,
                 limiter=limiter,
@@ -257,7 +258,7 @@ async def fixflo_ports(
         check_issue_parts(ruleset)
     async with (
         _client(night, "fixflo") as client,
-        _limiter(night, "fixflo", drained=drained) as limiter,
+        limiter_for(night, "fixflo", drained=drained) as limiter,
     ):
         config = night.config
         fixflo = FixfloAdapter(
@@ -276,7 +277,7 @@ async def alto_writer(night: Wired, *, drained: bool = True) -> AsyncIterator[Al
     limiter (or an in-process one starting drained unless nothing read Alto a moment ago)."""
     async with (
         _client(night, "alto") as client,
-        _limiter(night, "alto", drained=drained) as limiter,
+        limiter_for(night, "alto", drained=drained) as limiter,
     ):
         config = night.config
         yield AltoAdapter(client, limiter=limiter, retry=config.retry, limits=config.limits)
@@ -290,7 +291,9 @@ async def _client(night: Wired, system: str) -> AsyncIterator[httpx.AsyncClient]
 
 
 @asynccontextmanager
-async def _limiter(night: Wired, system: str, *, drained: bool = False) -> AsyncIterator[Limiter]:
+async def limiter_for(
+    night: Wired, system: str, *, drained: bool = False
+) -> AsyncIterator[Limiter]:
     """The limiter for `system`'s calls: the agency's shared one (closed on exit) when its
     home is known (`_shared`); else the config's in-process one, drained first when asked.
     Either way timed: its waits count in the run's ``rate_limit_wait_seconds``

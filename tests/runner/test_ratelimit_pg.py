@@ -37,7 +37,7 @@ from rulebridge.runner.ratelimit import (
     redact_url,
 )
 from rulebridge.runner.trust import identity_of
-from rulebridge.runner.wiring import _limiter, rate_url_of
+from rulebridge.runner.wiring import limiter_for, rate_url_of
 from simulator.fake.loopback import fake_agency
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +202,7 @@ def _night(tmp_path: Path, rate_url: str | None) -> Iterator[tuple[Night, Agency
 
 
 async def _shared_of(night: Night, system: str) -> Limiter:
-    async with _limiter(night, system) as timed:
+    async with limiter_for(night, system) as timed:
         assert isinstance(timed, TimedLimiter)  # its waits are counted for the report
         await timed.acquire()
         return timed.limiter

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -19,11 +20,11 @@ from aiolimiter import AsyncLimiter
 from adapters.http import Limiter, make_limiter
 from rulebridge._config import load_agency_config
 from rulebridge.runner import RunLog, RunOptions
-from rulebridge.runner.calls import TimedLimiter
+from rulebridge.runner.calls import ApiCalls, TimedLimiter
 from rulebridge.runner.home import AgencyHome, state_home
 from rulebridge.runner.ratelimit import SharedLimiter, SharedLimitError
 from rulebridge.runner.trust import identity_of
-from rulebridge.runner.wiring import Wire, _limiter, agency_home
+from rulebridge.runner.wiring import Wire, agency_home, limiter_for
 from simulator.fake.loopback import fake_agency
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,8 +167,8 @@ def test_every_run_s_ports_share_the_agency_limit_in_its_home(tmp_path: Path) ->
 
             async def limiters() -> tuple[Limiter, Limiter]:
                 async with (
-                    _limiter(night, "fixflo") as shared,
-                    _limiter(Wire(config, night.calls), "fixflo", drained=True) as own,
+                    limiter_for(night, "fixflo") as shared,
+                    limiter_for(Wire(config, night.calls), "fixflo", drained=True) as own,
                 ):
                     return shared, own
 
@@ -179,3 +180,27 @@ def test_every_run_s_ports_share_the_agency_limit_in_its_home(tmp_path: Path) ->
             assert shared.path == home.rate_path("fixflo")
             assert shared.max_rate == config.api("fixflo").per_minute
             assert isinstance(own, AsyncLimiter)  # no home: in-process, drained
+
+
+def test_a_runs_preflight_spends_the_agencys_shared_limit(tmp_path: Path) -> None:
+    """The preflight's requests (Fixflo's one, Alto's token and tenancies) are counted in
+    the agency's shared limit, as the run's others are: a night sends no request the
+    vendor's window sees beyond the limit."""
+    from rulebridge.runner.check import preflight
+
+    def spent(path: Path) -> int:
+        if not path.exists():
+            return 0
+        with sqlite3.connect(path) as db:
+            return int(db.execute("SELECT count(*) FROM requests").fetchone()[0])
+
+    with fake_agency(tmp_path / "agency", size=10, seed=2) as agency:
+        config = load_agency_config(agency.config_path)
+        home = AgencyHome(state_home(), identity_of(config))
+        home.prepare()
+        lines = preflight(config, limited=Wire(config, ApiCalls(), home))
+        assert all(line.ok for line in lines)
+        assert spent(home.rate_path("fixflo")) == len(agency.fixflo.log) == 1
+        assert spent(home.rate_path("alto")) == len(agency.alto.log) == 2
+        preflight(config)  # `rulebridge check`: no run, no shared limit spent
+        assert spent(home.rate_path("fixflo")) == 1

@@ -200,4 +200,3 @@ def test_a_failing_check_is_recorded_and_the_report_fails_the_night(agency: Fake
     with Store.open(agency.store_path) as store:
         assert store.run(run_id).status == "failed"
         assert list(store.step_results(run_id)) == ["check", "report"]
-
