@@ -7,9 +7,10 @@ servers on loopback; each fake Fixflo lets through at most ``--per-minute`` requ
 
 1. **Sequential**: ``rulebridge run --config`` for each agency of the first set, one after
    another (one process each, as cron would run them).
-2. **Fleet**: ``rulebridge fleet run --agencies DIR`` over the second set, with
-   ``--workers - 1`` ``rulebridge fleet worker`` processes beside it (``--per-worker``
-   nights at once in each; one machine, the queues in SQLite).
+2. **Fleet**: ``rulebridge fleet run --agencies DIR`` over the second set: one worker
+   process running ``--per-worker`` nights at once (one machine, the queues in SQLite,
+   which has one worker; ``--workers N`` starts more, which needs a Postgres fleet:
+   ``RULEBRIDGE_FLEET_DATABASE_URL``).
 
 It prints the wall time of each and their ratio (in the same run), and, per agency, the
 Fixflo requests in its busiest 60 s window against the limit (the fleet must never exceed
@@ -26,7 +27,7 @@ times the agencies, printed as an extrapolation (each night waits on its own age
 so the nights' times do not depend on one another).
 
 Usage: python bench/fleet_bench.py [--agencies 40] [--size 300] [--per-minute 500]
-       [--workers 2] [--per-worker 8] [--sample N] [--folder out/bench-fleet]
+       [--workers 1] [--per-worker 16] [--sample N] [--folder out/bench-fleet]
 """
 
 from __future__ import annotations
@@ -151,8 +152,8 @@ def main() -> int:
     parser.add_argument("--agencies", type=int, default=40)
     parser.add_argument("--size", type=int, default=300)
     parser.add_argument("--per-minute", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--per-worker", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--per-worker", type=int, default=16)
     parser.add_argument(
         "--sample",
         type=int,

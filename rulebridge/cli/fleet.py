@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def run(
     """
     log = RunLog()
     with failing_cleanly(say=said_by(log)):
-        from rulebridge.fleet import TERMINAL, Worker, load_fleet, night_of, running
+        from rulebridge.fleet import load_fleet, night_of
 
         fleet_config = load_fleet(folder)
         names = list(only) or None
@@ -98,17 +99,8 @@ def run(
                 for workflow in enqueue_nights(client, fleet_config, chosen, names):
                     click.echo(workflow)
             return
-        with log, running(Worker(fleet_config, log, schedules=False)) as worker:
-            ids = worker.enqueue(chosen, names)
-
-            def finished() -> bool:
-                states = worker.status_of(ids)
-                return all(
-                    states.get(wid) is not None and states[wid].status in TERMINAL for wid in ids
-                )
-
-            worker.wait(finished)
-            outcomes = [_outcome(wid, worker.status_of([wid]).get(wid)) for wid in ids]
+        with log:
+            outcomes = _nights(fleet_config, log, chosen, names)
         if not quiet:
             _print_outcomes(outcomes, chosen)
         sys.exit(max((_order(o["exit_code"]) for o in outcomes), default=0) % 100)
@@ -220,6 +212,44 @@ def serve(folder: Path, listen: str, no_subscribe: bool) -> None:
             server = FleetServer(load_fleet(folder), log, listen=listen,
                                  subscribe=not no_subscribe)  # fmt: skip
             sys.exit(server.serve_forever())
+
+
+def _nights(fleet_config: Any, log: RunLog, night: date, names: list[str] | None) -> list[Any]:
+    """Run `night` for `names` as the fleet's worker and end when the queues are empty; on
+    a SQLite fleet whose worker runs already, enqueue them for it and wait (becoming the
+    worker if it goes away first)."""
+    from rulebridge.fleet import TERMINAL, Worker
+    from rulebridge.fleet.client import enqueue_nights, fleet_client
+    from rulebridge.fleet.worker import FleetBusyError
+
+    member = Worker(fleet_config, log, schedules=False)
+    ids: list[str] | None = None
+    while True:
+        try:
+            member.start()
+        except FleetBusyError:  # another process is the SQLite fleet's worker: it runs them
+            with fleet_client(fleet_config) as client:
+                if ids is None:
+                    ids = enqueue_nights(client, fleet_config, night, names)
+                    click.echo(f"the fleet's worker runs {len(ids)} night(s); waiting", err=True)
+                found = {wf.workflow_id: wf for wf in client.list_workflows(workflow_ids=ids)}
+            if all(wid in found and found[wid].status in TERMINAL for wid in ids):
+                return [_outcome(wid, found.get(wid)) for wid in ids]
+            time.sleep(1.0)
+            continue
+        try:
+            mine = member.enqueue(night, names)
+
+            def done(mine: list[str] = mine) -> bool:
+                states = member.status_of(mine)
+                ended = all(wid in states and states[wid].status in TERMINAL for wid in mine)
+                return ended and member.idle()
+
+            member.wait(done)
+            states = member.status_of(mine)
+            return [_outcome(wid, states.get(wid)) for wid in mine]
+        finally:
+            member.stop()
 
 
 def _outcome(workflow_id: str, state: Any) -> dict[str, Any]:

@@ -42,14 +42,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any, Final
 
 from dbos import DBOS, DBOSConfig, DBOSPortableJSONSerializer
 from dbos._error import DBOSException
+from filelock import FileLock, Timeout
 
 from rulebridge.fleet import _app, _process
 from rulebridge.fleet import live as _live  # noqa: F401 - registers the live reconciles
-from rulebridge.fleet.config import FleetConfig
+from rulebridge.fleet.config import FleetConfig, FleetConfigError
 from rulebridge.fleet.leases import Leases
 from rulebridge.runner import RunLog
 from rulebridge.runner.ratelimit import redact_url
@@ -60,6 +62,7 @@ __all__ = [
     "SCHEDULE_PREFIX",
     "TERMINAL",
     "WORKFLOWS_VERSION",
+    "FleetBusyError",
     "Worker",
     "dbos_config",
     "running",
@@ -105,10 +108,17 @@ class Worker:
         self.leases = Leases(fleet.database_url)
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._sole: FileLock | None = None  # a SQLite fleet's one worker holds it
 
     def start(self) -> None:
         """Take the lease, launch DBOS, declare the queues and schedules, start the
-        watchdog."""
+        watchdog.
+
+        Raises:
+            FleetBusyError: the fleet is on SQLite and another worker runs it.
+        """
+        if not self.fleet.on_postgres:
+            self._sole = _sole_worker(self.fleet)
         self.leases.beat(self.executor_id)
         rate_url = self.fleet.database_url if self.fleet.on_postgres else None
         _process.use_fleet(self.fleet, self.log, rate_url=rate_url)
@@ -171,6 +181,21 @@ class Worker:
             self.leases.release(self.executor_id)
         DBOS.destroy(workflow_completion_timeout_sec=0)
         self.leases.close()
+        if self._sole is not None:
+            self._sole.release()
+
+    def idle(self) -> bool:
+        """Whether the fleet's queues hold nothing waiting or running (``fleet run`` ends
+        only then: on SQLite it is the one worker, and a night another command enqueued
+        would otherwise wait for the next worker)."""
+        busy = DBOS.list_workflows(
+            status=["ENQUEUED", "PENDING"],
+            queue_name=[_app.NIGHTS_QUEUE, _app.ISSUES_QUEUE],
+            load_input=False,
+            load_output=False,
+            limit=1,
+        )
+        return not busy
 
     def status_of(self, workflow_ids: list[str]) -> dict[str, Any]:
         """The DBOS status of each workflow id (as DBOS names it)."""
@@ -227,8 +252,10 @@ class Worker:
 
     def _take_over(self) -> None:
         """Resume the PENDING workflows of workers that are gone (each claimed once)."""
-        alive = self.leases.alive(self.fleet.lease_seconds)
-        alive.add(self.executor_id)
+        # A SQLite fleet's worker holds its lock: any other worker that held a lease is gone.
+        alive = {self.executor_id}
+        if self._sole is None:
+            alive |= self.leases.alive(self.fleet.lease_seconds)
         pending = DBOS.list_workflows(status="PENDING", load_input=False, load_output=False)
         gone = {wf.executor_id for wf in pending if wf.executor_id and wf.executor_id not in alive}
         for leases in self.leases.leases():
@@ -276,6 +303,34 @@ class Worker:
                     context=agency,
                     cron_timezone=zone,
                 )
+
+
+class FleetBusyError(FleetConfigError):
+    """A SQLite fleet already has its worker (the message names the fix)."""
+
+
+def _sole_worker(fleet: FleetConfig) -> FileLock:
+    """The lock a SQLite fleet's one worker holds while it runs.
+
+    DBOS's queues keep their limits (one night per agency, the caps) exactly only when one
+    process dequeues from a SQLite database: its claims there are not serialised between
+    processes (Postgres serialises them). One worker runs many nights at once
+    (``concurrency.per_worker``); several workers need Postgres.
+
+    Raises:
+        FleetBusyError: another worker holds it.
+    """
+    path = Path(fleet.database_url.removeprefix("sqlite:///") + ".worker.lock")
+    lock = FileLock(path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise FleetBusyError(
+            f"another worker already runs this fleet ({path} is held). A fleet on SQLite "
+            "has one worker, which runs concurrency.per_worker nights at once; for several "
+            "workers, give every worker a Postgres database (RULEBRIDGE_FLEET_DATABASE_URL)"
+        ) from None
+    return lock
 
 
 @contextlib.contextmanager

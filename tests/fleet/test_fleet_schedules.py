@@ -8,10 +8,11 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from dbos import DBOS
 
 from rulebridge.fleet import TERMINAL, Worker, load_fleet, night_id, night_of, running
-from rulebridge.fleet.worker import SCHEDULE_PREFIX
+from rulebridge.fleet.worker import SCHEDULE_PREFIX, FleetBusyError
 from rulebridge.runner import RunLog
 from tests.fleet.test_fleet_config import _agency
 
@@ -63,3 +64,19 @@ def test_one_schedule_per_agency_fires_one_night_and_follows_the_fleet(
     (tmp_path / "fleet.yaml").write_text("nightly: {at: '02:15'}\n")
     with running(Worker(load_fleet(tmp_path), log)):
         assert _schedules() == {f"{SCHEDULE_PREFIX}a": ("0 15 2 * * *", "Europe/London", "a")}
+
+
+def test_a_sqlite_fleet_has_one_worker(tmp_path: Path, monkeypatch) -> None:
+    """Two workers on one SQLite fleet would both claim nights of one agency (DBOS does not
+    serialise SQLite claims between processes): the second is refused, naming Postgres."""
+    monkeypatch.delenv("RULEBRIDGE_FLEET_DATABASE_URL", raising=False)
+    _agency(tmp_path, "a.yaml", "a")
+    fleet = load_fleet(tmp_path)
+    log = RunLog(io.StringIO(), terminal=False)
+    with running(Worker(fleet, log, schedules=False)):
+        second = Worker(fleet, log, schedules=False)
+        with pytest.raises(FleetBusyError, match="Postgres"):
+            second.start()
+        second.leases.close()
+    with running(Worker(fleet, log, schedules=False)):  # the first gone, the next one runs
+        pass
