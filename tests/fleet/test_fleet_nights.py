@@ -3,7 +3,7 @@
 `rulebridge fleet run` and `rulebridge fleet worker` run as child processes (DBOS is one per
 process), the fake Alto and Fixflo of every agency serve in this process. What is checked
 is what the issue asks: many agencies converge, two nights of one agency never overlap
-(even with two workers), a worker SIGKILLed in the middle of its apply is taken over by
+(two of them enqueued at once by two commands), a worker SIGKILLed in the middle of its apply is taken over by
 another worker and nothing is duplicated, and the same night enqueued twice runs once.
 """
 
@@ -120,8 +120,8 @@ def test_twenty_agencies_converge_and_one_agencys_nights_never_overlap(tmp_path:
     logs = tmp_path / "logs"
     logs.mkdir()
     with _fleet(tmp_path / "fleet", 20, size=10) as agencies:
-        # two workers, two nights of every agency enqueued at once: one night per agency
-        # at a time, whichever worker takes it
+        # two nights of every agency enqueued at once by two commands (the second waits
+        # for the first, the SQLite fleet's one worker): one night per agency at a time
         first = _run(tmp_path / "fleet", NIGHTS[0], logs)
         time.sleep(1.0)
         second = _run(tmp_path / "fleet", NIGHTS[1], logs)
