@@ -3,8 +3,9 @@
 `rulebridge fleet run` and `rulebridge fleet worker` run as child processes (DBOS is one per
 process), the fake Alto and Fixflo of every agency serve in this process. What is checked
 is what the issue asks: many agencies converge, two nights of one agency never overlap
-(two of them enqueued at once by two commands), a worker SIGKILLed in the middle of its apply is taken over by
-another worker and nothing is duplicated, and the same night enqueued twice runs once.
+(two of them enqueued at once by two commands), a worker SIGKILLed in the middle of its
+apply is taken over by another worker and nothing is duplicated, and the same night
+enqueued twice runs once.
 """
 
 from __future__ import annotations
