@@ -39,6 +39,7 @@ from rulebridge.runner.ratelimit import (
 from rulebridge.runner.trust import identity_of
 from rulebridge.runner.wiring import limiter_for, rate_url_of
 from simulator.fake.loopback import fake_agency
+from tests.runner.test_shared_limiter import busiest
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT, PERIOD, EACH = 20, 2.0, 30
@@ -97,16 +98,6 @@ def _stamps(children: list[subprocess.Popen[str]]) -> list[float]:
             child.kill()
             child.wait()
     return sorted(stamps)
-
-
-def _busiest(stamps: list[float], window: float) -> int:
-    """The most acquires in any half-open window of `window` seconds."""
-    most, start = 0, 0
-    for end, stamp in enumerate(stamps):
-        while stamp - stamps[start] >= window:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 # --- names and URLs (default suite) ------------------------------------------------------
@@ -241,7 +232,7 @@ def test_two_processes_sharing_one_agencys_table_never_exceed_it_in_any_window(
     zones = ("UTC", "America/New_York")
     stamps = _stamps(_children(fresh_postgres_url, table, EACH, zones))
     assert len(stamps) == 2 * EACH
-    assert _busiest(stamps, PERIOD - SLACK) <= LIMIT
+    assert busiest(stamps, PERIOD - SLACK) <= LIMIT
     # 60 acquires at 20 per 2 s: the last 20 cannot start before 4 s have passed
     assert stamps[-1] - stamps[0] >= 2 * PERIOD - SLACK
     with psycopg.connect(fresh_postgres_url) as conn:
@@ -261,7 +252,7 @@ def test_a_limiter_in_a_new_process_sees_what_the_first_spent_and_waits(
     assert first[-1] - first[0] < PERIOD / 2  # the whole budget, spent at once
     resumed = _stamps(_children(fresh_postgres_url, table, 5))
     assert resumed[0] >= first[0] + PERIOD - SLACK
-    assert _busiest(sorted(first + resumed), PERIOD - SLACK) <= LIMIT
+    assert busiest(sorted(first + resumed), PERIOD - SLACK) <= LIMIT
 
 
 @pytest.mark.slow

@@ -70,7 +70,7 @@ def _two_processes(path: Path, *, shared: bool) -> list[float]:
     return sorted(stamps)
 
 
-def _busiest(stamps: list[float], window: float) -> int:
+def busiest(stamps: list[float], window: float) -> int:
     """The most acquires in any half-open window of `window` seconds."""
     most, start = 0, 0
     for end, stamp in enumerate(stamps):
@@ -85,7 +85,7 @@ def test_two_processes_sharing_the_file_never_exceed_the_limit_in_any_window(
 ) -> None:
     stamps = _two_processes(tmp_path / "rate-fixflo.sqlite", shared=True)
     assert len(stamps) == 2 * EACH
-    assert _busiest(stamps, PERIOD - SLACK) <= LIMIT
+    assert busiest(stamps, PERIOD - SLACK) <= LIMIT
     # 60 acquires at 20 per 2 s: the last 20 cannot start before 4 s have passed
     assert stamps[-1] - stamps[0] >= 2 * PERIOD - SLACK
 
@@ -93,7 +93,7 @@ def test_two_processes_sharing_the_file_never_exceed_the_limit_in_any_window(
 def test_two_in_process_limiters_do_exceed_it_which_the_check_sees(tmp_path: Path) -> None:
     """The control: one aiolimiter per process lets through twice the limit together."""
     stamps = _two_processes(tmp_path / "unused", shared=False)
-    assert _busiest(stamps, PERIOD - SLACK) > LIMIT
+    assert busiest(stamps, PERIOD - SLACK) > LIMIT
 
 
 def test_threads_with_their_own_event_loops_share_one_limiter(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_threads_with_their_own_event_loops_share_one_limiter(tmp_path: Path) ->
         thread.join(timeout=30)
     limiter.close()
     assert len(stamps) == 20
-    assert _busiest(sorted(stamps), 1.0 - SLACK) <= 10
+    assert busiest(sorted(stamps), 1.0 - SLACK) <= 10
 
 
 def test_the_shared_limiter_is_what_the_adapters_take_and_its_files_are_owner_only(
