@@ -220,6 +220,7 @@ def _nights(fleet_config: Any, log: RunLog, night: date, names: list[str] | None
     worker if it goes away first)."""
     from rulebridge.fleet import TERMINAL, Worker
     from rulebridge.fleet.client import enqueue_nights, fleet_client
+    from rulebridge.fleet.status import night_outcome
     from rulebridge.fleet.worker import FleetBusyError
 
     member = Worker(fleet_config, log, schedules=False)
@@ -234,7 +235,7 @@ def _nights(fleet_config: Any, log: RunLog, night: date, names: list[str] | None
                     click.echo(f"the fleet's worker runs {len(ids)} night(s); waiting", err=True)
                 found = {wf.workflow_id: wf for wf in client.list_workflows(workflow_ids=ids)}
             if all(wid in found and found[wid].status in TERMINAL for wid in ids):
-                return [_outcome(wid, found.get(wid)) for wid in ids]
+                return [night_outcome(wid, found.get(wid)) for wid in ids]
             time.sleep(1.0)
             continue
         try:
@@ -247,16 +248,9 @@ def _nights(fleet_config: Any, log: RunLog, night: date, names: list[str] | None
 
             member.wait(done)
             states = member.status_of(mine)
-            return [_outcome(wid, states.get(wid)) for wid in mine]
+            return [night_outcome(wid, states.get(wid)) for wid in mine]
         finally:
             member.stop()
-
-
-def _outcome(workflow_id: str, state: Any) -> dict[str, Any]:
-    if state is not None and state.status == "SUCCESS" and isinstance(state.output, dict):
-        return {"night": workflow_id, **state.output}
-    error = None if state is None else str(state.error)[:300]
-    return {"night": workflow_id, "status": "failed", "exit_code": 1, "error": error}
 
 
 def _order(code: Any) -> int:

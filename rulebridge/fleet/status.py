@@ -30,7 +30,7 @@ from rulebridge.fleet.config import FleetConfig
 from rulebridge.fleet.leases import Leases
 from rulebridge.fleet.worker import TERMINAL
 
-__all__ = ["fleet_status"]
+__all__ = ["fleet_status", "night_outcome"]
 
 
 def fleet_status(fleet: FleetConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -61,7 +61,7 @@ def _row(client: DBOSClient, agency: str, workflows: list[Any]) -> dict[str, Any
     queued = [wf.workflow_id for wf in mine if wf.status in ("ENQUEUED", "DELAYED")]
     return {
         "agency": agency,
-        "last_night": _outcome(finished[-1]) if finished else None,
+        "last_night": night_outcome(finished[-1].workflow_id, finished[-1]) if finished else None,
         "running": [
             {
                 "night": wf.workflow_id,
@@ -74,20 +74,22 @@ def _row(client: DBOSClient, agency: str, workflows: list[Any]) -> dict[str, Any
     }
 
 
-def _outcome(wf: Any) -> dict[str, Any]:
-    output = wf.output if isinstance(wf.output, dict) else {}
-    if wf.status == "SUCCESS":
+def night_outcome(workflow_id: str, wf: Any) -> dict[str, Any]:
+    """How night `workflow_id` ended, from its DBOS status `wf` (None: not found): the run's
+    status, exit code, changes and error, or the workflow's error with exit code 1."""
+    if wf is not None and wf.status == "SUCCESS":
+        output = wf.output if isinstance(wf.output, dict) else {}
         return {
-            "night": wf.workflow_id,
+            "night": workflow_id,
             "status": output.get("status"),
             "exit_code": output.get("exit_code"),
             "changes": output.get("changes"),
             "error": output.get("error"),
         }
     return {
-        "night": wf.workflow_id,
-        "status": wf.status.lower(),
+        "night": workflow_id,
+        "status": "missing" if wf is None else wf.status.lower(),
         "exit_code": 1,
         "changes": None,
-        "error": str(wf.error)[:500] if wf.error is not None else None,
+        "error": str(wf.error)[:500] if wf is not None and wf.error is not None else None,
     }
